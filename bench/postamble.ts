@@ -1,0 +1,110 @@
+/**
+ * Postamble bench: our ONNX graph runner vs onnxruntime-node (1 intra-op thread) on
+ * the same graphs and inputs, outputs compared. Graphs: a classifier postamble
+ * (Softmax over 1000 classes) and a YOLOv8-style detection head (bench/make_yolo_head.ts).
+ *
+ * @example
+ * ```sh
+ * deno run -A bench/postamble.ts      # or: bun bench/postamble.ts
+ * ```
+ * ```ts
+ * import { postambleBench } from "./postamble.ts";
+ * console.table(await postambleBench());
+ * ```
+ * @module
+ */
+import process from "node:process";
+import { encodeModel, makeModel, makeNode, OnnxGraph, type Tensor, valueInfo } from "../onnx/mod.ts";
+import { makeYoloHead, yoloHeadInputs } from "./make_yolo_head.ts";
+
+/** One bench row. @example `{ bench: "softmax1000", runtime: "deno", ours_ms: 0.01, peer: "onnxruntime-node", peer_ms: 0.02, ratio: 2 }` */
+export interface Row {
+  bench: string;
+  runtime: "deno" | "bun";
+  ours_ms: number;
+  peer: "onnxruntime-node";
+  peer_ms: number;
+  ratio: number;
+}
+
+// deno-lint-ignore no-explicit-any
+type Ort = any;
+
+async function loadOrt(): Promise<Ort> {
+  const spec = "Deno" in globalThis ? "npm:onnxruntime-node" : "onnxruntime-node";
+  const m = await import(spec);
+  return m.InferenceSession ? m : m.default;
+}
+
+function randomInputs(specs: { name: string; shape: number[] }[], seed = 1): Record<string, Tensor> {
+  let s = seed;
+  const rnd = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32) * 8 - 4;
+  const out: Record<string, Tensor> = {};
+  for (const sp of specs) {
+    const n = sp.shape.reduce((a, b) => a * b, 1);
+    const d = new Float32Array(n);
+    for (let i = 0; i < n; i++) d[i] = rnd();
+    out[sp.name] = { data: d, shape: sp.shape, dtype: "float32" };
+  }
+  return out;
+}
+
+/** Median time (ms) of `fn` over enough runs to fill ~`budgetMs`, after warm-up. @example `await timeIt(() => g.run(x))` */
+async function timeIt(fn: () => unknown | Promise<unknown>, budgetMs = 600): Promise<number> {
+  for (let i = 0; i < 5; i++) await fn();
+  const t0 = performance.now();
+  await fn();
+  const once = Math.max(performance.now() - t0, 0.001);
+  const n = Math.max(10, Math.min(5000, Math.floor(budgetMs / once)));
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = performance.now();
+    await fn();
+    times.push(performance.now() - a);
+  }
+  times.sort((p, q) => p - q);
+  return times[Math.floor(n / 2)];
+}
+
+function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (1e-3 + Math.abs(b[i])));
+  return m;
+}
+
+async function benchOne(ort: Ort, name: string, bytes: Uint8Array, feeds: Record<string, Tensor>, runtime: Row["runtime"]): Promise<Row> {
+  const g = OnnxGraph.fromBytes(bytes);
+  const sess = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" });
+  const ortFeeds: Record<string, unknown> = {};
+  for (const [k, t] of Object.entries(feeds)) ortFeeds[k] = new ort.Tensor("float32", t.data, t.shape);
+  const ours = g.run(feeds), theirs = await sess.run(ortFeeds);
+  for (const o of g.outputs) {
+    const d = maxRelDiff(ours[o.name].data as Float32Array, theirs[o.name].data as Float32Array);
+    if (!(d < 1e-3)) throw new Error(`${name}: output ${o.name} differs from onnxruntime-node (max relative diff ${d})`);
+  }
+  const oursMs = await timeIt(() => g.run(feeds));
+  const peerMs = await timeIt(() => sess.run(ortFeeds));
+  await sess.release?.();
+  return { bench: name, runtime, ours_ms: oursMs, peer: "onnxruntime-node", peer_ms: peerMs, ratio: peerMs / oursMs };
+}
+
+/** Runs both benches under the current runtime. @example `const rows = await postambleBench()` */
+export async function postambleBench(): Promise<Row[]> {
+  const runtime: Row["runtime"] = "Bun" in globalThis ? "bun" : "deno";
+  const ort = await loadOrt();
+  const softmax = encodeModel(makeModel({
+    nodes: [makeNode("Softmax", ["logits"], ["probs"], { axis: -1 })],
+    inputs: [valueInfo("logits", "float32", [1, 1000])],
+    outputs: [valueInfo("probs", "float32", [1, 1000])],
+  }));
+  const rows = [await benchOne(ort, "classifier_softmax1000", softmax, randomInputs([{ name: "logits", shape: [1, 1000] }]), runtime)];
+  rows.push(await benchOne(ort, "yolov8_head_640", encodeModel(makeYoloHead()), randomInputs(yoloHeadInputs()), runtime));
+  return rows;
+}
+
+if ((import.meta as { main?: boolean }).main) {
+  const rows = await postambleBench();
+  for (const r of rows) console.log(JSON.stringify(r));
+  process.exit(0);
+}

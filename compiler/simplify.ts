@@ -1,0 +1,366 @@
+/**
+ * Graph simplification before quantization: constants folded (Constant nodes, constant
+ * subgraphs, Shape of statically known tensors, DequantizeLinear of weights),
+ * QuantizeLinear -> DequantizeLinear pairs of QDQ models turned into given quantization
+ * parameters, Identity/Dropout removed,
+ * BatchNormalization folded into the preceding Conv (or into a 1x1 depthwise Conv),
+ * activation patterns fused (x * clip(x + 3, 0, 6) / 6 -> HardSwish, x * HardSigmoid(x)
+ * -> HardSwish, x * Sigmoid(x) -> SiLU), MatMul + Add(bias) -> Gemm, Div by a constant
+ * -> Mul by its reciprocal.
+ *
+ * @example
+ * ```ts
+ * import { simplify } from "./compiler/simplify.ts";
+ * simplify(graph, { x: [1, 3, 48, 192] }); // graph now has static shapes in graph.shapes
+ * ```
+ * @module
+ */
+import { activation, runNode } from "./float_ops.ts";
+import { type Const, CompileError, constant, type Graph, type Node, numel } from "./graph.ts";
+
+/**
+ * Fixes the input shapes (symbolic dimensions replaced; the key "" names the first
+ * input) and computes every tensor's
+ * static shape by running the graph on zeros (cheap for the models this targets).
+ *
+ * @example
+ * ```ts
+ * inferShapes(graph, { x: [1, 3, 8, 8] });
+ * graph.shapes.get("y"); // [1, 10]
+ * ```
+ */
+export function inferShapes(g: Graph, inputShapes: Record<string, number[]> = {}): void {
+  g.shapes.clear();
+  const vals = new Map<string, Const>();
+  for (const [k, inp] of g.inputs.entries()) {
+    const given = inputShapes[inp.name] ?? (k === 0 ? inputShapes[""] : undefined);
+    const shape = given ?? inp.shape.map((d) => (typeof d === "number" && d > 0 ? d : NaN));
+    if (shape.some((d) => !Number.isInteger(d) || d <= 0)) {
+      throw new CompileError(`input ${inp.name} has a dynamic shape ${JSON.stringify(inp.shape)}: give --input-shape`);
+    }
+    inp.shape = [...shape];
+    g.shapes.set(inp.name, [...shape]);
+    vals.set(inp.name, constant(shape, new Float32Array(numel(shape)), "float32"));
+  }
+  for (const [k, c] of g.consts) {
+    g.shapes.set(k, c.dims);
+    vals.set(k, c);
+  }
+  for (const n of g.nodes) {
+    const ins = n.inputs.map((i) => (i === "" ? undefined : vals.get(i)));
+    ins.forEach((v, k) => {
+      if (!v && n.inputs[k] !== "") throw new CompileError(`node ${n.name} (${n.op}): input ${n.inputs[k]} is never produced`);
+    });
+    const outs = runNode(n, ins, true);
+    n.outputs.forEach((o, k) => {
+      if (!outs[k]) return;
+      vals.set(o, outs[k]);
+      g.shapes.set(o, outs[k].dims);
+    });
+  }
+}
+
+function isConst(g: Graph, name: string): boolean {
+  return name === "" || g.consts.has(name);
+}
+
+/** A folded DequantizeLinear of int8 weights with zero point 0: remember the weight scales. */
+function noteWeightScales(g: Graph, n: Node, w: Const): void {
+  const q = g.consts.get(n.inputs[0])!, sc = g.consts.get(n.inputs[1])!, zp = n.inputs[2] ? g.consts.get(n.inputs[2]) : undefined;
+  const axis = typeof n.attrs.axis === "number" ? n.attrs.axis : 1;
+  if (q.dtype !== "int8" || (zp && zp.data.some((v) => v !== 0)) || w.dims.length < 2) return;
+  const M = w.dims[0];
+  if (numel(sc.dims) === M && axis === 0) g.weightScales.set(n.outputs[0], Float32Array.from(sc.data));
+  else if (w.dims.length === 2 && axis === 1 && numel(sc.dims) === w.dims[1]) g.weightScales.set(n.outputs[0], Float32Array.from(sc.data));
+  else if (numel(sc.dims) === 1) g.weightScales.set(n.outputs[0], new Float32Array(M).fill(sc.data[0]));
+}
+
+/**
+ * QuantizeLinear -> DequantizeLinear pairs on activations (QDQ models): the pair is
+ * removed and its scale and zero point become the tensor's quantization (uint8
+ * parameters are moved to the same grid in int8: zero point - 128).
+ */
+function foldQdq(g: Graph): boolean {
+  for (const q of g.nodes) {
+    if (q.op !== "QuantizeLinear" || g.consts.has(q.inputs[0])) continue;
+    const sc = g.consts.get(q.inputs[1]), zp = q.inputs[2] ? g.consts.get(q.inputs[2]) : undefined;
+    if (!sc || numel(sc.dims) !== 1 || (q.inputs[2] && !zp)) continue;
+    const dqs = g.consumers(q.outputs[0]);
+    if (!dqs.length || dqs.some((d) => d.op !== "DequantizeLinear") || g.outputs.includes(q.outputs[0])) continue;
+    const zero = zp ? zp.data[0] - (zp.dtype === "uint8" ? 128 : 0) : 0;
+    const x = q.inputs[0];
+    g.quant.set(x, { scale: Math.fround(sc.data[0]), zeroPoint: zero });
+    for (const d of dqs) {
+      const out = d.outputs[0];
+      g.nodes = g.nodes.filter((m) => m !== d);
+      if (g.outputs.includes(out)) {
+        // keep the output name: rename x's producer output
+        const p = g.producer(x);
+        if (p) {
+          p.outputs = p.outputs.map((o) => (o === x ? out : o));
+          g.replaceUses(x, out);
+          g.quant.set(out, g.quant.get(x)!);
+          continue;
+        }
+      }
+      g.replaceUses(out, x);
+    }
+    g.nodes = g.nodes.filter((m) => m !== q);
+    return true;
+  }
+  return false;
+}
+
+/** Folds Constant nodes, nodes with constant inputs, and Shape of static tensors. */
+function foldConstants(g: Graph): boolean {
+  let changed = false;
+  const keep: Node[] = [];
+  for (const n of g.nodes) {
+    let outs: Const[] | undefined;
+    if (n.op === "Constant") outs = runNode(n, []);
+    else if (n.op === "Shape" && g.shapes.has(n.inputs[0])) {
+      outs = [constant([g.shapes.get(n.inputs[0])!.length], Float64Array.from(g.shapes.get(n.inputs[0])!), "int64")];
+    } else if (n.inputs.length && n.inputs.every((i) => isConst(g, i))) {
+      outs = runNode(n, n.inputs.map((i) => (i === "" ? undefined : g.consts.get(i))));
+      if (n.op === "DequantizeLinear") noteWeightScales(g, n, outs[0]);
+    }
+    if (outs) {
+      n.outputs.forEach((o, k) => outs![k] && g.consts.set(o, outs![k]));
+      changed = true;
+    } else keep.push(n);
+  }
+  g.nodes = keep;
+  return changed;
+}
+
+function scalarOf(g: Graph, name: string): number | undefined {
+  const c = g.consts.get(name);
+  if (!c || numel(c.dims) !== 1) return undefined;
+  return c.data[0];
+}
+
+function soleConsumer(g: Graph, name: string): Node | undefined {
+  const cs = g.consumers(name);
+  return cs.length === 1 && !g.outputs.includes(name) ? cs[0] : undefined;
+}
+
+/** Conv (+ bias) followed by BatchNormalization -> Conv with folded weights and bias. */
+function foldBatchNorm(g: Graph): boolean {
+  for (const bn of g.nodes) {
+    if (bn.op !== "BatchNormalization" || !bn.inputs.slice(1).every((i) => g.consts.has(i))) continue;
+    const conv = g.producer(bn.inputs[0]);
+    if (!conv || conv.op !== "Conv" || !g.consts.has(conv.inputs[1]) || soleConsumer(g, bn.inputs[0]) !== bn) continue;
+    const [sc, bi, mean, vr] = bn.inputs.slice(1).map((i) => g.consts.get(i)!);
+    const eps = typeof bn.attrs.epsilon === "number" ? bn.attrs.epsilon : 1e-5;
+    const w = g.consts.get(conv.inputs[1])!;
+    const M = w.dims[0], per = numel(w.dims.slice(1));
+    const b = conv.inputs[2] ? g.consts.get(conv.inputs[2]) : undefined;
+    const nw = new Float32Array(w.data.length), nb = new Float32Array(M);
+    for (let m = 0; m < M; m++) {
+      const f = sc.data[m] / Math.sqrt(vr.data[m] + eps);
+      for (let k = 0; k < per; k++) nw[m * per + k] = w.data[m * per + k] * f;
+      nb[m] = ((b ? b.data[m] : 0) - mean.data[m]) * f + bi.data[m];
+    }
+    const wn = g.fresh(`${conv.name}_w_bn`), bname = g.fresh(`${conv.name}_b_bn`);
+    g.consts.set(wn, constant(w.dims, nw, "float32"));
+    g.consts.set(bname, constant([M], nb, "float32"));
+    conv.inputs = [conv.inputs[0], wn, bname];
+    conv.outputs = [bn.outputs[0]];
+    g.nodes = g.nodes.filter((n) => n !== bn);
+    return true;
+  }
+  return false;
+}
+
+function removeIdentities(g: Graph): boolean {
+  for (const n of g.nodes) {
+    if (n.op !== "Identity" && n.op !== "Dropout") continue;
+    const out = n.outputs[0];
+    g.nodes = g.nodes.filter((m) => m !== n);
+    if (g.outputs.includes(out)) {
+      // keep the graph output's name: rename the producer's output instead
+      const p = g.producer(n.inputs[0]);
+      if (p && !g.outputs.includes(n.inputs[0])) {
+        p.outputs = p.outputs.map((o) => (o === n.inputs[0] ? out : o));
+        g.replaceUses(n.inputs[0], out);
+        continue;
+      }
+      g.nodes.push({ ...n }); // cannot drop it; keep as is
+      continue;
+    }
+    g.replaceUses(out, n.inputs[0]);
+    return true;
+  }
+  return false;
+}
+
+const near = (a: number | undefined, b: number) => a !== undefined && Math.abs(a - b) < 1e-6 * Math.max(1, Math.abs(b));
+
+function clipBounds(g: Graph, n: Node): [number, number] {
+  const lo = n.inputs[1] ? scalarOf(g, n.inputs[1]) : (n.attrs.min as number | undefined);
+  const hi = n.inputs[2] ? scalarOf(g, n.inputs[2]) : (n.attrs.max as number | undefined);
+  return [lo ?? -Infinity, hi ?? Infinity];
+}
+
+/** Conv followed by Mul/Add with a scalar or per-channel constant -> Conv with folded weights/bias. */
+function foldAffineIntoConv(g: Graph): boolean {
+  for (const n of g.nodes) {
+    if ((n.op !== "Mul" && n.op !== "Add") || n.inputs.length !== 2) continue;
+    const ci = g.consts.has(n.inputs[0]) ? 0 : g.consts.has(n.inputs[1]) ? 1 : -1;
+    if (ci < 0) continue;
+    const conv = g.producer(n.inputs[1 - ci]);
+    if (!conv || conv.op !== "Conv" || !g.consts.has(conv.inputs[1]) || soleConsumer(g, conv.outputs[0]) !== n) continue;
+    if (conv.inputs[2] && !g.consts.has(conv.inputs[2])) continue;
+    const c = g.consts.get(n.inputs[ci])!;
+    const w = g.consts.get(conv.inputs[1])!;
+    const M = w.dims[0], per = numel(w.dims.slice(1));
+    const outRank = g.shapes.get(conv.outputs[0])?.length ?? 4;
+    // accept a scalar, or [M,1,1] / [1,M,1,1] (per output channel)
+    const cd = [...new Array(Math.max(0, outRank - c.dims.length)).fill(1), ...c.dims];
+    const perChannel = numel(c.dims) === M && cd.length === outRank && cd[1] === M && cd.every((d, i) => i === 1 || d === 1);
+    if (numel(c.dims) !== 1 && !perChannel) continue;
+    const cv = (m: number) => c.data[numel(c.dims) === 1 ? 0 : m];
+    const b = conv.inputs[2] ? g.consts.get(conv.inputs[2])! : undefined;
+    const nw = Float32Array.from(w.data), nb = new Float32Array(M);
+    for (let m = 0; m < M; m++) {
+      nb[m] = b ? b.data[m] : 0;
+      if (n.op === "Mul") {
+        for (let k = 0; k < per; k++) nw[m * per + k] *= cv(m);
+        nb[m] *= cv(m);
+      } else nb[m] += cv(m);
+    }
+    const wn = g.fresh(`${conv.name}_w_f`), bn = g.fresh(`${conv.name}_b_f`);
+    g.consts.set(wn, constant(w.dims, nw, "float32"));
+    g.consts.set(bn, constant([M], nb, "float32"));
+    conv.inputs = [conv.inputs[0], wn, bn];
+    conv.outputs = [n.outputs[0]];
+    g.nodes = g.nodes.filter((m) => m !== n);
+    return true;
+  }
+  return false;
+}
+
+/** Activation patterns -> single nodes. */
+function fusePatterns(g: Graph): boolean {
+  for (const n of g.nodes) {
+    // Div by constant -> Mul by reciprocal
+    if (n.op === "Div" && g.consts.has(n.inputs[1]) && !g.consts.has(n.inputs[0])) {
+      const c = g.consts.get(n.inputs[1])!;
+      const name = g.fresh(`${n.name}_recip`);
+      g.consts.set(name, constant(c.dims, Float32Array.from(c.data, (v) => 1 / v), "float32"));
+      n.op = "Mul";
+      n.inputs = [n.inputs[0], name];
+      return true;
+    }
+    // x * clip(x + 3, 0, 6) [* 1/6] -> HardSwish
+    if (n.op === "Mul" && !n.inputs.some((i) => g.consts.has(i))) {
+      for (const [xi, ci] of [[0, 1], [1, 0]]) {
+        const x = n.inputs[xi], clip = g.producer(n.inputs[ci]);
+        if (!clip) continue;
+        if (clip.op === "HardSigmoid" && clip.inputs[0] === x && near(clip.attrs.alpha as number ?? 0.2, 1 / 6) && near(clip.attrs.beta as number ?? 0.5, 0.5) && soleConsumer(g, clip.outputs[0]) === n) {
+          n.op = "HardSwish";
+          n.inputs = [x];
+          g.nodes = g.nodes.filter((m) => m !== clip);
+          return true;
+        }
+        if (clip.op === "Sigmoid" && clip.inputs[0] === x && soleConsumer(g, clip.outputs[0]) === n) {
+          n.op = "SiLU";
+          n.inputs = [x];
+          g.nodes = g.nodes.filter((m) => m !== clip);
+          return true;
+        }
+        if (clip.op !== "Clip" && clip.op !== "Relu6") continue;
+        const [lo, hi] = clipBounds(g, clip);
+        const add = g.producer(clip.inputs[0]);
+        if (lo !== 0 || hi !== 6 || !add || add.op !== "Add") continue;
+        const three = add.inputs[0] === x ? add.inputs[1] : add.inputs[1] === x ? add.inputs[0] : undefined;
+        if (!three || !near(scalarOf(g, three), 3)) continue;
+        const div = soleConsumer(g, n.outputs[0]);
+        if (!div || div.op !== "Mul" || !near(scalarOf(g, div.inputs[1]), 1 / 6)) continue;
+        if (soleConsumer(g, clip.outputs[0]) !== n || soleConsumer(g, add.outputs[0]) !== clip) continue;
+        div.op = "HardSwish";
+        div.inputs = [x];
+        div.attrs = {};
+        g.nodes = g.nodes.filter((m) => m !== n && m !== clip && m !== add);
+        return true;
+      }
+    }
+    // MatMul(x, W) + b -> Gemm
+    if (n.op === "MatMul" && g.consts.has(n.inputs[1]) && g.consts.get(n.inputs[1])!.dims.length === 2 && (g.shapes.get(n.inputs[0])?.length ?? 0) === 2) {
+      const add = soleConsumer(g, n.outputs[0]);
+      const bias = add && add.op === "Add" ? add.inputs.find((i) => i !== n.outputs[0] && g.consts.has(i)) : undefined;
+      n.op = "Gemm";
+      n.attrs = {};
+      if (add && bias) {
+        n.inputs = [n.inputs[0], n.inputs[1], bias];
+        n.outputs = [add.outputs[0]];
+        g.nodes = g.nodes.filter((m) => m !== add);
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Runs every simplification to a fixed point and infers static shapes.
+ *
+ * @example
+ * ```ts
+ * simplify(graph, { x: [1, 3, 48, 192] });
+ * ```
+ */
+export function simplify(g: Graph, inputShapes: Record<string, number[]> = {}): void {
+  inferShapes(g, inputShapes);
+  for (let iter = 0; iter < 10000; iter++) {
+    const changed = foldConstants(g) || foldQdq(g) || removeIdentities(g) || foldBatchNorm(g) || fusePatterns(g) ||
+      foldAffineIntoConv(g);
+    if (!changed) break;
+  }
+  g.prune();
+  // folding keeps tensor names (and so their shapes); new constants bring their own
+  for (const [k, c] of g.consts) g.shapes.set(k, c.dims);
+  const known = new Set(g.shapes.keys());
+  if (g.nodes.some((n) => n.outputs.some((o) => o !== "" && !known.has(o)))) inferShapes(g, inputShapes);
+}
+
+/**
+ * Is this node an element-wise unary function of one activation (for a lookup table)?
+ * Covers the activations and Add/Sub/Mul/Div/Pow with a scalar constant.
+ *
+ * @example
+ * ```ts
+ * unaryFunction(graph, node)?.(0.5);
+ * ```
+ */
+export function unaryFunction(g: Graph, n: Node): ((v: number) => number) | undefined {
+  if (["HardSwish", "HardSigmoid", "Sigmoid", "SiLU", "Swish", "LeakyRelu", "Tanh", "Elu", "Exp", "Sqrt", "Neg", "Abs"].includes(n.op)) {
+    return activation(n);
+  }
+  if (["Add", "Sub", "Mul", "Div", "Pow"].includes(n.op) && n.inputs.length === 2) {
+    const ci = g.consts.has(n.inputs[1]) ? 1 : g.consts.has(n.inputs[0]) ? 0 : -1;
+    if (ci < 0) return undefined;
+    const c = scalarOf(g, n.inputs[ci]);
+    if (c === undefined) return undefined;
+    const f32 = Math.fround;
+    switch (n.op) {
+      case "Add":
+        return (v) => f32(v + c);
+      case "Mul":
+        return (v) => f32(v * c);
+      case "Sub":
+        return ci === 1 ? (v) => f32(v - c) : (v) => f32(c - v);
+      case "Div":
+        return ci === 1 ? (v) => f32(v / c) : (v) => f32(c / v);
+      case "Pow":
+        return ci === 1 ? (v) => Math.pow(v, c) : undefined;
+    }
+  }
+  if (n.op === "Clip") {
+    const [lo, hi] = clipBounds(g, n);
+    return (v) => Math.min(Math.max(v, lo), hi);
+  }
+  return undefined;
+}
+
+export { CompileError };

@@ -1,0 +1,542 @@
+//! Conv and Gemm: int32 accumulation over NHWC int8/uint8 inputs with OHWI int8 weights,
+//! then the float32 requantization of docs/model-format.md.
+//!
+//! How it runs (direct loops, no im2col):
+//! 1. the input is widened once into a scratch buffer of int16 `x - x_zp` with the
+//!    spatial padding materialised as zeros (so the inner loops have no bounds checks);
+//! 2. per output pixel, every output channel is a dot product over "segments": with
+//!    group 1 and no horizontal dilation a kernel row is one contiguous run of kw*Cin
+//!    values in both the padded input and the OHWI weights; otherwise one segment per tap
+//!    of Cin/group values. Weights are repacked on load into int16 segments padded with
+//!    zeros to the vector length, so the dot product is whole `@Vector` multiply-adds
+//!    (pmaddwd / vpdpwssd on x86) and reading a little past a segment multiplies by zero;
+//! 3. depthwise convs (group == Cin == Cout) vectorise over channels instead.
+//! Gemm is a 1x1 Conv over [N,H,W,K].
+
+const std = @import("std");
+/// Bounds and overflow checks inside the kernels only in Debug builds (the tests): the
+/// loader has validated every shape and index, and ReleaseSafe checks cost 3-5x here.
+const kernel_safety = @import("builtin").mode == .Debug;
+const rq = @import("requant.zig");
+
+/// Lanes of int16 in one dot-product step.
+pub const vl: u32 = @max(16, std.simd.suggestVectorLength(i16) orelse 16);
+const V16 = @Vector(vl, i16);
+const V32 = @Vector(vl, i32);
+const VH = @Vector(vl / 2, i32);
+
+/// Everything a Conv or Gemm needs at run time (computed once by the program parser).
+pub const ConvParams = struct {
+    kh: u32 = 1,
+    kw: u32 = 1,
+    sh: u32 = 1,
+    sw: u32 = 1,
+    dh: u32 = 1,
+    dw: u32 = 1,
+    /// top, left, bottom, right
+    pads: [4]u32 = .{ 0, 0, 0, 0 },
+    group: u32 = 1,
+    cin: u32 = 0,
+    cout: u32 = 0,
+    /// OHWI int8 weights as stored in the program.
+    weights: []const i8 = &.{},
+    /// int32[Cout] (zeros when the program has none).
+    bias: []const i32 = &.{},
+    /// The float32 multipliers m[c] = (x_scale * w_scale[c]) / y_scale.
+    mult: []const f32 = &.{},
+    /// Output limits: the dtype's range intersected with the optional clamp.
+    lo: i32 = -128,
+    hi: i32 = 127,
+    /// Output zero point.
+    y_zp: i32 = 0,
+    // ---- packed for execution (see `pack`) ----
+    depthwise: bool = false,
+    hp: u32 = 0,
+    wp: u32 = 0,
+    ntaps: u32 = 0,
+    /// Segment length in int16 elements (a multiple of `vl`).
+    seg: u32 = 0,
+    /// Offset of each segment from the window origin, in elements of the padded input.
+    tap_off: []const u32 = &.{},
+    /// General path: [Cout][ntaps][seg]; depthwise: [kh*kw][cpad].
+    wpack: []const i16 = &.{},
+    cpad: u32 = 0,
+    // ---- the VNNI path (x86 AVX-512 VNNI, group 1): u8 activations x s8 weights ----
+    /// group 1: the tiled path (16 output channels x up to 6 pixels per tile); `vnni`
+    /// when it uses VNNI u8 x s8 (else int16 pairs with pmaddwd)
+    tiled: bool = false,
+    vnni: bool = false,
+    /// 4-byte quads per segment
+    nq: u32 = 0,
+    /// output channel blocks of 16
+    cob: u32 = 0,
+    /// [cob][ntaps][nq][16 channels][4 bytes]
+    wq: []const u8 = &.{},
+    /// VNNI: bias[c] - x_zpu * sum_k w[c][k] (wrapping int32), padded to cob*16;
+    /// depthwise: the bias padded to cpad
+    comp: []const i32 = &.{},
+    /// mult padded to cob*16
+    mult16: []const f32 = &.{},
+    /// the unsigned zero point (x_zp + 128 for int8, x_zp for uint8)
+    zpu: u8 = 0,
+
+    /// int16 elements of the padded input scratch for `n` images (with the read-past slack).
+    pub fn scratchElems(self: *const ConvParams, n: u32) usize {
+        return @as(usize, n) * self.hp * self.wp * self.cin + self.seg + self.cpad + 2 * vl;
+    }
+    /// int32 elements of the accumulator row.
+    pub fn accElems(self: *const ConvParams) usize {
+        return self.cout + self.cpad + 2 * vl;
+    }
+};
+
+fn roundUp(v: u32, m: u32) u32 {
+    return (v + m - 1) / m * m;
+}
+
+/// Repacks the weights for the execution loops; `h`, `w` are the input's logical height
+/// and width. Allocates in `arena` (freed with the program).
+pub fn pack(arena: std.mem.Allocator, p: *ConvParams, h: u32, w: u32, x_zp: i32, x_u8: bool) !void {
+    p.hp = h + p.pads[0] + p.pads[2];
+    p.wp = w + p.pads[1] + p.pads[3];
+    const cin_g = p.cin / p.group;
+    const cout_g = p.cout / p.group;
+    const taps = p.kh * p.kw;
+    if (p.group == p.cin and p.group == p.cout and p.group > 1) {
+        p.depthwise = true;
+        p.cpad = roundUp(p.cin, vl);
+        p.ntaps = taps;
+        p.seg = 0;
+        const off = try arena.alloc(u32, taps);
+        const wp = try arena.alloc(i16, @as(usize, taps) * p.cpad);
+        @memset(wp, 0);
+        for (0..p.kh) |i| for (0..p.kw) |j| {
+            const t = i * p.kw + j;
+            off[t] = @intCast((i * p.dh * p.wp + j * p.dw) * p.cin);
+            for (0..p.cin) |c| wp[t * p.cpad + c] = p.weights[c * taps + t];
+        };
+        p.tap_off = off;
+        p.wpack = wp;
+        const bp = try arena.alloc(i32, p.cpad);
+        @memset(bp, 0);
+        @memcpy(bp[0..p.cout], p.bias);
+        p.comp = bp;
+        return;
+    }
+    _ = cout_g;
+    const merged = p.group == 1 and p.dw == 1;
+    const seglen: u32 = if (merged) p.kw * p.cin else cin_g;
+    p.ntaps = if (merged) p.kh else taps;
+    p.seg = roundUp(seglen, vl);
+    const off = try arena.alloc(u32, p.ntaps);
+    const wp = try arena.alloc(i16, @as(usize, p.cout) * p.ntaps * p.seg);
+    @memset(wp, 0);
+    for (0..p.cout) |co| {
+        for (0..p.ntaps) |t| {
+            const src_base = (co * p.ntaps + t) * seglen; // OHWI: taps then Cin/group
+            const dst = wp[(co * p.ntaps + t) * p.seg ..][0..seglen];
+            for (dst, 0..) |*d, e| d.* = p.weights[src_base + e];
+        }
+    }
+    for (0..p.ntaps) |t| {
+        if (merged) {
+            off[t] = @intCast(t * p.dh * p.wp * p.cin);
+        } else {
+            const i = t / p.kw;
+            const j = t % p.kw;
+            off[t] = @intCast((i * p.dh * p.wp + j * p.dw) * p.cin);
+        }
+    }
+    p.tap_off = off;
+    p.wpack = wp;
+    if (p.group == 1) try packTiles(arena, p, seglen, x_zp, x_u8);
+}
+
+/// Packs the weights of the tiled path (group 1): per block of 16 output channels and per
+/// step of the reduction, 64 bytes = 16 channels x (4 int8 weights (VNNI) or 2 int16).
+fn packTiles(arena: std.mem.Allocator, p: *ConvParams, seglen: u32, x_zp: i32, x_u8: bool) !void {
+    p.tiled = true;
+    p.vnni = has_vnni;
+    const kstep: u32 = if (has_vnni) 4 else 2;
+    p.nq = (seglen + kstep - 1) / kstep;
+    p.cob = (p.cout + 15) / 16;
+    p.zpu = @intCast(if (x_u8) x_zp else x_zp + 128);
+    const nt = p.ntaps;
+    const wq = try arena.alloc(u8, @as(usize, p.cob) * nt * p.nq * 64);
+    @memset(wq, 0);
+    const comp = try arena.alloc(i32, @as(usize, p.cob) * 16);
+    @memset(comp, 0);
+    const m16 = try arena.alloc(f32, @as(usize, p.cob) * 16);
+    @memset(m16, 0);
+    for (0..p.cout) |co| {
+        var wsum: i32 = 0;
+        const cb = co / 16;
+        const lane = co % 16;
+        for (0..nt) |t| {
+            const src = p.weights[(co * nt + t) * seglen ..][0..seglen];
+            for (src, 0..) |wv, e| {
+                wsum += wv;
+                const q = e / kstep;
+                const at = ((cb * nt + t) * p.nq + q) * 64 + lane * 4;
+                if (has_vnni) {
+                    wq[at + e % 4] = @bitCast(wv);
+                } else {
+                    std.mem.writeInt(i16, wq[at + 2 * (e % 2) ..][0..2], wv, .little);
+                }
+            }
+        }
+        // VNNI multiplies unsigned x (x + 128 for int8) so it subtracts zpu * sum(w);
+        // the int16 path multiplies x - zp directly.
+        comp[co] = if (has_vnni) p.bias[co] -% @as(i32, p.zpu) *% wsum else p.bias[co];
+        m16[co] = p.mult[co];
+    }
+    p.wq = wq;
+    p.comp = comp;
+    p.mult16 = m16;
+}
+
+/// A tensor as an op sees it at run time: raw bytes (logical NHWC) and how to read them.
+pub const In = struct {
+    data: []const u8,
+    shape: [4]u32,
+    zp: i32,
+    is_uint8: bool,
+};
+
+/// Widens `x` into the zero-padded int16 scratch `xp` ([n][hp][wp][C] of x - zp).
+fn widen(p: *const ConvParams, x: In, xp: []i16) void {
+    @setRuntimeSafety(kernel_safety);
+    const n = x.shape[0];
+    const h = x.shape[1];
+    const w = x.shape[2];
+    const c = x.shape[3];
+    const flip: u8 = if (x.is_uint8) 0 else 0x80;
+    const zpu: i16 = @intCast(if (x.is_uint8) x.zp else x.zp + 128);
+    const pt = p.pads[0];
+    const pl = p.pads[1];
+    const row_elems = @as(usize, p.wp) * c;
+    for (0..n) |ni| {
+        for (0..p.hp) |hi| {
+            const dst_row = xp[((ni * p.hp + hi) * p.wp) * c ..][0..row_elems];
+            if (hi < pt or hi >= pt + h) {
+                @memset(dst_row, 0);
+                continue;
+            }
+            @memset(dst_row[0 .. pl * c], 0);
+            @memset(dst_row[(pl + w) * c ..], 0);
+            const src = x.data[((ni * h + (hi - pt)) * w) * c ..][0 .. w * c];
+            const dst = dst_row[pl * c ..][0 .. w * c];
+            var e: usize = 0;
+            const W = 32;
+            while (e + W <= src.len) : (e += W) {
+                const b: @Vector(W, u8) = src[e..][0..W].*;
+                const f: @Vector(W, u8) = @splat(flip);
+                const z: @Vector(W, i16) = @splat(zpu);
+                dst[e..][0..W].* = @as(@Vector(W, i16), b ^ f) - z;
+            }
+            while (e < src.len) : (e += 1) dst[e] = @as(i16, src[e] ^ flip) - zpu;
+        }
+    }
+    // the read-past slack stays finite: zero it
+    const used = @as(usize, n) * p.hp * p.wp * c;
+    @memset(xp[used..], 0);
+}
+
+const even_idx = blk: {
+    var m: [vl / 2]i32 = undefined;
+    for (&m, 0..) |*e, i| e.* = @intCast(2 * i);
+    break :blk m;
+};
+const odd_idx = blk: {
+    var m: [vl / 2]i32 = undefined;
+    for (&m, 0..) |*e, i| e.* = @intCast(2 * i + 1);
+    break :blk m;
+};
+
+const builtin = @import("builtin");
+const is_x86 = builtin.cpu.arch == .x86_64;
+const has_avx512bw = is_x86 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512bw);
+const has_avx2 = is_x86 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx2);
+extern fn @"llvm.x86.avx512.pmaddw.d.512"(a: @Vector(32, i16), b: @Vector(32, i16)) @Vector(16, i32);
+extern fn @"llvm.x86.avx2.pmadd.wd"(a: @Vector(16, i16), b: @Vector(16, i16)) @Vector(8, i32);
+const has_vnni = has_avx512bw and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512vnni);
+extern fn @"llvm.x86.avx512.vpdpbusd.512"(acc: @Vector(16, i32), a: @Vector(16, i32), b: @Vector(16, i32)) @Vector(16, i32);
+
+/// Pairwise multiply-add of int16 lanes into int32 (pmaddwd; exact: |x - zp| <= 255 and
+/// |w| <= 128, so a pair sums to at most 65280).
+inline fn madd(a: V16, b: V16) VH {
+    if (comptime vl == 32 and has_avx512bw) return @"llvm.x86.avx512.pmaddw.d.512"(a, b);
+    if (comptime vl == 16 and has_avx2) return @"llvm.x86.avx2.pmadd.wd"(a, b);
+    const ae: VH = @shuffle(i16, a, undefined, even_idx);
+    const ao: VH = @shuffle(i16, a, undefined, odd_idx);
+    const be: VH = @shuffle(i16, b, undefined, even_idx);
+    const bo: VH = @shuffle(i16, b, undefined, odd_idx);
+    return ae * be + ao * bo;
+}
+
+inline fn ld(s: []const i16, i: usize) V16 {
+    return s[i..][0..vl].*;
+}
+
+/// Runs a Conv (or Gemm) on `x` (n images), writing `y` ([n][OH][OW][Cout] bytes).
+/// `xp` and `acc` are scratch of at least `scratchElems(n)` / `accElems()` elements.
+pub fn run(p: *const ConvParams, x: In, y: []u8, oh_n: u32, ow_n: u32, xp: []i16, acc: []i32) void {
+    @setRuntimeSafety(kernel_safety);
+    if (p.tiled) {
+        const xq = std.mem.sliceAsBytes(xp);
+        if (has_vnni) widenU8(p, x, xq) else widen(p, x, xp);
+        runTiled(p, x.shape[0], xq, y, oh_n, ow_n);
+        return;
+    }
+    widen(p, x, xp);
+    const n = x.shape[0];
+    const c = p.cin;
+    const cout = p.cout;
+    for (0..n) |ni| {
+        for (0..oh_n) |oh| {
+            for (0..ow_n) |ow| {
+                const origin = ((ni * p.hp + oh * p.sh) * p.wp + ow * p.sw) * c;
+                if (p.depthwise) dwPixel(p, xp, origin, acc) else pixel(p, xp, origin, acc);
+                const out = y[((ni * oh_n + oh) * ow_n + ow) * cout ..][0..cout];
+                requantRow(p, acc[0..cout], out);
+            }
+        }
+    }
+}
+
+fn requantRow(p: *const ConvParams, acc: []const i32, out: []u8) void {
+    @setRuntimeSafety(kernel_safety);
+    const L = 16;
+    const zp: @Vector(L, i32) = @splat(p.y_zp);
+    const lo: @Vector(L, i32) = @splat(p.lo);
+    const hi: @Vector(L, i32) = @splat(p.hi);
+    var co: usize = 0;
+    while (co + L <= out.len) : (co += L) {
+        const a: @Vector(L, i32) = acc[co..][0..L].*;
+        const m: @Vector(L, f32) = p.mult[co..][0..L].*;
+        const f: @Vector(L, f32) = @floatFromInt(a);
+        const r: @Vector(L, i32) = @intFromFloat(rq.rneV(L, f * m));
+        const v = @min(@max(r + zp, lo), hi);
+        const b: @Vector(L, u8) = @truncate(@as(@Vector(L, u32), @bitCast(v)));
+        out[co..][0..L].* = b;
+    }
+    while (co < out.len) : (co += 1) {
+        out[co] = rq.toByte(rq.requantAcc(acc[co], p.mult[co], p.y_zp, p.lo, p.hi));
+    }
+}
+
+fn pixel(p: *const ConvParams, xp: []const i16, origin: usize, acc: []i32) void {
+    @setRuntimeSafety(kernel_safety);
+    const cout = p.cout;
+    const seg = p.seg;
+    const nt = p.ntaps;
+    const w = p.wpack;
+    const cin_g = p.cin / p.group;
+    const cout_g = cout / p.group;
+    var co: usize = 0;
+    if (p.group == 1) {
+        while (co + 4 <= cout) : (co += 4) {
+            var a0: VH = @splat(0);
+            var a1: VH = @splat(0);
+            var a2: VH = @splat(0);
+            var a3: VH = @splat(0);
+            const stride = @as(usize, nt) * seg;
+            const w0 = co * stride;
+            for (0..nt) |t| {
+                const xb = origin + p.tap_off[t];
+                const wb = w0 + t * seg;
+                var e: usize = 0;
+                while (e < seg) : (e += vl) {
+                    const xv = ld(xp, xb + e);
+                    a0 += madd(xv, ld(w, wb + e));
+                    a1 += madd(xv, ld(w, wb + stride + e));
+                    a2 += madd(xv, ld(w, wb + 2 * stride + e));
+                    a3 += madd(xv, ld(w, wb + 3 * stride + e));
+                }
+            }
+            acc[co] = p.bias[co] + @reduce(.Add, a0);
+            acc[co + 1] = p.bias[co + 1] + @reduce(.Add, a1);
+            acc[co + 2] = p.bias[co + 2] + @reduce(.Add, a2);
+            acc[co + 3] = p.bias[co + 3] + @reduce(.Add, a3);
+        }
+    }
+    while (co < cout) : (co += 1) {
+        const base = origin + (co / cout_g) * cin_g;
+        var a: VH = @splat(0);
+        for (0..nt) |t| {
+            const xb = base + p.tap_off[t];
+            const wb = (co * nt + t) * seg;
+            var e: usize = 0;
+            while (e < seg) : (e += vl) a += madd(ld(xp, xb + e), ld(w, wb + e));
+        }
+        acc[co] = p.bias[co] + @reduce(.Add, a);
+    }
+}
+
+fn dwPixel(p: *const ConvParams, xp: []const i16, origin: usize, acc: []i32) void {
+    @setRuntimeSafety(kernel_safety);
+    const cp = p.cpad;
+    var c: usize = 0;
+    while (c < cp) : (c += vl) {
+        var a: V32 = p.comp[c..][0..vl].*; // the bias, padded to cpad
+        for (0..p.ntaps) |t| {
+            const prod = ld(xp, origin + p.tap_off[t] + c) * ld(p.wpack, t * cp + c); // |x-zp|*|w| <= 255*128 fits int16
+            a += @as(V32, prod);
+        }
+        acc[c..][0..vl].* = a;
+    }
+}
+
+// ---------------------------------------------------------------- VNNI path
+
+/// Writes `x` as unsigned bytes (int8 XOR 0x80) into the padded scratch `xq`; padding
+/// holds the unsigned zero point, so it contributes (zpu - zpu) * w = 0.
+fn widenU8(p: *const ConvParams, x: In, xq: []u8) void {
+    @setRuntimeSafety(kernel_safety);
+    const n = x.shape[0];
+    const h = x.shape[1];
+    const w = x.shape[2];
+    const c = x.shape[3];
+    const flip: u8 = if (x.is_uint8) 0 else 0x80;
+    const pt = p.pads[0];
+    const pl = p.pads[1];
+    const row = @as(usize, p.wp) * c;
+    for (0..n) |ni| {
+        for (0..p.hp) |hi| {
+            const dst_row = xq[((ni * p.hp + hi) * p.wp) * c ..][0..row];
+            if (hi < pt or hi >= pt + h) {
+                @memset(dst_row, p.zpu);
+                continue;
+            }
+            @memset(dst_row[0 .. pl * c], p.zpu);
+            @memset(dst_row[(pl + w) * c ..], p.zpu);
+            const src = x.data[((ni * h + (hi - pt)) * w) * c ..][0 .. w * c];
+            const dst = dst_row[pl * c ..][0 .. w * c];
+            if (flip == 0) {
+                @memcpy(dst, src);
+            } else {
+                var e: usize = 0;
+                const W = 64;
+                const f: @Vector(W, u8) = @splat(0x80);
+                while (e + W <= src.len) : (e += W) {
+                    const b: @Vector(W, u8) = src[e..][0..W].*;
+                    dst[e..][0..W].* = b ^ f;
+                }
+                while (e < src.len) : (e += 1) dst[e] = src[e] ^ 0x80;
+            }
+        }
+    }
+    const used = @as(usize, n) * p.hp * p.wp * c;
+    const tail = @min(xq.len - used, 256);
+    @memset(xq[used..][0..tail], p.zpu);
+}
+
+const VI = @Vector(16, i32);
+/// Bytes per element of the tiled path's padded input: u8 (VNNI) or int16 (x - zp).
+const ebytes: usize = if (has_vnni) 1 else 2;
+
+/// One reduction step of the tiled path: 4 u8 x s8 products per lane (VNNI) or 2 int16
+/// products per lane (pmaddwd), added to the int32 accumulators of 16 channels.
+inline fn step(acc: VI, xv: VI, wv: VI) VI {
+    if (comptime has_vnni) return @"llvm.x86.avx512.vpdpbusd.512"(acc, xv, wv);
+    return acc +% madd2(@bitCast(xv), @bitCast(wv));
+}
+
+fn iota(comptime n: usize, comptime mul: i32, comptime add: i32) [n]i32 {
+    var m: [n]i32 = undefined;
+    for (&m, 0..) |*e, i| e.* = @as(i32, @intCast(i)) * mul + add;
+    return m;
+}
+const idx_lo16 = iota(16, 1, 0);
+const idx_hi16 = iota(16, 1, 16);
+const idx_cat = [16]i32{ 0, 1, 2, 3, 4, 5, 6, 7, -1, -2, -3, -4, -5, -6, -7, -8 };
+const idx_even16 = iota(16, 2, 0);
+const idx_odd16 = iota(16, 2, 1);
+
+/// pmaddwd over 32 int16 lanes (one zmm, two ymm, or the generic form).
+inline fn madd2(a: @Vector(32, i16), b: @Vector(32, i16)) VI {
+    if (comptime has_avx512bw) return @"llvm.x86.avx512.pmaddw.d.512"(a, b);
+    if (comptime has_avx2) {
+        const r0 = @"llvm.x86.avx2.pmadd.wd"(@shuffle(i16, a, undefined, idx_lo16), @shuffle(i16, b, undefined, idx_lo16));
+        const r1 = @"llvm.x86.avx2.pmadd.wd"(@shuffle(i16, a, undefined, idx_hi16), @shuffle(i16, b, undefined, idx_hi16));
+        return @shuffle(i32, r0, r1, idx_cat);
+    }
+    const E = @Vector(16, i32);
+    const ae: E = @shuffle(i16, a, undefined, idx_even16);
+    const ao: E = @shuffle(i16, a, undefined, idx_odd16);
+    const be: E = @shuffle(i16, b, undefined, idx_even16);
+    const bo: E = @shuffle(i16, b, undefined, idx_odd16);
+    return ae * be +% ao * bo;
+}
+
+inline fn bcast(xq: []const u8, i: usize) VI {
+    const v: i32 = @bitCast(std.mem.readInt(u32, xq[i..][0..4], .little));
+    return @splat(v);
+}
+
+fn runTiled(p: *const ConvParams, n: u32, xq: []const u8, y: []u8, oh_n: u32, ow_n: u32) void {
+    @setRuntimeSafety(kernel_safety);
+    const c = p.cin;
+    const P = 6;
+    for (0..n) |ni| {
+        for (0..oh_n) |oh| {
+            const row0 = ((ni * p.hp + oh * p.sh) * p.wp) * c * ebytes;
+            const yrow = ((ni * oh_n + oh) * ow_n) * p.cout;
+            var ow: usize = 0;
+            while (ow + P <= ow_n) : (ow += P) block(P, p, xq, row0 + ow * p.sw * c * ebytes, y, yrow + ow * p.cout);
+            switch (ow_n - ow) {
+                inline 1...P - 1 => |r| block(r, p, xq, row0 + ow * p.sw * c * ebytes, y, yrow + ow * p.cout),
+                else => {},
+            }
+        }
+    }
+}
+
+/// P consecutive output pixels of one row, all output channels.
+inline fn block(comptime P: usize, p: *const ConvParams, xq: []const u8, origin: usize, y: []u8, yoff: usize) void {
+    @setRuntimeSafety(kernel_safety);
+    const pstride = @as(usize, p.sw) * p.cin * ebytes;
+    var cb: usize = 0;
+    while (cb + 2 <= p.cob) : (cb += 2) tile(P, 2, p, xq, origin, pstride, cb, y, yoff);
+    if (cb < p.cob) tile(P, 1, p, xq, origin, pstride, cb, y, yoff);
+}
+
+inline fn tile(comptime P: usize, comptime CB: usize, p: *const ConvParams, xq: []const u8, origin: usize, pstride: usize, cb0: usize, y: []u8, yoff: usize) void {
+    @setRuntimeSafety(kernel_safety);
+    var acc: [CB][P]VI = undefined;
+    inline for (0..CB) |b| {
+        const cv: VI = p.comp[(cb0 + b) * 16 ..][0..16].*;
+        inline for (0..P) |i| acc[b][i] = cv;
+    }
+    const nt = p.ntaps;
+    const nq = p.nq;
+    const blk = @as(usize, nt) * nq * 64;
+    for (0..nt) |t| {
+        const xo = origin + @as(usize, p.tap_off[t]) * ebytes;
+        const wb = cb0 * blk + @as(usize, t) * nq * 64;
+        for (0..nq) |q| {
+            var wv: [CB]VI = undefined;
+            inline for (0..CB) |b| wv[b] = @bitCast(p.wq[wb + b * blk + q * 64 ..][0..64].*);
+            inline for (0..P) |i| {
+                const xv = bcast(xq, xo + i * pstride + q * 4);
+                inline for (0..CB) |b| acc[b][i] = step(acc[b][i], xv, wv[b]);
+            }
+        }
+    }
+    const zp: VI = @splat(p.y_zp);
+    const lo: VI = @splat(p.lo);
+    const hi: VI = @splat(p.hi);
+    inline for (0..CB) |b| {
+        const c0 = (cb0 + b) * 16;
+        const m: @Vector(16, f32) = p.mult16[c0..][0..16].*;
+        const lanes = @min(16, p.cout - c0);
+        inline for (0..P) |i| {
+            const f: @Vector(16, f32) = @floatFromInt(acc[b][i]);
+            const r: VI = @intFromFloat(rq.rneV(16, f * m));
+            const v = @min(@max(r + zp, lo), hi);
+            const bytes: [16]u8 = @as(@Vector(16, u8), @truncate(@as(@Vector(16, u32), @bitCast(v))));
+            const dst = y[yoff + i * p.cout + c0 ..];
+            if (lanes == 16) dst[0..16].* = bytes else @memcpy(dst[0..lanes], bytes[0..lanes]);
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! MaxPool, AveragePool and GlobalAveragePool over NHWC (docs/model-format.md).
+//!
+//! MaxPool compares stored bytes in an order-preserving form (int8 bytes XOR 0x80), so one
+//! code path serves int8 and uint8 and the output byte is the input byte. AveragePool sums
+//! `dq(x)` in float32 in window order (kh outer, kw inner, from a 256-entry table) and
+//! divides by float32(count): count is the number of input elements in the window, or with
+//! `count_include_pad` the number of window positions inside the padded extent
+//! (onnxruntime's rule; positions past the bottom/right pad of a ceil_mode window do not
+//! count).
+
+const std = @import("std");
+/// Bounds and overflow checks inside the kernels only in Debug builds (the tests): the
+/// loader has validated every shape and index, and ReleaseSafe checks cost 3-5x here.
+const kernel_safety = @import("builtin").mode == .Debug;
+const rq = @import("requant.zig");
+
+pub const Kind = enum { max, avg, global_avg };
+
+/// What a pool needs at run time (computed by the program parser).
+pub const PoolParams = struct {
+    kind: Kind,
+    kh: u32 = 1,
+    kw: u32 = 1,
+    sh: u32 = 1,
+    sw: u32 = 1,
+    dh: u32 = 1,
+    dw: u32 = 1,
+    /// top, left, bottom, right
+    pads: [4]u32 = .{ 0, 0, 0, 0 },
+    ceil_mode: bool = false,
+    count_include_pad: bool = false,
+    /// byte -> dq(x) (average pools)
+    dq: *const [256]f32 = &zero_table,
+    x_is_uint8: bool = false,
+    y_scale: f32 = 1,
+    y_zp: i32 = 0,
+    y_range: rq.Range = rq.Range.of(false),
+};
+
+const zero_table = [_]f32{0} ** 256;
+
+/// Runs the pool on `x` ([n][h][w][c] bytes), writing y ([n][oh][ow][c]).
+pub fn run(p: *const PoolParams, x: []const u8, xs: [4]u32, y: []u8, oh_n: u32, ow_n: u32) void {
+    @setRuntimeSafety(kernel_safety);
+    const n = xs[0];
+    const h = xs[1];
+    const w = xs[2];
+    const c = xs[3];
+    const kh: u32 = if (p.kind == .global_avg) h else p.kh;
+    const kw: u32 = if (p.kind == .global_avg) w else p.kw;
+    const pt: i64 = p.pads[0];
+    const pl: i64 = p.pads[1];
+    const flip: u8 = if (p.x_is_uint8) 0 else 0x80;
+    for (0..n) |ni| {
+        for (0..oh_n) |oh| {
+            for (0..ow_n) |ow| {
+                const out = y[((ni * oh_n + oh) * ow_n + ow) * c ..][0..c];
+                const h0: i64 = @as(i64, @intCast(oh * p.sh)) - pt;
+                const w0: i64 = @as(i64, @intCast(ow * p.sw)) - pl;
+                switch (p.kind) {
+                    .max => {
+                        @memset(out, 0);
+                        var any = false;
+                        for (0..kh) |i| {
+                            const ih = h0 + @as(i64, @intCast(i * p.dh));
+                            if (ih < 0 or ih >= h) continue;
+                            for (0..kw) |j| {
+                                const iw = w0 + @as(i64, @intCast(j * p.dw));
+                                if (iw < 0 or iw >= w) continue;
+                                const src = x[((ni * h + @as(usize, @intCast(ih))) * w + @as(usize, @intCast(iw))) * c ..][0..c];
+                                for (out, src) |*o, s| o.* = @max(o.*, s ^ flip);
+                                any = true;
+                            }
+                        }
+                        for (out) |*o| o.* ^= flip;
+                        // (a window with no input element cannot pass the loader's checks)
+                        std.debug.assert(any);
+                    },
+                    .avg, .global_avg => avgPixel(p, x, ni, h, w, c, h0, w0, kh, kw, out),
+                }
+            }
+        }
+    }
+}
+
+fn avgPixel(p: *const PoolParams, x: []const u8, ni: usize, h: u32, w: u32, c: u32, h0: i64, w0: i64, kh: u32, kw: u32, out: []u8) void {
+    @setRuntimeSafety(kernel_safety);
+    // count (identical for every channel)
+    var cnt: u32 = 0;
+    const hend: i64 = @as(i64, h) + p.pads[2];
+    const wend: i64 = @as(i64, w) + p.pads[3];
+    for (0..kh) |i| {
+        const ih = h0 + @as(i64, @intCast(i));
+        for (0..kw) |j| {
+            const iw = w0 + @as(i64, @intCast(j));
+            const inside = ih >= 0 and ih < h and iw >= 0 and iw < w;
+            if (p.count_include_pad) {
+                if (ih < hend and iw < wend) cnt += 1;
+            } else if (inside) cnt += 1;
+        }
+    }
+    const fc: f32 = @floatFromInt(cnt);
+    var cc: usize = 0;
+    const L = 8;
+    while (cc < c) : (cc += L) {
+        const lanes = @min(L, c - cc);
+        var s: @Vector(L, f32) = @splat(0);
+        for (0..kh) |i| {
+            const ih = h0 + @as(i64, @intCast(i));
+            if (ih < 0 or ih >= h) continue;
+            for (0..kw) |j| {
+                const iw = w0 + @as(i64, @intCast(j));
+                if (iw < 0 or iw >= w) continue;
+                const src = x[((ni * h + @as(usize, @intCast(ih))) * w + @as(usize, @intCast(iw))) * c + cc ..];
+                var v: [L]f32 = .{0} ** L;
+                for (0..lanes) |l| v[l] = p.dq[src[l]];
+                s += @as(@Vector(L, f32), v);
+            }
+        }
+        const arr: [L]f32 = s;
+        for (0..lanes) |l| out[cc + l] = rq.toByte(rq.q(arr[l] / fc, p.y_scale, p.y_zp, p.y_range));
+    }
+}

@@ -1,0 +1,140 @@
+//! The rounding and quantization rules of docs/model-format.md ("Arithmetic"), shared by
+//! every op: `rne` (round half to even), `sat` (clamp to the dtype's range), the int32
+//! accumulator requantization of Conv/Gemm, and dq/q of the DQ -> float -> Q ops.
+//!
+//! All float arithmetic is IEEE float32 in the order the format states. Zig's `@round`
+//! rounds half away from zero, so it is never used here: `rneF` uses the 1.5 * 2^23
+//! magic number after clamping to |v| <= 2^22 (exact for every float32 in that range,
+//! and the clamp does not change any result after saturation to 8 bits).
+
+const std = @import("std");
+const kernel_safety = @import("builtin").mode == .Debug;
+
+/// Values with |v| >= this are clamped before rounding (far outside any 8-bit range).
+pub const round_limit: f32 = 4194304.0; // 2^22
+const magic: f32 = 12582912.0; // 1.5 * 2^23
+
+/// Rounds a float32 to the nearest integer, ties to even, as a float32 (clamped to
+/// +-2^22; NaN maps to a clamp bound, never to undefined behaviour).
+pub inline fn rneF(v: f32) f32 {
+    const c = @min(@max(v, -round_limit), round_limit);
+    // Strict float mode: (c + magic) - magic is not folded; c + magic rounds to an
+    // integer with ties to even because the ulp at 1.5*2^23 is 1.
+    const t = c + magic;
+    return t - magic;
+}
+
+/// `rne(v)` as an i32 (see `rneF`).
+pub inline fn rne(v: f32) i32 {
+    @setRuntimeSafety(kernel_safety);
+    return @intFromFloat(rneF(v));
+}
+
+/// Vector form of `rneF`.
+pub inline fn rneV(comptime n: usize, v: @Vector(n, f32)) @Vector(n, f32) {
+    @setRuntimeSafety(kernel_safety);
+    const lim: @Vector(n, f32) = @splat(round_limit);
+    const mg: @Vector(n, f32) = @splat(magic);
+    const c = @min(@max(v, -lim), lim);
+    return (c + mg) - mg;
+}
+
+/// The range of a tensor's values: [-128, 127] for int8, [0, 255] for uint8.
+pub const Range = struct {
+    lo: i32,
+    hi: i32,
+    pub fn of(is_uint8: bool) Range {
+        return if (is_uint8) .{ .lo = 0, .hi = 255 } else .{ .lo = -128, .hi = 127 };
+    }
+};
+
+/// `sat(v)`: clamp to [lo, hi].
+pub inline fn sat(v: i32, r: Range) i32 {
+    return @min(@max(v, r.lo), r.hi);
+}
+
+/// The byte that stores value `v` (already within the dtype's range).
+pub inline fn toByte(v: i32) u8 {
+    return @truncate(@as(u32, @bitCast(v)));
+}
+
+/// The value a stored byte holds, for int8 (`is_uint8 == false`) or uint8.
+pub inline fn fromByte(b: u8, is_uint8: bool) i32 {
+    return if (is_uint8) @as(i32, b) else @as(i32, @as(i8, @bitCast(b)));
+}
+
+/// Conv/Gemm requantization: `sat(rne(float32(acc) * m) + zp)`, then limited to [lo, hi]
+/// (the dtype range intersected with the op's optional clamp).
+pub inline fn requantAcc(acc: i32, m: f32, zp: i32, lo: i32, hi: i32) i32 {
+    @setRuntimeSafety(kernel_safety);
+    const v = rne(@as(f32, @floatFromInt(acc)) * m) + zp;
+    return @min(@max(v, lo), hi);
+}
+
+/// `dq(q) = float32(q - zp) * scale`.
+pub inline fn dq(v: i32, zp: i32, scale: f32) f32 {
+    @setRuntimeSafety(kernel_safety);
+    return @as(f32, @floatFromInt(v - zp)) * scale;
+}
+
+/// `q(v) = sat(rne(v / scale) + zp)` (a division, never a multiplication by 1/scale).
+pub inline fn q(v: f32, scale: f32, zp: i32, r: Range) i32 {
+    @setRuntimeSafety(kernel_safety);
+    return sat(rne(v / scale) + zp, r);
+}
+
+/// The 256-entry table `byte -> dq(value(byte))` of a tensor.
+pub fn dqTable(out: *[256]f32, zp: i32, scale: f32, is_uint8: bool) void {
+    for (0..256) |i| out[i] = dq(fromByte(@intCast(i), is_uint8), zp, scale);
+}
+
+test "rne rounds half to even" {
+    const cases = [_][2]f32{
+        .{ 0.5, 0 },    .{ 1.5, 2 },   .{ 2.5, 2 },   .{ -0.5, 0 },   .{ -1.5, -2 },
+        .{ -2.5, -2 },  .{ 3.5, 4 },   .{ 0.49999997, 0 }, .{ 1.0000001, 1 },
+        .{ -0.50000006, -1 }, .{ 126.5, 126 }, .{ 127.5, 128 }, .{ -128.5, -128 },
+        .{ 1e30, round_limit }, .{ -1e30, -round_limit }, .{ 4194303.5, 4194304 },
+        .{ 8388607.5, round_limit },
+    };
+    for (cases) |c| try std.testing.expectEqual(c[1], rneF(c[0]));
+    try std.testing.expectEqual(@as(i32, 2), rne(2.5));
+    try std.testing.expectEqual(@as(i32, -2), rne(-2.5));
+    // NaN and infinities do not trap.
+    _ = rne(std.math.nan(f32));
+    try std.testing.expectEqual(@as(i32, 4194304), rne(std.math.inf(f32)));
+    const v = rneV(4, .{ 0.5, 1.5, -2.5, 2.5000002 });
+    try std.testing.expectEqual(@Vector(4, f32){ 0, 2, -2, 3 }, v);
+}
+
+test "rne agrees with a float64 reference on many values" {
+    var prng = std.Random.DefaultPrng.init(7);
+    const rnd = prng.random();
+    for (0..100000) |i| {
+        const base: f32 = @floatFromInt(rnd.intRangeAtMost(i32, -300000, 300000));
+        const v: f32 = if (i % 3 == 0) base + 0.5 else base + rnd.float(f32) * 2 - 1;
+        const d: f64 = v;
+        const fl = @floor(d);
+        const frac = d - fl;
+        var want: f64 = if (frac < 0.5) fl else if (frac > 0.5) fl + 1 else if (@mod(fl, 2) == 0) fl else fl + 1;
+        want = @min(@max(want, -4194304), 4194304);
+        try std.testing.expectEqual(@as(f32, @floatCast(want)), rneF(v));
+    }
+}
+
+test "requantization, dq and q" {
+    // 5 * 0.5 = 2.5 -> 2 (tie to even), + zp 3 = 5
+    try std.testing.expectEqual(@as(i32, 5), requantAcc(5, 0.5, 3, -128, 127));
+    try std.testing.expectEqual(@as(i32, 127), requantAcc(1000, 1.0, 0, -128, 127));
+    try std.testing.expectEqual(@as(i32, -100), requantAcc(-1000, 1.0, 0, -100, 100));
+    try std.testing.expectEqual(@as(f32, 0.75), dq(5, 2, 0.25));
+    // 0.75 / 0.5 = 1.5 -> 2, + 1 = 3
+    try std.testing.expectEqual(@as(i32, 3), q(0.75, 0.5, 1, Range.of(false)));
+    try std.testing.expectEqual(@as(i32, 0), q(-3.0, 0.5, 1, Range.of(true)));
+    try std.testing.expectEqual(@as(u8, 0xfb), toByte(-5));
+    try std.testing.expectEqual(@as(i32, -5), fromByte(0xfb, false));
+    try std.testing.expectEqual(@as(i32, 251), fromByte(0xfb, true));
+    var t: [256]f32 = undefined;
+    dqTable(&t, -1, 0.5, false);
+    try std.testing.expectEqual(@as(f32, 0.5), t[0]); // value 0 -> (0 - -1) * 0.5
+    try std.testing.expectEqual(@as(f32, -63.5), t[0x80]); // value -128
+}

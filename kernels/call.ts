@@ -1,0 +1,156 @@
+/**
+ * How a kernel call finds its operands in linear memory: {@link WasmBuffer}s and typed
+ * arrays that are views of the module's memory are used in place; other typed arrays are
+ * copied into (inputs) or out of (outputs) reusable scratch blocks of the arena.
+ *
+ * @module
+ */
+import { memoryViews, scratchBlock, WasmBuffer } from "./arena.ts";
+import type { Geometry } from "./shape.ts";
+import { kernelExports } from "./wasm.ts";
+
+/** A typed array the kernels accept. */
+export type KernelArray = Int8Array | Uint8Array | Float32Array;
+/** A kernel operand: a typed array or a block of the module's memory. */
+export type Operand = KernelArray | WasmBuffer;
+
+/** One operand of a call: its value, argument name and size in bytes. */
+export interface Arg {
+  name: string;
+  value: Operand;
+  bytes: number;
+}
+
+const GEOM_SLOT = 2;
+
+function typeName(v: unknown): string {
+  if (v === null) return "null";
+  if (typeof v !== "object") return typeof v;
+  return (v as object).constructor?.name ?? "object";
+}
+
+/**
+ * Checks that `value` is one of the accepted operand types.
+ *
+ * @example
+ * ```ts
+ * import { checkOperand } from "./call.ts";
+ * checkOperand("quantize", "src", new Float32Array(4), [Float32Array]);
+ * ```
+ */
+export function checkOperand(
+  fn: string,
+  arg: string,
+  value: unknown,
+  types: readonly (typeof Int8Array | typeof Uint8Array | typeof Float32Array)[],
+): asserts value is Operand {
+  if (value instanceof WasmBuffer) {
+    if (value.freed) throw new TypeError(`${fn}: ${arg} is a WasmBuffer that was freed`);
+    return;
+  }
+  for (const t of types) if (value instanceof t) return;
+  const names = [...types.map((t) => t.name), "WasmBuffer"].join(" or ");
+  throw new TypeError(`${fn}: ${arg} must be ${names}, got ${typeName(value)}`);
+}
+
+/**
+ * Checks an operand's size: a typed array must have `count` elements, a WasmBuffer
+ * `count * elementSize` bytes.
+ *
+ * @example
+ * ```ts
+ * import { checkCount } from "./call.ts";
+ * checkCount("quantize", "dst", new Int8Array(4), 4, 1);
+ * ```
+ */
+export function checkCount(fn: string, arg: string, value: Operand, count: number, elementSize: number): void {
+  if (value instanceof WasmBuffer) {
+    if (value.byteLength !== count * elementSize) {
+      throw new RangeError(
+        `${fn}: ${arg} must be ${count * elementSize} bytes (${count} elements of ${elementSize} bytes), ` +
+          `got a WasmBuffer of ${value.byteLength} bytes`,
+      );
+    }
+  } else if (value.length !== count) {
+    throw new RangeError(`${fn}: ${arg} must have ${count} elements, got ${value.length}`);
+  }
+}
+
+interface Placed {
+  arg: Arg;
+  ptr: number;
+  copy: KernelArray | undefined;
+}
+
+function copyIn(a: KernelArray, ptr: number): void {
+  const v = memoryViews();
+  if (a instanceof Float32Array) v.f32.set(a, ptr >>> 2);
+  else if (a instanceof Int8Array) v.i8.set(a, ptr);
+  else v.u8.set(a, ptr);
+}
+
+function copyOut(a: KernelArray, ptr: number): void {
+  const v = memoryViews();
+  if (a instanceof Float32Array) a.set(v.f32.subarray(ptr >>> 2, (ptr >>> 2) + a.length));
+  else if (a instanceof Int8Array) a.set(v.i8.subarray(ptr, ptr + a.length));
+  else a.set(v.u8.subarray(ptr, ptr + a.length));
+}
+
+/**
+ * Runs a kernel: places the inputs and outputs in linear memory (in place when they are
+ * already there, else in scratch slots), writes the geometry (if any) to its scratch slot,
+ * calls `kernel(inputPtrs, outputPtrs, geomPtr)`, then copies outputs out when needed.
+ *
+ * @throws {RangeError} when an input and an output overlap in linear memory.
+ * @example
+ * ```ts
+ * import { callKernel } from "./call.ts";
+ * import { kernelExports } from "./wasm.ts";
+ * const src = new Float32Array([1, 2]), dst = new Int8Array(2);
+ * callKernel("quantize", [{ name: "src", value: src, bytes: 8 }], [{ name: "dst", value: dst, bytes: 2 }],
+ *   undefined, ([s], [d]) => kernelExports().quantize(s, d, 2, 1, 0, false));
+ * ```
+ */
+export function callKernel(
+  fn: string,
+  inputs: readonly Arg[],
+  outputs: readonly Arg[],
+  geom: Geometry | undefined,
+  kernel: (inPtrs: number[], outPtrs: number[], geomPtr: number) => void,
+): void {
+  const buffer = kernelExports().memory.buffer;
+  // Addresses of operands already in linear memory, taken before any scratch allocation
+  // (which may grow the memory and detach views).
+  const place = (arg: Arg): Placed => {
+    const v = arg.value;
+    if (v instanceof WasmBuffer) return { arg, ptr: v.byteOffset, copy: undefined };
+    if (v.buffer === buffer) return { arg, ptr: v.byteOffset, copy: undefined };
+    return { arg, ptr: -1, copy: v };
+  };
+  const ins = inputs.map(place);
+  const outs = outputs.map(place);
+  for (const o of outs) {
+    if (o.copy || o.arg.bytes === 0) continue;
+    for (const i of ins) {
+      if (i.copy || i.arg.bytes === 0) continue;
+      if (i.ptr < o.ptr + o.arg.bytes && o.ptr < i.ptr + i.arg.bytes) {
+        throw new RangeError(`${fn}: ${i.arg.name} and ${o.arg.name} overlap in WebAssembly memory`);
+      }
+    }
+  }
+  let slot = 0;
+  for (const p of [...ins, ...outs]) {
+    if (p.copy) p.ptr = scratchBlock(slot === GEOM_SLOT ? ++slot : slot++, p.arg.bytes);
+  }
+  let geomPtr = 0;
+  if (geom) {
+    geomPtr = scratchBlock(GEOM_SLOT, 48);
+    const u32 = memoryViews().u32;
+    const g = geomPtr >>> 2;
+    for (let i = 0; i < 4; i++) u32[g + i] = geom.shape[i];
+    for (let i = 0; i < 8; i++) u32[g + 4 + i] = geom.pad[i];
+  }
+  for (const i of ins) if (i.copy) copyIn(i.copy, i.ptr);
+  kernel(ins.map((i) => i.ptr), outs.map((o) => o.ptr), geomPtr);
+  for (const o of outs) if (o.copy) copyOut(o.copy, o.ptr);
+}

@@ -1,0 +1,138 @@
+//! WASM SIMD kernels of @axelera/runtime (wasm32 + simd128, exported with wasm-bindgen).
+//!
+//! Every kernel takes raw byte addresses into the module's linear memory (plain numbers
+//! through the wasm-bindgen glue, so nothing is copied), runs a SIMD body with a tail and
+//! allocates nothing. The TypeScript side (`kernels/mod.ts`) validates sizes before calling;
+//! the kernels trust their arguments. Shapes and padding travel as a pointer to 12 u32
+//! (see [`layout::Geom::read`]). Rounding semantics: see [`quant`].
+
+pub mod layout;
+pub mod quant;
+pub mod transpose;
+
+use layout::Geom;
+use quant::QType;
+use wasm_bindgen::prelude::*;
+
+#[inline(always)]
+fn qt(uint8: bool) -> QType {
+    if uint8 {
+        QType::U8
+    } else {
+        QType::I8
+    }
+}
+
+/// Allocates `size` bytes aligned to 16 in linear memory; 0 when out of memory or size is 0.
+#[wasm_bindgen]
+pub fn alloc(size: usize) -> usize {
+    if size == 0 {
+        return 0;
+    }
+    match std::alloc::Layout::from_size_align(size, 16) {
+        Ok(l) => unsafe { std::alloc::alloc(l) as usize },
+        Err(_) => 0,
+    }
+}
+
+/// Frees a block returned by [`alloc`] with the same `size`.
+#[wasm_bindgen]
+pub fn dealloc(ptr: usize, size: usize) {
+    if ptr == 0 || size == 0 {
+        return;
+    }
+    if let Ok(l) = std::alloc::Layout::from_size_align(size, 16) {
+        unsafe { std::alloc::dealloc(ptr as *mut u8, l) }
+    }
+}
+
+/// `dst[i] = sat(rne(src[i] / scale) + zp)` for `len` f32 -> int8 (uint8 if `uint8`).
+#[wasm_bindgen]
+pub fn quantize(src: usize, dst: usize, len: usize, scale: f32, zp: i32, uint8: bool) {
+    unsafe { quant::quantize_run(src as *const f32, dst as *mut u8, len, scale, zp, qt(uint8)) }
+}
+
+/// `dst[i] = f32(src[i] - zp) * scale` for `len` int8 (uint8 if `uint8`) -> f32.
+#[wasm_bindgen]
+pub fn dequantize(src: usize, dst: usize, len: usize, scale: f32, zp: i32, uint8: bool) {
+    unsafe { quant::dequantize_run(src as *const u8, dst as *mut f32, len, scale, zp, qt(uint8)) }
+}
+
+/// Pads 1-byte NHWC elements (`geom`: 12 u32, see [`Geom::read`]) with `fill`.
+#[wasm_bindgen]
+pub fn pad_u8(src: usize, dst: usize, geom: usize, fill: u8) {
+    unsafe { layout::pad_u8(src as *const u8, dst as *mut u8, &Geom::read(geom as *const u32), fill) }
+}
+
+/// Pads f32 NHWC elements with `fill`.
+#[wasm_bindgen]
+pub fn pad_f32(src: usize, dst: usize, geom: usize, fill: f32) {
+    unsafe { layout::pad_f32(src as *const f32, dst as *mut f32, &Geom::read(geom as *const u32), fill) }
+}
+
+/// Depads 1-byte NHWC elements.
+#[wasm_bindgen]
+pub fn depad_u8(src: usize, dst: usize, geom: usize) {
+    unsafe { layout::depad_u8(src as *const u8, dst as *mut u8, &Geom::read(geom as *const u32)) }
+}
+
+/// Depads f32 NHWC elements.
+#[wasm_bindgen]
+pub fn depad_f32(src: usize, dst: usize, geom: usize) {
+    unsafe { layout::depad_f32(src as *const f32, dst as *mut f32, &Geom::read(geom as *const u32)) }
+}
+
+/// Fused quantize + pad (padding = zero point), NHWC, one pass.
+#[wasm_bindgen]
+pub fn quantize_pad(src: usize, dst: usize, geom: usize, scale: f32, zp: i32, uint8: bool) {
+    unsafe {
+        layout::quantize_pad(src as *const f32, dst as *mut u8, &Geom::read(geom as *const u32), scale, zp, qt(uint8))
+    }
+}
+
+/// Fused depad + dequantize, NHWC -> NHWC, one pass.
+#[wasm_bindgen]
+pub fn depad_dequantize(src: usize, dst: usize, geom: usize, scale: f32, zp: i32, uint8: bool) {
+    unsafe {
+        layout::depad_dequantize(src as *const u8, dst as *mut f32, &Geom::read(geom as *const u32), scale, zp, qt(uint8))
+    }
+}
+
+/// Fused depad + dequantize + NHWC -> NCHW, one pass.
+#[wasm_bindgen]
+pub fn depad_dequantize_nchw(src: usize, dst: usize, geom: usize, scale: f32, zp: i32, uint8: bool) {
+    unsafe {
+        layout::depad_dequantize_nchw(
+            src as *const u8,
+            dst as *mut f32,
+            &Geom::read(geom as *const u32),
+            scale,
+            zp,
+            qt(uint8),
+        )
+    }
+}
+
+/// NHWC -> NCHW for 1-byte elements.
+#[wasm_bindgen]
+pub fn nhwc_to_nchw_u8(src: usize, dst: usize, n: usize, h: usize, w: usize, c: usize) {
+    unsafe { transpose::nhwc_to_nchw(src as *const u8, dst as *mut u8, n, h, w, c) }
+}
+
+/// NCHW -> NHWC for 1-byte elements.
+#[wasm_bindgen]
+pub fn nchw_to_nhwc_u8(src: usize, dst: usize, n: usize, h: usize, w: usize, c: usize) {
+    unsafe { transpose::nchw_to_nhwc(src as *const u8, dst as *mut u8, n, h, w, c) }
+}
+
+/// NHWC -> NCHW for f32 elements.
+#[wasm_bindgen]
+pub fn nhwc_to_nchw_f32(src: usize, dst: usize, n: usize, h: usize, w: usize, c: usize) {
+    unsafe { transpose::nhwc_to_nchw(src as *const f32, dst as *mut f32, n, h, w, c) }
+}
+
+/// NCHW -> NHWC for f32 elements.
+#[wasm_bindgen]
+pub fn nchw_to_nhwc_f32(src: usize, dst: usize, n: usize, h: usize, w: usize, c: usize) {
+    unsafe { transpose::nchw_to_nhwc(src as *const f32, dst as *mut f32, n, h, w, c) }
+}

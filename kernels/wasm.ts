@@ -1,0 +1,103 @@
+/**
+ * Loads the embedded WASM kernels module once, synchronously, from the bytes in
+ * `wasm.generated.ts` (no file or network access, so it works from JSR and in single-file
+ * executables). WebAssembly SIMD is required.
+ *
+ * @module
+ */
+import { initSync, WASM_BASE64 } from "./wasm.generated.ts";
+
+/** The raw exports of the kernels module (functions take byte addresses as numbers). */
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  alloc(size: number): number;
+  dealloc(ptr: number, size: number): void;
+  quantize(src: number, dst: number, len: number, scale: number, zp: number, uint8: boolean): void;
+  dequantize(src: number, dst: number, len: number, scale: number, zp: number, uint8: boolean): void;
+  pad_u8(src: number, dst: number, geom: number, fill: number): void;
+  pad_f32(src: number, dst: number, geom: number, fill: number): void;
+  depad_u8(src: number, dst: number, geom: number): void;
+  depad_f32(src: number, dst: number, geom: number): void;
+  quantize_pad(src: number, dst: number, geom: number, scale: number, zp: number, uint8: boolean): void;
+  depad_dequantize(src: number, dst: number, geom: number, scale: number, zp: number, uint8: boolean): void;
+  depad_dequantize_nchw(src: number, dst: number, geom: number, scale: number, zp: number, uint8: boolean): void;
+  nhwc_to_nchw_u8(src: number, dst: number, n: number, h: number, w: number, c: number): void;
+  nchw_to_nhwc_u8(src: number, dst: number, n: number, h: number, w: number, c: number): void;
+  nhwc_to_nchw_f32(src: number, dst: number, n: number, h: number, w: number, c: number): void;
+  nchw_to_nhwc_f32(src: number, dst: number, n: number, h: number, w: number, c: number): void;
+}
+
+/** Thrown when the JavaScript engine has no WebAssembly SIMD (the kernels need it). */
+export class WasmSimdUnsupportedError extends Error {
+  /**
+   * @example
+   * ```ts
+   * throw new WasmSimdUnsupportedError();
+   * ```
+   */
+  constructor() {
+    super(
+      "WebAssembly SIMD (simd128) is not supported by this JavaScript engine; the kernels of " +
+        "@axelera/runtime need it (Deno >= 1.9, Bun >= 1.0, Node >= 16.4, current browsers)",
+    );
+    this.name = "WasmSimdUnsupportedError";
+  }
+}
+
+// (module (func (result v128) v128.const i32x4 0 0 0 0))
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, 0x03,
+  0x02, 0x01, 0x00, 0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0b,
+]);
+
+let simd: boolean | undefined;
+
+/**
+ * Whether this engine supports WebAssembly SIMD (required by the kernels).
+ *
+ * @example
+ * ```ts
+ * import { simdSupported } from "./mod.ts";
+ * if (!simdSupported()) console.error("no WASM SIMD here");
+ * ```
+ */
+export function simdSupported(): boolean {
+  if (simd === undefined) {
+    try {
+      simd = typeof WebAssembly === "object" && WebAssembly.validate(SIMD_PROBE);
+    } catch {
+      simd = false;
+    }
+  }
+  return simd;
+}
+
+function decodeBase64(s: string): Uint8Array {
+  const from = (Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array }).fromBase64;
+  if (typeof from === "function") return from(s);
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+let exportsCache: KernelExports | undefined;
+
+/**
+ * The kernels module's exports, instantiated on first use.
+ *
+ * @throws {WasmSimdUnsupportedError} when the engine lacks WebAssembly SIMD.
+ * @example
+ * ```ts
+ * import { kernelExports } from "./wasm.ts";
+ * console.log(kernelExports().memory.buffer.byteLength);
+ * ```
+ */
+export function kernelExports(): KernelExports {
+  if (exportsCache) return exportsCache;
+  if (!simdSupported()) throw new WasmSimdUnsupportedError();
+  const bytes = decodeBase64(WASM_BASE64);
+  exportsCache = initSync({ module: bytes }) as unknown as KernelExports;
+  return exportsCache;
+}

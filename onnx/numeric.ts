@@ -1,0 +1,444 @@
+/**
+ * The numeric kernels of the graph runner: tight loops over typed arrays with no
+ * allocation per element. Every op family calls into here, so hot loops can move to
+ * the WASM kernels (kernels/) one function at a time.
+ *
+ * @example
+ * ```ts
+ * import { softmaxInner } from "./numeric.ts";
+ * const x = new Float32Array([1, 2, 3]); const y = new Float32Array(3);
+ * softmaxInner(x, y, 1, 3, 1, false);
+ * ```
+ * @module
+ */
+
+/** Any numeric typed array. @example `const a: NumArray = new Float32Array(1)` */
+export type NumArray =
+  | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
+/** A numeric or bigint typed array. @example `const a: AnyArray = new BigInt64Array(1)` */
+export type AnyArray = NumArray | BigInt64Array | BigUint64Array;
+
+/** Broadcast shape of two shapes (numpy rules), or null when incompatible. @example `broadcastShape([2, 1], [3]) // [2, 3]` */
+export function broadcastShape(a: readonly number[], b: readonly number[]): number[] | null {
+  const n = Math.max(a.length, b.length), out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const da = a[a.length - n + i] ?? 1, db = b[b.length - n + i] ?? 1;
+    if (da === db || db === 1) out[i] = da;
+    else if (da === 1) out[i] = db;
+    else return null;
+  }
+  return out;
+}
+
+/** Row-major strides of `shape`, with 0 for broadcast dims against `outShape`. @example `broadcastStrides([3, 1], [3, 4]) // [1, 0]` */
+export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const n = outShape.length, st = new Array<number>(n).fill(0);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const o = n - shape.length + i;
+    st[o] = shape[i] === 1 && outShape[o] !== 1 ? 0 : s;
+    s *= shape[i];
+  }
+  return st;
+}
+
+/** Binary float op codes for {@link binaryF}. @example `BinOp.Add` */
+export const BinOp = { Add: 0, Sub: 1, Mul: 2, Div: 3, Pow: 4, Max: 5, Min: 6, Mod: 7, FMod: 8 } as const;
+
+function binRow(op: number, o: NumArray, oi: number, n: number, a: NumArray, ai: number, as: number, b: NumArray, bi: number, bs: number): void {
+  switch (op) {
+    case 0: for (let k = 0; k < n; k++) o[oi + k] = a[ai + k * as] + b[bi + k * bs]; break;
+    case 1: for (let k = 0; k < n; k++) o[oi + k] = a[ai + k * as] - b[bi + k * bs]; break;
+    case 2: for (let k = 0; k < n; k++) o[oi + k] = a[ai + k * as] * b[bi + k * bs]; break;
+    case 3: for (let k = 0; k < n; k++) o[oi + k] = a[ai + k * as] / b[bi + k * bs]; break;
+    case 4: for (let k = 0; k < n; k++) o[oi + k] = Math.pow(a[ai + k * as], b[bi + k * bs]); break;
+    case 5: for (let k = 0; k < n; k++) { const x = a[ai + k * as], y = b[bi + k * bs]; o[oi + k] = x !== x || y !== y ? NaN : x > y ? x : y; } break;
+    case 6: for (let k = 0; k < n; k++) { const x = a[ai + k * as], y = b[bi + k * bs]; o[oi + k] = x !== x || y !== y ? NaN : x < y ? x : y; } break;
+    case 7: for (let k = 0; k < n; k++) { const x = a[ai + k * as], y = b[bi + k * bs]; const r = x % y; o[oi + k] = r !== 0 && (r < 0) !== (y < 0) ? r + y : r; } break;
+    case 8: for (let k = 0; k < n; k++) o[oi + k] = a[ai + k * as] % b[bi + k * bs]; break;
+  }
+}
+
+/**
+ * Broadcast binary op over number arrays: out[i] = a[..] OP b[..]. Integer outputs
+ * truncate through the typed array (Div on ints is done by the caller).
+ * @example `binaryF(BinOp.Add, out, [2,3], a, [2,3], b, [3])`
+ */
+export function binaryF(op: number, out: NumArray, outShape: readonly number[], a: NumArray, aShape: readonly number[], b: NumArray, bShape: readonly number[]): void {
+  const n = out.length;
+  if (n === 0) return;
+  if (a.length === n && b.length === n) return binRow(op, out, 0, n, a, 0, 1, b, 0, 1);
+  if (b.length === 1 && a.length === n) return binRow(op, out, 0, n, a, 0, 1, b, 0, 0);
+  if (a.length === 1 && b.length === n) return binRow(op, out, 0, n, a, 0, 0, b, 0, 1);
+  forEachRow(outShape, aShape, bShape, (oi, len, ai, as, bi, bs) => binRow(op, out, oi, len, a, ai, as, b, bi, bs));
+}
+
+/** Iterates the rows (last dim) of a broadcast of two shapes. @example `forEachRow([2,3],[2,3],[3], (oi,n,ai,as,bi,bs) => {})` */
+export function forEachRow(
+  outShape: readonly number[], aShape: readonly number[], bShape: readonly number[],
+  row: (oi: number, n: number, ai: number, as: number, bi: number, bs: number) => void,
+): void {
+  const r = outShape.length;
+  if (r === 0) return row(0, 1, 0, 0, 0, 0);
+  const sa = broadcastStrides(aShape, outShape), sb = broadcastStrides(bShape, outShape);
+  const inner = outShape[r - 1], rows = inner === 0 ? 0 : sizeOfShape(outShape) / inner;
+  const idx = new Array<number>(r).fill(0);
+  let ai = 0, bi = 0;
+  for (let q = 0; q < rows; q++) {
+    row(q * inner, inner, ai, sa[r - 1], bi, sb[r - 1]);
+    for (let d = r - 2; d >= 0; d--) {
+      idx[d]++;
+      ai += sa[d];
+      bi += sb[d];
+      if (idx[d] < outShape[d]) break;
+      ai -= sa[d] * outShape[d];
+      bi -= sb[d] * outShape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/** Broadcast of a generic element function (bigint, bool, mixed). @example `binaryAny(out, s, a, as, b, bs, (x, y) => x === y ? 1 : 0)` */
+export function binaryAny<A, B, O>(
+  out: { [i: number]: O; length: number }, outShape: readonly number[],
+  a: { [i: number]: A }, aShape: readonly number[], b: { [i: number]: B }, bShape: readonly number[],
+  f: (x: A, y: B) => O,
+): void {
+  forEachRow(outShape, aShape, bShape, (oi, n, ai, as, bi, bs) => {
+    for (let k = 0; k < n; k++) out[oi + k] = f(a[ai + k * as], b[bi + k * bs]);
+  });
+}
+
+/** Gathers `src` broadcast to `outShape` into `out` (Expand, Where helpers). @example `broadcastTo(out, [2,3], src, [3])` */
+export function broadcastTo<T>(out: { [i: number]: T }, outShape: readonly number[], src: { [i: number]: T }, srcShape: readonly number[]): void {
+  forEachRow(outShape, srcShape, srcShape, (oi, n, ai, as) => {
+    for (let k = 0; k < n; k++) out[oi + k] = src[ai + k * as];
+  });
+}
+
+/** Unary float op codes for {@link unaryF}. @example `UnOp.Exp` */
+export const UnOp = {
+  Neg: 0, Abs: 1, Sqrt: 2, Exp: 3, Log: 4, Sigmoid: 5, Tanh: 6, Relu: 7, Floor: 8, Ceil: 9,
+  Reciprocal: 10, Sin: 11, Cos: 12, Round: 13, Sign: 14, Erf: 15, Softplus: 16, Softsign: 17,
+} as const;
+
+/** out[i] = op(x[i]) over number arrays. @example `unaryF(UnOp.Exp, x, y)` */
+export function unaryF(op: number, x: NumArray, o: NumArray): void {
+  const n = x.length;
+  switch (op) {
+    case 0: for (let i = 0; i < n; i++) o[i] = -x[i]; break;
+    case 1: for (let i = 0; i < n; i++) o[i] = Math.abs(x[i]); break;
+    case 2: for (let i = 0; i < n; i++) o[i] = Math.sqrt(x[i]); break;
+    case 3: for (let i = 0; i < n; i++) o[i] = Math.exp(x[i]); break;
+    case 4: for (let i = 0; i < n; i++) o[i] = Math.log(x[i]); break;
+    case 5: for (let i = 0; i < n; i++) o[i] = 1 / (1 + Math.exp(-x[i])); break;
+    case 6: for (let i = 0; i < n; i++) o[i] = Math.tanh(x[i]); break;
+    case 7: for (let i = 0; i < n; i++) { const v = x[i]; o[i] = v > 0 ? v : 0; } break;
+    case 8: for (let i = 0; i < n; i++) o[i] = Math.floor(x[i]); break;
+    case 9: for (let i = 0; i < n; i++) o[i] = Math.ceil(x[i]); break;
+    case 10: for (let i = 0; i < n; i++) o[i] = 1 / x[i]; break;
+    case 11: for (let i = 0; i < n; i++) o[i] = Math.sin(x[i]); break;
+    case 12: for (let i = 0; i < n; i++) o[i] = Math.cos(x[i]); break;
+    case 13: for (let i = 0; i < n; i++) o[i] = roundHalfEven(x[i]); break;
+    case 14: for (let i = 0; i < n; i++) o[i] = Math.sign(x[i]); break;
+    case 15: for (let i = 0; i < n; i++) o[i] = erf(x[i]); break;
+    case 16: for (let i = 0; i < n; i++) { const v = x[i]; o[i] = v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v)); } break;
+    case 17: for (let i = 0; i < n; i++) o[i] = x[i] / (1 + Math.abs(x[i])); break;
+  }
+}
+
+/** Round half to even (ONNX Round, QuantizeLinear). @example `roundHalfEven(2.5) === 2` */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Error function (Abramowitz-Stegun 7.1.26 refined; |err| < 2e-7). @example `erf(0) === 0` */
+export function erf(x: number): number {
+  const s = x < 0 ? -1 : 1, a = Math.abs(x);
+  // series for small, continued fraction-like approximation for large
+  if (a < 2) {
+    let sum = a, term = a;
+    const a2 = a * a;
+    for (let n = 1; n < 60; n++) {
+      term *= -a2 / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17) break;
+    }
+    return s * (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  const t = 1 / (1 + 0.5 * a);
+  const y = 1 - t * Math.exp(-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return s * y;
+}
+
+/** out = clamp(x, lo, hi). @example `clampF(x, y, 0, 6)` */
+export function clampF(x: NumArray, o: NumArray, lo: number, hi: number): void {
+  for (let i = 0, n = x.length; i < n; i++) { let v = x[i]; if (v < lo) v = lo; if (v > hi) v = hi; o[i] = v; }
+}
+
+/**
+ * Softmax (or log-softmax) over the middle axis of a [outer, axis, inner] view.
+ * @example `softmaxInner(x, y, 1, 1000, 1, false)`
+ */
+export function softmaxInner(x: NumArray, o: NumArray, outer: number, axis: number, inner: number, log: boolean): void {
+  if (inner === 1) {
+    for (let p = 0; p < outer; p++) {
+      const b = p * axis;
+      let mx = -Infinity;
+      for (let k = 0; k < axis; k++) { const v = x[b + k]; if (v > mx) mx = v; }
+      let sum = 0;
+      if (log) {
+        for (let k = 0; k < axis; k++) sum += Math.exp(x[b + k] - mx);
+        const ls = Math.log(sum) + mx;
+        for (let k = 0; k < axis; k++) o[b + k] = x[b + k] - ls;
+      } else {
+        for (let k = 0; k < axis; k++) { const e = Math.exp(x[b + k] - mx); o[b + k] = e; sum += e; }
+        const inv = 1 / sum;
+        for (let k = 0; k < axis; k++) o[b + k] *= inv;
+      }
+    }
+    return;
+  }
+  // inner > 1: work on contiguous rows of length `inner` (cache- and JIT-friendly)
+  const mx = new Float64Array(inner), sum = new Float64Array(inner);
+  for (let p = 0; p < outer; p++) {
+    const base = p * axis * inner;
+    mx.fill(-Infinity);
+    sum.fill(0);
+    for (let k = 0; k < axis; k++) {
+      const r = base + k * inner;
+      for (let q = 0; q < inner; q++) { const v = x[r + q]; if (v > mx[q]) mx[q] = v; }
+    }
+    for (let k = 0; k < axis; k++) {
+      const r = base + k * inner;
+      for (let q = 0; q < inner; q++) { const e = Math.exp(x[r + q] - mx[q]); if (!log) o[r + q] = e; sum[q] += e; }
+    }
+    if (log) for (let q = 0; q < inner; q++) sum[q] = Math.log(sum[q]) + mx[q];
+    else for (let q = 0; q < inner; q++) sum[q] = 1 / sum[q];
+    for (let k = 0; k < axis; k++) {
+      const r = base + k * inner;
+      if (log) for (let q = 0; q < inner; q++) o[r + q] = x[r + q] - sum[q];
+      else for (let q = 0; q < inner; q++) o[r + q] *= sum[q];
+    }
+  }
+}
+
+/**
+ * C[m,n] (+)= A[m,k] B[k,n] with element strides, so transposes need no copy.
+ * `accumulate` false overwrites C. @example `gemm(a, 0, k, 1, b, 0, n, 1, c, 0, m, n, k, false)`
+ */
+export function gemm(
+  a: NumArray, ao: number, ars: number, acs: number,
+  b: NumArray, bo: number, brs: number, bcs: number,
+  c: NumArray, co: number, m: number, n: number, k: number, accumulate: boolean,
+): void {
+  if (!accumulate) for (let i = 0; i < m * n; i++) c[co + i] = 0;
+  if (bcs === 1) {
+    // i-k-j order: streams rows of B and C
+    for (let i = 0; i < m; i++) {
+      const crow = co + i * n;
+      for (let p = 0; p < k; p++) {
+        const av = a[ao + i * ars + p * acs];
+        if (av === 0) continue;
+        const brow = bo + p * brs;
+        for (let j = 0; j < n; j++) c[crow + j] += av * b[brow + j];
+      }
+    }
+  } else {
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a[ao + i * ars + p * acs] * b[bo + p * brs + j * bcs];
+        c[co + i * n + j] += s;
+      }
+    }
+  }
+}
+
+/** Parameters of an N-D (N = 1, 2 or 3 via 2-D/3-D loops) convolution in NCHW layout. @example `const p: ConvParams = {...}` */
+export interface ConvParams {
+  n: number; c: number; m: number; group: number;
+  inSp: number[]; outSp: number[]; kSp: number[];
+  strides: number[]; pads: number[]; dilations: number[];
+}
+
+/**
+ * Direct convolution, NCHW, any spatial rank (flattened odometer), groups, pads,
+ * strides, dilations. 1x1 kernels with no pad/stride take a GEMM fast path.
+ * @example `conv(x, w, bias, y, params)`
+ */
+export function conv(x: NumArray, w: NumArray, bias: NumArray | null, y: NumArray, p: ConvParams): void {
+  const r = p.inSp.length, cg = p.c / p.group, mg = p.m / p.group;
+  let inSize = 1, outSize = 1, kSize = 1;
+  for (let i = 0; i < r; i++) { inSize *= p.inSp[i]; outSize *= p.outSp[i]; kSize *= p.kSp[i]; }
+  const oneByOne = kSize === 1 && p.strides.every((s) => s === 1) && p.pads.every((q) => q === 0);
+  for (let b = 0; b < p.n; b++) {
+    for (let g = 0; g < p.group; g++) {
+      const xo = (b * p.c + g * cg) * inSize, yo = (b * p.m + g * mg) * outSize, wo = g * mg * cg * kSize;
+      if (oneByOne) {
+        gemm(w, wo, cg, 1, x, xo, inSize, 1, y, yo, mg, outSize, cg, false);
+      } else {
+        convGroup(x, xo, w, wo, y, yo, cg, mg, kSize, inSize, outSize, p);
+      }
+      if (bias) for (let oc = 0; oc < mg; oc++) {
+        const bv = bias[g * mg + oc], base = yo + oc * outSize;
+        for (let i = 0; i < outSize; i++) y[base + i] += bv;
+      }
+    }
+  }
+}
+
+function convGroup(x: NumArray, xo: number, w: NumArray, wo: number, y: NumArray, yo: number, cg: number, mg: number, kSize: number, inSize: number, outSize: number, p: ConvParams): void {
+  const r = p.inSp.length;
+  // precompute, per output position and kernel offset, the input offset or -1 (padding)
+  const offs = new Int32Array(outSize * kSize);
+  const oi = new Array<number>(r).fill(0), ki = new Array<number>(r).fill(0);
+  for (let o = 0; o < outSize; o++) {
+    ki.fill(0);
+    for (let kk = 0; kk < kSize; kk++) {
+      let off = 0, ok = true;
+      for (let d = 0; d < r; d++) {
+        const pos = oi[d] * p.strides[d] - p.pads[d] + ki[d] * p.dilations[d];
+        if (pos < 0 || pos >= p.inSp[d]) { ok = false; break; }
+        off = off * p.inSp[d] + pos;
+      }
+      offs[o * kSize + kk] = ok ? off : -1;
+      for (let d = r - 1; d >= 0; d--) { if (++ki[d] < p.kSp[d]) break; ki[d] = 0; }
+    }
+    for (let d = r - 1; d >= 0; d--) { if (++oi[d] < p.outSp[d]) break; oi[d] = 0; }
+  }
+  for (let oc = 0; oc < mg; oc++) {
+    const ybase = yo + oc * outSize;
+    for (let o = 0; o < outSize; o++) y[ybase + o] = 0;
+    for (let ic = 0; ic < cg; ic++) {
+      const xbase = xo + ic * inSize, wbase = wo + (oc * cg + ic) * kSize;
+      for (let o = 0; o < outSize; o++) {
+        let s = 0;
+        const ob = o * kSize;
+        for (let kk = 0; kk < kSize; kk++) {
+          const off = offs[ob + kk];
+          if (off >= 0) s += x[xbase + off] * w[wbase + kk];
+        }
+        y[ybase + o] += s;
+      }
+    }
+  }
+}
+
+/** Generic transpose: out = permute(x, perm). @example `transpose(x, [2,3], [1,0], y)` */
+export function transpose<T>(x: { [i: number]: T; length: number }, shape: readonly number[], perm: readonly number[], o: { [i: number]: T }): void {
+  const r = shape.length;
+  const inStr = new Array<number>(r);
+  let s = 1;
+  for (let i = r - 1; i >= 0; i--) { inStr[i] = s; s *= shape[i]; }
+  const outShape = perm.map((p) => shape[p]), st = perm.map((p) => inStr[p]);
+  const n = x.length;
+  if (n === 0) return;
+  if (r === 0) { o[0] = x[0]; return; }
+  const idx = new Array<number>(r).fill(0);
+  const inner = outShape[r - 1], is = st[r - 1];
+  let src = 0;
+  const rowCopy = is === 1 && inner >= 16 && ArrayBuffer.isView(x) && ArrayBuffer.isView(o);
+  for (let q = 0; q < n; q += inner) {
+    if (rowCopy) (o as unknown as Float32Array).set((x as unknown as Float32Array).subarray(src, src + inner), q);
+    else for (let k = 0; k < inner; k++) o[q + k] = x[src + k * is];
+    for (let d = r - 2; d >= 0; d--) {
+      src += st[d];
+      if (++idx[d] < outShape[d]) break;
+      src -= st[d] * outShape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/** Reduction codes for {@link reduceAxes}. @example `RedOp.Sum` */
+export const RedOp = { Sum: 0, Mean: 1, Max: 2, Min: 3, Prod: 4, SumSquare: 5, L1: 6, L2: 7, LogSum: 8, LogSumExp: 9 } as const;
+
+/**
+ * Reduces `x` over a [outer, red, inner] view (axes must be contiguous after a transpose
+ * by the caller). @example `reduceInner(RedOp.Sum, x, y, 2, 3, 4)`
+ */
+export function reduceInner(op: number, x: NumArray, o: NumArray, outer: number, red: number, inner: number): void {
+  for (let p = 0; p < outer; p++) {
+    for (let q = 0; q < inner; q++) {
+      const b = p * red * inner + q;
+      let acc: number;
+      switch (op) {
+        case 2: acc = -Infinity; for (let k = 0; k < red; k++) { const v = x[b + k * inner]; if (v > acc || v !== v) acc = v; } break;
+        case 3: acc = Infinity; for (let k = 0; k < red; k++) { const v = x[b + k * inner]; if (v < acc || v !== v) acc = v; } break;
+        case 4: acc = 1; for (let k = 0; k < red; k++) acc *= x[b + k * inner]; break;
+        case 5: case 7: acc = 0; for (let k = 0; k < red; k++) { const v = x[b + k * inner]; acc += v * v; } if (op === 7) acc = Math.sqrt(acc); break;
+        case 6: acc = 0; for (let k = 0; k < red; k++) acc += Math.abs(x[b + k * inner]); break;
+        case 9: {
+          let mx = -Infinity;
+          for (let k = 0; k < red; k++) mx = Math.max(mx, x[b + k * inner]);
+          acc = 0;
+          if (mx === -Infinity) { acc = -Infinity; break; }
+          for (let k = 0; k < red; k++) acc += Math.exp(x[b + k * inner] - mx);
+          acc = Math.log(acc) + mx;
+          break;
+        }
+        default: acc = 0; for (let k = 0; k < red; k++) acc += x[b + k * inner];
+          if (op === 1) acc /= red; else if (op === 8) acc = Math.log(acc);
+      }
+      o[p * inner + q] = acc;
+    }
+  }
+}
+
+/** Max/Average pooling parameters (NCHW, any spatial rank). @example `const p: PoolParams = {...}` */
+export interface PoolParams {
+  nc: number; inSp: number[]; outSp: number[]; kSp: number[];
+  strides: number[]; pads: number[]; dilations: number[]; countIncludePad: boolean;
+}
+
+/** Max (`max` true) or average pooling. @example `pool(x, y, p, true)` */
+export function pool(x: NumArray, y: NumArray, p: PoolParams, max: boolean): void {
+  const r = p.inSp.length;
+  let inSize = 1, outSize = 1, kSize = 1;
+  for (let i = 0; i < r; i++) { inSize *= p.inSp[i]; outSize *= p.outSp[i]; kSize *= p.kSp[i]; }
+  const offs = new Int32Array(outSize * kSize), padCount = new Int32Array(outSize);
+  const oi = new Array<number>(r).fill(0), ki = new Array<number>(r).fill(0);
+  for (let o = 0; o < outSize; o++) {
+    ki.fill(0);
+    let inPadded = 0;
+    for (let kk = 0; kk < kSize; kk++) {
+      let off = 0, ok = true, inPad = true;
+      for (let d = 0; d < r; d++) {
+        const pos = oi[d] * p.strides[d] - p.pads[d] + ki[d] * p.dilations[d];
+        if (pos >= p.inSp[d] + p.pads[r + d]) inPad = false;
+        if (pos < 0 || pos >= p.inSp[d]) { ok = false; if (pos < -p.pads[d]) inPad = false; }
+        off = off * p.inSp[d] + pos;
+      }
+      offs[o * kSize + kk] = ok ? off : -1;
+      if (ok || inPad) inPadded++;
+      for (let d = r - 1; d >= 0; d--) { if (++ki[d] < p.kSp[d]) break; ki[d] = 0; }
+    }
+    padCount[o] = inPadded;
+    for (let d = r - 1; d >= 0; d--) { if (++oi[d] < p.outSp[d]) break; oi[d] = 0; }
+  }
+  for (let c = 0; c < p.nc; c++) {
+    const xb = c * inSize, yb = c * outSize;
+    for (let o = 0; o < outSize; o++) {
+      let acc = max ? -Infinity : 0, cnt = 0;
+      for (let kk = 0; kk < kSize; kk++) {
+        const off = offs[o * kSize + kk];
+        if (off < 0) continue;
+        const v = x[xb + off];
+        if (max) { if (v > acc) acc = v; } else acc += v;
+        cnt++;
+      }
+      y[yb + o] = max ? acc : acc / (p.countIncludePad ? padCount[o] : cnt);
+    }
+  }
+}
+
+/** Product of a shape. @example `sizeOfShape([2,3]) === 6` */
+export function sizeOfShape(s: readonly number[]): number {
+  let n = 1;
+  for (const d of s) n *= d;
+  return n;
+}

@@ -1,0 +1,277 @@
+/**
+ * Neural-network ops: Softmax, LogSoftmax, MatMul, Gemm, Conv, MaxPool, AveragePool,
+ * GlobalAveragePool, GlobalMaxPool, BatchNormalization, Resize.
+ *
+ * @example
+ * ```ts
+ * import { nnOps } from "./nn.ts";
+ * const softmax = nnOps.Softmax;
+ * ```
+ * @module
+ */
+import { broadcastShape, broadcastTo, conv, gemm, type NumArray, pool, softmaxInner } from "../numeric.ts";
+import { sizeOf, type Tensor } from "../tensor.ts";
+import { attrFloat, attrInt, attrInts, type Attrs, attrString, ints, need, normAxis, type OpContext, type OpImpl, shapeError, unsupported } from "./types.ts";
+import type { NodeProto } from "../model.ts";
+
+function softmaxOp(log: boolean): OpImpl {
+  return {
+    run(ctx, ins, a) {
+      const x = need(ctx, ins[0], 0), r = x.shape.length;
+      const out = ctx.alloc(x.dtype, x.shape);
+      if (x.data.length === 0) return [out];
+      let outer: number, axis: number, inner: number;
+      if (ctx.opset < 13) {
+        const ax = normAxis(ctx, attrInt(a, "axis", 1), r);
+        outer = sizeOf(x.shape.slice(0, ax)); axis = sizeOf(x.shape.slice(ax)); inner = 1;
+      } else {
+        const ax = normAxis(ctx, attrInt(a, "axis", -1), r);
+        outer = sizeOf(x.shape.slice(0, ax)); axis = x.shape[ax]; inner = sizeOf(x.shape.slice(ax + 1));
+      }
+      softmaxInner(x.data as NumArray, out.data as NumArray, outer, axis, inner, log);
+      return [out];
+    },
+  };
+}
+
+const matmul: OpImpl = {
+  run(ctx, ins) {
+    const a = need(ctx, ins[0], 0), b = need(ctx, ins[1], 1);
+    const as = a.shape.length === 1 ? [1, a.shape[0]] : a.shape, bs = b.shape.length === 1 ? [b.shape[0], 1] : b.shape;
+    const m = as[as.length - 2], k = as[as.length - 1], n = bs[bs.length - 1];
+    if (bs[bs.length - 2] !== k) shapeError(ctx, `shapes [${a.shape}] and [${b.shape}] do not multiply`);
+    const batch = broadcastShape(as.slice(0, -2), bs.slice(0, -2));
+    if (!batch) shapeError(ctx, `batch dims of [${a.shape}] and [${b.shape}] do not broadcast`);
+    const shape = [...batch];
+    if (a.shape.length !== 1) shape.push(m);
+    if (b.shape.length !== 1) shape.push(n);
+    const out = ctx.alloc(a.dtype, shape);
+    const nb = sizeOf(batch);
+    // batch offsets via broadcasting an index tensor
+    const ai = new Int32Array(nb), bi = new Int32Array(nb);
+    const aIdx = Int32Array.from({ length: sizeOf(as.slice(0, -2)) }, (_, i) => i);
+    const bIdx = Int32Array.from({ length: sizeOf(bs.slice(0, -2)) }, (_, i) => i);
+    broadcastTo(ai, batch, aIdx, as.slice(0, -2));
+    broadcastTo(bi, batch, bIdx, bs.slice(0, -2));
+    const ad = a.data as NumArray, bd = b.data as NumArray, od = out.data as NumArray;
+    for (let q = 0; q < nb; q++) gemm(ad, ai[q] * m * k, k, 1, bd, bi[q] * k * n, n, 1, od, q * m * n, m, n, k, false);
+    return [out];
+  },
+};
+
+const gemmOp: OpImpl = {
+  run(ctx, ins, at) {
+    const a = need(ctx, ins[0], 0), b = need(ctx, ins[1], 1), c = ins[2];
+    const ta = attrInt(at, "transA", 0), tb = attrInt(at, "transB", 0);
+    const alpha = attrFloat(at, "alpha", 1), beta = attrFloat(at, "beta", 1);
+    const [m, k] = ta ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
+    const [k2, n] = tb ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
+    if (k !== k2) shapeError(ctx, `shapes [${a.shape}] and [${b.shape}] do not multiply`);
+    const out = ctx.alloc(a.dtype, [m, n]);
+    const od = out.data as NumArray;
+    gemm(a.data as NumArray, 0, ta ? 1 : k, ta ? m : 1, b.data as NumArray, 0, tb ? 1 : n, tb ? k : 1, od, 0, m, n, k, false);
+    if (alpha !== 1) for (let i = 0; i < od.length; i++) od[i] *= alpha;
+    if (c && beta !== 0) {
+      const cb = new Float64Array(m * n);
+      broadcastTo(cb, [m, n], c.data as NumArray, c.shape);
+      for (let i = 0; i < od.length; i++) od[i] += beta * cb[i];
+    }
+    return [out];
+  },
+};
+
+interface Window { kSp: number[]; strides: number[]; pads: number[]; dilations: number[]; outSp: number[] }
+
+function windowOf(ctx: OpContext, a: Attrs, inSp: number[], kSp: number[], ceil: boolean): Window {
+  const r = inSp.length;
+  const strides = attrInts(a, "strides") ?? new Array(r).fill(1);
+  const dilations = attrInts(a, "dilations") ?? new Array(r).fill(1);
+  let pads = attrInts(a, "pads") ?? new Array(2 * r).fill(0);
+  const autoPad = attrString(a, "auto_pad", "NOTSET");
+  const outSp = new Array<number>(r);
+  if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
+    pads = new Array(2 * r).fill(0);
+    for (let d = 0; d < r; d++) {
+      outSp[d] = Math.ceil(inSp[d] / strides[d]);
+      const total = Math.max(0, (outSp[d] - 1) * strides[d] + (kSp[d] - 1) * dilations[d] + 1 - inSp[d]);
+      const small = Math.floor(total / 2);
+      pads[d] = autoPad === "SAME_UPPER" ? small : total - small;
+      pads[r + d] = total - pads[d];
+    }
+  } else {
+    if (autoPad === "VALID") pads = new Array(2 * r).fill(0);
+    for (let d = 0; d < r; d++) {
+      const span = inSp[d] + pads[d] + pads[r + d] - dilations[d] * (kSp[d] - 1) - 1;
+      let o = (ceil ? Math.ceil(span / strides[d]) : Math.floor(span / strides[d])) + 1;
+      if (ceil && (o - 1) * strides[d] >= inSp[d] + pads[d]) o--;
+      outSp[d] = o;
+      if (o < 0) shapeError(ctx, `window larger than the padded input`);
+    }
+  }
+  return { kSp, strides, pads, dilations, outSp };
+}
+
+const convOp: OpImpl = {
+  run(ctx, ins, a) {
+    const x = need(ctx, ins[0], 0), w = need(ctx, ins[1], 1), b = ins[2];
+    const [n, c, ...inSp] = x.shape;
+    const [m, cg, ...kSp0] = w.shape;
+    const group = attrInt(a, "group", 1);
+    const kSp = attrInts(a, "kernel_shape") ?? kSp0;
+    if (cg * group !== c) shapeError(ctx, `input has ${c} channels, weights expect ${cg} x ${group} groups`);
+    const win = windowOf(ctx, a, inSp, kSp, false);
+    const out = ctx.alloc(x.dtype, [n, m, ...win.outSp]);
+    conv(x.data as NumArray, w.data as NumArray, b ? b.data as NumArray : null, out.data as NumArray, {
+      n, c, m, group, inSp, outSp: win.outSp, kSp, strides: win.strides, pads: win.pads, dilations: win.dilations,
+    });
+    return [out];
+  },
+};
+
+function poolOp(max: boolean): OpImpl {
+  return {
+    check(a, node) {
+      if (node.outputs.length > 1 && node.outputs[1]) unsupported(node, "the Indices output");
+      if (a.storage_order && a.storage_order.i) unsupported(node, "attribute storage_order");
+    },
+    run(ctx, ins, a) {
+      const x = need(ctx, ins[0], 0);
+      const [n, c, ...inSp] = x.shape;
+      const kSp = attrInts(a, "kernel_shape") ?? [];
+      const win = windowOf(ctx, a, inSp, kSp, attrInt(a, "ceil_mode", 0) === 1);
+      const out = ctx.alloc(x.dtype, [n, c, ...win.outSp]);
+      pool(x.data as NumArray, out.data as NumArray, {
+        nc: n * c, inSp, outSp: win.outSp, kSp, strides: win.strides, pads: win.pads, dilations: win.dilations,
+        countIncludePad: attrInt(a, "count_include_pad", 0) === 1,
+      }, max);
+      return [out];
+    },
+  };
+}
+
+function globalPool(max: boolean): OpImpl {
+  return {
+    run(ctx, ins) {
+      const x = need(ctx, ins[0], 0);
+      const [n, c, ...sp] = x.shape;
+      const out = ctx.alloc(x.dtype, [n, c, ...sp.map(() => 1)]);
+      const size = sizeOf(sp), xd = x.data as NumArray, od = out.data as NumArray;
+      for (let q = 0; q < n * c; q++) {
+        let acc = max ? -Infinity : 0;
+        for (let i = 0; i < size; i++) { const v = xd[q * size + i]; if (max) { if (v > acc) acc = v; } else acc += v; }
+        od[q] = max ? acc : acc / size;
+      }
+      return [out];
+    },
+  };
+}
+
+const batchNorm: OpImpl = {
+  check(a, node) {
+    if (attrInt(a, "training_mode", 0)) unsupported(node, "training_mode");
+    if (node.outputs.filter((o) => o).length > 1) unsupported(node, "training outputs");
+  },
+  run(ctx, ins, a) {
+    const x = need(ctx, ins[0], 0);
+    const [sc, bi, mean, vr] = [1, 2, 3, 4].map((i) => need(ctx, ins[i], i).data as NumArray);
+    const eps = attrFloat(a, "epsilon", 1e-5);
+    const out = ctx.alloc(x.dtype, x.shape);
+    const n = x.shape[0], c = x.shape[1] ?? 1, size = sizeOf(x.shape.slice(2));
+    const xd = x.data as NumArray, od = out.data as NumArray;
+    for (let b = 0; b < n; b++) {
+      for (let ch = 0; ch < c; ch++) {
+        const k = sc[ch] / Math.sqrt(vr[ch] + eps), off = bi[ch] - mean[ch] * k, base = (b * c + ch) * size;
+        for (let i = 0; i < size; i++) od[base + i] = xd[base + i] * k + off;
+      }
+    }
+    return [out];
+  },
+};
+
+const RESIZE_COORD = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nearest"];
+
+const resize: OpImpl = {
+  check(a, node: NodeProto) {
+    const mode = attrString(a, "mode", "nearest");
+    if (mode !== "nearest" && mode !== "linear") unsupported(node, `mode '${mode}'`);
+    const ct = attrString(a, "coordinate_transformation_mode", "half_pixel");
+    if (!RESIZE_COORD.includes(ct)) unsupported(node, `coordinate_transformation_mode '${ct}'`);
+    if (attrInt(a, "antialias", 0)) unsupported(node, "antialias");
+    if (attrString(a, "keep_aspect_ratio_policy", "stretch") !== "stretch") unsupported(node, "keep_aspect_ratio_policy");
+    if (a.axes) unsupported(node, "attribute axes");
+  },
+  run(ctx, ins, a) {
+    const x = need(ctx, ins[0], 0), r = x.shape.length;
+    let scales: number[] | undefined, sizes: number[] | undefined;
+    if (ctx.opset < 11) scales = Array.from(need(ctx, ins[1], 1).data as NumArray);
+    else {
+      if (ins[2] && ins[2].data.length) scales = Array.from(ins[2].data as NumArray);
+      if (ins[3] && ins[3].data.length) sizes = ints(ins[3]);
+    }
+    if (!scales && !sizes) shapeError(ctx, "needs scales or sizes");
+    const outShape = sizes ?? x.shape.map((d, i) => Math.floor(d * scales![i]));
+    if (!scales) scales = outShape.map((o, i) => o / x.shape[i]);
+    if (outShape.length !== r) shapeError(ctx, `scales/sizes have ${outShape.length} entries for rank ${r}`);
+    const mode = attrString(a, "mode", "nearest");
+    const ct = ctx.opset < 11 ? "asymmetric" : attrString(a, "coordinate_transformation_mode", "half_pixel");
+    const nm = ctx.opset < 11 ? "round_prefer_floor" : attrString(a, "nearest_mode", "round_prefer_floor");
+    let cur: Tensor = x;
+    for (let d = 0; d < r; d++) {
+      if (outShape[d] === cur.shape[d] && scales[d] === 1) continue;
+      const shape = [...cur.shape];
+      shape[d] = outShape[d];
+      const next = ctx.alloc(x.dtype, shape);
+      resizeAxis(cur.data as NumArray, next.data as NumArray, sizeOf(cur.shape.slice(0, d)), cur.shape[d], outShape[d], sizeOf(cur.shape.slice(d + 1)), scales[d], mode, ct, nm);
+      cur = next;
+    }
+    if (cur === x) {
+      const out = ctx.alloc(x.dtype, [...x.shape]);
+      (out.data as NumArray).set(x.data as NumArray);
+      cur = out;
+    }
+    return [cur];
+  },
+};
+
+function resizeAxis(x: NumArray, y: NumArray, outer: number, inLen: number, outLen: number, inner: number, scale: number, mode: string, ct: string, nm: string): void {
+  const i0 = new Int32Array(outLen), i1 = new Int32Array(outLen), w = new Float64Array(outLen);
+  for (let o = 0; o < outLen; o++) {
+    let xo: number;
+    switch (ct) {
+      case "pytorch_half_pixel": xo = inLen * scale > 1 ? (o + 0.5) / scale - 0.5 : 0; break;
+      case "align_corners": { const rl = inLen * scale; xo = rl === 1 ? 0 : (o * (inLen - 1)) / (rl - 1); break; }
+      case "asymmetric": xo = o / scale; break;
+      case "tf_half_pixel_for_nearest": xo = (o + 0.5) / scale; break;
+      default: xo = (o + 0.5) / scale - 0.5;
+    }
+    if (mode === "nearest") {
+      let k: number;
+      const f = Math.floor(xo), frac = xo - f;
+      switch (nm) {
+        case "floor": k = f; break;
+        case "ceil": k = Math.ceil(xo); break;
+        case "round_prefer_ceil": k = frac === 0.5 ? f + 1 : Math.round(xo); break;
+        default: k = frac === 0.5 ? f : Math.round(xo);
+      }
+      i0[o] = i1[o] = Math.max(0, Math.min(inLen - 1, k));
+      w[o] = 0;
+    } else {
+      const c = Math.max(0, Math.min(inLen - 1, xo)), f = Math.floor(c);
+      i0[o] = f; i1[o] = Math.min(f + 1, inLen - 1); w[o] = c - f;
+    }
+  }
+  for (let p = 0; p < outer; p++) {
+    for (let o = 0; o < outLen; o++) {
+      const a = (p * inLen + i0[o]) * inner, b = (p * inLen + i1[o]) * inner, dst = (p * outLen + o) * inner, wt = w[o];
+      if (wt === 0) for (let q = 0; q < inner; q++) y[dst + q] = x[a + q];
+      else for (let q = 0; q < inner; q++) y[dst + q] = x[a + q] * (1 - wt) + x[b + q] * wt;
+    }
+  }
+}
+
+/** NN op table. @example `nnOps.Conv` */
+export const nnOps: Record<string, OpImpl> = {
+  Softmax: softmaxOp(false), LogSoftmax: softmaxOp(true), MatMul: matmul, Gemm: gemmOp, Conv: convOp,
+  MaxPool: poolOp(true), AveragePool: poolOp(false), GlobalAveragePool: globalPool(false), GlobalMaxPool: globalPool(true),
+  BatchNormalization: batchNorm, Resize: resize,
+};

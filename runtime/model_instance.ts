@@ -1,0 +1,273 @@
+/**
+ * `ModelInstance`: a model loaded onto a connection, ready to run (Python's
+ * `ModelInstance`), plus `runAsync()` and `stats()`.
+ *
+ * @module
+ */
+import { ArgumentArray, native, type UnsafePointer } from "../ffi/native.ts";
+import type { Connection } from "./connection.ts";
+import type { Context } from "./context.ts";
+import { errorFromStatus, invalidArgument } from "./errors.ts";
+import type { Model } from "./model.ts";
+import { AxrObject, enterBusy, leaveBusy } from "./object.ts";
+import { camelCase } from "./options.ts";
+import type { TensorInfo } from "./tensor_info.ts";
+
+/**
+ * A buffer in the kernels' WASM memory (`TensorInfo.allocate()`): its bytes
+ * are passed to the device without a copy.
+ */
+export interface WasmBufferLike {
+  /** Offset in the WASM memory. */
+  readonly byteOffset: number;
+  /** Length in bytes. */
+  readonly byteLength: number;
+  /** A fresh view of its bytes (views are re-created after memory growth). */
+  u8(): Uint8Array;
+}
+
+/**
+ * One tensor argument of `run()`: any typed array / DataView of exactly the
+ * tensor's byte size, a WASM buffer, or a dmabuf/memfd file descriptor when the
+ * instance was loaded with `inputDmabuf` / `outputDmabuf`.
+ */
+export type TensorArgument = ArrayBufferView | WasmBufferLike | number;
+
+/**
+ * Statistics of the instance's last run (libaxr's `axr_ext_instance_stats`,
+ * keys in camelCase).
+ *
+ * @example
+ * ```ts
+ * inst.run(ins, outs);
+ * console.log(inst.stats()?.lastDeviceUs);
+ * ```
+ */
+export interface InstanceStats {
+  /** Runs so far. */
+  runs: number;
+  /** Host time of the last run inside the library (ns). */
+  lastHostNs: number;
+  /** CPU time the emulator spent computing the last run (ns). */
+  lastComputeNs: number;
+  /** Modelled device cycles of the last run. */
+  lastDeviceCycles: number;
+  /** Modelled device time of the last run (µs). */
+  lastDeviceUs: number;
+  /** Clock of each core (MHz). */
+  clockMhz: number[];
+  /** MVM utilisation of each core (percent). */
+  mvmUtilisation: number[];
+  /** Per-op spans (with `deviceProfiling`). */
+  ops: { name: string; op: string; cycles: number; startCycle: number; macs: number; core: number }[];
+  /** Host spans (with `hostProfiling`). */
+  host?: { name: string; startNs: number; durNs: number }[];
+  /** Any other key the library reports. */
+  [key: string]: unknown;
+}
+
+function camelKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(camelKeys);
+  if (v && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[camelCase(k)] = camelKeys(x);
+    return out;
+  }
+  return v;
+}
+
+function isWasmBuffer(v: unknown): v is WasmBufferLike {
+  return typeof v === "object" && v !== null && typeof (v as WasmBufferLike).u8 === "function";
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (typeof v !== "object") return typeof v;
+  return (v as object).constructor?.name ?? "object";
+}
+
+/**
+ * A model loaded onto a connection (`Connection.loadModelInstance()`).
+ *
+ * @example
+ * ```ts
+ * const inst = conn.loadModelInstance(model, { aipuCores: 1 });
+ * const inputs = model.inputs().map((t) => new Int8Array(t.size));
+ * const outputs = model.outputs().map((t) => new Int8Array(t.size));
+ * inst.run(inputs, outputs);
+ * await inst.runAsync(inputs, outputs); // same, without blocking the event loop
+ * ```
+ */
+export class ModelInstance extends AxrObject {
+  /** The context that owns it. */
+  readonly context: Context;
+  /** The connection it runs on. */
+  readonly connection: Connection;
+  /** The model it runs. */
+  readonly model: Model;
+  /** Inputs are file descriptors. */
+  readonly inputDmabuf: boolean;
+  /** Outputs are file descriptors. */
+  readonly outputDmabuf: boolean;
+  readonly #inputs: TensorInfo[];
+  readonly #outputs: TensorInfo[];
+  /** Preallocated argument arrays of run(): filled in place, no allocation per call. */
+  readonly #inArgs: ArgumentArray;
+  readonly #outArgs: ArgumentArray;
+  /** The tail of the runAsync queue (one native run at a time per instance). */
+  #queue: Promise<unknown> = Promise.resolve();
+  #pending = 0;
+
+  /**
+   * @internal Made by `Connection.loadModelInstance()`.
+   *
+   * @example
+   * ```ts
+   * const inst = conn.loadModelInstance(model);
+   * ```
+   */
+  constructor(
+    connection: Connection,
+    model: Model,
+    handle: UnsafePointer,
+    flags: { inputDmabuf: boolean; outputDmabuf: boolean },
+  ) {
+    super("ModelInstance", handle, [connection, model]);
+    this.context = connection.context;
+    this.connection = connection;
+    this.model = model;
+    this.inputDmabuf = flags.inputDmabuf;
+    this.outputDmabuf = flags.outputDmabuf;
+    this.#inputs = model.inputs();
+    this.#outputs = model.outputs();
+    this.#inArgs = new ArgumentArray(this.#inputs.length);
+    this.#outArgs = new ArgumentArray(this.#outputs.length);
+  }
+
+  /** Fills `args` from `list`; InvalidArgument naming the tensor on a bad count, type or size. */
+  #fill(method: string, kind: "input" | "output", list: readonly TensorArgument[], infos: TensorInfo[], args: ArgumentArray, dmabuf: boolean): void {
+    const where = `ModelInstance.${method}()`;
+    if (!Array.isArray(list)) throw invalidArgument(where, `${kind}s must be an array, got ${describe(list)}`);
+    if (list.length !== infos.length) {
+      throw invalidArgument(where, `the model has ${infos.length} ${kind}(s) (${infos.map((t) => `'${t.name}'`).join(", ")}), got ${list.length}`);
+    }
+    const n = native();
+    for (let i = 0; i < infos.length; i++) {
+      const v = list[i];
+      const info = infos[i];
+      const size = info.size;
+      if (dmabuf) {
+        if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+          throw invalidArgument(where, `${kind} ${i} '${info.name}': the instance was loaded with ${kind}Dmabuf, so it must be a file descriptor, got ${describe(v)}`);
+        }
+        args.setFd(i, v, size);
+        continue;
+      }
+      let view: ArrayBufferView;
+      if (ArrayBuffer.isView(v)) view = v;
+      else if (isWasmBuffer(v)) view = v.u8();
+      else if (typeof v === "number") {
+        throw invalidArgument(where, `${kind} ${i} '${info.name}' is a number (a file descriptor?) but the instance was not loaded with ${kind}Dmabuf: true`);
+      } else throw invalidArgument(where, `${kind} ${i} '${info.name}' must be a typed array, got ${describe(v)}`);
+      if (view.byteLength !== size) {
+        throw invalidArgument(
+          where,
+          `${kind} ${i} '${info.name}' needs ${size} bytes (shape ${JSON.stringify(info.shape)} ${info.dtype}), got ${view.byteLength} bytes`,
+        );
+      }
+      args.setPointer(i, n.unsafeAddress(view), size);
+    }
+  }
+
+  /**
+   * Runs the model on the device: reads `inputs`, writes `outputs` (buffers as
+   * the device sees them: quantized and padded; see `TensorInfo.quantizePad`).
+   * Counts and sizes are checked first (InvalidArgument naming the tensor, the
+   * expected and the given size). Nothing is copied: the device reads and writes
+   * the caller's memory.
+   *
+   * @example
+   * ```ts
+   * inst.run([input], [output]);
+   * ```
+   */
+  run(inputs: readonly TensorArgument[], outputs: readonly TensorArgument[]): void {
+    const h = this.handleFor("run");
+    if (this.#pending > 0) {
+      throw invalidArgument("ModelInstance.run()", `${this.#pending} runAsync() call(s) of this instance are in flight; await them before run()`);
+    }
+    this.#fill("run", "input", inputs, this.#inputs, this.#inArgs, this.inputDmabuf);
+    this.#fill("run", "output", outputs, this.#outputs, this.#outArgs, this.outputDmabuf);
+    const r = native().unsafeRun(h, this.#inArgs.bytes, this.#inArgs.length, this.#outArgs.bytes, this.#outArgs.length);
+    if (r !== 0) this.fail("run", r);
+  }
+
+  /**
+   * Like {@link run}, off the JS thread: the event loop runs on while the
+   * device works. Calls on one instance run one after the other, in call
+   * order; calls on different instances run in parallel. The buffers must
+   * not be changed until the promise settles (they are kept alive until then).
+   * Arguments are checked synchronously (a bad size rejects at once).
+   *
+   * @example
+   * ```ts
+   * await Promise.all(instances.map((inst, i) => inst.runAsync(ins[i], outs[i])));
+   * ```
+   */
+  runAsync(inputs: readonly TensorArgument[], outputs: readonly TensorArgument[]): Promise<void> {
+    try {
+      this.handleFor("runAsync");
+      const inArgs = new ArgumentArray(this.#inputs.length);
+      const outArgs = new ArgumentArray(this.#outputs.length);
+      this.#fill("runAsync", "input", inputs, this.#inputs, inArgs, this.inputDmabuf);
+      this.#fill("runAsync", "output", outputs, this.#outputs, outArgs, this.outputDmabuf);
+      const keep = [inputs, outputs, inputs.map((v) => (isWasmBuffer(v) ? v.u8() : v)), outputs.map((v) => (isWasmBuffer(v) ? v.u8() : v))];
+      this.#pending++;
+      const job = this.#queue.then(async () => {
+        const h = this.handleFor("runAsync"); // released while queued: fail cleanly
+        enterBusy(this.node); // a release now waits for the native call to return
+        let r;
+        try {
+          r = await native().unsafeRunAsync(h, inArgs.bytes, inArgs.length, outArgs.bytes, outArgs.length, [keep, inArgs, outArgs]);
+        } finally {
+          leaveBusy(this.node);
+        }
+        if (r !== 0) throw errorFromStatus("ModelInstance.runAsync()", r);
+      });
+      const settled = job.finally(() => this.#pending--);
+      this.#queue = settled.catch(() => undefined);
+      return settled;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The number of runAsync calls not yet settled. */
+  get pendingRuns(): number {
+    return this.#pending;
+  }
+
+  /**
+   * Statistics of the last run (modelled device time, per-op cycles with
+   * `deviceProfiling`, host spans with `hostProfiling`), or undefined when the
+   * library lacks the `axr_ext_instance_stats` extension (the vendor's).
+   *
+   * @example
+   * ```ts
+   * const s = inst.stats();
+   * if (s) console.log(`${s.lastDeviceUs} µs on the device`);
+   * ```
+   */
+  stats(): InstanceStats | undefined {
+    const text = native().instanceStats(this.handleFor("stats"));
+    if (text === undefined) return undefined;
+    try {
+      return camelKeys(JSON.parse(text)) as InstanceStats;
+    } catch {
+      return undefined;
+    }
+  }
+
+  // infer(): the whole host path (preamble, quantize + pad, run, depad +
+  // dequantize, postamble) lands here with the ONNX runner (its own issue).
+}

@@ -1,0 +1,219 @@
+// The quantized ONNX form of device programs (compiler/qonnx.ts) run by onnxruntime-node
+// with graph optimizations disabled: bit for bit equal to the reference executor (and so
+// to the device) on the committed fixtures and on a compiled float model; the native
+// library joins the comparison when it loads.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
+import * as ort from "onnxruntime-node";
+import { constant, Graph } from "../compiler/graph.ts";
+import { compileGraph, compileOnnx } from "../compiler/compile.ts";
+import { compileMain, parseInputShapes } from "../compiler/cli.ts";
+import { decodeOnnx, encodeOnnx } from "../compiler/onnx_io.ts";
+import { bufferSize, loadProgram, runReference } from "./fixtures/reference.ts";
+import { prng, randomInputs } from "./fixtures/make_fixtures.ts";
+import { quantizedSession, runQuantizedOnnx } from "./fixtures/ort.ts";
+import { openNative } from "./fixtures/native.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+describe("quantized ONNX in onnxruntime matches the reference bit for bit", () => {
+  for (const f of ["tiny", "ops", "uint8"]) {
+    test(`fixture ${f}`, async () => {
+      const path = join(here, "fixtures", f, "model.json");
+      const prog = loadProgram(path);
+      const session = await quantizedSession(new Uint8Array(readFileSync(join(here, "fixtures", f, "quantized.onnx"))));
+      const rand = prng(0x0a7 + f.length);
+      for (let k = 0; k < 6; k++) {
+        const ins = randomInputs(prog, rand);
+        const want = runReference(path, ins);
+        const got = await runQuantizedOnnx(session, prog, ins);
+        got.forEach((o, j) => assert.deepEqual(o, want[j], `${f} run ${k} output ${j} (${prog.tensors[prog.outputs[j]].name})`));
+      }
+    });
+  }
+});
+
+/** A small float CNN: Conv+Relu, strided depthwise Conv + Sigmoid, Concat, MaxPool,
+ *  AveragePool, Upsample, Add, GAP, Gemm, Softmax (postamble). */
+function smallModel(): Graph {
+  const r = prng(31);
+  const rnd = (n: number, s: number) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * s);
+  const g = new Graph();
+  g.inputs.push({ name: "x", shape: [1, 3, 12, 12] });
+  const c = (name: string, dims: number[], data: Float32Array) => g.consts.set(name, constant(dims, data, "float32"));
+  c("w1", [8, 3, 3, 3], rnd(216, 0.5));
+  c("b1", [8], rnd(8, 0.1));
+  c("w2", [8, 1, 3, 3], rnd(72, 0.5));
+  c("w3", [8, 16, 1, 1], rnd(128, 0.4));
+  c("fc", [4, 8], rnd(32, 0.7));
+  c("fcb", [4], rnd(4, 0.1));
+  g.consts.set("up", constant([4], new Float32Array([1, 1, 2, 2]), "float32"));
+  const node = (op: string, name: string, inputs: string[], attrs: Record<string, number | number[] | string> = {}) =>
+    g.nodes.push({ op, name, inputs, outputs: [name], attrs });
+  node("Conv", "c1", ["x", "w1", "b1"], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+  node("Relu", "r1", ["c1"]);
+  node("Conv", "dw", ["r1", "w2"], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 8 });
+  node("Sigmoid", "sg", ["dw"]);
+  node("Concat", "cat", ["r1", "sg"], { axis: 1 });
+  node("MaxPool", "mp", ["cat"], { kernel_shape: [2, 2], strides: [2, 2] });
+  node("AveragePool", "ap", ["cat"], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+  node("Add", "sum", ["mp", "ap"]);
+  node("Conv", "pw", ["sum", "w3"], { kernel_shape: [1, 1] });
+  node("Resize", "upx", ["pw", "", "up"], { mode: "nearest", coordinate_transformation_mode: "asymmetric", nearest_mode: "floor" });
+  node("GlobalAveragePool", "gap", ["upx"]);
+  node("Flatten", "flat", ["gap"], { axis: 1 });
+  node("Gemm", "logits", ["flat", "fc", "fcb"], { transB: 1 });
+  node("Softmax", "prob", ["logits"], { axis: 1 });
+  g.outputs.push("prob");
+  return g;
+}
+
+describe("a compiled float model", () => {
+  test("quantized.onnx == reference (== native library when it loads); postamble runs in onnxruntime", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "axr-qonnx-"));
+    try {
+      const r = prng(5);
+      const samples = Array.from({ length: 6 }, () => [Float32Array.from({ length: 3 * 144 }, () => r() * 2 - 1)]);
+      const floatModel = encodeOnnx(smallModel());
+      const res = compileGraph(smallModel(), join(dir, "m"), { calibration: samples });
+      assert.deepEqual(res.lowered.program.json.ops.map((o) => o.op), [
+        "Conv", "Conv", "Lut", "Concat", "MaxPool", "AveragePool", "Add", "Conv", "Resize", "GlobalAveragePool", "Reshape", "Gemm",
+      ]);
+      const m = join(dir, "m");
+      for (const f of ["model.json", "manifest.json", "program.axp", "quantized.onnx", "postamble.onnx"]) assert.ok(existsSync(join(m, f)), f);
+      assert.ok(!existsSync(join(m, "preamble.onnx")));
+      const prog = loadProgram(res.modelJson);
+      const session = await quantizedSession(new Uint8Array(readFileSync(join(m, "quantized.onnx"))));
+      const post = await ort.InferenceSession.create(new Uint8Array(readFileSync(join(m, "postamble.onnx"))));
+      const fsess = await ort.InferenceSession.create(floatModel);
+      const tout = prog.tensors[prog.outputs[0]];
+      const tin = prog.tensors[prog.inputs[0]];
+      const opened = await openNative();
+      const native = typeof opened === "string" ? undefined : opened.load(res.modelJson);
+      if (typeof opened === "string") console.warn(`compiler_onnx.test.ts: native library not compared: ${opened}`);
+      for (let k = 0; k < 5; k++) {
+        const img = Float32Array.from({ length: 3 * 144 }, () => r() * 2 - 1);
+        // quantize + pad the float input as the host does
+        const dev = new Int8Array(12 * 12 * 4).fill(tin.zero_point);
+        for (let h = 0; h < 12; h++) {
+          for (let w = 0; w < 12; w++) {
+            for (let ch = 0; ch < 3; ch++) {
+              const q = Math.round(img[(ch * 12 + h) * 12 + w] / tin.scale) + tin.zero_point;
+              dev[(h * 12 + w) * 4 + ch] = Math.max(-128, Math.min(127, q));
+            }
+          }
+        }
+        const want = runReference(res.modelJson, [dev]);
+        const got = await runQuantizedOnnx(session, prog, [dev]);
+        assert.deepEqual(got[0], want[0], `run ${k}: onnxruntime vs reference`);
+        if (native) assert.deepEqual(native([dev])[0], want[0], `run ${k}: native vs reference`);
+        // dequantize -> postamble (Softmax) in onnxruntime; compare with the float model
+        const logits = Float32Array.from({ length: 4 }, (_, c) => (want[0][c] - tout.zero_point) * tout.scale);
+        const probs = (await post.run({ [post.inputNames[0]]: new ort.Tensor("float32", logits, [1, 4]) }))[post.outputNames[0]].data as Float32Array;
+        const ref = (await fsess.run({ x: new ort.Tensor("float32", img, [1, 3, 12, 12]) })).prob.data as Float32Array;
+        assert.ok(Math.abs(probs.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+        for (let c = 0; c < 4; c++) assert.ok(Math.abs(probs[c] - ref[c]) < 0.05, `run ${k} class ${c}: ${probs[c]} vs float ${ref[c]}`);
+      }
+      if (typeof opened !== "string") opened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("from ONNX bytes and the command line", () => {
+  test("decode(encode(model)) compiles to the same program as the graph itself; onnxruntime calibration agrees", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "axr-dec-"));
+    try {
+      const r = prng(8);
+      const samples = Array.from({ length: 3 }, () => [Float32Array.from({ length: 3 * 144 }, () => r())]);
+      const a = compileGraph(smallModel(), join(dir, "a"), { calibration: samples });
+      const b = await compileOnnx(encodeOnnx(smallModel()), join(dir, "b"), { calibration: samples, calibrator: "typescript" });
+      assert.deepEqual(b.lowered.program.json, a.lowered.program.json);
+      assert.deepEqual(b.lowered.program.data, a.lowered.program.data);
+      // onnxruntime calibration: same program structure, scales within float rounding
+      const c = await compileOnnx(encodeOnnx(smallModel()), join(dir, "c"), { calibration: samples, calibrator: "onnxruntime" });
+      assert.deepEqual(c.lowered.program.json.ops.map((o) => o.op), a.lowered.program.json.ops.map((o) => o.op));
+      c.lowered.program.json.tensors.forEach((t, i) => {
+        const u = a.lowered.program.json.tensors[i];
+        assert.equal(t.name, u.name);
+        assert.ok(Math.abs(t.scale - u.scale) <= 1e-5 * u.scale, `${t.name}: ${t.scale} vs ${u.scale}`);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("compileMain: usage errors exit 2, compile errors name the node and exit 1, success writes the directory", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "axr-cli-"));
+    try {
+      assert.equal(await compileMain([]), 2);
+      assert.equal(await compileMain(["a.onnx", "--bogus"]), 2);
+      assert.equal(await compileMain(["a.onnx", "--input-shape", "1,a,3"]), 2);
+      assert.equal(await compileMain([join(dir, "missing.onnx"), "-q"]), 1);
+      const g = smallModel();
+      g.inputs[0].shape = [1, 3, "h", "w"];
+      const path = join(dir, "m.onnx");
+      writeFileSync(path, encodeOnnx(g));
+      assert.equal(await compileMain([path, "-o", join(dir, "out"), "-q"]), 1, "dynamic shape without --input-shape");
+      assert.equal(await compileMain([path, "-o", join(dir, "out"), "-q", "--input-shape", "x:1,3,12,12", "--samples", "2"]), 0);
+      const prog = loadProgram(join(dir, "out", "model.json"));
+      assert.equal(prog.ops.length, 12);
+      assert.deepEqual(parseInputShapes(["1,3,8,8", "y=2x4"]), { "": [1, 3, 8, 8], y: [2, 4] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("pre/postamble ONNX", () => {
+  test("keeps the model's opset and writes fused activations back as ops of that opset", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "axr-amble-"));
+    try {
+      const r = prng(3);
+      const g = new Graph();
+      g.opset = 9;
+      g.inputs.push({ name: "x", shape: [1, 4, 6, 6] });
+      g.consts.set("w", constant([4, 4, 1, 1], Float32Array.from({ length: 16 }, () => r() - 0.5), "float32"));
+      g.consts.set("three", constant([], new Float32Array([3]), "float32"));
+      g.consts.set("sixth", constant([], new Float32Array([1 / 6]), "float32"));
+      const node = (op: string, name: string, inputs: string[], attrs: Record<string, number | number[]> = {}) =>
+        g.nodes.push({ op, name, inputs, outputs: [name], attrs });
+      node("Conv", "c", ["x", "w"], { kernel_shape: [1, 1] });
+      node("Softmax", "sm", ["c"], { axis: 1 });
+      // after the Softmax: postamble; HardSwish as x * clip(x + 3, 0, 6) / 6 and SiLU as x * sigmoid(x)
+      node("Add", "a3", ["sm", "three"]);
+      node("Clip", "cl", ["a3"], { min: 0, max: 6 });
+      node("Mul", "m", ["sm", "cl"]);
+      node("Mul", "hs", ["m", "sixth"]);
+      node("Sigmoid", "sg", ["hs"]);
+      node("Mul", "silu", ["hs", "sg"]);
+      g.outputs.push("silu");
+      const res = compileGraph(g, join(dir, "m"), { randomSamples: 2 });
+      assert.deepEqual(res.lowered.postamble?.nodes.map((n) => n.op), ["Softmax", "HardSwish", "SiLU"]);
+      const bytes = new Uint8Array(readFileSync(join(dir, "m", "postamble.onnx")));
+      const back = decodeOnnx(bytes);
+      assert.equal(back.opset, 9);
+      assert.deepEqual(back.nodes.map((n) => n.op), ["Softmax", "HardSigmoid", "Mul", "Sigmoid", "Mul"]);
+      const sess = await ort.InferenceSession.create(bytes);
+      const x = Float32Array.from({ length: 144 }, () => r() * 4 - 2);
+      const y = (await sess.run({ c: new ort.Tensor("float32", x, [1, 4, 6, 6]) })).silu.data as Float32Array;
+      // float reference of the same chain
+      for (let p = 0; p < 36; p++) {
+        const e = [0, 1, 2, 3].map((c) => Math.exp(x[c * 36 + p]));
+        const s = e.reduce((a, b) => a + b, 0);
+        for (let c = 0; c < 4; c++) {
+          const v = e[c] / s;
+          const h = v * Math.min(Math.max(v + 3, 0), 6) / 6;
+          assert.ok(Math.abs(y[c * 36 + p] - h / (1 + Math.exp(-h))) < 1e-5);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
