@@ -26,6 +26,7 @@ export { Context, type DeviceSelector, type Logger, LogLevel } from "./runtime/c
 export { Connection } from "./runtime/connection.ts";
 export { Model, type ModelProperties } from "./runtime/model.ts";
 export { type InstanceStats, ModelInstance, type TensorArgument, type WasmBufferLike } from "./runtime/model_instance.ts";
+export type { InferInputs, InferOutputs } from "./runtime/infer.ts";
 export {
   type AxisPadding,
   type DType,

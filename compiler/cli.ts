@@ -60,14 +60,18 @@ export function parseInputShapes(specs: string[]): Record<string, number[]> {
 
 /**
  * Runs `axr compile ARGS...`; returns the exit code (0 ok, 1 compile error, 2 usage).
+ * Output goes to stdout/stderr, or to `io` when given.
  *
  * @example
  * ```ts
  * const code = await compileMain(["model.onnx", "-o", "build/model"]);
  * ```
  */
-export async function compileMain(argv: string[]): Promise<number> {
-  const err = (s: string) => process.stderr.write(s);
+export async function compileMain(
+  argv: string[],
+  io: { out: (s: string) => void; err: (s: string) => void } = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
+): Promise<number> {
+  const err = io.err;
   let model: string | undefined, outDir: string | undefined, calibration: string | undefined, name: string | undefined;
   let samples = 8, quiet = false;
   let method: CalibrationMethod = "minmax";
@@ -86,7 +90,7 @@ export async function compileMain(argv: string[]): Promise<number> {
       switch (flag) {
         case "-h":
         case "--help":
-          process.stdout.write(COMPILE_USAGE + "\n");
+          io.out(COMPILE_USAGE + "\n");
           return 0;
         case "-o":
         case "--output":
@@ -138,7 +142,7 @@ export async function compileMain(argv: string[]): Promise<number> {
   try {
     const dir = outDir ?? join("build", basename(model, extname(model)));
     const res = await compileOnnx(model, dir, { calibration, randomSamples: samples, name, progress, inputShapes: parsedShapes, calibrationMethod: method, calibrator });
-    process.stdout.write(`${res.modelJson}\n`);
+    io.out(`${res.modelJson}\n`);
     return 0;
   } catch (e) {
     const msg = e instanceof CompileError ? e.message : (e as Error).stack ?? String(e);

@@ -700,9 +700,12 @@ export function runNode(n: Node, ins: (Const | undefined)[], shapeOnly = false):
     case "Upsample":
       return [resize(n, x, ins)];
     case "Softmax": {
-      const ax0 = attrN(n, "axis", -1);
+      // before opset 13: the input is coerced to 2-D [prod(dims[:axis]), prod(dims[axis:])]
+      const legacy = n.opset !== undefined && n.opset < 13;
+      const ax0 = attrN(n, "axis", legacy ? 1 : -1);
       const ax = ax0 < 0 ? ax0 + x.dims.length : ax0;
-      const inner = numel(x.dims.slice(ax + 1)), len = x.dims[ax], outer = numel(x.dims.slice(0, ax));
+      const inner = legacy ? 1 : numel(x.dims.slice(ax + 1));
+      const len = legacy ? numel(x.dims.slice(ax)) : x.dims[ax], outer = numel(x.dims.slice(0, ax));
       const out = new Float32Array(x.data.length);
       for (let o = 0; o < outer; o++) {
         for (let i = 0; i < inner; i++) {

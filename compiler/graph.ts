@@ -51,6 +51,8 @@ export interface Node {
   inputs: string[];
   outputs: string[];
   attrs: Record<string, AttrValue>;
+  /** Opset of the model the node came from, when below 13 (Softmax then flattens to 2-D). */
+  opset?: number;
   /** ONNX attribute type codes, when the node came from a file (kept when written back). */
   attrTypes?: Record<string, number>;
   domain?: string;

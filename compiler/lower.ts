@@ -4,8 +4,9 @@
  * op), and maps the core's nodes (NCHW, ONNX semantics) onto the device program's ops
  * (NHWC int8, docs/model-format.md) with the calibrated quantization parameters.
  *
- * Layout: an ONNX tensor of rank 4 [N,C,H,W] lives on the device as [N,H,W,C]; rank 2
- * [N,K] as [N,1,1,K]; rank 3 [N,C,L] as [N,1,L,C]; rank 1 [K] as [1,1,1,K].
+ * Layout: an ONNX tensor of rank 4 [N,C,H,W] lives on the device as [N,H,W,C]; the
+ * others keep ONNX's element order: rank 3 [N,C,L] as [N,1,C,L], rank 2 [N,K] as
+ * [N,1,1,K], rank 1 [K] as [1,1,1,K].
  *
  * @example
  * ```ts
@@ -49,7 +50,7 @@ export interface LowerResult {
   offDevice: Map<string, string>;
 }
 
-const DEV_AXES: Record<number, number[]> = { 1: [3], 2: [0, 3], 3: [0, 3, 2], 4: [0, 3, 1, 2] };
+const DEV_AXES: Record<number, number[]> = { 1: [3], 2: [0, 3], 3: [0, 2, 3], 4: [0, 3, 1, 2] };
 
 /**
  * The device (NHWC, 4-D) shape of an ONNX shape.
@@ -58,6 +59,7 @@ const DEV_AXES: Record<number, number[]> = { 1: [3], 2: [0, 3], 3: [0, 3, 2], 4:
  * ```ts
  * deviceShape([1, 16, 8, 8]); // [1, 8, 8, 16]
  * deviceShape([1, 10]);       // [1, 1, 1, 10]
+ * deviceShape([1, 120, 40]);  // [1, 1, 120, 40]
  * ```
  */
 export function deviceShape(s: number[]): number[] {
@@ -67,7 +69,7 @@ export function deviceShape(s: number[]): number[] {
     case 2:
       return [s[0], 1, 1, s[1]];
     case 3:
-      return [s[0], 1, s[2], s[1]];
+      return [s[0], 1, s[1], s[2]];
     case 4:
       return [s[0], s[2], s[3], s[1]];
     default:
@@ -75,10 +77,10 @@ export function deviceShape(s: number[]): number[] {
   }
 }
 
-/** Is the device memory order of this ONNX shape the ONNX row-major order? */
+/** Is the device memory order of this ONNX shape the ONNX row-major order? (Only rank 4
+ *  is stored transposed, NCHW -> NHWC.) */
 function inOnnxOrder(s: number[]): boolean {
-  if (s.length <= 2) return true;
-  if (s.length === 3) return s[1] === 1 || s[2] === 1;
+  if (s.length <= 3) return true;
   return s[1] === 1 || s[2] * s[3] === 1;
 }
 
@@ -294,8 +296,7 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
       dev.set(out, y);
       return;
     }
-    const onnx4 = to.length === 4 ? to : [to[0], to[1], 1, to[2]];
-    const r = b.addTensor({ name: `${n.name}_nchw`, shape: onnx4, scale: q.scale, zero_point: q.zeroPoint });
+    const r = b.addTensor({ name: `${n.name}_nchw`, shape: to, scale: q.scale, zero_point: q.zeroPoint });
     b.addOp({ op: "Reshape", name: n.name, inputs: [cur], outputs: [r] });
     const y = b.addTensor({ name: out, shape: deviceShape(to), scale: q.scale, zero_point: q.zeroPoint });
     b.addOp({ op: "Transpose", name: `${n.name}_to_nhwc`, inputs: [r], outputs: [y], perm: [0, 2, 3, 1] });

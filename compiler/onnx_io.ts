@@ -126,7 +126,10 @@ export function graphFromModel(m: ModelProto): Graph {
       attrs[a.name] = attrValue(a);
       attrTypes[a.name] = a.type;
     }
-    g.nodes.push({ op: n.opType, name, inputs: [...n.inputs], outputs: [...n.outputs], attrs, attrTypes, domain: n.domain || undefined });
+    g.nodes.push({
+      op: n.opType, name, inputs: [...n.inputs], outputs: [...n.outputs], attrs, attrTypes, domain: n.domain || undefined,
+      ...(g.opset && g.opset < 13 ? { opset: g.opset } : {}),
+    });
   });
   for (const i of m.graph.inputs) {
     if (g.consts.has(i.name)) continue;

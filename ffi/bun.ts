@@ -59,6 +59,44 @@ function bunFfi(): Any {
   return req("bun:ffi");
 }
 
+/**
+ * The Worker behind runAsync: it opens the same library (the process shares one
+ * copy) and calls `axr_run_model_instance` with the pointer values it is sent,
+ * so the main thread's event loop runs on while the device works. Inline (a Blob
+ * URL), so that it also works inside a `bun build --compile` executable.
+ * In: `{type: "open", path}`, then `{type: "run", id, inst, inputs, nIn, outputs, nOut}`.
+ * Out: `{id, code}` or `{id, error}`.
+ */
+const WORKER_SOURCE = `
+let ready = null;
+self.onmessage = async (ev) => {
+  const m = ev.data;
+  if (m.type === "open") {
+    ready = import("bun:ffi").then(({ dlopen }) =>
+      dlopen(m.path, {
+        axr_run_model_instance: { args: ["ptr", "ptr", "u64", "ptr", "u64"], returns: "i32" },
+      }).symbols.axr_run_model_instance
+    );
+    ready.catch(() => {});
+    return;
+  }
+  let run;
+  try {
+    run = await ready;
+  } catch (e) {
+    postMessage({ id: m.id, error: "cannot open the library in the runAsync worker: " + (e && e.message || e) });
+    return;
+  }
+  try {
+    postMessage({ id: m.id, code: run(m.inst, m.inputs || null, m.nIn, m.outputs || null, m.nOut) });
+  } catch (e) {
+    postMessage({ id: m.id, error: String(e && e.message || e) });
+  }
+};
+`;
+
+let workerUrl: string | undefined;
+
 /** A pool of Workers that each dlopen the library and run `axr_run_model_instance`. */
 class RunPool {
   #workers: { w: Worker; pending: number }[] = [];
@@ -74,7 +112,8 @@ class RunPool {
   #slot(): { w: Worker; pending: number } {
     let best = this.#workers.find((s) => s.pending === 0);
     if (!best && this.#workers.length < this.#max) {
-      const w = new Worker(new URL("./bun_worker.ts", import.meta.url).href);
+      workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" }));
+      const w = new Worker(workerUrl);
       const slot = { w, pending: 0 };
       w.onmessage = (ev: MessageEvent) => this.#done(slot, ev.data);
       w.onerror = (ev: Any) => {

@@ -158,6 +158,9 @@ export class OnnxGraph {
       const t = feeds[inp.name];
       if (!t) throw new OnnxGraphError(`missing input '${inp.name}'`);
       if (inp.dtype && t.dtype !== inp.dtype) throw new OnnxGraphError(`input '${inp.name}' must be ${inp.dtype}, got ${t.dtype}`);
+      if (!RUNNABLE.has(t.dtype) || !t.data || t.data.constructor !== allocData(t.dtype, 0).constructor) {
+        throw new OnnxGraphError(`input '${inp.name}': data must be a ${allocData(t.dtype, 0).constructor.name} for dtype ${t.dtype}`);
+      }
       let n = 1;
       for (const d of t.shape) n *= d;
       if (n !== t.data.length) throw new OnnxGraphError(`input '${inp.name}': shape [${t.shape}] needs ${n} elements, data has ${t.data.length}`);
@@ -224,8 +227,13 @@ export class OnnxGraph {
     for (const o of this.outputs) {
       const t = values.get(o.name);
       if (!t) throw new OnnxGraphError(`graph output '${o.name}' was not computed`);
-      owned.delete(t.data);
-      result[o.name] = t;
+      if (owned.has(t.data)) {
+        owned.delete(t.data);
+        result[o.name] = t;
+      } else {
+        // an input, an initializer or a Constant passed through: copy, so callers never alias model data
+        result[o.name] = { data: (t.data as Float32Array).slice(), shape: [...t.shape], dtype: t.dtype };
+      }
     }
     return result;
   }

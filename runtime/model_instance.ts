@@ -11,6 +11,7 @@ import { errorFromStatus, invalidArgument } from "./errors.ts";
 import type { Model } from "./model.ts";
 import { AxrObject, enterBusy, leaveBusy } from "./object.ts";
 import { camelCase } from "./options.ts";
+import { type InferInputs, type InferOutputs, InferPipeline } from "./infer.ts";
 import type { TensorInfo } from "./tensor_info.ts";
 
 /**
@@ -116,6 +117,10 @@ export class ModelInstance extends AxrObject {
   readonly #outArgs: ArgumentArray;
   /** The tail of the runAsync queue (one native run at a time per instance). */
   #queue: Promise<unknown> = Promise.resolve();
+  /** The host pipeline of infer(), made on first use. */
+  #infer: InferPipeline | undefined;
+  /** infer()s share one set of device buffers: one at a time. */
+  #inferQueue: Promise<unknown> = Promise.resolve();
   #pending = 0;
 
   /**
@@ -268,6 +273,60 @@ export class ModelInstance extends AxrObject {
     }
   }
 
-  // infer(): the whole host path (preamble, quantize + pad, run, depad +
-  // dequantize, postamble) lands here with the ONNX runner (its own issue).
+  #pipeline(): InferPipeline {
+    this.handleFor("infer");
+    if (!this.#infer) {
+      const p = new InferPipeline(this.model);
+      this.#infer = p;
+      const prev = this.node.onRelease;
+      this.node.onRelease = () => {
+        prev?.();
+        p.free();
+      };
+    }
+    return this.#infer;
+  }
+
+  /**
+   * The whole host path in one call: float inputs in their original (unpadded,
+   * NCHW for images) shapes -> preamble graph -> quantize + pad -> `run` ->
+   * depad + dequantize -> postamble graph -> float outputs by name. The device
+   * buffers live in the kernels' WebAssembly memory: nothing is copied between
+   * the kernels and the device.
+   *
+   * @example
+   * ```ts
+   * const out = inst.infer(new Float32Array(3 * 224 * 224));
+   * const [name] = Object.keys(out);
+   * console.log(name, out[name].shape, out[name].data);
+   * ```
+   */
+  infer(inputs: InferInputs): InferOutputs {
+    const p = this.#pipeline();
+    if (this.#pending > 0) {
+      throw invalidArgument("ModelInstance.infer()", `${this.#pending} runAsync() call(s) of this instance are in flight; await them before infer()`);
+    }
+    return p.infer(inputs, (ins, outs) => this.run(ins, outs));
+  }
+
+  /**
+   * Like {@link infer}, with the device step off the JS thread (`runAsync`).
+   * Calls on one instance run one after the other.
+   *
+   * @example
+   * ```ts
+   * const out = await inst.inferAsync({ images: pixels });
+   * ```
+   */
+  inferAsync(inputs: InferInputs): Promise<InferOutputs> {
+    const job = this.#inferQueue.then(async () => {
+      const p = this.#pipeline();
+      p.prepare(inputs);
+      const { inputs: ins, outputs: outs } = p.deviceBuffers;
+      await this.runAsync(ins, outs);
+      return p.finish();
+    });
+    this.#inferQueue = job.catch(() => undefined);
+    return job;
+  }
 }

@@ -164,6 +164,11 @@ export class TensorInfo {
     return { shape, padding };
   }
 
+  /** The kernels' dtype of quantized data (uint8 or int8). */
+  get #qtype(): "int8" | "uint8" {
+    return this.dtype === "uint8" ? "uint8" : "int8";
+  }
+
   #quantArray(length: number): Int8Array | Uint8Array {
     return this.dtype === "uint8" ? new Uint8Array(length) : new Int8Array(length);
   }
@@ -192,7 +197,7 @@ export class TensorInfo {
     const n = src.byteLength / 4;
     const out = (dst ?? this.#quantArray(n)) as T;
     this.#check("TensorInfo.quantize()", "dst", out, n, 1);
-    kernels.quantize(src, out, this.scale, this.zeroPoint);
+    kernels.quantize(src, out, this.scale, this.zeroPoint, this.#qtype);
     return out;
   }
 
@@ -208,7 +213,7 @@ export class TensorInfo {
     const n = src.byteLength;
     const out = (dst ?? new Float32Array(n)) as T;
     this.#check("TensorInfo.dequantize()", "dst", out, n, 4);
-    kernels.dequantize(src, out, this.scale, this.zeroPoint);
+    kernels.dequantize(src, out, this.scale, this.zeroPoint, this.#qtype);
     return out;
   }
 
@@ -264,7 +269,7 @@ export class TensorInfo {
     this.#check(where, "dst", out, this.length, 1);
     const k = this.#kernelShape(where);
     const inner = k.shape.map((d, i) => d - k.padding[i][0] - k.padding[i][1]);
-    kernels.quantizePad(src, inner, k.padding, this.scale, this.zeroPoint, out);
+    kernels.quantizePad(src, inner, k.padding, this.scale, this.zeroPoint, out, this.#qtype);
     return out;
   }
 
@@ -282,7 +287,7 @@ export class TensorInfo {
     const out = (dst ?? new Float32Array(this.unpaddedLength)) as T;
     this.#check(where, "dst", out, this.unpaddedLength, 4);
     const k = this.#kernelShape(where);
-    kernels.depadDequantize(src, k.shape, k.padding, this.scale, this.zeroPoint, out);
+    kernels.depadDequantize(src, k.shape, k.padding, this.scale, this.zeroPoint, out, this.#qtype);
     return out;
   }
 

@@ -47,7 +47,9 @@ section "deno test"
 NO_COLOR=1 deno test -A --quiet tests/ >"$log/deno" 2>&1; st=$?
 grep -vE '^\s*$' "$log/deno" | grep -vE ' \.\.\. ok' | tail -n 60
 line=$(grep -E '^(ok|FAILED) \|' "$log/deno" | tail -1)
+# Deno counts a describe() block as one test and its test()s as steps: count both.
 p=$(echo "$line" | grep -oE '[0-9]+ passed' | cut -d' ' -f1); f=$(echo "$line" | grep -oE '[0-9]+ failed' | cut -d' ' -f1)
+steps=$(echo "$line" | grep -oE '\(([0-9]+) steps?\)' | head -1 | grep -oE '[0-9]+'); p=$(( ${p:-0} + ${steps:-0} ))
 count deno "$st" "${p:-0}" "${f:-0}"
 
 section "bun test"

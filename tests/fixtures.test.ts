@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { encodeProgram, ProgramBuilder, writeModelDirectory } from "../compiler/program.ts";
-import { bufferSize, loadProgram, parseProgram, rne, runProgram, runReference } from "./fixtures/reference.ts";
+import { loadProgram, parseProgram, rne, runProgram, runReference } from "./fixtures/reference.ts";
 import { CASES, makeFixtures, prng, randomInputs } from "./fixtures/make_fixtures.ts";
 import { type NativeRunner, openNative } from "./fixtures/native.ts";
 

@@ -126,3 +126,22 @@ describe("onnx graph runner", () => {
     assert.deepEqual(toNumbers(y), [3, 7]);
   });
 });
+
+describe("onnx graph runner: data ownership", () => {
+  test("outputs never alias initializers or inputs; wrong array types are refused", () => {
+    const m = makeModel({
+      nodes: [makeNode("Identity", ["w"], ["y"], {}, "id"), makeNode("Reshape", ["x", "s"], ["z"], {}, "rs")],
+      inputs: [valueInfo("x", "float32", [2])],
+      outputs: [valueInfo("y", "float32", [2]), valueInfo("z", "float32", [1, 2])],
+      initializers: { w: tensor("float32", [2], [1, 2]), s: tensor("int64", [2], [1, 2]) },
+    });
+    const g = OnnxGraph.fromModel(m);
+    const x = tensor("float32", [2], [5, 6]);
+    const out = g.run({ x });
+    (out.y.data as Float32Array)[0] = 100;
+    (out.z.data as Float32Array)[0] = 100;
+    assert.deepEqual(toNumbers(g.run({ x }).y), [1, 2]);
+    assert.deepEqual(toNumbers(x), [5, 6]);
+    assert.throws(() => g.run({ x: { data: new Float64Array(2), shape: [2], dtype: "float32" } }), /Float32Array/);
+  });
+});

@@ -1,17 +1,24 @@
 //! Conv and Gemm: int32 accumulation over NHWC int8/uint8 inputs with OHWI int8 weights,
-//! then the float32 requantization of docs/model-format.md.
+//! then the float32 requantization of docs/model-format.md. Gemm is a 1x1 Conv over
+//! [N,H,W,K].
 //!
-//! How it runs (direct loops, no im2col):
-//! 1. the input is widened once into a scratch buffer of int16 `x - x_zp` with the
-//!    spatial padding materialised as zeros (so the inner loops have no bounds checks);
-//! 2. per output pixel, every output channel is a dot product over "segments": with
-//!    group 1 and no horizontal dilation a kernel row is one contiguous run of kw*Cin
-//!    values in both the padded input and the OHWI weights; otherwise one segment per tap
-//!    of Cin/group values. Weights are repacked on load into int16 segments padded with
-//!    zeros to the vector length, so the dot product is whole `@Vector` multiply-adds
-//!    (pmaddwd / vpdpwssd on x86) and reading a little past a segment multiplies by zero;
-//! 3. depthwise convs (group == Cin == Cout) vectorise over channels instead.
-//! Gemm is a 1x1 Conv over [N,H,W,K].
+//! How it runs (direct loops, no im2col): the input is first copied into a scratch buffer
+//! with the spatial padding materialised, so the inner loops have no bounds checks. With
+//! group 1 and no horizontal dilation a kernel row is one contiguous run of kw*Cin values
+//! in both that buffer and the OHWI weights (a "segment"); otherwise a segment is one tap
+//! of Cin/group values. Weights are repacked on load.
+//!
+//! - group 1 (most convs, every Gemm): the tiled path. Output tiles of up to 6 pixels of
+//!   a row x 32 channels live in registers; each step broadcasts 4 input bytes per pixel
+//!   and multiplies them with 64 bytes of weights (16 channels x 4). With AVX-512 VNNI
+//!   (`vpdpbusd`) the input is stored unsigned (int8 XOR 0x80, padding = the unsigned
+//!   zero point) and `bias - zpu * sum(w)` is folded into the accumulators' start value
+//!   (exact in wrapping int32 arithmetic because the true result fits, see the loader's
+//!   accumulator bound). Without VNNI the input is int16 `x - zp` and a step is two
+//!   int16 products per lane (`pmaddwd`).
+//! - depthwise (group == Cin == Cout): int16 `x - zp`, vectorised over channels.
+//! - other groups: per output channel, a dot product over int16 segments (`pmaddwd`).
+//! Reading a few elements past a segment is harmless: the packed weights there are 0.
 
 const std = @import("std");
 /// Bounds and overflow checks inside the kernels only in Debug builds (the tests): the
@@ -334,32 +341,6 @@ fn pixel(p: *const ConvParams, xp: []const i16, origin: usize, acc: []i32) void 
     const cin_g = p.cin / p.group;
     const cout_g = cout / p.group;
     var co: usize = 0;
-    if (p.group == 1) {
-        while (co + 4 <= cout) : (co += 4) {
-            var a0: VH = @splat(0);
-            var a1: VH = @splat(0);
-            var a2: VH = @splat(0);
-            var a3: VH = @splat(0);
-            const stride = @as(usize, nt) * seg;
-            const w0 = co * stride;
-            for (0..nt) |t| {
-                const xb = origin + p.tap_off[t];
-                const wb = w0 + t * seg;
-                var e: usize = 0;
-                while (e < seg) : (e += vl) {
-                    const xv = ld(xp, xb + e);
-                    a0 += madd(xv, ld(w, wb + e));
-                    a1 += madd(xv, ld(w, wb + stride + e));
-                    a2 += madd(xv, ld(w, wb + 2 * stride + e));
-                    a3 += madd(xv, ld(w, wb + 3 * stride + e));
-                }
-            }
-            acc[co] = p.bias[co] + @reduce(.Add, a0);
-            acc[co + 1] = p.bias[co + 1] + @reduce(.Add, a1);
-            acc[co + 2] = p.bias[co + 2] + @reduce(.Add, a2);
-            acc[co + 3] = p.bias[co + 3] + @reduce(.Add, a3);
-        }
-    }
     while (co < cout) : (co += 1) {
         const base = origin + (co / cout_g) * cin_g;
         var a: VH = @splat(0);

@@ -1,0 +1,257 @@
+/**
+ * The whole host path of one inference, as Axelera's Python examples do it by hand:
+ * preamble graph, NCHW -> NHWC, quantize + pad, the device run, depad + dequantize
+ * (+ NHWC -> NCHW), postamble graph. Device buffers live in the kernels' WebAssembly
+ * memory, so quantize -> run -> dequantize copies nothing.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import {
+  allocate,
+  depadDequantize,
+  depadDequantizeNchw,
+  nchwToNhwc,
+  quantizePad,
+  type WasmBuffer,
+} from "../kernels/mod.ts";
+import { OnnxGraph, type Tensor } from "../onnx/mod.ts";
+import { invalidArgument } from "./errors.ts";
+import type { TensorInfo } from "./tensor_info.ts";
+
+/** Float inputs of `infer()`: one array (single-input models), a list in model order, or a record by name. */
+export type InferInputs =
+  | Float32Array
+  | Tensor
+  | readonly (Float32Array | Tensor)[]
+  | Readonly<Record<string, Float32Array | Tensor>>;
+
+/** Float outputs of `infer()`, by name: the postamble's outputs, and device outputs no postamble consumes. */
+export type InferOutputs = Record<string, Tensor>;
+
+/** What the pipeline needs of a model. */
+export interface InferModel {
+  readonly directory: string;
+  readonly properties: { preambleGraph?: string; postambleGraph?: string };
+  inputs(): TensorInfo[];
+  outputs(): TensorInfo[];
+}
+
+interface Manifest {
+  input_names?: string[];
+  output_names?: string[];
+  input_shapes_original?: number[][];
+  output_shapes_original?: number[][];
+}
+
+const product = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+/** The element order of a device tensor (NHWC, 4-D) against its original shape. */
+function isNchwOf(original: readonly number[], logical: readonly number[]): boolean {
+  return original.length === 4 && logical.length === 4 &&
+    original[0] === logical[0] && original[1] === logical[3] && original[2] === logical[1] && original[3] === logical[2] &&
+    !(logical[3] === 1 || logical[1] * logical[2] === 1); // a transpose that moves nothing is skipped
+}
+
+function readManifest(dir: string): Manifest {
+  try {
+    const m = JSON.parse(new TextDecoder().decode(readFileSync(join(dir, "manifest.json"))));
+    return typeof m === "object" && m !== null ? m as Manifest : {};
+  } catch {
+    return {}; // a vendor model directory without our manifest keys: defaults below
+  }
+}
+
+function loadGraph(dir: string, rel: string | undefined): OnnxGraph | undefined {
+  if (!rel) return undefined;
+  const path = isAbsolute(rel) ? rel : join(dir, rel);
+  return OnnxGraph.fromBytes(readFileSync(path));
+}
+
+/**
+ * One model's host pipeline, made once per instance and reused: graphs loaded, device
+ * buffers allocated in WebAssembly memory.
+ *
+ * @example
+ * ```ts
+ * const p = new InferPipeline(model);
+ * const out = p.infer(new Float32Array(3 * 224 * 224), (ins, outs) => inst.run(ins, outs));
+ * ```
+ */
+export class InferPipeline {
+  readonly #ins: TensorInfo[];
+  readonly #outs: TensorInfo[];
+  readonly #inNames: string[];
+  readonly #outNames: string[];
+  readonly #inOriginal: number[][];
+  readonly #outOriginal: number[][];
+  readonly #pre: OnnxGraph | undefined;
+  readonly #post: OnnxGraph | undefined;
+  readonly #devIn: WasmBuffer[];
+  readonly #devOut: WasmBuffer[];
+  readonly #nhwc: WasmBuffer[];
+  #freed = false;
+
+  /**
+   * Loads the model's pre/postamble graphs and allocates its device buffers.
+   *
+   * @example
+   * ```ts
+   * const p = new InferPipeline(model);
+   * ```
+   */
+  constructor(model: InferModel) {
+    const dir = model.directory;
+    const m = readManifest(dir);
+    this.#ins = model.inputs();
+    this.#outs = model.outputs();
+    this.#inNames = this.#ins.map((t, i) => m.input_names?.[i] ?? (t.name || `input_${i}`));
+    this.#outNames = this.#outs.map((t, i) => m.output_names?.[i] ?? (t.name || `output_${i}`));
+    const nchw = (s: readonly number[]) => s.length === 4 ? [s[0], s[3], s[1], s[2]] : [...s];
+    this.#inOriginal = this.#ins.map((t, i) => m.input_shapes_original?.[i] ?? nchw(t.unpaddedShape));
+    this.#outOriginal = this.#outs.map((t, i) => m.output_shapes_original?.[i] ?? nchw(t.unpaddedShape));
+    this.#ins.forEach((t, i) => this.#checkOriginal("input", i, t, this.#inOriginal[i]));
+    this.#outs.forEach((t, i) => this.#checkOriginal("output", i, t, this.#outOriginal[i]));
+    this.#pre = loadGraph(dir, model.properties.preambleGraph);
+    this.#post = loadGraph(dir, model.properties.postambleGraph);
+    this.#devIn = this.#ins.map((t) => allocate(t.size));
+    this.#devOut = this.#outs.map((t) => allocate(t.size));
+    this.#nhwc = this.#ins.map((t) => allocate(4 * product(t.unpaddedShape)));
+  }
+
+  #checkOriginal(kind: string, i: number, t: TensorInfo, original: number[]): void {
+    if (product(original) !== product(t.unpaddedShape)) {
+      throw invalidArgument("ModelInstance.infer()", `manifest.json: ${kind} ${i} '${t.name}': original shape ${JSON.stringify(original)} has ${product(original)} elements, the device tensor ${JSON.stringify(t.unpaddedShape)} has ${product(t.unpaddedShape)}`,
+      );
+    }
+  }
+
+  /** Names of the float inputs `infer()` takes (the preamble's inputs, or the device inputs). */
+  get inputNames(): string[] {
+    return this.#pre ? this.#pre.inputs.map((v) => v.name) : [...this.#inNames];
+  }
+
+  /** The device buffers (WebAssembly memory) that `run` receives. */
+  get deviceBuffers(): { inputs: WasmBuffer[]; outputs: WasmBuffer[] } {
+    return { inputs: this.#devIn, outputs: this.#devOut };
+  }
+
+  #feeds(inputs: InferInputs): Record<string, Tensor> {
+    const names = this.inputNames;
+    const shapeOf = (name: string): number[] => {
+      const d = this.#inNames.indexOf(name);
+      if (d >= 0 && !this.#pre) return this.#inOriginal[d];
+      const v = this.#pre?.inputs.find((x) => x.name === name);
+      return (v?.shape ?? []).map((s) => (typeof s === "number" && s > 0 ? s : -1));
+    };
+    const asTensor = (name: string, v: Float32Array | Tensor): Tensor => {
+      if (v instanceof Float32Array) {
+        let shape = shapeOf(name);
+        if (shape.some((s) => s < 0)) {
+          const known = product(shape.filter((s) => s > 0));
+          if (shape.filter((s) => s < 0).length !== 1 || v.length % known !== 0) {
+            throw invalidArgument("ModelInstance.infer()", `input '${name}' has a dynamic shape ${JSON.stringify(shape)}: pass a tensor {data, shape, dtype}`);
+          }
+          shape = shape.map((s) => (s < 0 ? v.length / known : s));
+        }
+        return { data: v, shape, dtype: "float32" };
+      }
+      if (typeof v !== "object" || v === null || !("data" in v) || !Array.isArray(v.shape)) {
+        throw invalidArgument("ModelInstance.infer()", `input '${name}' must be a Float32Array or a tensor {data, shape, dtype}`);
+      }
+      return v;
+    };
+    if (inputs instanceof Float32Array || (!Array.isArray(inputs) && typeof inputs === "object" && inputs !== null && "data" in inputs && "shape" in inputs)) {
+      if (names.length !== 1) throw invalidArgument("ModelInstance.infer()", `the model has ${names.length} inputs (${names.join(", ")}); pass a list or a record`);
+      return { [names[0]]: asTensor(names[0], inputs as Float32Array | Tensor) };
+    }
+    if (Array.isArray(inputs)) {
+      if (inputs.length !== names.length) {
+        throw invalidArgument("ModelInstance.infer()", `the model has ${names.length} input(s) (${names.join(", ")}), got ${inputs.length}`);
+      }
+      return Object.fromEntries(names.map((n, i) => [n, asTensor(n, inputs[i])]));
+    }
+    const rec = inputs as Readonly<Record<string, Float32Array | Tensor>>;
+    for (const k of Object.keys(rec)) {
+      if (!names.includes(k)) throw invalidArgument("ModelInstance.infer()", `unknown input '${k}' (inputs: ${names.join(", ")})`);
+    }
+    return Object.fromEntries(names.map((n) => {
+      if (!(n in rec)) throw invalidArgument("ModelInstance.infer()", `missing input '${n}'`);
+      return [n, asTensor(n, rec[n])];
+    }));
+  }
+
+  /** Fills the device input buffers from float inputs (preamble, transpose, quantize + pad). */
+  prepare(inputs: InferInputs): void {
+    this.#live();
+    let feeds = this.#feeds(inputs);
+    if (this.#pre) feeds = { ...feeds, ...this.#pre.run(feeds) };
+    this.#ins.forEach((t, i) => {
+      const name = this.#inNames[i];
+      const v = feeds[name];
+      if (!v) throw invalidArgument("ModelInstance.infer()", `nothing produces device input '${name}'`);
+      if (!(v.data instanceof Float32Array)) throw invalidArgument("ModelInstance.infer()", `device input '${name}' must be float32, got ${v.dtype}`);
+      const unpadded = t.unpaddedShape;
+      if (v.data.length !== product(unpadded)) {
+        throw invalidArgument("ModelInstance.infer()", `input '${name}' needs ${product(unpadded)} elements (shape ${JSON.stringify(this.#inOriginal[i])}), got ${v.data.length}`);
+      }
+      let src: Float32Array | WasmBuffer = v.data;
+      if (isNchwOf(this.#inOriginal[i], unpadded)) {
+        const o = this.#inOriginal[i];
+        src = nchwToNhwc(v.data, [o[0], o[1], o[2], o[3]], this.#nhwc[i]);
+      }
+      quantizePad(src, unpadded, t.padding.map((p) => [p[0], p[1]] as [number, number]), t.scale, t.zeroPoint, this.#devIn[i], t.dtype === "uint8" ? "uint8" : "int8");
+    });
+  }
+
+  /** Turns the device output buffers into float outputs (depad + dequantize, transpose, postamble). */
+  finish(): InferOutputs {
+    this.#live();
+    const device: Record<string, Tensor> = {};
+    this.#outs.forEach((t, i) => {
+      const original = this.#outOriginal[i];
+      const dst = new Float32Array(product(original));
+      const pad = t.padding.map((p) => [p[0], p[1]] as [number, number]);
+      const dt = t.dtype === "uint8" ? "uint8" : "int8";
+      if (isNchwOf(original, t.unpaddedShape)) depadDequantizeNchw(this.#devOut[i], t.shape, pad, t.scale, t.zeroPoint, dst, dt);
+      else depadDequantize(this.#devOut[i], t.shape, pad, t.scale, t.zeroPoint, dst, dt);
+      device[this.#outNames[i]] = { data: dst, shape: [...original], dtype: "float32" };
+    });
+    if (!this.#post) return device;
+    const used = new Set(this.#post.inputs.map((v) => v.name));
+    const feeds: Record<string, Tensor> = {};
+    for (const n of used) {
+      if (!device[n]) throw invalidArgument("ModelInstance.infer()", `the postamble reads '${n}', which is no device output (${this.#outNames.join(", ")})`);
+      feeds[n] = device[n];
+    }
+    const out: InferOutputs = this.#post.run(feeds);
+    for (const [n, v] of Object.entries(device)) if (!used.has(n)) out[n] = v;
+    return out;
+  }
+
+  /**
+   * Runs the whole path with `run` doing the device step on the pipeline's buffers.
+   *
+   * @example
+   * ```ts
+   * const out = p.infer(image, (ins, outs) => inst.run(ins, outs));
+   * ```
+   */
+  infer(inputs: InferInputs, run: (ins: WasmBuffer[], outs: WasmBuffer[]) => void): InferOutputs {
+    this.prepare(inputs);
+    run(this.#devIn, this.#devOut);
+    return this.finish();
+  }
+
+  #live(): void {
+    if (this.#freed) throw invalidArgument("ModelInstance.infer()", "the model instance was released");
+  }
+
+  /** Frees the device buffers (idempotent). */
+  free(): void {
+    if (this.#freed) return;
+    this.#freed = true;
+    for (const b of [...this.#devIn, ...this.#devOut, ...this.#nhwc]) b.free();
+  }
+}
