@@ -82,6 +82,12 @@ export function allocData(d: DType, n: number): TensorData {
   }
 }
 
+function copyBytes(bytes: Uint8Array): Uint8Array {
+  const c = new Uint8Array(bytes.length);
+  c.set(bytes);
+  return c;
+}
+
 /**
  * Typed array of `dtype` over little-endian bytes: a zero-copy view when `bytes` is
  * aligned for the element size, else a copy. The view shares memory with `bytes`.
@@ -91,7 +97,9 @@ export function dataFromBytes(d: DType, bytes: Uint8Array): TensorData {
   const bpe = bytesPerElement(d);
   if (d === "string" || bpe === 0) throw new OnnxUnsupportedError("string tensors have no raw data");
   const n = Math.floor(bytes.length / bpe);
-  const aligned = bytes.byteOffset % bpe === 0 ? bytes : bytes.slice();
+  // A copy into a fresh ArrayBuffer (offset 0) when misaligned: not bytes.slice(), which
+  // is a view for a Node Buffer (readFileSync) and keeps the misalignment.
+  const aligned = bytes.byteOffset % bpe === 0 ? bytes : copyBytes(bytes);
   const buf = aligned.buffer, off = aligned.byteOffset;
   switch (d) {
     case "float32": return new Float32Array(buf, off, n);

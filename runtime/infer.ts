@@ -66,7 +66,7 @@ function readManifest(dir: string): Manifest {
 function loadGraph(dir: string, rel: string | undefined): OnnxGraph | undefined {
   if (!rel) return undefined;
   const path = isAbsolute(rel) ? rel : join(dir, rel);
-  return OnnxGraph.fromBytes(readFileSync(path));
+  return OnnxGraph.fromBytes(new Uint8Array(readFileSync(path)));
 }
 
 /**

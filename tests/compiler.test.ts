@@ -283,3 +283,44 @@ describe("calibration data", () => {
     }
   });
 });
+
+describe("layout", () => {
+  test("rank-3 and flattened outputs keep ONNX element order on the device (reshapes move NHWC to NCHW order)", () => {
+    const r = prng(21);
+    const g = new Graph();
+    g.inputs.push({ name: "x", shape: [1, 3, 6, 6] });
+    g.consts.set("w", constant([4, 3, 1, 1], Float32Array.from({ length: 12 }, () => r() - 0.5), "float32"));
+    g.consts.set("s3", constant([3], new Float64Array([1, 4, 36]), "int64"));
+    const node = (op: string, name: string, inputs: string[], attrs: Record<string, number | number[]> = {}) =>
+      g.nodes.push({ op, name, inputs, outputs: [name], attrs });
+    node("Conv", "c", ["x", "w"], { kernel_shape: [1, 1] });
+    node("Reshape", "seq", ["c", "s3"]);
+    node("Flatten", "flat", ["c"], { axis: 1 });
+    g.outputs.push("seq", "flat");
+    const samples = Array.from({ length: 4 }, () => [Float32Array.from({ length: 108 }, () => r() * 2 - 1)]);
+    const dir = mkdtempSync(join(tmpdir(), "axr-layout-"));
+    try {
+      const res = compileGraph(g, dir, { calibration: samples });
+      assert.deepEqual(res.lowered.program.json.ops.map((o) => o.op), ["Conv", "Transpose", "Reshape", "Transpose", "Reshape"]);
+      const prog = loadProgram(res.modelJson);
+      assert.deepEqual(prog.outputs.map((i) => prog.tensors[i].shape), [[1, 1, 4, 36], [1, 1, 1, 144]]);
+      const img = samples[0][0];
+      const want = runFloat(g, img);
+      const tin = prog.tensors[prog.inputs[0]];
+      const [seqOut, flatOut] = runReference(res.modelJson, [toDevice(img, [1, 3, 6, 6], tin.scale, tin.zero_point, [1, 6, 6, 4])]);
+      for (const [k, out, name, n] of [[0, seqOut, "seq", 36], [1, flatOut, "flat", 144]] as const) {
+        const t = prog.tensors[prog.outputs[k]];
+        const padded = t.shape[3] + t.padding[3][1];
+        const f = want.get(name)!.data;
+        for (let i = 0; i < f.length; i++) {
+          const row = Math.floor(i / n), col = i % n; // ONNX row-major order, rows of the last axis
+          const q = out[row * padded + col];
+          // input quantization error through the 1x1 conv is up to ~0.006 here: 3 output steps
+          assert.ok(Math.abs((q - t.zero_point) * t.scale - f[i]) <= 3 * t.scale, `${name}[${i}]: ${(q - t.zero_point) * t.scale} vs ${f[i]}`);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

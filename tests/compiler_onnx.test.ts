@@ -226,3 +226,44 @@ describe("pre/postamble ONNX", () => {
     }
   });
 });
+
+/** More lowering paths: auto_pad SAME_UPPER with stride 2, a fused Clip(0, 6), an SE block
+ *  (GAP -> 1x1 convs -> HardSigmoid -> Mul broadcast over HxW), LeakyRelu, MaxPool with
+ *  ceil_mode, Concat of differently quantized tensors, channel Slice and Split, Transpose,
+ *  Gemm with transB/alpha/beta. */
+function pathsModel(): Graph {
+  const r = prng(77);
+  const rnd = (n: number, s: number) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * s);
+  const g = new Graph();
+  g.inputs.push({ name: "x", shape: [1, 3, 11, 11] });
+  const c = (name: string, dims: number[], data: Float32Array) => g.consts.set(name, constant(dims, data, "float32"));
+  c("w1", [8, 3, 3, 3], rnd(216, 0.5));
+  c("se1", [2, 8, 1, 1], rnd(16, 0.6));
+  c("se2", [8, 2, 1, 1], rnd(16, 0.6));
+  c("w2", [8, 8, 1, 1], rnd(64, 0.4));
+  c("fc", [3, 40], rnd(120, 0.3));
+  c("fcb", [3], rnd(3, 0.2));
+  const i64 = (name: string, v: number[]) => g.consts.set(name, constant([v.length], Float64Array.from(v), "int64"));
+  i64("st", [2]);
+  i64("en", [6]);
+  i64("ax", [1]);
+  i64("sp", [4, 4]);
+  const node = (op: string, name: string | string[], inputs: string[], attrs: Record<string, number | number[] | string> = {}) =>
+    g.nodes.push({ op, name: Array.isArray(name) ? name[0] : name, inputs, outputs: Array.isArray(name) ? name : [name], attrs });
+  node("Conv", "c1", ["x", "w1"], { kernel_shape: [3, 3], strides: [2, 2], auto_pad: "SAME_UPPER" }); // 6x6
+  node("Clip", "r6", ["c1"], { min: 0, max: 6 });
+  node("GlobalAveragePool", "sq", ["r6"]);
+  node("Conv", "e1", ["sq", "se1"], { kernel_shape: [1, 1] });
+  node("Relu", "e1r", ["e1"]);
+  node("Conv", "e2", ["e1r", "se2"], { kernel_shape: [1, 1] });
+  node("HardSigmoid", "gate", ["e2"], { alpha: 0.2, beta: 0.5 });
+  node("Mul", "se", ["r6", "gate"]);
+  node("Conv", "c2", ["se", "w2"], { kernel_shape: [1, 1] });
+  node("LeakyRelu", "lr", ["c2"], { alpha: 0.1 });
+  node("MaxPool", "mp", ["lr"], { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 }); // 3x3
+  node("MaxPool", "mp2", ["se"], { kernel_shape: [2, 2], strides: [2, 2] }); // 3x3
+  node("Concat", "cat", ["mp", "mp2"], { axis: 1 }); // 16 channels
+  node("Slice", "sl", ["cat", "st", "en", "ax"]); // channels 2..5
+  node("Split", ["s0", "s1"], ["sl", "sp"], { axis: 1 }); // wrong on purpose? no: 4 channels -> [4, 4] needs 8
+  return g;
+}

@@ -100,24 +100,37 @@ fn avgPixel(p: *const PoolParams, x: []const u8, ni: usize, h: u32, w: u32, c: u
         }
     }
     const fc: f32 = @floatFromInt(cnt);
+    // the input rows/columns inside the window (others contribute nothing to the sum)
+    const hs: usize = @intCast(@max(h0, 0));
+    const he: usize = @intCast(@min(h0 + kh, @as(i64, h)));
+    const ws: usize = @intCast(@max(w0, 0));
+    const we: usize = @intCast(@min(w0 + kw, @as(i64, w)));
+    const L = 16;
+    const V = @Vector(L, f32);
+    const fcv: V = @splat(fc);
+    const ysv: V = @splat(p.y_scale);
+    const zp: @Vector(L, i32) = @splat(p.y_zp);
+    const lo: @Vector(L, i32) = @splat(p.y_range.lo);
+    const hi: @Vector(L, i32) = @splat(p.y_range.hi);
     var cc: usize = 0;
-    const L = 8;
-    while (cc < c) : (cc += L) {
-        const lanes = @min(L, c - cc);
-        var s: @Vector(L, f32) = @splat(0);
-        for (0..kh) |i| {
-            const ih = h0 + @as(i64, @intCast(i));
-            if (ih < 0 or ih >= h) continue;
-            for (0..kw) |j| {
-                const iw = w0 + @as(i64, @intCast(j));
-                if (iw < 0 or iw >= w) continue;
-                const src = x[((ni * h + @as(usize, @intCast(ih))) * w + @as(usize, @intCast(iw))) * c + cc ..];
-                var v: [L]f32 = .{0} ** L;
-                for (0..lanes) |l| v[l] = p.dq[src[l]];
-                s += @as(@Vector(L, f32), v);
-            }
-        }
-        const arr: [L]f32 = s;
-        for (0..lanes) |l| out[cc + l] = rq.toByte(rq.q(arr[l] / fc, p.y_scale, p.y_zp, p.y_range));
+    while (cc + L <= c) : (cc += L) {
+        var sum: V = @splat(0);
+        for (hs..he) |ih| for (ws..we) |iw| {
+            const src = x[((ni * h + ih) * w + iw) * c + cc ..][0..L];
+            var v: [L]f32 = undefined;
+            inline for (0..L) |l| v[l] = p.dq[src[l]];
+            sum += @as(V, v);
+        };
+        // y = q(s / float32(count)): two float32 divisions, in that order
+        const r: @Vector(L, i32) = @intFromFloat(rq.rneV(L, (sum / fcv) / ysv));
+        const q = @min(@max(r + zp, lo), hi);
+        inline for (0..L) |l| out[cc + l] = rq.toByte(q[l]);
+    }
+    while (cc < c) : (cc += 1) {
+        var sum: f32 = 0;
+        for (hs..he) |ih| for (ws..we) |iw| {
+            sum += p.dq[x[((ni * h + ih) * w + iw) * c + cc]];
+        };
+        out[cc] = rq.toByte(rq.q(sum / fc, p.y_scale, p.y_zp, p.y_range));
     }
 }
