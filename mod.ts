@@ -27,6 +27,7 @@ export { Connection } from "./runtime/connection.ts";
 export { Model, type ModelProperties } from "./runtime/model.ts";
 export { type InstanceStats, ModelInstance, type TensorArgument, type WasmBufferLike } from "./runtime/model_instance.ts";
 export type { InferInputs, InferOutputs } from "./runtime/infer.ts";
+export type { DType as TensorDType, Tensor, TensorData } from "./onnx/mod.ts";
 export {
   type AxisPadding,
   type DType,

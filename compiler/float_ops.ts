@@ -631,6 +631,20 @@ export function runNode(n: Node, ins: (Const | undefined)[], shapeOnly = false):
       return [unary(x, erf)];
     case "Concat":
       return [concat(ins as Const[], attrN(n, "axis", 0))];
+    case "Split": {
+      const r = x.dims.length;
+      const ax0 = attrN(n, "axis", 0);
+      const ax = ax0 < 0 ? ax0 + r : ax0;
+      const k = n.outputs.length;
+      const sizes = ins[1] ? Array.from(ins[1].data) : Array.isArray(n.attrs.split) ? (n.attrs.split as number[])
+        : Array.from({ length: k }, (_, i) => Math.min(Math.ceil(x.dims[ax] / k), x.dims[ax] - i * Math.ceil(x.dims[ax] / k)));
+      let start = 0;
+      return sizes.map((len) => {
+        const out = sliceAxes(x, [start], [start + len], [ax], [1]);
+        start += len;
+        return out;
+      });
+    }
     case "Reshape":
       return [constant(reshapeDims(x, Array.from(ins[1]!.data), attrN(n, "allowzero", 0) === 1), x.data, x.dtype)];
     case "Flatten": {

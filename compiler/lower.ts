@@ -480,7 +480,7 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
       case "Transpose": {
         const p = (n.attrs.perm as number[]) ?? [3, 2, 1, 0];
         const qa = [0, 2, 3, 1], ra = [0, 3, 1, 2];
-        emit(n, "Transpose", [x], n.outputs[0], quantOf(x), { perm: qa.map((i) => ra[p[qa[i]]]) });
+        emit(n, "Transpose", [x], n.outputs[0], quantOf(x), { perm: qa.map((_, i) => ra[p[qa[i]]]) });
         break;
       }
       case "Slice": {

@@ -96,6 +96,12 @@ export interface Backend {
    */
   tensorInfo(model: UnsafePointer, output: boolean, n: number, out: Uint8Array): number;
   /**
+   * Fills `out` through the struct-returning `axr_get_model_input/output` (the
+   * path used with the vendor's library, which lacks the extension). Throws
+   * where the runtime cannot receive the struct (Bun on aarch64).
+   */
+  tensorInfoByValue(model: UnsafePointer, output: boolean, n: number, out: Uint8Array): void;
+  /**
    * `axr_run_model_instance` off the JS thread: resolves with the result code.
    * `keepAlive` holds what must not be collected until it settles.
    */

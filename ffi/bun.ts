@@ -221,7 +221,7 @@ export function openBun(path: string): Backend {
     axr_ext_instance_stats: ext.axr_ext_instance_stats ? (i) => nz(ext.axr_ext_instance_stats(i)) : null,
   };
 
-  return {
+  const backend: Backend = {
     runtime: "bun",
     path,
     symbols: bound,
@@ -242,9 +242,12 @@ export function openBun(path: string): Backend {
     tensorInfo(model, output, n, out) {
       const e = output ? ext.axr_ext_get_model_output : ext.axr_ext_get_model_input;
       if (e) return e(model, n, out);
+      backend.tensorInfoByValue(model, output, n, out);
+      return 0;
+    },
+    tensorInfoByValue(model, output, n, out) {
       const h = hiddenStructs();
       (output ? h.axr_get_model_output : h.axr_get_model_input)(out, model, n);
-      return 0;
     },
     runNonblocking(inst, inputs, nInputs, outputs, nOutputs, keepAlive) {
       pool ??= new RunPool(path);
@@ -267,4 +270,5 @@ export function openBun(path: string): Backend {
       return { pointer: cb.ptr, close: () => cb.close() };
     },
   };
+  return backend;
 }

@@ -91,9 +91,12 @@ export function openDeno(path: string): Backend {
     tensorInfo(model, output, n, out) {
       const ext = output ? s.axr_ext_get_model_output : s.axr_ext_get_model_input;
       if (ext) return ext(model as Ptr, n, out);
+      backend.tensorInfoByValue(model, output, n, out);
+      return 0;
+    },
+    tensorInfoByValue(model, output, n, out) {
       const r: Uint8Array = (output ? s.axr_get_model_output : s.axr_get_model_input)(model as Ptr, n);
       out.set(r.subarray(0, TENSOR_INFO_SIZE));
-      return 0;
     },
     async runNonblocking(inst, inputs, nInputs, outputs, nOutputs, keepAlive) {
       const code: number = await s.axr_run_model_instance_nonblocking(inst as Ptr, inputs, nInputs, outputs, nOutputs);

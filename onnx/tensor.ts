@@ -22,8 +22,11 @@ export type TensorData =
 
 /** A tensor: row-major `data`, `shape`, `dtype`. bool is a Uint8Array of 0/1; float16 is raw Uint16Array bits. @example `const t: Tensor = { data: new Float32Array(1), shape: [1], dtype: "float32" }` */
 export interface Tensor {
+  /** The elements, row-major. */
   data: TensorData;
+  /** The dimensions. */
   shape: number[];
+  /** The element type. */
   dtype: DType;
 }
 

@@ -9,7 +9,7 @@ set -uo pipefail
 source "$(cd "$(dirname "$0")" && pwd)/env.sh" || exit 1
 cd "$AXR_ROOT"
 passed=0; failed=0; broken=()
-log=$(mktemp -d)
+log=$(mktemp -d -t axr-test-logs.XXXXXX)
 
 section() { printf '\n==== %s\n' "$*"; }
 count() { # name status passed failed

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { tmpdir } from "node:os";
 import { constant, Graph } from "../compiler/graph.ts";
-import { compileGraph } from "../compiler/compile.ts";
+import { compileGraph, compileOnnx } from "../compiler/compile.ts";
+import { encodeOnnx } from "../compiler/onnx_io.ts";
 import { runNode } from "../compiler/float_ops.ts";
 import { loadCalibration, RangeCollector } from "../compiler/calibrate.ts";
 import { activationParams, lookupTable, quantizeBias, quantizeValue, quantizeWeights, roundHalfEven } from "../compiler/quantize.ts";
@@ -190,38 +191,44 @@ describe("compiler on a small float model", () => {
   });
 });
 
+/** A QDQ model: uint8 input Q/DQ, per-channel int8 Conv weights, int32 bias, int8 activations. */
+function makeQdq(): { g: Graph; wq: number[] } {
+  const r = prng(12);
+  const g = new Graph();
+  g.inputs.push({ name: "x", shape: [1, 3, 8, 8] });
+  const f = (name: string, v: number[]) => g.consts.set(name, constant([], new Float32Array(v), "float32"));
+  const q8 = (name: string, dims: number[], v: number[], dtype: "int8" | "uint8" | "int32") => g.consts.set(name, constant(dims, Float64Array.from(v), dtype));
+  f("sx", [0.02]);
+  q8("zx", [], [128], "uint8");
+  const wq = Array.from({ length: 4 * 3 * 9 }, () => Math.floor(r() * 255) - 127);
+  q8("wq", [4, 3, 3, 3], wq, "int8");
+  g.consts.set("ws", constant([4], new Float32Array([0.01, 0.02, 0.005, 0.03]), "float32"));
+  q8("wz", [4], [0, 0, 0, 0], "int8");
+  q8("bq", [4], [100, -50, 7, 0], "int32");
+  g.consts.set("bs", constant([4], Float32Array.from([0.01, 0.02, 0.005, 0.03], (s) => Math.fround(Math.fround(0.02) * s)), "float32"));
+  f("sy", [0.05]);
+  q8("zy", [], [-10], "int8");
+  f("sr", [0.03]);
+  q8("zr", [], [-128], "int8");
+  const node = (op: string, name: string, inputs: string[], attrs: Record<string, number | number[]> = {}) =>
+    g.nodes.push({ op, name, inputs, outputs: [name], attrs });
+  node("QuantizeLinear", "xq", ["x", "sx", "zx"]);
+  node("DequantizeLinear", "xd", ["xq", "sx", "zx"]);
+  node("DequantizeLinear", "w", ["wq", "ws", "wz"], { axis: 0 });
+  node("DequantizeLinear", "b", ["bq", "bs"], { axis: 0 });
+  node("Conv", "conv", ["xd", "w", "b"], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+  node("QuantizeLinear", "cq", ["conv", "sy", "zy"]);
+  node("DequantizeLinear", "cd", ["cq", "sy", "zy"]);
+  node("Relu", "relu", ["cd"]);
+  node("QuantizeLinear", "rq", ["relu", "sr", "zr"]);
+  node("DequantizeLinear", "out", ["rq", "sr", "zr"]);
+  g.outputs.push("out");
+  return { g, wq };
+}
+
 describe("QDQ models", () => {
-  test("keeps the model's activation scales and int8 weights", () => {
-    const r = prng(12);
-    const g = new Graph();
-    g.inputs.push({ name: "x", shape: [1, 3, 8, 8] });
-    const f = (name: string, v: number[]) => g.consts.set(name, constant([], new Float32Array(v), "float32"));
-    const q8 = (name: string, dims: number[], v: number[], dtype: "int8" | "uint8" | "int32") => g.consts.set(name, constant(dims, Float64Array.from(v), dtype));
-    f("sx", [0.02]);
-    q8("zx", [], [128], "uint8");
-    const wq = Array.from({ length: 4 * 3 * 9 }, () => Math.floor(r() * 255) - 127);
-    q8("wq", [4, 3, 3, 3], wq, "int8");
-    g.consts.set("ws", constant([4], new Float32Array([0.01, 0.02, 0.005, 0.03]), "float32"));
-    q8("wz", [4], [0, 0, 0, 0], "int8");
-    q8("bq", [4], [100, -50, 7, 0], "int32");
-    g.consts.set("bs", constant([4], Float32Array.from([0.01, 0.02, 0.005, 0.03], (s) => Math.fround(Math.fround(0.02) * s)), "float32"));
-    f("sy", [0.05]);
-    q8("zy", [], [-10], "int8");
-    f("sr", [0.03]);
-    q8("zr", [], [-128], "int8");
-    const node = (op: string, name: string, inputs: string[], attrs: Record<string, number | number[]> = {}) =>
-      g.nodes.push({ op, name, inputs, outputs: [name], attrs });
-    node("QuantizeLinear", "xq", ["x", "sx", "zx"]);
-    node("DequantizeLinear", "xd", ["xq", "sx", "zx"]);
-    node("DequantizeLinear", "w", ["wq", "ws", "wz"], { axis: 0 });
-    node("DequantizeLinear", "b", ["bq", "bs"], { axis: 0 });
-    node("Conv", "conv", ["xd", "w", "b"], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
-    node("QuantizeLinear", "cq", ["conv", "sy", "zy"]);
-    node("DequantizeLinear", "cd", ["cq", "sy", "zy"]);
-    node("Relu", "relu", ["cd"]);
-    node("QuantizeLinear", "rq", ["relu", "sr", "zr"]);
-    node("DequantizeLinear", "out", ["rq", "sr", "zr"]);
-    g.outputs.push("out");
+  test("keeps the model's activation scales and int8 weights (from the graph and from ONNX bytes)", async () => {
+    const { g, wq } = makeQdq();
     const dir = mkdtempSync(join(tmpdir(), "axr-qdq-"));
     try {
       const res = compileGraph(g, dir, { randomSamples: 2 });
@@ -240,6 +247,10 @@ describe("QDQ models", () => {
       const bias = new Int32Array(p.data.slice(op.bias.offset, op.bias.offset + 16).buffer);
       assert.deepEqual([...bias], [100, -50, 7, 0]);
       assert.deepEqual(op.clamp, [-128, 127], "Relu fused: clamp at the output zero point");
+      // the same model as ONNX bytes (onnxruntime calibration runs the QDQ model): same program
+      const fromOnnx = await compileOnnx(encodeOnnx(makeQdq().g, { opset: 13 }), join(dir, "onnx"), { randomSamples: 2, calibrator: "onnxruntime" });
+      assert.deepEqual(fromOnnx.lowered.program.json, p.json);
+      assert.deepEqual(fromOnnx.lowered.program.data, p.data);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

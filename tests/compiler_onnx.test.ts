@@ -229,41 +229,101 @@ describe("pre/postamble ONNX", () => {
 
 /** More lowering paths: auto_pad SAME_UPPER with stride 2, a fused Clip(0, 6), an SE block
  *  (GAP -> 1x1 convs -> HardSigmoid -> Mul broadcast over HxW), LeakyRelu, MaxPool with
- *  ceil_mode, Concat of differently quantized tensors, channel Slice and Split, Transpose,
- *  Gemm with transB/alpha/beta. */
+ *  ceil_mode, Concat of differently quantized tensors, channel Slice, Split, Transpose,
+ *  Flatten of a 4-D tensor, Gemm with transB/alpha/beta; two outputs. */
 function pathsModel(): Graph {
   const r = prng(77);
   const rnd = (n: number, s: number) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * s);
   const g = new Graph();
-  g.inputs.push({ name: "x", shape: [1, 3, 11, 11] });
+  g.inputs.push({ name: "x", shape: [1, 3, 12, 12] });
   const c = (name: string, dims: number[], data: Float32Array) => g.consts.set(name, constant(dims, data, "float32"));
   c("w1", [8, 3, 3, 3], rnd(216, 0.5));
   c("se1", [2, 8, 1, 1], rnd(16, 0.6));
   c("se2", [8, 2, 1, 1], rnd(16, 0.6));
   c("w2", [8, 8, 1, 1], rnd(64, 0.4));
-  c("fc", [3, 40], rnd(120, 0.3));
+  c("fc", [3, 45], rnd(135, 0.3));
   c("fcb", [3], rnd(3, 0.2));
+  c("zero", [], new Float32Array([0]));
+  c("six", [], new Float32Array([6]));
   const i64 = (name: string, v: number[]) => g.consts.set(name, constant([v.length], Float64Array.from(v), "int64"));
   i64("st", [2]);
-  i64("en", [6]);
+  i64("en", [10]);
   i64("ax", [1]);
-  i64("sp", [4, 4]);
-  const node = (op: string, name: string | string[], inputs: string[], attrs: Record<string, number | number[] | string> = {}) =>
-    g.nodes.push({ op, name: Array.isArray(name) ? name[0] : name, inputs, outputs: Array.isArray(name) ? name : [name], attrs });
-  node("Conv", "c1", ["x", "w1"], { kernel_shape: [3, 3], strides: [2, 2], auto_pad: "SAME_UPPER" }); // 6x6
-  node("Clip", "r6", ["c1"], { min: 0, max: 6 });
-  node("GlobalAveragePool", "sq", ["r6"]);
-  node("Conv", "e1", ["sq", "se1"], { kernel_shape: [1, 1] });
-  node("Relu", "e1r", ["e1"]);
-  node("Conv", "e2", ["e1r", "se2"], { kernel_shape: [1, 1] });
-  node("HardSigmoid", "gate", ["e2"], { alpha: 0.2, beta: 0.5 });
-  node("Mul", "se", ["r6", "gate"]);
-  node("Conv", "c2", ["se", "w2"], { kernel_shape: [1, 1] });
-  node("LeakyRelu", "lr", ["c2"], { alpha: 0.1 });
-  node("MaxPool", "mp", ["lr"], { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 }); // 3x3
-  node("MaxPool", "mp2", ["se"], { kernel_shape: [2, 2], strides: [2, 2] }); // 3x3
-  node("Concat", "cat", ["mp", "mp2"], { axis: 1 }); // 16 channels
-  node("Slice", "sl", ["cat", "st", "en", "ax"]); // channels 2..5
-  node("Split", ["s0", "s1"], ["sl", "sp"], { axis: 1 }); // wrong on purpose? no: 4 channels -> [4, 4] needs 8
+  i64("sp", [3, 5]);
+  const node = (op: string, outs: string[], inputs: string[], attrs: Record<string, number | number[] | string> = {}) =>
+    g.nodes.push({ op, name: outs[0], inputs, outputs: outs, attrs });
+  node("Conv", ["c1"], ["x", "w1"], { kernel_shape: [3, 3], strides: [2, 2], auto_pad: "SAME_UPPER" }); // 6x6
+  node("Clip", ["r6"], ["c1", "zero", "six"]);
+  node("GlobalAveragePool", ["sq"], ["r6"]);
+  node("Conv", ["e1"], ["sq", "se1"], { kernel_shape: [1, 1] });
+  node("Relu", ["e1r"], ["e1"]);
+  node("Conv", ["e2"], ["e1r", "se2"], { kernel_shape: [1, 1] });
+  node("HardSigmoid", ["gate"], ["e2"], { alpha: 0.2, beta: 0.5 });
+  node("Mul", ["se"], ["r6", "gate"]);
+  node("Conv", ["c2"], ["se", "w2"], { kernel_shape: [1, 1] });
+  node("LeakyRelu", ["lr"], ["c2"], { alpha: 0.1 });
+  node("MaxPool", ["mp"], ["lr"], { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 }); // 3x3
+  node("MaxPool", ["mp2"], ["se"], { kernel_shape: [2, 2], strides: [2, 2] }); // 3x3
+  node("Concat", ["cat"], ["mp", "mp2"], { axis: 1 }); // 16 channels
+  node("Slice", ["sl"], ["cat", "st", "en", "ax"]); // channels 2..9
+  node("Split", ["s0", "s1"], ["sl", "sp"], { axis: 1 }); // 3 + 5 channels
+  node("Transpose", ["tr"], ["s0"], { perm: [0, 1, 3, 2] });
+  node("Flatten", ["flat"], ["s1"], { axis: 1 }); // [1, 45]
+  node("Gemm", ["logits"], ["flat", "fc", "fcb"], { transB: 1, alpha: 0.5, beta: 2 });
+  g.outputs.push("tr", "logits");
   return g;
 }
+
+describe("lowering paths", () => {
+  test("SE block, SAME padding, ceil-mode pool, Concat/Slice/Split/Transpose/Flatten, Gemm: bit-exact and close to float", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "axr-paths-"));
+    try {
+      const r = prng(6);
+      const samples = Array.from({ length: 6 }, () => [Float32Array.from({ length: 432 }, () => r() * 2 - 1)]);
+      const res = await compileOnnx(encodeOnnx(pathsModel(), { opset: 13 }), join(dir, "m"), { calibration: samples });
+      const ops = res.lowered.program.json.ops.map((o) => o.op);
+      assert.deepEqual(ops, [
+        "Conv", "GlobalAveragePool", "Conv", "Conv", "Lut", "Mul", "Conv", "Lut", "MaxPool", "MaxPool", "Concat", "Slice", "Split",
+        "Transpose", "Transpose", "Reshape", "Gemm",
+      ]);
+      assert.equal(res.lowered.postamble, null);
+      assert.deepEqual(res.lowered.program.json.ops[0].pads, [0, 0, 1, 1], "SAME_UPPER (12 -> 6, stride 2): the odd pad at the end");
+      const prog = loadProgram(res.modelJson);
+      const session = await quantizedSession(new Uint8Array(readFileSync(join(dir, "m", "quantized.onnx"))));
+      const float = await ort.InferenceSession.create(encodeOnnx(pathsModel(), { opset: 13 }));
+      const opened = await openNative();
+      const native = typeof opened === "string" ? undefined : opened.load(res.modelJson);
+      const tin = prog.tensors[prog.inputs[0]];
+      for (let k = 0; k < 4; k++) {
+        const img = Float32Array.from({ length: 432 }, () => r() * 2 - 1);
+        const dev = new Int8Array(12 * 12 * 4).fill(tin.zero_point);
+        for (let h = 0; h < 12; h++) {
+          for (let w = 0; w < 12; w++) {
+            for (let ch = 0; ch < 3; ch++) dev[(h * 12 + w) * 4 + ch] = Math.max(-128, Math.min(127, Math.round(img[(ch * 12 + h) * 12 + w] / tin.scale) + tin.zero_point));
+          }
+        }
+        const want = runReference(res.modelJson, [dev]);
+        const got = await runQuantizedOnnx(session, prog, [dev]);
+        got.forEach((o, j) => assert.deepEqual(o, want[j], `run ${k} output ${j}: onnxruntime vs reference`));
+        if (native) native([dev]).forEach((o, j) => assert.deepEqual(o, want[j], `run ${k} output ${j}: native vs reference`));
+        const f = await float.run({ x: new ort.Tensor("float32", img, [1, 3, 12, 12]) });
+        // tr: NCHW [1,3,3,3] float vs device NHWC [1,3,3,3] (padded to 16 channels)
+        const tt = prog.tensors[prog.outputs[0]], fl = f.tr.data as Float32Array;
+        for (let c = 0; c < 3; c++) {
+          for (let h = 0; h < 3; h++) {
+            for (let w = 0; w < 3; w++) {
+              const q = want[0][(h * 3 + w) * 16 + c];
+              const v = (q - tt.zero_point) * tt.scale, e = fl[(c * 3 + h) * 3 + w];
+              assert.ok(Math.abs(v - e) < 0.06 + 2 * tt.scale, `tr[${c},${h},${w}]: ${v} vs float ${e}`);
+            }
+          }
+        }
+        const tl = prog.tensors[prog.outputs[1]], lg = f.logits.data as Float32Array;
+        for (let c = 0; c < 3; c++) assert.ok(Math.abs((want[1][c] - tl.zero_point) * tl.scale - lg[c]) < 0.1, `logits[${c}]`);
+      }
+      if (typeof opened !== "string") opened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -24,6 +24,9 @@ pub const Connection = struct {
     subs: [devices.max_sub_devices]u32 = undefined,
     held: [devices.max_sub_devices]reservation.Held = undefined,
     n_subs: u32 = 0,
+    /// Where the next instance's cores start (round robin over `subs`), so that
+    /// instances loaded one after another land on different sub-devices.
+    next_core: std.atomic.Value(u32) = std.atomic.Value(u32).init(0),
 
     pub const kind: object.Kind = .connection;
 

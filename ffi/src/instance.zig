@@ -130,7 +130,9 @@ pub const Instance = struct {
         const want = if (settings.aipu_cores > 0) settings.aipu_cores else if (settings.num_sub_devices > 0) settings.num_sub_devices else conn.n_subs;
         inst.n_cores = @min(want, conn.n_subs);
         std.debug.assert(inst.n_cores >= 1);
-        @memcpy(inst.core_ids[0..inst.n_cores], conn.subs[0..inst.n_cores]);
+        // round robin: each instance starts where the previous one ended
+        const start = conn.next_core.fetchAdd(inst.n_cores, .monotonic) % conn.n_subs;
+        for (inst.core_ids[0..inst.n_cores], 0..) |*id, i| id.* = conn.subs[(start + i) % conn.n_subs];
         inst.refreshConfig();
         try object.register(&inst.hdr);
         conn.hdr.adopt(&inst.hdr);

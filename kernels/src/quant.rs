@@ -105,7 +105,6 @@ mod simd {
         hi: v128,
         magic: v128,
         bias: v128,
-        zp: v128,
     }
 
     #[inline(always)]
@@ -115,8 +114,7 @@ mod simd {
             lo: f32x4_splat((t.min() - zp) as f32),
             hi: f32x4_splat((t.max() - zp) as f32),
             magic: f32x4_splat(MAGIC),
-            bias: i32x4_splat(MAGIC_BITS),
-            zp: i32x4_splat(zp),
+            bias: i32x4_splat(MAGIC_BITS - zp),
         }
     }
 
@@ -124,11 +122,12 @@ mod simd {
     #[inline(always)]
     unsafe fn q4(p: *const f32, k: &QConsts) -> v128 {
         let v = f32x4_div(v128_load(p as *const v128), k.scale);
-        // pmax/pmin keep NaN (they select the first operand when the compare is false).
+        // pmax/pmin keep NaN (they select the first operand when the compare is false);
+        // the and with v == v then turns NaN into +0.0, which rounds to 0 (-> zp).
         let v = f32x4_pmin(f32x4_pmax(v, k.lo), k.hi);
-        let ok = f32x4_eq(v, v);
-        let r = i32x4_sub(f32x4_add(v, k.magic), k.bias);
-        i32x4_add(v128_and(r, ok), k.zp)
+        let v = v128_and(v, f32x4_eq(v, v));
+        // bits(v + MAGIC) = MAGIC_BITS + rne(v); subtracting (MAGIC_BITS - zp) adds zp.
+        i32x4_sub(f32x4_add(v, k.magic), k.bias)
     }
 
     /// 16 floats at `p` -> 16 quantized bytes.
