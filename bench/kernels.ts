@@ -13,7 +13,7 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import process from "node:process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { allocate, depadDequantize, quantizePad } from "../kernels/mod.ts";
@@ -165,5 +165,6 @@ export function runKernels(opts: { numpy?: boolean } = {}): Promise<BenchRow[]> 
   }
   qwb.free();
   ywb.free();
-  return Promise.resolve(rows);
+  // Rows whose peer could not run (numpy missing or --no-numpy) are left out.
+  return Promise.resolve(rows.filter((r) => Number.isFinite(r.peer_ms)));
 }

@@ -67,6 +67,8 @@ export interface InstanceStats {
   lastDeviceCycles: number;
   /** Modelled device time of the last run (us). */
   lastDeviceUs: number;
+  /** The instance's sub-devices; `clockMhz[i]` and `mvmUtilisation[i]` belong to `subDevices[i]`. */
+  subDevices: number[];
   /** Clock of each core (MHz). */
   clockMhz: number[];
   /** MVM utilisation of each core (percent). */
@@ -121,6 +123,7 @@ export function readInstanceStats(raw: unknown): InstanceStats | undefined {
     lastComputeNs: num(pick(d, "last_compute_ns", "lastComputeNs")),
     lastDeviceCycles: num(pick(d, "last_device_cycles", "lastDeviceCycles")),
     lastDeviceUs: num(pick(d, "last_device_us", "lastDeviceUs")),
+    subDevices: numArray(pick(d, "sub_devices", "subDevices")),
     clockMhz: numArray(pick(d, "clock_mhz", "clockMhz")),
     mvmUtilisation: numArray(pick(d, "mvm_utilisation", "mvmUtilisation")),
     ops: ops.filter((x): x is Dict => !!x && typeof x === "object").map((x) => ({

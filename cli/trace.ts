@@ -220,7 +220,8 @@ export class TraceRecorder {
     }
     const runEnd = new Map<number, number>();
     for (const op of stats.ops) {
-      const mhz = stats.clockMhz[op.core] || stats.clockMhz[0] || 800;
+      const slot = stats.subDevices.length ? stats.subDevices.indexOf(op.core) : op.core;
+      const mhz = stats.clockMhz[slot] || stats.clockMhz[0] || 800;
       const ts = origin.get(op.core)! + op.startCycle / mhz;
       const dur = op.cycles / mhz;
       runEnd.set(op.core, Math.max(runEnd.get(op.core) ?? 0, ts + dur));

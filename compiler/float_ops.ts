@@ -13,6 +13,7 @@
  * @module
  */
 import { type Const, CompileError, constant, type Node, numel } from "./graph.ts";
+import { runHostOp } from "./host_ops.ts";
 
 const f32 = (dims: number[], data?: Float32Array) => constant(dims, data ?? new Float32Array(numel(dims)), "float32");
 const i64 = (dims: number[], data: number[] | Float64Array) => constant(dims, Float64Array.from(data), "int64");
@@ -731,7 +732,10 @@ export function runNode(n: Node, ins: (Const | undefined)[], shapeOnly = false):
       }
       return [f32(x.dims, out)];
     }
-    default:
-      throw new CompileError(`node ${n.name} (${n.op}): op not supported by the compiler's float executor`);
+    default: {
+      const outs = runHostOp(n, ins, n.opset ?? 17);
+      if (outs) return outs;
+      throw new CompileError(`node ${n.name} (${n.op}): op not supported by the compiler's float executor nor by the host graph runner`);
+    }
   }
 }

@@ -116,6 +116,8 @@ export class Graph {
   opset = 0;
   /** Static shapes of tensors, filled by `inferShapes`. */
   shapes: Map<string, number[]> = new Map();
+  /** Element types of non-float tensors (int64 indices, bool masks), filled by `inferShapes`. */
+  dtypes: Map<string, DType> = new Map();
   /** Activation quantization given by the model (QDQ models), by float tensor name. */
   quant: Map<string, { scale: number; zeroPoint: number }> = new Map();
   /** Per-output-channel weight scales given by the model (QDQ models), by constant name. */

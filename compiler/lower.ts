@@ -533,7 +533,11 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
     s.inputs = ins.map((name) => ({ name, shape: shapeOf(name), dtype: "float32" }));
     s.outputs = outs;
     for (const n of nodes) for (const i of n.inputs) if (g.consts.has(i)) s.consts.set(i, g.consts.get(i)!);
-    for (const t of [...ins, ...outs]) s.shapes.set(t, shapeOf(t));
+    for (const t of [...ins, ...outs]) {
+      s.shapes.set(t, shapeOf(t));
+      const dt = g.dtypes.get(t);
+      if (dt) s.dtypes.set(t, dt);
+    }
     return s;
   };
   const preNodes = g.nodes.filter((n) => pre.has(n));

@@ -88,7 +88,16 @@ function attrValue(a: AttributeProto): AttrValue {
   }
 }
 
-function attrProto(name: string, v: AttrValue, type?: number): AttributeProto {
+/**
+ * An ONNX attribute from a compiler attribute value (`type`: the ONNX attribute type code
+ * when known, else floats are recognised by name).
+ *
+ * @example
+ * ```ts
+ * attributeProto("alpha", 0.2); // { name: "alpha", type: 1, f: 0.2 }
+ * ```
+ */
+export function attributeProto(name: string, v: AttrValue, type?: number): AttributeProto {
   const enc = new TextEncoder();
   if (typeof v === "string") return { name, type: AttributeType.STRING, s: enc.encode(v) };
   if (typeof v === "number") {
@@ -173,7 +182,7 @@ function defuse(g: Graph, opset: number): Node[] {
 export interface EncodeOptions {
   /** Default-domain opset (default 17, or the graph's own `opset` when it has one). */
   opset?: number;
-  /** Element types of graph outputs (default float32). */
+  /** Element types of graph outputs (default: the graph's `dtypes`, else float32). */
   outputTypes?: Record<string, DType>;
   /** Graph name (default "graph"). */
   name?: string;
@@ -195,7 +204,7 @@ export function modelFromGraph(g: Graph, options: EncodeOptions = {}): ModelProt
     domain: n.domain ?? "",
     inputs: [...n.inputs],
     outputs: [...n.outputs],
-    attributes: Object.entries(n.attrs).map(([k, v]) => attrProto(k, v, n.attrTypes?.[k])),
+    attributes: Object.entries(n.attrs).map(([k, v]) => attributeProto(k, v, n.attrTypes?.[k])),
   }));
   const domains = [...new Set(g.nodes.map((n) => n.domain).filter((d): d is string => !!d))];
   return {
@@ -207,7 +216,7 @@ export function modelFromGraph(g: Graph, options: EncodeOptions = {}): ModelProt
       nodes,
       initializers: [...g.consts].map(([k, c]) => tensorFromConst(k, c)),
       inputs: g.inputs.map((i) => ({ name: i.name, elemType: ONNX_DTYPE[i.dtype ?? "float32"], shape: [...i.shape] })),
-      outputs: g.outputs.map((o) => ({ name: o, elemType: ONNX_DTYPE[options.outputTypes?.[o] ?? "float32"], shape: g.shapes.get(o) ?? null })),
+      outputs: g.outputs.map((o) => ({ name: o, elemType: ONNX_DTYPE[options.outputTypes?.[o] ?? g.dtypes.get(o) ?? "float32"], shape: g.shapes.get(o) ?? null })),
       valueInfo: [],
     },
   };

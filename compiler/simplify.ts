@@ -31,6 +31,7 @@ import { type Const, CompileError, constant, type Graph, type Node, numel } from
  */
 export function inferShapes(g: Graph, inputShapes: Record<string, number[]> = {}): void {
   g.shapes.clear();
+  g.dtypes.clear();
   const vals = new Map<string, Const>();
   for (const [k, inp] of g.inputs.entries()) {
     const given = inputShapes[inp.name] ?? (k === 0 ? inputShapes[""] : undefined);
@@ -56,6 +57,7 @@ export function inferShapes(g: Graph, inputShapes: Record<string, number[]> = {}
       if (!outs[k]) return;
       vals.set(o, outs[k]);
       g.shapes.set(o, outs[k].dims);
+      if (outs[k].dtype !== "float32") g.dtypes.set(o, outs[k].dtype);
     });
   }
 }

@@ -157,8 +157,11 @@ axrResult axr_ext_get_model_output(axrModel* model, size_t n, axrTensorInfo* out
 /* JSON text describing the instance's last run, owned by the instance, valid
  * until the next call on it:
  * {"runs":N,"last_host_ns":H,"last_compute_ns":C,"last_device_cycles":K,
- *  "last_device_us":U,"clock_mhz":[..4],"mvm_utilisation":[..4],
+ *  "last_device_us":U,"sub_devices":[ids],"clock_mhz":[..],"mvm_utilisation":[..],
  *  "ops":[{"name":..,"op":..,"cycles":..,"start_cycle":..,"macs":..,"core":..}]}
+ * sub_devices are the instance's sub-devices (round robin over the connection's);
+ * clock_mhz[i] and mvm_utilisation[i] belong to sub_devices[i]; an op's "core" is
+ * the sub-device id that ran it.
  * "ops" is filled only with device_profiling=1; host spans only with host_profiling=1
  * ("host":[{"name":..,"start_ns":..,"dur_ns":..}]). */
 const char* axr_ext_instance_stats(axrModelInstance* inst);

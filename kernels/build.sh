@@ -6,6 +6,7 @@
 #
 # Usage: kernels/build.sh [--out FILE]   (default kernels/wasm.generated.ts)
 # The pinned wasm-bindgen-cli and wasm-pack are installed into .tools/cargo when missing.
+# AXR_KERNELS_BUILDER=direct builds without wasm-pack (same bytes; see below).
 # Paths are remapped (--remap-path-prefix) so that the bytes do not depend on the clone's
 # directory or on CARGO_HOME; CARGO_TARGET_DIR may point anywhere.
 set -euo pipefail
@@ -24,17 +25,35 @@ while [ $# -gt 0 ]; do
 done
 
 tools="$root/.tools/cargo"
+# Installed tools are also kept in a per-user cache outside the clone, so that a fresh clone
+# on the same machine (CI) copies them instead of compiling them again (set AXR_TOOL_CACHE=
+# to an empty string to disable).
+cache="${AXR_TOOL_CACHE-${XDG_CACHE_HOME:-$HOME/.cache}/axr-runtime/cargo}"
 export PATH="$tools/bin:$HOME/.cargo/bin:$PATH"
 command -v cargo >/dev/null || { echo "build.sh: cargo is required (rustup stable)" >&2; exit 1; }
 rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown ||
   rustup target add wasm32-unknown-unknown >&2
-if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
-  echo "build.sh: installing wasm-bindgen-cli $WASM_BINDGEN_VERSION into .tools/cargo" >&2
-  cargo install --quiet --root "$tools" wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" >&2
-fi
-if ! wasm-pack --version 2>/dev/null | grep -q " $WASM_PACK_VERSION"; then
-  echo "build.sh: installing wasm-pack $WASM_PACK_VERSION into .tools/cargo" >&2
-  cargo install --quiet --locked --root "$tools" wasm-pack --version "$WASM_PACK_VERSION" >&2
+
+have() { # binary version: the pinned version is in .tools/cargo/bin (copied from the cache if there)
+  "$tools/bin/$1" --version 2>/dev/null | grep -q " $2" && return 0
+  if [ -n "$cache" ] && "$cache/bin/$1" --version 2>/dev/null | grep -q " $2"; then
+    mkdir -p "$tools/bin" && cp "$cache/bin/$1" "$tools/bin/$1" && return 0
+  fi
+  return 1
+}
+install() { # crate version binary [--locked]
+  echo "build.sh: installing $1 $2 into .tools/cargo (cargo install, a few minutes)" >&2
+  cargo install --quiet ${4:-} --root "$tools" "$1" --version "$2" >&2
+  if [ -n "$cache" ]; then mkdir -p "$cache/bin" && cp "$tools/bin/$3" "$cache/bin/$3" 2>/dev/null || true; fi
+}
+# Builder: wasm-pack (the default), or "direct": the same two steps that wasm-pack runs
+# (cargo build --release --target wasm32-unknown-unknown, then wasm-bindgen --target web),
+# which gives identical bytes without compiling wasm-pack (check_fresh.sh uses it when
+# wasm-pack is not installed yet).
+builder="${AXR_KERNELS_BUILDER:-wasm-pack}"
+have wasm-bindgen "$WASM_BINDGEN_VERSION" || install wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
+if [ "$builder" = wasm-pack ]; then
+  have wasm-pack "$WASM_PACK_VERSION" || install wasm-pack "$WASM_PACK_VERSION" wasm-pack --locked
 fi
 
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
@@ -43,8 +62,14 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"
 export WASM_PACK_CACHE="${WASM_PACK_CACHE:-$tools/wasm-pack-cache}"
 pkg="$(mktemp -d)"
 trap 'rm -rf "$pkg"' EXIT
-(cd "$here" && wasm-pack --quiet build --target web --release --no-typescript --no-pack \
-  --out-dir "$pkg" --out-name axr_kernels . ) >&2
+if [ "$builder" = wasm-pack ]; then
+  (cd "$here" && wasm-pack --quiet build --target web --release --no-typescript --no-pack \
+    --out-dir "$pkg" --out-name axr_kernels . ) >&2
+else
+  (cd "$here" && cargo build --quiet --lib --release --target wasm32-unknown-unknown) >&2
+  wasm-bindgen "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/axr_kernels.wasm" --out-dir "$pkg" \
+    --no-typescript --target web --out-name axr_kernels >&2
+fi
 
 wasm="$pkg/axr_kernels_bg.wasm"
 glue="$pkg/axr_kernels.js"

@@ -33,6 +33,18 @@ trap 'rm -rf "$tmp"' EXIT
 # The same target dir as build.sh's default would reuse its cache, but a clean one proves
 # the bytes do not depend on it; keep the cache of an earlier check when there is one.
 export CARGO_TARGET_DIR="${AXR_KERNELS_CHECK_TARGET:-$here/target/check}"
+# wasm-pack when it is installed (in .tools/cargo or the tool cache), else the direct
+# cargo + wasm-bindgen build (identical bytes), which saves compiling wasm-pack on a new
+# machine: only wasm-bindgen-cli is installed then (about 3 minutes on 2 cores).
+cache="${AXR_TOOL_CACHE-${XDG_CACHE_HOME:-$HOME/.cache}/axr-runtime/cargo}"
+if [ -z "${AXR_KERNELS_BUILDER:-}" ]; then
+  export AXR_KERNELS_BUILDER=direct
+  for d in "$here/../.tools/cargo/bin" "$cache/bin"; do
+    [ -x "$d/wasm-pack" ] && "$d/wasm-pack" --version 2>/dev/null | grep -q " $(sed -n 's/^WASM_PACK_VERSION=//p' "$here/build.sh")" &&
+      AXR_KERNELS_BUILDER=wasm-pack && break
+  done
+fi
+echo "kernels: rebuilding into a temporary directory with $AXR_KERNELS_BUILDER to compare bytes"
 if ! bash "$here/build.sh" --out "$tmp/wasm.generated.ts" >"$tmp/log" 2>&1; then
   cat "$tmp/log" >&2
   echo "kernels: rebuild failed" >&2

@@ -55,11 +55,14 @@ export interface InstanceStats {
   lastDeviceCycles: number;
   /** Modelled device time of the last run (µs). */
   lastDeviceUs: number;
+  /** The instance's sub-devices (round robin over the connection's); `clockMhz[i]` belongs to `subDevices[i]`. */
+  subDevices: number[];
   /** Clock of each core (MHz). */
   clockMhz: number[];
   /** MVM utilisation of each core (percent). */
   mvmUtilisation: number[];
   /** Per-op spans (with `deviceProfiling`). */
+  /** Per-op spans (with `deviceProfiling`); `core` is the sub-device that ran the op. */
   ops: { name: string; op: string; cycles: number; startCycle: number; macs: number; core: number }[];
   /** Host spans (with `hostProfiling`). */
   host?: { name: string; startNs: number; durNs: number }[];

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import * as axr from "../mod.ts";
+import { prng } from "./fixtures/make_fixtures.ts";
 import { loadProgram, runReference } from "./fixtures/reference.ts";
 import { type EmulatorEnv, useEmulatorEnv } from "./helpers/emu_env.ts";
 import { runScript } from "./helpers/runtime_child.ts";
@@ -18,18 +19,6 @@ import { nativeLibrary } from "../ffi/library.ts";
 import { decodeTensorInfo, TENSOR_INFO_BYTES } from "../ffi/structs.ts";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}/model.json`, import.meta.url));
-
-/** mulberry32: a seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(n: number, rand: () => number): Int8Array {
   const b = new Int8Array(n);

@@ -327,3 +327,36 @@ describe("lowering paths", () => {
     }
   });
 });
+
+describe("postamble ops beyond the compiler's own float executor", () => {
+  test("ArgMax and TopK run through the host graph runner's ops for shapes and calibration; int64 outputs typed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "axr-host-"));
+    try {
+      const r = prng(4);
+      const g = new Graph();
+      g.opset = 13;
+      g.inputs.push({ name: "x", shape: [1, 3, 4, 4] });
+      g.consts.set("w", constant([6, 3, 1, 1], Float32Array.from({ length: 18 }, () => r() - 0.5), "float32"));
+      g.consts.set("k", constant([1], new Float64Array([2]), "int64"));
+      const node = (op: string, outs: string[], inputs: string[], attrs: Record<string, number | number[]> = {}) =>
+        g.nodes.push({ op, name: outs[0], inputs, outputs: outs, attrs });
+      node("Conv", ["c"], ["x", "w"], { kernel_shape: [1, 1] });
+      node("GlobalAveragePool", ["p"], ["c"]);
+      node("Flatten", ["f"], ["p"], { axis: 1 });
+      node("ArgMax", ["best"], ["f"], { axis: 1, keepdims: 0 });
+      node("TopK", ["top", "topi"], ["f", "k"], { axis: 1 });
+      g.outputs.push("best", "top", "topi");
+      const res = compileGraph(g, join(dir, "m"), { randomSamples: 3 });
+      assert.deepEqual(res.lowered.postamble?.nodes.map((n) => n.op), ["ArgMax", "TopK"]);
+      assert.deepEqual(res.lowered.outputs, [{ name: "f", shape: [1, 6] }]);
+      const post = await ort.InferenceSession.create(new Uint8Array(readFileSync(join(dir, "m", "postamble.onnx"))));
+      const v = new Float32Array([0.1, 0.7, -0.2, 0.9, 0.3, 0.0]);
+      const out = await post.run({ f: new ort.Tensor("float32", v, [1, 6]) });
+      assert.deepEqual(Array.from(out.best.data as BigInt64Array, Number), [3]);
+      assert.deepEqual(Array.from(out.top.data as Float32Array), [0.9, 0.7].map(Math.fround));
+      assert.deepEqual(Array.from(out.topi.data as BigInt64Array, Number), [3, 1]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

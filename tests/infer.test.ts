@@ -10,21 +10,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as axr from "../mod.ts";
 import { encodeModel, makeModel, makeNode, valueInfo } from "../onnx/mod.ts";
+import { prng } from "./fixtures/make_fixtures.ts";
 import { rne, runReference } from "./fixtures/reference.ts";
 import { type EmulatorEnv, useEmulatorEnv } from "./helpers/emu_env.ts";
 
 const tinyDir = fileURLToPath(new URL("./fixtures/tiny/", import.meta.url));
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The numpy recipe of the reference, for the tiny fixture: NCHW float in, NCHW float out. */
 function recipe(dir: string, x: Float32Array): Float32Array {

@@ -227,7 +227,11 @@ describe("kernels: pad / depad and the fused kernels", () => {
       const got = pad(i8, shape, padding, -128, new Int8Array(pn));
       assertSame(got, refPad(i8, shape, padding, -128), `pad int8 ${shape} ${JSON.stringify(padding)}`);
       const pshape = padded(shape4(shape), pads4(padding)).slice(4 - shape.length);
-      assertSame(depad(got, pshape, padding, new Int8Array(n)), i8, `depad int8 ${shape}`);
+      assertSame(depad(got, pshape, padding, new Int8Array(n)), i8, `depad(pad) int8 ${shape}`);
+      const noisy = new Int8Array(pn).map(() => rint(-128, 127));
+      assertSame(depad(noisy, pshape, padding, new Int8Array(n)), refDepad(noisy, pshape, padding), `depad int8 ${shape}`);
+      const noisyF = randomFloats(pn, 1);
+      assertSame(depad(noisyF, pshape, padding, new Float32Array(n)), refDepad(noisyF, pshape, padding), `depad f32 ${shape}`);
       const u8 = new Uint8Array(n).map(() => rint(0, 255));
       assertSame(pad(u8, shape, padding, 200, new Uint8Array(pn)), refPad(u8, shape, padding, 200), "pad uint8");
       const f = randomFloats(n, 1);
@@ -252,6 +256,14 @@ describe("kernels: pad / depad and the fused kernels", () => {
         assertSame(qp, refPad(q, shape, padding, zp), `quantizePad ${what}`);
         const y = Array.from(q, (v) => refDQ(v, scale, zp));
         assertSame(depadDequantize(qp, pshape, padding, scale, zp, new Float32Array(n)), y, `depadDequantize ${what}`);
+        const noisy = uint8 ? new Uint8Array(pn).map(() => rint(0, 255)) : new Int8Array(pn).map(() => rint(-128, 127));
+        const yn = refDepad(noisy, pshape, padding).map((v) => refDQ(v, scale, zp));
+        assertSame(depadDequantize(noisy, pshape, padding, scale, zp, new Float32Array(n)), yn, `depadDequantize noisy ${what}`);
+        assertSame(
+          depadDequantizeNchw(noisy, pshape, padding, scale, zp, new Float32Array(n)),
+          refNchw(yn, s4),
+          `depadDequantizeNchw noisy ${what}`,
+        );
         assertSame(
           depadDequantizeNchw(qp, pshape, padding, scale, zp, new Float32Array(n)),
           refNchw(y, s4),

@@ -241,7 +241,9 @@ pub const Instance = struct {
             self.runs,                                             self.last_host_ns, self.last_compute_ns, self.last.device_cycles,
             @as(f64, @floatFromInt(self.last.device_ns)) / 1000.0,
         });
-        try w.writeAll(",\"clock_mhz\":[");
+        try w.writeAll(",\"sub_devices\":[");
+        for (self.core_ids[0..self.n_cores], 0..) |id, i| try w.print("{s}{d}", .{ if (i > 0) "," else "", id });
+        try w.writeAll("],\"clock_mhz\":[");
         for (self.cores[0..self.n_cores], 0..) |c, i| try w.print("{s}{d}", .{ if (i > 0) "," else "", c.clock_mhz });
         try w.writeAll("],\"mvm_utilisation\":[");
         for (self.cores[0..self.n_cores], 0..) |c, i| try w.print("{s}{d}", .{ if (i > 0) "," else "", c.mvm_utilisation });
@@ -252,7 +254,7 @@ pub const Instance = struct {
             try std.json.stringify(o.name, .{}, w);
             try w.writeAll(",\"op\":");
             try std.json.stringify(o.op, .{}, w);
-            try w.print(",\"cycles\":{d},\"start_cycle\":{d},\"macs\":{d},\"core\":{d}}}", .{ o.cycles, o.start_cycle, o.macs, o.core });
+            try w.print(",\"cycles\":{d},\"start_cycle\":{d},\"macs\":{d},\"core\":{d}}}", .{ o.cycles, o.start_cycle, o.macs, self.core_ids[o.core] });
         };
         try w.writeByte(']');
         if (self.settings.host_profiling) {

@@ -6,7 +6,7 @@
 //! `[n + nb + ne, h + hb + he, w + wb + we, c + cb + ce]`. Both tensors are dense,
 //! row-major (NHWC). Padding elements get `fill` (the zero point, for quantized data).
 
-use crate::quant::{dequantize_run, quantize_one, quantize_rgb_to_rgbx16, quantize_run, rgbx_consts, QType};
+use crate::quant::{dequantize_run, quantize_one, quantize_rgb_to_rgbx16, quantize_run, rgb_to_rgbx16, rgbx_consts, QType};
 use core::ptr;
 
 /// Shape and padding of one pad/depad call.
@@ -145,6 +145,33 @@ unsafe fn depad_generic<T: Copy>(src: *const T, dst: *mut T, g: &Geom) {
 /// # Safety
 /// `src` holds `g.len()` bytes, `dst` `g.padded_len()` bytes; no overlap.
 pub unsafe fn pad_u8(src: *const u8, dst: *mut u8, g: &Geom, fill: u8) {
+    let [_, _, w, c] = g.shape;
+    if c == 3 && g.pad[6] == 0 && g.pad[7] == 1 && w >= 16 {
+        // RGB -> RGBX: 16 pixels per SIMD step, then the general path for the rest of the row.
+        let [_, _, pw, _] = g.padded();
+        let (wb, we) = (g.pad[4], g.pad[5]);
+        for_rows(g, |d, s| {
+            let dp = dst.add(d * pw * 4);
+            let Some(s) = s else {
+                fill_u8(dp, pw * 4, fill);
+                return;
+            };
+            let sp = src.add(s * w * 3);
+            fill_u8(dp, wb * 4, fill);
+            let mut x = 0;
+            while x + 16 <= w && rgb_to_rgbx16(sp.add(x * 3), dp.add((wb + x) * 4), fill) {
+                x += 16;
+            }
+            while x < w {
+                let o = dp.add((wb + x) * 4);
+                ptr::copy_nonoverlapping(sp.add(x * 3), o, 3);
+                *o.add(3) = fill;
+                x += 1;
+            }
+            fill_u8(dp.add((wb + w) * 4), we * 4, fill);
+        });
+        return;
+    }
     pad_generic(src, dst, g, |p, n| fill_u8(p, n, fill));
 }
 

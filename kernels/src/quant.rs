@@ -244,15 +244,49 @@ pub unsafe fn quantize_rgb_to_rgbx16(src: *const f32, dst: *mut u8, k: &Consts, 
         let a = simd::q16(src, &k.0, t);
         let b = simd::q16(src.add(16), &k.0, t);
         let c = simd::q16(src.add(32), &k.0, t);
-        let v0 = i8x16_shuffle::<0, 1, 2, 0, 3, 4, 5, 0, 6, 7, 8, 0, 9, 10, 11, 0>(a, a);
-        let v1 = i8x16_shuffle::<12, 13, 14, 0, 15, 16, 17, 0, 18, 19, 20, 0, 21, 22, 23, 0>(a, b);
-        let v2 = i8x16_shuffle::<8, 9, 10, 0, 11, 12, 13, 0, 14, 15, 16, 0, 17, 18, 19, 0>(b, c);
-        let v3 = i8x16_shuffle::<4, 5, 6, 0, 7, 8, 9, 0, 10, 11, 12, 0, 13, 14, 15, 0>(c, c);
-        let d = dst as *mut v128;
-        v128_store(d, v128_bitselect(k.1, v0, k.2));
-        v128_store(d.add(1), v128_bitselect(k.1, v1, k.2));
-        v128_store(d.add(2), v128_bitselect(k.1, v2, k.2));
-        v128_store(d.add(3), v128_bitselect(k.1, v3, k.2));
+        spread_rgbx16(a, b, c, dst, k.1, k.2);
+        return true;
+    }
+    #[allow(unreachable_code)]
+    false
+}
+
+/// Spreads 48 bytes (16 RGB pixels in a, b, c) into 64 bytes of RGBX at `dst`.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+unsafe fn spread_rgbx16(
+    a: core::arch::wasm32::v128,
+    b: core::arch::wasm32::v128,
+    c: core::arch::wasm32::v128,
+    dst: *mut u8,
+    fill: core::arch::wasm32::v128,
+    mask: core::arch::wasm32::v128,
+) {
+    use core::arch::wasm32::*;
+    let v0 = i8x16_shuffle::<0, 1, 2, 0, 3, 4, 5, 0, 6, 7, 8, 0, 9, 10, 11, 0>(a, a);
+    let v1 = i8x16_shuffle::<12, 13, 14, 0, 15, 16, 17, 0, 18, 19, 20, 0, 21, 22, 23, 0>(a, b);
+    let v2 = i8x16_shuffle::<8, 9, 10, 0, 11, 12, 13, 0, 14, 15, 16, 0, 17, 18, 19, 0>(b, c);
+    let v3 = i8x16_shuffle::<4, 5, 6, 0, 7, 8, 9, 0, 10, 11, 12, 0, 13, 14, 15, 0>(c, c);
+    let d = dst as *mut v128;
+    v128_store(d, v128_bitselect(fill, v0, mask));
+    v128_store(d.add(1), v128_bitselect(fill, v1, mask));
+    v128_store(d.add(2), v128_bitselect(fill, v2, mask));
+    v128_store(d.add(3), v128_bitselect(fill, v3, mask));
+}
+
+/// Copies 16 RGB pixels (48 bytes) into 16 RGBX pixels (64 bytes, X = `fill`). Returns
+/// false when SIMD is not compiled in (the caller then uses the general path).
+///
+/// # Safety
+/// `src` valid for 48 byte reads, `dst` for 64 byte writes.
+#[inline(always)]
+#[allow(unused_variables)]
+pub unsafe fn rgb_to_rgbx16(src: *const u8, dst: *mut u8, fill: u8) -> bool {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        let s = src as *const v128;
+        spread_rgbx16(v128_load(s), v128_load(s.add(1)), v128_load(s.add(2)), dst, u8x16_splat(fill), u32x4_splat(0xFF00_0000));
         return true;
     }
     #[allow(unreachable_code)]
