@@ -27,7 +27,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 /** Optional bench modules: [file in bench/, exported function name]. */
 const OPTIONAL: [string, string][] = [
   ["run_overhead.ts", "runOverhead"],
-  ["onnx.ts", "runOnnx"],
+  ["postamble.ts", "postambleBench"],
   ["serve.ts", "runServe"],
 ];
 
@@ -48,7 +48,9 @@ function emit(rows: BenchRow[], all: BenchRow[]): void {
 
 function table(rows: BenchRow[]): string {
   const cols = ["bench", "runtime", "ours_ms", "peer", "peer_ms", "ratio", "gbps", "note"] as const;
-  const cells = rows.map((r) => cols.map((c) => (r[c] === undefined ? "" : String(r[c]))));
+  const fmt = (v: unknown) =>
+    v === undefined ? "" : typeof v === "number" && Number.isFinite(v) ? String(Number(v.toPrecision(4))) : String(v);
+  const cells = rows.map((r) => cols.map((c) => fmt(r[c])));
   const w = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
   const line = (v: readonly string[]) => v.map((s, i) => s.padEnd(w[i])).join("  ").trimEnd();
   return [line(cols), line(w.map((n) => "-".repeat(n))), ...cells.map(line)].join("\n");
@@ -56,7 +58,8 @@ function table(rows: BenchRow[]): string {
 
 async function main(): Promise<number> {
   const rows: BenchRow[] = [];
-  if (!filter || "copy_bandwidth quantize_pad_640 depad_dequant_yolo".split(" ").some((b) => b.includes(filter) || filter.includes(b))) {
+  const kernelBenches = ["copy_bandwidth", "quantize_pad_640", "depad_dequant_yolo"];
+  if (!filter || kernelBenches.some((b) => b.includes(filter) || filter.includes(b))) {
     emit(await runKernels({ numpy }), rows);
   }
   for (const [file, fn] of OPTIONAL) {

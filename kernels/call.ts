@@ -19,6 +19,8 @@ export interface Arg {
   name: string;
   value: Operand;
   bytes: number;
+  /** An input that may be exactly the output's memory (element-wise kernels). */
+  inPlace?: boolean;
 }
 
 const GEOM_SLOT = 2;
@@ -98,7 +100,8 @@ function copyOut(a: KernelArray, ptr: number): void {
 
 /**
  * Runs a kernel: places the inputs and outputs in linear memory (in place when they are
- * already there, else in scratch slots), writes the geometry (if any) to its scratch slot,
+ * already there, else in scratch slots), writes the geometry (a {@link Geometry} as 12 u32,
+ * or a list of u32 parameters) to its scratch slot,
  * calls `kernel(inputPtrs, outputPtrs, geomPtr)`, then copies outputs out when needed.
  *
  * @throws {RangeError} when an input and an output overlap in linear memory.
@@ -115,7 +118,7 @@ export function callKernel(
   fn: string,
   inputs: readonly Arg[],
   outputs: readonly Arg[],
-  geom: Geometry | undefined,
+  geom: Geometry | readonly number[] | undefined,
   kernel: (inPtrs: number[], outPtrs: number[], geomPtr: number) => void,
 ): void {
   const buffer = kernelExports().memory.buffer;
@@ -133,6 +136,7 @@ export function callKernel(
     if (o.copy || o.arg.bytes === 0) continue;
     for (const i of ins) {
       if (i.copy || i.arg.bytes === 0) continue;
+      if (i.arg.inPlace && i.ptr === o.ptr && i.arg.bytes === o.arg.bytes) continue;
       if (i.ptr < o.ptr + o.arg.bytes && o.ptr < i.ptr + i.arg.bytes) {
         throw new RangeError(`${fn}: ${i.arg.name} and ${o.arg.name} overlap in WebAssembly memory`);
       }
@@ -144,11 +148,11 @@ export function callKernel(
   }
   let geomPtr = 0;
   if (geom) {
-    geomPtr = scratchBlock(GEOM_SLOT, 48);
+    const words = "shape" in geom ? [...geom.shape, ...geom.pad] : geom;
+    geomPtr = scratchBlock(GEOM_SLOT, 4 * words.length);
     const u32 = memoryViews().u32;
     const g = geomPtr >>> 2;
-    for (let i = 0; i < 4; i++) u32[g + i] = geom.shape[i];
-    for (let i = 0; i < 8; i++) u32[g + 4 + i] = geom.pad[i];
+    for (let i = 0; i < words.length; i++) u32[g + i] = words[i];
   }
   for (const i of ins) if (i.copy) copyIn(i.copy, i.ptr);
   kernel(ins.map((i) => i.ptr), outs.map((o) => o.ptr), geomPtr);

@@ -1,6 +1,7 @@
 /**
  * WASM SIMD kernels of @axelera/runtime: quantize, dequantize, pad, depad, fused
- * quantize+pad and depad+dequantize (NHWC or NCHW out), NHWC <-> NCHW transposes, and the
+ * quantize+pad and depad+dequantize (NHWC or NCHW out), NHWC <-> NCHW transposes, float32
+ * element-wise ops with broadcasting, exp, sigmoid and softmax (for the ONNX runner), and the
  * arena ({@link WasmBuffer}, {@link allocate}) that lets a tensor live in the module's
  * memory so that kernels and device share it without copies.
  *
@@ -30,3 +31,4 @@ export {
   quantize,
   quantizePad,
 } from "./ops.ts";
+export { add, binary, type BinaryOp, broadcastShape, div, exp, mul, sigmoid, softmax, sub } from "./numeric.ts";

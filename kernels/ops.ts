@@ -303,7 +303,7 @@ function depadDequantizeImpl<D extends Float32Array | WasmBuffer>(
  * import { depadDequantize } from "./mod.ts";
  * const y = depadDequantize(new Int8Array(80 * 80 * 64), [1, 80, 80, 64], [[0, 0], [0, 0], [0, 0], [0, 4]],
  *   0.1, -128, new Float32Array(80 * 80 * 60));
- * console.log(y[0]); // 12.8
+ * console.log(y[0]); // 12.800000190734863
  * ```
  */
 export function depadDequantize<D extends Float32Array | WasmBuffer>(

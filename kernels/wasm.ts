@@ -25,6 +25,10 @@ export interface KernelExports {
   nchw_to_nhwc_u8(src: number, dst: number, n: number, h: number, w: number, c: number): void;
   nhwc_to_nchw_f32(src: number, dst: number, n: number, h: number, w: number, c: number): void;
   nchw_to_nhwc_f32(src: number, dst: number, n: number, h: number, w: number, c: number): void;
+  binary_f32(op: number, a: number, b: number, out: number, params: number): void;
+  exp_f32(src: number, dst: number, len: number): void;
+  sigmoid_f32(src: number, dst: number, len: number): void;
+  softmax_f32(src: number, dst: number, rows: number, cols: number): void;
 }
 
 /** Thrown when the JavaScript engine has no WebAssembly SIMD (the kernels need it). */
@@ -32,7 +36,9 @@ export class WasmSimdUnsupportedError extends Error {
   /**
    * @example
    * ```ts
-   * throw new WasmSimdUnsupportedError();
+   * import { WasmSimdUnsupportedError } from "./wasm.ts";
+   * const e = new WasmSimdUnsupportedError();
+   * console.log(e.name); // "WasmSimdUnsupportedError"
    * ```
    */
   constructor() {

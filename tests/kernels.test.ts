@@ -4,17 +4,26 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  add,
   allocate,
+  binary,
+  broadcastShape,
   depad,
   depadDequantize,
   depadDequantizeNchw,
   dequantize,
+  div,
+  exp,
+  mul,
   nchwToNhwc,
   nhwcToNchw,
   pad,
   quantize,
   quantizePad,
+  sigmoid,
   simdSupported,
+  softmax,
+  sub,
   WasmBuffer,
   wasmMemory,
 } from "../kernels/mod.ts";
@@ -372,5 +381,126 @@ describe("kernels: argument errors", () => {
     const f32 = b.f32();
     assert.throws(() => nhwcToNchw(f32, [8], f32), { name: "RangeError", message: /overlap/ });
     for (const x of [b, b7, b3]) x.free();
+  });
+});
+
+// ---- float32 numeric kernels (ONNX runner)
+const f32bits = new Float32Array(2), i32bits = new Int32Array(f32bits.buffer);
+function ulpDiff(a: number, b: number): number {
+  f32bits[0] = a;
+  f32bits[1] = b;
+  return Math.abs(i32bits[0] - i32bits[1]);
+}
+/** Reference broadcast binary op in float32. */
+function refBinary(op: (x: number, y: number) => number, a: Float32Array, as: number[], b: Float32Array, bs: number[]) {
+  const shape = broadcastShape(as, bs), r = shape.length, n = prod(shape);
+  const out = new Float32Array(n);
+  const idx = (s: number[], coord: number[]) => {
+    let k = 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = coord[r - s.length + i];
+      k = k * s[i] + (s[i] === 1 ? 0 : c);
+    }
+    return k;
+  };
+  const coord = new Array(r).fill(0);
+  for (let o = 0; o < n; o++) {
+    let t = o;
+    for (let i = r - 1; i >= 0; i--) {
+      coord[i] = t % shape[i];
+      t = Math.floor(t / shape[i]);
+    }
+    out[o] = op(a[idx(as, coord)], b[idx(bs, coord)]);
+  }
+  return out;
+}
+
+describe("kernels: float32 numeric ops", () => {
+  test("add / sub / mul / div with broadcasting equal float32 arithmetic exactly", () => {
+    const ops = [
+      [add, (x: number, y: number) => x + y],
+      [sub, (x: number, y: number) => x - y],
+      [mul, (x: number, y: number) => x * y],
+      [div, (x: number, y: number) => x / y],
+    ] as const;
+    const pairs: [number[], number[]][] = [[[2, 3], [3]], [[2, 1, 3], [4, 1]], [[], [5]], [[7], []], [[1, 17], [9, 1]],
+      [[2, 3, 4, 5], [2, 3, 4, 5]], [[3, 1, 1, 33], [1, 2, 5, 1]], [[1, 1, 1, 1, 2, 3], [3]], [[0, 3], [3]]];
+    for (let i = 0; i < 12; i++) {
+      const r = rint(1, 4), s: number[] = [], t: number[] = [];
+      for (let k = 0; k < r; k++) {
+        const d = rint(1, 9);
+        s.push(rnd() < 0.3 ? 1 : d);
+        t.push(rnd() < 0.3 ? 1 : d);
+      }
+      pairs.push([s, t.slice(rint(0, r - 1))]);
+    }
+    for (const [as, bs] of pairs) {
+      const a = randomFloats(prod(as), 1), b = randomFloats(prod(bs), 1);
+      for (const [fn, op] of ops) {
+        const want = refBinary(op, a, as, b, bs);
+        const got = fn(a, as, b, bs, new Float32Array(want.length));
+        assertSame(got, want, `${fn.name} [${as}] [${bs}]`);
+      }
+    }
+    assert.throws(() => add(new Float32Array(6), [2, 3], new Float32Array(2), [2], new Float32Array(6)), {
+      name: "RangeError",
+      message: /do not broadcast/,
+    });
+    assert.throws(() => add(new Float32Array(6), [2, 3], new Float32Array(3), [3], new Float32Array(5)), {
+      name: "RangeError",
+      message: /out must have 6 elements, got 5/,
+    });
+  });
+
+  test("binary ops run in place on a WasmBuffer of the output's shape", () => {
+    const a = allocate(4 * 40);
+    const src = randomFloats(40, 1);
+    a.f32().set(src);
+    const b = new Float32Array(8).map(() => rnd());
+    binary("mul", a, [5, 8], b, [8], a);
+    assertSame(a.f32(), refBinary((x, y) => x * y, src, [5, 8], b, [8]), "in-place mul");
+    a.free();
+  });
+
+  test("exp is within 2 ulp of float32(Math.exp) on [-87, 88.3]; NaN stays NaN", () => {
+    const n = 20011;
+    const x = new Float32Array(n).map((_, i) => -87 + (175.3 * i) / n);
+    const y = exp(x, new Float32Array(n));
+    for (let i = 0; i < n; i++) {
+      const want = Math.fround(Math.exp(x[i]));
+      if (ulpDiff(y[i], want) > 2) assert.fail(`exp(${x[i]}) = ${y[i]}, expected ${want}`);
+    }
+    const special = exp(new Float32Array([NaN, 0, -Infinity, 1, 2, NaN]), new Float32Array(6));
+    assert.ok(Number.isNaN(special[0]) && Number.isNaN(special[5]));
+    assert.equal(special[1], 1);
+    assert.ok(special[2] >= 0 && special[2] < 1e-37);
+  });
+
+  test("sigmoid and softmax match double-precision references", () => {
+    const n = 1003;
+    const x = randomFloats(n, 0.05).map((v) => (Number.isFinite(v) ? v : 3));
+    const s = sigmoid(x, new Float32Array(n));
+    for (let i = 0; i < n; i++) {
+      const want = 1 / (1 + Math.exp(-x[i]));
+      if (Math.abs(s[i] - want) > 1e-6 * Math.max(want, 1e-30) + 1e-38) {
+        assert.fail(`sigmoid(${x[i]}) = ${s[i]}, expected ${want}`);
+      }
+    }
+    for (const [rows, cols] of [[1, 1000], [7, 3], [4, 85], [1, 1]]) {
+      const v = new Float32Array(rows * cols).map(() => (rnd() - 0.5) * 20);
+      const copy = v.slice();
+      const out = softmax(v, [rows, cols], v); // in place
+      for (let r = 0; r < rows; r++) {
+        const row = Array.from(copy.subarray(r * cols, (r + 1) * cols));
+        const m = Math.max(...row);
+        const e = row.map((t) => Math.exp(t - m));
+        const sum = e.reduce((p, q) => p + q, 0);
+        for (let c = 0; c < cols; c++) {
+          const want = e[c] / sum;
+          const got = out[r * cols + c];
+          if (Math.abs(got - want) > 2e-6 * want + 1e-30) assert.fail(`softmax row ${r} col ${c}: ${got} vs ${want}`);
+        }
+      }
+    }
   });
 });

@@ -7,6 +7,7 @@
 //! (see [`layout::Geom::read`]). Rounding semantics: see [`quant`].
 
 pub mod layout;
+pub mod numeric;
 pub mod quant;
 pub mod transpose;
 
@@ -135,4 +136,42 @@ pub fn nhwc_to_nchw_f32(src: usize, dst: usize, n: usize, h: usize, w: usize, c:
 #[wasm_bindgen]
 pub fn nchw_to_nhwc_f32(src: usize, dst: usize, n: usize, h: usize, w: usize, c: usize) {
     unsafe { transpose::nchw_to_nhwc(src as *const f32, dst as *mut f32, n, h, w, c) }
+}
+
+/// Broadcast binary op (`op`: 0 add, 1 sub, 2 mul, 3 div) on f32. `params` points to u32
+/// `[rank, shape[6], strides_a[6], strides_b[6]]` (element strides, 0 on broadcast axes).
+#[wasm_bindgen]
+pub fn binary_f32(op: u32, a: usize, b: usize, out: usize, params: usize) {
+    let Some(op) = numeric::BinOp::from_code(op) else { return };
+    unsafe {
+        let p = params as *const u32;
+        let rank = (*p as usize).min(numeric::MAX_RANK);
+        let mut shape = [0usize; numeric::MAX_RANK];
+        let mut sa = [0usize; numeric::MAX_RANK];
+        let mut sb = [0usize; numeric::MAX_RANK];
+        for i in 0..rank {
+            shape[i] = *p.add(1 + i) as usize;
+            sa[i] = *p.add(7 + i) as usize;
+            sb[i] = *p.add(13 + i) as usize;
+        }
+        numeric::binary(op, a as *const f32, b as *const f32, out as *mut f32, &shape[..rank], &sa[..rank], &sb[..rank])
+    }
+}
+
+/// `dst = exp(src)` for `len` f32 (Cephes expf, within 2 ulp; see [`numeric`]).
+#[wasm_bindgen]
+pub fn exp_f32(src: usize, dst: usize, len: usize) {
+    unsafe { numeric::exp(src as *const f32, dst as *mut f32, len) }
+}
+
+/// `dst = 1 / (1 + exp(-src))` for `len` f32.
+#[wasm_bindgen]
+pub fn sigmoid_f32(src: usize, dst: usize, len: usize) {
+    unsafe { numeric::sigmoid(src as *const f32, dst as *mut f32, len) }
+}
+
+/// Softmax along the last axis of `rows` x `cols` f32.
+#[wasm_bindgen]
+pub fn softmax_f32(src: usize, dst: usize, rows: usize, cols: usize) {
+    unsafe { numeric::softmax(src as *const f32, dst as *mut f32, rows, cols) }
 }

@@ -29,7 +29,9 @@
 /// Float32 magic number `1.5 * 2^23`: for `|v| <= 2^22`, `v + MAGIC` rounds `v` to the
 /// nearest integer, ties to even (the IEEE default rounding), and the integer sits in the
 /// low mantissa bits of the sum.
+#[allow(dead_code)]
 const MAGIC: f32 = 12_582_912.0;
+#[allow(dead_code)]
 const MAGIC_BITS: i32 = 0x4B40_0000;
 
 /// The saturation range of a quantized type.
@@ -240,7 +242,6 @@ pub unsafe fn dequantize_run(src: *const u8, dst: *mut f32, len: usize, scale: f
 pub unsafe fn quantize_rgb_to_rgbx16(src: *const f32, dst: *mut u8, k: &Consts, t: QType) -> bool {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        use core::arch::wasm32::*;
         let a = simd::q16(src, &k.0, t);
         let b = simd::q16(src.add(16), &k.0, t);
         let c = simd::q16(src.add(32), &k.0, t);

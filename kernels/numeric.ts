@@ -1,0 +1,268 @@
+/**
+ * Float32 numeric kernels for the ONNX graph runner: element-wise add / sub / mul / div with
+ * numpy/ONNX broadcasting (exact IEEE float32, the same results as onnxruntime), exp,
+ * sigmoid and softmax along the last axis (Cephes expf: within 2 ulp; see
+ * kernels/src/numeric.rs for the exact ranges).
+ *
+ * Operands are Float32Arrays or {@link WasmBuffer}s; `exp`, `sigmoid` and `softmax` may run
+ * in place (`dst` the same array as `src`), and a binary op may write over an operand that
+ * has the output's shape.
+ *
+ * @module
+ */
+import { WasmBuffer } from "./arena.ts";
+import { callKernel, checkCount, checkOperand } from "./call.ts";
+import { kernelExports } from "./wasm.ts";
+
+/** Element-wise binary operations. */
+export type BinaryOp = "add" | "sub" | "mul" | "div";
+
+const OP_CODES: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 };
+const MAX_RANK = 6;
+
+function count(x: Float32Array | WasmBuffer): number {
+  return x instanceof WasmBuffer ? x.byteLength >>> 2 : x.length;
+}
+
+function checkShape(fn: string, arg: string, shape: readonly number[]): void {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    throw new TypeError(`${fn}: ${arg} must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+  if (shape.length > MAX_RANK) {
+    throw new RangeError(`${fn}: ${arg} has rank ${shape.length}; at most ${MAX_RANK} is supported`);
+  }
+}
+
+/**
+ * The broadcast shape of two shapes (numpy / ONNX multidirectional broadcasting).
+ *
+ * @throws {RangeError} when the shapes do not broadcast.
+ * @example
+ * ```ts
+ * import { broadcastShape } from "./numeric.ts";
+ * console.log(broadcastShape([2, 1, 3], [4, 1])); // [2, 4, 3]
+ * ```
+ */
+export function broadcastShape(aShape: readonly number[], bShape: readonly number[]): number[] {
+  const rank = Math.max(aShape.length, bShape.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const a = aShape[aShape.length - rank + i] ?? 1, b = bShape[bShape.length - rank + i] ?? 1;
+    if (a !== b && a !== 1 && b !== 1) {
+      throw new RangeError(
+        `broadcast: shapes [${aShape.join(", ")}] and [${bShape.join(", ")}] do not broadcast (axis ${i}: ${a} vs ${b})`,
+      );
+    }
+    out.push(a === 1 ? b : a);
+  }
+  return out;
+}
+
+function strides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const rank = outShape.length;
+  const s = new Array(rank).fill(0);
+  let step = 1;
+  for (let i = rank - 1; i >= 0; i--) {
+    const d = shape[shape.length - rank + i] ?? 1;
+    s[i] = d === 1 ? 0 : step;
+    step *= d;
+  }
+  return s;
+}
+
+/**
+ * `out = a OP b` element-wise with broadcasting; `out` has the broadcast shape. Float32.
+ *
+ * @example
+ * ```ts
+ * import { binary } from "./numeric.ts";
+ * const out = binary("add", new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3], new Float32Array([10, 20, 30]), [3],
+ *   new Float32Array(6));
+ * console.log(out); // Float32Array [11, 22, 33, 14, 25, 36]
+ * ```
+ */
+export function binary<D extends Float32Array | WasmBuffer>(
+  op: BinaryOp,
+  a: Float32Array | WasmBuffer,
+  aShape: readonly number[],
+  b: Float32Array | WasmBuffer,
+  bShape: readonly number[],
+  out: D,
+): D {
+  const fn = op;
+  if (!(op in OP_CODES)) throw new TypeError(`binary: op must be add, sub, mul or div, got ${JSON.stringify(op)}`);
+  checkOperand(fn, "a", a, [Float32Array]);
+  checkOperand(fn, "b", b, [Float32Array]);
+  checkOperand(fn, "out", out, [Float32Array]);
+  checkShape(fn, "aShape", aShape);
+  checkShape(fn, "bShape", bShape);
+  const shape = broadcastShape(aShape, bShape);
+  const na = aShape.reduce((x, y) => x * y, 1), nb = bShape.reduce((x, y) => x * y, 1);
+  const n = shape.reduce((x, y) => x * y, 1);
+  checkCount(fn, "a", a, na, 4);
+  checkCount(fn, "b", b, nb, 4);
+  checkCount(fn, "out", out, n, 4);
+  if (n === 0) return out;
+  const params = [shape.length, ...pad6(shape), ...pad6(strides(aShape, shape)), ...pad6(strides(bShape, shape))];
+  // An operand of the output's shape may be overwritten in place (each element is read
+  // before it is written); other operands must not overlap the output.
+  // (an operand with as many elements as the output has the output's layout).
+  const inPlace = [na === n, nb === n];
+  callKernel(
+    fn,
+    [{ name: "a", value: a, bytes: 4 * na, inPlace: inPlace[0] }, { name: "b", value: b, bytes: 4 * nb, inPlace: inPlace[1] }],
+    [{ name: "out", value: out, bytes: 4 * n }],
+    params,
+    ([pa, pb], [po], pp) => kernelExports().binary_f32(OP_CODES[op], pa, pb, po, pp),
+  );
+  return out;
+}
+
+function pad6(v: readonly number[]): number[] {
+  return [...v, ...new Array(MAX_RANK - v.length).fill(0)];
+}
+
+/**
+ * `out = a + b` with broadcasting. See {@link binary}.
+ *
+ * @example
+ * ```ts
+ * import { add } from "./numeric.ts";
+ * console.log(add(new Float32Array([1, 2]), [2], new Float32Array([0.5]), [], new Float32Array(2))); // [1.5, 2.5]
+ * ```
+ */
+export function add<D extends Float32Array | WasmBuffer>(
+  a: Float32Array | WasmBuffer,
+  aShape: readonly number[],
+  b: Float32Array | WasmBuffer,
+  bShape: readonly number[],
+  out: D,
+): D {
+  return binary("add", a, aShape, b, bShape, out);
+}
+
+/**
+ * `out = a - b` with broadcasting. See {@link binary}.
+ *
+ * @example
+ * ```ts
+ * import { sub } from "./numeric.ts";
+ * console.log(sub(new Float32Array([1, 2]), [2], new Float32Array([1]), [1], new Float32Array(2))); // [0, 1]
+ * ```
+ */
+export function sub<D extends Float32Array | WasmBuffer>(
+  a: Float32Array | WasmBuffer,
+  aShape: readonly number[],
+  b: Float32Array | WasmBuffer,
+  bShape: readonly number[],
+  out: D,
+): D {
+  return binary("sub", a, aShape, b, bShape, out);
+}
+
+/**
+ * `out = a * b` with broadcasting. See {@link binary}.
+ *
+ * @example
+ * ```ts
+ * import { mul } from "./numeric.ts";
+ * console.log(mul(new Float32Array([1, 2]), [2], new Float32Array([3]), [1], new Float32Array(2))); // [3, 6]
+ * ```
+ */
+export function mul<D extends Float32Array | WasmBuffer>(
+  a: Float32Array | WasmBuffer,
+  aShape: readonly number[],
+  b: Float32Array | WasmBuffer,
+  bShape: readonly number[],
+  out: D,
+): D {
+  return binary("mul", a, aShape, b, bShape, out);
+}
+
+/**
+ * `out = a / b` with broadcasting (float32 division). See {@link binary}.
+ *
+ * @example
+ * ```ts
+ * import { div } from "./numeric.ts";
+ * console.log(div(new Float32Array([1, 2]), [2], new Float32Array([4]), [1], new Float32Array(2))); // [0.25, 0.5]
+ * ```
+ */
+export function div<D extends Float32Array | WasmBuffer>(
+  a: Float32Array | WasmBuffer,
+  aShape: readonly number[],
+  b: Float32Array | WasmBuffer,
+  bShape: readonly number[],
+  out: D,
+): D {
+  return binary("div", a, aShape, b, bShape, out);
+}
+
+function unary<D extends Float32Array | WasmBuffer>(
+  fn: string,
+  src: Float32Array | WasmBuffer,
+  dst: D,
+  kernel: (s: number, d: number, n: number) => void,
+): D {
+  checkOperand(fn, "src", src, [Float32Array]);
+  checkOperand(fn, "dst", dst, [Float32Array]);
+  const n = count(src);
+  checkCount(fn, "dst", dst, n, 4);
+  if (n === 0) return dst;
+  callKernel(fn, [{ name: "src", value: src, bytes: 4 * n, inPlace: true }], [{ name: "dst", value: dst, bytes: 4 * n }], undefined, (
+    [s],
+    [d],
+  ) => kernel(s, d, n));
+  return dst;
+}
+
+/**
+ * `dst = exp(src)` element-wise (float32, within 2 ulp; may be in place).
+ *
+ * @example
+ * ```ts
+ * import { exp } from "./numeric.ts";
+ * console.log(exp(new Float32Array([0, 1]), new Float32Array(2))); // [1, 2.7182817...]
+ * ```
+ */
+export function exp<D extends Float32Array | WasmBuffer>(src: Float32Array | WasmBuffer, dst: D): D {
+  return unary("exp", src, dst, (s, d, n) => kernelExports().exp_f32(s, d, n));
+}
+
+/**
+ * `dst = 1 / (1 + exp(-src))` element-wise (float32; may be in place).
+ *
+ * @example
+ * ```ts
+ * import { sigmoid } from "./numeric.ts";
+ * console.log(sigmoid(new Float32Array([0]), new Float32Array(1))); // [0.5]
+ * ```
+ */
+export function sigmoid<D extends Float32Array | WasmBuffer>(src: Float32Array | WasmBuffer, dst: D): D {
+  return unary("sigmoid", src, dst, (s, d, n) => kernelExports().sigmoid_f32(s, d, n));
+}
+
+/**
+ * Softmax along the last axis of `shape`: `exp(x - max) / sum(exp(x - max))` per row
+ * (float32; may be in place).
+ *
+ * @example
+ * ```ts
+ * import { softmax } from "./numeric.ts";
+ * console.log(softmax(new Float32Array([0, 0, 1, 1]), [2, 2], new Float32Array(4))); // [0.5, 0.5, 0.5, 0.5]
+ * ```
+ */
+export function softmax<D extends Float32Array | WasmBuffer>(
+  src: Float32Array | WasmBuffer,
+  shape: readonly number[],
+  dst: D,
+): D {
+  const fn = "softmax";
+  checkShape(fn, "shape", shape);
+  if (shape.length === 0) throw new RangeError(`softmax: shape must have at least one axis`);
+  const cols = shape[shape.length - 1];
+  const n = shape.reduce((x, y) => x * y, 1);
+  checkOperand(fn, "src", src, [Float32Array]);
+  checkCount(fn, "src", src, n, 4);
+  return unary(fn, src, dst, (s, d) => kernelExports().softmax_f32(s, d, cols === 0 ? 0 : n / cols, cols));
+}
