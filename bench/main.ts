@@ -28,6 +28,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const OPTIONAL: [string, string][] = [
   ["run_overhead.ts", "runOverhead"],
   ["postamble.ts", "postambleBench"],
+  ["emulator.ts", "emulatorBench"],
   ["serve.ts", "runServe"],
 ];
 
