@@ -20,18 +20,9 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as axr from "../mod.ts";
 import { ArgumentArray, native } from "../ffi/native.ts";
+import { type BenchRow, runtimeName } from "./row.ts";
 
-/** One result row (the shape bench/main.ts prints). */
-export interface BenchRow {
-  bench: string;
-  runtime: "deno" | "bun";
-  ours_ms: number;
-  peer: string;
-  peer_ms: number;
-  ratio: number;
-}
-
-const runtime: "deno" | "bun" = "Bun" in globalThis ? "bun" : "deno";
+const runtime = runtimeName();
 const modelPath = fileURLToPath(new URL("../tests/fixtures/tiny/model.json", import.meta.url));
 
 /** Median ms per call of `fn` over `batches` batches of `n` calls (after a warm-up). */
