@@ -180,10 +180,10 @@ pub fn configure(state_dir: []const u8, dev: *const Device, props: *const proper
     try apply(&cfg, dev, props, diag);
     cfg.ready_at_ms = now_ms + settleMs();
 
+    // One temporary name per device: writers are serialized by the lock above, and the
+    // leftover of a writer killed before its rename is overwritten by the next one.
     var tbuf: [std.fs.max_path_bytes]u8 = undefined;
-    var sfx: [48]u8 = undefined;
-    const suffix = std.fmt.bufPrint(&sfx, ".tmp.{d}.{x}", .{ std.os.linux.getpid(), std.crypto.random.int(u32) }) catch unreachable;
-    const tmp_path = try confPath(&tbuf, state_dir, dev, suffix);
+    const tmp_path = try confPath(&tbuf, state_dir, dev, ".tmp");
     var cbuf: [std.fs.max_path_bytes]u8 = undefined;
     const path = try confPath(&cbuf, state_dir, dev, "");
     var text_buf: [2048]u8 = undefined;
@@ -194,7 +194,7 @@ pub fn configure(state_dir: []const u8, dev: *const Device, props: *const proper
 }
 
 fn writeAtomic(tmp_path: [:0]const u8, path: [:0]const u8, text: []const u8) !void {
-    const f = try std.fs.cwd().createFileZ(tmp_path, .{ .mode = 0o600, .exclusive = true });
+    const f = try std.fs.cwd().createFileZ(tmp_path, .{ .mode = 0o600, .truncate = true });
     errdefer std.fs.cwd().deleteFileZ(tmp_path) catch {};
     {
         defer f.close();
