@@ -187,15 +187,15 @@ export class TraceRecorder {
     }
     if (!stats) return;
 
-    // The library's host spans: rebased on the earliest one, placed at the run's start.
+    // The library's host spans (monotonic clock): rebased on the earliest one, which
+    // starts with the library's run call, and placed at the run's start.
     if (stats.host.length) {
       const base = Math.min(...stats.host.map((h) => h.startNs));
-      const relative = base < 1e12; // small values: already relative to the run
       for (const h of stats.host) {
         const durUs = h.durNs / 1000;
         this.#addHostTotal(h.name, durUs);
         if (!keep) continue;
-        const offUs = (relative ? h.startNs : h.startNs - base) / 1000;
+        const offUs = (h.startNs - base) / 1000;
         this.#events.push({
           name: h.name,
           cat: "host",

@@ -11,6 +11,11 @@
  * ```
  * @module
  */
+import { binary as kBinary, exp as kExp, sigmoid as kSigmoid, softmax as kSoftmax } from "../kernels/mod.ts";
+
+const K_BINARY = ["add", "sub", "mul", "div"] as const;
+/** Below this many elements the TS loop beats the kernel call (operand copies, checks). */
+const K_MIN = 256;
 
 /** Any numeric typed array. @example `const a: NumArray = new Float32Array(1)` */
 export type NumArray =
@@ -88,6 +93,11 @@ function binRow(op: number, o: NumArray, oi: number, n: number, a: NumArray, ai:
 export function binaryF(op: number, out: NumArray, outShape: readonly number[], a: NumArray, aShape: readonly number[], b: NumArray, bShape: readonly number[]): void {
   const n = out.length;
   if (n === 0) return;
+  if (op <= 3 && n >= K_MIN && out instanceof Float32Array && a instanceof Float32Array && b instanceof Float32Array &&
+    outShape.length <= 6 && aShape.length <= 6 && bShape.length <= 6) {
+    kBinary(K_BINARY[op], a, aShape, b, bShape, out);
+    return;
+  }
   if (a.length === n && b.length === n) return binRow(op, out, 0, n, a, 0, 1, b, 0, 1);
   if (b.length === 1 && a.length === n) return binRow(op, out, 0, n, a, 0, 1, b, 0, 0);
   if (a.length === 1 && b.length === n) return binRow(op, out, 0, n, a, 0, 0, b, 0, 1);
@@ -146,6 +156,13 @@ export const UnOp = {
 /** out[i] = op(x[i]) over number arrays. @example `unaryF(UnOp.Exp, x, y)` */
 export function unaryF(op: number, x: NumArray, o: NumArray): void {
   const n = x.length;
+  if ((op === 3 || op === 5) && n >= K_MIN && x instanceof Float32Array && o instanceof Float32Array && x !== o) {
+    if (op === 5) { kSigmoid(x, o); return; }
+    kExp(x, o);
+    // the kernel saturates near float32 max above 88.38; ONNX wants +inf there
+    for (let i = 0; i < n; i++) if (x[i] > 88.3) o[i] = Math.exp(x[i]);
+    return;
+  }
   switch (op) {
     case 0: for (let i = 0; i < n; i++) o[i] = -x[i]; break;
     case 1: for (let i = 0; i < n; i++) o[i] = Math.abs(x[i]); break;
@@ -205,6 +222,10 @@ export function clampF(x: NumArray, o: NumArray, lo: number, hi: number): void {
  * @example `softmaxInner(x, y, 1, 1000, 1, false)`
  */
 export function softmaxInner(x: NumArray, o: NumArray, outer: number, axis: number, inner: number, log: boolean): void {
+  if (inner === 1 && !log && outer * axis >= K_MIN && x instanceof Float32Array && o instanceof Float32Array && x !== o) {
+    kSoftmax(x, [outer, axis], o);
+    return;
+  }
   if (inner === 1) {
     for (let p = 0; p < outer; p++) {
       const b = p * axis;

@@ -363,7 +363,7 @@ describe("cli building blocks", () => {
         { name: "c1", op: "Conv", cycles: 800, start_cycle: 0, macs: 10, core: 1 },
         { name: "g1", op: "Gemm", cycles: 400, start_cycle: 800, macs: 5, core: 1 },
       ],
-      host: [{ name: "copy_in", start_ns: 1000, dur_ns: 500 }],
+      host: [{ name: "check", start_ns: 5_000_000, dur_ns: 200 }, { name: "copy_in", start_ns: 5_001_000, dur_ns: 500 }],
     }))!;
     const rec = new TraceRecorder({ model: "x" });
     rec.addRun({ device: "metis-0:1:0", instance: 0, startUs: 10, endUs: 12, stats });
