@@ -6,8 +6,10 @@
  *
  * @module
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { importOptional } from "./compile.ts";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { ExitCode, FileError, UsageError } from "./errors.ts";
 import { err, out } from "./output.ts";
 import { type BenchRow, benchRowsToSvg, parseBenchRows } from "./plot.ts";
@@ -29,18 +31,6 @@ Every other flag goes to bench/main.ts (e.g. --json).
 Rows: {"bench","runtime","ours_ms","peer","peer_ms","ratio"}, ratio = peer_ms / ours_ms.
 Exit codes: 0 ok, 1 a benchmark failed, 2 bad flags or no benchmark runner, 3 rows file missing or invalid.
 `;
-
-/** What bench/main.ts may export (any one of these). */
-interface BenchModule {
-  /** Runs with command line arguments; returns an exit code. */
-  main?: (args: string[]) => Promise<number> | number;
-  /** Same as main. */
-  benchMain?: (args: string[]) => Promise<number> | number;
-  /** Runs every benchmark and returns the rows. */
-  runAll?: (args?: string[]) => Promise<BenchRow[]>;
-  /** Same as runAll. */
-  runBenchmarks?: (args?: string[]) => Promise<BenchRow[]>;
-}
 
 function takeFlag(argv: string[], name: string): { value?: string; rest: string[] } {
   const rest: string[] = [];
@@ -110,34 +100,43 @@ export async function benchMain(argv: string[]): Promise<number> {
     return ExitCode.ok;
   }
 
-  const mod = await importOptional<BenchModule>("../bench/main.ts");
-  if (help) {
-    out(HELP);
-    if (!mod) out("\n(the benchmark runner bench/main.ts is not part of this build)\n");
-    else if (mod.main || mod.benchMain) {
-      out("\nbench/main.ts:\n");
-      return await (mod.main ?? mod.benchMain)!(["--help"]);
+  // bench/main.ts is a script (it runs on import and reads process.argv): run it in a
+  // child process of the same runtime.
+  const url = new URL("../bench/main.ts", import.meta.url);
+  const script = url.protocol === "file:" ? fileURLToPath(url) : "";
+  if (!script || !existsSync(script)) {
+    if (help) {
+      out(HELP + "\n(the benchmark runner bench/main.ts is not part of this build)\n");
+      return ExitCode.ok;
     }
-    return ExitCode.ok;
-  }
-  if (!mod) {
     err("axr bench: not available in this build (the benchmark runner bench/main.ts is missing)\n");
     return ExitCode.usage;
   }
-  if (plot.value !== undefined) {
-    const run = mod.runAll ?? mod.runBenchmarks;
-    if (!run) {
-      err("axr bench --plot: bench/main.ts exports no runAll(); save rows with `axr bench --json > rows.json` and use --rows rows.json\n");
-      return ExitCode.usage;
-    }
-    const rows = await run(rest);
-    plotRows(rows, plot.value);
+  if (help) {
+    out(HELP);
     return ExitCode.ok;
   }
-  const main = mod.main ?? mod.benchMain;
-  if (!main) {
-    err("axr bench: bench/main.ts exports no main(args)\n");
-    return ExitCode.usage;
+  const runtimeArgs = typeof process.versions.bun === "string" ? [script] : ["run", "-A", script];
+  if (plot.value === undefined) {
+    const r = spawnSync(process.execPath, [...runtimeArgs, ...rest], { stdio: "inherit" });
+    return r.status ?? ExitCode.runtime;
   }
-  return await main(rest);
+  const r = spawnSync(process.execPath, [...runtimeArgs, "--json", ...rest.filter((a) => a !== "--json")], {
+    stdio: ["inherit", "pipe", "inherit"],
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) {
+    err(`axr bench: the benchmark runner failed (exit ${r.status})\n`);
+    return ExitCode.runtime;
+  }
+  let rows: BenchRow[];
+  try {
+    rows = parseBenchRows(r.stdout);
+  } catch (e) {
+    err(`axr bench: cannot read the runner's rows: ${(e as Error).message}\n`);
+    return ExitCode.runtime;
+  }
+  plotRows(rows, plot.value);
+  return ExitCode.ok;
 }

@@ -26,7 +26,7 @@ export interface DeviceOpStat {
   startCycle: number;
   /** Multiply-accumulates (Conv, Gemm), else 0. */
   macs: number;
-  /** The AIPU core that runs it (0..3). */
+  /** The sub-device (AIPU core, 0..3) that runs it. */
   core: number;
 }
 

@@ -219,17 +219,27 @@ export class TraceRecorder {
       origin.set(core, Math.max(run.startUs, this.#coreFree.get(key) ?? -Infinity));
     }
     const runEnd = new Map<number, number>();
+    const mhzOf = (core: number): number => {
+      const slot = stats.subDevices.length ? stats.subDevices.indexOf(core) : core;
+      return stats.clockMhz[slot] || stats.clockMhz[0] || 800;
+    };
+    // The fixed cost of the run on each core (DMA setup, completion) precedes its first op.
+    const firstCycle = new Map<number, number>();
+    for (const op of stats.ops) firstCycle.set(op.core, Math.min(firstCycle.get(op.core) ?? Infinity, op.startCycle));
+    for (const [core, cycles] of firstCycle) {
+      if (!(cycles > 0)) continue;
+      const dur = cycles / mhzOf(core);
+      this.#addOpTotal("(run overhead)", dur);
+      if (!keep) continue;
+      this.#thread(pid, core + 1, `core ${core}`);
+      this.#events.push({ name: "(run overhead)", cat: "device", ph: "X", ts: origin.get(core)!, dur, pid, tid: core + 1, args: { cycles, instance: run.instance } });
+    }
     for (const op of stats.ops) {
-      const slot = stats.subDevices.length ? stats.subDevices.indexOf(op.core) : op.core;
-      const mhz = stats.clockMhz[slot] || stats.clockMhz[0] || 800;
+      const mhz = mhzOf(op.core);
       const ts = origin.get(op.core)! + op.startCycle / mhz;
       const dur = op.cycles / mhz;
       runEnd.set(op.core, Math.max(runEnd.get(op.core) ?? 0, ts + dur));
-      const t = this.#opTotals.get(op.op) ?? { count: 0, totalUs: 0 };
-      t.count++;
-      t.totalUs += dur;
-      this.#opTotals.set(op.op, t);
-      this.#deviceUs += dur;
+      this.#addOpTotal(op.op, dur);
       if (!keep) continue;
       this.#thread(pid, op.core + 1, `core ${op.core}`);
       this.#events.push({
@@ -253,6 +263,14 @@ export class TraceRecorder {
       }
     }
     for (const [core, end] of runEnd) this.#coreFree.set(`${run.device}/${core}`, end);
+  }
+
+  #addOpTotal(op: string, us: number): void {
+    const t = this.#opTotals.get(op) ?? { count: 0, totalUs: 0 };
+    t.count++;
+    t.totalUs += us;
+    this.#opTotals.set(op, t);
+    this.#deviceUs += us;
   }
 
   #addHostTotal(name: string, us: number): void {

@@ -245,7 +245,7 @@ describe("axr run-model", () => {
       for (let i = 1; i < spans.length; i++) assert.ok(spans[i].ts >= spans[i - 1].ts + spans[i - 1].dur - 1e-6);
     }
     assert.match(r.stdout, /Device time by op:\n +op +count +total us +% device\n/);
-    const pct = [...r.stdout.matchAll(/^ +\w+ +\d+ +[0-9.]+ +([0-9.]+)%$/gm)].map((m) => Number(m[1]));
+    const pct = [...r.stdout.matchAll(/^ +[\w()]+(?: \w+\))? +\d+ +[0-9.]+ +([0-9.]+)%$/gm)].map((m) => Number(m[1]));
     assert.ok(pct.length > 0);
     assert.ok(Math.abs(pct.reduce((a, b) => a + b, 0) - 100) < 0.5, `percentages sum to 100: ${pct}`);
     assert.match(r.stdout, /Trace: .*out\.trace\.json/);
@@ -371,6 +371,12 @@ describe("cli building blocks", () => {
     const ev = rec.toJSON().traceEvents.filter((e) => e.cat === "device");
     // 400 MHz: 800 cycles = 2 us, then 400 cycles = 1 us; the 2nd run waits for the core.
     assert.deepEqual(ev.map((e) => [e.name, e.ts, e.dur]), [["Conv", 10, 2], ["Gemm", 12, 1], ["Conv", 13, 2], ["Gemm", 15, 1]]);
+    // Ops starting after cycle 0 leave the run's fixed cost in front of them.
+    const rec2 = new TraceRecorder();
+    rec2.addRun({ device: "d", instance: 0, startUs: 0, endUs: 1, stats: { ...stats, ops: stats.ops.map((o) => ({ ...o, startCycle: o.startCycle + 200 })) } });
+    const ev2 = rec2.toJSON().traceEvents.filter((e) => e.cat === "device");
+    assert.deepEqual(ev2.map((e) => [e.name, e.ts, e.dur]), [["(run overhead)", 0, 0.5], ["Conv", 0.5, 2], ["Gemm", 2.5, 1]]);
+    assert.ok(Math.abs(rec2.opSummary().reduce((a, r) => a + r.percent, 0) - 100) < 1e-9);
     const host = rec.toJSON().traceEvents.filter((e) => e.cat === "host" && e.name === "copy_in");
     assert.deepEqual(host.map((e) => [e.ts, e.dur]), [[11, 0.5], [12, 0.5]]);
     const rows = rec.opSummary();
