@@ -74,7 +74,15 @@ export function plotRows(rows: BenchRow[], path: string): void {
  * await benchMain(["--plot", "out.svg", "--rows", "rows.json"]);
  * ```
  */
-export async function benchMain(argv: string[]): Promise<number> {
+export function benchMain(argv: string[]): Promise<number> {
+  try {
+    return Promise.resolve(benchSync(argv));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function benchSync(argv: string[]): number {
   const plot = takeFlag(argv, "plot");
   const rowsArg = takeFlag(plot.rest, "rows");
   const rest = rowsArg.rest;

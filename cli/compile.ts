@@ -5,35 +5,11 @@
  *
  * @module
  */
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { ExitCode } from "./errors.ts";
 import { err, out } from "./output.ts";
 
 /** One line for `axr --help`. */
 export const compileSummary = "compile an ONNX model into a model directory for the device (compiler/)";
-
-/**
- * Imports `relative` (from this file) when it exists on disk; undefined when it
- * does not (a build without it, or a single-file executable). The specifier is
- * computed so that bundlers do not require the file at build time.
- *
- * @example
- * ```ts
- * const mod = await importOptional<{ compileMain(a: string[]): Promise<number> }>("../compiler/cli.ts");
- * ```
- */
-export async function importOptional<T>(relative: string): Promise<T | undefined> {
-  const url = new URL(relative, import.meta.url);
-  let exists = false;
-  try {
-    exists = url.protocol === "file:" && existsSync(fileURLToPath(url));
-  } catch {
-    exists = false;
-  }
-  if (!exists) return undefined;
-  return (await import(url.href)) as T;
-}
 
 /**
  * Runs `axr compile ARGS...`; returns the exit code.

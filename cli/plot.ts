@@ -60,6 +60,8 @@ export function parseBenchRows(text: string): BenchRow[] {
   }
   if (data && typeof data === "object" && !Array.isArray(data) && Array.isArray((data as { rows?: unknown }).rows)) {
     data = (data as { rows: unknown[] }).rows;
+  } else if (data && typeof data === "object" && !Array.isArray(data) && "bench" in data) {
+    data = [data]; // JSON Lines with a single row
   }
   if (!Array.isArray(data)) throw new Error("expected a JSON array of benchmark rows");
   return data.map((r, i) => {

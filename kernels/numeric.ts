@@ -266,3 +266,38 @@ export function softmax<D extends Float32Array | WasmBuffer>(
   checkCount(fn, "src", src, n, 4);
   return unary(fn, src, dst, (s, d) => kernelExports().softmax_f32(s, d, cols === 0 ? 0 : n / cols, cols));
 }
+
+/**
+ * Softmax along any axis of `shape` (float32; may be in place): every line along `axis` is
+ * normalised, without a transpose (the kernel's lanes run over the axes after `axis`).
+ * `softmaxAxis(src, shape, shape.length - 1, dst)` equals {@link softmax}.
+ *
+ * @throws {RangeError} when `axis` is not an axis of `shape` (negative counts from the end).
+ * @example
+ * ```ts
+ * import { softmaxAxis } from "./numeric.ts";
+ * console.log(softmaxAxis(new Float32Array([0, 1, 0, 1]), [2, 2], 0, new Float32Array(4))); // [0.5, 0.5, 0.5, 0.5]
+ * ```
+ */
+export function softmaxAxis<D extends Float32Array | WasmBuffer>(
+  src: Float32Array | WasmBuffer,
+  shape: readonly number[],
+  axis: number,
+  dst: D,
+): D {
+  const fn = "softmaxAxis";
+  checkShape(fn, "shape", shape);
+  const rank = shape.length;
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
+    throw new RangeError(`softmaxAxis: axis ${axis} is out of range for rank ${rank}`);
+  }
+  const ax = axis < 0 ? axis + rank : axis;
+  const outer = shape.slice(0, ax).reduce((x, y) => x * y, 1), len = shape[ax];
+  const inner = shape.slice(ax + 1).reduce((x, y) => x * y, 1);
+  checkOperand(fn, "src", src, [Float32Array]);
+  checkCount(fn, "src", src, outer * len * inner, 4);
+  return unary(fn, src, dst, (s, d) => {
+    if (inner === 1) kernelExports().softmax_f32(s, d, outer, len);
+    else kernelExports().softmax_axis_f32(s, d, outer, len, inner);
+  });
+}

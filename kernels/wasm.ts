@@ -29,6 +29,7 @@ export interface KernelExports {
   exp_f32(src: number, dst: number, len: number): void;
   sigmoid_f32(src: number, dst: number, len: number): void;
   softmax_f32(src: number, dst: number, rows: number, cols: number): void;
+  softmax_axis_f32(src: number, dst: number, outer: number, axis: number, inner: number): void;
 }
 
 /** Thrown when the JavaScript engine has no WebAssembly SIMD (the kernels need it). */

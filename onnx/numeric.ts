@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { allocate, binary as kBinary, exp as kExp, sigmoid as kSigmoid, softmax as kSoftmax, type WasmBuffer } from "../kernels/mod.ts";
+import { binary as kBinary, exp as kExp, sigmoid as kSigmoid, softmax as kSoftmax, softmaxAxis as kSoftmaxAxis } from "../kernels/mod.ts";
 
 const K_BINARY = ["add", "sub", "mul", "div"] as const;
 /** Below this many elements the TS loop beats the kernel call (operand copies, checks). */
@@ -245,7 +245,8 @@ export function softmaxInner(x: NumArray, o: NumArray, outer: number, axis: numb
     return;
   }
   if (!log && outer * axis * inner >= K_MIN && x instanceof Float32Array && o instanceof Float32Array && x !== o) {
-    return softmaxStridedF32(x, o, outer, axis, inner);
+    kSoftmaxAxis(x, [outer, axis, inner], 1, o);
+    return;
   }
   // inner > 1: contiguous rows of length `inner`, in column blocks that stay in cache
   const B = 512, mx = new Float64Array(Math.min(inner, B)), sum = new Float64Array(Math.min(inner, B));
@@ -270,51 +271,6 @@ export function softmaxInner(x: NumArray, o: NumArray, outer: number, axis: numb
         const r = b0 + k * inner;
         if (log) for (let q = 0; q < w; q++) o[r + q] = x[r + q] - sum[q];
         else for (let q = 0; q < w; q++) o[r + q] *= sum[q];
-      }
-    }
-  }
-}
-
-let softmaxBlock: WasmBuffer | undefined;
-
-/**
- * Float32 softmax over the middle axis (inner > 1) without a transpose, in column blocks:
- * `x - max` goes into a block of the kernels' memory, the exp kernel runs there in place
- * (no copies), then sums and scaling write `o`.
- */
-function softmaxStridedF32(x: Float32Array, o: Float32Array, outer: number, axis: number, inner: number): void {
-  const B = Math.max(16, Math.min(inner, Math.floor(8192 / axis) & ~3 || 4));
-  const bytes = 4 * axis * B;
-  if (!softmaxBlock || softmaxBlock.byteLength < bytes) {
-    softmaxBlock?.free();
-    softmaxBlock = allocate(Math.max(bytes, 65536));
-  }
-  const mx = new Float32Array(B), sum = new Float32Array(B);
-  for (let p = 0; p < outer; p++) {
-    const base = p * axis * inner;
-    for (let q0 = 0; q0 < inner; q0 += B) {
-      const w = Math.min(B, inner - q0), b0 = base + q0, n = axis * w;
-      const t = softmaxBlock.f32();
-      mx.set(x.subarray(b0, b0 + w));
-      for (let k = 1; k < axis; k++) {
-        const r = b0 + k * inner;
-        for (let q = 0; q < w; q++) { const v = x[r + q]; if (v > mx[q]) mx[q] = v; }
-      }
-      const tb = 0;
-      for (let k = 0; k < axis; k++) {
-        const r = b0 + k * inner, tr = tb + k * w;
-        for (let q = 0; q < w; q++) t[tr + q] = x[r + q] - mx[q];
-      }
-      kExp(t.subarray(tb, tb + n), t.subarray(tb, tb + n));
-      sum.fill(0);
-      for (let k = 0; k < axis; k++) {
-        const tr = tb + k * w;
-        for (let q = 0; q < w; q++) sum[q] += t[tr + q];
-      }
-      for (let q = 0; q < w; q++) sum[q] = 1 / sum[q];
-      for (let k = 0; k < axis; k++) {
-        const r = b0 + k * inner, tr = tb + k * w;
-        for (let q = 0; q < w; q++) o[r + q] = t[tr + q] * sum[q];
       }
     }
   }

@@ -282,13 +282,20 @@ fn checkArg(a: abi.Argument, d: program.TensorDesc, side: []const u8, i: usize, 
 }
 
 fn mapFd(fd: c_int, size: usize, writable: bool, side: []const u8, i: usize, tname: []const u8, diag: *Diag) Error![]u8 {
+    // Raw system calls, not std.posix.fstat/mmap: those treat EBADF as unreachable (a
+    // panic), and a caller's closed or bogus descriptor must be an error, never a crash.
+    const linux = std.os.linux;
     const name = tname[0..@min(tname.len, 64)];
-    const st = posix.fstat(fd) catch |e|
-        return diag.fail(error.InvalidArgument, "{s} {d} '{s}': fd {d}: {s}", .{ side, i, name, fd, @errorName(e) });
+    var st: linux.Stat = undefined;
+    const rc = linux.fstat(fd, &st);
+    if (posix.errno(rc) != .SUCCESS)
+        return diag.fail(error.InvalidArgument, "{s} {d} '{s}': fd {d}: {s}", .{ side, i, name, fd, @tagName(posix.errno(rc)) });
     if (st.size < 0 or @as(u64, @intCast(st.size)) < size)
         return diag.fail(error.InvalidArgument, "{s} {d} '{s}': fd {d} has {d} bytes, expected at least {d}", .{ side, i, name, fd, st.size, size });
-    const prot: u32 = if (writable) posix.PROT.READ | posix.PROT.WRITE else posix.PROT.READ;
-    const m = posix.mmap(null, size, prot, .{ .TYPE = .SHARED }, fd, 0) catch |e|
-        return diag.fail(error.InvalidArgument, "{s} {d} '{s}': cannot map fd {d} ({d} bytes): {s}", .{ side, i, name, fd, size, @errorName(e) });
+    const prot: usize = if (writable) linux.PROT.READ | linux.PROT.WRITE else linux.PROT.READ;
+    const addr = linux.mmap(null, size, prot, .{ .TYPE = .SHARED }, fd, 0);
+    if (posix.errno(addr) != .SUCCESS)
+        return diag.fail(error.InvalidArgument, "{s} {d} '{s}': cannot map fd {d} ({d} bytes): {s}", .{ side, i, name, fd, size, @tagName(posix.errno(addr)) });
+    const m: [*]u8 = @ptrFromInt(addr);
     return m[0..size];
 }

@@ -175,3 +175,9 @@ pub fn sigmoid_f32(src: usize, dst: usize, len: usize) {
 pub fn softmax_f32(src: usize, dst: usize, rows: usize, cols: usize) {
     unsafe { numeric::softmax(src as *const f32, dst as *mut f32, rows, cols) }
 }
+
+/// Softmax over the middle axis of `outer` x `axis` x `inner` f32 (lanes over `inner`).
+#[wasm_bindgen]
+pub fn softmax_axis_f32(src: usize, dst: usize, outer: usize, axis: usize, inner: usize) {
+    unsafe { numeric::softmax_strided(src as *const f32, dst as *mut f32, outer, axis, inner) }
+}

@@ -283,6 +283,63 @@ pub unsafe fn softmax(src: *const f32, dst: *mut f32, rows: usize, cols: usize) 
     }
 }
 
+/// Softmax along a middle axis: `outer` blocks of `axis` rows of `inner` contiguous floats;
+/// each column `(p, q)` is normalised over the `axis` rows (may be in place). Lanes run over
+/// `inner`, so no transpose is needed. Per column the same operations as [`softmax`].
+///
+/// # Safety
+/// Valid for `outer * axis * inner` floats each.
+pub unsafe fn softmax_strided(src: *const f32, dst: *mut f32, outer: usize, axis: usize, inner: usize) {
+    for p in 0..outer {
+        let s = src.add(p * axis * inner);
+        let d = dst.add(p * axis * inner);
+        let mut q = 0usize;
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        {
+            use core::arch::wasm32::*;
+            while q + 4 <= inner {
+                let mut m = f32x4_splat(f32::NEG_INFINITY);
+                for k in 0..axis {
+                    let v = v128_load(s.add(k * inner + q) as *const v128);
+                    // v > m or v is NaN -> v (NaN propagates as in the scalar path)
+                    let take = v128_or(f32x4_gt(v, m), f32x4_ne(v, v));
+                    m = v128_bitselect(v, m, take);
+                }
+                let mut acc = f32x4_splat(0.0);
+                for k in 0..axis {
+                    let e = simd::exp4(f32x4_sub(v128_load(s.add(k * inner + q) as *const v128), m));
+                    v128_store(d.add(k * inner + q) as *mut v128, e);
+                    acc = f32x4_add(acc, e);
+                }
+                for k in 0..axis {
+                    let o = d.add(k * inner + q) as *mut v128;
+                    v128_store(o, f32x4_div(v128_load(o), acc));
+                }
+                q += 4;
+            }
+        }
+        while q < inner {
+            let mut m = f32::NEG_INFINITY;
+            for k in 0..axis {
+                let v = *s.add(k * inner + q);
+                if v > m || v.is_nan() {
+                    m = v;
+                }
+            }
+            let mut sum = 0f32;
+            for k in 0..axis {
+                let e = exp_one(*s.add(k * inner + q) - m);
+                *d.add(k * inner + q) = e;
+                sum += e;
+            }
+            for k in 0..axis {
+                *d.add(k * inner + q) /= sum;
+            }
+            q += 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,5 +390,31 @@ mod tests {
         assert_eq!(z[0], 0.5);
         assert_eq!(z[1], 1.0);
         assert!(z[2] < 1e-38);
+    }
+
+    #[test]
+    fn softmax_strided_matches_last_axis() {
+        // [2, 3, 5] over the middle axis vs the transposed [2, 5, 3] over the last axis
+        let (outer, axis, inner) = (2usize, 3usize, 5usize);
+        let x: Vec<f32> = (0..outer * axis * inner).map(|i| ((i * 7 % 11) as f32) * 0.7 - 3.0).collect();
+        let mut y = vec![0f32; x.len()];
+        unsafe { softmax_strided(x.as_ptr(), y.as_mut_ptr(), outer, axis, inner) };
+        let mut t = vec![0f32; x.len()];
+        for p in 0..outer {
+            for k in 0..axis {
+                for q in 0..inner {
+                    t[(p * inner + q) * axis + k] = x[(p * axis + k) * inner + q];
+                }
+            }
+        }
+        let mut u = vec![0f32; x.len()];
+        unsafe { softmax(t.as_ptr(), u.as_mut_ptr(), outer * inner, axis) };
+        for p in 0..outer {
+            for k in 0..axis {
+                for q in 0..inner {
+                    assert_eq!(y[(p * axis + k) * inner + q], u[(p * inner + q) * axis + k]);
+                }
+            }
+        }
     }
 }
