@@ -9,6 +9,7 @@
  * ```
  * @module
  */
+import { existsSync } from "node:fs";
 import process from "node:process";
 import { basename, extname, join } from "node:path";
 import { compileOnnx } from "./compile.ts";
@@ -36,7 +37,8 @@ Flags:
   -q, --quiet             no progress output
   -h, --help              this text
 
-Exit codes: 0 ok, 1 compile error (names the node and the reason), 2 usage error.`;
+Exit codes: 0 ok, 1 compile error (names the node and the reason), 2 usage error,
+3 the model file does not exist.`;
 
 /**
  * Parses `--input-shape` specs into a map (the empty name means the first input).
@@ -136,6 +138,10 @@ export async function compileMain(
   } catch (e) {
     err(`axr compile: ${(e as Error).message}\n\n${COMPILE_USAGE}\n`);
     return 2;
+  }
+  if (!existsSync(model)) {
+    err(`axr compile: ${model}: no such file\n`);
+    return 3; // the axr exit code for a missing file (docs/cli.md)
   }
   const t0 = Date.now();
   const progress = quiet ? undefined : (m: string) => err(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${m}\n`);

@@ -12,6 +12,7 @@ import { runModelSpec } from "../cli/run_model.ts";
 import { UsageError } from "../cli/errors.ts";
 import { formatOpSummary, TraceRecorder } from "../cli/trace.ts";
 import { readInstanceStats } from "../cli/instance_stats.ts";
+import { parseBenchRows } from "../cli/plot.ts";
 
 let work = "";
 let state = "";
@@ -344,6 +345,15 @@ describe("cli building blocks", () => {
     assert.throws(() => parseCoreValues("0-1:800,1:400", "--x"), /core 1 is given twice/);
     assert.throws(() => parseCoreValues("3-1:800", "--x"), /backwards/);
     assert.throws(() => parseCoreValues("0:-5", "--x"), /not a positive integer/);
+  });
+
+  test("parseBenchRows: JSON array, JSON Lines (one or more rows), ratio from the times", () => {
+    const row = { bench: "a", runtime: "deno", ours_ms: 2, peer: "p", peer_ms: 6, ratio: 3 };
+    assert.deepEqual(parseBenchRows(JSON.stringify([row])), [row]);
+    assert.deepEqual(parseBenchRows(JSON.stringify(row) + "\n"), [row]);
+    const two = parseBenchRows(`${JSON.stringify(row)}\n${JSON.stringify({ ...row, bench: "b", ratio: undefined })}\n`);
+    assert.deepEqual(two.map((r) => [r.bench, r.ratio]), [["a", 3], ["b", 3]]);
+    assert.throws(() => parseBenchRows('{"rows": [{"bench": 1}]}'), /row 0/);
   });
 
   test("percentiles (nearest rank)", () => {
