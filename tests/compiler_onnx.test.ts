@@ -158,7 +158,7 @@ describe("from ONNX bytes and the command line", () => {
       assert.match(errs.join(""), /no model given[\s\S]*Usage: axr compile/);
       assert.equal(await compileMain(["a.onnx", "--bogus"], io), 2);
       assert.equal(await compileMain(["a.onnx", "--input-shape", "1,a,3"], io), 2);
-      assert.equal(await compileMain([join(dir, "missing.onnx"), "-q"], io), 1);
+      assert.equal(await compileMain([join(dir, "missing.onnx"), "-q"], io), 3);
       const g = smallModel();
       g.inputs[0].shape = [1, 3, "h", "w"];
       const path = join(dir, "m.onnx");
