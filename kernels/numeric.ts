@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { WasmBuffer } from "./arena.ts";
+import { allocate, WasmBuffer } from "./arena.ts";
 import { callKernel, checkCount, checkOperand } from "./call.ts";
 import { kernelExports } from "./wasm.ts";
 
@@ -300,4 +300,79 @@ export function softmaxAxis<D extends Float32Array | WasmBuffer>(
     if (inner === 1) kernelExports().softmax_f32(s, d, outer, len);
     else kernelExports().softmax_axis_f32(s, d, outer, len, inner);
   });
+}
+
+/**
+ * Layout of the `a` and `b` operands of {@link gemm}: element strides.
+ *
+ * @example
+ * ```ts
+ * import type { GemmLayout } from "./numeric.ts";
+ * const rowMajor: GemmLayout = { aRowStride: 8, aColStride: 1, bRowStride: 16 }; // a [m, 8], b [8, 16]
+ * ```
+ */
+export interface GemmLayout {
+  /** Stride between rows of A (element (i, p) is at `i * aRowStride + p * aColStride`). */
+  aRowStride: number;
+  /** Stride between columns of A (1 for row-major A, `m` for a transposed one). */
+  aColStride: number;
+  /** Stride between rows of B (rows are contiguous). */
+  bRowStride: number;
+}
+
+/**
+ * `c[m, n] = a[m, k] b[k, n]` (or `+=` with `accumulate`) in float32; `c` is row-major,
+ * `a` is addressed by strides (a transposed `a` needs no copy), `b` has contiguous rows.
+ * Products are added in order of `k`. `c` must not overlap `a` or `b`.
+ *
+ * @throws {RangeError} when an operand is too small for the layout.
+ * @example
+ * ```ts
+ * import { gemm } from "./numeric.ts";
+ * const c = gemm(new Float32Array([1, 2]), new Float32Array([3, 4, 5, 6]), new Float32Array(2), 1, 2, 2,
+ *   { aRowStride: 2, aColStride: 1, bRowStride: 2 });
+ * console.log(c); // Float32Array [13, 16]
+ * ```
+ */
+export function gemm<D extends Float32Array | WasmBuffer>(
+  a: Float32Array | WasmBuffer,
+  b: Float32Array | WasmBuffer,
+  c: D,
+  m: number,
+  n: number,
+  k: number,
+  layout: GemmLayout,
+  accumulate = false,
+): D {
+  const fn = "gemm";
+  checkOperand(fn, "a", a, [Float32Array]);
+  checkOperand(fn, "b", b, [Float32Array]);
+  checkOperand(fn, "c", c, [Float32Array]);
+  const { aRowStride: ars, aColStride: acs, bRowStride: brs } = layout;
+  for (const [name, v] of [["m", m], ["n", n], ["k", k], ["aRowStride", ars], ["aColStride", acs], ["bRowStride", brs]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`gemm: ${name} must be a u32 integer, got ${v}`);
+  }
+  checkCount(fn, "c", c, m * n, 4);
+  if (m === 0 || n === 0) return c;
+  const aNeed = k === 0 ? 0 : (m - 1) * ars + (k - 1) * acs + 1, bNeed = k === 0 ? 0 : (k - 1) * brs + n;
+  if (count(a) < aNeed) throw new RangeError(`gemm: a must have at least ${aNeed} elements, got ${count(a)}`);
+  if (count(b) < bNeed) throw new RangeError(`gemm: b must have at least ${bNeed} elements, got ${count(b)}`);
+  if (brs < n && k > 1) throw new RangeError(`gemm: bRowStride ${brs} is less than n ${n}`);
+  const inMemory = c instanceof WasmBuffer || (c as Float32Array).buffer === kernelExports().memory.buffer;
+  // an accumulating C outside linear memory is staged in a block of it (it is read too)
+  const staged = accumulate && !inMemory ? allocate(4 * m * n) : undefined;
+  try {
+    if (staged) staged.f32().set(c as Float32Array);
+    callKernel(
+      fn,
+      [{ name: "a", value: a, bytes: 4 * count(a) }, { name: "b", value: b, bytes: 4 * count(b) }],
+      [{ name: "c", value: staged ?? c, bytes: 4 * m * n }],
+      [ars, acs, brs, m, n, k, accumulate ? 1 : 0],
+      ([pa, pb], [pc], pp) => kernelExports().gemm_f32(pa, pb, pc, pp),
+    );
+    if (staged) (c as Float32Array).set(staged.f32());
+  } finally {
+    staged?.free();
+  }
+  return c;
 }

@@ -30,6 +30,7 @@ export interface KernelExports {
   sigmoid_f32(src: number, dst: number, len: number): void;
   softmax_f32(src: number, dst: number, rows: number, cols: number): void;
   softmax_axis_f32(src: number, dst: number, outer: number, axis: number, inner: number): void;
+  gemm_f32(a: number, b: number, c: number, params: number): void;
 }
 
 /** Thrown when the JavaScript engine has no WebAssembly SIMD (the kernels need it). */

@@ -1,7 +1,10 @@
 /**
  * The numeric kernels of the graph runner: tight loops over typed arrays with no
- * allocation per element. Every op family calls into here, so hot loops can move to
- * the WASM kernels (kernels/) one function at a time.
+ * allocation per element. Every op family calls into here. Float32 tensors above a small
+ * size run on the WASM kernels (kernels/mod.ts): Add/Sub/Mul/Div with broadcasting, Exp
+ * (+inf restored above 88.3), Sigmoid, Softmax on any axis, GEMM (MatMul, Gemm, Conv 1x1,
+ * Conv via im2col, ConvTranspose via W^T X + col2im); other dtypes and small tensors stay
+ * in TypeScript (a kernel call copies operands that are not in WASM memory).
  *
  * @example
  * ```ts
@@ -11,7 +14,7 @@
  * ```
  * @module
  */
-import { binary as kBinary, exp as kExp, sigmoid as kSigmoid, softmax as kSoftmax, softmaxAxis as kSoftmaxAxis } from "../kernels/mod.ts";
+import { allocate, binary as kBinary, exp as kExp, sigmoid as kSigmoid, softmax as kSoftmax, softmaxAxis as kSoftmaxAxis, gemm as kGemm, type WasmBuffer } from "../kernels/mod.ts";
 
 const K_BINARY = ["add", "sub", "mul", "div"] as const;
 /** Below this many elements the TS loop beats the kernel call (operand copies, checks). */
@@ -285,6 +288,12 @@ export function gemm(
   b: NumArray, bo: number, brs: number, bcs: number,
   c: NumArray, co: number, m: number, n: number, k: number, accumulate: boolean,
 ): void {
+  if (bcs === 1 && k > 0 && m * n * k >= 32768 && a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array) {
+    const aEnd = ao + (m - 1) * ars + (k - 1) * acs + 1, bEnd = bo + (k - 1) * brs + n;
+    kGemm(a.subarray(ao, aEnd), b.subarray(bo, bEnd), c.subarray(co, co + m * n), m, n, k,
+      { aRowStride: ars, aColStride: acs, bRowStride: brs }, accumulate);
+    return;
+  }
   if (!accumulate) for (let i = 0; i < m * n; i++) c[co + i] = 0;
   if (bcs === 1) {
     // i-k-j order: streams rows of B and C
@@ -359,6 +368,9 @@ function convGroup(x: NumArray, xo: number, w: NumArray, wo: number, y: NumArray
       for (let d = r - 1; d >= 0; d--) { if (++ki[d] < p.kSp[d]) break; ki[d] = 0; }
     }
     for (let d = r - 1; d >= 0; d--) { if (++oi[d] < p.outSp[d]) break; oi[d] = 0; }
+  }
+  if (x instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array && mg * cg * kSize * outSize >= 32768) {
+    return convGroupGemm(x, xo, w, wo, y, yo, cg, mg, kSize, inSize, outSize, offs);
   }
   for (let oc = 0; oc < mg; oc++) {
     const ybase = yo + oc * outSize;
@@ -436,6 +448,195 @@ export function reduceInner(op: number, x: NumArray, o: NumArray, outer: number,
       }
       o[p * inner + q] = acc;
     }
+  }
+}
+
+/** Spatial geometry of a 2-D transposed convolution. @example `const s: Spatial2d = { inSp: [2, 2], outSp: [4, 4], kSp: [2, 2], strides: [2, 2], dil: [1, 1], pads: [0, 0, 0, 0] }` */
+export interface Spatial2d { inSp: number[]; outSp: number[]; kSp: number[]; strides: number[]; dil: number[]; pads: number[] }
+
+/**
+ * 2-D transposed convolution (NCHW, groups, strides, dilations, pads): for each input
+ * channel, output channel and kernel tap, the valid input rows and columns are computed
+ * once and the inner loop runs over a contiguous input row. `y` must be zero-filled.
+ * Float32 tensors take the GEMM kernel: per group, `W^T X` gives every (output channel,
+ * tap) row at once, then the rows are added into place (col2im).
+ * @example `convTranspose2d(x, w, null, y, 1, 1, 1, 1, { inSp: [2, 2], outSp: [4, 4], kSp: [2, 2], strides: [2, 2], dil: [1, 1], pads: [0, 0, 0, 0] })`
+ */
+export function convTranspose2d(
+  x: NumArray, w: NumArray, bias: NumArray | null, y: NumArray, n: number, c: number, m: number, group: number, s: Spatial2d,
+): void {
+  const [ih, iw] = s.inSp, [oh, ow] = s.outSp, [kh, kw] = s.kSp, [sh, sw] = s.strides, [dh, dw] = s.dil;
+  const pt = s.pads[0], pl = s.pads[1];
+  const cg = c / group, mg = m / group, inSize = ih * iw, outSize = oh * ow, kSize = kh * kw;
+  // valid input ranges per kernel tap: pos = i * stride + k * dil - pad in [0, out)
+  const lo = (k: number, st: number, d: number, p: number) => Math.max(0, Math.ceil((p - k * d) / st));
+  const hi = (k: number, st: number, d: number, p: number, o: number, inn: number) => Math.min(inn, Math.floor((o - 1 + p - k * d) / st) + 1);
+  if (x instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array && cg * mg * kSize * inSize >= 4096) {
+    return convTranspose2dGemm(x, w, bias, y, n, c, m, group, s);
+  }
+  const vectorRow = sw === 1;
+  const pairRow = kw === 2 && sw === 2 && dw === 1 && pl === 0 && s.pads[3] === 0 && ow === 2 * iw;
+  for (let bi = 0; bi < n; bi++) {
+    for (let g = 0; g < group; g++) {
+      for (let oc = 0; oc < mg; oc++) {
+        const yb = (bi * m + g * mg + oc) * outSize;
+        let ic = 0;
+        if (pairRow) {
+          // two input channels per pass: half the read-modify-writes of the output plane
+          for (; ic + 1 < cg; ic += 2) {
+            const xa = (bi * c + g * cg + ic) * inSize, xc = xa + inSize;
+            const wa = ((g * cg + ic) * mg + oc) * kSize, wc = wa + mg * kSize;
+            for (let a = 0; a < kh; a++) {
+              const r0 = lo(a, sh, dh, pt), r1 = hi(a, sh, dh, pt, oh, ih);
+              const a0 = w[wa + a * 2], a1 = w[wa + a * 2 + 1], c0 = w[wc + a * 2], c1 = w[wc + a * 2 + 1];
+              for (let i = r0; i < r1; i++) {
+                const ra = xa + i * iw, rc = xc + i * iw, yr = yb + (i * sh + a * dh - pt) * ow;
+                for (let j = 0; j < iw; j++) {
+                  const u = x[ra + j], v = x[rc + j], o = yr + 2 * j;
+                  y[o] += a0 * u + c0 * v;
+                  y[o + 1] += a1 * u + c1 * v;
+                }
+              }
+            }
+          }
+        }
+        for (; ic < cg; ic++) {
+          const xb = (bi * c + g * cg + ic) * inSize, wb = ((g * cg + ic) * mg + oc) * kSize;
+          for (let a = 0; a < kh; a++) {
+            const r0 = lo(a, sh, dh, pt), r1 = hi(a, sh, dh, pt, oh, ih);
+            if (pairRow) {
+              // kernel width 2, stride 2, no column padding: both taps in one pass over the row
+              const w0 = w[wb + a * 2], w1 = w[wb + a * 2 + 1];
+              for (let i = r0; i < r1; i++) {
+                const xr = xb + i * iw, yr = yb + (i * sh + a * dh - pt) * ow;
+                for (let j = 0; j < iw; j++) {
+                  const xv = x[xr + j], o = yr + 2 * j;
+                  y[o] += w0 * xv;
+                  y[o + 1] += w1 * xv;
+                }
+              }
+              continue;
+            }
+            for (let e = 0; e < kw; e++) {
+              const wv = w[wb + a * kw + e];
+              if (wv === 0) continue;
+              const c0 = lo(e, sw, dw, pl), c1 = hi(e, sw, dw, pl, ow, iw);
+              if (c1 <= c0) continue;
+              for (let i = r0; i < r1; i++) {
+                const xr = xb + i * iw, yr = yb + (i * sh + a * dh - pt) * ow + e * dw - pl;
+                if (vectorRow) for (let j = c0; j < c1; j++) y[yr + j] += wv * x[xr + j];
+                else for (let j = c0; j < c1; j++) y[yr + j * sw] += wv * x[xr + j];
+              }
+            }
+          }
+        }
+        if (bias) {
+          const bv = bias[g * mg + oc];
+          if (bv !== 0) for (let i = 0; i < outSize; i++) y[yb + i] += bv;
+        }
+      }
+    }
+  }
+}
+
+
+const wasmScratch: (WasmBuffer | undefined)[] = [];
+
+/** Float32 scratch block `slot` of the kernels' memory with room for `n` floats (kept for reuse). */
+function scratchF32(slot: number, n: number): WasmBuffer {
+  let b = wasmScratch[slot];
+  if (!b || b.byteLength < 4 * n) {
+    b?.free();
+    b = wasmScratch[slot] = allocate(Math.max(4 * n, 65536));
+  }
+  return b;
+}
+
+function convTranspose2dGemm(
+  x: Float32Array, w: Float32Array, bias: NumArray | null, y: Float32Array, n: number, c: number, m: number, group: number, s: Spatial2d,
+): void {
+  const [ih, iw] = s.inSp, [oh, ow] = s.outSp, [kh, kw] = s.kSp, [sh, sw] = s.strides, [dh, dw] = s.dil;
+  const pt = s.pads[0], pl = s.pads[1];
+  const cg = c / group, mg = m / group, inSize = ih * iw, outSize = oh * ow, kSize = kh * kw, rows = mg * kSize;
+  const colScratch = scratchF32(0, rows * inSize);
+  const lo = (k: number, st: number, d: number, p: number) => Math.max(0, Math.ceil((p - k * d) / st));
+  const hi = (k: number, st: number, d: number, p: number, o: number, inn: number) => Math.min(inn, Math.floor((o - 1 + p - k * d) / st) + 1);
+  const pair = kw === 2 && sw === 2 && dw === 1 && pl === 0 && s.pads[3] === 0 && ow === 2 * iw;
+  for (let bi = 0; bi < n; bi++) {
+    for (let g = 0; g < group; g++) {
+      const xo = (bi * c + g * cg) * inSize, wo = g * cg * rows;
+      // col[(oc, tap), p] = sum_ic w[ic, (oc, tap)] * x[ic, p]: A is w transposed
+      // a view of the scratch block: in linear memory, so the kernel writes it in place
+      kGemm(w.subarray(wo, wo + cg * rows), x.subarray(xo, xo + cg * inSize), colScratch.f32().subarray(0, rows * inSize), rows, inSize, cg,
+        { aRowStride: 1, aColStride: rows, bRowStride: inSize });
+      const t = colScratch.f32(); // re-taken: the call may have grown the memory
+      for (let oc = 0; oc < mg; oc++) {
+        const yb = (bi * m + g * mg + oc) * outSize;
+        for (let a = 0; a < kh; a++) {
+          const r0 = lo(a, sh, dh, pt), r1 = hi(a, sh, dh, pt, oh, ih);
+          if (pair) {
+            const t0 = (oc * kSize + a * 2) * inSize;
+            addPairRows(y, yb + (r0 * sh + a * dh - pt) * ow, sh * ow, t, t0 + r0 * iw, t0 + inSize + r0 * iw, iw, r1 - r0);
+            continue;
+          }
+          for (let e = 0; e < kw; e++) {
+            const c0 = lo(e, sw, dw, pl), c1 = hi(e, sw, dw, pl, ow, iw), tb = (oc * kSize + a * kw + e) * inSize;
+            for (let i = r0; i < r1; i++) {
+              const yr = yb + (i * sh + a * dh - pt) * ow + e * dw - pl, tr = tb + i * iw;
+              for (let j = c0; j < c1; j++) y[yr + j * sw] += t[tr + j];
+            }
+          }
+        }
+        if (bias) {
+          const bv = bias[g * mg + oc];
+          if (bv !== 0) for (let i = 0; i < outSize; i++) y[yb + i] += bv;
+        }
+      }
+    }
+  }
+}
+
+/** y[yo + r * ys + 2j] += t[t0 + r * w + j], y[.. + 1] += t[t1 + r * w + j] for `rows` rows (a small function: JITs optimise it alone). */
+function addPairRows(y: Float32Array, yo: number, ys: number, t: Float32Array, t0: number, t1: number, w: number, rows: number): void {
+  for (let r = 0; r < rows; r++) {
+    const yr = yo + r * ys, a = t0 + r * w, b = t1 + r * w;
+    for (let j = 0; j < w; j++) {
+      y[yr + 2 * j] += t[a + j];
+      y[yr + 2 * j + 1] += t[b + j];
+    }
+  }
+}
+
+/**
+ * Convolution of one group as GEMM on the kernels: im2col of a block of output positions
+ * into the kernels' memory (`offs[o * kSize + kk]` is the input offset or -1 for padding),
+ * `W[mg, cg * kSize] x col`, then the block's rows are copied into `y`.
+ */
+function convGroupGemm(
+  x: Float32Array, xo: number, w: Float32Array, wo: number, y: Float32Array, yo: number,
+  cg: number, mg: number, kSize: number, inSize: number, outSize: number, offs: Int32Array,
+): void {
+  const kRows = cg * kSize;
+  const N = Math.min(outSize, Math.max(8, Math.floor((1 << 20) / kRows) & ~7));
+  const colB = scratchF32(1, kRows * N), outB = scratchF32(2, mg * N);
+  const a = w.subarray(wo, wo + mg * kRows);
+  for (let o0 = 0; o0 < outSize; o0 += N) {
+    const wd = Math.min(N, outSize - o0);
+    const col = colB.f32();
+    for (let ic = 0; ic < cg; ic++) {
+      const xb = xo + ic * inSize;
+      for (let kk = 0; kk < kSize; kk++) {
+        const cr = (ic * kSize + kk) * wd;
+        for (let j = 0; j < wd; j++) {
+          const off = offs[(o0 + j) * kSize + kk];
+          col[cr + j] = off >= 0 ? x[xb + off] : 0;
+        }
+      }
+    }
+    kGemm(a, col.subarray(0, kRows * wd), outB.f32().subarray(0, mg * wd), mg, wd, kRows,
+      { aRowStride: kRows, aColStride: 1, bRowStride: wd });
+    const t = outB.f32(); // re-taken: the call may have grown the memory
+    for (let oc = 0; oc < mg; oc++) y.set(t.subarray(oc * wd, oc * wd + wd), yo + oc * outSize + o0);
   }
 }
 

@@ -176,6 +176,19 @@ pub fn softmax_f32(src: usize, dst: usize, rows: usize, cols: usize) {
     unsafe { numeric::softmax(src as *const f32, dst as *mut f32, rows, cols) }
 }
 
+/// `C[m, n] (+)= A[m, k] B[k, n]` f32; the 9 parameters (ars, acs, brs, m, n, k,
+/// accumulate, 0, 0) are u32 at `params`.
+#[wasm_bindgen]
+pub fn gemm_f32(a: usize, b: usize, c: usize, params: usize) {
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 7) };
+    unsafe {
+        numeric::gemm(
+            a as *const f32, p[0] as usize, p[1] as usize, b as *const f32, p[2] as usize, c as *mut f32,
+            p[3] as usize, p[4] as usize, p[5] as usize, p[6] != 0,
+        )
+    }
+}
+
 /// Softmax over the middle axis of `outer` x `axis` x `inner` f32 (lanes over `inner`).
 #[wasm_bindgen]
 pub fn softmax_axis_f32(src: usize, dst: usize, outer: usize, axis: usize, inner: usize) {

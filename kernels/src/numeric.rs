@@ -340,6 +340,87 @@ pub unsafe fn softmax_strided(src: *const f32, dst: *mut f32, outer: usize, axis
     }
 }
 
+/// `C[m, n] (+)= A[m, k] B[k, n]` in float32. `C` is row-major and contiguous; `B` has
+/// contiguous rows `brs` floats apart; `A` is read at `i * ars + p * acs` (so a transposed
+/// `A` needs no copy). `accumulate` false overwrites `C`. Per element the products are
+/// added in order of `p` (float32 multiply, then add), 4 rows x 8 columns at a time.
+///
+/// # Safety
+/// `a`, `b`, `c` valid for the elements addressed; `c` must not overlap `a` or `b`.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn gemm(
+    a: *const f32, ars: usize, acs: usize, b: *const f32, brs: usize, c: *mut f32,
+    m: usize, n: usize, k: usize, accumulate: bool,
+) {
+    let mut i = 0usize;
+    while i + 4 <= m {
+        gemm_rows::<4>(a, ars, acs, b, brs, c, i, n, k, accumulate);
+        i += 4;
+    }
+    while i < m {
+        gemm_rows::<1>(a, ars, acs, b, brs, c, i, n, k, accumulate);
+        i += 1;
+    }
+}
+
+/// Rows `i0..i0 + R` of C: 8 columns at a time in SIMD registers, then the scalar tail.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn gemm_rows<const R: usize>(
+    a: *const f32, ars: usize, acs: usize, b: *const f32, brs: usize, c: *mut f32,
+    i0: usize, n: usize, k: usize, accumulate: bool,
+) {
+    #[allow(unused_mut)]
+    let mut j = 0usize;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        while j + 8 <= n {
+            let mut lo = [f32x4_splat(0.0); R];
+            let mut hi = [f32x4_splat(0.0); R];
+            if accumulate {
+                for r in 0..R {
+                    lo[r] = v128_load(c.add((i0 + r) * n + j) as *const v128);
+                    hi[r] = v128_load(c.add((i0 + r) * n + j + 4) as *const v128);
+                }
+            }
+            for p in 0..k {
+                let b0 = v128_load(b.add(p * brs + j) as *const v128);
+                let b1 = v128_load(b.add(p * brs + j + 4) as *const v128);
+                for r in 0..R {
+                    let av = f32x4_splat(*a.add((i0 + r) * ars + p * acs));
+                    lo[r] = f32x4_add(lo[r], f32x4_mul(av, b0));
+                    hi[r] = f32x4_add(hi[r], f32x4_mul(av, b1));
+                }
+            }
+            for r in 0..R {
+                v128_store(c.add((i0 + r) * n + j) as *mut v128, lo[r]);
+                v128_store(c.add((i0 + r) * n + j + 4) as *mut v128, hi[r]);
+            }
+            j += 8;
+        }
+    }
+    for r in 0..R {
+        gemm_row_tail(a, ars, acs, b, brs, c, i0 + r, j, n, k, accumulate);
+    }
+}
+
+/// Scalar `C[i, j0..n]`, products added in order of `p` (the SIMD body's order).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn gemm_row_tail(
+    a: *const f32, ars: usize, acs: usize, b: *const f32, brs: usize, c: *mut f32,
+    i: usize, j0: usize, n: usize, k: usize, accumulate: bool,
+) {
+    for j in j0..n {
+        let mut s = if accumulate { *c.add(i * n + j) } else { 0.0 };
+        for p in 0..k {
+            s += *a.add(i * ars + p * acs) * *b.add(p * brs + j);
+        }
+        *c.add(i * n + j) = s;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,6 +495,26 @@ mod tests {
                 for q in 0..inner {
                     assert_eq!(y[(p * axis + k) * inner + q], u[(p * inner + q) * axis + k]);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn gemm_matches_naive() {
+        let (m, n, k) = (6usize, 11usize, 5usize);
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 5 % 7) as f32) - 3.0).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| ((i * 3 % 13) as f32) * 0.5).collect();
+        let mut c = vec![1f32; m * n];
+        // A read transposed: element (i, p) at p * m + i
+        let at: Vec<f32> = (0..m * k).map(|q| a[(q % m) * k + q / m]).collect();
+        unsafe { gemm(at.as_ptr(), 1, m, b.as_ptr(), n, c.as_mut_ptr(), m, n, k, true) };
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = 1f32;
+                for p in 0..k {
+                    s += a[i * k + p] * b[p * n + j];
+                }
+                assert_eq!(c[i * n + j], s);
             }
         }
     }

@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { type NumArray, erf } from "../numeric.ts";
+import { convTranspose2d, type NumArray, erf } from "../numeric.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
 import { castInto } from "./elementwise.ts";
 import { attrFloat, attrInt, attrInts, attrString, ints, isBig, need, normAxis, type OpImpl, shapeError, unsupported } from "./types.ts";
@@ -68,87 +68,6 @@ const pad: OpImpl = {
     return [out];
   },
 };
-
-interface Spatial2d { inSp: number[]; outSp: number[]; kSp: number[]; strides: number[]; dil: number[]; pads: number[] }
-
-/**
- * 2-D transposed convolution (NCHW, groups, strides, dilations, pads): for each input
- * channel, output channel and kernel tap, the valid input rows and columns are computed
- * once and the inner loop runs over a contiguous input row. `y` must be zero-filled.
- */
-function convTranspose2d(
-  x: NumArray, w: NumArray, bias: NumArray | null, y: NumArray, n: number, c: number, m: number, group: number, s: Spatial2d,
-): void {
-  const [ih, iw] = s.inSp, [oh, ow] = s.outSp, [kh, kw] = s.kSp, [sh, sw] = s.strides, [dh, dw] = s.dil;
-  const pt = s.pads[0], pl = s.pads[1];
-  const cg = c / group, mg = m / group, inSize = ih * iw, outSize = oh * ow, kSize = kh * kw;
-  // valid input ranges per kernel tap: pos = i * stride + k * dil - pad in [0, out)
-  const lo = (k: number, st: number, d: number, p: number) => Math.max(0, Math.ceil((p - k * d) / st));
-  const hi = (k: number, st: number, d: number, p: number, o: number, inn: number) => Math.min(inn, Math.floor((o - 1 + p - k * d) / st) + 1);
-  const vectorRow = sw === 1;
-  const pairRow = kw === 2 && sw === 2 && dw === 1 && pl === 0 && s.pads[3] === 0 && ow === 2 * iw;
-  for (let bi = 0; bi < n; bi++) {
-    for (let g = 0; g < group; g++) {
-      for (let oc = 0; oc < mg; oc++) {
-        const yb = (bi * m + g * mg + oc) * outSize;
-        let ic = 0;
-        if (pairRow) {
-          // two input channels per pass: half the read-modify-writes of the output plane
-          for (; ic + 1 < cg; ic += 2) {
-            const xa = (bi * c + g * cg + ic) * inSize, xc = xa + inSize;
-            const wa = ((g * cg + ic) * mg + oc) * kSize, wc = wa + mg * kSize;
-            for (let a = 0; a < kh; a++) {
-              const r0 = lo(a, sh, dh, pt), r1 = hi(a, sh, dh, pt, oh, ih);
-              const a0 = w[wa + a * 2], a1 = w[wa + a * 2 + 1], c0 = w[wc + a * 2], c1 = w[wc + a * 2 + 1];
-              for (let i = r0; i < r1; i++) {
-                const ra = xa + i * iw, rc = xc + i * iw, yr = yb + (i * sh + a * dh - pt) * ow;
-                for (let j = 0; j < iw; j++) {
-                  const u = x[ra + j], v = x[rc + j], o = yr + 2 * j;
-                  y[o] += a0 * u + c0 * v;
-                  y[o + 1] += a1 * u + c1 * v;
-                }
-              }
-            }
-          }
-        }
-        for (; ic < cg; ic++) {
-          const xb = (bi * c + g * cg + ic) * inSize, wb = ((g * cg + ic) * mg + oc) * kSize;
-          for (let a = 0; a < kh; a++) {
-            const r0 = lo(a, sh, dh, pt), r1 = hi(a, sh, dh, pt, oh, ih);
-            if (pairRow) {
-              // kernel width 2, stride 2, no column padding: both taps in one pass over the row
-              const w0 = w[wb + a * 2], w1 = w[wb + a * 2 + 1];
-              for (let i = r0; i < r1; i++) {
-                const xr = xb + i * iw, yr = yb + (i * sh + a * dh - pt) * ow;
-                for (let j = 0; j < iw; j++) {
-                  const xv = x[xr + j], o = yr + 2 * j;
-                  y[o] += w0 * xv;
-                  y[o + 1] += w1 * xv;
-                }
-              }
-              continue;
-            }
-            for (let e = 0; e < kw; e++) {
-              const wv = w[wb + a * kw + e];
-              if (wv === 0) continue;
-              const c0 = lo(e, sw, dw, pl), c1 = hi(e, sw, dw, pl, ow, iw);
-              if (c1 <= c0) continue;
-              for (let i = r0; i < r1; i++) {
-                const xr = xb + i * iw, yr = yb + (i * sh + a * dh - pt) * ow + e * dw - pl;
-                if (vectorRow) for (let j = c0; j < c1; j++) y[yr + j] += wv * x[xr + j];
-                else for (let j = c0; j < c1; j++) y[yr + j * sw] += wv * x[xr + j];
-              }
-            }
-          }
-        }
-        if (bias) {
-          const bv = bias[g * mg + oc];
-          if (bv !== 0) for (let i = 0; i < outSize; i++) y[yb + i] += bv;
-        }
-      }
-    }
-  }
-}
 
 const convTranspose: OpImpl = {
   check(a, node) {

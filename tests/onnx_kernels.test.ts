@@ -1,0 +1,185 @@
+// The ONNX runner's float32 paths that run on the WASM kernels (large enough tensors:
+// small ones stay in TypeScript), checked against float64 references computed here.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { type AttrValue, encodeModel, makeModel, makeNode, OnnxGraph, type Tensor, tensor, valueInfo } from "../onnx/mod.ts";
+import { gemm, softmax, softmaxAxis } from "../kernels/mod.ts";
+
+function rand(n: number, seed: number, scale = 4): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 32 - 0.5) * 2 * scale;
+  }
+  return out;
+}
+
+function run(op: string, inputs: Record<string, Tensor>, attrs: Record<string, AttrValue> = {}): Tensor {
+  const names = Object.keys(inputs);
+  const m = makeModel({
+    opset: 17,
+    nodes: [makeNode(op, names, ["y"], attrs, "n0")],
+    inputs: names.map((n) => valueInfo(n, inputs[n].dtype, inputs[n].shape)),
+    outputs: [valueInfo("y", "float32", null)],
+  });
+  return OnnxGraph.fromBytes(encodeModel(m)).run(inputs).y;
+}
+
+function close(got: ArrayLike<number>, want: ArrayLike<number>, tol: number): void {
+  assert.equal(got.length, want.length);
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i], w = want[i];
+    if (w === Infinity || Number.isNaN(w)) {
+      assert.ok(Object.is(g, w), `element ${i}: ${g} vs ${w}`);
+      continue;
+    }
+    assert.ok(Math.abs(g - w) <= tol * (1 + Math.abs(w)), `element ${i}: ${g} vs ${w}`);
+  }
+}
+
+function softmaxRef(x: Float32Array, outer: number, axis: number, inner: number): Float64Array {
+  const o = new Float64Array(x.length);
+  for (let p = 0; p < outer; p++) {
+    for (let q = 0; q < inner; q++) {
+      let mx = -Infinity, s = 0;
+      for (let k = 0; k < axis; k++) mx = Math.max(mx, x[(p * axis + k) * inner + q]);
+      for (let k = 0; k < axis; k++) s += Math.exp(x[(p * axis + k) * inner + q] - mx);
+      for (let k = 0; k < axis; k++) o[(p * axis + k) * inner + q] = Math.exp(x[(p * axis + k) * inner + q] - mx) / s;
+    }
+  }
+  return o;
+}
+
+describe("onnx runner on the kernels", () => {
+  test("Add/Sub/Mul/Div with broadcasting match float32 arithmetic exactly", () => {
+    const a = rand(4 * 3 * 50, 1), b = rand(3 * 1, 2);
+    const ops: Record<string, (x: number, y: number) => number> = {
+      Add: (x, y) => x + y, Sub: (x, y) => x - y, Mul: (x, y) => x * y, Div: (x, y) => x / y,
+    };
+    for (const [op, f] of Object.entries(ops)) {
+      const y = run(op, { a: tensor("float32", [4, 3, 50], a), b: tensor("float32", [3, 1], b) });
+      assert.deepEqual(y.shape, [4, 3, 50]);
+      const d = y.data as Float32Array;
+      for (let i = 0; i < d.length; i++) assert.equal(d[i], Math.fround(f(a[i], b[Math.floor(i / 50) % 3])), `${op} element ${i}`);
+    }
+  });
+
+  test("Exp (overflow gives +Infinity, NaN stays NaN) and Sigmoid", () => {
+    const x = rand(1000, 3, 20);
+    x[0] = 88.5, x[1] = 100, x[2] = -100, x[3] = NaN, x[4] = 88.72;
+    const e = run("Exp", { x: tensor("float32", [1000], x) }).data as Float32Array;
+    close(e, Array.from(x, (v) => Math.fround(Math.exp(v))), 3e-7);
+    assert.equal(e[1], Infinity);
+    const s = run("Sigmoid", { x: tensor("float32", [1000], x) }).data as Float32Array;
+    close(s, Array.from(x, (v) => 1 / (1 + Math.exp(-v))), 3e-7);
+  });
+
+  test("Softmax on the last axis and on a middle axis (no transpose)", () => {
+    const x = rand(2 * 16 * 4 * 37, 4, 6);
+    for (const [axis, outer, len, inner] of [[3, 2 * 16 * 4, 37, 1], [1, 2, 16, 4 * 37], [0, 1, 2, 16 * 4 * 37]]) {
+      const y = run("Softmax", { x: tensor("float32", [2, 16, 4, 37], x) }, { axis });
+      close(y.data as Float32Array, softmaxRef(x, outer, len, inner), 1e-6);
+    }
+    // LogSoftmax keeps the TypeScript path
+    const l = run("LogSoftmax", { x: tensor("float32", [2, 16, 4, 37], x) }, { axis: 1 }).data as Float32Array;
+    close(l, Array.from(softmaxRef(x, 2, 16, 148), Math.log), 1e-5);
+  });
+
+  test("MatMul, Gemm (transposed A) and a 1x1 Conv through the GEMM kernel", () => {
+    const a = rand(37 * 50, 5, 1), b = rand(50 * 61, 6, 1);
+    const ref = new Float64Array(37 * 61);
+    for (let i = 0; i < 37; i++) for (let j = 0; j < 61; j++) {
+      let s = 0;
+      for (let p = 0; p < 50; p++) s += a[i * 50 + p] * b[p * 61 + j];
+      ref[i * 61 + j] = s;
+    }
+    close(run("MatMul", { a: tensor("float32", [37, 50], a), b: tensor("float32", [50, 61], b) }).data as Float32Array, ref, 1e-5);
+    const at = new Float32Array(50 * 37);
+    for (let i = 0; i < 37; i++) for (let p = 0; p < 50; p++) at[p * 37 + i] = a[i * 50 + p];
+    close(run("Gemm", { a: tensor("float32", [50, 37], at), b: tensor("float32", [50, 61], b) }, { transA: 1 }).data as Float32Array, ref, 1e-5);
+    // Conv 1x1: weights [37, 50, 1, 1] over x [1, 50, 61, 1]
+    close(run("Conv", { x: tensor("float32", [1, 50, 61, 1], b), w: tensor("float32", [37, 50, 1, 1], a) }).data as Float32Array, ref, 1e-5);
+  });
+
+  test("ConvTranspose (stride 2 kernel 2, and pads/dilations/groups/output_padding) matches a direct reference", () => {
+    const cases: { c: number; m: number; g: number; h: number; w: number; k: [number, number]; s: [number, number]; d: [number, number]; p: number[]; op: [number, number] }[] = [
+      { c: 24, m: 3, g: 1, h: 9, w: 12, k: [2, 2], s: [2, 2], d: [1, 1], p: [0, 0, 0, 0], op: [0, 0] },
+      { c: 8, m: 6, g: 2, h: 7, w: 10, k: [3, 3], s: [2, 1], d: [1, 2], p: [1, 2, 0, 1], op: [1, 0] },
+    ];
+    for (const t of cases) {
+      const cg = t.c / t.g, mg = t.m / t.g, [kh, kw] = t.k;
+      const x = rand(t.c * t.h * t.w, 7, 1), w = rand(t.c * mg * kh * kw, 8, 1), bias = rand(t.m, 9, 1);
+      const oh = t.s[0] * (t.h - 1) + t.op[0] + (kh - 1) * t.d[0] + 1 - t.p[0] - t.p[2];
+      const ow = t.s[1] * (t.w - 1) + t.op[1] + (kw - 1) * t.d[1] + 1 - t.p[1] - t.p[3];
+      const ref = new Float64Array(t.m * oh * ow);
+      for (let oc = 0; oc < t.m; oc++) ref.fill(bias[oc], oc * oh * ow, (oc + 1) * oh * ow);
+      for (let g = 0; g < t.g; g++) for (let ic = 0; ic < cg; ic++) for (let o = 0; o < mg; o++) {
+        for (let i = 0; i < t.h; i++) for (let j = 0; j < t.w; j++) for (let a = 0; a < kh; a++) for (let e = 0; e < kw; e++) {
+          const y = i * t.s[0] + a * t.d[0] - t.p[0], z = j * t.s[1] + e * t.d[1] - t.p[1];
+          if (y < 0 || y >= oh || z < 0 || z >= ow) continue;
+          ref[((g * mg + o) * oh + y) * ow + z] += x[((g * cg + ic) * t.h + i) * t.w + j] * w[(((g * cg + ic) * mg + o) * kh + a) * kw + e];
+        }
+      }
+      const y = run("ConvTranspose", {
+        x: tensor("float32", [1, t.c, t.h, t.w], x), w: tensor("float32", [t.c, mg, kh, kw], w), b: tensor("float32", [t.m], bias),
+      }, { group: t.g, kernel_shape: t.k, strides: t.s, dilations: t.d, pads: t.p, output_padding: t.op });
+      assert.deepEqual(y.shape, [1, t.m, oh, ow]);
+      close(y.data as Float32Array, ref, 1e-5);
+    }
+  });
+});
+
+test("Conv 3x3 (pads, strides, dilations, groups) through im2col + GEMM matches a direct reference", () => {
+  const cases = [
+    { c: 6, m: 8, g: 1, h: 15, w: 13, k: [3, 3], s: [1, 1], d: [1, 1], p: [1, 1, 1, 1] },
+    { c: 8, m: 6, g: 2, h: 33, w: 30, k: [3, 2], s: [2, 1], d: [1, 2], p: [1, 0, 2, 1] },
+  ];
+  for (const t of cases) {
+    const cg = t.c / t.g, mg = t.m / t.g, [kh, kw] = t.k;
+    const x = rand(t.c * t.h * t.w, 14, 1), w = rand(t.m * cg * kh * kw, 15, 1), bias = rand(t.m, 16, 1);
+    const oh = Math.floor((t.h + t.p[0] + t.p[2] - ((kh - 1) * t.d[0] + 1)) / t.s[0]) + 1;
+    const ow = Math.floor((t.w + t.p[1] + t.p[3] - ((kw - 1) * t.d[1] + 1)) / t.s[1]) + 1;
+    const ref = new Float64Array(t.m * oh * ow);
+    for (let oc = 0; oc < t.m; oc++) {
+      const g = Math.floor(oc / mg);
+      for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) {
+        let s = bias[oc];
+        for (let ic = 0; ic < cg; ic++) for (let a = 0; a < kh; a++) for (let e = 0; e < kw; e++) {
+          const y = i * t.s[0] - t.p[0] + a * t.d[0], z = j * t.s[1] - t.p[1] + e * t.d[1];
+          if (y < 0 || y >= t.h || z < 0 || z >= t.w) continue;
+          s += x[((g * cg + ic) * t.h + y) * t.w + z] * w[((oc * cg + ic) * kh + a) * kw + e];
+        }
+        ref[(oc * oh + i) * ow + j] = s;
+      }
+    }
+    const y = run("Conv", { x: tensor("float32", [1, t.c, t.h, t.w], x), w: tensor("float32", [t.m, cg, kh, kw], w), b: tensor("float32", [t.m], bias) },
+      { group: t.g, kernel_shape: t.k, strides: t.s, dilations: t.d, pads: t.p });
+    assert.deepEqual(y.shape, [1, t.m, oh, ow]);
+    close(y.data as Float32Array, ref, 1e-5);
+  }
+});
+
+describe("kernels: softmaxAxis and gemm", () => {
+  test("softmaxAxis equals softmax on the last axis and normalises a middle axis", () => {
+    const x = rand(3 * 5 * 7, 10);
+    assert.deepEqual(softmaxAxis(x, [3, 5, 7], -1, new Float32Array(x.length)), softmax(x, [3, 5, 7], new Float32Array(x.length)));
+    close(softmaxAxis(x, [3, 5, 7], 1, new Float32Array(x.length)), softmaxRef(x, 3, 5, 7), 1e-6);
+    const inPlace = x.slice();
+    softmaxAxis(inPlace, [3, 5, 7], 0, inPlace);
+    close(inPlace, softmaxRef(x, 1, 3, 35), 1e-6);
+    assert.throws(() => softmaxAxis(x, [3, 5, 7], 3, new Float32Array(x.length)), RangeError);
+  });
+
+  test("gemm is bit-exact float32 (products added in order), with accumulate and strided A", () => {
+    const m = 7, n = 19, k = 6;
+    const a = rand(m * k, 11, 2), b = rand(k * n, 12, 2), c0 = rand(m * n, 13, 2);
+    const c = gemm(a, b, c0.slice(), m, n, k, { aRowStride: k, aColStride: 1, bRowStride: n }, true);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+      let s = c0[i * n + j];
+      for (let p = 0; p < k; p++) s = Math.fround(s + Math.fround(a[i * k + p] * b[p * n + j]));
+      assert.equal(c[i * n + j], s, `element ${i},${j}`);
+    }
+    assert.throws(() => gemm(a, b.subarray(1), new Float32Array(m * n), m, n, k, { aRowStride: k, aColStride: 1, bRowStride: n }), RangeError);
+  });
+});
