@@ -22,7 +22,7 @@ import process from "node:process";
  *
  * @example
  * ```ts
- * const real = materializeLibrary("/$bunfs/root/libaxr-1a2b.so");
+ * const real = materializeLibrary(embeddedPath); // a path inside the executable
  * ```
  */
 export function materializeLibrary(embeddedPath: string): string {

@@ -20,6 +20,8 @@ test {
     _ = @import("reservation_test.zig");
     _ = @import("abi_exports_test.zig");
     _ = @import("program.zig");
+    _ = @import("program_test.zig");
     _ = @import("exec.zig");
+    _ = @import("exec_test.zig");
     _ = @import("timing.zig");
 }

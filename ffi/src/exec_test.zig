@@ -1,0 +1,697 @@
+//! Tests of exec.zig: every op against hand-computed results, the committed fixtures
+//! against the reference's golden outputs, batches across cores, buffer reuse.
+
+const std = @import("std");
+const exec = @import("exec.zig");
+const prog = @import("program.zig");
+const Runner = exec.Runner;
+const CoreConfig = exec.CoreConfig;
+const OpSpan = exec.OpSpan;
+const RunStats = exec.RunStats;
+const Program = prog.Program;
+const timing = @import("timing.zig");
+
+const testing = std.testing;
+
+fn readFixture(gpa: std.mem.Allocator, dir: []const u8, file: []const u8) ![]u8 {
+    const roots = [_][]const u8{ "tests/fixtures", "../tests/fixtures", "../../tests/fixtures" };
+    for (roots) |r| {
+        const path = try std.fmt.allocPrint(gpa, "{s}/{s}/{s}", .{ r, dir, file });
+        defer gpa.free(path);
+        return std.fs.cwd().readFileAlloc(gpa, path, 1 << 24) catch |e| switch (e) {
+            error.FileNotFound => continue,
+            else => return e,
+        };
+    }
+    return error.FileNotFound;
+}
+
+test "committed fixtures: bit-exact against the TypeScript reference's golden outputs" {
+    const gpa = testing.allocator;
+    const dirs = [_][]const u8{ "tiny", "ops", "uint8" };
+    var ran: usize = 0;
+    for (dirs) |dir| {
+        const bytes = readFixture(gpa, dir, "program.axp") catch |e| switch (e) {
+            error.FileNotFound => continue,
+            else => return e,
+        };
+        var diag = prog.Diagnostic{};
+        var p = Program.parse(gpa, bytes, &diag) catch |e| {
+            std.debug.print("{s}: {s}\n", .{ dir, diag.message() });
+            gpa.free(bytes);
+            return e;
+        };
+        gpa.free(bytes);
+        defer p.deinit(gpa);
+        var r = try Runner.init(gpa, &p);
+        defer r.deinit(gpa);
+        var case: usize = 0;
+        while (true) : (case += 1) {
+            var ins = std.ArrayList([]u8).init(gpa);
+            defer {
+                for (ins.items) |b| gpa.free(b);
+                ins.deinit();
+            }
+            var done = false;
+            for (0..p.inputs().len) |i| {
+                const name = try std.fmt.allocPrint(gpa, "cases/in_{d}_{d}.bin", .{ case, i });
+                defer gpa.free(name);
+                const b = readFixture(gpa, dir, name) catch |e| switch (e) {
+                    error.FileNotFound => {
+                        done = true;
+                        break;
+                    },
+                    else => return e,
+                };
+                try ins.append(b);
+            }
+            if (done) break;
+            var outs = std.ArrayList([]u8).init(gpa);
+            defer {
+                for (outs.items) |b| gpa.free(b);
+                outs.deinit();
+            }
+            for (p.outputs()) |d| {
+                const b = try gpa.alloc(u8, d.byteSize());
+                @memset(b, 0xAA);
+                try outs.append(b);
+            }
+            var spans = std.ArrayList(OpSpan).init(gpa);
+            defer spans.deinit();
+            const consts: []const []const u8 = @ptrCast(ins.items);
+            const st = try r.run(consts, outs.items, &.{.{}}, &spans);
+            try testing.expect(st.device_cycles > timing.run_overhead_cycles);
+            try testing.expectEqual(p.ops.len, spans.items.len);
+            for (p.outputs(), 0..) |_, j| {
+                const name = try std.fmt.allocPrint(gpa, "cases/out_{d}_{d}.bin", .{ case, j });
+                defer gpa.free(name);
+                const want = try readFixture(gpa, dir, name);
+                defer gpa.free(want);
+                testing.expectEqualSlices(u8, want, outs.items[j]) catch |e| {
+                    std.debug.print("fixture {s} case {d} output {d} differs\n", .{ dir, case, j });
+                    return e;
+                };
+            }
+            ran += 1;
+        }
+    }
+    if (ran == 0) return error.SkipZigTest;
+}
+
+/// Test harness: encodes a program, parses it, runs it on `inputs` and returns the
+/// outputs (caller frees with `freeOuts`).
+fn runProgram(gpa: std.mem.Allocator, json: []const u8, data: []const u8, inputs: []const []const u8, cores: []const CoreConfig) ![][]u8 {
+    const bytes = try prog.encode(gpa, json, data);
+    defer gpa.free(bytes);
+    var diag = prog.Diagnostic{};
+    var p = Program.parse(gpa, bytes, &diag) catch |e| {
+        std.debug.print("parse failed: {s}\n", .{diag.message()});
+        return e;
+    };
+    defer p.deinit(gpa);
+    var r = try Runner.init(gpa, &p);
+    defer r.deinit(gpa);
+    const outs = try gpa.alloc([]u8, p.outputs().len);
+    for (p.outputs(), 0..) |d, i| {
+        outs[i] = try gpa.alloc(u8, d.byteSize());
+        @memset(outs[i], 0x5A);
+    }
+    _ = try r.run(inputs, outs, cores, null);
+    return outs;
+}
+
+fn freeOuts(gpa: std.mem.Allocator, outs: [][]u8) void {
+    for (outs) |o| gpa.free(o);
+    gpa.free(outs);
+}
+
+/// Round half to even computed independently (float64 floor), for expected values.
+fn refRne(v: f32) i64 {
+    const d: f64 = v;
+    const f = @floor(d);
+    const frac = d - f;
+    const r = if (frac < 0.5) f else if (frac > 0.5) f + 1 else if (@mod(f, 2) == 0) f else f + 1;
+    return @intFromFloat(@min(@max(r, -1e9), 1e9));
+}
+
+fn refSat(v: i64, is_u8: bool) i64 {
+    return if (is_u8) @min(@max(v, 0), 255) else @min(@max(v, -128), 127);
+}
+
+fn i8s(comptime vals: anytype) [vals.len]u8 {
+    var out: [vals.len]u8 = undefined;
+    inline for (vals, 0..) |v, i| out[i] = @bitCast(@as(i8, v));
+    return out;
+}
+
+fn dataWriter(buf: []u8) struct {
+    buf: []u8,
+    fn i32s(self: @This(), off: usize, vals: []const i32) void {
+        for (vals, 0..) |v, i| std.mem.writeInt(i32, self.buf[off + 4 * i ..][0..4], v, .little);
+    }
+    fn f32s(self: @This(), off: usize, vals: []const f32) void {
+        for (vals, 0..) |v, i| std.mem.writeInt(u32, self.buf[off + 4 * i ..][0..4], @bitCast(v), .little);
+    }
+} {
+    return .{ .buf = buf };
+}
+
+test "Conv 3x3 stride 2 pads 1 on 1x3x3x2, hand-computed with rounding ties" {
+    const gpa = testing.allocator;
+    // x (zp 1): values 1..18 minus offsets; weights all 1 for channel 0, alternating for channel 1
+    // m = (1.0 * 1.0) / 2.0 = 0.5 so odd accumulators are exact ties.
+    const x = i8s(.{ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18 });
+    var data = [_]u8{0} ** 96;
+    // weights [2][3][3][2] at 0: channel 0 all 1; channel 1: +1 on input channel 0, -1 on input channel 1
+    for (0..18) |i| data[i] = 1;
+    for (0..9) |t| {
+        data[18 + 2 * t] = 1;
+        data[18 + 2 * t + 1] = @bitCast(@as(i8, -1));
+    }
+    const dw = dataWriter(&data);
+    dw.i32s(48, &.{ 1, 0 }); // bias
+    dw.f32s(64, &.{ 1.0, 1.0 }); // w_scale
+    const json =
+        \\{"tensors":[{"name":"x","shape":[1,3,3,2],"scale":1,"zero_point":1},
+        \\            {"name":"y","shape":[1,2,2,2],"scale":2,"zero_point":0}],
+        \\ "inputs":[0],"outputs":[1],
+        \\ "ops":[{"op":"Conv","name":"c","inputs":[0],"outputs":[1],"kernel":[3,3],"strides":[2,2],"pads":[1,1,1,1],
+        \\   "weights":{"offset":0,"length":36},"bias":{"offset":48,"length":8},"w_scale":{"offset":64,"length":8}}]}
+    ;
+    const outs = try runProgram(gpa, json, &data, &.{&x}, &.{});
+    defer freeOuts(gpa, outs);
+    // x - zp per pixel (h,w): [0,1] [2,3] [4,5] / [6,7] [8,9] [10,11] / [12,13] [14,15] [16,17]
+    // out (0,0): window rows -1..1, cols -1..1 -> pixels (0,0),(0,1),(1,0),(1,1)
+    //   ch0: 1 + (0+1+2+3+6+7+8+9) = 37 -> 18.5 -> 18 (tie to even)
+    //   ch1: 0 + (0-1)+(2-3)+(6-7)+(8-9) = -4 -> -2
+    // out (0,1): pixels (0,1),(0,2),(1,1),(1,2): ch0 1 + 2+3+4+5+8+9+10+11 = 53 -> 26.5 -> 26; ch1 -4 -> -2
+    // out (1,0): pixels (1,0),(1,1),(2,0),(2,1): ch0 1 + 6+7+8+9+12+13+14+15 = 85 -> 42.5 -> 42; ch1 -2
+    // out (1,1): pixels (1,1),(1,2),(2,1),(2,2): ch0 1 + 8+9+10+11+14+15+16+17 = 101 -> 50.5 -> 50; ch1 -2
+    const want = i8s(.{ 18, -2, 26, -2, 42, -2, 50, -2 });
+    try testing.expectEqualSlices(u8, &want, outs[0]);
+}
+
+/// Parameters of a randomised Conv for the differential test.
+const ConvCase = struct {
+    n: u32 = 1,
+    h: u32,
+    w: u32,
+    cin: u32,
+    cout: u32,
+    kh: u32,
+    kw: u32,
+    sh: u32 = 1,
+    sw: u32 = 1,
+    dh: u32 = 1,
+    dw: u32 = 1,
+    pads: [4]u32 = .{ 0, 0, 0, 0 },
+    group: u32 = 1,
+    x_u8: bool = false,
+    y_u8: bool = false,
+    clamp: ?[2]i32 = null,
+    gemm: bool = false,
+};
+
+fn convCase(gpa: std.mem.Allocator, c: ConvCase, seed: u64) !void {
+    var prng = std.Random.DefaultPrng.init(seed);
+    const rnd = prng.random();
+    const cin_g = c.cin / c.group;
+    const oh = (c.h + c.pads[0] + c.pads[2] - c.dh * (c.kh - 1) - 1) / c.sh + 1;
+    const ow = (c.w + c.pads[1] + c.pads[3] - c.dw * (c.kw - 1) - 1) / c.sw + 1;
+    const wlen = c.cout * c.kh * c.kw * cin_g;
+    const boff = std.mem.alignForward(usize, wlen, 16);
+    const soff = boff + 4 * c.cout;
+    const data = try gpa.alloc(u8, soff + 4 * c.cout);
+    defer gpa.free(data);
+    for (data[0..wlen]) |*b| b.* = @bitCast(rnd.intRangeAtMost(i8, -128, 127));
+    const bias = try gpa.alloc(i32, c.cout);
+    defer gpa.free(bias);
+    const ws = try gpa.alloc(f32, c.cout);
+    defer gpa.free(ws);
+    for (bias, ws) |*b, *s| {
+        b.* = rnd.intRangeAtMost(i32, -5000, 5000);
+        s.* = 0.001 + rnd.float(f32) * 0.01;
+    }
+    dataWriter(data).i32s(boff, bias);
+    dataWriter(data).f32s(soff, ws);
+    const x_zp: i32 = if (c.x_u8) 128 + rnd.intRangeAtMost(i32, -20, 20) else rnd.intRangeAtMost(i32, -20, 20);
+    const y_zp: i32 = if (c.y_u8) 120 else -3;
+    const x_scale: f32 = 0.05;
+    const y_scale: f32 = 0.02 * @as(f32, @floatFromInt(c.kh * c.kw * cin_g));
+    var clamp_buf: [64]u8 = undefined;
+    const clamp = if (c.clamp) |cl| try std.fmt.bufPrint(&clamp_buf, ",\"clamp\":[{d},{d}]", .{ cl[0], cl[1] }) else "";
+    const xdt = if (c.x_u8) "uint8" else "int8";
+    const ydt = if (c.y_u8) "uint8" else "int8";
+    const attrs = if (c.gemm) try std.fmt.allocPrint(gpa, "\"op\":\"Gemm\"", .{}) else try std.fmt.allocPrint(gpa,
+        \\"op":"Conv","kernel":[{d},{d}],"strides":[{d},{d}],"dilations":[{d},{d}],"pads":[{d},{d},{d},{d}],"group":{d}
+    , .{ c.kh, c.kw, c.sh, c.sw, c.dh, c.dw, c.pads[0], c.pads[1], c.pads[2], c.pads[3], c.group });
+    defer gpa.free(attrs);
+    const json = try std.fmt.allocPrint(gpa,
+        \\{{"tensors":[{{"name":"x","shape":[{d},{d},{d},{d}],"scale":{e},"zero_point":{d},"dtype":"{s}"}},
+        \\ {{"name":"y","shape":[{d},{d},{d},{d}],"scale":{e},"zero_point":{d},"dtype":"{s}"}}],"inputs":[0],"outputs":[1],
+        \\ "ops":[{{{s},"name":"conv","inputs":[0],"outputs":[1],"weights":{{"offset":0,"length":{d}}},
+        \\ "bias":{{"offset":{d},"length":{d}}},"w_scale":{{"offset":{d},"length":{d}}}{s}}}]}}
+    , .{ c.n, c.h, c.w, c.cin, x_scale, x_zp, xdt, c.n, oh, ow, c.cout, y_scale, y_zp, ydt, attrs, wlen, boff, 4 * c.cout, soff, 4 * c.cout, clamp });
+    defer gpa.free(json);
+    const x = try gpa.alloc(u8, @as(usize, c.n) * c.h * c.w * c.cin);
+    defer gpa.free(x);
+    for (x) |*b| b.* = rnd.int(u8);
+    const cores = [_]CoreConfig{ .{}, .{}, .{} };
+    const outs = try runProgram(gpa, json, data, &.{x}, &cores);
+    defer freeOuts(gpa, outs);
+    // independent reference: plain loops with bounds checks, int64 accumulator
+    const y = outs[0];
+    const cout_g = c.cout / c.group;
+    var idx: usize = 0;
+    for (0..c.n) |n| for (0..oh) |i| for (0..ow) |j| for (0..c.cout) |co| {
+        const g = co / cout_g;
+        var acc: i64 = bias[co];
+        for (0..c.kh) |a| for (0..c.kw) |b| {
+            const ih = @as(i64, @intCast(i * c.sh + a * c.dh)) - c.pads[0];
+            const iw = @as(i64, @intCast(j * c.sw + b * c.dw)) - c.pads[1];
+            if (ih < 0 or iw < 0 or ih >= c.h or iw >= c.w) continue;
+            for (0..cin_g) |ci| {
+                const xi = ((n * c.h + @as(usize, @intCast(ih))) * c.w + @as(usize, @intCast(iw))) * c.cin + g * cin_g + ci;
+                const xv: i64 = if (c.x_u8) x[xi] else @as(i8, @bitCast(x[xi]));
+                const wv: i64 = @as(i8, @bitCast(data[((co * c.kh + a) * c.kw + b) * cin_g + ci]));
+                acc += (xv - x_zp) * wv;
+            }
+        };
+        const m: f32 = (x_scale * ws[co]) / y_scale;
+        var v = refSat(refRne(@as(f32, @floatFromInt(acc)) * m) + y_zp, c.y_u8);
+        if (c.clamp) |cl| v = @min(@max(v, cl[0]), cl[1]);
+        const got: i64 = if (c.y_u8) y[idx] else @as(i8, @bitCast(y[idx]));
+        if (got != v) {
+            std.debug.print("conv case {any}: output {d} (n{d} h{d} w{d} c{d}) = {d}, want {d}\n", .{ c, idx, n, i, j, co, got, v });
+            return error.TestExpectedEqual;
+        }
+        idx += 1;
+    };
+}
+
+test "Conv and Gemm: randomised shapes against an independent reference" {
+    const gpa = testing.allocator;
+    const cases = [_]ConvCase{
+        .{ .h = 5, .w = 7, .cin = 3, .cout = 5, .kh = 3, .kw = 3, .pads = .{ 1, 1, 1, 1 } },
+        .{ .h = 9, .w = 8, .cin = 17, .cout = 9, .kh = 3, .kw = 2, .sh = 2, .sw = 3, .pads = .{ 2, 0, 1, 1 } },
+        .{ .h = 6, .w = 6, .cin = 40, .cout = 33, .kh = 1, .kw = 1 },
+        .{ .n = 3, .h = 4, .w = 5, .cin = 64, .cout = 8, .kh = 1, .kw = 1, .x_u8 = true, .y_u8 = true },
+        .{ .h = 7, .w = 7, .cin = 8, .cout = 8, .kh = 3, .kw = 3, .dh = 2, .dw = 2, .pads = .{ 2, 2, 2, 2 }, .group = 8 }, // depthwise dilated
+        .{ .n = 2, .h = 10, .w = 9, .cin = 37, .cout = 37, .kh = 5, .kw = 5, .sh = 2, .sw = 2, .pads = .{ 2, 2, 2, 2 }, .group = 37 },
+        .{ .h = 6, .w = 9, .cin = 6, .cout = 4, .kh = 1, .kw = 3, .pads = .{ 0, 0, 0, 2 }, .group = 2 },
+        .{ .h = 8, .w = 8, .cin = 12, .cout = 6, .kh = 3, .kw = 3, .dh = 1, .dw = 2, .pads = .{ 1, 2, 1, 2 }, .group = 3 },
+        .{ .h = 5, .w = 5, .cin = 4, .cout = 7, .kh = 3, .kw = 3, .dw = 2, .pads = .{ 1, 1, 1, 1 }, .clamp = .{ -20, 30 } },
+        .{ .h = 11, .w = 13, .cin = 3, .cout = 16, .kh = 7, .kw = 7, .sh = 2, .sw = 2, .pads = .{ 3, 3, 3, 3 }, .x_u8 = true },
+        .{ .h = 1, .w = 1, .cin = 100, .cout = 10, .kh = 1, .kw = 1, .gemm = true },
+        .{ .n = 2, .h = 3, .w = 2, .cin = 20, .cout = 5, .kh = 1, .kw = 1, .gemm = true, .y_u8 = true },
+    };
+    for (cases, 0..) |c, i| try convCase(gpa, c, i + 1);
+}
+
+test "Add and Mul with broadcasting, dq -> f32 -> q with ties" {
+    const gpa = testing.allocator;
+    // a [1,2,2,2] scale 0.5 zp 0; b [1,1,1,2] scale 0.25 zp 2; y scale 1 zp -1
+    const a = i8s(.{ 1, 2, 3, -4, 5, 0, -1, 7 });
+    const b = i8s(.{ 4, 0 }); // dq: (4-2)*0.25 = 0.5, (0-2)*0.25 = -0.5
+    const json =
+        \\{"tensors":[{"name":"a","shape":[1,2,2,2],"scale":0.5,"zero_point":0},
+        \\ {"name":"b","shape":[1,1,1,2],"scale":0.25,"zero_point":2},
+        \\ {"name":"s","shape":[1,2,2,2],"scale":1,"zero_point":-1},
+        \\ {"name":"p","shape":[1,2,2,2],"scale":0.125,"zero_point":0}],
+        \\ "inputs":[0,1],"outputs":[2,3],
+        \\ "ops":[{"op":"Add","name":"add","inputs":[0,1],"outputs":[2]},{"op":"Mul","name":"mul","inputs":[0,1],"outputs":[3]}]}
+    ;
+    const outs = try runProgram(gpa, json, &.{}, &.{ &a, &b }, &.{});
+    defer freeOuts(gpa, outs);
+    // dq(a) = 0.5 1 1.5 -2 2.5 0 -0.5 3.5 ; + [0.5,-0.5] -> 1 0.5 2 -2.5 3 -0.5 0 3
+    // q: rne(v) - 1 -> 0, rne(.5)=0 -> -1, 1, rne(-2.5)=-2 -> -3, 2, rne(-.5)=0 -> -1, -1, 2
+    try testing.expectEqualSlices(u8, &i8s(.{ 0, -1, 1, -3, 2, -1, -1, 2 }), outs[0]);
+    // * [0.5,-0.5] -> 0.25 -0.5 0.75 1 1.25 0 -0.25 -1.75 ; / 0.125 -> 2 -4 6 8 10 0 -2 -14
+    try testing.expectEqualSlices(u8, &i8s(.{ 2, -4, 6, 8, 10, 0, -2, -14 }), outs[1]);
+}
+
+test "Add broadcasting on H and W both ways, saturation" {
+    const gpa = testing.allocator;
+    // a [1,2,1,1], b [1,1,3,1] -> y [1,2,3,1]
+    const a = i8s(.{ 10, 100 });
+    const b = i8s(.{ 1, 2, 127 });
+    const json =
+        \\{"tensors":[{"name":"a","shape":[1,2,1,1],"scale":1,"zero_point":0},
+        \\ {"name":"b","shape":[1,1,3,1],"scale":1,"zero_point":0},
+        \\ {"name":"y","shape":[1,2,3,1],"scale":1,"zero_point":0}],
+        \\ "inputs":[0,1],"outputs":[2],"ops":[{"op":"Add","name":"add","inputs":[0,1],"outputs":[2]}]}
+    ;
+    const outs = try runProgram(gpa, json, &.{}, &.{ &a, &b }, &.{});
+    defer freeOuts(gpa, outs);
+    try testing.expectEqualSlices(u8, &i8s(.{ 11, 12, 127, 101, 102, 127 }), outs[0]);
+}
+
+test "Concat with different scales (requantized) and equal ones (copied), Requantize" {
+    const gpa = testing.allocator;
+    const a = i8s(.{ 1, 2, 3, 4 }); // [1,1,2,2] scale 0.5 zp 0 (copied: same as y)
+    const b = i8s(.{ 3, -3 }); // [1,1,2,1] scale 0.25 zp 0 -> dq 0.75 -0.75 -> /0.5 = 1.5 -> 2, -1.5 -> -2
+    const json =
+        \\{"tensors":[{"name":"a","shape":[1,1,2,2],"scale":0.5,"zero_point":0},
+        \\ {"name":"b","shape":[1,1,2,1],"scale":0.25,"zero_point":0},
+        \\ {"name":"y","shape":[1,1,2,3],"scale":0.5,"zero_point":0},
+        \\ {"name":"r","shape":[1,1,2,1],"scale":0.01,"zero_point":5}],
+        \\ "inputs":[0,1],"outputs":[2,3],"ops":[{"op":"Concat","name":"cat","inputs":[0,1],"outputs":[2],"axis":3},
+        \\ {"op":"Requantize","name":"rq","inputs":[1],"outputs":[3]}]}
+    ;
+    const outs = try runProgram(gpa, json, &.{}, &.{ &a, &b }, &.{});
+    defer freeOuts(gpa, outs);
+    try testing.expectEqualSlices(u8, &i8s(.{ 1, 2, 2, 3, 4, -2 }), outs[0]);
+    // 0.75 / 0.01 = 75 + 5 = 80; -75 + 5 = -70
+    try testing.expectEqualSlices(u8, &i8s(.{ 80, -70 }), outs[1]);
+}
+
+test "MaxPool ceil_mode, AveragePool pads with and without count_include_pad, GlobalAveragePool" {
+    const gpa = testing.allocator;
+    // x [1,3,3,1] = 1..9 (scale 1, zp 0)
+    const x = i8s(.{ 1, 2, 3, 4, 5, 6, 7, 8, 9 });
+    const json =
+        \\{"tensors":[{"name":"x","shape":[1,3,3,1],"scale":1,"zero_point":0},
+        \\ {"name":"mp","shape":[1,2,2,1],"scale":1,"zero_point":0},
+        \\ {"name":"ap","shape":[1,2,2,1],"scale":1,"zero_point":0},
+        \\ {"name":"api","shape":[1,2,2,1],"scale":1,"zero_point":0},
+        \\ {"name":"gap","shape":[1,1,1,1],"scale":0.5,"zero_point":0}],
+        \\ "inputs":[0],"outputs":[1,2,3,4],"ops":[
+        \\ {"op":"MaxPool","name":"mp","inputs":[0],"outputs":[1],"kernel":[2,2],"strides":[2,2],"ceil_mode":1},
+        \\ {"op":"AveragePool","name":"ap","inputs":[0],"outputs":[2],"kernel":[2,2],"strides":[2,2],"pads":[1,1,0,0],"count_include_pad":0},
+        \\ {"op":"AveragePool","name":"api","inputs":[0],"outputs":[3],"kernel":[2,2],"strides":[2,2],"pads":[1,1,0,0],"count_include_pad":1},
+        \\ {"op":"GlobalAveragePool","name":"gap","inputs":[0],"outputs":[4]}]}
+    ;
+    const outs = try runProgram(gpa, json, &.{}, &.{&x}, &.{});
+    defer freeOuts(gpa, outs);
+    // MaxPool 2x2/2 ceil: windows {1,2,4,5} {3,6} {7,8} {9}
+    try testing.expectEqualSlices(u8, &i8s(.{ 5, 6, 8, 9 }), outs[0]);
+    // AveragePool pads top/left 1: windows (-1..0,-1..0) = {1}; (-1..0, 1..2) = {2,3}; {4,7}; {5,6,8,9}
+    // no pad count: 1, 2.5 -> 2, 5.5 -> 6, 7
+    try testing.expectEqualSlices(u8, &i8s(.{ 1, 2, 6, 7 }), outs[1]);
+    // include pad: /4 each: 0.25 -> 0, 1.25 -> 1, 2.75 -> 3, 7
+    try testing.expectEqualSlices(u8, &i8s(.{ 0, 1, 3, 7 }), outs[2]);
+    // GAP: 45 / 9 = 5 -> / 0.5 = 10
+    try testing.expectEqualSlices(u8, &i8s(.{10}), outs[3]);
+}
+
+test "AveragePool ceil_mode with count_include_pad counts only positions inside the padded extent" {
+    const gpa = testing.allocator;
+    // x [1,1,4,1] = 2 4 6 8 ; kernel [1,3] stride [1,2] pads [0,1,0,1] ceil:
+    // out = ceil((4+2-3)/2)+1 = 3; last window starts at 4-1=3 < 4+1 -> kept
+    // windows (cols): -1..1 -> {pad,2,4} ; 1..3 -> {4,6,8} ; 3..5 -> {8, pad, beyond}
+    const x = i8s(.{ 2, 4, 6, 8 });
+    const json =
+        \\{"tensors":[{"name":"x","shape":[1,1,4,1],"scale":1,"zero_point":0},
+        \\ {"name":"a","shape":[1,1,3,1],"scale":1,"zero_point":0},{"name":"b","shape":[1,1,3,1],"scale":1,"zero_point":0}],
+        \\ "inputs":[0],"outputs":[1,2],"ops":[
+        \\ {"op":"AveragePool","name":"inc","inputs":[0],"outputs":[1],"kernel":[1,3],"strides":[1,2],"pads":[0,1,0,1],"ceil_mode":1,"count_include_pad":1},
+        \\ {"op":"AveragePool","name":"exc","inputs":[0],"outputs":[2],"kernel":[1,3],"strides":[1,2],"pads":[0,1,0,1],"ceil_mode":1}]}
+    ;
+    const outs = try runProgram(gpa, json, &.{}, &.{&x}, &.{});
+    defer freeOuts(gpa, outs);
+    // include: 6/3 = 2, 18/3 = 6, 8/2 = 4 (col 5 is past the right pad)
+    try testing.expectEqualSlices(u8, &i8s(.{ 2, 6, 4 }), outs[0]);
+    // exclude: 6/2 = 3, 6, 8
+    try testing.expectEqualSlices(u8, &i8s(.{ 3, 6, 8 }), outs[1]);
+}
+
+test "MaxPool with dilation and padding on int8 and uint8" {
+    const gpa = testing.allocator;
+    const x = i8s(.{ -5, 3, -128, 7, -1 }); // [1,1,5,1]
+    const xu = [_]u8{ 200, 3, 255, 7, 1 };
+    // kernel 1x2 dilation 2 pads left 1: out = (5+1-2-1)/1+1 = 4 ; windows cols {-1,1} {0,2} {1,3} {2,4}
+    const json =
+        \\{"tensors":[{"name":"x","shape":[1,1,5,1],"scale":1,"zero_point":0},{"name":"y","shape":[1,1,4,1],"scale":1,"zero_point":0},
+        \\ {"name":"xu","shape":[1,1,5,1],"scale":1,"zero_point":0,"dtype":"uint8"},{"name":"yu","shape":[1,1,4,1],"scale":1,"zero_point":0,"dtype":"uint8"}],
+        \\ "inputs":[0,2],"outputs":[1,3],"ops":[
+        \\ {"op":"MaxPool","name":"mp","inputs":[0],"outputs":[1],"kernel":[1,2],"dilations":[1,2],"pads":[0,1,0,0]},
+        \\ {"op":"MaxPool","name":"mpu","inputs":[2],"outputs":[3],"kernel":[1,2],"dilations":[1,2],"pads":[0,1,0,0]}]}
+    ;
+    const outs = try runProgram(gpa, json, &.{}, &.{ &x, &xu }, &.{});
+    defer freeOuts(gpa, outs);
+    try testing.expectEqualSlices(u8, &i8s(.{ 3, -5, 7, -1 }), outs[0]);
+    try testing.expectEqualSlices(u8, &[_]u8{ 3, 255, 7, 255 }, outs[1]);
+}
+
+test "Lut, Relu, Clip" {
+    const gpa = testing.allocator;
+    const x = i8s(.{ -128, -3, 0, 2, 127 });
+    var table: [256]u8 = undefined;
+    for (&table, 0..) |*t, i| t.* = @truncate(i *% 3);
+    const json =
+        \\{"tensors":[{"name":"x","shape":[1,1,1,5],"scale":0.1,"zero_point":-2},
+        \\ {"name":"l","shape":[1,1,1,5],"scale":1,"zero_point":0},
+        \\ {"name":"r","shape":[1,1,1,5],"scale":0.1,"zero_point":-2},
+        \\ {"name":"c","shape":[1,1,1,5],"scale":0.1,"zero_point":-2}],
+        \\ "inputs":[0],"outputs":[1,2,3],"ops":[
+        \\ {"op":"Lut","name":"lut","inputs":[0],"outputs":[1],"table":{"offset":0,"length":256}},
+        \\ {"op":"Relu","name":"relu","inputs":[0],"outputs":[2]},
+        \\ {"op":"Clip","name":"clip","inputs":[0],"outputs":[3],"lo":-3,"hi":100}]}
+    ;
+    const outs = try runProgram(gpa, json, &table, &.{&x}, &.{});
+    defer freeOuts(gpa, outs);
+    // table[x + 128]: idx 0, 125, 128, 130, 255 -> *3 mod 256: 0, 119, 128, 134, 253
+    try testing.expectEqualSlices(u8, &[_]u8{ 0, 119, 128, 134, 253 }, outs[0]);
+    try testing.expectEqualSlices(u8, &i8s(.{ -2, -2, 0, 2, 127 }), outs[1]);
+    try testing.expectEqualSlices(u8, &i8s(.{ -3, -3, 0, 2, 100 }), outs[2]);
+}
+
+test "Resize, Reshape, Transpose, Slice (negative and clamped), Split" {
+    const gpa = testing.allocator;
+    // x [1,2,3,2] = 0..11
+    var x: [12]u8 = undefined;
+    for (&x, 0..) |*e, i| e.* = @intCast(i);
+    const json =
+        \\{"tensors":[{"name":"x","shape":[1,2,3,2],"scale":1,"zero_point":0},
+        \\ {"name":"rs","shape":[1,4,3,2],"scale":1,"zero_point":0},
+        \\ {"name":"rh","shape":[1,1,6,2],"scale":1,"zero_point":0},
+        \\ {"name":"tp","shape":[1,2,2,3],"scale":1,"zero_point":0},
+        \\ {"name":"sl","shape":[1,1,2,1],"scale":1,"zero_point":0},
+        \\ {"name":"s0","shape":[1,2,1,2],"scale":1,"zero_point":0},
+        \\ {"name":"s1","shape":[1,2,2,2],"scale":1,"zero_point":0}],
+        \\ "inputs":[0],"outputs":[1,2,3,4,5,6],"ops":[
+        \\ {"op":"Resize","name":"rs","inputs":[0],"outputs":[1],"scales":[2,1]},
+        \\ {"op":"Reshape","name":"rh","inputs":[0],"outputs":[2]},
+        \\ {"op":"Transpose","name":"tp","inputs":[0],"outputs":[3],"perm":[0,3,1,2]},
+        \\ {"op":"Slice","name":"sl","inputs":[0],"outputs":[4],"starts":[0,-1,-100,1],"ends":[1,1000,1000,2],"steps":[1,1,2,1]},
+        \\ {"op":"Split","name":"sp","inputs":[0],"outputs":[5,6],"axis":2,"sizes":[1,2]}]}
+    ;
+    const outs = try runProgram(gpa, json, &.{}, &.{&x}, &.{});
+    defer freeOuts(gpa, outs);
+    try testing.expectEqualSlices(u8, &[_]u8{ 0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 6, 7, 8, 9, 10, 11 }, outs[0]);
+    try testing.expectEqualSlices(u8, &x, outs[1]);
+    // y[0,c,h,w] = x[0,h,w,c]
+    try testing.expectEqualSlices(u8, &[_]u8{ 0, 2, 4, 6, 8, 10, 1, 3, 5, 7, 9, 11 }, outs[2]);
+    // h from 1, w 0 and 2, c 1: x[0,1,0,1] = 7, x[0,1,2,1] = 11
+    try testing.expectEqualSlices(u8, &[_]u8{ 7, 11 }, outs[3]);
+    try testing.expectEqualSlices(u8, &[_]u8{ 0, 1, 6, 7 }, outs[4]);
+    try testing.expectEqualSlices(u8, &[_]u8{ 2, 3, 4, 5, 8, 9, 10, 11 }, outs[5]);
+}
+
+test "padded input and output regions: padding ignored on input, filled with the zero point on output" {
+    const gpa = testing.allocator;
+    // x logical [1,2,2,1] in a buffer padded H 1+0, W 0+1, C 0+1 -> [1,3,3,2]
+    var xb = [_]u8{0x77} ** 18;
+    const put = struct {
+        fn f(b: []u8, h: usize, w: usize, v: i8) void {
+            b[((h + 1) * 3 + w) * 2] = @bitCast(v);
+        }
+    }.f;
+    put(&xb, 0, 0, -5);
+    put(&xb, 0, 1, 6);
+    put(&xb, 1, 0, 7);
+    put(&xb, 1, 1, -8);
+    const json =
+        \\{"tensors":[{"name":"x","shape":[1,2,2,1],"scale":1,"zero_point":0,"padding":[[0,0],[1,0],[0,1],[0,1]]},
+        \\ {"name":"y","shape":[1,2,2,1],"scale":1,"zero_point":-4,"padding":[[0,1],[0,0],[1,0],[0,2]]}],
+        \\ "inputs":[0],"outputs":[1],"ops":[{"op":"Requantize","name":"rq","inputs":[0],"outputs":[1]}]}
+    ;
+    const outs = try runProgram(gpa, json, &.{}, &.{&xb}, &.{});
+    defer freeOuts(gpa, outs);
+    // y buffer [2,2,3,3]; logical at n 0, h 0..1, w 1..2, c 0; value = x - 4
+    var want = [_]u8{0xFC} ** 36;
+    want[(0 * 3 + 1) * 3] = @bitCast(@as(i8, -9));
+    want[(0 * 3 + 2) * 3] = 2;
+    want[(1 * 3 + 1) * 3] = 3;
+    want[(1 * 3 + 2) * 3] = @bitCast(@as(i8, -12));
+    try testing.expectEqualSlices(u8, &want, outs[0]);
+}
+
+test "a batch split across cores gives the same bytes; timing takes the slowest core" {
+    const gpa = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(99);
+    var data: [64 + 64]u8 = undefined;
+    for (data[0..72]) |*b| b.* = @bitCast(prng.random().intRangeAtMost(i8, -50, 50));
+    dataWriter(&data).f32s(80, &.{ 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08 });
+    const json =
+        \\{"tensors":[{"name":"x","shape":[5,6,6,1],"scale":0.1,"zero_point":0,"padding":[[0,0],[0,0],[0,0],[0,3]]},
+        \\ {"name":"c","shape":[5,4,4,8],"scale":0.05,"zero_point":1},
+        \\ {"name":"y","shape":[5,2,2,8],"scale":0.05,"zero_point":1,"padding":[[0,0],[0,0],[0,0],[0,8]]}],
+        \\ "inputs":[0],"outputs":[2],"ops":[
+        \\ {"op":"Conv","name":"conv","inputs":[0],"outputs":[1],"kernel":[3,3],"weights":{"offset":0,"length":72},"w_scale":{"offset":80,"length":32}},
+        \\ {"op":"MaxPool","name":"pool","inputs":[1],"outputs":[2],"kernel":[2,2],"strides":[2,2]}]}
+    ;
+    const bytes = try prog.encode(gpa, json, &data);
+    defer gpa.free(bytes);
+    var diag = prog.Diagnostic{};
+    var p = try Program.parse(gpa, bytes, &diag);
+    defer p.deinit(gpa);
+    try testing.expectEqual(@as(u32, 5), p.batch);
+    var r = try Runner.init(gpa, &p);
+    defer r.deinit(gpa);
+    var x: [5 * 6 * 6 * 4]u8 = undefined;
+    prng.random().bytes(&x);
+    var y1: [5 * 2 * 2 * 16]u8 = undefined;
+    var y4: [5 * 2 * 2 * 16]u8 = undefined;
+    const one = try r.run(&.{&x}, &.{&y1}, &.{.{}}, null);
+    var spans = std.ArrayList(OpSpan).init(gpa);
+    defer spans.deinit();
+    const cores = [_]CoreConfig{ .{}, .{}, .{ .clock_mhz = 400 }, .{} };
+    const four = try r.run(&.{&x}, &.{&y4}, &cores, &spans);
+    try testing.expectEqualSlices(u8, &y1, &y4);
+    // 4 cores: 2 ops x 4 cores spans, core 2 at 400 MHz is the slowest and decides the time
+    try testing.expectEqual(@as(usize, 8), spans.items.len);
+    try testing.expect(four.device_cycles < one.device_cycles);
+    try testing.expectEqual(timing.toNs(four.device_cycles, 400), four.device_ns);
+    for (spans.items) |s| if (s.core == 2 and std.mem.eql(u8, s.op, "Conv")) {
+        try testing.expectEqual(timing.run_overhead_cycles, s.start_cycle);
+        try testing.expectEqual(@as(u64, 1 * 4 * 4 * 8 * 9), s.macs); // core 2 has image 2 only (5 images on 4 cores: 1,1,1,2)
+    };
+    // single core: op spans are back to back
+    var sp1 = std.ArrayList(OpSpan).init(gpa);
+    defer sp1.deinit();
+    const st = try r.run(&.{&x}, &.{&y1}, &.{.{ .clock_mhz = 800, .mvm_utilisation = 50 }}, &sp1);
+    try testing.expectEqual(@as(usize, 2), sp1.items.len);
+    try testing.expectEqual(sp1.items[0].start_cycle + sp1.items[0].cycles, sp1.items[1].start_cycle);
+    try testing.expectEqual(sp1.items[1].start_cycle + sp1.items[1].cycles, st.device_cycles);
+    try testing.expectEqual(st.device_cycles * 1000 / 800, st.device_ns);
+    // wrong buffers are errors, not crashes
+    try testing.expectError(error.BadBufferSize, r.run(&.{x[1..]}, &.{&y1}, &.{}, null));
+    try testing.expectError(error.BadInputCount, r.run(&.{}, &.{&y1}, &.{}, null));
+}
+
+test "timing: the worked example of docs/timing-model.md" {
+    const gpa = testing.allocator;
+    const wlen = 64 * 9 * 64;
+    const data = try gpa.alloc(u8, wlen + 64 * 4);
+    defer gpa.free(data);
+    @memset(data, 1);
+    for (0..64) |c| std.mem.writeInt(u32, data[wlen + 4 * c ..][0..4], @bitCast(@as(f32, 0.01)), .little);
+    const json = try std.fmt.allocPrint(gpa,
+        \\{{"tensors":[{{"name":"x","shape":[1,56,56,64],"scale":0.1,"zero_point":0}},{{"name":"y","shape":[1,56,56,64],"scale":0.1,"zero_point":0}}],
+        \\"inputs":[0],"outputs":[1],"ops":[{{"op":"Conv","name":"c","inputs":[0],"outputs":[1],"kernel":[3,3],"pads":[1,1,1,1],
+        \\"weights":{{"offset":0,"length":{d}}},"bias":{{"offset":0,"length":256}},"w_scale":{{"offset":{d},"length":256}}}}]}}
+    , .{ wlen, wlen });
+    defer gpa.free(json);
+    const bytes = try prog.encode(gpa, json, data);
+    defer gpa.free(bytes);
+    var diag = prog.Diagnostic{};
+    var p = try Program.parse(gpa, bytes, &diag);
+    defer p.deinit(gpa);
+    var r = try Runner.init(gpa, &p);
+    defer r.deinit(gpa);
+    const x = try gpa.alloc(u8, 56 * 56 * 64);
+    defer gpa.free(x);
+    @memset(x, 0);
+    const y = try gpa.alloc(u8, 56 * 56 * 64);
+    defer gpa.free(y);
+    var spans = std.ArrayList(OpSpan).init(gpa);
+    defer spans.deinit();
+    const st = try r.run(&.{x}, &.{y}, &.{.{}}, &spans);
+    try testing.expectEqual(@as(u64, 115_605_504), spans.items[0].macs);
+    try testing.expectEqual(@as(u64, 3522), spans.items[0].cycles);
+    try testing.expectEqual(@as(u64, 5522), st.device_cycles);
+    try testing.expectEqual(@as(u64, 6902), st.device_ns);
+    const half = try r.run(&.{x}, &.{y}, &.{.{ .mvm_utilisation = 50 }}, null);
+    try testing.expectEqual(@as(u64, 2000 + 64 + 6915), half.device_cycles);
+    const slow = try r.run(&.{x}, &.{y}, &.{.{ .clock_mhz = 100 }}, null);
+    try testing.expectEqual(@as(u64, 5522 * 10), slow.device_ns);
+}
+
+test "liveness: a chain of ops reuses two buffers; results stay right" {
+    const gpa = testing.allocator;
+    var json = std.ArrayList(u8).init(gpa);
+    defer json.deinit();
+    try json.appendSlice("{\"tensors\":[");
+    for (0..12) |i| {
+        if (i > 0) try json.appendSlice(",");
+        try json.writer().print("{{\"name\":\"t{d}\",\"shape\":[1,16,16,8],\"scale\":1,\"zero_point\":{d}}}", .{ i, @as(i32, @intCast(i)) - 6 });
+    }
+    try json.appendSlice("],\"inputs\":[0],\"outputs\":[11],\"ops\":[");
+    for (0..11) |i| {
+        if (i > 0) try json.appendSlice(",");
+        try json.writer().print("{{\"op\":\"Requantize\",\"name\":\"r{d}\",\"inputs\":[{d}],\"outputs\":[{d}]}}", .{ i, i, i + 1 });
+    }
+    try json.appendSlice("]}");
+    const bytes = try prog.encode(gpa, json.items, &.{});
+    defer gpa.free(bytes);
+    var diag = prog.Diagnostic{};
+    var p = try Program.parse(gpa, bytes, &diag);
+    defer p.deinit(gpa);
+    var r = try Runner.init(gpa, &p);
+    defer r.deinit(gpa);
+    try testing.expectEqual(@as(usize, 2 * 16 * 16 * 8), r.arena_size);
+    var x: [16 * 16 * 8]u8 = undefined;
+    for (&x, 0..) |*e, i| e.* = @truncate(i * 7);
+    var y: [16 * 16 * 8]u8 = undefined;
+    _ = try r.run(&.{&x}, &.{&y}, &.{}, null);
+    // each step: value - zp_in + zp_out = value + 1, saturating at 127
+    for (x, y) |a, b| {
+        const v: i32 = @as(i8, @bitCast(a));
+        try testing.expectEqual(@min(v + 11, 127), @as(i8, @bitCast(b)));
+    }
+}
+
+test "a batched graph with branches: every core count gives identical bytes; axis-0 concat is not split" {
+    const gpa = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(3);
+    var data: [16 * 9 * 8 + 64]u8 = undefined;
+    prng.random().bytes(&data);
+    const wl = 9 * 8 * 8;
+    dataWriter(&data).f32s(wl, &.{ 0.01, 0.02, 0.03, 0.01, 0.02, 0.03, 0.01, 0.02 });
+    const json_tpl =
+        \\{{"tensors":[{{"name":"x","shape":[{d},7,7,8],"scale":0.1,"zero_point":2}},
+        \\ {{"name":"c","shape":[{d},7,7,8],"scale":0.2,"zero_point":-1}},
+        \\ {{"name":"r","shape":[{d},7,7,8],"scale":0.2,"zero_point":-1}},
+        \\ {{"name":"a","shape":[{d},7,7,8],"scale":0.15,"zero_point":0}},
+        \\ {{"name":"k","shape":[{d},7,7,16],"scale":0.15,"zero_point":0}},
+        \\ {{"name":"y","shape":[{d},4,4,16],"scale":0.1,"zero_point":3,"padding":[[0,0],[0,0],[0,0],[0,4]]}}],
+        \\ "inputs":[0],"outputs":[5],"ops":[
+        \\ {{"op":"Conv","name":"conv","inputs":[0],"outputs":[1],"kernel":[3,3],"pads":[1,1,1,1],"weights":{{"offset":0,"length":{d}}},"w_scale":{{"offset":{d},"length":32}}}},
+        \\ {{"op":"Relu","name":"relu","inputs":[1],"outputs":[2]}},
+        \\ {{"op":"Add","name":"add","inputs":[2,0],"outputs":[3]}},
+        \\ {{"op":"Concat","name":"cat","inputs":[3,1],"outputs":[4],"axis":3}},
+        \\ {{"op":"AveragePool","name":"pool","inputs":[4],"outputs":[5],"kernel":[2,2],"strides":[2,2],"ceil_mode":1}}]}}
+    ;
+    const json = try std.fmt.allocPrint(gpa, json_tpl, .{ 6, 6, 6, 6, 6, 6, wl, wl });
+    defer gpa.free(json);
+    var x: [6 * 7 * 7 * 8]u8 = undefined;
+    prng.random().bytes(&x);
+    var first: ?[][]u8 = null;
+    defer if (first) |f| freeOuts(gpa, f);
+    const cfgs = [_]CoreConfig{ .{}, .{}, .{}, .{} };
+    for (1..5) |nc| {
+        const outs = try runProgram(gpa, json, &data, &.{&x}, cfgs[0..nc]);
+        if (first) |f| {
+            defer freeOuts(gpa, outs);
+            try testing.expectEqualSlices(u8, f[0], outs[0]);
+        } else first = outs;
+    }
+    // the same images one at a time (N = 1 programs) give the same bytes
+    const json1 = try std.fmt.allocPrint(gpa, json_tpl, .{ 1, 1, 1, 1, 1, 1, wl, wl });
+    defer gpa.free(json1);
+    for (0..6) |n| {
+        const outs = try runProgram(gpa, json1, &data, &.{x[n * 392 ..][0..392]}, &.{});
+        defer freeOuts(gpa, outs);
+        try testing.expectEqualSlices(u8, first.?[0][n * 320 ..][0..320], outs[0]);
+    }
+    // Concat on axis 0 mixes images: the batch is not split
+    const json0 =
+        \\{"tensors":[{"name":"a","shape":[2,1,1,2],"scale":1,"zero_point":0},{"name":"b","shape":[2,1,1,2],"scale":1,"zero_point":0},
+        \\ {"name":"y","shape":[4,1,1,2],"scale":0.5,"zero_point":0}],"inputs":[0,1],"outputs":[2],
+        \\ "ops":[{"op":"Concat","name":"cat","inputs":[0,1],"outputs":[2],"axis":0}]}
+    ;
+    const outs = try runProgram(gpa, json0, &.{}, &.{ &i8s(.{ 1, 2, 3, 4 }), &i8s(.{ 5, 6, 7, -8 }) }, cfgs[0..4]);
+    defer freeOuts(gpa, outs);
+    try testing.expectEqualSlices(u8, &i8s(.{ 2, 4, 6, 8, 10, 12, 14, -16 }), outs[0]);
+}
