@@ -1,7 +1,7 @@
 /**
  * @axelera/runtime: the Axelera Metis runtime for Deno and Bun, the
  * TypeScript counterpart of Python's `axelera.runtime` (camelCase names; see
- * docs/python-names.md). It drives the native library `libaxr` (an emulated
+ * the README, "Python names -> ours"). It drives the native library `libaxr` (an emulated
  * Metis device) or, through `AXR_LIBRARY`, the vendor's `libaxruntime.so`.
  *
  * @example
