@@ -56,4 +56,5 @@ export {
   UnknownError,
   ValueError,
 } from "./runtime/errors.ts";
+export { modelSignature, type ModelSignature, type SignatureTensor } from "./runtime/signature.ts";
 export { libraryInfo, LibraryNotFoundError, registerEmbeddedLibrary } from "./runtime/library.ts";

@@ -17,6 +17,7 @@ import { devicesMain, devicesSpec } from "./devices.ts";
 import { ExitCode, exitCodeOf, UsageError } from "./errors.ts";
 import { err, out } from "./output.ts";
 import { runModelMain, runModelSpec } from "./run_model.ts";
+import { serveMain, serveSummary } from "./serve.ts";
 
 /** The version printed by `axr --version`. */
 export const version = "0.1.0";
@@ -31,6 +32,7 @@ const commands: Record<string, Command> = {
   "run-model": { summary: runModelSpec.summary, run: runModelMain },
   "compile": { summary: compileSummary, run: compileMain },
   "bench": { summary: benchSummary, run: benchMain },
+  "serve": { summary: serveSummary, run: serveMain },
 };
 
 /**

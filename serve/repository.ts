@@ -1,0 +1,159 @@
+/**
+ * The model repository: every directory under the root holding a model.json, loaded
+ * on demand into instances fed by a {@link Scheduler}. Names are plain directory names:
+ * nothing outside the root is reachable.
+ *
+ * @module
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { type Connection, type Context, type Model, modelSignature, type ModelSignature, type ModelInstance } from "../mod.ts";
+import { HttpError } from "./errors.ts";
+import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
+
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** A loaded model. */
+export interface LoadedModel {
+  name: string;
+  model: Model;
+  signature: ModelSignature;
+  scheduler: Scheduler;
+  instances: ModelInstance[];
+  release(): void;
+}
+
+/** Options of a {@link Repository}. */
+export interface RepositoryOptions extends SchedulerOptions {
+  /** Instances per model. */
+  instances: number;
+}
+
+/**
+ * The models under one directory.
+ *
+ * @example
+ * ```ts
+ * const repo = new Repository("models", ctx, conn, { instances: 2, maxQueue: 64, timeoutMs: 10_000 });
+ * repo.loadAll();
+ * ```
+ */
+export class Repository {
+  readonly root: string;
+  readonly #ctx: Context;
+  readonly #conn: Connection;
+  readonly #opts: RepositoryOptions;
+  readonly #loaded = new Map<string, LoadedModel>();
+  readonly #failed = new Map<string, string>();
+
+  /**
+   * @example
+   * ```ts
+   * new Repository("models", ctx, conn, { instances: 1, maxQueue: 64, timeoutMs: 10_000 });
+   * ```
+   */
+  constructor(root: string, ctx: Context, conn: Connection, opts: RepositoryOptions) {
+    this.root = root;
+    this.#ctx = ctx;
+    this.#conn = conn;
+    this.#opts = opts;
+  }
+
+  /** Names of the model directories under the root. @example `repo.names()` */
+  names(): string[] {
+    return readdirSync(this.root, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && NAME.test(d.name) && existsSync(join(this.root, d.name, "model.json")))
+      .map((d) => d.name).sort();
+  }
+
+  /** Loads every model; failures are recorded (see {@link index}). @example `repo.loadAll()` */
+  loadAll(): void {
+    for (const n of this.names()) {
+      try {
+        this.load(n);
+      } catch { /* recorded */ }
+    }
+  }
+
+  /** The repository index of the v2 model repository extension. @example `repo.index()` */
+  index(): { name: string; version: string; state: string; reason: string }[] {
+    return this.names().map((name) => ({
+      name,
+      version: "1",
+      state: this.#loaded.has(name) ? "READY" : "UNAVAILABLE",
+      reason: this.#loaded.has(name) ? "" : (this.#failed.get(name) ?? "unloaded"),
+    }));
+  }
+
+  /** A loaded model, or undefined. @example `repo.get("tiny")` */
+  get(name: string): LoadedModel | undefined {
+    return this.#loaded.get(name);
+  }
+
+  /** Every loaded model. @example `repo.loaded()` */
+  loaded(): LoadedModel[] {
+    return [...this.#loaded.values()];
+  }
+
+  /**
+   * Loads (or keeps) one model; 400 for a name that is not a model directory under the root.
+   *
+   * @example
+   * ```ts
+   * repo.load("tiny");
+   * ```
+   */
+  load(name: string): LoadedModel {
+    const have = this.#loaded.get(name);
+    if (have) return have;
+    if (!NAME.test(name) || !this.names().includes(name)) throw new HttpError(400, `unknown model '${name}': no such model directory in the repository`);
+    try {
+      const model = this.#ctx.loadModel(join(this.root, name, "model.json"));
+      const signature = modelSignature(model);
+      const instances = Array.from({ length: this.#opts.instances }, () => this.#conn.loadModelInstance(model));
+      const scheduler = new Scheduler(instances, this.#opts);
+      const lm: LoadedModel = {
+        name,
+        model,
+        signature,
+        scheduler,
+        instances,
+        release: () => {
+          instances.forEach((i) => i.release());
+          model.release();
+        },
+      };
+      this.#loaded.set(name, lm);
+      this.#failed.delete(name);
+      return lm;
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      this.#failed.set(name, msg);
+      throw new HttpError(400, `model '${name}' failed to load: ${msg}`);
+    }
+  }
+
+  /**
+   * Unloads one model after its queued requests finish.
+   *
+   * @example
+   * ```ts
+   * await repo.unload("tiny");
+   * ```
+   */
+  async unload(name: string): Promise<void> {
+    const lm = this.#loaded.get(name);
+    if (!lm) {
+      if (!NAME.test(name) || !this.names().includes(name)) throw new HttpError(400, `unknown model '${name}'`);
+      return;
+    }
+    this.#loaded.delete(name);
+    await lm.scheduler.drain();
+    lm.release();
+  }
+
+  /** Unloads everything, waiting for in-flight work. @example `await repo.close()` */
+  async close(): Promise<void> {
+    await Promise.all([...this.#loaded.keys()].map((n) => this.unload(n)));
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * One bounded queue per model feeding its instances: each idle instance takes the
+ * next request (round robin over the instances, which the connection spreads over the
+ * sub-devices); a full queue refuses with 503; a request that waits or runs past its
+ * timeout is answered 504.
+ *
+ * @module
+ */
+import type { InferInputs, InferOutputs, ModelInstance } from "../mod.ts";
+import { HttpError } from "./errors.ts";
+
+interface Job {
+  inputs: InferInputs;
+  resolve(o: InferOutputs): void;
+  reject(e: unknown): void;
+  done: boolean;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** Limits of a {@link Scheduler}. */
+export interface SchedulerOptions {
+  /** Requests waiting at most (beyond those running). */
+  maxQueue: number;
+  /** Per-request timeout (ms), queueing included. */
+  timeoutMs: number;
+}
+
+/**
+ * Feeds a model's instances from one bounded queue.
+ *
+ * @example
+ * ```ts
+ * const s = new Scheduler([inst], { maxQueue: 64, timeoutMs: 10_000 });
+ * const out = await s.submit(new Float32Array(192));
+ * await s.drain();
+ * ```
+ */
+export class Scheduler {
+  readonly #idle: ModelInstance[];
+  readonly #queue: Job[] = [];
+  readonly #opts: SchedulerOptions;
+  #running = 0;
+  #drainers: (() => void)[] = [];
+
+  /**
+   * @example
+   * ```ts
+   * new Scheduler(instances, { maxQueue: 64, timeoutMs: 10_000 });
+   * ```
+   */
+  constructor(instances: ModelInstance[], opts: SchedulerOptions) {
+    this.#idle = [...instances];
+    this.#opts = opts;
+  }
+
+  /** Requests waiting. @example `s.queueDepth` */
+  get queueDepth(): number {
+    return this.#queue.length;
+  }
+
+  /** Requests running on an instance. @example `s.inFlight` */
+  get inFlight(): number {
+    return this.#running;
+  }
+
+  /**
+   * Queues one inference; rejects with HttpError 503 when the queue is full, 504 on timeout.
+   *
+   * @example
+   * ```ts
+   * const out = await s.submit({ input: x });
+   * ```
+   */
+  submit(inputs: InferInputs): Promise<InferOutputs> {
+    if (this.#queue.length >= this.#opts.maxQueue && this.#idle.length === 0) {
+      return Promise.reject(new HttpError(503, `the model's queue is full (${this.#opts.maxQueue} waiting)`, { "Retry-After": "1" }));
+    }
+    return new Promise<InferOutputs>((resolve, reject) => {
+      const job: Job = { inputs, resolve, reject, done: false, timer: undefined };
+      job.timer = setTimeout(() => {
+        if (job.done) return;
+        job.done = true;
+        const i = this.#queue.indexOf(job);
+        if (i >= 0) this.#queue.splice(i, 1);
+        reject(new HttpError(504, `the request timed out after ${this.#opts.timeoutMs} ms`));
+        this.#checkDrained();
+      }, this.#opts.timeoutMs);
+      this.#queue.push(job);
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    while (this.#idle.length > 0 && this.#queue.length > 0) {
+      const job = this.#queue.shift()!;
+      const inst = this.#idle.shift()!;
+      this.#running++;
+      let p: Promise<InferOutputs>;
+      try {
+        p = inst.inferAsync(job.inputs);
+      } catch (e) {
+        p = Promise.reject(e);
+      }
+      p.then(
+        (o) => this.#finish(job, () => job.resolve(o)),
+        (e) => this.#finish(job, () => job.reject(e)),
+      ).finally(() => {
+        this.#running--;
+        this.#idle.push(inst); // to the back: round robin
+        this.#pump();
+        this.#checkDrained();
+      });
+    }
+  }
+
+  #finish(job: Job, settle: () => void): void {
+    clearTimeout(job.timer);
+    if (job.done) return; // timed out already
+    job.done = true;
+    settle();
+  }
+
+  #checkDrained(): void {
+    if (this.#running === 0 && this.#queue.length === 0) {
+      const d = this.#drainers;
+      this.#drainers = [];
+      d.forEach((f) => f());
+    }
+  }
+
+  /**
+   * Resolves once nothing is queued or running.
+   *
+   * @example
+   * ```ts
+   * await s.drain();
+   * ```
+   */
+  drain(): Promise<void> {
+    if (this.#running === 0 && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.#drainers.push(r));
+  }
+}
