@@ -13,35 +13,13 @@
  */
 import { OPS } from "../onnx/ops/registry.ts";
 import type { NodeProto } from "../onnx/model.ts";
-import type { Tensor, TensorData } from "../onnx/tensor.ts";
+import type { Tensor } from "../onnx/tensor.ts";
 import { allocData } from "../onnx/tensor.ts";
 import { type Const, CompileError, constant, type DType, type Node } from "./graph.ts";
-import { attributeProto } from "./onnx_io.ts";
+import { attributeProto, constData } from "./onnx_io.ts";
 
 function toTensor(c: Const): Tensor {
-  let data: TensorData;
-  switch (c.dtype) {
-    case "float32":
-      data = Float32Array.from(c.data);
-      break;
-    case "float64":
-      data = Float64Array.from(c.data);
-      break;
-    case "int8":
-      data = Int8Array.from(c.data);
-      break;
-    case "uint8":
-    case "bool":
-      data = Uint8Array.from(c.data);
-      break;
-    case "int32":
-      data = Int32Array.from(c.data);
-      break;
-    case "int64":
-      data = BigInt64Array.from(c.data, (v) => BigInt(Math.trunc(v)));
-      break;
-  }
-  return { data, shape: [...c.dims], dtype: c.dtype };
+  return { data: constData(c), shape: [...c.dims], dtype: c.dtype };
 }
 
 function fromTensor(t: Tensor, where: string): Const {

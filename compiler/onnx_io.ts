@@ -39,30 +39,34 @@ function constFromTensor(t: TensorProto): Const {
   return constant(t.dims, data, dt);
 }
 
-function tensorFromConst(name: string, c: Const): TensorProto {
-  let data: TensorData;
+/**
+ * The typed array of a compiler constant (int64 as BigInt64Array).
+ *
+ * @example
+ * ```ts
+ * constData(constant([2], new Float64Array([1, 2]), "float32")); // Float32Array [1, 2]
+ * ```
+ */
+export function constData(c: Const): TensorData {
   switch (c.dtype) {
     case "float32":
-      data = Float32Array.from(c.data);
-      break;
+      return Float32Array.from(c.data);
     case "float64":
-      data = Float64Array.from(c.data);
-      break;
+      return Float64Array.from(c.data);
     case "int8":
-      data = Int8Array.from(c.data);
-      break;
+      return Int8Array.from(c.data);
     case "uint8":
     case "bool":
-      data = Uint8Array.from(c.data);
-      break;
+      return Uint8Array.from(c.data);
     case "int32":
-      data = Int32Array.from(c.data);
-      break;
+      return Int32Array.from(c.data);
     case "int64":
-      data = BigInt64Array.from(c.data, (v) => BigInt(Math.trunc(v)));
-      break;
+      return BigInt64Array.from(c.data, (v) => BigInt(Math.trunc(v)));
   }
-  return { name, dataType: ONNX_DTYPE[c.dtype], dims: [...c.dims], data };
+}
+
+function tensorFromConst(name: string, c: Const): TensorProto {
+  return { name, dataType: ONNX_DTYPE[c.dtype], dims: [...c.dims], data: constData(c) };
 }
 
 const text = (b?: Uint8Array) => new TextDecoder().decode(b ?? new Uint8Array(0));
