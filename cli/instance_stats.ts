@@ -1,83 +1,17 @@
 /**
- * Reading the statistics of a model instance's last run (the parsed JSON of the
- * native extension `axr_ext_instance_stats`, see include/axruntime.h) into one
- * checked shape, whatever the key style (snake_case from the library, camelCase
- * if the API converts them).
+ * Reading raw statistics of a model instance's run (the JSON text of the native
+ * extension `axr_ext_instance_stats`, see include/axruntime.h, e.g. saved to a
+ * file or written by hand in a test) into the runtime's {@link InstanceStats},
+ * whatever the key style (snake_case from the library, camelCase from the API).
+ *
+ * A live instance needs none of this: `ModelInstance.stats()` already returns
+ * them parsed, and the CLI uses that.
  *
  * @module
  */
+import type { InstanceStats } from "../mod.ts";
 
-/**
- * One op of the device program as the timing model ran it.
- *
- * @example
- * ```ts
- * const op: DeviceOpStat = { name: "conv1", op: "Conv", cycles: 1200, startCycle: 0, macs: 4096, core: 0 };
- * ```
- */
-export interface DeviceOpStat {
-  /** Op name in the program. */
-  name: string;
-  /** Op type ("Conv", "Gemm", ...). */
-  op: string;
-  /** Modelled cycles the op takes. */
-  cycles: number;
-  /** Cycle at which the op starts, from the start of the run on the device. */
-  startCycle: number;
-  /** Multiply-accumulates (Conv, Gemm), else 0. */
-  macs: number;
-  /** The sub-device (AIPU core, 0..3) that runs it. */
-  core: number;
-}
-
-/**
- * One host-side span the library measured (quantize, pad, run, ...).
- *
- * @example
- * ```ts
- * const s: HostSpanStat = { name: "run", startNs: 0, durNs: 15000 };
- * ```
- */
-export interface HostSpanStat {
-  /** Span name. */
-  name: string;
-  /** Start in ns (relative to the run, or absolute monotonic: callers rebase). */
-  startNs: number;
-  /** Duration in ns. */
-  durNs: number;
-}
-
-/**
- * The statistics of an instance's last run.
- *
- * @example
- * ```ts
- * const s = readInstanceStats(inst.stats());
- * if (s) console.log(s.lastDeviceUs);
- * ```
- */
-export interface InstanceStats {
-  /** Runs so far on the instance. */
-  runs: number;
-  /** Host time of the last run call in the library (ns). */
-  lastHostNs: number;
-  /** CPU time the emulator spent computing the last run (ns). */
-  lastComputeNs: number;
-  /** Modelled device cycles of the last run. */
-  lastDeviceCycles: number;
-  /** Modelled device time of the last run (us). */
-  lastDeviceUs: number;
-  /** The instance's sub-devices; `clockMhz[i]` and `mvmUtilisation[i]` belong to `subDevices[i]`. */
-  subDevices: number[];
-  /** Clock of each core (MHz). */
-  clockMhz: number[];
-  /** MVM utilisation of each core (percent). */
-  mvmUtilisation: number[];
-  /** Per-op device spans (with device profiling), else empty. */
-  ops: DeviceOpStat[];
-  /** Host spans (with host profiling), else empty. */
-  host: HostSpanStat[];
-}
+export type { InstanceStats };
 
 type Dict = Record<string, unknown>;
 
@@ -95,8 +29,8 @@ function numArray(v: unknown): number[] {
 }
 
 /**
- * Normalizes what `ModelInstance.stats()` returned (object, JSON string, or
- * undefined when the library lacks the extension) into {@link InstanceStats};
+ * Normalizes raw statistics (JSON text or an object, snake_case or camelCase
+ * keys) into {@link InstanceStats}, every field checked and defaulted;
  * undefined when there is nothing to read.
  *
  * @example

@@ -1,7 +1,7 @@
 /**
  * An SVG bar chart of benchmark ratios for `axr bench --plot out.svg`.
  *
- * Rows are those of `bench/main.ts --json`:
+ * Rows are those of `bench/main.ts --json` ({@link BenchRow}, bench/row.ts):
  * `{"bench","runtime","ours_ms","peer","peer_ms","ratio"}` with
  * `ratio = peer_ms / ours_ms` (above 1: we are faster). The chart has one bar per
  * row on a logarithmic axis centred on 1 (green to the right: faster than the
@@ -9,29 +9,9 @@
  *
  * @module
  */
+import type { BenchRow } from "../bench/row.ts";
 
-/**
- * One benchmark result row.
- *
- * @example
- * ```ts
- * const row: BenchRow = { bench: "quantize", runtime: "deno", ours_ms: 1, peer: "numpy", peer_ms: 3, ratio: 3 };
- * ```
- */
-export interface BenchRow {
-  /** Benchmark name. */
-  bench: string;
-  /** "deno" or "bun". */
-  runtime: string;
-  /** Our time (ms). */
-  ours_ms: number;
-  /** What we compare with. */
-  peer: string;
-  /** The peer's time (ms). */
-  peer_ms: number;
-  /** peer_ms / ours_ms. */
-  ratio: number;
-}
+export type { BenchRow };
 
 /**
  * Checks and returns benchmark rows from parsed JSON: an array of rows, an object

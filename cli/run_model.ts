@@ -18,11 +18,11 @@
  */
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { InstanceStats } from "../mod.ts";
 import { type CommandSpec, formatHelp, parseArgs } from "./args.ts";
 import { ExitCode, FileError, UsageError } from "./errors.ts";
 import { FdBuffer } from "./fd_buffer.ts";
 import { formatHistogram } from "./histogram.ts";
-import { type InstanceStats, readInstanceStats } from "./instance_stats.ts";
 import { type LatencySummary, summarizeLatencies } from "./latency.ts";
 import { out, stdoutIsTerminal } from "./output.ts";
 import { Progress } from "./progress.ts";
@@ -238,7 +238,7 @@ export async function runModelMain(argv: string[]): Promise<number> {
       const { inst } = instances[i];
       // deno-lint-ignore no-explicit-any
       inst.run(slots[i][0].inputs as any, slots[i][0].outputs as any);
-      const st = readInstanceStats(inst.stats?.());
+      const st = inst.stats();
       deviceUs.push(st && st.lastDeviceUs > 0 ? st.lastDeviceUs : null);
     }
 
@@ -287,7 +287,7 @@ export async function runModelMain(argv: string[]): Promise<number> {
         // instance (modelled device time and host time inside the library).
         if (everyRun || end - lastSample[i] >= 10) {
           lastSample[i] = end;
-          const st: InstanceStats | undefined = readInstanceStats(inst.stats?.());
+          const st: InstanceStats | undefined = inst.stats();
           if (st && st.lastDeviceUs > 0) {
             deviceUsSum[i] += st.lastDeviceUs;
             deviceUsCount[i]++;

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { InstanceStats } from "./instance_stats.ts";
+import type { InstanceStats } from "../mod.ts";
 
 /**
  * One event of the Chrome trace event format ("X" complete events and "M"
@@ -189,9 +189,10 @@ export class TraceRecorder {
 
     // The library's host spans (monotonic clock): rebased on the earliest one, which
     // starts with the library's run call, and placed at the run's start.
-    if (stats.host.length) {
-      const base = Math.min(...stats.host.map((h) => h.startNs));
-      for (const h of stats.host) {
+    const host = stats.host ?? [];
+    if (host.length) {
+      const base = Math.min(...host.map((h) => h.startNs));
+      for (const h of host) {
         const durUs = h.durNs / 1000;
         this.#addHostTotal(h.name, durUs);
         if (!keep) continue;

@@ -9,8 +9,7 @@
  * ```
  * @module
  */
-import { type Const, CompileError, type Node } from "./graph.ts";
-import { attrA, attrN, f32 } from "./float_ops.ts";
+import { attrA, attrN, type Const, CompileError, f32, type Node } from "./graph.ts";
 
 /**
  * Output size of a conv/pool axis (ONNX rule, floor or ceil, with the onnxruntime rule

@@ -12,13 +12,12 @@
  * ```
  * @module
  */
-import { type Const, CompileError, constant, type Node, numel } from "./graph.ts";
+import { attrA, attrN, type Const, CompileError, constant, f32, type Node, numel } from "./graph.ts";
 import { runHostOp } from "./host_ops.ts";
 import { conv, convTranspose, pool, poolOut, resolvePads } from "./float_nn.ts";
 
 export { poolOut, resolvePads };
 
-export const f32 = (dims: number[], data?: Float32Array) => constant(dims, data ?? new Float32Array(numel(dims)), "float32");
 const i64 = (dims: number[], data: number[] | Float64Array) => constant(dims, Float64Array.from(data), "int64");
 
 function strides(dims: number[]): number[] {
@@ -74,9 +73,6 @@ function binary(a: Const, b: Const, f: (x: number, y: number) => number): Const 
 function unary(x: Const, f: (v: number) => number): Const {
   return f32(x.dims, Float32Array.from(x.data, f));
 }
-
-export const attrN = (n: Node, k: string, d: number) => (typeof n.attrs[k] === "number" ? (n.attrs[k] as number) : d);
-export const attrA = (n: Node, k: string, d: number[]) => (Array.isArray(n.attrs[k]) ? (n.attrs[k] as number[]) : d);
 
 function transpose(x: Const, perm: number[]): Const {
   const dims = perm.map((p) => x.dims[p]);

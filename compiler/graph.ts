@@ -84,6 +84,22 @@ export function constant(dims: number[], data: Float32Array | Float64Array, dtyp
   return { dims: [...dims], data, dtype: dtype ?? (data instanceof Float32Array ? "float32" : "int64") };
 }
 
+/**
+ * Makes a float32 constant (zeros when `data` is omitted).
+ *
+ * @example
+ * ```ts
+ * const z = f32([2, 3]); // 6 zeros
+ * ```
+ */
+export const f32 = (dims: number[], data?: Float32Array) => constant(dims, data ?? new Float32Array(numel(dims)), "float32");
+
+/** A number attribute of `n`, or `d` when absent or not a number. @example `attrN(n, "group", 1)` */
+export const attrN = (n: Node, k: string, d: number) => (typeof n.attrs[k] === "number" ? (n.attrs[k] as number) : d);
+
+/** A number-array attribute of `n`, or `d` when absent or not an array. @example `attrA(n, "strides", [1, 1])` */
+export const attrA = (n: Node, k: string, d: number[]) => (Array.isArray(n.attrs[k]) ? (n.attrs[k] as number[]) : d);
+
 /** Raised for models the compiler cannot handle; names the node and the reason. @example `new CompileError("node n (Op): reason")` */
 export class CompileError extends Error {
   /**
