@@ -143,8 +143,10 @@ export function geometryFromPadded(fn: string, paddedShape: readonly number[], p
  */
 export function checkScale(fn: string, scale: number): void {
   if (typeof scale !== "number") throw new TypeError(`${fn}: scale must be a number, got ${typeof scale}`);
-  if (!(scale > 0) || !Number.isFinite(scale)) {
-    throw new RangeError(`${fn}: scale must be a finite number > 0, got ${scale}`);
+  // The kernels compute in float32: the scale must stay finite and > 0 there too.
+  const f = Math.fround(scale);
+  if (!(f > 0) || !Number.isFinite(f)) {
+    throw new RangeError(`${fn}: scale must be a finite number > 0 in float32, got ${scale}`);
   }
 }
 

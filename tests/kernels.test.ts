@@ -199,6 +199,27 @@ describe("kernels: quantize / dequantize", () => {
     assert.deepEqual([u[0], u[1], u[4], u[20], u[21], u[39]], [255, 0, 9, 255, 0, 9]);
   });
 
+  test("large magnitudes saturate on the SIMD body, the RGB -> RGBX path and the tail", () => {
+    // The SIMD body rounds with 1.5 * 2^23 after clamping x / scale from below at -2^22
+    // and lets the saturating narrows clamp the rest: these are the values around those
+    // limits (and where the rounding trick alone would wrap).
+    const edges = [2 ** 22 - 0.5, 2 ** 22, 2 ** 22 + 2, 1.5 * 2 ** 23, 2 ** 23, 2 ** 24, 3e7, 1e38, 32767.5, 32768, 65536, 255.5, 128.5];
+    const vals = [...edges, ...edges.map((v) => -v), 0, -0, 0.5, -0.5, 1.5, NaN, Infinity, -Infinity];
+    const n = 16 * 3 * 3 + 5; // whole SIMD blocks of RGB pixels plus a scalar tail
+    const x = new Float32Array(n);
+    for (let i = 0; i < n; i++) x[i] = vals[(i * 7) % vals.length] * (i % 3 === 0 ? 1 : 0.75);
+    for (const [zp, uint8] of [[-128, false], [127, false], [-7, false], [0, true], [255, true], [9, true]] as const) {
+      for (const scale of [1, 0.5, 3]) {
+        const want = Array.from(x, (v) => refQ(v, scale, zp, uint8));
+        const q = quantize(x, uint8 ? new Uint8Array(n) : new Int8Array(n), scale, zp);
+        assertSame(q, want, `quantize zp=${zp} uint8=${uint8} scale=${scale}`);
+        const w = Math.floor(n / 3), shape = [1, 1, w, 3], padding: [number, number][] = [[0, 0], [0, 0], [0, 0], [0, 1]];
+        const qp = quantizePad(x.subarray(0, w * 3), shape, padding, scale, zp, uint8 ? new Uint8Array(w * 4) : new Int8Array(w * 4));
+        assertSame(qp, refPad(want.slice(0, w * 3), shape, padding, zp), `quantizePad rgbx zp=${zp} uint8=${uint8} scale=${scale}`);
+      }
+    }
+  });
+
   test("ties round half to even, and divide rather than multiply by the reciprocal", () => {
     const ks = Array.from({ length: 64 }, (_, i) => i - 32);
     const x = new Float32Array(ks.map((k) => k + 0.5));
@@ -361,7 +382,10 @@ describe("kernels: argument errors", () => {
     const f = new Float32Array(12);
     assert.throws(() => quantize(f, new Int8Array(11), 1, 0), { name: "RangeError", message: /dst must have 12 elements, got 11/ });
     assert.throws(() => quantize(f as never, new Float32Array(12) as never, 1, 0), { name: "TypeError", message: /dst must be Int8Array or Uint8Array or WasmBuffer, got Float32Array/ });
-    assert.throws(() => quantize(f, new Int8Array(12), 0, 0), { name: "RangeError", message: /scale must be a finite number > 0, got 0/ });
+    assert.throws(() => quantize(f, new Int8Array(12), 0, 0), { name: "RangeError", message: /scale must be a finite number > 0 in float32, got 0/ });
+    // Finite in float64 but 0 or infinite in float32, where the kernels compute.
+    assert.throws(() => quantize(f, new Int8Array(12), 1e-50, 0), { name: "RangeError", message: /got 1e-50/ });
+    assert.throws(() => quantize(f, new Int8Array(12), 1e39, 0), { name: "RangeError", message: /got 1e\+39/ });
     assert.throws(() => quantize(f, new Int8Array(12), 1, 200), { name: "RangeError", message: /zeroPoint must be an integer in \[-128, 127\] for int8, got 200/ });
     assert.throws(() => quantize(f, new Uint8Array(12), 1, -1), { name: "RangeError", message: /\[0, 255\] for uint8/ });
     assert.throws(() => quantize(f, new Int8Array(12), 1, 0, "uint8"), { name: "TypeError", message: /contradicts dst/ });

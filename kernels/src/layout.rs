@@ -205,6 +205,17 @@ pub unsafe fn depad_f32(src: *const f32, dst: *mut f32, g: &Geom) {
 /// # Safety
 /// `src` holds `g.len()` floats, `dst` `g.padded_len()` bytes; no overlap.
 pub unsafe fn quantize_pad(src: *const f32, dst: *mut u8, g: &Geom, scale: f32, zp: i32, t: QType) {
+    // One copy of the loop per type: a type test inside it keeps LLVM from emitting the
+    // saturating narrows (it merges the two arms into clamps and a shuffle).
+    match t {
+        QType::I8 => quantize_pad_t::<false>(src, dst, g, scale, zp),
+        QType::U8 => quantize_pad_t::<true>(src, dst, g, scale, zp),
+    }
+}
+
+#[inline(always)]
+unsafe fn quantize_pad_t<const U8: bool>(src: *const f32, dst: *mut u8, g: &Geom, scale: f32, zp: i32) {
+    let t = if U8 { QType::U8 } else { QType::I8 };
     let [_, _, w, c] = g.shape;
     let [_, _, pw, pc] = g.padded();
     let (wb, we, cb, ce) = (g.pad[4], g.pad[5], g.pad[6], g.pad[7]);
