@@ -13,34 +13,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import * as axr from "../mod.ts";
-import { compileOnnx } from "../compiler/compile.ts";
 import { prng } from "../tests/fixtures/make_fixtures.ts";
 import { loadProgram } from "../tests/fixtures/reference.ts";
 import { runQuantizedOnnx } from "../tests/fixtures/ort.ts";
+import { ASSETS, compiledModel, MODELS } from "./models.ts";
 import { type BenchRow, medianMs, runtimeName } from "./row.ts";
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const ASSETS = join(ROOT, "node_modules", "@gutenye", "ocr-models", "assets");
-
-const MODELS = [
-  { bench: "emulator_cls", file: "ch_ppocr_mobile_v2.0_cls_infer.onnx", shape: [1, 3, 48, 192], runs: 30 },
-  { bench: "emulator_det", file: "ch_PP-OCRv4_det_infer.onnx", shape: [1, 3, 640, 640], runs: 5 },
-];
-
-async function compiled(m: (typeof MODELS)[number]): Promise<string> {
-  const dir = join(ROOT, "build", "bench", `${m.bench}-${m.shape.join("x")}`);
-  const modelJson = join(dir, "model.json");
-  if (existsSync(modelJson) && existsSync(join(dir, "quantized.onnx"))) return modelJson;
-  const r = prng(1);
-  const n = m.shape.reduce((a, b) => a * b, 1);
-  const samples = [0, 1].map(() => [Float32Array.from({ length: n }, () => r() * 2 - 1)]);
-  console.error(`[bench] compiling ${m.file} for ${m.shape.join("x")} into ${dir}`);
-  await compileOnnx(join(ASSETS, m.file), dir, { inputShapes: { x: m.shape }, calibration: samples });
-  return modelJson;
-}
 
 /** Median ms of an async function (the peer's session.run). */
 async function medianAsyncMs(fn: () => Promise<unknown>, runs: number): Promise<number> {
@@ -70,7 +49,8 @@ export async function emulatorBench(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   using ctx = new axr.Context();
   for (const m of MODELS) {
-    const modelJson = await compiled(m);
+    const modelJson = await compiledModel(m);
+    if (!modelJson) continue;
     const model = ctx.loadModel(modelJson);
     using conn = ctx.deviceConnect();
     const inst = conn.loadModelInstance(model, { aipuCores: 1 });

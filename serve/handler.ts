@@ -8,6 +8,7 @@ import { timingSafeEqual } from "node:crypto";
 import { HttpError } from "./errors.ts";
 import type { Metrics } from "./metrics.ts";
 import { encodeInferResponse, parseInferRequest } from "./protocol.ts";
+import { runRaw } from "./raw.ts";
 import type { Repository } from "./repository.ts";
 
 /** A request as the listener hands it over. */
@@ -113,7 +114,15 @@ export function makeHandler(repo: Repository, metrics: Metrics, opts: HandlerOpt
     const lm = repo.get(name);
     if (!lm) return jsonResponse(400, { error: `unknown model '${name}' (not in the repository, or not loaded)` });
     if (m === "GET" && rest.length === 0) {
-      return jsonResponse(200, { name, versions: ["1"], platform: "axelera_metis", inputs: lm.signature.inputs, outputs: lm.signature.outputs });
+      return jsonResponse(200, {
+        name,
+        versions: ["1"],
+        platform: "axelera_metis",
+        inputs: lm.signature.inputs,
+        outputs: lm.signature.outputs,
+        // What a request with "parameters": {"raw": true} sends and gets back.
+        parameters: { raw_inputs: lm.raw.inputs, raw_outputs: lm.raw.outputs },
+      });
     }
     if (m === "GET" && rest.length === 1 && rest[0] === "ready") return jsonResponse(200, { name, ready: true });
     if (m === "POST" && rest.length === 1 && rest[0] === "infer") {
@@ -121,8 +130,8 @@ export function makeHandler(repo: Repository, metrics: Metrics, opts: HandlerOpt
       let status = 500;
       try {
         if (state.stopping) throw new HttpError(503, "the server is shutting down", { "Retry-After": "1" });
-        const parsed = parseInferRequest(req.body, req.headers["inference-header-content-length"], lm.signature);
-        const outs = await lm.scheduler.submit(parsed.inputs);
+        const parsed = parseInferRequest(req.body, req.headers["inference-header-content-length"], lm.signature, lm.raw);
+        const outs = await lm.scheduler.submit(parsed.raw ? (inst) => runRaw(inst, lm.model, lm.raw, parsed.inputs) : (inst) => inst.inferAsync(parsed.inputs));
         const { body, headerLength } = encodeInferResponse(name, parsed, outs);
         status = 200;
         return {

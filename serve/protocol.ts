@@ -8,9 +8,40 @@
 import type { InferOutputs, ModelSignature, Tensor } from "../mod.ts";
 import { HttpError } from "./errors.ts";
 
+/** The tensor datatypes on the wire: FP32 for `infer()`, INT8/UINT8 for raw device tensors. */
+export type WireDatatype = "FP32" | "INT8" | "UINT8";
+
+/** One tensor a model takes or returns, as the metadata describes it. */
+export interface WireTensor {
+  name: string;
+  shape: number[];
+  datatype: WireDatatype;
+}
+
+/** Inputs and outputs of one way of running a model (its `infer()`, or raw). */
+export interface WireSignature {
+  inputs: WireTensor[];
+  outputs: WireTensor[];
+}
+
+/** Per datatype: bytes per element, the typed array, the tensor dtype, the JSON value check. */
+const TYPES = {
+  FP32: { bytes: 4, make: (n: number) => new Float32Array(n), dtype: "float32", ok: (v: number) => Number.isFinite(v) },
+  INT8: { bytes: 1, make: (n: number) => new Int8Array(n), dtype: "int8", ok: (v: number) => Number.isInteger(v) && v >= -128 && v <= 127 },
+  UINT8: { bytes: 1, make: (n: number) => new Uint8Array(n), dtype: "uint8", ok: (v: number) => Number.isInteger(v) && v >= 0 && v <= 255 },
+} as const;
+
+function wireDatatype(data: unknown): WireDatatype {
+  if (data instanceof Int8Array) return "INT8";
+  if (data instanceof Uint8Array) return "UINT8";
+  return "FP32";
+}
+
 /** A parsed inference request. */
 export interface InferRequest {
   id?: string;
+  /** `parameters.raw`: the inputs and outputs are the device's int8/uint8 tensors. */
+  raw: boolean;
   inputs: Record<string, Tensor>;
   /** Requested outputs (all when absent), each with whether it goes binary. */
   outputs: { name: string; binary: boolean }[] | undefined;
@@ -21,22 +52,31 @@ export interface InferRequest {
 const bad = (msg: string): HttpError => new HttpError(400, msg);
 const product = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
-function flatten(v: unknown, out: number[], field: string): void {
+function flatten(v: unknown, out: number[], field: string, dt: WireDatatype): void {
   if (Array.isArray(v)) {
-    for (const x of v) flatten(x, out, field);
-  } else if (typeof v === "number" && Number.isFinite(v)) out.push(v);
-  else throw bad(`${field}: data must hold numbers, got ${JSON.stringify(v)?.slice(0, 40)}`);
+    for (const x of v) flatten(x, out, field, dt);
+  } else if (typeof v === "number" && TYPES[dt].ok(v)) out.push(v);
+  else {
+    const want = dt === "FP32" ? "numbers" : `integers in the range of ${dt}`;
+    throw bad(`${field}: data must hold ${want}, got ${JSON.stringify(v)?.slice(0, 40)}`);
+  }
 }
 
 /**
- * Parses a request body against the model's signature.
+ * Parses a request body against the model's signature (`rawSig` for a request with
+ * `parameters.raw`: the device tensors).
  *
  * @example
  * ```ts
- * const req = parseInferRequest(body, headers["inference-header-content-length"], sig);
+ * const req = parseInferRequest(body, headers["inference-header-content-length"], sig, rawSig);
  * ```
  */
-export function parseInferRequest(body: Uint8Array, headerLength: string | undefined, sig: ModelSignature): InferRequest {
+export function parseInferRequest(
+  body: Uint8Array,
+  headerLength: string | undefined,
+  floatSig: ModelSignature | WireSignature,
+  rawSig?: WireSignature,
+): InferRequest {
   let jsonEnd = body.length;
   if (headerLength !== undefined) {
     if (!/^\d+$/.test(headerLength) || Number(headerLength) > body.length) {
@@ -53,6 +93,11 @@ export function parseInferRequest(body: Uint8Array, headerLength: string | undef
   if (typeof req !== "object" || req === null || Array.isArray(req)) throw bad("request: must be a JSON object");
   const r = req as Record<string, unknown>;
   if (!Array.isArray(r.inputs)) throw bad("inputs: must be a list of tensors");
+  const rp = (typeof r.parameters === "object" && r.parameters !== null ? r.parameters : {}) as Record<string, unknown>;
+  if (rp.raw !== undefined && typeof rp.raw !== "boolean") throw bad("parameters.raw: must be true or false");
+  const rawMode = rp.raw === true;
+  if (rawMode && !rawSig) throw bad("parameters.raw: this model has no raw device tensors to expose");
+  const sig: WireSignature = rawMode ? rawSig! : floatSig;
   let offset = jsonEnd;
   const inputs: Record<string, Tensor> = {};
   for (const [i, raw] of (r.inputs as unknown[]).entries()) {
@@ -63,7 +108,8 @@ export function parseInferRequest(body: Uint8Array, headerLength: string | undef
     const spec = sig.inputs.find((x) => x.name === name);
     if (!spec) throw bad(`inputs[${i}].name: unknown input tensor '${name}' (inputs: ${sig.inputs.map((x) => x.name).join(", ")})`);
     if (name in inputs) throw bad(`inputs[${i}].name: input '${name}' given twice`);
-    if (t.datatype !== "FP32") throw bad(`inputs[${i}].datatype: input '${name}' must be FP32, got ${JSON.stringify(t.datatype)}`);
+    const dt = spec.datatype;
+    if (t.datatype !== dt) throw bad(`inputs[${i}].datatype: input '${name}' must be ${dt}${rawMode ? " (raw)" : ""}, got ${JSON.stringify(t.datatype)}`);
     const shape = t.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`inputs[${i}].shape: must be a list of non-negative integers`);
     if (shape.length !== spec.shape.length || shape.some((d, k) => spec.shape[k] >= 0 && spec.shape[k] !== d)) {
@@ -71,28 +117,29 @@ export function parseInferRequest(body: Uint8Array, headerLength: string | undef
     }
     const n = product(shape as number[]);
     const params = (typeof t.parameters === "object" && t.parameters !== null ? t.parameters : {}) as Record<string, unknown>;
-    let data: Float32Array;
+    const type = TYPES[dt];
+    const data = type.make(n);
     if (params.binary_data_size !== undefined) {
       const size = params.binary_data_size;
       if (headerLength === undefined) throw bad(`inputs[${i}].parameters.binary_data_size: binary data needs the Inference-Header-Content-Length header`);
       if (!Number.isInteger(size) || (size as number) < 0) throw bad(`inputs[${i}].parameters.binary_data_size: must be a non-negative integer`);
-      if ((size as number) !== 4 * n) throw bad(`inputs[${i}].parameters.binary_data_size: input '${name}' of shape ${JSON.stringify(shape)} needs ${4 * n} bytes, got ${size}`);
+      if ((size as number) !== type.bytes * n) {
+        throw bad(`inputs[${i}].parameters.binary_data_size: input '${name}' of shape ${JSON.stringify(shape)} needs ${type.bytes * n} bytes, got ${size}`);
+      }
       if (offset + (size as number) > body.length) throw bad(`inputs[${i}].parameters.binary_data_size: the body ends ${offset + (size as number) - body.length} bytes early`);
-      data = new Float32Array(n);
       new Uint8Array(data.buffer).set(body.subarray(offset, offset + (size as number)));
       offset += size as number;
     } else {
       if (t.data === undefined) throw bad(`inputs[${i}].data: missing (or give parameters.binary_data_size)`);
       const flat: number[] = [];
-      flatten(t.data, flat, `inputs[${i}].data`);
+      flatten(t.data, flat, `inputs[${i}].data`, dt);
       if (flat.length !== n) throw bad(`inputs[${i}].data: input '${name}' of shape ${JSON.stringify(shape)} needs ${n} values, got ${flat.length}`);
-      data = Float32Array.from(flat);
+      data.set(flat);
     }
-    inputs[name] = { data, shape: shape as number[], dtype: "float32" };
+    inputs[name] = { data, shape: shape as number[], dtype: type.dtype };
   }
   if (offset !== body.length) throw bad(`binary data: ${body.length - offset} bytes beyond the inputs' binary_data_size`);
   for (const s of sig.inputs) if (!(s.name in inputs)) throw bad(`inputs: missing input tensor '${s.name}'`);
-  const rp = (typeof r.parameters === "object" && r.parameters !== null ? r.parameters : {}) as Record<string, unknown>;
   let outputs: InferRequest["outputs"];
   if (r.outputs !== undefined) {
     if (!Array.isArray(r.outputs)) throw bad("outputs: must be a list");
@@ -105,7 +152,7 @@ export function parseInferRequest(body: Uint8Array, headerLength: string | undef
     });
   }
   if (r.id !== undefined && typeof r.id !== "string") throw bad("id: must be a string");
-  return { id: r.id as string | undefined, inputs, outputs, binaryDefault: rp.binary_data_output === true };
+  return { id: r.id as string | undefined, raw: rawMode, inputs, outputs, binaryDefault: rp.binary_data_output === true };
 }
 
 /**
@@ -121,8 +168,10 @@ export function encodeInferResponse(model: string, req: InferRequest, outs: Infe
   const chunks: Uint8Array[] = [];
   const outputs = wanted.map(({ name, binary }) => {
     const t = outs[name];
-    const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
-    const o: Record<string, unknown> = { name, datatype: "FP32", shape: t.shape };
+    const data = t.data instanceof Float32Array || t.data instanceof Int8Array || t.data instanceof Uint8Array
+      ? t.data
+      : Float32Array.from(t.data as ArrayLike<number>);
+    const o: Record<string, unknown> = { name, datatype: wireDatatype(data), shape: t.shape };
     if (binary) {
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       o.parameters = { binary_data_size: bytes.length };

@@ -9,6 +9,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Connection, type Context, type Model, modelSignature, type ModelSignature, type ModelInstance } from "../mod.ts";
 import { HttpError } from "./errors.ts";
+import { type RawSignature, rawSignature } from "./raw.ts";
 import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -18,6 +19,8 @@ export interface LoadedModel {
   name: string;
   model: Model;
   signature: ModelSignature;
+  /** The device tensors, for requests with `parameters.raw`. */
+  raw: RawSignature;
   scheduler: Scheduler;
   instances: ModelInstance[];
   release(): void;
@@ -116,6 +119,7 @@ export class Repository {
         name,
         model,
         signature,
+        raw: rawSignature(model),
         scheduler,
         instances,
         release: () => {

@@ -6,11 +6,14 @@
  *
  * @module
  */
-import type { InferInputs, InferOutputs, ModelInstance } from "../mod.ts";
+import type { InferOutputs, ModelInstance } from "../mod.ts";
 import { HttpError } from "./errors.ts";
 
+/** The work of one request on whichever instance takes it (its `inferAsync`, or a raw run). */
+export type Work = (inst: ModelInstance) => Promise<InferOutputs>;
+
 interface Job {
-  inputs: InferInputs;
+  work: Work;
   resolve(o: InferOutputs): void;
   reject(e: unknown): void;
   done: boolean;
@@ -31,7 +34,7 @@ export interface SchedulerOptions {
  * @example
  * ```ts
  * const s = new Scheduler([inst], { maxQueue: 64, timeoutMs: 10_000 });
- * const out = await s.submit(new Float32Array(192));
+ * const out = await s.submit((inst) => inst.inferAsync(new Float32Array(192)));
  * await s.drain();
  * ```
  */
@@ -68,15 +71,15 @@ export class Scheduler {
    *
    * @example
    * ```ts
-   * const out = await s.submit({ input: x });
+   * const out = await s.submit((inst) => inst.inferAsync({ input: x }));
    * ```
    */
-  submit(inputs: InferInputs): Promise<InferOutputs> {
+  submit(work: Work): Promise<InferOutputs> {
     if (this.#queue.length >= this.#opts.maxQueue && this.#idle.length === 0) {
       return Promise.reject(new HttpError(503, `the model's queue is full (${this.#opts.maxQueue} waiting)`, { "Retry-After": "1" }));
     }
     return new Promise<InferOutputs>((resolve, reject) => {
-      const job: Job = { inputs, resolve, reject, done: false, timer: undefined };
+      const job: Job = { work, resolve, reject, done: false, timer: undefined };
       job.timer = setTimeout(() => {
         if (job.done) return;
         job.done = true;
@@ -97,7 +100,7 @@ export class Scheduler {
       this.#running++;
       let p: Promise<InferOutputs>;
       try {
-        p = inst.inferAsync(job.inputs);
+        p = job.work(inst);
       } catch (e) {
         p = Promise.reject(e);
       }

@@ -139,6 +139,18 @@ describe("axr serve", () => {
       }, 400, /the body ends 758 bytes early/],
       ["bad binary header length", () => post("/v2/models/tiny/infer", "{}", { "Inference-Header-Content-Length": "999" }), 400, /Inference-Header-Content-Length: '999'/],
       ["body over the limit", () => post("/v2/models/tiny/infer", new Uint8Array((1 << 20) + 1)), 413, /exceeds the limit/],
+      ["streamed body over the limit (no Content-Length)", () =>
+        fetch(server.url + "/v2/models/tiny/infer", {
+          method: "POST",
+          headers: auth,
+          body: new ReadableStream({
+            start(c) {
+              for (let k = 0; k < 5; k++) c.enqueue(new Uint8Array(1 << 18));
+              c.close();
+            },
+          }),
+          duplex: "half",
+        } as RequestInit), 413, /exceeds the limit of 1048576 bytes/],
       ["load outside the repository", () => post("/v2/repository/models/..%2Ftiny/load", ""), 400, /unknown model '\.\.\/tiny'/],
       ["no token", () => fetch(server.url + "/v2/models/tiny"), 401, /bearer token/],
       ["wrong token", () => fetch(server.url + "/v2/models/tiny", { headers: { Authorization: "Bearer x" + token } }), 401, /bearer token/],
@@ -154,6 +166,79 @@ describe("axr serve", () => {
     const res = await post("/v2/models/tiny/infer", JSON.stringify({ inputs: [good] }));
     assert.equal(res.status, 200);
     assert.deepEqual((await res.json()).outputs[0].data, Array.from(expected));
+  });
+
+  test("raw: the device's int8 tensors in and out (JSON and binary), as ModelInstance.run() gives them", async () => {
+    // what run() gives for the quantized, padded input (NHWC, as the device takes it)
+    let q: Int8Array, want: Int8Array, inShape: number[], outShape: number[];
+    {
+      using ctx = new axr.Context();
+      const model = ctx.loadModel(join(tinyDir, "model.json"));
+      using conn = ctx.deviceConnect();
+      const inst = conn.loadModelInstance(model);
+      const [ti] = model.inputs(), [to] = model.outputs();
+      const nhwc = new Float32Array(192);
+      for (let c = 0; c < 3; c++) for (let p = 0; p < 64; p++) nhwc[p * 3 + c] = x[c * 64 + p];
+      q = ti.pad(ti.quantize(nhwc));
+      want = new Int8Array(to.size);
+      inst.run([q], [want]);
+      inShape = [...ti.shape];
+      outShape = [...to.shape];
+    }
+    const meta = await (await fetch(server.url + "/v2/models/tiny", { headers: auth })).json();
+    const [ri] = meta.parameters.raw_inputs, [ro] = meta.parameters.raw_outputs;
+    assert.deepEqual([ri.datatype, ri.shape, ro.datatype, ro.shape], ["INT8", inShape, "INT8", outShape]);
+    assert.equal(typeof ri.parameters.scale, "number");
+    // JSON
+    const res = await fetch(server.url + "/v2/models/tiny/infer", {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ parameters: { raw: true }, inputs: [{ name: ri.name, datatype: "INT8", shape: ri.shape, data: Array.from(q) }] }),
+    });
+    assert.equal(res.status, 200);
+    const out = (await res.json()).outputs[0];
+    assert.deepEqual([out.name, out.datatype, out.shape], [ro.name, "INT8", outShape]);
+    assert.deepEqual(out.data, Array.from(want));
+    // binary in, binary out
+    const head = new TextEncoder().encode(JSON.stringify({
+      parameters: { raw: true, binary_data_output: true },
+      inputs: [{ name: ri.name, datatype: "INT8", shape: ri.shape, parameters: { binary_data_size: q.length } }],
+    }));
+    const body = new Uint8Array(head.length + q.length);
+    body.set(head);
+    body.set(new Uint8Array(q.buffer, q.byteOffset, q.length), head.length);
+    const bres = await fetch(server.url + "/v2/models/tiny/infer", { method: "POST", headers: { ...auth, "Inference-Header-Content-Length": String(head.length) }, body });
+    assert.equal(bres.status, 200);
+    const bytes = new Uint8Array(await bres.arrayBuffer());
+    const hl = Number(bres.headers.get("inference-header-content-length"));
+    assert.equal(JSON.parse(new TextDecoder().decode(bytes.subarray(0, hl))).outputs[0].parameters.binary_data_size, want.length);
+    assert.deepEqual(new Int8Array(bytes.buffer, bytes.byteOffset + hl), want);
+    // a raw request with float data, or out-of-range values, is refused naming the field
+    const badRaw = async (t: unknown, msg: RegExp) => {
+      const r = await fetch(server.url + "/v2/models/tiny/infer", { method: "POST", headers: auth, body: JSON.stringify({ parameters: { raw: true }, inputs: [t] }) });
+      assert.equal(r.status, 400);
+      assert.match((await r.json()).error, msg);
+    };
+    await badRaw({ name: ri.name, datatype: "FP32", shape: ri.shape, data: Array.from(q) }, /inputs\[0\]\.datatype: input '.*' must be INT8 \(raw\)/);
+    await badRaw({ name: ri.name, datatype: "INT8", shape: ri.shape, data: Array.from(q, () => 300) }, /inputs\[0\]\.data: data must hold integers in the range of INT8, got 300/);
+    await badRaw({ name: "nope", datatype: "INT8", shape: ri.shape, data: Array.from(q) }, /unknown input tensor 'nope'/);
+  });
+
+  test("timeout: requests that wait past --timeout are answered 504 over HTTP (--timeout-ms); the server goes on", async () => {
+    const slow = await startServer({ models: work, port: 0, instances: 1, timeoutMs: 1, maxQueue: 256 });
+    try {
+      const body = JSON.stringify({ inputs: [{ name: "input", datatype: "FP32", shape: [1, 3, 8, 8], data: Array.from(x) }] });
+      // 64 at once on one instance: the later ones wait in the queue for longer than 1 ms.
+      const rs = await Promise.all(Array.from({ length: 64 }, () => fetch(slow.url + "/v2/models/tiny/infer", { method: "POST", body })));
+      const bodies = await Promise.all(rs.map((r) => r.json()));
+      const timedOut = rs.filter((r) => r.status === 504).length;
+      assert.ok(rs.every((r) => r.status === 200 || r.status === 504), JSON.stringify(rs.map((r) => r.status)));
+      assert.ok(timedOut > 0, "no request timed out");
+      assert.ok(bodies.every((b, i) => rs[i].status !== 504 || /timed out after 1 ms/.test(b.error)));
+      assert.match(await (await fetch(slow.url + "/metrics")).text(), /axr_serve_requests_total\{model="tiny",status="504"\} [1-9]/);
+    } finally {
+      await slow.close();
+    }
   });
 
   test("/metrics: requests by status, latency histogram, queue depth, device figures", async () => {

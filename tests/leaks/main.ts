@@ -40,11 +40,11 @@ function cycle(input: Int8Array, output: Int8Array): void {
   ctx.release();
 }
 
-{
+const [input, output] = (() => {
   using probe = new axr.Context();
   const m = probe.loadModel(MODEL);
-  var input = new Int8Array(m.inputs()[0].size), output = new Int8Array(m.outputs()[0].size);
-}
+  return [new Int8Array(m.inputs()[0].size), new Int8Array(m.outputs()[0].size)];
+})();
 // Warm-up: JIT, V8 heap and malloc arenas reach their working size first (measured: RSS
 // plateaus after ~20k cycles under Deno at about +17 MB over the first 1,000, so growth past it would be a leak).
 const warm = Number(process.env.AXR_LEAKS_WARMUP ?? 25_000);
