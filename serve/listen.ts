@@ -73,6 +73,10 @@ function startNative(host: string, port: number, maxBodyBytes: number, fetch: We
 /** Reads a body of at most `max` bytes; undefined when it is longer. */
 async function readBody(req: Request, max: number): Promise<Uint8Array | undefined> {
   if (!req.body) return new Uint8Array(0);
+  // With a Content-Length (already checked against max) the runtime reads the body in
+  // one piece, several times faster on Deno than a chunk loop in JavaScript; the loop
+  // below is for chunked bodies, whose size shows only as they arrive.
+  if (req.headers.has("content-length")) return new Uint8Array(await req.arrayBuffer());
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = req.body.getReader();
