@@ -321,6 +321,50 @@ describe("kernels: transposes", () => {
       assertSame(nchwToNhwc(tb, nchwShape, new Int8Array(n)), b, `nchwToNhwc int8 ${shape}`);
     }
   });
+
+  test("SIMD fast paths (c = 1..4): SIMD body and scalar tail, batches, unaligned WasmBuffer views", () => {
+    // h*w around multiples of 4 (f32 vectors) and 16 (byte vectors), so that every tail length occurs.
+    const pixels = [1, 2, 3, 4, 5, 7, 15, 16, 17, 31, 33, 47, 50, 63, 65, 100];
+    for (const c of [1, 2, 3, 4, 5]) {
+      for (const hw of pixels) {
+        for (const batch of [1, 2, 3]) {
+          const [h, w] = hw % 2 === 0 ? [2, hw / 2] : [1, hw];
+          const s4 = [batch, h, w, c], n = prod(s4), nchwShape = [batch, c, h, w];
+          const what = `c=${c} h*w=${hw} n=${batch}`;
+          const f = randomFloats(n, 1);
+          const t = nhwcToNchw(f, s4, new Float32Array(n));
+          assertSame(t, refNchw(f, s4), `nhwcToNchw f32 ${what}`);
+          assertSame(nchwToNhwc(t, nchwShape, new Float32Array(n)), f, `nchwToNhwc f32 ${what}`);
+          const u = new Uint8Array(n).map(() => rint(0, 255));
+          const tu = nhwcToNchw(u, s4, new Uint8Array(n));
+          assertSame(tu, refNchw(u, s4), `nhwcToNchw uint8 ${what}`);
+          assertSame(nchwToNhwc(tu, nchwShape, new Uint8Array(n)), u, `nchwToNhwc uint8 ${what}`);
+        }
+      }
+    }
+    // Views of the module's memory one element past a 16-byte boundary: unaligned vector loads and stores.
+    for (const [c, hw] of [[3, 37], [4, 21], [2, 19], [3, 50]]) {
+      const n = 2 * hw * c, s4 = [2, 1, hw, c], nchwShape = [2, c, 1, hw];
+      const a = allocate(4 * (n + 1)), b = allocate(4 * (n + 1));
+      try {
+        const f = randomFloats(n, 1);
+        a.f32().subarray(1).set(f);
+        nhwcToNchw(a.f32().subarray(1), s4, b.f32().subarray(1));
+        assertSame(b.f32().subarray(1), refNchw(f, s4), `nhwcToNchw f32 unaligned c=${c}`);
+        nchwToNhwc(b.f32().subarray(1), nchwShape, a.f32().subarray(1));
+        assertSame(a.f32().subarray(1), f, `nchwToNhwc f32 unaligned c=${c}`);
+        const q = new Int8Array(n).map(() => rint(-128, 127));
+        a.i8().subarray(1, n + 1).set(q);
+        nhwcToNchw(a.i8().subarray(1, n + 1), s4, b.i8().subarray(1, n + 1));
+        assertSame(b.i8().subarray(1, n + 1), refNchw(q, s4), `nhwcToNchw int8 unaligned c=${c}`);
+        nchwToNhwc(b.i8().subarray(1, n + 1), nchwShape, a.i8().subarray(1, n + 1));
+        assertSame(a.i8().subarray(1, n + 1), q, `nchwToNhwc int8 unaligned c=${c}`);
+      } finally {
+        a.free();
+        b.free();
+      }
+    }
+  });
 });
 
 describe("kernels: WasmBuffer and the arena", () => {
