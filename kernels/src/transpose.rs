@@ -50,37 +50,62 @@ pub unsafe fn transpose2d<E: Copy>(src: *const E, dst: *mut E, batch: usize, row
     }
 }
 
+/// The fast paths of both directions: a copy when `c == 1` or `hw == 1`, else (SIMD
+/// builds, `c <= 4`) `x32` or `x8` on each of the `n` images by element size. False when
+/// none applies (the caller then uses the tiles of [`transpose2d`]).
+#[inline(always)]
+#[allow(unused_variables)]
+unsafe fn fast<E: Copy>(
+    src: *const E,
+    dst: *mut E,
+    n: usize,
+    hw: usize,
+    c: usize,
+    x32: unsafe fn(*const u32, *mut u32, usize, usize),
+    x8: unsafe fn(*const u8, *mut u8, usize, usize),
+) -> bool {
+    if c == 1 || hw == 1 {
+        core::ptr::copy_nonoverlapping(src, dst, n * hw * c);
+        return true;
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if c <= 4 {
+        // One arm per element size, resolved at compile time (E is f32, u8 or i8).
+        let m = hw * c;
+        match core::mem::size_of::<E>() {
+            4 => {
+                for b in 0..n {
+                    x32(src.add(b * m) as *const u32, dst.add(b * m) as *mut u32, hw, c);
+                }
+                return true;
+            }
+            1 => {
+                for b in 0..n {
+                    x8(src.add(b * m) as *const u8, dst.add(b * m) as *mut u8, hw, c);
+                }
+                return true;
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use simd::{unzip_x32, unzip_x8, zip_x32, zip_x8};
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+unsafe fn no_simd<T>(_: *const T, _: *mut T, _: usize, _: usize) {}
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+use {no_simd as unzip_x32, no_simd as unzip_x8, no_simd as zip_x32, no_simd as zip_x8};
+
 /// NHWC `[n, h, w, c]` -> NCHW `[n, c, h, w]`.
 ///
 /// # Safety
 /// See [`transpose2d`].
 pub unsafe fn nhwc_to_nchw<E: Copy>(src: *const E, dst: *mut E, n: usize, h: usize, w: usize, c: usize) {
-    let hw = h * w;
-    if c == 1 || hw == 1 {
-        core::ptr::copy_nonoverlapping(src, dst, n * hw * c);
-        return;
+    if !fast(src, dst, n, h * w, c, unzip_x32, unzip_x8) {
+        transpose2d(src, dst, n, h * w, c);
     }
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    if c <= 4 {
-        // One branch per element size, resolved at compile time (E is f32, u8 or i8).
-        let m = hw * c;
-        match core::mem::size_of::<E>() {
-            4 => {
-                for b in 0..n {
-                    simd::unzip_x32(src.add(b * m) as *const u32, dst.add(b * m) as *mut u32, hw, c);
-                }
-                return;
-            }
-            1 => {
-                for b in 0..n {
-                    simd::unzip_x8(src.add(b * m) as *const u8, dst.add(b * m) as *mut u8, hw, c);
-                }
-                return;
-            }
-            _ => {}
-        }
-    }
-    transpose2d(src, dst, n, hw, c);
 }
 
 /// NCHW `[n, c, h, w]` -> NHWC `[n, h, w, c]`.
@@ -88,31 +113,9 @@ pub unsafe fn nhwc_to_nchw<E: Copy>(src: *const E, dst: *mut E, n: usize, h: usi
 /// # Safety
 /// See [`transpose2d`].
 pub unsafe fn nchw_to_nhwc<E: Copy>(src: *const E, dst: *mut E, n: usize, h: usize, w: usize, c: usize) {
-    let hw = h * w;
-    if c == 1 || hw == 1 {
-        core::ptr::copy_nonoverlapping(src, dst, n * hw * c);
-        return;
+    if !fast(src, dst, n, h * w, c, zip_x32, zip_x8) {
+        transpose2d(src, dst, n, c, h * w);
     }
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    if c <= 4 {
-        let m = hw * c;
-        match core::mem::size_of::<E>() {
-            4 => {
-                for b in 0..n {
-                    simd::zip_x32(src.add(b * m) as *const u32, dst.add(b * m) as *mut u32, hw, c);
-                }
-                return;
-            }
-            1 => {
-                for b in 0..n {
-                    simd::zip_x8(src.add(b * m) as *const u8, dst.add(b * m) as *mut u8, hw, c);
-                }
-                return;
-            }
-            _ => {}
-        }
-    }
-    transpose2d(src, dst, n, c, hw);
 }
 
 /// Scalar tail of one image: NCHW -> NHWC of pixels `i0..hw` (`c` planes of `hw`).
