@@ -42,6 +42,29 @@ function quantDtype(fn: string, arg: string, value: Operand, dtype: QuantDtype |
 }
 
 /**
+ * The checks of every quantize / dequantize kernel: `src` and `dst` types (the quantized
+ * side int8/uint8, the other float32), the quantized dtype, the scale and the zero point.
+ * Returns the dtype.
+ */
+function checkQuantArgs(
+  fn: string,
+  src: unknown,
+  dst: unknown,
+  quantized: "src" | "dst",
+  scale: number,
+  zeroPoint: number,
+  dtype: QuantDtype | undefined,
+): QuantDtype {
+  const q = [Int8Array, Uint8Array], f = [Float32Array];
+  checkOperand(fn, "src", src, quantized === "src" ? q : f);
+  checkOperand(fn, "dst", dst, quantized === "dst" ? q : f);
+  const dt = quantDtype(fn, quantized, (quantized === "src" ? src : dst) as Operand, dtype);
+  checkScale(fn, scale);
+  checkZeroPoint(fn, zeroPoint, dt);
+  return dt;
+}
+
+/**
  * Quantizes float32 values: `dst[i] = clamp(roundHalfEven(src[i] / scale) + zeroPoint)`.
  * An Int8Array / Uint8Array `dst` decides int8 vs uint8; for a WasmBuffer pass `dtype`
  * (default "int8").
@@ -61,11 +84,7 @@ export function quantize<D extends Int8Array | Uint8Array | WasmBuffer>(
   dtype?: QuantDtype,
 ): D {
   const fn = "quantize";
-  checkOperand(fn, "src", src, [Float32Array]);
-  checkOperand(fn, "dst", dst, [Int8Array, Uint8Array]);
-  const dt = quantDtype(fn, "dst", dst, dtype);
-  checkScale(fn, scale);
-  checkZeroPoint(fn, zeroPoint, dt);
+  const dt = checkQuantArgs(fn, src, dst, "dst", scale, zeroPoint, dtype);
   if (src instanceof WasmBuffer && src.byteLength % 4 !== 0) {
     throw new RangeError(`${fn}: src WasmBuffer must hold whole float32 values, got ${src.byteLength} bytes`);
   }
@@ -99,11 +118,7 @@ export function dequantize<D extends Float32Array | WasmBuffer>(
   dtype?: QuantDtype,
 ): D {
   const fn = "dequantize";
-  checkOperand(fn, "src", src, [Int8Array, Uint8Array]);
-  checkOperand(fn, "dst", dst, [Float32Array]);
-  const dt = quantDtype(fn, "src", src, dtype);
-  checkScale(fn, scale);
-  checkZeroPoint(fn, zeroPoint, dt);
+  const dt = checkQuantArgs(fn, src, dst, "src", scale, zeroPoint, dtype);
   const n = src instanceof WasmBuffer ? src.byteLength : src.length;
   checkCount(fn, "dst", dst, n, 4);
   if (n === 0) return dst;
@@ -242,11 +257,7 @@ export function quantizePad<D extends Int8Array | Uint8Array | WasmBuffer>(
   dtype?: QuantDtype,
 ): D {
   const fn = "quantizePad";
-  checkOperand(fn, "src", src, [Float32Array]);
-  checkOperand(fn, "dst", dst, [Int8Array, Uint8Array]);
-  const dt = quantDtype(fn, "dst", dst, dtype);
-  checkScale(fn, scale);
-  checkZeroPoint(fn, zeroPoint, dt);
+  const dt = checkQuantArgs(fn, src, dst, "dst", scale, zeroPoint, dtype);
   const g = geometry(fn, shape, padding);
   checkCount(fn, "src", src, g.count, 4);
   checkCount(fn, "dst", dst, g.paddedCount, 1);
@@ -272,11 +283,7 @@ function depadDequantizeImpl<D extends Float32Array | WasmBuffer>(
   dst: D,
   dtype: QuantDtype | undefined,
 ): D {
-  checkOperand(fn, "src", src, [Int8Array, Uint8Array]);
-  checkOperand(fn, "dst", dst, [Float32Array]);
-  const dt = quantDtype(fn, "src", src, dtype);
-  checkScale(fn, scale);
-  checkZeroPoint(fn, zeroPoint, dt);
+  const dt = checkQuantArgs(fn, src, dst, "src", scale, zeroPoint, dtype);
   const g = geometryFromPadded(fn, paddedShape, padding);
   checkCount(fn, "src", src, g.paddedCount, 1);
   checkCount(fn, "dst", dst, g.count, 4);

@@ -117,24 +117,32 @@ unsafe fn pad_generic<T: Copy>(src: *const T, dst: *mut T, g: &Geom, fill: impl 
     });
 }
 
+/// Visits the rows of a depad that hold data: `row(sp, dp)` with `sp` at the row's first
+/// data element in the padded `src` (pixels `pc` apart) and `dp` at the row in the dense
+/// `dst` (pixels `c` apart).
+#[inline(always)]
+unsafe fn depad_rows<S, D>(src: *const S, dst: *mut D, g: &Geom, mut row: impl FnMut(*const S, *mut D)) {
+    let [_, _, w, c] = g.shape;
+    let [_, _, pw, pc] = g.padded();
+    let (wb, cb) = (g.pad[4], g.pad[6]);
+    for_rows(g, |s, d| {
+        if let Some(d) = d {
+            row(src.add(s * pw * pc + wb * pc + cb), dst.add(d * w * c));
+        }
+    });
+}
+
 /// Depads a tensor of `T` elements: copies the data region of the padded `src` into `dst`.
 #[inline(always)]
 unsafe fn depad_generic<T: Copy>(src: *const T, dst: *mut T, g: &Geom) {
     let [_, _, w, c] = g.shape;
-    let [_, _, pw, pc] = g.padded();
-    let (wb, cb) = (g.pad[4], g.pad[6]);
-    let srow = pw * pc;
-    let drow = w * c;
-    for_rows(g, |s, d| {
-        if let Some(d) = d {
-            let sp = src.add(s * srow + wb * pc + cb);
-            let dp = dst.add(d * drow);
-            if pc == c {
-                ptr::copy_nonoverlapping(sp, dp, drow);
-            } else {
-                for x in 0..w {
-                    ptr::copy_nonoverlapping(sp.add(x * pc), dp.add(x * c), c);
-                }
+    let pc = g.padded()[3];
+    depad_rows(src, dst, g, |sp, dp| {
+        if pc == c {
+            ptr::copy_nonoverlapping(sp, dp, w * c);
+        } else {
+            for x in 0..w {
+                ptr::copy_nonoverlapping(sp.add(x * pc), dp.add(x * c), c);
             }
         }
     });
@@ -264,25 +272,18 @@ unsafe fn quantize_pad_t<const U8: bool>(src: *const f32, dst: *mut u8, g: &Geom
 /// `src` holds `g.padded_len()` bytes, `dst` `g.len()` floats; no overlap.
 pub unsafe fn depad_dequantize(src: *const u8, dst: *mut f32, g: &Geom, scale: f32, zp: i32, t: QType) {
     let [_, _, w, c] = g.shape;
-    let [_, _, pw, pc] = g.padded();
-    let (wb, cb) = (g.pad[4], g.pad[6]);
-    let srow = pw * pc;
-    let drow = w * c;
-    for_rows(g, |s, d| {
-        if let Some(d) = d {
-            let sp = src.add(s * srow + wb * pc + cb);
-            let dp = dst.add(d * drow);
-            if pc == c {
-                dequantize_run(sp, dp, drow, scale, zp, t);
-            } else if c >= 16 || w == 1 {
-                for x in 0..w {
-                    dequantize_run(sp.add(x * pc), dp.add(x * c), c, scale, zp, t);
-                }
-            } else {
-                for x in 0..w {
-                    for i in 0..c {
-                        *dp.add(x * c + i) = deq(*sp.add(x * pc + i), scale, zp, t);
-                    }
+    let pc = g.padded()[3];
+    depad_rows(src, dst, g, |sp, dp| {
+        if pc == c {
+            dequantize_run(sp, dp, w * c, scale, zp, t);
+        } else if c >= 16 || w == 1 {
+            for x in 0..w {
+                dequantize_run(sp.add(x * pc), dp.add(x * c), c, scale, zp, t);
+            }
+        } else {
+            for x in 0..w {
+                for i in 0..c {
+                    *dp.add(x * c + i) = deq(*sp.add(x * pc + i), scale, zp, t);
                 }
             }
         }
