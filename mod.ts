@@ -25,7 +25,12 @@
 export { Context, type DeviceSelector, type Logger, LogLevel } from "./runtime/context.ts";
 export { Connection } from "./runtime/connection.ts";
 export { Model, type ModelProperties } from "./runtime/model.ts";
-export { type InstanceStats, ModelInstance, type TensorArgument, type WasmBufferLike } from "./runtime/model_instance.ts";
+export {
+  type InstanceStats,
+  ModelInstance,
+  type TensorArgument,
+  type WasmBufferLike,
+} from "./runtime/model_instance.ts";
 export type { InferInputs, InferOutputs } from "./runtime/infer.ts";
 export type { DType as TensorDType, Tensor, TensorData } from "./onnx/mod.ts";
 export {
@@ -56,5 +61,5 @@ export {
   UnknownError,
   ValueError,
 } from "./runtime/errors.ts";
-export { modelSignature, type ModelSignature, type SignatureTensor } from "./runtime/signature.ts";
+export { type ModelSignature, modelSignature, type SignatureTensor } from "./runtime/signature.ts";
 export { libraryInfo, LibraryNotFoundError, registerEmbeddedLibrary } from "./runtime/library.ts";

@@ -66,12 +66,20 @@ export async function emulatorBench(): Promise<BenchRow[]> {
 
     const prog = loadProgram(modelJson);
     const bytes = new Uint8Array(readFileSync(join(dirname(modelJson), "quantized.onnx")));
-    const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: "disabled", intraOpNumThreads: 1, interOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(bytes, {
+      graphOptimizationLevel: "disabled",
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+    });
     const peer = await medianAsyncMs(() => runQuantizedOnnx(session, prog, ins), m.runs);
     const want = await runQuantizedOnnx(session, prog, ins);
     inst.run(ins, outs);
     const equal = want.every((w, i) => w.length === outs[i].length && w.every((v, k) => v === outs[i][k]));
-    const fast = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: "all", intraOpNumThreads: 1, interOpNumThreads: 1 });
+    const fast = await ort.InferenceSession.create(bytes, {
+      graphOptimizationLevel: "all",
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+    });
     const peerAll = await medianAsyncMs(() => runQuantizedOnnx(fast, prog, ins), m.runs);
     rows.push({
       bench: m.bench,
@@ -80,7 +88,9 @@ export async function emulatorBench(): Promise<BenchRow[]> {
       peer: "onnxruntime-node",
       peer_ms: peer,
       ratio: peer / ours,
-      note: `${equal ? "outputs bit-exact" : "OUTPUTS DIFFER"}; onnxruntime with all graph optimizations: ${peerAll.toFixed(3)} ms`,
+      note: `${equal ? "outputs bit-exact" : "OUTPUTS DIFFER"}; onnxruntime with all graph optimizations: ${
+        peerAll.toFixed(3)
+      } ms`,
     });
     inst.release();
     model.release();

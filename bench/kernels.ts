@@ -35,8 +35,15 @@ function ensureNumpy(): string | true {
   if (probe.status !== 0) {
     console.error("[bench] installing numpy from PyPI into .tools/py");
     const pip = spawnSync("python3", [
-      "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--root-user-action=ignore",
-      "--target", PY_SITE, "numpy",
+      "-m",
+      "pip",
+      "install",
+      "--quiet",
+      "--disable-pip-version-check",
+      "--root-user-action=ignore",
+      "--target",
+      PY_SITE,
+      "numpy",
     ], { stdio: ["ignore", "inherit", "inherit"] });
     if (pip.status !== 0) return (numpyReady = "pip install numpy failed");
   }
@@ -156,7 +163,9 @@ export function runKernels(opts: { numpy?: boolean } = {}): Promise<BenchRow[]> 
   const ddNumpy = peer("depad_dequant_yolo");
   rows.push(ofCopy(row("depad_dequant_yolo", ddMs, "numpy", ddNumpy, ddBytes)));
   const yt = new Float32Array(yn);
-  rows.push(ofCopy(row("depad_dequant_yolo", ddMs, "ts_loop", medianMs(() => tsDepadDequantYolo(q, yt, yScale)), ddBytes)));
+  rows.push(
+    ofCopy(row("depad_dequant_yolo", ddMs, "ts_loop", medianMs(() => tsDepadDequantYolo(q, yt, yScale)), ddBytes)),
+  );
   const ya = new Float32Array(yn);
   const ddArraysMs = medianMs(() => depadDequantize(q, pshape, ypad, yScale, ZP, ya));
   rows.push(row("depad_dequant_yolo_arrays", ddArraysMs, "numpy", ddNumpy, ddBytes, "typed arrays copied in/out"));

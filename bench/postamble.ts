@@ -73,15 +73,28 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-async function benchOne(ort: Ort, name: string, bytes: Uint8Array, feeds: Record<string, Tensor>, runtime: Row["runtime"]): Promise<Row> {
+async function benchOne(
+  ort: Ort,
+  name: string,
+  bytes: Uint8Array,
+  feeds: Record<string, Tensor>,
+  runtime: Row["runtime"],
+): Promise<Row> {
   const g = OnnxGraph.fromBytes(bytes);
-  const sess = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" });
+  const sess = await ort.InferenceSession.create(bytes, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+  });
   const ortFeeds: Record<string, unknown> = {};
   for (const [k, t] of Object.entries(feeds)) ortFeeds[k] = new ort.Tensor("float32", t.data, t.shape);
   const ours = g.run(feeds), theirs = await sess.run(ortFeeds);
   for (const o of g.outputs) {
     const d = maxRelDiff(ours[o.name].data as Float32Array, theirs[o.name].data as Float32Array);
-    if (!(d < 1e-3)) throw new Error(`${name}: output ${o.name} differs from onnxruntime-node (max relative diff ${d})`);
+    if (!(d < 1e-3)) {
+      throw new Error(`${name}: output ${o.name} differs from onnxruntime-node (max relative diff ${d})`);
+    }
   }
   const oursMs = await timeIt(() => g.run(feeds));
   const peerMs = await timeIt(() => sess.run(ortFeeds));
@@ -98,8 +111,18 @@ export async function postambleBench(): Promise<Row[]> {
     inputs: [valueInfo("logits", "float32", [1, 1000])],
     outputs: [valueInfo("probs", "float32", [1, 1000])],
   }));
-  const rows = [await benchOne(ort, "classifier_softmax1000", softmax, randomInputs([{ name: "logits", shape: [1, 1000] }]), runtime)];
-  rows.push(await benchOne(ort, "yolov8_head_640", encodeModel(makeYoloHead()), randomInputs(yoloHeadInputs()), runtime));
+  const rows = [
+    await benchOne(
+      ort,
+      "classifier_softmax1000",
+      softmax,
+      randomInputs([{ name: "logits", shape: [1, 1000] }]),
+      runtime,
+    ),
+  ];
+  rows.push(
+    await benchOne(ort, "yolov8_head_640", encodeModel(makeYoloHead()), randomInputs(yoloHeadInputs()), runtime),
+  );
   return rows;
 }
 

@@ -75,7 +75,14 @@ export function medianMs(fn: () => void, opts: { warmup?: number; minRuns?: numb
  * console.log(row("x", 1, "numpy", 10).ratio); // 10
  * ```
  */
-export function row(bench: string, oursMs: number, peer: string, peerMs: number, bytes?: number, note?: string): BenchRow {
+export function row(
+  bench: string,
+  oursMs: number,
+  peer: string,
+  peerMs: number,
+  bytes?: number,
+  note?: string,
+): BenchRow {
   const r: BenchRow = {
     bench,
     runtime: runtimeName(),

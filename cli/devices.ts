@@ -26,11 +26,40 @@ export const devicesSpec: CommandSpec = {
   summary: "list Metis devices and change their clocks and MVM utilisation (like axdevice)",
   positionals: [],
   flags: [
-    { name: "device", type: "string", valueName: "N|NAME", description: "only this device (index or name, e.g. 0 or metis-0:1:0)" },
-    { name: "set-clock", type: "number", integer: true, min: 1, valueName: "MHZ", description: "set the clock profile of every core (e.g. 100, 200, 400, 600, 700, 800)" },
-    { name: "set-core-clock", type: "string", valueName: "CORES:MHZ", description: "set per-core clocks, e.g. 0-1:800,2-3:400" },
-    { name: "set-mvm-limitation", type: "string", valueName: "[CORES:]PCT", description: "limit MVM utilisation (percent): one value for all cores or e.g. 0-1:50,2-3:100" },
-    { name: "timeout", type: "number", min: 0, default: 10, valueName: "S", description: "how long to wait for a device to become ready after a change" },
+    {
+      name: "device",
+      type: "string",
+      valueName: "N|NAME",
+      description: "only this device (index or name, e.g. 0 or metis-0:1:0)",
+    },
+    {
+      name: "set-clock",
+      type: "number",
+      integer: true,
+      min: 1,
+      valueName: "MHZ",
+      description: "set the clock profile of every core (e.g. 100, 200, 400, 600, 700, 800)",
+    },
+    {
+      name: "set-core-clock",
+      type: "string",
+      valueName: "CORES:MHZ",
+      description: "set per-core clocks, e.g. 0-1:800,2-3:400",
+    },
+    {
+      name: "set-mvm-limitation",
+      type: "string",
+      valueName: "[CORES:]PCT",
+      description: "limit MVM utilisation (percent): one value for all cores or e.g. 0-1:50,2-3:100",
+    },
+    {
+      name: "timeout",
+      type: "number",
+      min: 0,
+      default: 10,
+      valueName: "S",
+      description: "how long to wait for a device to become ready after a change",
+    },
     { name: "json", type: "boolean", description: "print the devices as JSON" },
   ],
   epilog: `Examples:
@@ -115,7 +144,9 @@ export function deviceReport(rt: Runtime, index: number, dev: unknown, config: R
     boardType: boardTypeName(rt, field(dev, "boardType", "board_type")),
     firmwareVersion: String(field(dev, "firmwareVersion", "firmware_version") ?? ""),
     flashedFirmwareVersion: String(field(dev, "flashedFirmwareVersion", "flashed_firmware_version") ?? ""),
-    boardControllerFirmwareVersion: String(field(dev, "boardControllerFirmwareVersion", "board_controller_firmware_version") ?? ""),
+    boardControllerFirmwareVersion: String(
+      field(dev, "boardControllerFirmwareVersion", "board_controller_firmware_version") ?? "",
+    ),
     boardControllerBoardType: String(field(dev, "boardControllerBoardType", "board_controller_board_type") ?? ""),
     boardRevision: toNum(field(dev, "boardRevision", "board_revision")) ?? 0,
     subdeviceCount: subdevices,
@@ -141,11 +172,15 @@ export function deviceReport(rt: Runtime, index: number, dev: unknown, config: R
 export function formatDevice(r: DeviceReport): string {
   const u = (v: number | undefined, unit: string) => (v === undefined ? "?" : `${v}${unit}`);
   const lines = [
-    `Device ${r.index}: ${r.name} board_type=${r.boardType} fwver=${r.firmwareVersion || "?"} clock=${u(r.clockMhz, "MHz")}`,
+    `Device ${r.index}: ${r.name} board_type=${r.boardType} fwver=${r.firmwareVersion || "?"} clock=${
+      u(r.clockMhz, "MHz")
+    }`,
     `  cores:           ${r.coreClocksMhz.map((c, i) => `${i}:${u(c, "MHz")}`).join(" ")}`,
     `  mvm utilisation: ${r.mvmUtilisation.map((c, i) => `${i}:${u(c, "%")}`).join(" ")}`,
     `  sub-devices:     ${r.subdeviceCount}, in use: ${r.inUse}${r.inUse && r.inUseBy ? ` by ${r.inUseBy}` : ""}`,
-    `  board_revision=${r.boardRevision} flashed_fwver=${r.flashedFirmwareVersion || "?"} bc_fwver=${r.boardControllerFirmwareVersion || "?"} bc_board_type=${r.boardControllerBoardType || "?"}` +
+    `  board_revision=${r.boardRevision} flashed_fwver=${r.flashedFirmwareVersion || "?"} bc_fwver=${
+      r.boardControllerFirmwareVersion || "?"
+    } bc_board_type=${r.boardControllerBoardType || "?"}` +
     (r.maxMemory ? ` max_memory=${r.maxMemory}` : ""),
   ];
   return lines.join("\n") + "\n";
@@ -160,11 +195,17 @@ export function formatDevice(r: DeviceReport): string {
  * selectDevices(ctx.listDevices(), "metis-0:1:0");
  * ```
  */
-export function selectDevices<T>(devices: T[], which: string | undefined, command = "devices"): { index: number; dev: T }[] {
+export function selectDevices<T>(
+  devices: T[],
+  which: string | undefined,
+  command = "devices",
+): { index: number; dev: T }[] {
   const all = devices.map((dev, index) => ({ index, dev }));
   if (which === undefined) return all;
   const names = all.map((d) => `${d.index} (${String(field(d.dev, "name", "name"))})`).join(", ");
-  const picked = all.filter((d) => String(field(d.dev, "name", "name")) === which || (/^\d+$/.test(which) && d.index === Number(which)));
+  const picked = all.filter((d) =>
+    String(field(d.dev, "name", "name")) === which || (/^\d+$/.test(which) && d.index === Number(which))
+  );
   if (picked.length === 0) {
     throw new UsageError(`--device ${which}: no such device (devices: ${names || "none"})`, command);
   }
@@ -217,7 +258,10 @@ export async function devicesMain(argv: string[]): Promise<number> {
         done = ctx.configureDevice(s.dev, options);
       } catch (e) {
         if (e instanceof rt.InvalidConfiguration || e instanceof rt.InvalidArgument) {
-          throw new UsageError(`device ${String(field(s.dev, "name", "name"))} rejected the configuration: ${(e as Error).message}`, "devices");
+          throw new UsageError(
+            `device ${String(field(s.dev, "name", "name"))} rejected the configuration: ${(e as Error).message}`,
+            "devices",
+          );
         }
         throw e;
       }

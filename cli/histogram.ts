@@ -41,7 +41,9 @@ export function formatHistogram(
   for (let k = 0; k < counts.length; k++) {
     const a = (lo + k * step).toFixed(digits), b = (lo + (k + 1) * step).toFixed(digits);
     const bar = "#".repeat(Math.round((counts[k] / top) * width));
-    lines.push(`  ${a.padStart(10)} - ${b.padStart(10)} ${unit} |${bar.padEnd(width)}| ${String(counts[k]).padStart(7)}`);
+    lines.push(
+      `  ${a.padStart(10)} - ${b.padStart(10)} ${unit} |${bar.padEnd(width)}| ${String(counts[k]).padStart(7)}`,
+    );
   }
   return lines.join("\n") + "\n";
 }

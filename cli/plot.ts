@@ -123,13 +123,21 @@ export function benchRowsToSvg(rows: BenchRow[], options: { title?: string } = {
     parts.push(
       `<g class="row"><title>${esc(tip)}</title>`,
       `<text x="${left - 8}" y="${y + barH / 2 + 4}" text-anchor="end">${esc(label)}</text>`,
-      `<rect class="bar" x="${x0.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${color}" data-ratio="${r.ratio}"/>`,
-      `<text x="${(Math.max(one, xr) + 6).toFixed(1)}" y="${y + barH / 2 + 4}" fill="#333">${fmtRatio(r.ratio)}x</text></g>`,
+      `<rect class="bar" x="${x0.toFixed(1)}" y="${y}" width="${
+        w.toFixed(1)
+      }" height="${barH}" fill="${color}" data-ratio="${r.ratio}"/>`,
+      `<text x="${(Math.max(one, xr) + 6).toFixed(1)}" y="${y + barH / 2 + 4}" fill="#333">${
+        fmtRatio(r.ratio)
+      }x</text></g>`,
     );
   });
   parts.push(
-    `<line x1="${one.toFixed(1)}" y1="${top - 8}" x2="${one.toFixed(1)}" y2="${height - bottom}" stroke="#333" stroke-width="1.5"/>`,
-    `<text x="${(left + plotW / 2).toFixed(1)}" y="${height - 8}" text-anchor="middle" fill="#555">peer time / our time (log scale)</text>`,
+    `<line x1="${one.toFixed(1)}" y1="${top - 8}" x2="${one.toFixed(1)}" y2="${
+      height - bottom
+    }" stroke="#333" stroke-width="1.5"/>`,
+    `<text x="${(left + plotW / 2).toFixed(1)}" y="${
+      height - 8
+    }" text-anchor="middle" fill="#555">peer time / our time (log scale)</text>`,
     `</svg>`,
   );
   return parts.join("\n") + "\n";

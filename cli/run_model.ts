@@ -43,15 +43,44 @@ export const runModelSpec: CommandSpec = {
   summary: "run a compiled model on the device and report FPS and latency (like axrunmodel)",
   positionals: [{ name: "MODEL", description: "path of model.json (or of the directory holding it)", required: true }],
   flags: [
-    { name: "devices", type: "string", valueName: "LIST", description: "devices to use: indices or names, comma separated (default: the first device)" },
+    {
+      name: "devices",
+      type: "string",
+      valueName: "LIST",
+      description: "devices to use: indices or names, comma separated (default: the first device)",
+    },
     { name: "seconds", type: "number", min: 0, default: 10, valueName: "S", description: "how long to run" },
-    { name: "aipu-cores", type: "number", integer: true, min: 1, default: 4, valueName: "N", description: "cores (sub-devices) per device: one model instance per core" },
-    { name: "throttle-fps", type: "number", min: 0, valueName: "FPS", description: "limit the total request rate (0: no limit)" },
+    {
+      name: "aipu-cores",
+      type: "number",
+      integer: true,
+      min: 1,
+      default: 4,
+      valueName: "N",
+      description: "cores (sub-devices) per device: one model instance per core",
+    },
+    {
+      name: "throttle-fps",
+      type: "number",
+      min: 0,
+      valueName: "FPS",
+      description: "limit the total request rate (0: no limit)",
+    },
     { name: "double-buffer", type: "boolean", default: true, description: "two requests in flight per instance" },
-    { name: "input-dmabuf", type: "boolean", default: false, description: "pass inputs as file descriptors (memfd-like /dev/shm files)" },
+    {
+      name: "input-dmabuf",
+      type: "boolean",
+      default: false,
+      description: "pass inputs as file descriptors (memfd-like /dev/shm files)",
+    },
     { name: "output-dmabuf", type: "boolean", default: false, description: "pass outputs as file descriptors" },
     { name: "show-histogram", type: "boolean", description: "print a latency histogram" },
-    { name: "trace", type: "string", valueName: "FILE", description: "write a Chrome trace (Perfetto, chrome://tracing) with device and host spans; implies profiling" },
+    {
+      name: "trace",
+      type: "string",
+      valueName: "FILE",
+      description: "write a Chrome trace (Perfetto, chrome://tracing) with device and host spans; implies profiling",
+    },
     { name: "device-profiling", type: "boolean", description: "per-op device timing (printed as a summary table)" },
     { name: "host-profiling", type: "boolean", description: "host-side spans of the library" },
     { name: "json", type: "boolean", description: "print the results as one JSON object (no progress line)" },
@@ -162,7 +191,9 @@ export async function runModelMain(argv: string[]): Promise<number> {
   const inputDmabuf = args.boolean("input-dmabuf");
   const outputDmabuf = args.boolean("output-dmabuf");
   const tracePath = args.string("trace");
-  if (tracePath !== undefined && tracePath.trim() === "") throw new UsageError("--trace needs a file name", "run-model");
+  if (tracePath !== undefined && tracePath.trim() === "") {
+    throw new UsageError("--trace needs a file name", "run-model");
+  }
   const deviceProfiling = args.given("device-profiling") ? args.boolean("device-profiling") : tracePath !== undefined;
   const hostProfiling = args.given("host-profiling") ? args.boolean("host-profiling") : tracePath !== undefined;
   const json = args.boolean("json");
@@ -191,7 +222,10 @@ export async function runModelMain(argv: string[]): Promise<number> {
   type Inst = ReturnType<ReturnType<typeof ctx.deviceConnect>["loadModelInstance"]>;
   const instances: { inst: Inst; device: string; core: number }[] = [];
   for (const { dev } of chosen) {
-    const cores = Math.min(aipuCores, Number((dev as { subdeviceCount?: number }).subdeviceCount ?? aipuCores) || aipuCores);
+    const cores = Math.min(
+      aipuCores,
+      Number((dev as { subdeviceCount?: number }).subdeviceCount ?? aipuCores) || aipuCores,
+    );
     const conn = ctx.deviceConnect(dev, cores);
     for (let c = 0; c < cores; c++) {
       const inst = conn.loadModelInstance(model, {
@@ -243,7 +277,11 @@ export async function runModelMain(argv: string[]): Promise<number> {
     }
 
     const recorder = tracePath !== undefined || deviceProfiling
-      ? new TraceRecorder({ model: modelPath, devices: chosen.map((c) => (c.dev as { name?: string }).name), aipu_cores: aipuCores })
+      ? new TraceRecorder({
+        model: modelPath,
+        devices: chosen.map((c) => (c.dev as { name?: string }).name),
+        aipu_cores: aipuCores,
+      })
       : undefined;
     const deviceUsSum = new Float64Array(instances.length);
     const deviceUsCount = new Float64Array(instances.length);
@@ -297,7 +335,14 @@ export async function runModelMain(argv: string[]): Promise<number> {
             hostNsCount[i]++;
           }
           if (everyRun) {
-            recorder!.addRun({ device, instance: i, core, startUs: (start - t0) * 1000, endUs: (end - t0) * 1000, stats: st });
+            recorder!.addRun({
+              device,
+              instance: i,
+              core,
+              startUs: (start - t0) * 1000,
+              endUs: (end - t0) * 1000,
+              stats: st,
+            });
           }
         }
         progress?.update((end - t0) / 1000, frames);
@@ -318,7 +363,10 @@ export async function runModelMain(argv: string[]): Promise<number> {
     const deviceFps = haveDevice ? deviceUs.reduce((a: number, u) => a + 1e6 / (u as number), 0) : null;
     // Host FPS: from the library's host time per run when it reports it, else from the
     // time each instance was busy with its run calls as measured here.
-    const hostUs: (number | null)[] = instances.map((_, i) => (hostNsCount[i] > 0 ? hostNsSum[i] / hostNsCount[i] / 1000 : null));
+    const hostUs: (number | null)[] = instances.map((
+      _,
+      i,
+    ) => (hostNsCount[i] > 0 ? hostNsSum[i] / hostNsCount[i] / 1000 : null));
     let hostFps = 0;
     for (let i = 0; i < instances.length; i++) {
       const u = hostUs[i];
@@ -365,21 +413,43 @@ export async function runModelMain(argv: string[]): Promise<number> {
         (throttle > 0 ? `, throttled to ${throttle} fps` : ""),
     );
     o.push(`Inferences: ${frames} in ${elapsed.toFixed(2)} s`);
-    const perCore = haveDevice ? ` (modelled ${fmt(deviceUs.reduce((a: number, u) => a + (u as number), 0) / deviceUs.length, 2)} us per inference per core)` : " (the library reports no device time)";
+    const perCore = haveDevice
+      ? ` (modelled ${
+        fmt(deviceUs.reduce((a: number, u) => a + (u as number), 0) / deviceUs.length, 2)
+      } us per inference per core)`
+      : " (the library reports no device time)";
     o.push(`Device FPS: ${fmt(deviceFps)}${perCore}`);
     const hostKnown = hostUs.filter((u): u is number => u !== null);
-    o.push(`Host FPS:   ${fmt(hostFps)}${hostKnown.length ? ` (${fmt(hostKnown.reduce((a, b) => a + b, 0) / hostKnown.length, 2)} us host time per run in the library)` : " (from the measured run calls)"}`);
+    o.push(
+      `Host FPS:   ${fmt(hostFps)}${
+        hostKnown.length
+          ? ` (${fmt(hostKnown.reduce((a, b) => a + b, 0) / hostKnown.length, 2)} us host time per run in the library)`
+          : " (from the measured run calls)"
+      }`,
+    );
     o.push(`System FPS: ${fmt(systemFps)}`);
-    o.push(`Latency:    p50 ${fmt(lat.p50, 3)} ms, p90 ${fmt(lat.p90, 3)} ms, p99 ${fmt(lat.p99, 3)} ms (min ${fmt(lat.min, 3)}, mean ${fmt(lat.mean, 3)}, max ${fmt(lat.max, 3)})`);
+    o.push(
+      `Latency:    p50 ${fmt(lat.p50, 3)} ms, p90 ${fmt(lat.p90, 3)} ms, p99 ${fmt(lat.p99, 3)} ms (min ${
+        fmt(lat.min, 3)
+      }, mean ${fmt(lat.mean, 3)}, max ${fmt(lat.max, 3)})`,
+    );
     out(o.join("\n") + "\n");
     if (args.boolean("show-histogram")) out("\nLatency histogram:\n" + formatHistogram(latencies));
     if (recorder && deviceProfiling) out("\nDevice time by op:\n" + formatOpSummary(recorder.opSummary()));
     if (recorder && hostProfiling) {
       const rows = recorder.hostSummary();
-      out("\nHost time by span:\n" + rows.map((r) => `  ${r.name.padEnd(24)} ${String(r.count).padStart(9)} ${r.totalUs.toFixed(1).padStart(14)} us`).join("\n") + "\n");
+      out(
+        "\nHost time by span:\n" + rows.map((r) =>
+          `  ${r.name.padEnd(24)} ${String(r.count).padStart(9)} ${r.totalUs.toFixed(1).padStart(14)} us`
+        ).join("\n") + "\n",
+      );
     }
     if (tracePath !== undefined) {
-      out(`\nTrace: ${tracePath} (${recorder!.runs} runs${recorder!.dropped ? `, spans of the first ${recorder!.runs - recorder!.dropped}` : ""}); open it in https://ui.perfetto.dev or chrome://tracing\n`);
+      out(
+        `\nTrace: ${tracePath} (${recorder!.runs} runs${
+          recorder!.dropped ? `, spans of the first ${recorder!.runs - recorder!.dropped}` : ""
+        }); open it in https://ui.perfetto.dev or chrome://tracing\n`,
+      );
     }
     return ExitCode.ok;
   } finally {

@@ -21,7 +21,9 @@ Serves every model directory (with a model.json) under DIR. The bearer token may
 from AXR_SERVE_TOKEN. Stop with SIGTERM or SIGINT.`;
 
 function intFlag(name: string, v: string, min: number): number {
-  if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`--${name} needs an integer >= ${min}, got '${v}'`, "serve");
+  if (!/^\d+$/.test(v) || Number(v) < min) {
+    throw new UsageError(`--${name} needs an integer >= ${min}, got '${v}'`, "serve");
+  }
   return Number(v);
 }
 
@@ -42,7 +44,10 @@ export async function serveMain(argv: string[]): Promise<number> {
       return 0;
     }
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
-    if (!m || !["models", "host", "port", "instances", "max-queue", "timeout-ms", "max-body-bytes", "token"].includes(m[1])) {
+    if (
+      !m ||
+      !["models", "host", "port", "instances", "max-queue", "timeout-ms", "max-body-bytes", "token"].includes(m[1])
+    ) {
       throw new UsageError(`unknown argument '${a}'`, "serve");
     }
     const v = m[2] ?? argv[++i];
@@ -50,7 +55,9 @@ export async function serveMain(argv: string[]): Promise<number> {
     f[m[1]] = v;
   }
   if (!f.models) throw new UsageError("--models DIR is required", "serve");
-  if (!existsSync(f.models) || !statSync(f.models).isDirectory()) throw new FileError(`--models: '${f.models}' is not a directory`);
+  if (!existsSync(f.models) || !statSync(f.models).isDirectory()) {
+    throw new FileError(`--models: '${f.models}' is not a directory`);
+  }
   const server = await startServer({
     models: f.models,
     host: f.host ?? "127.0.0.1",

@@ -147,7 +147,14 @@ export class TraceRecorder {
     if (pid === undefined) {
       pid = 2 + this.#devicePids.size;
       this.#devicePids.set(device, pid);
-      this.#meta.push({ name: "process_name", ph: "M", ts: 0, pid, tid: 0, args: { name: `${device} (modelled device time)` } });
+      this.#meta.push({
+        name: "process_name",
+        ph: "M",
+        ts: 0,
+        pid,
+        tid: 0,
+        args: { name: `${device} (modelled device time)` },
+      });
       this.#meta.push({ name: "process_sort_index", ph: "M", ts: 0, pid, tid: 0, args: { sort_index: pid } });
     }
     return pid;
@@ -181,7 +188,12 @@ export class TraceRecorder {
         pid: HOST_PID,
         tid: hostTid,
         args: stats
-          ? { device_us: stats.lastDeviceUs, host_ns: stats.lastHostNs, compute_ns: stats.lastComputeNs, run: stats.runs }
+          ? {
+            device_us: stats.lastDeviceUs,
+            host_ns: stats.lastHostNs,
+            compute_ns: stats.lastComputeNs,
+            run: stats.runs,
+          }
           : {},
       });
     }
@@ -233,7 +245,16 @@ export class TraceRecorder {
       this.#addOpTotal("(run overhead)", dur);
       if (!keep) continue;
       this.#thread(pid, core + 1, `core ${core}`);
-      this.#events.push({ name: "(run overhead)", cat: "device", ph: "X", ts: origin.get(core)!, dur, pid, tid: core + 1, args: { cycles, instance: run.instance } });
+      this.#events.push({
+        name: "(run overhead)",
+        cat: "device",
+        ph: "X",
+        ts: origin.get(core)!,
+        dur,
+        pid,
+        tid: core + 1,
+        args: { cycles, instance: run.instance },
+      });
     }
     for (const op of stats.ops) {
       const mhz = mhzOf(op.core);
@@ -251,7 +272,14 @@ export class TraceRecorder {
         dur,
         pid,
         tid: op.core + 1,
-        args: { name: op.name, cycles: op.cycles, start_cycle: op.startCycle, macs: op.macs, clock_mhz: mhz, instance: run.instance },
+        args: {
+          name: op.name,
+          cycles: op.cycles,
+          start_cycle: op.startCycle,
+          macs: op.macs,
+          clock_mhz: mhz,
+          instance: run.instance,
+        },
       });
     }
     if (stats.ops.length === 0 && run.core !== undefined && stats.lastDeviceUs > 0) {
@@ -260,7 +288,15 @@ export class TraceRecorder {
       runEnd.set(run.core, ts + stats.lastDeviceUs);
       if (keep) {
         this.#thread(pid, run.core + 1, `core ${run.core}`);
-        this.#events.push({ name: "run (device)", cat: "device", ph: "X", ts, dur: stats.lastDeviceUs, pid, tid: run.core + 1 });
+        this.#events.push({
+          name: "run (device)",
+          cat: "device",
+          ph: "X",
+          ts,
+          dur: stats.lastDeviceUs,
+          pid,
+          tid: run.core + 1,
+        });
       }
     }
     for (const [core, end] of runEnd) this.#coreFree.set(`${run.device}/${core}`, end);
@@ -321,7 +357,9 @@ export function formatOpSummary(rows: OpSummaryRow[]): string {
   const lines = [`  ${"op".padEnd(20)} ${"count".padStart(9)} ${"total us".padStart(14)} ${"% device".padStart(9)}`];
   for (const r of rows) {
     lines.push(
-      `  ${r.op.padEnd(20)} ${String(r.count).padStart(9)} ${r.totalUs.toFixed(1).padStart(14)} ${r.percent.toFixed(1).padStart(8)}%`,
+      `  ${r.op.padEnd(20)} ${String(r.count).padStart(9)} ${r.totalUs.toFixed(1).padStart(14)} ${
+        r.percent.toFixed(1).padStart(8)
+      }%`,
     );
   }
   if (rows.length === 0) lines.push("  (no device op spans: the library reported no per-op profile)");

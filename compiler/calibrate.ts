@@ -20,7 +20,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import { runNode } from "./float_ops.ts";
-import { type Const, CompileError, constant, type Graph, numel } from "./graph.ts";
+import { CompileError, type Const, constant, type Graph, numel } from "./graph.ts";
 
 /** Range of a tensor over the calibration samples. @example `const r: Range = { min: -1, max: 3 }` */
 export interface Range {
@@ -59,7 +59,9 @@ function readSampleFile(path: string): Float32Array {
   const ext = extname(path).toLowerCase();
   const bytes = new Uint8Array(readFileSync(path));
   if (ext === ".npy") return parseNpy(bytes, path);
-  if (ext === ".json") return Float32Array.from((JSON.parse(new TextDecoder().decode(bytes)) as unknown[]).flat(Infinity) as number[]);
+  if (ext === ".json") {
+    return Float32Array.from((JSON.parse(new TextDecoder().decode(bytes)) as unknown[]).flat(Infinity) as number[]);
+  }
   if (ext === ".f32" || ext === ".bin" || ext === ".raw") {
     return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   }
@@ -83,8 +85,10 @@ export function randomSamples(g: Graph, count: number, lo = 0, hi = 1, seed = 12
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return Array.from({ length: count }, () =>
-    g.inputs.map((i) => Float32Array.from({ length: numel(i.shape as number[]) }, () => lo + (hi - lo) * rand())));
+  return Array.from(
+    { length: count },
+    () => g.inputs.map((i) => Float32Array.from({ length: numel(i.shape as number[]) }, () => lo + (hi - lo) * rand())),
+  );
 }
 
 /**
@@ -177,7 +181,11 @@ export class RangeCollector {
 function checkSample(g: Graph, sample: Sample, k: number): void {
   g.inputs.forEach((inp, i) => {
     if (!sample[i] || sample[i].length !== numel(inp.shape as number[])) {
-      throw new CompileError(`calibration sample ${k}: input ${inp.name} has ${sample[i]?.length ?? 0} values, expected ${numel(inp.shape as number[])}`);
+      throw new CompileError(
+        `calibration sample ${k}: input ${inp.name} has ${sample[i]?.length ?? 0} values, expected ${
+          numel(inp.shape as number[])
+        }`,
+      );
     }
   });
 }

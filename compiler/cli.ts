@@ -54,7 +54,9 @@ export function parseInputShapes(specs: string[]): Record<string, number[]> {
     const m = /^(?:([^:=]+)[:=])?([0-9]+(?:[,x ]+[0-9]+)*)$/.exec(spec.trim());
     if (!m) throw new CompileError(`--input-shape ${spec}: expected "1,3,224,224" or "name:1,3,224,224"`);
     const dims = m[2].split(/[,x ]+/).filter(Boolean).map(Number);
-    if (dims.some((d) => !Number.isInteger(d) || d <= 0)) throw new CompileError(`--input-shape ${spec}: dimensions must be positive integers`);
+    if (dims.some((d) => !Number.isInteger(d) || d <= 0)) {
+      throw new CompileError(`--input-shape ${spec}: dimensions must be positive integers`);
+    }
     out[m[1] ?? ""] = dims;
   }
   return out;
@@ -71,7 +73,10 @@ export function parseInputShapes(specs: string[]): Record<string, number[]> {
  */
 export async function compileMain(
   argv: string[],
-  io: { out: (s: string) => void; err: (s: string) => void } = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
+  io: { out: (s: string) => void; err: (s: string) => void } = {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+  },
 ): Promise<number> {
   const err = io.err;
   let model: string | undefined, outDir: string | undefined, calibration: string | undefined, name: string | undefined;
@@ -83,7 +88,9 @@ export async function compileMain(
   try {
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i];
-      const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+      const [flag, inline] = a.startsWith("--") && a.includes("=")
+        ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]
+        : [a, undefined];
       const value = () => {
         if (inline !== undefined) return inline;
         if (i + 1 >= argv.length) throw new CompileError(`${flag} needs a value`);
@@ -107,13 +114,17 @@ export async function compileMain(
           break;
         case "--calibration-method": {
           const m = value();
-          if (m !== "minmax" && m !== "mean" && m !== "percentile") throw new CompileError(`--calibration-method ${m}: use minmax, mean or percentile`);
+          if (m !== "minmax" && m !== "mean" && m !== "percentile") {
+            throw new CompileError(`--calibration-method ${m}: use minmax, mean or percentile`);
+          }
           method = m;
           break;
         }
         case "--calibrator": {
           const c = value();
-          if (c !== "auto" && c !== "onnxruntime" && c !== "typescript") throw new CompileError(`--calibrator ${c}: use auto, onnxruntime or typescript`);
+          if (c !== "auto" && c !== "onnxruntime" && c !== "typescript") {
+            throw new CompileError(`--calibrator ${c}: use auto, onnxruntime or typescript`);
+          }
           calibrator = c;
           break;
         }
@@ -144,10 +155,20 @@ export async function compileMain(
     return 3; // the axr exit code for a missing file (docs/cli.md)
   }
   const t0 = Date.now();
-  const progress = quiet ? undefined : (m: string) => err(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${m}\n`);
+  const progress = quiet
+    ? undefined
+    : (m: string) => err(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${m}\n`);
   try {
     const dir = outDir ?? join("build", basename(model, extname(model)));
-    const res = await compileOnnx(model, dir, { calibration, randomSamples: samples, name, progress, inputShapes: parsedShapes, calibrationMethod: method, calibrator });
+    const res = await compileOnnx(model, dir, {
+      calibration,
+      randomSamples: samples,
+      name,
+      progress,
+      inputShapes: parsedShapes,
+      calibrationMethod: method,
+      calibrator,
+    });
     io.out(`${res.modelJson}\n`);
     return 0;
   } catch (e) {

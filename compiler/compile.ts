@@ -11,7 +11,14 @@
  * ```
  * @module
  */
-import { calibrate, type CalibrationMethod, loadCalibration, randomSamples, type Range, type Sample } from "./calibrate.ts";
+import {
+  calibrate,
+  type CalibrationMethod,
+  loadCalibration,
+  randomSamples,
+  type Range,
+  type Sample,
+} from "./calibrate.ts";
 import { calibrateWithOnnxRuntime } from "./calibrate_ort.ts";
 import { CompileError, type Graph } from "./graph.ts";
 import { lower, type LowerResult } from "./lower.ts";
@@ -93,8 +100,17 @@ function samplesFor(g: Graph, options: CompileOptions, say: (m: string) => void)
   return randomSamples(g, n);
 }
 
-function finish(g: Graph, ranges: Map<string, Range>, outDir: string, options: CompileOptions, say: (m: string) => void): CompileResult {
-  const lowered = lower(g, ranges, { inputChannelMultiple: options.inputChannelMultiple, outputChannelMultiple: options.outputChannelMultiple });
+function finish(
+  g: Graph,
+  ranges: Map<string, Range>,
+  outDir: string,
+  options: CompileOptions,
+  say: (m: string) => void,
+): CompileResult {
+  const lowered = lower(g, ranges, {
+    inputChannelMultiple: options.inputChannelMultiple,
+    outputChannelMultiple: options.outputChannelMultiple,
+  });
   for (const [node, why] of lowered.offDevice) say(`off the device: ${node} (${why})`);
   say(`device program: ${lowered.program.json.ops.length} ops, ${lowered.program.data.length} bytes of data`);
   // the runtime runs pre/postambles with the host graph runner (onnx/): say what it lacks
@@ -102,7 +118,11 @@ function finish(g: Graph, ranges: Map<string, Range>, outDir: string, options: C
   for (const [what, sub] of [["preamble", lowered.preamble], ["postamble", lowered.postamble]] as const) {
     if (!sub) continue;
     const missing = [...new Set(modelFromGraph(sub).graph.nodes.map((n) => n.opType).filter((op) => !hostOps.has(op)))];
-    if (missing.length) say(`warning: the host graph runner (onnx/) has no ${missing.join(", ")}: the runtime cannot run this ${what} yet`);
+    if (missing.length) {
+      say(
+        `warning: the host graph runner (onnx/) has no ${missing.join(", ")}: the runtime cannot run this ${what} yet`,
+      );
+    }
   }
   const name = options.name ?? outDir.split(/[\\/]/).filter(Boolean).pop() ?? "model";
   const enc = options.encodeGraph ?? ((sub: Graph) => encodeOnnx(sub));
@@ -153,7 +173,11 @@ export function compileGraph(g: Graph, outDir: string, options: CompileOptions =
  * await compileOnnx("cls.onnx", "build/cls", { inputShapes: { x: [1, 3, 48, 192] }, calibration: "calib/" });
  * ```
  */
-export async function compileOnnx(model: string | Uint8Array, outDir: string, options: CompileOptions = {}): Promise<CompileResult> {
+export async function compileOnnx(
+  model: string | Uint8Array,
+  outDir: string,
+  options: CompileOptions = {},
+): Promise<CompileResult> {
   let bytes: Uint8Array;
   try {
     bytes = typeof model === "string" ? new Uint8Array(readFileSync(model)) : model;
@@ -163,7 +187,11 @@ export async function compileOnnx(model: string | Uint8Array, outDir: string, op
   const say = options.progress ?? (() => {});
   say(`reading ${typeof model === "string" ? model : "ONNX bytes"} (${(bytes.length / 1e6).toFixed(1)} MB)`);
   const g = decodeOnnx(bytes);
-  say(`${g.nodes.length} nodes, opset ${g.opset}, inputs ${g.inputs.map((i) => `${i.name}${JSON.stringify(i.shape)}`).join(", ")}`);
+  say(
+    `${g.nodes.length} nodes, opset ${g.opset}, inputs ${
+      g.inputs.map((i) => `${i.name}${JSON.stringify(i.shape)}`).join(", ")
+    }`,
+  );
   say(`simplifying ${g.nodes.length} nodes`);
   simplify(g, options.inputShapes ?? {});
   say(`${g.nodes.length} nodes after folding constants, batch norms and activation patterns`);
@@ -171,8 +199,16 @@ export async function compileOnnx(model: string | Uint8Array, outDir: string, op
   const method = options.calibrationMethod ?? "minmax";
   let ranges: Map<string, Range> | undefined;
   if ((options.calibrator ?? "auto") !== "typescript") {
-    ranges = await calibrateWithOnnxRuntime(bytes, g, samples, (i, n) => say(`calibration ${i}/${n} (${method}, onnxruntime)`), method);
-    if (!ranges && options.calibrator === "onnxruntime") throw new CompileError("onnxruntime-node is not available for calibration");
+    ranges = await calibrateWithOnnxRuntime(
+      bytes,
+      g,
+      samples,
+      (i, n) => say(`calibration ${i}/${n} (${method}, onnxruntime)`),
+      method,
+    );
+    if (!ranges && options.calibrator === "onnxruntime") {
+      throw new CompileError("onnxruntime-node is not available for calibration");
+    }
   }
   ranges ??= calibrate(g, samples, (i, n) => say(`calibration ${i}/${n} (${method})`), method).ranges;
   return finish(g, ranges, outDir, options, say);

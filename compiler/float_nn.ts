@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { attrA, attrN, type Const, CompileError, f32, type Node } from "./graph.ts";
+import { attrA, attrN, CompileError, type Const, f32, type Node } from "./graph.ts";
 
 /**
  * Output size of a conv/pool axis (ONNX rule, floor or ceil, with the onnxruntime rule
@@ -57,7 +57,9 @@ export function conv(n: Node, x: Const, w: Const, b?: Const): Const {
   const [dh, dw] = attrA(n, "dilations", [1, 1]);
   const [pt, pl, pb, pr] = resolvePads(n, [H, W], [kh, kw], [sh, sw], [dh, dw]);
   const OH = poolOut(H, kh, sh, dh, pt, pb, false), OW = poolOut(W, kw, sw, dw, pl, pr, false);
-  if (cg * group !== C) throw new CompileError(`node ${n.name} (Conv): ${C} input channels, weights expect ${cg * group}`);
+  if (cg * group !== C) {
+    throw new CompileError(`node ${n.name} (Conv): ${C} input channels, weights expect ${cg * group}`);
+  }
   const mg = M / group;
   const out = new Float32Array(N * M * OH * OW);
   const xd = x.data, wd = w.data;
@@ -121,7 +123,9 @@ export function convTranspose(n: Node, x: Const, w: Const, b?: Const): Const {
         }
       }
     }
-    if (b) for (let m = 0; m < M; m++) for (let k = 0; k < OH * OW; k++) out[(b0 * M + m) * OH * OW + k] += b.data[m];
+    if (b) {
+      for (let m = 0; m < M; m++) for (let k = 0; k < OH * OW; k++) out[(b0 * M + m) * OH * OW + k] += b.data[m];
+    }
   }
   return f32([N, M, OH, OW], out);
 }
@@ -158,4 +162,3 @@ export function pool(n: Node, x: Const, kind: "max" | "avg"): Const {
   }
   return f32([N, C, OH, OW], out);
 }
-

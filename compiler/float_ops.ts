@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { attrA, attrN, type Const, CompileError, constant, f32, type Node, numel } from "./graph.ts";
+import { attrA, attrN, CompileError, type Const, constant, f32, type Node, numel } from "./graph.ts";
 import { runHostOp } from "./host_ops.ts";
 import { conv, convTranspose, pool, poolOut, resolvePads } from "./float_nn.ts";
 
@@ -39,7 +39,9 @@ export function broadcastShape(a: number[], b: number[]): number[] {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const x = a[a.length - n + i] ?? 1, y = b[b.length - n + i] ?? 1;
-    if (x !== y && x !== 1 && y !== 1) throw new CompileError(`shapes ${JSON.stringify(a)} and ${JSON.stringify(b)} do not broadcast`);
+    if (x !== y && x !== 1 && y !== 1) {
+      throw new CompileError(`shapes ${JSON.stringify(a)} and ${JSON.stringify(b)} do not broadcast`);
+    }
     out.push(Math.max(x, y));
   }
   return out;
@@ -132,7 +134,9 @@ function reduce(n: Node, x: Const, axesIn: number[] | undefined): Const {
   const axes = (axesIn ?? x.dims.map((_, i) => i)).map((a) => (a < 0 ? a + r : a));
   const keep = attrN(n, "keepdims", 1) === 1;
   const outDims = x.dims.map((d, i) => (axes.includes(i) ? 1 : d));
-  const out = new Float32Array(numel(outDims)).fill(n.op === "ReduceMax" ? -Infinity : n.op === "ReduceMin" ? Infinity : 0);
+  const out = new Float32Array(numel(outDims)).fill(
+    n.op === "ReduceMax" ? -Infinity : n.op === "ReduceMin" ? Infinity : 0,
+  );
   const so = strides(outDims);
   const idx = new Array(r).fill(0);
   for (let k = 0; k < x.data.length; k++) {
@@ -246,7 +250,9 @@ const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 function erf(v: number): number {
   const s = Math.sign(v), a = Math.abs(v);
   const t = 1 / (1 + 0.3275911 * a);
-  const y = 1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+  const y = 1 -
+    (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t *
+      Math.exp(-a * a);
   return s * y;
 }
 
@@ -318,14 +324,24 @@ function outputDims(n: Node, ins: (Const | undefined)[]): number[] | undefined {
       const [pt, pl, pb, pr] = resolvePads(n, d.slice(2), k, st, dl);
       const ceil = n.op !== "Conv" && attrN(n, "ceil_mode", 0) === 1;
       if (n.outputs.length > 1 && n.outputs[1]) return undefined;
-      return [d[0], n.op === "Conv" ? ins[1]!.dims[0] : d[1], poolOut(d[2], k[0], st[0], dl[0], pt, pb, ceil), poolOut(d[3], k[1], st[1], dl[1], pl, pr, ceil)];
+      return [
+        d[0],
+        n.op === "Conv" ? ins[1]!.dims[0] : d[1],
+        poolOut(d[2], k[0], st[0], dl[0], pt, pb, ceil),
+        poolOut(d[3], k[1], st[1], dl[1], pl, pr, ceil),
+      ];
     }
     case "ConvTranspose": {
       const w = ins[1];
       if (d.length !== 4 || !w || n.attrs.output_shape || n.attrs.auto_pad) return undefined;
       const k = w.dims.slice(2), st = attrA(n, "strides", [1, 1]), dl = attrA(n, "dilations", [1, 1]);
       const [pt, pl, pb, pr] = attrA(n, "pads", [0, 0, 0, 0]), op = attrA(n, "output_padding", [0, 0]);
-      return [d[0], w.dims[1] * attrN(n, "group", 1), st[0] * (d[2] - 1) + op[0] + (k[0] - 1) * dl[0] + 1 - pt - pb, st[1] * (d[3] - 1) + op[1] + (k[1] - 1) * dl[1] + 1 - pl - pr];
+      return [
+        d[0],
+        w.dims[1] * attrN(n, "group", 1),
+        st[0] * (d[2] - 1) + op[0] + (k[0] - 1) * dl[0] + 1 - pt - pb,
+        st[1] * (d[3] - 1) + op[1] + (k[1] - 1) * dl[1] + 1 - pl - pr,
+      ];
     }
     case "GlobalAveragePool":
     case "GlobalMaxPool":
@@ -378,7 +394,9 @@ export function runNode(n: Node, ins: (Const | undefined)[], shapeOnly = false):
       if (v && typeof v === "object" && !Array.isArray(v)) return [v as Const];
       if (typeof n.attrs.value_float === "number") return [f32([], new Float32Array([n.attrs.value_float as number]))];
       if (typeof n.attrs.value_int === "number") return [i64([], [n.attrs.value_int as number])];
-      if (Array.isArray(n.attrs.value_ints)) return [i64([(n.attrs.value_ints as number[]).length], n.attrs.value_ints as number[])];
+      if (Array.isArray(n.attrs.value_ints)) {
+        return [i64([(n.attrs.value_ints as number[]).length], n.attrs.value_ints as number[])];
+      }
       if (Array.isArray(n.attrs.value_floats)) {
         const a = n.attrs.value_floats as number[];
         return [f32([a.length], Float32Array.from(a))];
@@ -394,7 +412,15 @@ export function runNode(n: Node, ins: (Const | undefined)[], shapeOnly = false):
       const per = numel(sc.dims) > 1;
       const ch = (i: number) => (per ? Math.floor(i / inner) % len : 0);
       if (n.op === "DequantizeLinear") {
-        return [f32(x.dims, Float32Array.from(x.data, (v, i) => Math.fround((v - (zp ? zp.data[per ? ch(i) : 0] : 0)) * sc.data[ch(i)])))];
+        return [
+          f32(
+            x.dims,
+            Float32Array.from(
+              x.data,
+              (v, i) => Math.fround((v - (zp ? zp.data[per ? ch(i) : 0] : 0)) * sc.data[ch(i)]),
+            ),
+          ),
+        ];
       }
       const dt = zp?.dtype === "uint8" ? "uint8" : "int8";
       const [lo, hi] = dt === "uint8" ? [0, 255] : [-128, 127];
@@ -475,7 +501,11 @@ export function runNode(n: Node, ins: (Const | undefined)[], shapeOnly = false):
     case "ReduceMax":
     case "ReduceMin":
     case "ReduceSumSquare": {
-      const axes = ins[1] ? Array.from(ins[1].data) : Array.isArray(n.attrs.axes) ? (n.attrs.axes as number[]) : undefined;
+      const axes = ins[1]
+        ? Array.from(ins[1].data)
+        : Array.isArray(n.attrs.axes)
+        ? (n.attrs.axes as number[])
+        : undefined;
       if (ins[1] && !ins[1].data.length && attrN(n, "noop_with_empty_axes", 0) === 1) return [x];
       return [reduce(n, x, axes)];
     }
@@ -488,8 +518,12 @@ export function runNode(n: Node, ins: (Const | undefined)[], shapeOnly = false):
       const ax0 = attrN(n, "axis", 0);
       const ax = ax0 < 0 ? ax0 + r : ax0;
       const k = n.outputs.length;
-      const sizes = ins[1] ? Array.from(ins[1].data) : Array.isArray(n.attrs.split) ? (n.attrs.split as number[])
-        : Array.from({ length: k }, (_, i) => Math.min(Math.ceil(x.dims[ax] / k), x.dims[ax] - i * Math.ceil(x.dims[ax] / k)));
+      const sizes = ins[1]
+        ? Array.from(ins[1].data)
+        : Array.isArray(n.attrs.split)
+        ? (n.attrs.split as number[])
+        : Array.from({ length: k }, (_, i) =>
+          Math.min(Math.ceil(x.dims[ax] / k), x.dims[ax] - i * Math.ceil(x.dims[ax] / k)));
       let start = 0;
       return sizes.map((len) => {
         const out = sliceAxes(x, [start], [start + len], [ax], [1]);
@@ -506,7 +540,9 @@ export function runNode(n: Node, ins: (Const | undefined)[], shapeOnly = false):
     }
     case "Squeeze": {
       const r = x.dims.length;
-      const axes = (ins[1] ? Array.from(ins[1].data) : attrA(n, "axes", x.dims.map((d, i) => (d === 1 ? i : -99)))).map((a) => (a < 0 ? a + r : a));
+      const axes = (ins[1] ? Array.from(ins[1].data) : attrA(n, "axes", x.dims.map((d, i) => (d === 1 ? i : -99)))).map(
+        (a) => (a < 0 ? a + r : a),
+      );
       return [constant(x.dims.filter((_, i) => !axes.includes(i)), x.data, x.dtype)];
     }
     case "Unsqueeze": {
@@ -526,7 +562,9 @@ export function runNode(n: Node, ins: (Const | undefined)[], shapeOnly = false):
     case "Cast": {
       const to = attrN(n, "to", 1);
       if (to === 1) return [f32(x.dims, Float32Array.from(x.data))];
-      return [constant(x.dims, Float64Array.from(x.data, Math.trunc), to === 6 ? "int32" : to === 7 ? "int64" : "int64")];
+      return [
+        constant(x.dims, Float64Array.from(x.data, Math.trunc), to === 6 ? "int32" : to === 7 ? "int64" : "int64"),
+      ];
     }
     case "Slice": {
       if (ins.length > 1) {
@@ -538,7 +576,9 @@ export function runNode(n: Node, ins: (Const | undefined)[], shapeOnly = false):
         return [sliceAxes(x, starts, ends, axes, steps)];
       }
       const starts = attrA(n, "starts", []);
-      return [sliceAxes(x, starts, attrA(n, "ends", []), attrA(n, "axes", starts.map((_, i) => i)), starts.map(() => 1))];
+      return [
+        sliceAxes(x, starts, attrA(n, "ends", []), attrA(n, "axes", starts.map((_, i) => i)), starts.map(() => 1)),
+      ];
     }
     case "Gather": {
       const ax0 = attrN(n, "axis", 0);
@@ -551,7 +591,9 @@ export function runNode(n: Node, ins: (Const | undefined)[], shapeOnly = false):
         for (let k = 0; k < ind.data.length; k++) {
           let i = ind.data[k];
           if (i < 0) i += x.dims[ax];
-          for (let a = 0; a < inner; a++) out[(o * ind.data.length + k) * inner + a] = x.data[(o * x.dims[ax] + i) * inner + a];
+          for (let a = 0; a < inner; a++) {
+            out[(o * ind.data.length + k) * inner + a] = x.data[(o * x.dims[ax] + i) * inner + a];
+          }
         }
       }
       return [constant(dims, out, x.dtype)];
@@ -560,7 +602,11 @@ export function runNode(n: Node, ins: (Const | undefined)[], shapeOnly = false):
       const dims = Array.from(x.data);
       const v = n.attrs.value as Const | undefined;
       const val = v ? v.data[0] : 0;
-      return [v && v.dtype !== "float32" ? i64(dims, new Float64Array(numel(dims)).fill(val)) : f32(dims, new Float32Array(numel(dims)).fill(val))];
+      return [
+        v && v.dtype !== "float32"
+          ? i64(dims, new Float64Array(numel(dims)).fill(val))
+          : f32(dims, new Float32Array(numel(dims)).fill(val)),
+      ];
     }
     case "Resize":
     case "Upsample":
@@ -578,7 +624,9 @@ export function runNode(n: Node, ins: (Const | undefined)[], shapeOnly = false):
           let m = -Infinity, s = 0;
           for (let k = 0; k < len; k++) m = Math.max(m, x.data[(o * len + k) * inner + i]);
           for (let k = 0; k < len; k++) s += Math.exp(x.data[(o * len + k) * inner + i] - m);
-          for (let k = 0; k < len; k++) out[(o * len + k) * inner + i] = Math.exp(x.data[(o * len + k) * inner + i] - m) / s;
+          for (let k = 0; k < len; k++) {
+            out[(o * len + k) * inner + i] = Math.exp(x.data[(o * len + k) * inner + i] - m) / s;
+          }
         }
       }
       return [f32(x.dims, out)];
@@ -586,7 +634,9 @@ export function runNode(n: Node, ins: (Const | undefined)[], shapeOnly = false):
     default: {
       const outs = runHostOp(n, ins, n.opset ?? 17);
       if (outs) return outs;
-      throw new CompileError(`node ${n.name} (${n.op}): op not supported by the compiler's float executor nor by the host graph runner`);
+      throw new CompileError(
+        `node ${n.name} (${n.op}): op not supported by the compiler's float executor nor by the host graph runner`,
+      );
     }
   }
 }

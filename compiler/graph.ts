@@ -92,7 +92,8 @@ export function constant(dims: number[], data: Float32Array | Float64Array, dtyp
  * const z = f32([2, 3]); // 6 zeros
  * ```
  */
-export const f32 = (dims: number[], data?: Float32Array) => constant(dims, data ?? new Float32Array(numel(dims)), "float32");
+export const f32 = (dims: number[], data?: Float32Array) =>
+  constant(dims, data ?? new Float32Array(numel(dims)), "float32");
 
 /** A number attribute of `n`, or `d` when absent or not a number. @example `attrN(n, "group", 1)` */
 export const attrN = (n: Node, k: string, d: number) => (typeof n.attrs[k] === "number" ? (n.attrs[k] as number) : d);

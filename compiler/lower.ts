@@ -17,10 +17,18 @@
  */
 import { type DataRef, type Program, ProgramBuilder } from "./program.ts";
 import { resolvePads } from "./float_ops.ts";
-import { type Const, CompileError, Graph, type Node, numel } from "./graph.ts";
+import { CompileError, type Const, Graph, type Node, numel } from "./graph.ts";
 import { unaryFunction } from "./simplify.ts";
 import type { Range } from "./calibrate.ts";
-import { activationParams, lookupTable, type QParams, quantizeBias, quantizeValue, quantizeWeights, quantizeWithScales } from "./quantize.ts";
+import {
+  activationParams,
+  lookupTable,
+  type QParams,
+  quantizeBias,
+  quantizeValue,
+  quantizeWeights,
+  quantizeWithScales,
+} from "./quantize.ts";
 
 /** Options of the lowering. @example `const o: LowerOptions = { outputChannelMultiple: 16 }` */
 export interface LowerOptions {
@@ -112,7 +120,9 @@ function deviceReason(g: Graph, n: Node): string | undefined {
       return undefined;
     }
     case "MatMul":
-      return rank === 2 && isC(1) && g.consts.get(n.inputs[1])!.dims.length === 2 ? undefined : "only [N,K] x constant [K,M]";
+      return rank === 2 && isC(1) && g.consts.get(n.inputs[1])!.dims.length === 2
+        ? undefined
+        : "only [N,K] x constant [K,M]";
     case "Add":
     case "Mul":
     case "Sub":
@@ -145,7 +155,10 @@ function deviceReason(g: Graph, n: Node): string | undefined {
     case "AveragePool":
       if (rank !== 4) return "only 2-D pooling";
       if (n.outputs.length > 1 && n.outputs[1]) return "MaxPool indices output";
-      if (n.op === "AveragePool" && Array.isArray(n.attrs.dilations) && (n.attrs.dilations as number[]).some((d) => d !== 1)) return "dilated AveragePool";
+      if (
+        n.op === "AveragePool" && Array.isArray(n.attrs.dilations) &&
+        (n.attrs.dilations as number[]).some((d) => d !== 1)
+      ) return "dilated AveragePool";
       return undefined;
     case "GlobalAveragePool":
     case "GlobalMaxPool":
@@ -164,7 +177,8 @@ function deviceReason(g: Graph, n: Node): string | undefined {
         const ct = (n.attrs.coordinate_transformation_mode as string) ?? "half_pixel";
         const nm = (n.attrs.nearest_mode as string) ?? "round_prefer_floor";
         const ok = (ct === "asymmetric" && nm === "floor") ||
-          ((ct === "half_pixel" || ct === "pytorch_half_pixel") && (nm === "round_prefer_floor" || nm === "round_prefer_ceil"));
+          ((ct === "half_pixel" || ct === "pytorch_half_pixel") &&
+            (nm === "round_prefer_floor" || nm === "round_prefer_ceil"));
         if (!ok) return `coordinate mode ${ct} with nearest mode ${nm}`;
       }
       return undefined;
@@ -224,12 +238,18 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
     }
   }
   const core = g.nodes.filter((n) => !pre.has(n) && !post.has(n));
-  if (!core.length) throw new CompileError("no node of the model can run on the device: " + [...offDevice].map(([k, v]) => `${k} (${v})`).join("; "));
+  if (!core.length) {
+    throw new CompileError(
+      "no node of the model can run on the device: " + [...offDevice].map(([k, v]) => `${k} (${v})`).join("; "),
+    );
+  }
   const coreOut = new Set(core.flatMap((n) => n.outputs));
   const constOrEmpty = (t: string) => t === "" || g.consts.has(t);
   // device inputs: tensors the core reads that it does not produce
   const inputs: string[] = [];
-  for (const n of core) for (const t of n.inputs) if (!coreOut.has(t) && !constOrEmpty(t) && !inputs.includes(t)) inputs.push(t);
+  for (const n of core) {
+    for (const t of n.inputs) if (!coreOut.has(t) && !constOrEmpty(t) && !inputs.includes(t)) inputs.push(t);
+  }
   // device outputs: core tensors read by the postamble or that are graph outputs
   const outputs: string[] = [];
   for (const n of core) {
@@ -253,7 +273,8 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
     if (!s) throw new CompileError(`tensor ${t} has no static shape`);
     return s;
   };
-  const tensor = (name: string, shape: number[], q: QParams) => b.addTensor({ name, shape: deviceShape(shape), scale: q.scale, zero_point: q.zeroPoint });
+  const tensor = (name: string, shape: number[], q: QParams) =>
+    b.addTensor({ name, shape: deviceShape(shape), scale: q.scale, zero_point: q.zeroPoint });
   const quantOf = (idx: number): QParams => ({ scale: b.tensors[idx].scale, zeroPoint: b.tensors[idx].zero_point });
   const inp = (t: string) => {
     const i = dev.get(t);
@@ -265,7 +286,16 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
     const q = qp(t);
     const ds = deviceShape(s);
     const padC = (inMul - (ds[3] % inMul)) % inMul;
-    dev.set(t, b.addInput({ name: t, shape: ds, scale: q.scale, zero_point: q.zeroPoint, padding: [[0, 0], [0, 0], [0, 0], [0, padC]] }));
+    dev.set(
+      t,
+      b.addInput({
+        name: t,
+        shape: ds,
+        scale: q.scale,
+        zero_point: q.zeroPoint,
+        padding: [[0, 0], [0, 0], [0, 0], [0, padC]],
+      }),
+    );
   }
 
   const consumedBy = (t: string) => g.nodes.filter((m) => m.inputs.includes(t));
@@ -286,7 +316,12 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
     let cur = x;
     if (!inOnnxOrder(from)) {
       const s = b.tensors[cur].shape;
-      const t = b.addTensor({ name: `${n.name}_to_nchw`, shape: [s[0], s[3], s[1], s[2]], scale: q.scale, zero_point: q.zeroPoint });
+      const t = b.addTensor({
+        name: `${n.name}_to_nchw`,
+        shape: [s[0], s[3], s[1], s[2]],
+        scale: q.scale,
+        zero_point: q.zeroPoint,
+      });
       b.addOp({ op: "Transpose", name: `${n.name}_to_nchw`, inputs: [cur], outputs: [t], perm: [0, 3, 1, 2] });
       cur = t;
     }
@@ -306,7 +341,10 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
   const fuseAct = (n: Node): { out: string; q: QParams; clamp?: number[] } => {
     const cs = consumedBy(n.outputs[0]);
     const m = cs[0];
-    if (cs.length === 1 && !g.outputs.includes(n.outputs[0]) && !outputs.includes(n.outputs[0]) && core.includes(m) && (m.op === "Relu" || m.op === "Clip")) {
+    if (
+      cs.length === 1 && !g.outputs.includes(n.outputs[0]) && !outputs.includes(n.outputs[0]) && core.includes(m) &&
+      (m.op === "Relu" || m.op === "Clip")
+    ) {
       const q = qp(m.outputs[0]);
       let lo = 0, hi = Infinity;
       if (m.op === "Clip") {
@@ -326,7 +364,11 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
     const bq = quantizeBias(bias, b.tensors[x].scale, scales);
     // keep the worst-case accumulator within int32 (the loader checks it)
     const limit = 2147483647 - (w.length / cout) * 255 * 128;
-    if (limit <= 0) throw new CompileError(`node ${n.name} (${n.op}): ${w.length / cout} products per output overflow an int32 accumulator`);
+    if (limit <= 0) {
+      throw new CompileError(
+        `node ${n.name} (${n.op}): ${w.length / cout} products per output overflow an int32 accumulator`,
+      );
+    }
     for (let c = 0; c < bq.length; c++) bq[c] = Math.max(-limit, Math.min(limit, bq[c]));
     return { weights: data(q), bias: data(bq), w_scale: data(scales) };
   };
@@ -342,7 +384,11 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
         const ohwi = new Float32Array(w.data.length);
         for (let m = 0; m < M; m++) {
           for (let c = 0; c < cg; c++) {
-            for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) ohwi[((m * kh + i) * kw + j) * cg + c] = w.data[((m * cg + c) * kh + i) * kw + j];
+            for (let i = 0; i < kh; i++) {
+              for (let j = 0; j < kw; j++) {
+                ohwi[((m * kh + i) * kw + j) * cg + c] = w.data[((m * cg + c) * kh + i) * kw + j];
+              }
+            }
           }
         }
         const strides = (n.attrs.strides as number[]) ?? [1, 1];
@@ -350,7 +396,14 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
         const pads = resolvePads(n, xs.slice(2), [kh, kw], strides, dilations);
         const f = fuseAct(n);
         const wts = weightsOp(n, x, ohwi, M, n.inputs[2] ? g.consts.get(n.inputs[2])!.data : undefined);
-        const attrs: Record<string, unknown> = { kernel: [kh, kw], strides, dilations, pads, group: (n.attrs.group as number) ?? 1, ...wts };
+        const attrs: Record<string, unknown> = {
+          kernel: [kh, kw],
+          strides,
+          dilations,
+          pads,
+          group: (n.attrs.group as number) ?? 1,
+          ...wts,
+        };
         if (f.clamp) attrs.clamp = f.clamp;
         emit(n, "Conv", [x], f.out, f.q, attrs);
         break;
@@ -363,11 +416,15 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
         const alpha = n.op === "Gemm" ? ((n.attrs.alpha as number) ?? 1) : 1;
         const beta = n.op === "Gemm" ? ((n.attrs.beta as number) ?? 1) : 1;
         const wt = new Float32Array(N * K);
-        for (let c = 0; c < N; c++) for (let k = 0; k < K; k++) wt[c * K + k] = alpha * (transB ? w.data[c * K + k] : w.data[k * N + c]);
+        for (let c = 0; c < N; c++) {
+          for (let k = 0; k < K; k++) wt[c * K + k] = alpha * (transB ? w.data[c * K + k] : w.data[k * N + c]);
+        }
         let bias: Float32Array | undefined;
         if (n.op === "Gemm" && n.inputs[2]) {
           const c = g.consts.get(n.inputs[2])!;
-          if (numel(c.dims) !== N && numel(c.dims) !== 1) throw new CompileError(`node ${n.name} (Gemm): bias shape ${JSON.stringify(c.dims)} is not [${N}]`);
+          if (numel(c.dims) !== N && numel(c.dims) !== 1) {
+            throw new CompileError(`node ${n.name} (Gemm): bias shape ${JSON.stringify(c.dims)} is not [${N}]`);
+          }
           bias = Float32Array.from({ length: N }, (_, i) => beta * c.data[numel(c.dims) === 1 ? 0 : i]);
         }
         const f = fuseAct(n);
@@ -426,8 +483,15 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
           // right-align ranks: reshape the lower-rank operand (its memory order is kept)
           const full = [...new Array(r - s.length).fill(1), ...s];
           const q = quantOf(idx);
-          const rs = b.addTensor({ name: `${n.name}_${t}_bcast`, shape: deviceShape(full), scale: q.scale, zero_point: q.zeroPoint });
-          if (!inOnnxOrder(s) || !inOnnxOrder(full)) throw new CompileError(`node ${n.name} (${n.op}): unsupported broadcast of ${JSON.stringify(s)}`);
+          const rs = b.addTensor({
+            name: `${n.name}_${t}_bcast`,
+            shape: deviceShape(full),
+            scale: q.scale,
+            zero_point: q.zeroPoint,
+          });
+          if (!inOnnxOrder(s) || !inOnnxOrder(full)) {
+            throw new CompileError(`node ${n.name} (${n.op}): unsupported broadcast of ${JSON.stringify(s)}`);
+          }
           b.addOp({ op: "Reshape", name: `${n.name}_bcast`, inputs: [idx], outputs: [rs] });
           return rs;
         });
@@ -441,10 +505,15 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
         const dilations = (n.attrs.dilations as number[]) ?? [1, 1];
         const pads = resolvePads(n, xs.slice(2), kernel, strides, dilations);
         const ceil = (n.attrs.ceil_mode as number) ?? 0;
-        if (n.op === "MaxPool") emit(n, "MaxPool", [x], n.outputs[0], quantOf(x), { kernel, strides, pads, dilations, ceil_mode: ceil });
-        else {
+        if (n.op === "MaxPool") {
+          emit(n, "MaxPool", [x], n.outputs[0], quantOf(x), { kernel, strides, pads, dilations, ceil_mode: ceil });
+        } else {
           emit(n, "AveragePool", [x], n.outputs[0], qp(n.outputs[0]), {
-            kernel, strides, pads, ceil_mode: ceil, count_include_pad: (n.attrs.count_include_pad as number) ?? 0,
+            kernel,
+            strides,
+            pads,
+            ceil_mode: ceil,
+            count_include_pad: (n.attrs.count_include_pad as number) ?? 0,
           });
         }
         break;
@@ -453,7 +522,11 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
         emit(n, "GlobalAveragePool", [x], n.outputs[0], qp(n.outputs[0]));
         break;
       case "GlobalMaxPool":
-        emit(n, "MaxPool", [x], n.outputs[0], quantOf(x), { kernel: [xs[2], xs[3]], strides: [1, 1], pads: [0, 0, 0, 0] });
+        emit(n, "MaxPool", [x], n.outputs[0], quantOf(x), {
+          kernel: [xs[2], xs[3]],
+          strides: [1, 1],
+          pads: [0, 0, 0, 0],
+        });
         break;
       case "Concat": {
         const r = xs.length;

@@ -12,27 +12,68 @@
  */
 import { decodeModel } from "../onnx/read.ts";
 import { encodeModel } from "../onnx/write.ts";
-import { AttributeType, type AttributeProto, type ModelProto, type NodeProto, type TensorProto } from "../onnx/model.ts";
+import {
+  type AttributeProto,
+  AttributeType,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+} from "../onnx/model.ts";
 import type { TensorData } from "../onnx/tensor.ts";
-import { type AttrValue, type Const, CompileError, constant, type DType, Graph, type Node } from "./graph.ts";
+import { type AttrValue, CompileError, type Const, constant, type DType, Graph, type Node } from "./graph.ts";
 
 /** ONNX TensorProto.DataType codes of the compiler's element types. @example `ONNX_DTYPE.int8 === 3` */
-export const ONNX_DTYPE: Record<DType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float64: 11 };
-const FROM_CODE: Record<number, DType> = { 1: "float32", 2: "uint8", 3: "int8", 6: "int32", 7: "int64", 9: "bool", 11: "float64" };
+export const ONNX_DTYPE: Record<DType, number> = {
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float64: 11,
+};
+const FROM_CODE: Record<number, DType> = {
+  1: "float32",
+  2: "uint8",
+  3: "int8",
+  6: "int32",
+  7: "int64",
+  9: "bool",
+  11: "float64",
+};
 
 /** Attributes that ONNX defines as floats (for nodes the compiler creates itself). */
 const FLOAT_ATTRS = new Set([
-  "alpha", "beta", "epsilon", "momentum", "min", "max", "gamma", "ratio", "value_float", "value_floats",
-  "lambd", "extrapolation_value", "cubic_coeff_a", "scale", "bias", "scales", "spatial_scale",
+  "alpha",
+  "beta",
+  "epsilon",
+  "momentum",
+  "min",
+  "max",
+  "gamma",
+  "ratio",
+  "value_float",
+  "value_floats",
+  "lambd",
+  "extrapolation_value",
+  "cubic_coeff_a",
+  "scale",
+  "bias",
+  "scales",
+  "spatial_scale",
 ]);
 
 function constFromTensor(t: TensorProto): Const {
   const dt = FROM_CODE[t.dataType];
   if (!dt || !t.data || Array.isArray(t.data)) {
-    throw new CompileError(`tensor ${t.name || "(attribute)"}: ONNX data type ${t.dataType} is not supported by the compiler`);
+    throw new CompileError(
+      `tensor ${t.name || "(attribute)"}: ONNX data type ${t.dataType} is not supported by the compiler`,
+    );
   }
   const d = t.data;
-  if (dt === "float32" || dt === "float64") return constant(t.dims, d instanceof Float32Array ? d : Float32Array.from(d as Float64Array), "float32");
+  if (dt === "float32" || dt === "float64") {
+    return constant(t.dims, d instanceof Float32Array ? d : Float32Array.from(d as Float64Array), "float32");
+  }
   const data = d instanceof BigInt64Array || d instanceof BigUint64Array
     ? Float64Array.from(d as BigInt64Array, (v) => Number(v))
     : Float64Array.from(d as ArrayLike<number>);
@@ -109,9 +150,17 @@ export function attributeProto(name: string, v: AttrValue, type?: number): Attri
     return isFloat ? { name, type: AttributeType.FLOAT, f: v } : { name, type: AttributeType.INT, i: v };
   }
   if (Array.isArray(v)) {
-    if (v.length && typeof v[0] === "string") return { name, type: AttributeType.STRINGS, strings: (v as string[]).map((s) => enc.encode(s)) };
+    if (v.length && typeof v[0] === "string") {
+      return {
+        name,
+        type: AttributeType.STRINGS,
+        strings: (v as string[]).map((s) => enc.encode(s)),
+      };
+    }
     const isFloat = type !== undefined ? type === AttributeType.FLOATS : FLOAT_ATTRS.has(name);
-    return isFloat ? { name, type: AttributeType.FLOATS, floats: v as number[] } : { name, type: AttributeType.INTS, ints: v as number[] };
+    return isFloat
+      ? { name, type: AttributeType.FLOATS, floats: v as number[] }
+      : { name, type: AttributeType.INTS, ints: v as number[] };
   }
   return { name, type: AttributeType.TENSOR, t: tensorFromConst("", v) };
 }
@@ -140,13 +189,23 @@ export function graphFromModel(m: ModelProto): Graph {
       attrTypes[a.name] = a.type;
     }
     g.nodes.push({
-      op: n.opType, name, inputs: [...n.inputs], outputs: [...n.outputs], attrs, attrTypes, domain: n.domain || undefined,
+      op: n.opType,
+      name,
+      inputs: [...n.inputs],
+      outputs: [...n.outputs],
+      attrs,
+      attrTypes,
+      domain: n.domain || undefined,
       ...(g.opset && g.opset < 13 ? { opset: g.opset } : {}),
     });
   });
   for (const i of m.graph.inputs) {
     if (g.consts.has(i.name)) continue;
-    g.inputs.push({ name: i.name, shape: (i.shape ?? []).map((d) => (d === null ? "?" : d)), dtype: FROM_CODE[i.elemType] ?? "float32" });
+    g.inputs.push({
+      name: i.name,
+      shape: (i.shape ?? []).map((d) => (d === null ? "?" : d)),
+      dtype: FROM_CODE[i.elemType] ?? "float32",
+    });
   }
   g.outputs = m.graph.outputs.map((o) => o.name);
   return g;
@@ -164,11 +223,20 @@ function defuse(g: Graph, opset: number): Node[] {
       const gate = `${n.outputs[0]}__gate`;
       out.push(
         n.op === "HardSwish"
-          ? { op: "HardSigmoid", name: `${n.name}__gate`, inputs: [n.inputs[0]], outputs: [gate], attrs: { alpha: 1 / 6, beta: 0.5 } }
+          ? {
+            op: "HardSigmoid",
+            name: `${n.name}__gate`,
+            inputs: [n.inputs[0]],
+            outputs: [gate],
+            attrs: { alpha: 1 / 6, beta: 0.5 },
+          }
           : { op: "Sigmoid", name: `${n.name}__gate`, inputs: [n.inputs[0]], outputs: [gate], attrs: {} },
         { op: "Mul", name: n.name, inputs: [n.inputs[0], gate], outputs: [n.outputs[0]], attrs: {} },
       );
-    } else if (n.op === "Gemm" && n.inputs.length < 3 && opset < 11 && !n.attrs.transA && !n.attrs.transB && (n.attrs.alpha ?? 1) === 1) {
+    } else if (
+      n.op === "Gemm" && n.inputs.length < 3 && opset < 11 && !n.attrs.transA && !n.attrs.transB &&
+      (n.attrs.alpha ?? 1) === 1
+    ) {
       out.push({ ...n, op: "MatMul", attrs: {}, attrTypes: undefined }); // Gemm's C is optional only from opset 11
     } else out.push(n);
   }
@@ -220,7 +288,11 @@ export function modelFromGraph(g: Graph, options: EncodeOptions = {}): ModelProt
       nodes,
       initializers: [...g.consts].map(([k, c]) => tensorFromConst(k, c)),
       inputs: g.inputs.map((i) => ({ name: i.name, elemType: ONNX_DTYPE[i.dtype ?? "float32"], shape: [...i.shape] })),
-      outputs: g.outputs.map((o) => ({ name: o, elemType: ONNX_DTYPE[options.outputTypes?.[o] ?? g.dtypes.get(o) ?? "float32"], shape: g.shapes.get(o) ?? null })),
+      outputs: g.outputs.map((o) => ({
+        name: o,
+        elemType: ONNX_DTYPE[options.outputTypes?.[o] ?? g.dtypes.get(o) ?? "float32"],
+        shape: g.shapes.get(o) ?? null,
+      })),
       valueInfo: [],
     },
   };

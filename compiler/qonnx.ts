@@ -83,7 +83,8 @@ export function programToGraph(p: Program): Graph & { types: Record<string, DTyp
     return out;
   };
   const dq = (i: number) => node("DequantizeLinear", [names[i], scaleC(json.tensors[i]), zpC(json.tensors[i])]);
-  const q = (v: string, o: number) => node("QuantizeLinear", [v, scaleC(json.tensors[o]), zpC(json.tensors[o])], {}, names[o]);
+  const q = (v: string, o: number) =>
+    node("QuantizeLinear", [v, scaleC(json.tensors[o]), zpC(json.tensors[o])], {}, names[o]);
   const i64 = (base: string, v: number[]) => cst(base, constant([v.length], Float64Array.from(v), "int64"));
 
   for (const i of json.inputs) {
@@ -107,7 +108,13 @@ export function programToGraph(p: Program): Graph & { types: Record<string, DTyp
         // OHWI -> OIHW
         const oihw = new Float64Array(wq.length);
         for (let m = 0; m < cout; m++) {
-          for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < cg; c++) oihw[((m * cg + c) * kh + i) * kw + j] = wq[((m * kh + i) * kw + j) * cg + c];
+          for (let i = 0; i < kh; i++) {
+            for (let j = 0; j < kw; j++) {
+              for (let c = 0; c < cg; c++) {
+                oihw[((m * cg + c) * kh + i) * kw + j] = wq[((m * kh + i) * kw + j) * cg + c];
+              }
+            }
+          }
         }
         const w = cst("w", constant([cout, cg, kh, kw], oihw, "int8"));
         const ws = cst("w_scale", constant([cout], f32(p, a.w_scale as DataRef), "float32"));
@@ -126,15 +133,31 @@ export function programToGraph(p: Program): Graph & { types: Record<string, DTyp
         // type with the zero point shifted by 128, then shifted back (exact)
         const shift = dtypeOf(tx) === dtypeOf(ty) ? 0 : dtypeOf(tx) === "uint8" ? 128 : -128;
         const yzp = shift ? cst("zp", constant([], new Float64Array([ty.zero_point + shift]), dtypeOf(tx))) : zpC(ty);
-        let qc = node("QLinearConv", [xin, scaleC(tx), zpC(tx), w, ws, wz, scaleC(ty), yzp, ...(bias ? [bias] : [])], attrs);
+        let qc = node(
+          "QLinearConv",
+          [xin, scaleC(tx), zpC(tx), w, ws, wz, scaleC(ty), yzp, ...(bias ? [bias] : [])],
+          attrs,
+        );
         if (shift) {
-          const wide = node("Add", [node("Cast", [qc], { to: 6 }), cst("shift", constant([], new Float64Array([-shift]), "int32"))]);
+          const wide = node("Add", [
+            node("Cast", [qc], { to: 6 }),
+            cst("shift", constant([], new Float64Array([-shift]), "int32")),
+          ]);
           qc = node("Cast", [wide], { to: ty.dtype === "uint8" ? 2 : 3 });
         }
         const clamp = a.clamp as number[] | undefined;
         const back = node("Transpose", [qc], { perm: TO_NHWC }, clamp ? undefined : names[y]);
         if (clamp) {
-          node("Clip", [back, cst("lo", constant([], new Float64Array([clamp[0]]), dtypeOf(ty))), cst("hi", constant([], new Float64Array([clamp[1]]), dtypeOf(ty)))], {}, names[y]);
+          node(
+            "Clip",
+            [
+              back,
+              cst("lo", constant([], new Float64Array([clamp[0]]), dtypeOf(ty))),
+              cst("hi", constant([], new Float64Array([clamp[1]]), dtypeOf(ty))),
+            ],
+            {},
+            names[y],
+          );
         }
         break;
       }
@@ -149,16 +172,37 @@ export function programToGraph(p: Program): Graph & { types: Record<string, DTyp
         q(node("Concat", op.inputs.map(dq), { axis: a.axis as number }), y);
         break;
       case "Relu":
-        node("Clip", [names[x], zpC(tx), cst("hi", constant([], new Float64Array([tx.dtype === "uint8" ? 255 : 127]), dtypeOf(tx)))], {}, names[y]);
+        node(
+          "Clip",
+          [
+            names[x],
+            zpC(tx),
+            cst("hi", constant([], new Float64Array([tx.dtype === "uint8" ? 255 : 127]), dtypeOf(tx))),
+          ],
+          {},
+          names[y],
+        );
         break;
       case "Clip":
-        node("Clip", [names[x], cst("lo", constant([], new Float64Array([a.lo as number]), dtypeOf(tx))), cst("hi", constant([], new Float64Array([a.hi as number]), dtypeOf(tx)))], {}, names[y]);
+        node(
+          "Clip",
+          [
+            names[x],
+            cst("lo", constant([], new Float64Array([a.lo as number]), dtypeOf(tx))),
+            cst("hi", constant([], new Float64Array([a.hi as number]), dtypeOf(tx))),
+          ],
+          {},
+          names[y],
+        );
         break;
       case "MaxPool": {
         const t = node("Transpose", [names[x]], { perm: TO_NCHW });
         const mp = node("MaxPool", [t], {
-          kernel_shape: a.kernel as number[], strides: (a.strides as number[]) ?? [1, 1], pads: (a.pads as number[]) ?? [0, 0, 0, 0],
-          dilations: (a.dilations as number[]) ?? [1, 1], ceil_mode: (a.ceil_mode as number) ?? 0,
+          kernel_shape: a.kernel as number[],
+          strides: (a.strides as number[]) ?? [1, 1],
+          pads: (a.pads as number[]) ?? [0, 0, 0, 0],
+          dilations: (a.dilations as number[]) ?? [1, 1],
+          ceil_mode: (a.ceil_mode as number) ?? 0,
         });
         node("Transpose", [mp], { perm: TO_NHWC }, names[y]);
         break;
@@ -202,7 +246,13 @@ export function programToGraph(p: Program): Graph & { types: Record<string, DTyp
           sum = "";
           for (let i = 0; i < kh; i++) {
             for (let j = 0; j < kw; j++) {
-              const s = node("Slice", [padded, i64("s", [i, j]), i64("e", [i + (OH - 1) * sh + 1, j + (OW - 1) * sw + 1]), i64("ax", [1, 2]), i64("st", [sh, sw])]);
+              const s = node("Slice", [
+                padded,
+                i64("s", [i, j]),
+                i64("e", [i + (OH - 1) * sh + 1, j + (OW - 1) * sw + 1]),
+                i64("ax", [1, 2]),
+                i64("st", [sh, sw]),
+              ]);
               sum = sum ? node("Add", [sum, s]) : s;
             }
           }
@@ -212,7 +262,14 @@ export function programToGraph(p: Program): Graph & { types: Record<string, DTyp
       }
       case "Lut": {
         const table = bytes(p, a.table as DataRef);
-        const tb = cst("table", constant([256], Float64Array.from(ty.dtype === "uint8" ? table : new Int8Array(table.buffer, table.byteOffset, 256)), dtypeOf(ty)));
+        const tb = cst(
+          "table",
+          constant(
+            [256],
+            Float64Array.from(ty.dtype === "uint8" ? table : new Int8Array(table.buffer, table.byteOffset, 256)),
+            dtypeOf(ty),
+          ),
+        );
         let idx = node("Cast", [names[x]], { to: 6 });
         if (tx.dtype !== "uint8") idx = node("Add", [idx, cst("off", constant([], new Float64Array([128]), "int32"))]);
         node("Gather", [tb, idx], { axis: 0 }, names[y]);
@@ -222,7 +279,9 @@ export function programToGraph(p: Program): Graph & { types: Record<string, DTyp
         const [sh, sw] = a.scales as number[];
         const t = node("Transpose", [names[x]], { perm: TO_NCHW });
         const r = node("Resize", [t, "", cst("scales", constant([4], new Float32Array([1, 1, sh, sw]), "float32"))], {
-          mode: "nearest", coordinate_transformation_mode: "asymmetric", nearest_mode: "floor",
+          mode: "nearest",
+          coordinate_transformation_mode: "asymmetric",
+          nearest_mode: "floor",
         });
         node("Transpose", [r], { perm: TO_NHWC }, names[y]);
         break;
@@ -234,11 +293,28 @@ export function programToGraph(p: Program): Graph & { types: Record<string, DTyp
         node("Transpose", [names[x]], { perm: a.perm as number[] }, names[y]);
         break;
       case "Slice":
-        node("Slice", [names[x], i64("s", a.starts as number[]), i64("e", a.ends as number[]), i64("ax", [0, 1, 2, 3]), i64("st", (a.steps as number[]) ?? [1, 1, 1, 1])], {}, names[y]);
+        node(
+          "Slice",
+          [
+            names[x],
+            i64("s", a.starts as number[]),
+            i64("e", a.ends as number[]),
+            i64("ax", [0, 1, 2, 3]),
+            i64("st", (a.steps as number[]) ?? [1, 1, 1, 1]),
+          ],
+          {},
+          names[y],
+        );
         break;
       case "Split": {
         const out = op.outputs.map((o) => names[o]);
-        g.nodes.push({ op: "Split", name: fresh("n_Split"), inputs: [names[x], i64("split", a.sizes as number[])], outputs: out, attrs: { axis: a.axis as number } });
+        g.nodes.push({
+          op: "Split",
+          name: fresh("n_Split"),
+          inputs: [names[x], i64("split", a.sizes as number[])],
+          outputs: out,
+          attrs: { axis: a.axis as number },
+        });
         break;
       }
       default:

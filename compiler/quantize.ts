@@ -131,7 +131,9 @@ export function quantizeWithScales(w: ArrayLike<number>, scales: Float32Array): 
   const per = w.length / scales.length;
   const q = new Int8Array(w.length);
   for (let c = 0; c < scales.length; c++) {
-    for (let k = 0; k < per; k++) q[c * per + k] = Math.max(-127, Math.min(127, roundHalfEven(f32(w[c * per + k]) / scales[c])));
+    for (let k = 0; k < per; k++) {
+      q[c * per + k] = Math.max(-127, Math.min(127, roundHalfEven(f32(w[c * per + k]) / scales[c])));
+    }
   }
   return { q, scales: Float32Array.from(scales) };
 }

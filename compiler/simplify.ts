@@ -16,7 +16,7 @@
  * @module
  */
 import { activation, runNode } from "./float_ops.ts";
-import { type Const, CompileError, constant, type Graph, type Node, numel } from "./graph.ts";
+import { CompileError, type Const, constant, type Graph, type Node, numel } from "./graph.ts";
 
 /**
  * Fixes the input shapes (symbolic dimensions replaced; the key "" names the first
@@ -50,7 +50,9 @@ export function inferShapes(g: Graph, inputShapes: Record<string, number[]> = {}
   for (const n of g.nodes) {
     const ins = n.inputs.map((i) => (i === "" ? undefined : vals.get(i)));
     ins.forEach((v, k) => {
-      if (!v && n.inputs[k] !== "") throw new CompileError(`node ${n.name} (${n.op}): input ${n.inputs[k]} is never produced`);
+      if (!v && n.inputs[k] !== "") {
+        throw new CompileError(`node ${n.name} (${n.op}): input ${n.inputs[k]} is never produced`);
+      }
     });
     const outs = runNode(n, ins, true);
     n.outputs.forEach((o, k) => {
@@ -68,13 +70,16 @@ function isConst(g: Graph, name: string): boolean {
 
 /** A folded DequantizeLinear of int8 weights with zero point 0: remember the weight scales. */
 function noteWeightScales(g: Graph, n: Node, w: Const): void {
-  const q = g.consts.get(n.inputs[0])!, sc = g.consts.get(n.inputs[1])!, zp = n.inputs[2] ? g.consts.get(n.inputs[2]) : undefined;
+  const q = g.consts.get(n.inputs[0])!,
+    sc = g.consts.get(n.inputs[1])!,
+    zp = n.inputs[2] ? g.consts.get(n.inputs[2]) : undefined;
   const axis = typeof n.attrs.axis === "number" ? n.attrs.axis : 1;
   if (q.dtype !== "int8" || (zp && zp.data.some((v) => v !== 0)) || w.dims.length < 2) return;
   const M = w.dims[0];
   if (numel(sc.dims) === M && axis === 0) g.weightScales.set(n.outputs[0], Float32Array.from(sc.data));
-  else if (w.dims.length === 2 && axis === 1 && numel(sc.dims) === w.dims[1]) g.weightScales.set(n.outputs[0], Float32Array.from(sc.data));
-  else if (numel(sc.dims) === 1) g.weightScales.set(n.outputs[0], new Float32Array(M).fill(sc.data[0]));
+  else if (w.dims.length === 2 && axis === 1 && numel(sc.dims) === w.dims[1]) {
+    g.weightScales.set(n.outputs[0], Float32Array.from(sc.data));
+  } else if (numel(sc.dims) === 1) g.weightScales.set(n.outputs[0], new Float32Array(M).fill(sc.data[0]));
 }
 
 /**
@@ -211,7 +216,9 @@ function foldAffineIntoConv(g: Graph): boolean {
     const ci = g.consts.has(n.inputs[0]) ? 0 : g.consts.has(n.inputs[1]) ? 1 : -1;
     if (ci < 0) continue;
     const conv = g.producer(n.inputs[1 - ci]);
-    if (!conv || conv.op !== "Conv" || !g.consts.has(conv.inputs[1]) || soleConsumer(g, conv.outputs[0]) !== n) continue;
+    if (!conv || conv.op !== "Conv" || !g.consts.has(conv.inputs[1]) || soleConsumer(g, conv.outputs[0]) !== n) {
+      continue;
+    }
     if (conv.inputs[2] && !g.consts.has(conv.inputs[2])) continue;
     const c = g.consts.get(n.inputs[ci])!;
     const w = g.consts.get(conv.inputs[1])!;
@@ -219,7 +226,8 @@ function foldAffineIntoConv(g: Graph): boolean {
     const outRank = g.shapes.get(conv.outputs[0])?.length ?? 4;
     // accept a scalar, or [M,1,1] / [1,M,1,1] (per output channel)
     const cd = [...new Array(Math.max(0, outRank - c.dims.length)).fill(1), ...c.dims];
-    const perChannel = numel(c.dims) === M && cd.length === outRank && cd[1] === M && cd.every((d, i) => i === 1 || d === 1);
+    const perChannel = numel(c.dims) === M && cd.length === outRank && cd[1] === M &&
+      cd.every((d, i) => i === 1 || d === 1);
     if (numel(c.dims) !== 1 && !perChannel) continue;
     const cv = (m: number) => c.data[numel(c.dims) === 1 ? 0 : m];
     const b = conv.inputs[2] ? g.consts.get(conv.inputs[2])! : undefined;
@@ -259,7 +267,10 @@ function fusePatterns(g: Graph): boolean {
       for (const [xi, ci] of [[0, 1], [1, 0]]) {
         const x = n.inputs[xi], clip = g.producer(n.inputs[ci]);
         if (!clip) continue;
-        if (clip.op === "HardSigmoid" && clip.inputs[0] === x && near(clip.attrs.alpha as number ?? 0.2, 1 / 6) && near(clip.attrs.beta as number ?? 0.5, 0.5) && soleConsumer(g, clip.outputs[0]) === n) {
+        if (
+          clip.op === "HardSigmoid" && clip.inputs[0] === x && near(clip.attrs.alpha as number ?? 0.2, 1 / 6) &&
+          near(clip.attrs.beta as number ?? 0.5, 0.5) && soleConsumer(g, clip.outputs[0]) === n
+        ) {
           n.op = "HardSwish";
           n.inputs = [x];
           g.nodes = g.nodes.filter((m) => m !== clip);
@@ -288,7 +299,10 @@ function fusePatterns(g: Graph): boolean {
       }
     }
     // MatMul(x, W) + b -> Gemm
-    if (n.op === "MatMul" && g.consts.has(n.inputs[1]) && g.consts.get(n.inputs[1])!.dims.length === 2 && (g.shapes.get(n.inputs[0])?.length ?? 0) === 2) {
+    if (
+      n.op === "MatMul" && g.consts.has(n.inputs[1]) && g.consts.get(n.inputs[1])!.dims.length === 2 &&
+      (g.shapes.get(n.inputs[0])?.length ?? 0) === 2
+    ) {
       const add = soleConsumer(g, n.outputs[0]);
       const bias = add && add.op === "Add" ? add.inputs.find((i) => i !== n.outputs[0] && g.consts.has(i)) : undefined;
       n.op = "Gemm";
@@ -336,7 +350,10 @@ export function simplify(g: Graph, inputShapes: Record<string, number[]> = {}): 
  * ```
  */
 export function unaryFunction(g: Graph, n: Node): ((v: number) => number) | undefined {
-  if (["HardSwish", "HardSigmoid", "Sigmoid", "SiLU", "Swish", "LeakyRelu", "Tanh", "Elu", "Exp", "Sqrt", "Neg", "Abs"].includes(n.op)) {
+  if (
+    ["HardSwish", "HardSigmoid", "Sigmoid", "SiLU", "Swish", "LeakyRelu", "Tanh", "Elu", "Exp", "Sqrt", "Neg", "Abs"]
+      .includes(n.op)
+  ) {
     return activation(n);
   }
   if (["Add", "Sub", "Mul", "Div", "Pow"].includes(n.op) && n.inputs.length === 2) {

@@ -51,7 +51,11 @@ const LINES: TextLine[] = [
 /** NCHW -> NHWC (plain loop; the demo's one-off for run()). */
 function nchwToNhwc(x: Float32Array, [n, c, h, w]: number[]): Float32Array {
   const y = new Float32Array(x.length);
-  for (let b = 0; b < n; b++) for (let k = 0; k < c; k++) for (let i = 0; i < h * w; i++) y[(b * h * w + i) * c + k] = x[(b * c + k) * h * w + i];
+  for (let b = 0; b < n; b++) {
+    for (let k = 0; k < c; k++) {
+      for (let i = 0; i < h * w; i++) y[(b * h * w + i) * c + k] = x[(b * c + k) * h * w + i];
+    }
+  }
   return y;
 }
 
@@ -75,14 +79,20 @@ async function ensureCompiled(page: RgbImage): Promise<string> {
   if (existsSync(modelJson) && !process.argv.includes("--rebuild")) return modelJson;
   const onnx = join(root, "node_modules", "@gutenye", "ocr-models", "assets", "ch_PP-OCRv4_det_infer.onnx");
   if (!existsSync(onnx)) {
-    throw new Error(`the detector is not installed (${onnx}): run the demo through './dev deno task demo', which installs the npm packages`);
+    throw new Error(
+      `the detector is not installed (${onnx}): run the demo through './dev deno task demo', which installs the npm packages`,
+    );
   }
   console.log(`compiling ${onnx} for 1x3x${H}x${W} into ${dir} (once; later runs reuse it)`);
   // calibration: the page itself and two variants with other text
-  const variants = [page, renderText(W, H, LINES.map((l) => ({ ...l, text: l.text.split("").reverse().join("") }))), renderText(W, H, [
-    { text: "0123456789", x: 10, y: 10, scale: 3 },
-    { text: "THE QUICK BROWN FOX", x: 20, y: Math.round(H / 2), scale: 2 },
-  ])];
+  const variants = [
+    page,
+    renderText(W, H, LINES.map((l) => ({ ...l, text: l.text.split("").reverse().join("") }))),
+    renderText(W, H, [
+      { text: "0123456789", x: 10, y: 10, scale: 3 },
+      { text: "THE QUICK BROWN FOX", x: 20, y: Math.round(H / 2), scale: 2 },
+    ]),
+  ];
   const t0 = performance.now();
   await compileOnnx(onnx, dir, {
     inputShapes: { x: [1, 3, H, W] },
@@ -105,8 +115,16 @@ async function main(): Promise<void> {
   const inst = conn.loadModelInstance(model, { aipuCores: 1, deviceProfiling: true });
   const [tin] = model.inputs(), [tout] = model.outputs();
   console.log(`model ${modelJson}`);
-  console.log(`  device input  ${tin.name} ${JSON.stringify(tin.shape)} int8 (scale ${tin.scale.toPrecision(4)}, zero point ${tin.zeroPoint})`);
-  console.log(`  device output ${tout.name} ${JSON.stringify(tout.shape)} int8; postamble: ${model.properties.postambleGraph ?? "none"}`);
+  console.log(
+    `  device input  ${tin.name} ${JSON.stringify(tin.shape)} int8 (scale ${
+      tin.scale.toPrecision(4)
+    }, zero point ${tin.zeroPoint})`,
+  );
+  console.log(
+    `  device output ${tout.name} ${JSON.stringify(tout.shape)} int8; postamble: ${
+      model.properties.postambleGraph ?? "none"
+    }`,
+  );
 
   let out = inst.infer(input); // warm-up: loads the postamble, allocates buffers
   const times: number[] = [];
@@ -123,7 +141,13 @@ async function main(): Promise<void> {
 
   // map pixels -> page pixels, then check against the lines we drew
   const sx = W / mw, sy = H / mh;
-  const found = boxes.map((b) => ({ x0: Math.round(b.x0 * sx), y0: Math.round(b.y0 * sy), x1: Math.round(b.x1 * sx), y1: Math.round(b.y1 * sy), score: b.score }));
+  const found = boxes.map((b) => ({
+    x0: Math.round(b.x0 * sx),
+    y0: Math.round(b.y0 * sy),
+    x1: Math.round(b.x1 * sx),
+    y1: Math.round(b.y1 * sy),
+    score: b.score,
+  }));
   for (const b of found) drawBox(page, b, [220, 30, 30], 2);
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, encodePng(page.rgb, W, H));
@@ -131,11 +155,18 @@ async function main(): Promise<void> {
   console.log(`\ntext boxes (${found.length}):`);
   for (const b of found) {
     const best = LINES.map((l) => ({ l, v: iou(b, textBox(l)) })).sort((a, c) => c.v - a.v)[0];
-    console.log(`  [${b.x0}, ${b.y0}] - [${b.x1}, ${b.y1}]  score ${b.score.toFixed(3)}  best match "${best.l.text}" IoU ${best.v.toFixed(2)}`);
+    console.log(
+      `  [${b.x0}, ${b.y0}] - [${b.x1}, ${b.y1}]  score ${b.score.toFixed(3)}  best match "${best.l.text}" IoU ${
+        best.v.toFixed(2)
+      }`,
+    );
   }
   // the device step alone: run() on int8 buffers as the device sees them
   const din = new Int8Array(tin.size), dout = new Int8Array(tout.size);
-  tin.quantizePad(input.length === tin.unpaddedShape.reduce((a, b) => a * b, 1) ? nchwToNhwc(input, [1, 3, H, W]) : input, din);
+  tin.quantizePad(
+    input.length === tin.unpaddedShape.reduce((a, b) => a * b, 1) ? nchwToNhwc(input, [1, 3, H, W]) : input,
+    din,
+  );
   const runTimes: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const t0 = performance.now();
@@ -143,9 +174,17 @@ async function main(): Promise<void> {
     runTimes.push(ms(t0));
   }
   const deviceUs = stats?.lastDeviceUs;
-  console.log(`\ninfer(), median of ${RUNS}: ${median(times).toFixed(1)} ms = emulated device run() ${median(runTimes).toFixed(1)} ms + host work (quantize, pad, dequantize, postamble)`);
+  console.log(
+    `\ninfer(), median of ${RUNS}: ${median(times).toFixed(1)} ms = emulated device run() ${
+      median(runTimes).toFixed(1)
+    } ms + host work (quantize, pad, dequantize, postamble)`,
+  );
   if (typeof deviceUs === "number" && deviceUs > 0) {
-    console.log(`modelled device time: ${(deviceUs / 1000).toFixed(3)} ms per frame on one core -> ${(1e6 / deviceUs).toFixed(0)} FPS (Metis, one AIPU core)`);
+    console.log(
+      `modelled device time: ${(deviceUs / 1000).toFixed(3)} ms per frame on one core -> ${
+        (1e6 / deviceUs).toFixed(0)
+      } FPS (Metis, one AIPU core)`,
+    );
   }
   console.log(`wrote ${OUT}`);
 }

@@ -21,14 +21,24 @@ const modelPath = process.argv.length > 2 && process.argv[process.argv.length - 
 using ctx = new axr.Context();
 
 for (const [i, d] of ctx.listDevices().entries()) {
-  console.log(`device ${i}: ${d.name} board=${axr.boardTypeName(d.boardType)} subdevices=${d.subdeviceCount} fw=${d.firmwareVersion}`);
+  console.log(
+    `device ${i}: ${d.name} board=${
+      axr.boardTypeName(d.boardType)
+    } subdevices=${d.subdeviceCount} fw=${d.firmwareVersion}`,
+  );
 }
 
 const model = ctx.loadModel(modelPath);
 const [inInfo] = model.inputs();
 const [outInfo] = model.outputs();
-console.log(`input  ${inInfo.name}: shape ${JSON.stringify(inInfo.shape)} (unpadded ${JSON.stringify(inInfo.unpaddedShape)}) scale ${inInfo.scale} zp ${inInfo.zeroPoint}`);
-console.log(`output ${outInfo.name}: shape ${JSON.stringify(outInfo.shape)} (unpadded ${JSON.stringify(outInfo.unpaddedShape)})`);
+console.log(
+  `input  ${inInfo.name}: shape ${JSON.stringify(inInfo.shape)} (unpadded ${
+    JSON.stringify(inInfo.unpaddedShape)
+  }) scale ${inInfo.scale} zp ${inInfo.zeroPoint}`,
+);
+console.log(
+  `output ${outInfo.name}: shape ${JSON.stringify(outInfo.shape)} (unpadded ${JSON.stringify(outInfo.unpaddedShape)})`,
+);
 
 // Connect to one sub-device of the first device and load the model onto it.
 using conn = ctx.deviceConnect(0, 1);

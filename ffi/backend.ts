@@ -33,13 +33,24 @@ export interface BoundSymbols {
   axr_configure_device(ctx: UnsafePointer, device: Uint8Array, props: UnsafePointer): number;
   axr_device_ready(ctx: UnsafePointer, device: Uint8Array): number;
   axr_read_device_configuration(ctx: UnsafePointer, device: Uint8Array): UnsafePointer;
-  axr_device_connect(ctx: UnsafePointer, device: Uint8Array | null, numSubDevices: Size, props: UnsafePointer): UnsafePointer;
+  axr_device_connect(
+    ctx: UnsafePointer,
+    device: Uint8Array | null,
+    numSubDevices: Size,
+    props: UnsafePointer,
+  ): UnsafePointer;
   axr_load_model(ctx: UnsafePointer, path: Uint8Array): UnsafePointer;
   axr_num_model_inputs(model: UnsafePointer): number;
   axr_num_model_outputs(model: UnsafePointer): number;
   axr_get_model_properties(model: UnsafePointer): UnsafePointer;
   axr_load_model_instance(conn: UnsafePointer, model: UnsafePointer, props: UnsafePointer): UnsafePointer;
-  axr_run_model_instance(inst: UnsafePointer, inputs: Uint8Array, nInputs: Size, outputs: Uint8Array, nOutputs: Size): number;
+  axr_run_model_instance(
+    inst: UnsafePointer,
+    inputs: Uint8Array,
+    nInputs: Size,
+    outputs: Uint8Array,
+    nOutputs: Size,
+  ): number;
   axr_tensor_size(info: Uint8Array): number;
   axr_create_properties(ctx: UnsafePointer, initial: Uint8Array): UnsafePointer;
   axr_get_property(props: UnsafePointer, key: Uint8Array): UnsafePointer;

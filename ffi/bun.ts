@@ -100,7 +100,10 @@ let workerUrl: string | undefined;
 /** A pool of Workers that each dlopen the library and run `axr_run_model_instance`. */
 class RunPool {
   #workers: { w: Worker; pending: number }[] = [];
-  #waiting = new Map<number, { resolve: (c: number) => void; reject: (e: Error) => void; keep: unknown; slot: { w: Worker; pending: number } }>();
+  #waiting = new Map<
+    number,
+    { resolve: (c: number) => void; reject: (e: Error) => void; keep: unknown; slot: { w: Worker; pending: number } }
+  >();
   #next = 1;
   #max: number;
   readonly path: string;
@@ -188,7 +191,9 @@ export function openBun(path: string): Backend {
     return hidden;
   };
   const nz = (p: Any): UnsafePointer => (p === 0 ? null : p);
-  const cString = (p: UnsafePointer): string | null => (p === null || p === 0 ? null : new CString(p as number).toString());
+  const cString = (
+    p: UnsafePointer,
+  ): string | null => (p === null || p === 0 ? null : new CString(p as number).toString());
   let pool: RunPool | null = null;
 
   const bound: BoundSymbols = {

@@ -27,7 +27,8 @@ export function openDeno(path: string): Backend {
   // deno-lint-ignore no-explicit-any
   const s = lib.symbols as any;
   const num = (v: number | bigint): number => typeof v === "number" ? v : Number(v);
-  const cString = (p: UnsafePointer): string | null => p === null ? null : Deno.UnsafePointerView.getCString(p as Deno.PointerObject);
+  const cString = (p: UnsafePointer): string | null =>
+    p === null ? null : Deno.UnsafePointerView.getCString(p as Deno.PointerObject);
   const bases = new WeakMap<ArrayBufferLike, number>();
 
   const bound: BoundSymbols = {
@@ -84,7 +85,9 @@ export function openDeno(path: string): Backend {
         if (buffer.byteLength === 0) return 0;
         const p = Deno.UnsafePointer.of(new Uint8Array(buffer));
         base = num(Deno.UnsafePointer.value(p));
-        if ((buffer as ArrayBuffer).resizable !== true && !(buffer as SharedArrayBuffer).growable) bases.set(buffer, base);
+        if ((buffer as ArrayBuffer).resizable !== true && !(buffer as SharedArrayBuffer).growable) {
+          bases.set(buffer, base);
+        }
       }
       return base + view.byteOffset;
     },

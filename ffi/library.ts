@@ -16,7 +16,11 @@ import { openBun } from "./bun.ts";
 import { openDeno } from "./deno.ts";
 
 /** The JS runtime we run under, detected once. */
-export const jsRuntime: "deno" | "bun" | "other" = "Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "other";
+export const jsRuntime: "deno" | "bun" | "other" = "Bun" in globalThis
+  ? "bun"
+  : "Deno" in globalThis
+  ? "deno"
+  : "other";
 
 /** Raised when no library can be found or opened; lists where it looked. */
 export class LibraryNotFoundError extends Error {

@@ -9,9 +9,9 @@
 import type { Backend, LogSink, NativeCallback, UnsafePointer } from "./backend.ts";
 import { nativeLibrary } from "./library.ts";
 import {
-  DEVICE_INFO_SIZE,
   decodeDeviceInfo,
   decodeTensorInfo,
+  DEVICE_INFO_SIZE,
   type RawDeviceInfo,
   type RawTensorInfo,
   TENSOR_INFO_BYTES,
@@ -197,7 +197,11 @@ export class NativeApi {
   }
 
   /** Runs `fn` with a temporary properties object (NULL when `props` is undefined). */
-  #withProps<T>(ctx: UnsafePointer, props: Record<string, string> | undefined, fn: (p: UnsafePointer) => T): T | NativeStatus {
+  #withProps<T>(
+    ctx: UnsafePointer,
+    props: Record<string, string> | undefined,
+    fn: (p: UnsafePointer) => T,
+  ): T | NativeStatus {
     if (props === undefined) return fn(null);
     const p = this.createProperties(ctx, props);
     if (isStatus(p)) return p;
@@ -273,7 +277,11 @@ export class NativeApi {
   }
 
   /** `axr_load_model_instance`: the instance handle or the connection's error. */
-  loadModelInstance(conn: UnsafePointer, model: UnsafePointer, props: Record<string, string> | undefined): UnsafePointer | NativeStatus {
+  loadModelInstance(
+    conn: UnsafePointer,
+    model: UnsafePointer,
+    props: Record<string, string> | undefined,
+  ): UnsafePointer | NativeStatus {
     const ctx = this.lib.symbols.axr_get_context(conn);
     const r = this.#withProps(ctx, props, (p) => this.lib.symbols.axr_load_model_instance(conn, model, p));
     if (isStatus(r)) return r;
@@ -284,7 +292,13 @@ export class NativeApi {
    * `axr_run_model_instance` with prepared argument arrays: 0 or the status.
    * The arrays hold raw addresses: keep their buffers alive across the call.
    */
-  unsafeRun(inst: UnsafePointer, inputs: Uint8Array, nInputs: number, outputs: Uint8Array, nOutputs: number): NativeStatus | 0 {
+  unsafeRun(
+    inst: UnsafePointer,
+    inputs: Uint8Array,
+    nInputs: number,
+    outputs: Uint8Array,
+    nOutputs: number,
+  ): NativeStatus | 0 {
     const r = this.lib.symbols.axr_run_model_instance(inst, inputs, nInputs, outputs, nOutputs);
     return r === 0 ? 0 : this.status(inst, r);
   }

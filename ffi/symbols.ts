@@ -80,54 +80,99 @@ export const symbols = {
   axr_board_type_string: { parameters: ["i32" /* axrBoardType board_type */], result: "pointer" },
   /** void axr_set_logger(axrContext* ctx, axrLogLevel level, axr_logger_fn fn, void* arg) */
   axr_set_logger: {
-    parameters: ["pointer" /* axrContext* ctx */, "i32" /* axrLogLevel level */, "function" /* axr_logger_fn fn */, "pointer" /* void* arg */],
+    parameters: [
+      "pointer", /* axrContext* ctx */
+      "i32", /* axrLogLevel level */
+      "function", /* axr_logger_fn fn */
+      "pointer", /* void* arg */
+    ],
     result: "void",
   },
 
   /** size_t axr_list_devices(axrContext* ctx, axrDeviceInfo** devices) */
-  axr_list_devices: { parameters: ["pointer" /* axrContext* ctx */, "buffer" /* axrDeviceInfo** devices (out) */], result: "usize" },
+  axr_list_devices: {
+    parameters: ["pointer", /* axrContext* ctx */ "buffer" /* axrDeviceInfo** devices (out) */],
+    result: "usize",
+  },
   /** axrResult axr_configure_device(axrContext* ctx, axrDeviceInfo* device, axrProperties* props) */
   axr_configure_device: {
-    parameters: ["pointer" /* axrContext* ctx */, "buffer" /* axrDeviceInfo* device */, "pointer" /* axrProperties* props */],
+    parameters: [
+      "pointer", /* axrContext* ctx */
+      "buffer", /* axrDeviceInfo* device */
+      "pointer", /* axrProperties* props */
+    ],
     result: "i32",
   },
   /** axrResult axr_device_ready(axrContext* ctx, axrDeviceInfo* device) */
-  axr_device_ready: { parameters: ["pointer" /* axrContext* ctx */, "buffer" /* axrDeviceInfo* device */], result: "i32" },
+  axr_device_ready: {
+    parameters: ["pointer", /* axrContext* ctx */ "buffer" /* axrDeviceInfo* device */],
+    result: "i32",
+  },
   /** axrProperties* axr_read_device_configuration(axrContext* ctx, axrDeviceInfo* device) */
-  axr_read_device_configuration: { parameters: ["pointer" /* axrContext* ctx */, "buffer" /* axrDeviceInfo* device */], result: "pointer" },
+  axr_read_device_configuration: {
+    parameters: ["pointer", /* axrContext* ctx */ "buffer" /* axrDeviceInfo* device */],
+    result: "pointer",
+  },
   /** axrConnection* axr_device_connect(axrContext* ctx, axrDeviceInfo* device, size_t num_sub_devices, axrProperties* props) */
   axr_device_connect: {
-    parameters: ["pointer" /* axrContext* ctx */, "buffer" /* axrDeviceInfo* device, NULL: first */, "usize" /* size_t num_sub_devices */, "pointer" /* axrProperties* props */],
+    parameters: [
+      "pointer", /* axrContext* ctx */
+      "buffer", /* axrDeviceInfo* device, NULL: first */
+      "usize", /* size_t num_sub_devices */
+      "pointer", /* axrProperties* props */
+    ],
     result: "pointer",
   },
 
   /** axrModel* axr_load_model(axrContext* ctx, const char* path) */
-  axr_load_model: { parameters: ["pointer" /* axrContext* ctx */, "buffer" /* const char* path */], result: "pointer" },
+  axr_load_model: { parameters: ["pointer", /* axrContext* ctx */ "buffer" /* const char* path */], result: "pointer" },
   /** size_t axr_num_model_inputs(axrModel* model) */
   axr_num_model_inputs: { parameters: ["pointer" /* axrModel* model */], result: "usize" },
   /** size_t axr_num_model_outputs(axrModel* model) */
   axr_num_model_outputs: { parameters: ["pointer" /* axrModel* model */], result: "usize" },
   /** axrTensorInfo axr_get_model_input(axrModel* model, size_t n): struct returned by value */
-  axr_get_model_input: { parameters: ["pointer" /* axrModel* model */, "usize" /* size_t n */], result: TENSOR_INFO_STRUCT },
+  axr_get_model_input: {
+    parameters: ["pointer", /* axrModel* model */ "usize" /* size_t n */],
+    result: TENSOR_INFO_STRUCT,
+  },
   /** axrTensorInfo axr_get_model_output(axrModel* model, size_t n): struct returned by value */
-  axr_get_model_output: { parameters: ["pointer" /* axrModel* model */, "usize" /* size_t n */], result: TENSOR_INFO_STRUCT },
+  axr_get_model_output: {
+    parameters: ["pointer", /* axrModel* model */ "usize" /* size_t n */],
+    result: TENSOR_INFO_STRUCT,
+  },
   /** axrProperties* axr_get_model_properties(axrModel* model) */
   axr_get_model_properties: { parameters: ["pointer" /* axrModel* model */], result: "pointer" },
 
   /** axrModelInstance* axr_load_model_instance(axrConnection* conn, axrModel* model, axrProperties* props) */
   axr_load_model_instance: {
-    parameters: ["pointer" /* axrConnection* conn */, "pointer" /* axrModel* model */, "pointer" /* axrProperties* props, NULL: defaults */],
+    parameters: [
+      "pointer", /* axrConnection* conn */
+      "pointer", /* axrModel* model */
+      "pointer", /* axrProperties* props, NULL: defaults */
+    ],
     result: "pointer",
   },
   /** axrResult axr_run_model_instance(axrModelInstance* inst, axrArgument* inputs, size_t n_inputs, axrArgument* outputs, size_t n_outputs) */
   axr_run_model_instance: {
-    parameters: ["pointer" /* axrModelInstance* inst */, "buffer" /* axrArgument* inputs */, "usize" /* size_t n_inputs */, "buffer" /* axrArgument* outputs */, "usize" /* size_t n_outputs */],
+    parameters: [
+      "pointer", /* axrModelInstance* inst */
+      "buffer", /* axrArgument* inputs */
+      "usize", /* size_t n_inputs */
+      "buffer", /* axrArgument* outputs */
+      "usize", /* size_t n_outputs */
+    ],
     result: "i32",
   },
   /** The nonblocking twin of axr_run_model_instance (runAsync under Deno). */
   axr_run_model_instance_nonblocking: {
     name: "axr_run_model_instance",
-    parameters: ["pointer" /* axrModelInstance* inst */, "buffer" /* axrArgument* inputs */, "usize" /* size_t n_inputs */, "buffer" /* axrArgument* outputs */, "usize" /* size_t n_outputs */],
+    parameters: [
+      "pointer", /* axrModelInstance* inst */
+      "buffer", /* axrArgument* inputs */
+      "usize", /* size_t n_inputs */
+      "buffer", /* axrArgument* outputs */
+      "usize", /* size_t n_outputs */
+    ],
     result: "i32",
     nonblocking: true,
   },
@@ -136,26 +181,42 @@ export const symbols = {
   axr_tensor_size: { parameters: ["buffer" /* const axrTensorInfo* info */], result: "usize" },
 
   /** axrProperties* axr_create_properties(axrContext* ctx, const char* initial) */
-  axr_create_properties: { parameters: ["pointer" /* axrContext* ctx */, "buffer" /* const char* initial "k=v;k=v" */], result: "pointer" },
+  axr_create_properties: {
+    parameters: ["pointer", /* axrContext* ctx */ "buffer" /* const char* initial "k=v;k=v" */],
+    result: "pointer",
+  },
   /** const char* axr_get_property(axrProperties* props, const char* key): NULL if absent */
-  axr_get_property: { parameters: ["pointer" /* axrProperties* props */, "buffer" /* const char* key */], result: "pointer" },
+  axr_get_property: {
+    parameters: ["pointer", /* axrProperties* props */ "buffer" /* const char* key */],
+    result: "pointer",
+  },
   /** void axr_set_property(axrProperties* props, const char* key, const char* value) */
-  axr_set_property: { parameters: ["pointer" /* axrProperties* props */, "buffer" /* const char* key */, "buffer" /* const char* value */], result: "void" },
+  axr_set_property: {
+    parameters: [
+      "pointer", /* axrProperties* props */
+      "buffer", /* const char* key */
+      "buffer", /* const char* value */
+    ],
+    result: "void",
+  },
   /** void axr_del_property(axrProperties* props, const char* key) */
-  axr_del_property: { parameters: ["pointer" /* axrProperties* props */, "buffer" /* const char* key */], result: "void" },
+  axr_del_property: {
+    parameters: ["pointer", /* axrProperties* props */ "buffer" /* const char* key */],
+    result: "void",
+  },
   /** const char* axr_list_properties(axrProperties* props): keys, ';'-separated */
   axr_list_properties: { parameters: ["pointer" /* axrProperties* props */], result: "pointer" },
 
   // ---- extensions (libaxr only) ----
   /** axrResult axr_ext_get_model_input(axrModel* model, size_t n, axrTensorInfo* out) */
   axr_ext_get_model_input: {
-    parameters: ["pointer" /* axrModel* model */, "usize" /* size_t n */, "buffer" /* axrTensorInfo* out */],
+    parameters: ["pointer", /* axrModel* model */ "usize", /* size_t n */ "buffer" /* axrTensorInfo* out */],
     result: "i32",
     optional: true,
   },
   /** axrResult axr_ext_get_model_output(axrModel* model, size_t n, axrTensorInfo* out) */
   axr_ext_get_model_output: {
-    parameters: ["pointer" /* axrModel* model */, "usize" /* size_t n */, "buffer" /* axrTensorInfo* out */],
+    parameters: ["pointer", /* axrModel* model */ "usize", /* size_t n */ "buffer" /* axrTensorInfo* out */],
     result: "i32",
     optional: true,
   },

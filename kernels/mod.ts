@@ -31,4 +31,18 @@ export {
   quantize,
   quantizePad,
 } from "./ops.ts";
-export { add, binary, type BinaryOp, broadcastShape, div, exp, gemm, type GemmLayout, mul, sigmoid, softmax, softmaxAxis, sub } from "./numeric.ts";
+export {
+  add,
+  binary,
+  type BinaryOp,
+  broadcastShape,
+  div,
+  exp,
+  gemm,
+  type GemmLayout,
+  mul,
+  sigmoid,
+  softmax,
+  softmaxAxis,
+  sub,
+} from "./numeric.ts";

@@ -50,7 +50,9 @@ export function broadcastShape(aShape: readonly number[], bShape: readonly numbe
     const a = aShape[aShape.length - rank + i] ?? 1, b = bShape[bShape.length - rank + i] ?? 1;
     if (a !== b && a !== 1 && b !== 1) {
       throw new RangeError(
-        `broadcast: shapes [${aShape.join(", ")}] and [${bShape.join(", ")}] do not broadcast (axis ${i}: ${a} vs ${b})`,
+        `broadcast: shapes [${aShape.join(", ")}] and [${
+          bShape.join(", ")
+        }] do not broadcast (axis ${i}: ${a} vs ${b})`,
       );
     }
     out.push(a === 1 ? b : a);
@@ -110,7 +112,12 @@ export function binary<D extends Float32Array | WasmBuffer>(
   const inPlace = [na === n, nb === n];
   callKernel(
     fn,
-    [{ name: "a", value: a, bytes: 4 * na, inPlace: inPlace[0] }, { name: "b", value: b, bytes: 4 * nb, inPlace: inPlace[1] }],
+    [{ name: "a", value: a, bytes: 4 * na, inPlace: inPlace[0] }, {
+      name: "b",
+      value: b,
+      bytes: 4 * nb,
+      inPlace: inPlace[1],
+    }],
     [{ name: "out", value: out, bytes: 4 * n }],
     params,
     ([pa, pb], [po], pp) => kernelExports().binary_f32(OP_CODES[op], pa, pb, po, pp),
@@ -209,10 +216,16 @@ function unary<D extends Float32Array | WasmBuffer>(
   const n = count(src);
   checkCount(fn, "dst", dst, n, 4);
   if (n === 0) return dst;
-  callKernel(fn, [{ name: "src", value: src, bytes: 4 * n, inPlace: true }], [{ name: "dst", value: dst, bytes: 4 * n }], undefined, (
-    [s],
-    [d],
-  ) => kernel(s, d, n));
+  callKernel(
+    fn,
+    [{ name: "src", value: src, bytes: 4 * n, inPlace: true }],
+    [{ name: "dst", value: dst, bytes: 4 * n }],
+    undefined,
+    (
+      [s],
+      [d],
+    ) => kernel(s, d, n),
+  );
   return dst;
 }
 
@@ -349,8 +362,15 @@ export function gemm<D extends Float32Array | WasmBuffer>(
   checkOperand(fn, "b", b, [Float32Array]);
   checkOperand(fn, "c", c, [Float32Array]);
   const { aRowStride: ars, aColStride: acs, bRowStride: brs } = layout;
-  for (const [name, v] of [["m", m], ["n", n], ["k", k], ["aRowStride", ars], ["aColStride", acs], ["bRowStride", brs]] as const) {
-    if (!Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`gemm: ${name} must be a u32 integer, got ${v}`);
+  for (
+    const [name, v] of [["m", m], ["n", n], ["k", k], ["aRowStride", ars], ["aColStride", acs], [
+      "bRowStride",
+      brs,
+    ]] as const
+  ) {
+    if (!Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) {
+      throw new RangeError(`gemm: ${name} must be a u32 integer, got ${v}`);
+    }
   }
   checkCount(fn, "c", c, m * n, 4);
   if (m === 0 || n === 0) return c;

@@ -193,7 +193,8 @@ export function pad<D extends KernelArray | WasmBuffer>(
     [{ name: "src", value: src, bytes: es * g.count }],
     [{ name: "dst", value: dst, bytes: es * g.paddedCount }],
     g,
-    ([s], [d], gp) => es === 1 ? kernelExports().pad_u8(s, d, gp, fill & 0xff) : kernelExports().pad_f32(s, d, gp, fill),
+    ([s], [d], gp) =>
+      es === 1 ? kernelExports().pad_u8(s, d, gp, fill & 0xff) : kernelExports().pad_f32(s, d, gp, fill),
   );
   return dst;
 }
@@ -367,14 +368,20 @@ function transposeImpl<D extends KernelArray | WasmBuffer>(
   if (count === 0) return dst;
   // toNchw: shape is [n, h, w, c]; else shape is [n, c, h, w].
   const [n, h, w, c] = toNchw ? s : [s[0], s[2], s[3], s[1]];
-  callKernel(fn, [{ name: "src", value: src, bytes: es * count }], [{ name: "dst", value: dst, bytes: es * count }], undefined, (
-    [sp],
-    [dp],
-  ) => {
-    const k = kernelExports();
-    if (toNchw) (es === 1 ? k.nhwc_to_nchw_u8 : k.nhwc_to_nchw_f32)(sp, dp, n, h, w, c);
-    else (es === 1 ? k.nchw_to_nhwc_u8 : k.nchw_to_nhwc_f32)(sp, dp, n, h, w, c);
-  });
+  callKernel(
+    fn,
+    [{ name: "src", value: src, bytes: es * count }],
+    [{ name: "dst", value: dst, bytes: es * count }],
+    undefined,
+    (
+      [sp],
+      [dp],
+    ) => {
+      const k = kernelExports();
+      if (toNchw) (es === 1 ? k.nhwc_to_nchw_u8 : k.nhwc_to_nchw_f32)(sp, dp, n, h, w, c);
+      else (es === 1 ? k.nchw_to_nhwc_u8 : k.nchw_to_nhwc_f32)(sp, dp, n, h, w, c);
+    },
+  );
   return dst;
 }
 

@@ -14,7 +14,16 @@
  * ```
  * @module
  */
-import { AttributeType, type AttributeProto, type Dim, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from "./model.ts";
+import {
+  type AttributeProto,
+  AttributeType,
+  type Dim,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from "./model.ts";
 import { dataTypeCode, type DType, type Tensor } from "./tensor.ts";
 
 /** An attribute value: number (int when integral unless wrapped with {@link float}), number[], string, Tensor. @example `{ axis: 1, alpha: float(0.1) }` */
@@ -48,9 +57,19 @@ export function attribute(name: string, v: AttrValue): AttributeProto {
 
 let counter = 0;
 /** A node. @example `makeNode("Add", ["a", "b"], ["c"])` */
-export function makeNode(opType: string, inputs: string[], outputs: string[], attrs: Record<string, AttrValue> = {}, name?: string): NodeProto {
+export function makeNode(
+  opType: string,
+  inputs: string[],
+  outputs: string[],
+  attrs: Record<string, AttrValue> = {},
+  name?: string,
+): NodeProto {
   return {
-    name: name ?? `${opType.toLowerCase()}_${counter++}`, opType, domain: "", inputs, outputs,
+    name: name ?? `${opType.toLowerCase()}_${counter++}`,
+    opType,
+    domain: "",
+    inputs,
+    outputs,
     attributes: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
   };
 }
@@ -62,12 +81,25 @@ export function valueInfo(name: string, dtype: DType, shape: Dim[] | null): Valu
 
 /** A model with opset `opset` (default 17). @example `makeModel({ nodes, inputs, outputs })` */
 export function makeModel(g: {
-  nodes: NodeProto[]; inputs: ValueInfoProto[]; outputs: ValueInfoProto[];
-  initializers?: Record<string, Tensor>; name?: string; opset?: number;
+  nodes: NodeProto[];
+  inputs: ValueInfoProto[];
+  outputs: ValueInfoProto[];
+  initializers?: Record<string, Tensor>;
+  name?: string;
+  opset?: number;
 }): ModelProto {
   const graph: GraphProto = {
-    name: g.name ?? "graph", nodes: g.nodes, inputs: g.inputs, outputs: g.outputs, valueInfo: [],
+    name: g.name ?? "graph",
+    nodes: g.nodes,
+    inputs: g.inputs,
+    outputs: g.outputs,
+    valueInfo: [],
     initializers: Object.entries(g.initializers ?? {}).map(([k, t]) => tensorProto(k, t)),
   };
-  return { irVersion: 8, producerName: "@axelera/runtime", opsetImports: [{ domain: "", version: g.opset ?? 17 }], graph };
+  return {
+    irVersion: 8,
+    producerName: "@axelera/runtime",
+    opsetImports: [{ domain: "", version: g.opset ?? 17 }],
+    graph,
+  };
 }

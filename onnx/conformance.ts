@@ -34,7 +34,9 @@ export interface CaseResult {
 function loadPb(path: string): Tensor {
   const t = decodeTensorProto(new Uint8Array(readFileSync(path)));
   const dtype = dtypeOf(t.dataType);
-  if (!dtype || !t.data || dtype === "float16" || dtype === "string") throw new OnnxUnsupportedError(`test data type ${t.dataType}`);
+  if (!dtype || !t.data || dtype === "float16" || dtype === "string") {
+    throw new OnnxUnsupportedError(`test data type ${t.dataType}`);
+  }
   return { data: t.data, shape: [...t.dims], dtype };
 }
 
@@ -63,7 +65,11 @@ export function runCase(dir: string, name: string): CaseResult {
     g = OnnxGraph.fromBytes(new Uint8Array(readFileSync(join(dir, "model.onnx"))));
   } catch (e) {
     if (e instanceof OnnxUnsupportedAttributeError) {
-      return { name, status: "failed", reason: `${e.message} (not in the documented skip list, onnx/conformance_skips.ts)` };
+      return {
+        name,
+        status: "failed",
+        reason: `${e.message} (not in the documented skip list, onnx/conformance_skips.ts)`,
+      };
     }
     if (e instanceof OnnxUnsupportedError) return { name, status: "skipped", reason: e.message };
     return { name, status: "failed", reason: `load: ${(e as Error).message}` };
@@ -113,8 +119,13 @@ function main(args: string[]): number {
   let p = 0, f = 0, s = 0;
   for (const r of results) {
     if (r.status === "passed") p++;
-    else if (r.status === "failed") { f++; console.log(`FAIL ${r.name}: ${r.reason}`); }
-    else { s++; if (verbose) console.log(`skip ${r.name}: ${r.reason}`); }
+    else if (r.status === "failed") {
+      f++;
+      console.log(`FAIL ${r.name}: ${r.reason}`);
+    } else {
+      s++;
+      if (verbose) console.log(`skip ${r.name}: ${r.reason}`);
+    }
   }
   console.log(`conformance: ${p} passed, ${f} failed, ${s} skipped`);
   return f ? 1 : 0;

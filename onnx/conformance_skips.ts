@@ -24,21 +24,26 @@ export const SKIPS: Record<string, string> = {
   test_resize_downsample_scales_cubic_align_corners: "Resize mode 'cubic' is not supported",
   test_resize_downsample_scales_cubic_antialias: "Resize mode 'cubic' is not supported",
   test_resize_downsample_scales_linear_antialias: "Resize antialias is not supported",
-  test_resize_downsample_scales_linear_half_pixel_symmetric: "Resize coordinate_transformation_mode 'half_pixel_symmetric' is not supported",
+  test_resize_downsample_scales_linear_half_pixel_symmetric:
+    "Resize coordinate_transformation_mode 'half_pixel_symmetric' is not supported",
   test_resize_downsample_sizes_cubic: "Resize mode 'cubic' is not supported",
   test_resize_downsample_sizes_cubic_antialias: "Resize mode 'cubic' is not supported",
   test_resize_downsample_sizes_linear_antialias: "Resize antialias is not supported",
   test_resize_downsample_sizes_nearest_not_larger: "Resize keep_aspect_ratio_policy is not supported",
   test_resize_downsample_sizes_nearest_not_smaller: "Resize keep_aspect_ratio_policy is not supported",
   test_resize_tf_crop_and_resize: "Resize coordinate_transformation_mode 'tf_crop_and_resize' is not supported",
-  test_resize_tf_crop_and_resize_axes_2_3: "Resize coordinate_transformation_mode 'tf_crop_and_resize' is not supported",
-  test_resize_tf_crop_and_resize_axes_3_2: "Resize coordinate_transformation_mode 'tf_crop_and_resize' is not supported",
-  test_resize_tf_crop_and_resize_extrapolation_value: "Resize coordinate_transformation_mode 'tf_crop_and_resize' is not supported",
+  test_resize_tf_crop_and_resize_axes_2_3:
+    "Resize coordinate_transformation_mode 'tf_crop_and_resize' is not supported",
+  test_resize_tf_crop_and_resize_axes_3_2:
+    "Resize coordinate_transformation_mode 'tf_crop_and_resize' is not supported",
+  test_resize_tf_crop_and_resize_extrapolation_value:
+    "Resize coordinate_transformation_mode 'tf_crop_and_resize' is not supported",
   test_resize_upsample_scales_cubic: "Resize mode 'cubic' is not supported",
   test_resize_upsample_scales_cubic_A_n0p5_exclude_outside: "Resize mode 'cubic' is not supported",
   test_resize_upsample_scales_cubic_align_corners: "Resize mode 'cubic' is not supported",
   test_resize_upsample_scales_cubic_asymmetric: "Resize mode 'cubic' is not supported",
-  test_resize_upsample_scales_linear_half_pixel_symmetric: "Resize coordinate_transformation_mode 'half_pixel_symmetric' is not supported",
+  test_resize_upsample_scales_linear_half_pixel_symmetric:
+    "Resize coordinate_transformation_mode 'half_pixel_symmetric' is not supported",
   test_resize_upsample_scales_nearest_axes_2_3: "Resize attribute axes is not supported",
   test_resize_upsample_scales_nearest_axes_3_2: "Resize attribute axes is not supported",
   test_resize_upsample_sizes_cubic: "Resize mode 'cubic' is not supported",

@@ -36,7 +36,19 @@ interface Step {
   attrs: Attrs;
 }
 
-const RUNNABLE: ReadonlySet<DType> = new Set<DType>(["float32", "float64", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "bool"]);
+const RUNNABLE: ReadonlySet<DType> = new Set<DType>([
+  "float32",
+  "float64",
+  "int8",
+  "uint8",
+  "int16",
+  "uint16",
+  "int32",
+  "uint32",
+  "int64",
+  "uint64",
+  "bool",
+]);
 
 /** A loaded, checked ONNX graph ready to run. @example `const g = OnnxGraph.fromBytes(bytes)` */
 export class OnnxGraph {
@@ -60,18 +72,30 @@ export class OnnxGraph {
     this.opset = def?.version ?? 1;
     if (model.functions) {
       const fnOps = g.nodes.filter((n) => n.domain !== "" && n.domain !== "ai.onnx");
-      if (fnOps.length) throw new OnnxUnsupportedError(`model-local functions are not supported (node '${fnOps[0].name}', op ${fnOps[0].domain}.${fnOps[0].opType})`);
+      if (fnOps.length) {
+        throw new OnnxUnsupportedError(
+          `model-local functions are not supported (node '${fnOps[0].name}', op ${fnOps[0].domain}.${fnOps[0].opType})`,
+        );
+      }
     }
     if (g.sparseInitializers) throw new OnnxUnsupportedError("sparse initializers are not supported");
     for (const t of g.initializers) {
       const dtype = dtypeOf(t.dataType);
-      if (!dtype || !t.data || !RUNNABLE.has(dtype)) throw new OnnxUnsupportedError(`initializer '${t.name}' has data type ${t.dataType}, which is not supported`);
+      if (!dtype || !t.data || !RUNNABLE.has(dtype)) {
+        throw new OnnxUnsupportedError(`initializer '${t.name}' has data type ${t.dataType}, which is not supported`);
+      }
       this.constants.set(t.name, { data: t.data, shape: [...t.dims], dtype });
     }
     const info = (v: ValueInfoProto): ValueInfo => {
-      if (v.nonTensor) throw new OnnxUnsupportedError(`value '${v.name}' is not a tensor (sequence, map or optional types are not supported)`);
+      if (v.nonTensor) {
+        throw new OnnxUnsupportedError(
+          `value '${v.name}' is not a tensor (sequence, map or optional types are not supported)`,
+        );
+      }
       const dtype = dtypeOf(v.elemType);
-      if (v.elemType && (!dtype || !RUNNABLE.has(dtype))) throw new OnnxUnsupportedError(`value '${v.name}' has data type ${v.elemType}, which is not supported`);
+      if (v.elemType && (!dtype || !RUNNABLE.has(dtype))) {
+        throw new OnnxUnsupportedError(`value '${v.name}' has data type ${v.elemType}, which is not supported`);
+      }
       return { name: v.name, dtype, shape: v.shape ? [...v.shape] : null };
     };
     this.inputs = g.inputs.filter((v) => !this.constants.has(v.name)).map(info);
@@ -98,12 +122,16 @@ export class OnnxGraph {
 
   private compile(node: NodeProto): Step {
     const where = `node '${node.name}'`;
-    if (node.domain !== "" && node.domain !== "ai.onnx") throw new OnnxUnsupportedError(`op ${node.domain}.${node.opType} (${where}) is not supported`);
+    if (node.domain !== "" && node.domain !== "ai.onnx") {
+      throw new OnnxUnsupportedError(`op ${node.domain}.${node.opType} (${where}) is not supported`);
+    }
     const op = OPS[node.opType];
     if (!op) throw new OnnxUnsupportedError(`op ${node.opType} (${where}) is not supported`);
     const attrs: Attrs = {};
     for (const a of node.attributes) {
-      if (a.refAttrName) throw new OnnxUnsupportedError(`${node.opType} ${where}: attribute references are not supported`);
+      if (a.refAttrName) {
+        throw new OnnxUnsupportedError(`${node.opType} ${where}: attribute references are not supported`);
+      }
       attrs[a.name] = a;
     }
     op.check?.(attrs, node, this.opset);
@@ -119,8 +147,14 @@ export class OnnxGraph {
       for (const inp of s.node.inputs) {
         if (!inp || known.has(inp)) continue;
         const p = producer.get(inp);
-        if (p === undefined) throw new OnnxGraphError(`${s.node.opType} node '${s.node.name}': input '${inp}' is not a graph input, an initializer or any node's output`);
-        if (p === i) throw new OnnxGraphError(`${s.node.opType} node '${s.node.name}' consumes its own output '${inp}' (cycle)`);
+        if (p === undefined) {
+          throw new OnnxGraphError(
+            `${s.node.opType} node '${s.node.name}': input '${inp}' is not a graph input, an initializer or any node's output`,
+          );
+        }
+        if (p === i) {
+          throw new OnnxGraphError(`${s.node.opType} node '${s.node.name}' consumes its own output '${inp}' (cycle)`);
+        }
         d.add(p);
       }
       return d;
@@ -133,16 +167,27 @@ export class OnnxGraph {
       while (stack.length) {
         const top = stack[stack.length - 1];
         const next = top[1].pop();
-        if (next === undefined) { state[top[0]] = 2; out.push(steps[top[0]]); stack.pop(); continue; }
+        if (next === undefined) {
+          state[top[0]] = 2;
+          out.push(steps[top[0]]);
+          stack.pop();
+          continue;
+        }
         if (state[next] === 2) continue;
-        if (state[next] === 1) throw new OnnxGraphError(`cycle in graph through node '${steps[next].node.name}' (${steps[next].node.opType})`);
+        if (state[next] === 1) {
+          throw new OnnxGraphError(
+            `cycle in graph through node '${steps[next].node.name}' (${steps[next].node.opType})`,
+          );
+        }
         state[next] = 1;
         stack.push([next, [...deps[next]]]);
       }
     };
     for (let i = 0; i < steps.length; i++) if (state[i] === 0) visit(i);
     for (const o of this.outputs) {
-      if (!producer.has(o.name) && !known.has(o.name)) throw new OnnxGraphError(`graph output '${o.name}' is produced by no node`);
+      if (!producer.has(o.name) && !known.has(o.name)) {
+        throw new OnnxGraphError(`graph output '${o.name}' is produced by no node`);
+      }
     }
     return out;
   }
@@ -157,17 +202,29 @@ export class OnnxGraph {
     for (const inp of this.inputs) {
       const t = feeds[inp.name];
       if (!t) throw new OnnxGraphError(`missing input '${inp.name}'`);
-      if (inp.dtype && t.dtype !== inp.dtype) throw new OnnxGraphError(`input '${inp.name}' must be ${inp.dtype}, got ${t.dtype}`);
+      if (inp.dtype && t.dtype !== inp.dtype) {
+        throw new OnnxGraphError(`input '${inp.name}' must be ${inp.dtype}, got ${t.dtype}`);
+      }
       if (!RUNNABLE.has(t.dtype) || !t.data || t.data.constructor !== allocData(t.dtype, 0).constructor) {
-        throw new OnnxGraphError(`input '${inp.name}': data must be a ${allocData(t.dtype, 0).constructor.name} for dtype ${t.dtype}`);
+        throw new OnnxGraphError(
+          `input '${inp.name}': data must be a ${allocData(t.dtype, 0).constructor.name} for dtype ${t.dtype}`,
+        );
       }
       let n = 1;
       for (const d of t.shape) n *= d;
-      if (n !== t.data.length) throw new OnnxGraphError(`input '${inp.name}': shape [${t.shape}] needs ${n} elements, data has ${t.data.length}`);
+      if (n !== t.data.length) {
+        throw new OnnxGraphError(
+          `input '${inp.name}': shape [${t.shape}] needs ${n} elements, data has ${t.data.length}`,
+        );
+      }
       if (inp.shape) {
-        if (inp.shape.length !== t.shape.length) throw new OnnxGraphError(`input '${inp.name}' must have rank ${inp.shape.length}, got shape [${t.shape}]`);
+        if (inp.shape.length !== t.shape.length) {
+          throw new OnnxGraphError(`input '${inp.name}' must have rank ${inp.shape.length}, got shape [${t.shape}]`);
+        }
         inp.shape.forEach((d, i) => {
-          if (typeof d === "number" && d > 0 && t.shape[i] !== d) throw new OnnxGraphError(`input '${inp.name}' dimension ${i} must be ${d}, got ${t.shape[i]}`);
+          if (typeof d === "number" && d > 0 && t.shape[i] !== d) {
+            throw new OnnxGraphError(`input '${inp.name}' dimension ${i} must be ${d}, got ${t.shape[i]}`);
+          }
         });
       }
       values.set(inp.name, t);
@@ -179,7 +236,9 @@ export class OnnxGraph {
     const alloc = (dtype: DType, shape: number[]): Tensor => {
       let n = 1;
       for (const d of shape) {
-        if (!Number.isInteger(d) || d < 0) throw new OnnxGraphError(`${ctx.node.opType} node '${ctx.node.name}': invalid output shape [${shape}]`);
+        if (!Number.isInteger(d) || d < 0) {
+          throw new OnnxGraphError(`${ctx.node.opType} node '${ctx.node.name}': invalid output shape [${shape}]`);
+        }
         n *= d;
       }
       const key = dtype === "bool" ? `uint8:${n}` : `${dtype}:${n}`;
@@ -198,7 +257,7 @@ export class OnnxGraph {
         owned.delete(t.data);
         const key = t.dtype === "bool" ? `uint8:${t.data.length}` : `${t.dtype}:${t.data.length}`;
         let free = pool.get(key);
-        if (!free) pool.set(key, (free = []));
+        if (!free) pool.set(key, free = []);
         free.push(t.data);
       }
       values.delete(name);

@@ -13,12 +13,37 @@
 export { OnnxGraph, type ValueInfo } from "./graph.ts";
 export { decodeModel, decodeTensorProto } from "./read.ts";
 export { encodeModel, encodeTensorProto } from "./write.ts";
-export { OnnxError, OnnxFormatError, OnnxGraphError, OnnxUnsupportedAttributeError, OnnxUnsupportedError } from "./errors.ts";
-export type { AttributeProto, Dim, GraphProto, ModelProto, NodeProto, OpsetImport, TensorProto, ValueInfoProto } from "./model.ts";
+export {
+  OnnxError,
+  OnnxFormatError,
+  OnnxGraphError,
+  OnnxUnsupportedAttributeError,
+  OnnxUnsupportedError,
+} from "./errors.ts";
+export type {
+  AttributeProto,
+  Dim,
+  GraphProto,
+  ModelProto,
+  NodeProto,
+  OpsetImport,
+  TensorProto,
+  ValueInfoProto,
+} from "./model.ts";
 export { AttributeType } from "./model.ts";
 export {
-  allocData, bytesPerElement, DataType, dataTypeCode, type DType, dtypeOf, halfToFloat, sizeOf, type Tensor, tensor,
-  type TensorData, toNumbers,
+  allocData,
+  bytesPerElement,
+  DataType,
+  dataTypeCode,
+  type DType,
+  dtypeOf,
+  halfToFloat,
+  sizeOf,
+  type Tensor,
+  tensor,
+  type TensorData,
+  toNumbers,
 } from "./tensor.ts";
 export { supportedOps } from "./ops/registry.ts";
-export { attribute, float, floats, makeModel, makeNode, tensorProto, valueInfo, type AttrValue } from "./build.ts";
+export { attribute, type AttrValue, float, floats, makeModel, makeNode, tensorProto, valueInfo } from "./build.ts";

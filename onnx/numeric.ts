@@ -14,7 +14,16 @@
  * ```
  * @module
  */
-import { allocate, binary as kBinary, exp as kExp, sigmoid as kSigmoid, softmax as kSoftmax, softmaxAxis as kSoftmaxAxis, gemm as kGemm, type WasmBuffer } from "../kernels/mod.ts";
+import {
+  allocate,
+  binary as kBinary,
+  exp as kExp,
+  gemm as kGemm,
+  sigmoid as kSigmoid,
+  softmax as kSoftmax,
+  softmaxAxis as kSoftmaxAxis,
+  type WasmBuffer,
+} from "../kernels/mod.ts";
 
 const K_BINARY = ["add", "sub", "mul", "div"] as const;
 /** Below this many elements the TS loop beats the kernel call (operand copies, checks). */
@@ -22,7 +31,14 @@ const K_MIN = 256;
 
 /** Any numeric typed array. @example `const a: NumArray = new Float32Array(1)` */
 export type NumArray =
-  | Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array;
 /** A numeric or bigint typed array. @example `const a: AnyArray = new BigInt64Array(1)` */
 export type AnyArray = NumArray | BigInt64Array | BigUint64Array;
 
@@ -74,17 +90,56 @@ export function expF(v: number): number {
 /** Binary float op codes for {@link binaryF}. @example `BinOp.Add` */
 export const BinOp = { Add: 0, Sub: 1, Mul: 2, Div: 3, Pow: 4, Max: 5, Min: 6, Mod: 7, FMod: 8 } as const;
 
-function binRow(op: number, o: NumArray, oi: number, n: number, a: NumArray, ai: number, as: number, b: NumArray, bi: number, bs: number): void {
+function binRow(
+  op: number,
+  o: NumArray,
+  oi: number,
+  n: number,
+  a: NumArray,
+  ai: number,
+  as: number,
+  b: NumArray,
+  bi: number,
+  bs: number,
+): void {
   switch (op) {
-    case 0: for (let k = 0; k < n; k++) o[oi + k] = a[ai + k * as] + b[bi + k * bs]; break;
-    case 1: for (let k = 0; k < n; k++) o[oi + k] = a[ai + k * as] - b[bi + k * bs]; break;
-    case 2: for (let k = 0; k < n; k++) o[oi + k] = a[ai + k * as] * b[bi + k * bs]; break;
-    case 3: for (let k = 0; k < n; k++) o[oi + k] = a[ai + k * as] / b[bi + k * bs]; break;
-    case 4: for (let k = 0; k < n; k++) o[oi + k] = Math.pow(a[ai + k * as], b[bi + k * bs]); break;
-    case 5: for (let k = 0; k < n; k++) { const x = a[ai + k * as], y = b[bi + k * bs]; o[oi + k] = x !== x || y !== y ? NaN : x > y ? x : y; } break;
-    case 6: for (let k = 0; k < n; k++) { const x = a[ai + k * as], y = b[bi + k * bs]; o[oi + k] = x !== x || y !== y ? NaN : x < y ? x : y; } break;
-    case 7: for (let k = 0; k < n; k++) { const x = a[ai + k * as], y = b[bi + k * bs]; const r = x % y; o[oi + k] = r !== 0 && (r < 0) !== (y < 0) ? r + y : r; } break;
-    case 8: for (let k = 0; k < n; k++) o[oi + k] = a[ai + k * as] % b[bi + k * bs]; break;
+    case 0:
+      for (let k = 0; k < n; k++) o[oi + k] = a[ai + k * as] + b[bi + k * bs];
+      break;
+    case 1:
+      for (let k = 0; k < n; k++) o[oi + k] = a[ai + k * as] - b[bi + k * bs];
+      break;
+    case 2:
+      for (let k = 0; k < n; k++) o[oi + k] = a[ai + k * as] * b[bi + k * bs];
+      break;
+    case 3:
+      for (let k = 0; k < n; k++) o[oi + k] = a[ai + k * as] / b[bi + k * bs];
+      break;
+    case 4:
+      for (let k = 0; k < n; k++) o[oi + k] = Math.pow(a[ai + k * as], b[bi + k * bs]);
+      break;
+    case 5:
+      for (let k = 0; k < n; k++) {
+        const x = a[ai + k * as], y = b[bi + k * bs];
+        o[oi + k] = x !== x || y !== y ? NaN : x > y ? x : y;
+      }
+      break;
+    case 6:
+      for (let k = 0; k < n; k++) {
+        const x = a[ai + k * as], y = b[bi + k * bs];
+        o[oi + k] = x !== x || y !== y ? NaN : x < y ? x : y;
+      }
+      break;
+    case 7:
+      for (let k = 0; k < n; k++) {
+        const x = a[ai + k * as], y = b[bi + k * bs];
+        const r = x % y;
+        o[oi + k] = r !== 0 && (r < 0) !== (y < 0) ? r + y : r;
+      }
+      break;
+    case 8:
+      for (let k = 0; k < n; k++) o[oi + k] = a[ai + k * as] % b[bi + k * bs];
+      break;
   }
 }
 
@@ -93,11 +148,21 @@ function binRow(op: number, o: NumArray, oi: number, n: number, a: NumArray, ai:
  * truncate through the typed array (Div on ints is done by the caller).
  * @example `binaryF(BinOp.Add, out, [2,3], a, [2,3], b, [3])`
  */
-export function binaryF(op: number, out: NumArray, outShape: readonly number[], a: NumArray, aShape: readonly number[], b: NumArray, bShape: readonly number[]): void {
+export function binaryF(
+  op: number,
+  out: NumArray,
+  outShape: readonly number[],
+  a: NumArray,
+  aShape: readonly number[],
+  b: NumArray,
+  bShape: readonly number[],
+): void {
   const n = out.length;
   if (n === 0) return;
-  if (op <= 3 && n >= K_MIN && out instanceof Float32Array && a instanceof Float32Array && b instanceof Float32Array &&
-    outShape.length <= 6 && aShape.length <= 6 && bShape.length <= 6) {
+  if (
+    op <= 3 && n >= K_MIN && out instanceof Float32Array && a instanceof Float32Array && b instanceof Float32Array &&
+    outShape.length <= 6 && aShape.length <= 6 && bShape.length <= 6
+  ) {
     kBinary(K_BINARY[op], a, aShape, b, bShape, out);
     return;
   }
@@ -109,7 +174,9 @@ export function binaryF(op: number, out: NumArray, outShape: readonly number[], 
 
 /** Iterates the rows (last dim) of a broadcast of two shapes. @example `forEachRow([2,3],[2,3],[3], (oi,n,ai,as,bi,bs) => {})` */
 export function forEachRow(
-  outShape: readonly number[], aShape: readonly number[], bShape: readonly number[],
+  outShape: readonly number[],
+  aShape: readonly number[],
+  bShape: readonly number[],
   row: (oi: number, n: number, ai: number, as: number, bi: number, bs: number) => void,
 ): void {
   const r = outShape.length;
@@ -134,8 +201,12 @@ export function forEachRow(
 
 /** Broadcast of a generic element function (bigint, bool, mixed). @example `binaryAny(out, s, a, as, b, bs, (x, y) => x === y ? 1 : 0)` */
 export function binaryAny<A, B, O>(
-  out: { [i: number]: O; length: number }, outShape: readonly number[],
-  a: { [i: number]: A }, aShape: readonly number[], b: { [i: number]: B }, bShape: readonly number[],
+  out: { [i: number]: O; length: number },
+  outShape: readonly number[],
+  a: { [i: number]: A },
+  aShape: readonly number[],
+  b: { [i: number]: B },
+  bShape: readonly number[],
   f: (x: A, y: B) => O,
 ): void {
   forEachRow(outShape, aShape, bShape, (oi, n, ai, as, bi, bs) => {
@@ -144,7 +215,12 @@ export function binaryAny<A, B, O>(
 }
 
 /** Gathers `src` broadcast to `outShape` into `out` (Expand, Where helpers). @example `broadcastTo(out, [2,3], src, [3])` */
-export function broadcastTo<T>(out: { [i: number]: T }, outShape: readonly number[], src: { [i: number]: T }, srcShape: readonly number[]): void {
+export function broadcastTo<T>(
+  out: { [i: number]: T },
+  outShape: readonly number[],
+  src: { [i: number]: T },
+  srcShape: readonly number[],
+): void {
   forEachRow(outShape, srcShape, srcShape, (oi, n, ai, as) => {
     for (let k = 0; k < n; k++) out[oi + k] = src[ai + k * as];
   });
@@ -152,39 +228,100 @@ export function broadcastTo<T>(out: { [i: number]: T }, outShape: readonly numbe
 
 /** Unary float op codes for {@link unaryF}. @example `UnOp.Exp` */
 export const UnOp = {
-  Neg: 0, Abs: 1, Sqrt: 2, Exp: 3, Log: 4, Sigmoid: 5, Tanh: 6, Relu: 7, Floor: 8, Ceil: 9,
-  Reciprocal: 10, Sin: 11, Cos: 12, Round: 13, Sign: 14, Erf: 15, Softplus: 16, Softsign: 17,
+  Neg: 0,
+  Abs: 1,
+  Sqrt: 2,
+  Exp: 3,
+  Log: 4,
+  Sigmoid: 5,
+  Tanh: 6,
+  Relu: 7,
+  Floor: 8,
+  Ceil: 9,
+  Reciprocal: 10,
+  Sin: 11,
+  Cos: 12,
+  Round: 13,
+  Sign: 14,
+  Erf: 15,
+  Softplus: 16,
+  Softsign: 17,
 } as const;
 
 /** out[i] = op(x[i]) over number arrays. @example `unaryF(UnOp.Exp, x, y)` */
 export function unaryF(op: number, x: NumArray, o: NumArray): void {
   const n = x.length;
   if ((op === 3 || op === 5) && n >= K_MIN && x instanceof Float32Array && o instanceof Float32Array && x !== o) {
-    if (op === 5) { kSigmoid(x, o); return; }
+    if (op === 5) {
+      kSigmoid(x, o);
+      return;
+    }
     kExp(x, o);
     // the kernel saturates near float32 max above 88.38; ONNX wants +inf there
     for (let i = 0; i < n; i++) if (x[i] > 88.3) o[i] = Math.exp(x[i]);
     return;
   }
   switch (op) {
-    case 0: for (let i = 0; i < n; i++) o[i] = -x[i]; break;
-    case 1: for (let i = 0; i < n; i++) o[i] = Math.abs(x[i]); break;
-    case 2: for (let i = 0; i < n; i++) o[i] = Math.sqrt(x[i]); break;
-    case 3: for (let i = 0; i < n; i++) o[i] = expF(x[i]); break;
-    case 4: for (let i = 0; i < n; i++) o[i] = Math.log(x[i]); break;
-    case 5: for (let i = 0; i < n; i++) o[i] = 1 / (1 + expF(-x[i])); break;
-    case 6: for (let i = 0; i < n; i++) o[i] = Math.tanh(x[i]); break;
-    case 7: for (let i = 0; i < n; i++) { const v = x[i]; o[i] = v > 0 ? v : 0; } break;
-    case 8: for (let i = 0; i < n; i++) o[i] = Math.floor(x[i]); break;
-    case 9: for (let i = 0; i < n; i++) o[i] = Math.ceil(x[i]); break;
-    case 10: for (let i = 0; i < n; i++) o[i] = 1 / x[i]; break;
-    case 11: for (let i = 0; i < n; i++) o[i] = Math.sin(x[i]); break;
-    case 12: for (let i = 0; i < n; i++) o[i] = Math.cos(x[i]); break;
-    case 13: for (let i = 0; i < n; i++) o[i] = roundHalfEven(x[i]); break;
-    case 14: for (let i = 0; i < n; i++) o[i] = Math.sign(x[i]); break;
-    case 15: for (let i = 0; i < n; i++) o[i] = erf(x[i]); break;
-    case 16: for (let i = 0; i < n; i++) { const v = x[i]; o[i] = v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v)); } break;
-    case 17: for (let i = 0; i < n; i++) o[i] = x[i] / (1 + Math.abs(x[i])); break;
+    case 0:
+      for (let i = 0; i < n; i++) o[i] = -x[i];
+      break;
+    case 1:
+      for (let i = 0; i < n; i++) o[i] = Math.abs(x[i]);
+      break;
+    case 2:
+      for (let i = 0; i < n; i++) o[i] = Math.sqrt(x[i]);
+      break;
+    case 3:
+      for (let i = 0; i < n; i++) o[i] = expF(x[i]);
+      break;
+    case 4:
+      for (let i = 0; i < n; i++) o[i] = Math.log(x[i]);
+      break;
+    case 5:
+      for (let i = 0; i < n; i++) o[i] = 1 / (1 + expF(-x[i]));
+      break;
+    case 6:
+      for (let i = 0; i < n; i++) o[i] = Math.tanh(x[i]);
+      break;
+    case 7:
+      for (let i = 0; i < n; i++) {
+        const v = x[i];
+        o[i] = v > 0 ? v : 0;
+      }
+      break;
+    case 8:
+      for (let i = 0; i < n; i++) o[i] = Math.floor(x[i]);
+      break;
+    case 9:
+      for (let i = 0; i < n; i++) o[i] = Math.ceil(x[i]);
+      break;
+    case 10:
+      for (let i = 0; i < n; i++) o[i] = 1 / x[i];
+      break;
+    case 11:
+      for (let i = 0; i < n; i++) o[i] = Math.sin(x[i]);
+      break;
+    case 12:
+      for (let i = 0; i < n; i++) o[i] = Math.cos(x[i]);
+      break;
+    case 13:
+      for (let i = 0; i < n; i++) o[i] = roundHalfEven(x[i]);
+      break;
+    case 14:
+      for (let i = 0; i < n; i++) o[i] = Math.sign(x[i]);
+      break;
+    case 15:
+      for (let i = 0; i < n; i++) o[i] = erf(x[i]);
+      break;
+    case 16:
+      for (let i = 0; i < n; i++) {
+        const v = x[i];
+        o[i] = v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v));
+      }
+      break;
+    case 17:
+      for (let i = 0; i < n; i++) o[i] = x[i] / (1 + Math.abs(x[i]));
+      break;
   }
 }
 
@@ -210,14 +347,25 @@ export function erf(x: number): number {
     return s * (2 / Math.sqrt(Math.PI)) * sum;
   }
   const t = 1 / (1 + 0.5 * a);
-  const y = 1 - t * Math.exp(-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
-    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  const y = 1 - t * Math.exp(
+        -a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+                      t *
+                        (-0.18628806 +
+                          t *
+                            (0.27886807 +
+                              t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+      );
   return s * y;
 }
 
 /** out = clamp(x, lo, hi). @example `clampF(x, y, 0, 6)` */
 export function clampF(x: NumArray, o: NumArray, lo: number, hi: number): void {
-  for (let i = 0, n = x.length; i < n; i++) { let v = x[i]; if (v < lo) v = lo; if (v > hi) v = hi; o[i] = v; }
+  for (let i = 0, n = x.length; i < n; i++) {
+    let v = x[i];
+    if (v < lo) v = lo;
+    if (v > hi) v = hi;
+    o[i] = v;
+  }
 }
 
 /**
@@ -225,7 +373,9 @@ export function clampF(x: NumArray, o: NumArray, lo: number, hi: number): void {
  * @example `softmaxInner(x, y, 1, 1000, 1, false)`
  */
 export function softmaxInner(x: NumArray, o: NumArray, outer: number, axis: number, inner: number, log: boolean): void {
-  if (inner === 1 && !log && outer * axis >= K_MIN && x instanceof Float32Array && o instanceof Float32Array && x !== o) {
+  if (
+    inner === 1 && !log && outer * axis >= K_MIN && x instanceof Float32Array && o instanceof Float32Array && x !== o
+  ) {
     kSoftmax(x, [outer, axis], o);
     return;
   }
@@ -233,14 +383,21 @@ export function softmaxInner(x: NumArray, o: NumArray, outer: number, axis: numb
     for (let p = 0; p < outer; p++) {
       const b = p * axis;
       let mx = -Infinity;
-      for (let k = 0; k < axis; k++) { const v = x[b + k]; if (v > mx) mx = v; }
+      for (let k = 0; k < axis; k++) {
+        const v = x[b + k];
+        if (v > mx) mx = v;
+      }
       let sum = 0;
       if (log) {
         for (let k = 0; k < axis; k++) sum += expF(x[b + k] - mx);
         const ls = Math.log(sum) + mx;
         for (let k = 0; k < axis; k++) o[b + k] = x[b + k] - ls;
       } else {
-        for (let k = 0; k < axis; k++) { const e = expF(x[b + k] - mx); o[b + k] = e; sum += e; }
+        for (let k = 0; k < axis; k++) {
+          const e = expF(x[b + k] - mx);
+          o[b + k] = e;
+          sum += e;
+        }
         const inv = 1 / sum;
         for (let k = 0; k < axis; k++) o[b + k] *= inv;
       }
@@ -261,18 +418,25 @@ export function softmaxInner(x: NumArray, o: NumArray, outer: number, axis: numb
       sum.fill(0);
       for (let k = 0; k < axis; k++) {
         const r = b0 + k * inner;
-        for (let q = 0; q < w; q++) { const v = x[r + q]; if (v > mx[q]) mx[q] = v; }
+        for (let q = 0; q < w; q++) {
+          const v = x[r + q];
+          if (v > mx[q]) mx[q] = v;
+        }
       }
       for (let k = 0; k < axis; k++) {
         const r = b0 + k * inner;
-        if (log) for (let q = 0; q < w; q++) sum[q] += expF(x[r + q] - mx[q]);
-        else for (let q = 0; q < w; q++) { const e = expF(x[r + q] - mx[q]); o[r + q] = e; sum[q] += e; }
+        if (log) { for (let q = 0; q < w; q++) sum[q] += expF(x[r + q] - mx[q]); }
+        else {for (let q = 0; q < w; q++) {
+            const e = expF(x[r + q] - mx[q]);
+            o[r + q] = e;
+            sum[q] += e;
+          }}
       }
-      if (log) for (let q = 0; q < w; q++) sum[q] = Math.log(sum[q]) + mx[q];
+      if (log) { for (let q = 0; q < w; q++) sum[q] = Math.log(sum[q]) + mx[q]; }
       else for (let q = 0; q < w; q++) sum[q] = 1 / sum[q];
       for (let k = 0; k < axis; k++) {
         const r = b0 + k * inner;
-        if (log) for (let q = 0; q < w; q++) o[r + q] = x[r + q] - sum[q];
+        if (log) { for (let q = 0; q < w; q++) o[r + q] = x[r + q] - sum[q]; }
         else for (let q = 0; q < w; q++) o[r + q] *= sum[q];
       }
     }
@@ -284,17 +448,34 @@ export function softmaxInner(x: NumArray, o: NumArray, outer: number, axis: numb
  * `accumulate` false overwrites C. @example `gemm(a, 0, k, 1, b, 0, n, 1, c, 0, m, n, k, false)`
  */
 export function gemm(
-  a: NumArray, ao: number, ars: number, acs: number,
-  b: NumArray, bo: number, brs: number, bcs: number,
-  c: NumArray, co: number, m: number, n: number, k: number, accumulate: boolean,
+  a: NumArray,
+  ao: number,
+  ars: number,
+  acs: number,
+  b: NumArray,
+  bo: number,
+  brs: number,
+  bcs: number,
+  c: NumArray,
+  co: number,
+  m: number,
+  n: number,
+  k: number,
+  accumulate: boolean,
 ): void {
-  if (bcs === 1 && k > 0 && m * n * k >= 32768 && a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array) {
+  if (
+    bcs === 1 && k > 0 && m * n * k >= 32768 && a instanceof Float32Array && b instanceof Float32Array &&
+    c instanceof Float32Array
+  ) {
     const aEnd = ao + (m - 1) * ars + (k - 1) * acs + 1, bEnd = bo + (k - 1) * brs + n;
-    kGemm(a.subarray(ao, aEnd), b.subarray(bo, bEnd), c.subarray(co, co + m * n), m, n, k,
-      { aRowStride: ars, aColStride: acs, bRowStride: brs }, accumulate);
+    kGemm(a.subarray(ao, aEnd), b.subarray(bo, bEnd), c.subarray(co, co + m * n), m, n, k, {
+      aRowStride: ars,
+      aColStride: acs,
+      bRowStride: brs,
+    }, accumulate);
     return;
   }
-  if (!accumulate) for (let i = 0; i < m * n; i++) c[co + i] = 0;
+  if (!accumulate) { for (let i = 0; i < m * n; i++) c[co + i] = 0; }
   if (bcs === 1) {
     // i-k-j order: streams rows of B and C
     for (let i = 0; i < m; i++) {
@@ -319,9 +500,16 @@ export function gemm(
 
 /** Parameters of an N-D (N = 1, 2 or 3 via 2-D/3-D loops) convolution in NCHW layout. @example `const p: ConvParams = {...}` */
 export interface ConvParams {
-  n: number; c: number; m: number; group: number;
-  inSp: number[]; outSp: number[]; kSp: number[];
-  strides: number[]; pads: number[]; dilations: number[];
+  n: number;
+  c: number;
+  m: number;
+  group: number;
+  inSp: number[];
+  outSp: number[];
+  kSp: number[];
+  strides: number[];
+  pads: number[];
+  dilations: number[];
 }
 
 /**
@@ -332,7 +520,11 @@ export interface ConvParams {
 export function conv(x: NumArray, w: NumArray, bias: NumArray | null, y: NumArray, p: ConvParams): void {
   const r = p.inSp.length, cg = p.c / p.group, mg = p.m / p.group;
   let inSize = 1, outSize = 1, kSize = 1;
-  for (let i = 0; i < r; i++) { inSize *= p.inSp[i]; outSize *= p.outSp[i]; kSize *= p.kSp[i]; }
+  for (let i = 0; i < r; i++) {
+    inSize *= p.inSp[i];
+    outSize *= p.outSp[i];
+    kSize *= p.kSp[i];
+  }
   const oneByOne = kSize === 1 && p.strides.every((s) => s === 1) && p.pads.every((q) => q === 0);
   for (let b = 0; b < p.n; b++) {
     for (let g = 0; g < p.group; g++) {
@@ -342,15 +534,30 @@ export function conv(x: NumArray, w: NumArray, bias: NumArray | null, y: NumArra
       } else {
         convGroup(x, xo, w, wo, y, yo, cg, mg, kSize, inSize, outSize, p);
       }
-      if (bias) for (let oc = 0; oc < mg; oc++) {
-        const bv = bias[g * mg + oc], base = yo + oc * outSize;
-        for (let i = 0; i < outSize; i++) y[base + i] += bv;
+      if (bias) {
+        for (let oc = 0; oc < mg; oc++) {
+          const bv = bias[g * mg + oc], base = yo + oc * outSize;
+          for (let i = 0; i < outSize; i++) y[base + i] += bv;
+        }
       }
     }
   }
 }
 
-function convGroup(x: NumArray, xo: number, w: NumArray, wo: number, y: NumArray, yo: number, cg: number, mg: number, kSize: number, inSize: number, outSize: number, p: ConvParams): void {
+function convGroup(
+  x: NumArray,
+  xo: number,
+  w: NumArray,
+  wo: number,
+  y: NumArray,
+  yo: number,
+  cg: number,
+  mg: number,
+  kSize: number,
+  inSize: number,
+  outSize: number,
+  p: ConvParams,
+): void {
   const r = p.inSp.length;
   // precompute, per output position and kernel offset, the input offset or -1 (padding)
   const offs = new Int32Array(outSize * kSize);
@@ -361,15 +568,27 @@ function convGroup(x: NumArray, xo: number, w: NumArray, wo: number, y: NumArray
       let off = 0, ok = true;
       for (let d = 0; d < r; d++) {
         const pos = oi[d] * p.strides[d] - p.pads[d] + ki[d] * p.dilations[d];
-        if (pos < 0 || pos >= p.inSp[d]) { ok = false; break; }
+        if (pos < 0 || pos >= p.inSp[d]) {
+          ok = false;
+          break;
+        }
         off = off * p.inSp[d] + pos;
       }
       offs[o * kSize + kk] = ok ? off : -1;
-      for (let d = r - 1; d >= 0; d--) { if (++ki[d] < p.kSp[d]) break; ki[d] = 0; }
+      for (let d = r - 1; d >= 0; d--) {
+        if (++ki[d] < p.kSp[d]) break;
+        ki[d] = 0;
+      }
     }
-    for (let d = r - 1; d >= 0; d--) { if (++oi[d] < p.outSp[d]) break; oi[d] = 0; }
+    for (let d = r - 1; d >= 0; d--) {
+      if (++oi[d] < p.outSp[d]) break;
+      oi[d] = 0;
+    }
   }
-  if (x instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array && mg * cg * kSize * outSize >= 32768) {
+  if (
+    x instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array &&
+    mg * cg * kSize * outSize >= 32768
+  ) {
     return convGroupGemm(x, xo, w, wo, y, yo, cg, mg, kSize, inSize, outSize, offs);
   }
   for (let oc = 0; oc < mg; oc++) {
@@ -391,15 +610,26 @@ function convGroup(x: NumArray, xo: number, w: NumArray, wo: number, y: NumArray
 }
 
 /** Generic transpose: out = permute(x, perm). @example `transpose(x, [2,3], [1,0], y)` */
-export function transpose<T>(x: { [i: number]: T; length: number }, shape: readonly number[], perm: readonly number[], o: { [i: number]: T }): void {
+export function transpose<T>(
+  x: { [i: number]: T; length: number },
+  shape: readonly number[],
+  perm: readonly number[],
+  o: { [i: number]: T },
+): void {
   const r = shape.length;
   const inStr = new Array<number>(r);
   let s = 1;
-  for (let i = r - 1; i >= 0; i--) { inStr[i] = s; s *= shape[i]; }
+  for (let i = r - 1; i >= 0; i--) {
+    inStr[i] = s;
+    s *= shape[i];
+  }
   const outShape = perm.map((p) => shape[p]), st = perm.map((p) => inStr[p]);
   const n = x.length;
   if (n === 0) return;
-  if (r === 0) { o[0] = x[0]; return; }
+  if (r === 0) {
+    o[0] = x[0];
+    return;
+  }
   const idx = new Array<number>(r).fill(0);
   const inner = outShape[r - 1], is = st[r - 1];
   let src = 0;
@@ -417,7 +647,18 @@ export function transpose<T>(x: { [i: number]: T; length: number }, shape: reado
 }
 
 /** Reduction codes for {@link reduceAxes}. @example `RedOp.Sum` */
-export const RedOp = { Sum: 0, Mean: 1, Max: 2, Min: 3, Prod: 4, SumSquare: 5, L1: 6, L2: 7, LogSum: 8, LogSumExp: 9 } as const;
+export const RedOp = {
+  Sum: 0,
+  Mean: 1,
+  Max: 2,
+  Min: 3,
+  Prod: 4,
+  SumSquare: 5,
+  L1: 6,
+  L2: 7,
+  LogSum: 8,
+  LogSumExp: 9,
+} as const;
 
 /**
  * Reduces `x` over a [outer, red, inner] view (axes must be contiguous after a transpose
@@ -429,22 +670,54 @@ export function reduceInner(op: number, x: NumArray, o: NumArray, outer: number,
       const b = p * red * inner + q;
       let acc: number;
       switch (op) {
-        case 2: acc = -Infinity; for (let k = 0; k < red; k++) { const v = x[b + k * inner]; if (v > acc || v !== v) acc = v; } break;
-        case 3: acc = Infinity; for (let k = 0; k < red; k++) { const v = x[b + k * inner]; if (v < acc || v !== v) acc = v; } break;
-        case 4: acc = 1; for (let k = 0; k < red; k++) acc *= x[b + k * inner]; break;
-        case 5: case 7: acc = 0; for (let k = 0; k < red; k++) { const v = x[b + k * inner]; acc += v * v; } if (op === 7) acc = Math.sqrt(acc); break;
-        case 6: acc = 0; for (let k = 0; k < red; k++) acc += Math.abs(x[b + k * inner]); break;
+        case 2:
+          acc = -Infinity;
+          for (let k = 0; k < red; k++) {
+            const v = x[b + k * inner];
+            if (v > acc || v !== v) acc = v;
+          }
+          break;
+        case 3:
+          acc = Infinity;
+          for (let k = 0; k < red; k++) {
+            const v = x[b + k * inner];
+            if (v < acc || v !== v) acc = v;
+          }
+          break;
+        case 4:
+          acc = 1;
+          for (let k = 0; k < red; k++) acc *= x[b + k * inner];
+          break;
+        case 5:
+        case 7:
+          acc = 0;
+          for (let k = 0; k < red; k++) {
+            const v = x[b + k * inner];
+            acc += v * v;
+          }
+          if (op === 7) acc = Math.sqrt(acc);
+          break;
+        case 6:
+          acc = 0;
+          for (let k = 0; k < red; k++) acc += Math.abs(x[b + k * inner]);
+          break;
         case 9: {
           let mx = -Infinity;
           for (let k = 0; k < red; k++) mx = Math.max(mx, x[b + k * inner]);
           acc = 0;
-          if (mx === -Infinity) { acc = -Infinity; break; }
+          if (mx === -Infinity) {
+            acc = -Infinity;
+            break;
+          }
           for (let k = 0; k < red; k++) acc += Math.exp(x[b + k * inner] - mx);
           acc = Math.log(acc) + mx;
           break;
         }
-        default: acc = 0; for (let k = 0; k < red; k++) acc += x[b + k * inner];
-          if (op === 1) acc /= red; else if (op === 8) acc = Math.log(acc);
+        default:
+          acc = 0;
+          for (let k = 0; k < red; k++) acc += x[b + k * inner];
+          if (op === 1) acc /= red;
+          else if (op === 8) acc = Math.log(acc);
       }
       o[p * inner + q] = acc;
     }
@@ -452,7 +725,14 @@ export function reduceInner(op: number, x: NumArray, o: NumArray, outer: number,
 }
 
 /** Spatial geometry of a 2-D transposed convolution. @example `const s: Spatial2d = { inSp: [2, 2], outSp: [4, 4], kSp: [2, 2], strides: [2, 2], dil: [1, 1], pads: [0, 0, 0, 0] }` */
-export interface Spatial2d { inSp: number[]; outSp: number[]; kSp: number[]; strides: number[]; dil: number[]; pads: number[] }
+export interface Spatial2d {
+  inSp: number[];
+  outSp: number[];
+  kSp: number[];
+  strides: number[];
+  dil: number[];
+  pads: number[];
+}
 
 /**
  * 2-D transposed convolution (NCHW, groups, strides, dilations, pads): for each input
@@ -463,15 +743,27 @@ export interface Spatial2d { inSp: number[]; outSp: number[]; kSp: number[]; str
  * @example `convTranspose2d(x, w, null, y, 1, 1, 1, 1, { inSp: [2, 2], outSp: [4, 4], kSp: [2, 2], strides: [2, 2], dil: [1, 1], pads: [0, 0, 0, 0] })`
  */
 export function convTranspose2d(
-  x: NumArray, w: NumArray, bias: NumArray | null, y: NumArray, n: number, c: number, m: number, group: number, s: Spatial2d,
+  x: NumArray,
+  w: NumArray,
+  bias: NumArray | null,
+  y: NumArray,
+  n: number,
+  c: number,
+  m: number,
+  group: number,
+  s: Spatial2d,
 ): void {
   const [ih, iw] = s.inSp, [oh, ow] = s.outSp, [kh, kw] = s.kSp, [sh, sw] = s.strides, [dh, dw] = s.dil;
   const pt = s.pads[0], pl = s.pads[1];
   const cg = c / group, mg = m / group, inSize = ih * iw, outSize = oh * ow, kSize = kh * kw;
   // valid input ranges per kernel tap: pos = i * stride + k * dil - pad in [0, out)
   const lo = (k: number, st: number, d: number, p: number) => Math.max(0, Math.ceil((p - k * d) / st));
-  const hi = (k: number, st: number, d: number, p: number, o: number, inn: number) => Math.min(inn, Math.floor((o - 1 + p - k * d) / st) + 1);
-  if (x instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array && cg * mg * kSize * inSize >= 4096) {
+  const hi = (k: number, st: number, d: number, p: number, o: number, inn: number) =>
+    Math.min(inn, Math.floor((o - 1 + p - k * d) / st) + 1);
+  if (
+    x instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array &&
+    cg * mg * kSize * inSize >= 4096
+  ) {
     return convTranspose2dGemm(x, w, bias, y, n, c, m, group, s);
   }
   const vectorRow = sw === 1;
@@ -524,7 +816,7 @@ export function convTranspose2d(
               if (c1 <= c0) continue;
               for (let i = r0; i < r1; i++) {
                 const xr = xb + i * iw, yr = yb + (i * sh + a * dh - pt) * ow + e * dw - pl;
-                if (vectorRow) for (let j = c0; j < c1; j++) y[yr + j] += wv * x[xr + j];
+                if (vectorRow) { for (let j = c0; j < c1; j++) y[yr + j] += wv * x[xr + j]; }
                 else for (let j = c0; j < c1; j++) y[yr + j * sw] += wv * x[xr + j];
               }
             }
@@ -532,13 +824,12 @@ export function convTranspose2d(
         }
         if (bias) {
           const bv = bias[g * mg + oc];
-          if (bv !== 0) for (let i = 0; i < outSize; i++) y[yb + i] += bv;
+          if (bv !== 0) { for (let i = 0; i < outSize; i++) y[yb + i] += bv; }
         }
       }
     }
   }
 }
-
 
 const wasmScratch: (WasmBuffer | undefined)[] = [];
 
@@ -553,22 +844,38 @@ function scratchF32(slot: number, n: number): WasmBuffer {
 }
 
 function convTranspose2dGemm(
-  x: Float32Array, w: Float32Array, bias: NumArray | null, y: Float32Array, n: number, c: number, m: number, group: number, s: Spatial2d,
+  x: Float32Array,
+  w: Float32Array,
+  bias: NumArray | null,
+  y: Float32Array,
+  n: number,
+  c: number,
+  m: number,
+  group: number,
+  s: Spatial2d,
 ): void {
   const [ih, iw] = s.inSp, [oh, ow] = s.outSp, [kh, kw] = s.kSp, [sh, sw] = s.strides, [dh, dw] = s.dil;
   const pt = s.pads[0], pl = s.pads[1];
   const cg = c / group, mg = m / group, inSize = ih * iw, outSize = oh * ow, kSize = kh * kw, rows = mg * kSize;
   const colScratch = scratchF32(0, rows * inSize);
   const lo = (k: number, st: number, d: number, p: number) => Math.max(0, Math.ceil((p - k * d) / st));
-  const hi = (k: number, st: number, d: number, p: number, o: number, inn: number) => Math.min(inn, Math.floor((o - 1 + p - k * d) / st) + 1);
+  const hi = (k: number, st: number, d: number, p: number, o: number, inn: number) =>
+    Math.min(inn, Math.floor((o - 1 + p - k * d) / st) + 1);
   const pair = kw === 2 && sw === 2 && dw === 1 && pl === 0 && s.pads[3] === 0 && ow === 2 * iw;
   for (let bi = 0; bi < n; bi++) {
     for (let g = 0; g < group; g++) {
       const xo = (bi * c + g * cg) * inSize, wo = g * cg * rows;
       // col[(oc, tap), p] = sum_ic w[ic, (oc, tap)] * x[ic, p]: A is w transposed
       // a view of the scratch block: in linear memory, so the kernel writes it in place
-      kGemm(w.subarray(wo, wo + cg * rows), x.subarray(xo, xo + cg * inSize), colScratch.f32().subarray(0, rows * inSize), rows, inSize, cg,
-        { aRowStride: 1, aColStride: rows, bRowStride: inSize });
+      kGemm(
+        w.subarray(wo, wo + cg * rows),
+        x.subarray(xo, xo + cg * inSize),
+        colScratch.f32().subarray(0, rows * inSize),
+        rows,
+        inSize,
+        cg,
+        { aRowStride: 1, aColStride: rows, bRowStride: inSize },
+      );
       const t = colScratch.f32(); // re-taken: the call may have grown the memory
       for (let oc = 0; oc < mg; oc++) {
         const yb = (bi * m + g * mg + oc) * outSize;
@@ -576,7 +883,16 @@ function convTranspose2dGemm(
           const r0 = lo(a, sh, dh, pt), r1 = hi(a, sh, dh, pt, oh, ih);
           if (pair) {
             const t0 = (oc * kSize + a * 2) * inSize;
-            addPairRows(y, yb + (r0 * sh + a * dh - pt) * ow, sh * ow, t, t0 + r0 * iw, t0 + inSize + r0 * iw, iw, r1 - r0);
+            addPairRows(
+              y,
+              yb + (r0 * sh + a * dh - pt) * ow,
+              sh * ow,
+              t,
+              t0 + r0 * iw,
+              t0 + inSize + r0 * iw,
+              iw,
+              r1 - r0,
+            );
             continue;
           }
           for (let e = 0; e < kw; e++) {
@@ -589,7 +905,7 @@ function convTranspose2dGemm(
         }
         if (bias) {
           const bv = bias[g * mg + oc];
-          if (bv !== 0) for (let i = 0; i < outSize; i++) y[yb + i] += bv;
+          if (bv !== 0) { for (let i = 0; i < outSize; i++) y[yb + i] += bv; }
         }
       }
     }
@@ -597,7 +913,16 @@ function convTranspose2dGemm(
 }
 
 /** y[yo + r * ys + 2j] += t[t0 + r * w + j], y[.. + 1] += t[t1 + r * w + j] for `rows` rows (a small function: JITs optimise it alone). */
-function addPairRows(y: Float32Array, yo: number, ys: number, t: Float32Array, t0: number, t1: number, w: number, rows: number): void {
+function addPairRows(
+  y: Float32Array,
+  yo: number,
+  ys: number,
+  t: Float32Array,
+  t0: number,
+  t1: number,
+  w: number,
+  rows: number,
+): void {
   for (let r = 0; r < rows; r++) {
     const yr = yo + r * ys, a = t0 + r * w, b = t1 + r * w;
     for (let j = 0; j < w; j++) {
@@ -613,8 +938,18 @@ function addPairRows(y: Float32Array, yo: number, ys: number, t: Float32Array, t
  * `W[mg, cg * kSize] x col`, then the block's rows are copied into `y`.
  */
 function convGroupGemm(
-  x: Float32Array, xo: number, w: Float32Array, wo: number, y: Float32Array, yo: number,
-  cg: number, mg: number, kSize: number, inSize: number, outSize: number, offs: Int32Array,
+  x: Float32Array,
+  xo: number,
+  w: Float32Array,
+  wo: number,
+  y: Float32Array,
+  yo: number,
+  cg: number,
+  mg: number,
+  kSize: number,
+  inSize: number,
+  outSize: number,
+  offs: Int32Array,
 ): void {
   const kRows = cg * kSize;
   const N = Math.min(outSize, Math.max(8, Math.floor((1 << 20) / kRows) & ~7));
@@ -633,8 +968,11 @@ function convGroupGemm(
         }
       }
     }
-    kGemm(a, col.subarray(0, kRows * wd), outB.f32().subarray(0, mg * wd), mg, wd, kRows,
-      { aRowStride: kRows, aColStride: 1, bRowStride: wd });
+    kGemm(a, col.subarray(0, kRows * wd), outB.f32().subarray(0, mg * wd), mg, wd, kRows, {
+      aRowStride: kRows,
+      aColStride: 1,
+      bRowStride: wd,
+    });
     const t = outB.f32(); // re-taken: the call may have grown the memory
     for (let oc = 0; oc < mg; oc++) y.set(t.subarray(oc * wd, oc * wd + wd), yo + oc * outSize + o0);
   }
@@ -642,15 +980,25 @@ function convGroupGemm(
 
 /** Max/Average pooling parameters (NCHW, any spatial rank). @example `const p: PoolParams = {...}` */
 export interface PoolParams {
-  nc: number; inSp: number[]; outSp: number[]; kSp: number[];
-  strides: number[]; pads: number[]; dilations: number[]; countIncludePad: boolean;
+  nc: number;
+  inSp: number[];
+  outSp: number[];
+  kSp: number[];
+  strides: number[];
+  pads: number[];
+  dilations: number[];
+  countIncludePad: boolean;
 }
 
 /** Max (`max` true) or average pooling. @example `pool(x, y, p, true)` */
 export function pool(x: NumArray, y: NumArray, p: PoolParams, max: boolean): void {
   const r = p.inSp.length;
   let inSize = 1, outSize = 1, kSize = 1;
-  for (let i = 0; i < r; i++) { inSize *= p.inSp[i]; outSize *= p.outSp[i]; kSize *= p.kSp[i]; }
+  for (let i = 0; i < r; i++) {
+    inSize *= p.inSp[i];
+    outSize *= p.outSp[i];
+    kSize *= p.kSp[i];
+  }
   const offs = new Int32Array(outSize * kSize), padCount = new Int32Array(outSize);
   const oi = new Array<number>(r).fill(0), ki = new Array<number>(r).fill(0);
   for (let o = 0; o < outSize; o++) {
@@ -661,15 +1009,24 @@ export function pool(x: NumArray, y: NumArray, p: PoolParams, max: boolean): voi
       for (let d = 0; d < r; d++) {
         const pos = oi[d] * p.strides[d] - p.pads[d] + ki[d] * p.dilations[d];
         if (pos >= p.inSp[d] + p.pads[r + d]) inPad = false;
-        if (pos < 0 || pos >= p.inSp[d]) { ok = false; if (pos < -p.pads[d]) inPad = false; }
+        if (pos < 0 || pos >= p.inSp[d]) {
+          ok = false;
+          if (pos < -p.pads[d]) inPad = false;
+        }
         off = off * p.inSp[d] + pos;
       }
       offs[o * kSize + kk] = ok ? off : -1;
       if (ok || inPad) inPadded++;
-      for (let d = r - 1; d >= 0; d--) { if (++ki[d] < p.kSp[d]) break; ki[d] = 0; }
+      for (let d = r - 1; d >= 0; d--) {
+        if (++ki[d] < p.kSp[d]) break;
+        ki[d] = 0;
+      }
     }
     padCount[o] = inPadded;
-    for (let d = r - 1; d >= 0; d--) { if (++oi[d] < p.outSp[d]) break; oi[d] = 0; }
+    for (let d = r - 1; d >= 0; d--) {
+      if (++oi[d] < p.outSp[d]) break;
+      oi[d] = 0;
+    }
   }
   for (let c = 0; c < p.nc; c++) {
     const xb = c * inSize, yb = c * outSize;
@@ -679,7 +1036,8 @@ export function pool(x: NumArray, y: NumArray, p: PoolParams, max: boolean): voi
         const off = offs[o * kSize + kk];
         if (off < 0) continue;
         const v = x[xb + off];
-        if (max) { if (v > acc) acc = v; } else acc += v;
+        if (max) { if (v > acc) acc = v; }
+        else acc += v;
         cnt++;
       }
       y[yb + o] = max ? acc : acc / (p.countIncludePad ? padCount[o] : cnt);

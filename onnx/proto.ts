@@ -117,7 +117,10 @@ export class ProtoReader {
   float(): number {
     if (this.end - this.pos < 4) this.fail("truncated fixed32");
     const b = this.buf, p = this.pos;
-    SCRATCH_U8[0] = b[p]; SCRATCH_U8[1] = b[p + 1]; SCRATCH_U8[2] = b[p + 2]; SCRATCH_U8[3] = b[p + 3];
+    SCRATCH_U8[0] = b[p];
+    SCRATCH_U8[1] = b[p + 1];
+    SCRATCH_U8[2] = b[p + 2];
+    SCRATCH_U8[3] = b[p + 3];
     this.pos += 4;
     return SCRATCH_F32[0];
   }
@@ -131,11 +134,24 @@ export class ProtoReader {
   /** Skips a field of the given wire type. @example `r.skip(wire)` */
   skip(wire: number): void {
     switch (wire) {
-      case 0: this.varint(); return;
-      case 1: if (this.end - this.pos < 8) this.fail("truncated fixed64"); this.pos += 8; return;
-      case 2: { const n = this.len(); this.pos += n; return; }
-      case 5: if (this.end - this.pos < 4) this.fail("truncated fixed32"); this.pos += 4; return;
-      default: this.fail(`unsupported wire type ${wire}`);
+      case 0:
+        this.varint();
+        return;
+      case 1:
+        if (this.end - this.pos < 8) this.fail("truncated fixed64");
+        this.pos += 8;
+        return;
+      case 2: {
+        const n = this.len();
+        this.pos += n;
+        return;
+      }
+      case 5:
+        if (this.end - this.pos < 4) this.fail("truncated fixed32");
+        this.pos += 4;
+        return;
+      default:
+        this.fail(`unsupported wire type ${wire}`);
     }
   }
   /** Appends a repeated numeric field (packed or not) to `out`. @example `r.repeated(wire, out, () => r.int64())` */

@@ -12,8 +12,17 @@
  */
 import { OnnxFormatError, OnnxUnsupportedError } from "./errors.ts";
 import { ProtoReader } from "./proto.ts";
-import type { AttributeProto, Dim, GraphProto, ModelProto, NodeProto, OpsetImport, TensorProto, ValueInfoProto } from "./model.ts";
-import { allocData, DataType, dataFromBytes, dtypeOf, sizeOf, type TensorData } from "./tensor.ts";
+import type {
+  AttributeProto,
+  Dim,
+  GraphProto,
+  ModelProto,
+  NodeProto,
+  OpsetImport,
+  TensorProto,
+  ValueInfoProto,
+} from "./model.ts";
+import { allocData, dataFromBytes, DataType, dtypeOf, sizeOf, type TensorData } from "./tensor.ts";
 
 const MAX_DEPTH = 64;
 const MAX_ELEMENTS = 2 ** 31;
@@ -33,13 +42,17 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
     else if (f === 4 && w === 2) m.domain = r.string();
     else if (f === 5 && w === 0) m.modelVersion = r.int64();
     else if (f === 6 && w === 2) m.docString = r.string();
-    else if (f === 7 && w === 2) { m.graph = readGraph(r.sub(), 0); sawGraph = true; }
-    else if (f === 8 && w === 2) m.opsetImports.push(readOpset(r.sub()));
+    else if (f === 7 && w === 2) {
+      m.graph = readGraph(r.sub(), 0);
+      sawGraph = true;
+    } else if (f === 8 && w === 2) m.opsetImports.push(readOpset(r.sub()));
     else if (f === 14 && w === 2) {
       const [k, v] = readStringPair(r.sub());
       (m.metadataProps ??= {})[k] = v;
-    } else if (f === 25 && w === 2) { m.functions = (m.functions ?? 0) + 1; r.skip(w); }
-    else r.skip(w);
+    } else if (f === 25 && w === 2) {
+      m.functions = (m.functions ?? 0) + 1;
+      r.skip(w);
+    } else r.skip(w);
   }
   if (!sawGraph) throw new OnnxFormatError("ONNX model has no graph (not an ONNX file?)");
   return m;
@@ -81,16 +94,35 @@ function readGraph(r: ProtoReader, depth: number): GraphProto {
   const g = emptyGraph();
   while (r.more()) {
     const [f, w] = r.tag();
-    if (w !== 2) { r.skip(w); continue; }
+    if (w !== 2) {
+      r.skip(w);
+      continue;
+    }
     switch (f) {
-      case 1: g.nodes.push(readNode(r.sub(), depth)); break;
-      case 2: g.name = r.string(); break;
-      case 5: g.initializers.push(readTensor(r.sub())); break;
-      case 11: g.inputs.push(readValueInfo(r.sub())); break;
-      case 12: g.outputs.push(readValueInfo(r.sub())); break;
-      case 13: g.valueInfo.push(readValueInfo(r.sub())); break;
-      case 15: g.sparseInitializers = (g.sparseInitializers ?? 0) + 1; r.skip(w); break;
-      default: r.skip(w);
+      case 1:
+        g.nodes.push(readNode(r.sub(), depth));
+        break;
+      case 2:
+        g.name = r.string();
+        break;
+      case 5:
+        g.initializers.push(readTensor(r.sub()));
+        break;
+      case 11:
+        g.inputs.push(readValueInfo(r.sub()));
+        break;
+      case 12:
+        g.outputs.push(readValueInfo(r.sub()));
+        break;
+      case 13:
+        g.valueInfo.push(readValueInfo(r.sub()));
+        break;
+      case 15:
+        g.sparseInitializers = (g.sparseInitializers ?? 0) + 1;
+        r.skip(w);
+        break;
+      default:
+        r.skip(w);
     }
   }
   return g;
@@ -100,15 +132,31 @@ function readNode(r: ProtoReader, depth: number): NodeProto {
   const n: NodeProto = { name: "", opType: "", domain: "", inputs: [], outputs: [], attributes: [] };
   while (r.more()) {
     const [f, w] = r.tag();
-    if (w !== 2) { r.skip(w); continue; }
+    if (w !== 2) {
+      r.skip(w);
+      continue;
+    }
     switch (f) {
-      case 1: n.inputs.push(r.string()); break;
-      case 2: n.outputs.push(r.string()); break;
-      case 3: n.name = r.string(); break;
-      case 4: n.opType = r.string(); break;
-      case 5: n.attributes.push(readAttribute(r.sub(), depth)); break;
-      case 7: n.domain = r.string(); break;
-      default: r.skip(w);
+      case 1:
+        n.inputs.push(r.string());
+        break;
+      case 2:
+        n.outputs.push(r.string());
+        break;
+      case 3:
+        n.name = r.string();
+        break;
+      case 4:
+        n.opType = r.string();
+        break;
+      case 5:
+        n.attributes.push(readAttribute(r.sub(), depth));
+        break;
+      case 7:
+        n.domain = r.string();
+        break;
+      default:
+        r.skip(w);
     }
   }
   return n;
@@ -119,19 +167,84 @@ function readAttribute(r: ProtoReader, depth: number): AttributeProto {
   while (r.more()) {
     const [f, w] = r.tag();
     switch (f) {
-      case 1: if (w === 2) { a.name = r.string(); continue; } break;
-      case 2: if (w === 5) { a.f = r.float(); continue; } break;
-      case 3: if (w === 0) { a.i = r.int64(); continue; } break;
-      case 4: if (w === 2) { a.s = r.bytes(); continue; } break;
-      case 5: if (w === 2) { a.t = readTensor(r.sub()); continue; } break;
-      case 6: if (w === 2) { a.g = readGraph(r.sub(), depth + 1); continue; } break;
-      case 7: if (w === 2 || w === 5) { r.repeated(w, a.floats ??= [], () => r.float()); continue; } break;
-      case 8: if (w === 2 || w === 0) { r.repeated(w, a.ints ??= [], () => r.int64()); continue; } break;
-      case 9: if (w === 2) { (a.strings ??= []).push(r.bytes()); continue; } break;
-      case 10: if (w === 2) { (a.tensors ??= []).push(readTensor(r.sub())); continue; } break;
-      case 11: if (w === 2) { (a.graphs ??= []).push(readGraph(r.sub(), depth + 1)); continue; } break;
-      case 20: if (w === 0) { a.type = r.int64(); continue; } break;
-      case 21: if (w === 2) { a.refAttrName = r.string(); continue; } break;
+      case 1:
+        if (w === 2) {
+          a.name = r.string();
+          continue;
+        }
+        break;
+      case 2:
+        if (w === 5) {
+          a.f = r.float();
+          continue;
+        }
+        break;
+      case 3:
+        if (w === 0) {
+          a.i = r.int64();
+          continue;
+        }
+        break;
+      case 4:
+        if (w === 2) {
+          a.s = r.bytes();
+          continue;
+        }
+        break;
+      case 5:
+        if (w === 2) {
+          a.t = readTensor(r.sub());
+          continue;
+        }
+        break;
+      case 6:
+        if (w === 2) {
+          a.g = readGraph(r.sub(), depth + 1);
+          continue;
+        }
+        break;
+      case 7:
+        if (w === 2 || w === 5) {
+          r.repeated(w, a.floats ??= [], () => r.float());
+          continue;
+        }
+        break;
+      case 8:
+        if (w === 2 || w === 0) {
+          r.repeated(w, a.ints ??= [], () => r.int64());
+          continue;
+        }
+        break;
+      case 9:
+        if (w === 2) {
+          (a.strings ??= []).push(r.bytes());
+          continue;
+        }
+        break;
+      case 10:
+        if (w === 2) {
+          (a.tensors ??= []).push(readTensor(r.sub()));
+          continue;
+        }
+        break;
+      case 11:
+        if (w === 2) {
+          (a.graphs ??= []).push(readGraph(r.sub(), depth + 1));
+          continue;
+        }
+        break;
+      case 20:
+        if (w === 0) {
+          a.type = r.int64();
+          continue;
+        }
+        break;
+      case 21:
+        if (w === 2) {
+          a.refAttrName = r.string();
+          continue;
+        }
+        break;
     }
     r.skip(w);
   }
@@ -210,23 +323,86 @@ function readTensor(r: ProtoReader): TensorProto {
   while (r.more()) {
     const [f, w] = r.tag();
     switch (f) {
-      case 1: if (w === 0 || w === 2) { r.repeated(w, t.dims, () => r.int64()); continue; } break;
-      case 2: if (w === 0) { t.dataType = r.int64(); continue; } break;
-      case 4: if (w === 2 || w === 5) { r.repeated(w, floats, () => r.float()); continue; } break;
-      case 5: if (w === 2 || w === 0) { r.repeated(w, int32s, () => r.int32()); continue; } break;
-      case 6: if (w === 2) { strings.push(r.bytes()); continue; } break;
-      case 7: if (w === 2 || w === 0) { r.repeated64(w, int64s); continue; } break;
-      case 8: if (w === 2) { t.name = r.string(); continue; } break;
-      case 9: if (w === 2) { raw = r.bytes(); continue; } break;
-      case 10: if (w === 2 || w === 1) { r.repeated(w, doubles, () => r.double()); continue; } break;
-      case 11: if (w === 2 || w === 0) { r.repeated64(w, uint64s, true); continue; } break;
-      case 13: if (w === 2) { external = true; r.skip(w); continue; } break;
-      case 14: if (w === 0) { if (r.int64() === 1) external = true; continue; } break;
+      case 1:
+        if (w === 0 || w === 2) {
+          r.repeated(w, t.dims, () => r.int64());
+          continue;
+        }
+        break;
+      case 2:
+        if (w === 0) {
+          t.dataType = r.int64();
+          continue;
+        }
+        break;
+      case 4:
+        if (w === 2 || w === 5) {
+          r.repeated(w, floats, () => r.float());
+          continue;
+        }
+        break;
+      case 5:
+        if (w === 2 || w === 0) {
+          r.repeated(w, int32s, () => r.int32());
+          continue;
+        }
+        break;
+      case 6:
+        if (w === 2) {
+          strings.push(r.bytes());
+          continue;
+        }
+        break;
+      case 7:
+        if (w === 2 || w === 0) {
+          r.repeated64(w, int64s);
+          continue;
+        }
+        break;
+      case 8:
+        if (w === 2) {
+          t.name = r.string();
+          continue;
+        }
+        break;
+      case 9:
+        if (w === 2) {
+          raw = r.bytes();
+          continue;
+        }
+        break;
+      case 10:
+        if (w === 2 || w === 1) {
+          r.repeated(w, doubles, () => r.double());
+          continue;
+        }
+        break;
+      case 11:
+        if (w === 2 || w === 0) {
+          r.repeated64(w, uint64s, true);
+          continue;
+        }
+        break;
+      case 13:
+        if (w === 2) {
+          external = true;
+          r.skip(w);
+          continue;
+        }
+        break;
+      case 14:
+        if (w === 0) {
+          if (r.int64() === 1) external = true;
+          continue;
+        }
+        break;
     }
     r.skip(w);
   }
   if (external) {
-    throw new OnnxUnsupportedError(`tensor '${t.name}' uses external data, which is not supported: save the model with all tensors inside the .onnx file`);
+    throw new OnnxUnsupportedError(
+      `tensor '${t.name}' uses external data, which is not supported: save the model with all tensors inside the .onnx file`,
+    );
   }
   for (const d of t.dims) {
     if (!Number.isInteger(d) || d < 0) throw new OnnxFormatError(`tensor '${t.name}' has invalid dimension ${d}`);
@@ -245,12 +421,26 @@ function readTensor(r: ProtoReader): TensorProto {
   } else {
     data = allocData(dtype, 0);
     switch (dtype) {
-      case "float32": data = Float32Array.from(floats); break;
-      case "float64": data = Float64Array.from(doubles); break;
-      case "int64": data = BigInt64Array.from(int64s); break;
-      case "uint64": data = BigUint64Array.from(uint64s); break;
-      case "uint32": data = Uint32Array.from(uint64s, (x) => Number(x)); break;
-      case "string": { const dec = new TextDecoder(); data = strings.map((s) => dec.decode(s)); break; }
+      case "float32":
+        data = Float32Array.from(floats);
+        break;
+      case "float64":
+        data = Float64Array.from(doubles);
+        break;
+      case "int64":
+        data = BigInt64Array.from(int64s);
+        break;
+      case "uint64":
+        data = BigUint64Array.from(uint64s);
+        break;
+      case "uint32":
+        data = Uint32Array.from(uint64s, (x) => Number(x));
+        break;
+      case "string": {
+        const dec = new TextDecoder();
+        data = strings.map((s) => dec.decode(s));
+        break;
+      }
       default: {
         data = allocData(dtype, int32s.length);
         const d = data as Int32Array;

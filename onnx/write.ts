@@ -68,11 +68,12 @@ function writeAttribute(w: ProtoWriter, a: AttributeProto): void {
   if (a.s !== undefined) w.bytes(4, a.s);
   if (a.t) w.message(5, (x) => writeTensor(x, a.t!));
   if (a.g) w.message(6, (x) => writeGraph(x, a.g!));
-  if (a.floats) for (const f of a.floats) w.float(7, f); // unpacked, as onnx writes them
-  if (a.ints) for (const i of a.ints) w.int(8, i);
-  if (a.strings) for (const s of a.strings) w.bytes(9, s);
-  if (a.tensors) for (const t of a.tensors) w.message(10, (x) => writeTensor(x, t));
-  if (a.graphs) for (const g of a.graphs) w.message(11, (x) => writeGraph(x, g));
+  if (a.floats) { for (const f of a.floats) w.float(7, f); // unpacked, as onnx writes them
+   }
+  if (a.ints) { for (const i of a.ints) w.int(8, i); }
+  if (a.strings) { for (const s of a.strings) w.bytes(9, s); }
+  if (a.tensors) { for (const t of a.tensors) w.message(10, (x) => writeTensor(x, t)); }
+  if (a.graphs) { for (const g of a.graphs) w.message(11, (x) => writeGraph(x, g)); }
   w.int(20, a.type);
   if (a.refAttrName) w.string(21, a.refAttrName);
 }
@@ -81,7 +82,7 @@ function writeTensor(w: ProtoWriter, t: TensorProto): void {
   w.packedInts(1, t.dims);
   w.int(2, t.dataType);
   if (t.name) w.string(8, t.name);
-  if (t.data && Array.isArray(t.data)) for (const s of t.data) w.bytes(6, enc.encode(s));
+  if (t.data && Array.isArray(t.data)) { for (const s of t.data) w.bytes(6, enc.encode(s)); }
   else if (t.data) w.bytes(9, bytesOf(t.data));
   else if (t.raw) w.bytes(9, t.raw);
 }

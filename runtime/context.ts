@@ -58,7 +58,9 @@ export class Context extends AxrObject {
   constructor() {
     const n = native();
     const h = n.createContext();
-    if (n.isNull(h)) throw new AxeleraError("new Context(): the library could not create a context (out of memory?)", 9);
+    if (n.isNull(h)) {
+      throw new AxeleraError("new Context(): the library could not create a context (out of memory?)", 9);
+    }
     super("Context", h, []);
     this.node.onRelease = () => {
       this.#logger?.close();
@@ -93,7 +95,9 @@ export class Context extends AxrObject {
     if (typeof device === "number") {
       if (!Number.isInteger(device) || device < 0 || device >= all.length) {
         throw new ConnectionError(
-          `Context.${method}(): no device with index ${device} (${all.length} device(s): ${all.map((d) => d.name).join(", ") || "none"})`,
+          `Context.${method}(): no device with index ${device} (${all.length} device(s): ${
+            all.map((d) => d.name).join(", ") || "none"
+          })`,
           4,
           `no device with index ${device}`,
         );
@@ -109,7 +113,10 @@ export class Context extends AxrObject {
         `no device named '${device}'`,
       );
     }
-    throw invalidArgument(`Context.${method}()`, `device must be a DeviceInfo, an index or a name, got ${typeof device}`);
+    throw invalidArgument(
+      `Context.${method}()`,
+      `device must be a DeviceInfo, an index or a name, got ${typeof device}`,
+    );
   }
 
   /**
@@ -221,7 +228,9 @@ export class Context extends AxrObject {
    */
   loadModel(path: string | URL): Model {
     const p = path instanceof URL ? decodeURIComponent(path.pathname) : path;
-    if (typeof p !== "string" || p === "") throw invalidArgument("Context.loadModel()", "path must be a non-empty string");
+    if (typeof p !== "string" || p === "") {
+      throw invalidArgument("Context.loadModel()", "path must be a non-empty string");
+    }
     const r = native().loadModel(this.handleFor("loadModel"), p);
     if (isStatus(r)) this.fail("loadModel", r);
     return new Model(this, r, p);
@@ -240,7 +249,9 @@ export class Context extends AxrObject {
   setLogger(level: LogLevel | keyof typeof LogLevel, fn: Logger | null): void {
     const h = this.handleFor("setLogger");
     const lv = typeof level === "string" ? LogLevel[level] : level;
-    if (lv === undefined || !Number.isInteger(lv) || lv < 0 || lv > 6) throw invalidArgument("Context.setLogger()", `unknown level ${level}`);
+    if (lv === undefined || !Number.isInteger(lv) || lv < 0 || lv > 6) {
+      throw invalidArgument("Context.setLogger()", `unknown level ${level}`);
+    }
     const old = this.#logger;
     this.#logger = native().setLogger(h, lv, fn ? (l, m) => fn(l as LogLevel, m) : null);
     old?.close();

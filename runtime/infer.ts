@@ -50,7 +50,8 @@ const product = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 /** The element order of a device tensor (NHWC, 4-D) against its original shape. */
 function isNchwOf(original: readonly number[], logical: readonly number[]): boolean {
   return original.length === 4 && logical.length === 4 &&
-    original[0] === logical[0] && original[1] === logical[3] && original[2] === logical[1] && original[3] === logical[2] &&
+    original[0] === logical[0] && original[1] === logical[3] && original[2] === logical[1] &&
+    original[3] === logical[2] &&
     !(logical[3] === 1 || logical[1] * logical[2] === 1); // a transpose that moves nothing is skipped
 }
 
@@ -122,7 +123,11 @@ export class InferPipeline {
 
   #checkOriginal(kind: string, i: number, t: TensorInfo, original: number[]): void {
     if (product(original) !== product(t.unpaddedShape)) {
-      throw invalidArgument("ModelInstance.infer()", `manifest.json: ${kind} ${i} '${t.name}': original shape ${JSON.stringify(original)} has ${product(original)} elements, the device tensor ${JSON.stringify(t.unpaddedShape)} has ${product(t.unpaddedShape)}`,
+      throw invalidArgument(
+        "ModelInstance.infer()",
+        `manifest.json: ${kind} ${i} '${t.name}': original shape ${JSON.stringify(original)} has ${
+          product(original)
+        } elements, the device tensor ${JSON.stringify(t.unpaddedShape)} has ${product(t.unpaddedShape)}`,
       );
     }
   }
@@ -151,30 +156,49 @@ export class InferPipeline {
         if (shape.some((s) => s < 0)) {
           const known = product(shape.filter((s) => s > 0));
           if (shape.filter((s) => s < 0).length !== 1 || v.length % known !== 0) {
-            throw invalidArgument("ModelInstance.infer()", `input '${name}' has a dynamic shape ${JSON.stringify(shape)}: pass a tensor {data, shape, dtype}`);
+            throw invalidArgument(
+              "ModelInstance.infer()",
+              `input '${name}' has a dynamic shape ${JSON.stringify(shape)}: pass a tensor {data, shape, dtype}`,
+            );
           }
           shape = shape.map((s) => (s < 0 ? v.length / known : s));
         }
         return { data: v, shape, dtype: "float32" };
       }
       if (typeof v !== "object" || v === null || !("data" in v) || !Array.isArray(v.shape)) {
-        throw invalidArgument("ModelInstance.infer()", `input '${name}' must be a Float32Array or a tensor {data, shape, dtype}`);
+        throw invalidArgument(
+          "ModelInstance.infer()",
+          `input '${name}' must be a Float32Array or a tensor {data, shape, dtype}`,
+        );
       }
       return v;
     };
-    if (inputs instanceof Float32Array || (!Array.isArray(inputs) && typeof inputs === "object" && inputs !== null && "data" in inputs && "shape" in inputs)) {
-      if (names.length !== 1) throw invalidArgument("ModelInstance.infer()", `the model has ${names.length} inputs (${names.join(", ")}); pass a list or a record`);
+    if (
+      inputs instanceof Float32Array ||
+      (!Array.isArray(inputs) && typeof inputs === "object" && inputs !== null && "data" in inputs && "shape" in inputs)
+    ) {
+      if (names.length !== 1) {
+        throw invalidArgument(
+          "ModelInstance.infer()",
+          `the model has ${names.length} inputs (${names.join(", ")}); pass a list or a record`,
+        );
+      }
       return { [names[0]]: asTensor(names[0], inputs as Float32Array | Tensor) };
     }
     if (Array.isArray(inputs)) {
       if (inputs.length !== names.length) {
-        throw invalidArgument("ModelInstance.infer()", `the model has ${names.length} input(s) (${names.join(", ")}), got ${inputs.length}`);
+        throw invalidArgument(
+          "ModelInstance.infer()",
+          `the model has ${names.length} input(s) (${names.join(", ")}), got ${inputs.length}`,
+        );
       }
       return Object.fromEntries(names.map((n, i) => [n, asTensor(n, inputs[i])]));
     }
     const rec = inputs as Readonly<Record<string, Float32Array | Tensor>>;
     for (const k of Object.keys(rec)) {
-      if (!names.includes(k)) throw invalidArgument("ModelInstance.infer()", `unknown input '${k}' (inputs: ${names.join(", ")})`);
+      if (!names.includes(k)) {
+        throw invalidArgument("ModelInstance.infer()", `unknown input '${k}' (inputs: ${names.join(", ")})`);
+      }
     }
     return Object.fromEntries(names.map((n) => {
       if (!(n in rec)) throw invalidArgument("ModelInstance.infer()", `missing input '${n}'`);
@@ -191,17 +215,32 @@ export class InferPipeline {
       const name = this.#inNames[i];
       const v = feeds[name];
       if (!v) throw invalidArgument("ModelInstance.infer()", `nothing produces device input '${name}'`);
-      if (!(v.data instanceof Float32Array)) throw invalidArgument("ModelInstance.infer()", `device input '${name}' must be float32, got ${v.dtype}`);
+      if (!(v.data instanceof Float32Array)) {
+        throw invalidArgument("ModelInstance.infer()", `device input '${name}' must be float32, got ${v.dtype}`);
+      }
       const unpadded = t.unpaddedShape;
       if (v.data.length !== product(unpadded)) {
-        throw invalidArgument("ModelInstance.infer()", `input '${name}' needs ${product(unpadded)} elements (shape ${JSON.stringify(this.#inOriginal[i])}), got ${v.data.length}`);
+        throw invalidArgument(
+          "ModelInstance.infer()",
+          `input '${name}' needs ${product(unpadded)} elements (shape ${
+            JSON.stringify(this.#inOriginal[i])
+          }), got ${v.data.length}`,
+        );
       }
       let src: Float32Array | WasmBuffer = v.data;
       if (isNchwOf(this.#inOriginal[i], unpadded)) {
         const o = this.#inOriginal[i];
         src = nchwToNhwc(v.data, [o[0], o[1], o[2], o[3]], this.#nhwc[i]);
       }
-      quantizePad(src, unpadded, t.padding.map((p) => [p[0], p[1]] as [number, number]), t.scale, t.zeroPoint, this.#devIn[i], t.dtype === "uint8" ? "uint8" : "int8");
+      quantizePad(
+        src,
+        unpadded,
+        t.padding.map((p) => [p[0], p[1]] as [number, number]),
+        t.scale,
+        t.zeroPoint,
+        this.#devIn[i],
+        t.dtype === "uint8" ? "uint8" : "int8",
+      );
     });
   }
 
@@ -214,15 +253,21 @@ export class InferPipeline {
       const dst = new Float32Array(product(original));
       const pad = t.padding.map((p) => [p[0], p[1]] as [number, number]);
       const dt = t.dtype === "uint8" ? "uint8" : "int8";
-      if (isNchwOf(original, t.unpaddedShape)) depadDequantizeNchw(this.#devOut[i], t.shape, pad, t.scale, t.zeroPoint, dst, dt);
-      else depadDequantize(this.#devOut[i], t.shape, pad, t.scale, t.zeroPoint, dst, dt);
+      if (isNchwOf(original, t.unpaddedShape)) {
+        depadDequantizeNchw(this.#devOut[i], t.shape, pad, t.scale, t.zeroPoint, dst, dt);
+      } else depadDequantize(this.#devOut[i], t.shape, pad, t.scale, t.zeroPoint, dst, dt);
       device[this.#outNames[i]] = { data: dst, shape: [...original], dtype: "float32" };
     });
     if (!this.#post) return device;
     const used = new Set(this.#post.inputs.map((v) => v.name));
     const feeds: Record<string, Tensor> = {};
     for (const n of used) {
-      if (!device[n]) throw invalidArgument("ModelInstance.infer()", `the postamble reads '${n}', which is no device output (${this.#outNames.join(", ")})`);
+      if (!device[n]) {
+        throw invalidArgument(
+          "ModelInstance.infer()",
+          `the postamble reads '${n}', which is no device output (${this.#outNames.join(", ")})`,
+        );
+      }
       feeds[n] = device[n];
     }
     const out: InferOutputs = this.#post.run(feeds);

@@ -153,11 +153,21 @@ export class ModelInstance extends AxrObject {
   }
 
   /** Fills `args` from `list`; InvalidArgument naming the tensor on a bad count, type or size. */
-  #fill(method: string, kind: "input" | "output", list: readonly TensorArgument[], infos: TensorInfo[], args: ArgumentArray, dmabuf: boolean): void {
+  #fill(
+    method: string,
+    kind: "input" | "output",
+    list: readonly TensorArgument[],
+    infos: TensorInfo[],
+    args: ArgumentArray,
+    dmabuf: boolean,
+  ): void {
     const where = `ModelInstance.${method}()`;
     if (!Array.isArray(list)) throw invalidArgument(where, `${kind}s must be an array, got ${describe(list)}`);
     if (list.length !== infos.length) {
-      throw invalidArgument(where, `the model has ${infos.length} ${kind}(s) (${infos.map((t) => `'${t.name}'`).join(", ")}), got ${list.length}`);
+      throw invalidArgument(
+        where,
+        `the model has ${infos.length} ${kind}(s) (${infos.map((t) => `'${t.name}'`).join(", ")}), got ${list.length}`,
+      );
     }
     const n = native();
     for (let i = 0; i < infos.length; i++) {
@@ -166,7 +176,12 @@ export class ModelInstance extends AxrObject {
       const size = info.size;
       if (dmabuf) {
         if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
-          throw invalidArgument(where, `${kind} ${i} '${info.name}': the instance was loaded with ${kind}Dmabuf, so it must be a file descriptor, got ${describe(v)}`);
+          throw invalidArgument(
+            where,
+            `${kind} ${i} '${info.name}': the instance was loaded with ${kind}Dmabuf, so it must be a file descriptor, got ${
+              describe(v)
+            }`,
+          );
         }
         args.setFd(i, v, size);
         continue;
@@ -175,12 +190,17 @@ export class ModelInstance extends AxrObject {
       if (ArrayBuffer.isView(v)) view = v;
       else if (isWasmBuffer(v)) view = v.u8();
       else if (typeof v === "number") {
-        throw invalidArgument(where, `${kind} ${i} '${info.name}' is a number (a file descriptor?) but the instance was not loaded with ${kind}Dmabuf: true`);
+        throw invalidArgument(
+          where,
+          `${kind} ${i} '${info.name}' is a number (a file descriptor?) but the instance was not loaded with ${kind}Dmabuf: true`,
+        );
       } else throw invalidArgument(where, `${kind} ${i} '${info.name}' must be a typed array, got ${describe(v)}`);
       if (view.byteLength !== size) {
         throw invalidArgument(
           where,
-          `${kind} ${i} '${info.name}' needs ${size} bytes (shape ${JSON.stringify(info.shape)} ${info.dtype}), got ${view.byteLength} bytes`,
+          `${kind} ${i} '${info.name}' needs ${size} bytes (shape ${
+            JSON.stringify(info.shape)
+          } ${info.dtype}), got ${view.byteLength} bytes`,
         );
       }
       args.setPointer(i, n.unsafeAddress(view), size);
@@ -202,7 +222,10 @@ export class ModelInstance extends AxrObject {
   run(inputs: readonly TensorArgument[], outputs: readonly TensorArgument[]): void {
     const h = this.handleFor("run");
     if (this.#pending > 0) {
-      throw invalidArgument("ModelInstance.run()", `${this.#pending} runAsync() call(s) of this instance are in flight; await them before run()`);
+      throw invalidArgument(
+        "ModelInstance.run()",
+        `${this.#pending} runAsync() call(s) of this instance are in flight; await them before run()`,
+      );
     }
     this.#fill("run", "input", inputs, this.#inputs, this.#inArgs, this.inputDmabuf);
     this.#fill("run", "output", outputs, this.#outputs, this.#outArgs, this.outputDmabuf);
@@ -229,14 +252,23 @@ export class ModelInstance extends AxrObject {
       const outArgs = new ArgumentArray(this.#outputs.length);
       this.#fill("runAsync", "input", inputs, this.#inputs, inArgs, this.inputDmabuf);
       this.#fill("runAsync", "output", outputs, this.#outputs, outArgs, this.outputDmabuf);
-      const keep = [inputs, outputs, inputs.map((v) => (isWasmBuffer(v) ? v.u8() : v)), outputs.map((v) => (isWasmBuffer(v) ? v.u8() : v))];
+      const keep = [
+        inputs,
+        outputs,
+        inputs.map((v) => (isWasmBuffer(v) ? v.u8() : v)),
+        outputs.map((v) => (isWasmBuffer(v) ? v.u8() : v)),
+      ];
       this.#pending++;
       const job = this.#queue.then(async () => {
         const h = this.handleFor("runAsync"); // released while queued: fail cleanly
         enterBusy(this.node); // a release now waits for the native call to return
         let r;
         try {
-          r = await native().unsafeRunAsync(h, inArgs.bytes, inArgs.length, outArgs.bytes, outArgs.length, [keep, inArgs, outArgs]);
+          r = await native().unsafeRunAsync(h, inArgs.bytes, inArgs.length, outArgs.bytes, outArgs.length, [
+            keep,
+            inArgs,
+            outArgs,
+          ]);
         } finally {
           leaveBusy(this.node);
         }
@@ -307,7 +339,10 @@ export class ModelInstance extends AxrObject {
   infer(inputs: InferInputs): InferOutputs {
     const p = this.#pipeline();
     if (this.#pending > 0) {
-      throw invalidArgument("ModelInstance.infer()", `${this.#pending} runAsync() call(s) of this instance are in flight; await them before infer()`);
+      throw invalidArgument(
+        "ModelInstance.infer()",
+        `${this.#pending} runAsync() call(s) of this instance are in flight; await them before infer()`,
+      );
     }
     return p.infer(inputs, (ins, outs) => this.run(ins, outs));
   }

@@ -123,7 +123,16 @@ export abstract class AxrObject {
    */
   protected constructor(kind: string, handle: UnsafePointer, parents: readonly AxrObject[]) {
     this.#owners = parents;
-    this.node = { kind, handle, released: false, destroyed: false, busy: 0, reason: "", children: new Set(), parents: [] };
+    this.node = {
+      kind,
+      handle,
+      released: false,
+      destroyed: false,
+      busy: 0,
+      reason: "",
+      children: new Set(),
+      parents: [],
+    };
     for (const p of parents) {
       p.node.children.add(this.node);
       this.node.parents.push(p.node);

@@ -98,7 +98,9 @@ function toProps(where: string, options: object, keys: Record<string, string>): 
     }
     if (typeof v === "boolean") out[key] = v ? "1" : "0";
     else if (typeof v === "number" || typeof v === "bigint") {
-      if (typeof v === "number" && !Number.isFinite(v)) throw invalidArgument(where, `option '${k}' must be a finite number, got ${v}`);
+      if (typeof v === "number" && !Number.isFinite(v)) {
+        throw invalidArgument(where, `option '${k}' must be a finite number, got ${v}`);
+      }
       out[key] = String(v);
     } else throw invalidArgument(where, `option '${k}' must be a number or boolean, got ${typeof v}`);
   }

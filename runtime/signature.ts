@@ -41,7 +41,8 @@ function graphOf(dir: string, rel: string | undefined): OnnxGraph | undefined {
   return OnnxGraph.fromBytes(new Uint8Array(readFileSync(isAbsolute(rel) ? rel : join(dir, rel))));
 }
 
-const dims = (s: readonly unknown[] | null): number[] => (s ?? []).map((d) => (typeof d === "number" && d > 0 ? d : -1));
+const dims = (s: readonly unknown[] | null): number[] =>
+  (s ?? []).map((d) => (typeof d === "number" && d > 0 ? d : -1));
 const nchw = (s: readonly number[]): number[] => (s.length === 4 ? [s[0], s[3], s[1], s[2]] : [...s]);
 
 /**
@@ -57,15 +58,30 @@ const nchw = (s: readonly number[]): number[] => (s.length === 4 ? [s[0], s[3], 
  */
 export function modelSignature(model: Model): ModelSignature {
   const dir = model.directory;
-  const m = manifestOf(dir) as { input_names?: string[]; output_names?: string[]; input_shapes_original?: number[][]; output_shapes_original?: number[][] };
+  const m = manifestOf(dir) as {
+    input_names?: string[];
+    output_names?: string[];
+    input_shapes_original?: number[][];
+    output_shapes_original?: number[][];
+  };
   const ins = model.inputs();
   const outs = model.outputs();
-  const devIn = ins.map((t, i) => ({ name: m.input_names?.[i] ?? (t.name || `input_${i}`), shape: m.input_shapes_original?.[i] ?? nchw(t.unpaddedShape), datatype: "FP32" as const }));
-  const devOut = outs.map((t, i) => ({ name: m.output_names?.[i] ?? (t.name || `output_${i}`), shape: m.output_shapes_original?.[i] ?? nchw(t.unpaddedShape), datatype: "FP32" as const }));
+  const devIn = ins.map((t, i) => ({
+    name: m.input_names?.[i] ?? (t.name || `input_${i}`),
+    shape: m.input_shapes_original?.[i] ?? nchw(t.unpaddedShape),
+    datatype: "FP32" as const,
+  }));
+  const devOut = outs.map((t, i) => ({
+    name: m.output_names?.[i] ?? (t.name || `output_${i}`),
+    shape: m.output_shapes_original?.[i] ?? nchw(t.unpaddedShape),
+    datatype: "FP32" as const,
+  }));
   const props = model.properties;
   const pre = graphOf(dir, props.preambleGraph);
   const post = graphOf(dir, props.postambleGraph);
-  const inputs = pre ? pre.inputs.map((v) => ({ name: v.name, shape: dims(v.shape), datatype: "FP32" as const })) : devIn;
+  const inputs = pre
+    ? pre.inputs.map((v) => ({ name: v.name, shape: dims(v.shape), datatype: "FP32" as const }))
+    : devIn;
   let outputs = devOut;
   if (post) {
     const consumed = new Set(post.inputs.map((v) => v.name));

@@ -96,7 +96,9 @@ export class TensorInfo {
       throw invalidArgument(where, `shape must have 1..8 dimensions, got ${JSON.stringify(shape)}`);
     }
     for (const d of shape) {
-      if (!Number.isInteger(d) || d < 0) throw invalidArgument(where, `shape ${JSON.stringify(shape)}: dimensions must be integers >= 0`);
+      if (!Number.isInteger(d) || d < 0) {
+        throw invalidArgument(where, `shape ${JSON.stringify(shape)}: dimensions must be integers >= 0`);
+      }
     }
     const dtype = options.dtype ?? "int8";
     if (!(dtype in bytesPer)) throw invalidArgument(where, `dtype must be int8, uint8 or float32, got ${dtype}`);
@@ -160,7 +162,12 @@ export class TensorInfo {
       shape = shape.slice(1);
       padding = padding.slice(1);
     }
-    if (shape.length > 4) throw invalidArgument(where, `the kernels handle up to 4 dimensions, this tensor has shape ${JSON.stringify(this.shape)}`);
+    if (shape.length > 4) {
+      throw invalidArgument(
+        where,
+        `the kernels handle up to 4 dimensions, this tensor has shape ${JSON.stringify(this.shape)}`,
+      );
+    }
     return { shape, padding };
   }
 
@@ -174,7 +181,9 @@ export class TensorInfo {
   }
 
   #check(where: string, what: string, v: QuantizedData | FloatData, elements: number, bytesPerElement: number): void {
-    if (!isWasmBuffer(v) && !ArrayBuffer.isView(v)) throw invalidArgument(where, `${what} must be a typed array or a WasmBuffer`);
+    if (!isWasmBuffer(v) && !ArrayBuffer.isView(v)) {
+      throw invalidArgument(where, `${what} must be a typed array or a WasmBuffer`);
+    }
     const want = elements * bytesPerElement;
     if (byteLengthOf(v) !== want) {
       throw invalidArgument(

@@ -39,7 +39,11 @@ const enc = new TextEncoder();
  * ```
  */
 export function jsonResponse(status: number, value: unknown, headers: Record<string, string> = {}): ServeResponse {
-  return { status, headers: { "Content-Type": "application/json", ...headers }, body: enc.encode(JSON.stringify(value)) };
+  return {
+    status,
+    headers: { "Content-Type": "application/json", ...headers },
+    body: enc.encode(JSON.stringify(value)),
+  };
 }
 
 /** Options of {@link makeHandler}. */
@@ -68,7 +72,11 @@ function tokenOk(header: string | undefined, token: string): boolean {
  * const res = await handle({ method: "GET", url: "/v2/health/live", headers: {}, body: new Uint8Array() });
  * ```
  */
-export function makeHandler(repo: Repository, metrics: Metrics, opts: HandlerOptions = {}): ((req: ServeRequest) => Promise<ServeResponse>) & { state: { draining: boolean; stopping: boolean } } {
+export function makeHandler(
+  repo: Repository,
+  metrics: Metrics,
+  opts: HandlerOptions = {},
+): ((req: ServeRequest) => Promise<ServeResponse>) & { state: { draining: boolean; stopping: boolean } } {
   const state = { draining: false, stopping: false };
   const handle = async (req: ServeRequest): Promise<ServeResponse> => {
     const path = req.url.split("?")[0];
@@ -81,14 +89,28 @@ export function makeHandler(repo: Repository, metrics: Metrics, opts: HandlerOpt
     }
     const m = req.method;
     if (m === "GET" && path === "/v2/health/live") return jsonResponse(200, { live: true });
-    if (m === "GET" && path === "/v2/health/ready") return jsonResponse(state.draining ? 503 : 200, { ready: !state.draining });
-    if (m === "GET" && path === "/metrics") return { status: 200, headers: { "Content-Type": "text/plain; version=0.0.4" }, body: enc.encode(metrics.render(repo)) };
+    if (m === "GET" && path === "/v2/health/ready") {
+      return jsonResponse(state.draining ? 503 : 200, { ready: !state.draining });
+    }
+    if (m === "GET" && path === "/metrics") {
+      return {
+        status: 200,
+        headers: { "Content-Type": "text/plain; version=0.0.4" },
+        body: enc.encode(metrics.render(repo)),
+      };
+    }
     if (opts.token !== undefined && !tokenOk(req.headers["authorization"], opts.token)) {
-      return jsonResponse(401, { error: "missing or wrong bearer token (Authorization: Bearer ...)" }, { "WWW-Authenticate": "Bearer" });
+      return jsonResponse(401, { error: "missing or wrong bearer token (Authorization: Bearer ...)" }, {
+        "WWW-Authenticate": "Bearer",
+      });
     }
     if (segs[0] !== "v2") return jsonResponse(404, { error: `no route ${m} ${path}` });
     if (m === "GET" && segs.length === 1) {
-      return jsonResponse(200, { name: opts.name ?? "axr", version: opts.version ?? "0.1.0", extensions: ["binary_tensor_data", "model_repository"] });
+      return jsonResponse(200, {
+        name: opts.name ?? "axr",
+        version: opts.version ?? "0.1.0",
+        extensions: ["binary_tensor_data", "model_repository"],
+      });
     }
     if (m === "POST" && segs[1] === "repository") {
       if (segs.length === 3 && segs[2] === "index") return jsonResponse(200, repo.index());
@@ -108,7 +130,9 @@ export function makeHandler(repo: Repository, metrics: Metrics, opts: HandlerOpt
     let rest = segs.slice(3);
     if (rest[0] === "versions") {
       if (rest.length < 2) return jsonResponse(404, { error: `no route ${m} ${path}` });
-      if (rest[1] !== "1") return jsonResponse(400, { error: `model '${name}' has no version '${rest[1]}' (versions: 1)` });
+      if (rest[1] !== "1") {
+        return jsonResponse(400, { error: `model '${name}' has no version '${rest[1]}' (versions: 1)` });
+      }
       rest = rest.slice(2);
     }
     const lm = repo.get(name);
@@ -130,8 +154,17 @@ export function makeHandler(repo: Repository, metrics: Metrics, opts: HandlerOpt
       let status = 500;
       try {
         if (state.stopping) throw new HttpError(503, "the server is shutting down", { "Retry-After": "1" });
-        const parsed = parseInferRequest(req.body, req.headers["inference-header-content-length"], lm.signature, lm.raw);
-        const outs = await lm.scheduler.submit(parsed.raw ? (inst) => runRaw(inst, lm.model, lm.raw, parsed.inputs) : (inst) => inst.inferAsync(parsed.inputs));
+        const parsed = parseInferRequest(
+          req.body,
+          req.headers["inference-header-content-length"],
+          lm.signature,
+          lm.raw,
+        );
+        const outs = await lm.scheduler.submit(
+          parsed.raw
+            ? (inst) => runRaw(inst, lm.model, lm.raw, parsed.inputs)
+            : (inst) => inst.inferAsync(parsed.inputs),
+        );
         const { body, headerLength } = encodeInferResponse(name, parsed, outs);
         status = 200;
         return {

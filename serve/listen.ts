@@ -51,7 +51,10 @@ interface RuntimeGlobals {
 }
 
 function internalError(): Response {
-  return new Response(JSON.stringify({ error: "internal error" }), { status: 500, headers: { "Content-Type": "application/json" } });
+  return new Response(JSON.stringify({ error: "internal error" }), {
+    status: 500,
+    headers: { "Content-Type": "application/json" },
+  });
 }
 
 function startNative(host: string, port: number, maxBodyBytes: number, fetch: WebHandler): Native {
@@ -60,7 +63,13 @@ function startNative(host: string, port: number, maxBodyBytes: number, fetch: We
     // Bun answers a body over maxRequestBodySize with a bare 413 of its own. The handler
     // refuses at maxBodyBytes, with the same message as on Deno; Bun's own limit sits
     // above it, a backstop for bodies that arrive faster than the handler reads them.
-    const s = g.Bun.serve({ hostname: host, port, maxRequestBodySize: 2 * maxBodyBytes + (1 << 20), fetch, error: internalError });
+    const s = g.Bun.serve({
+      hostname: host,
+      port,
+      maxRequestBodySize: 2 * maxBodyBytes + (1 << 20),
+      fetch,
+      error: internalError,
+    });
     return { port: s.port, stop: async () => void (await s.stop(false)) };
   }
   if (g.Deno) {
@@ -115,7 +124,12 @@ function toResponse(r: ServeResponse, closing: boolean): Response {
  * await l.close();
  * ```
  */
-export function listen(host: string, port: number, maxBodyBytes: number, handle: (r: ServeRequest) => Promise<ServeResponse>): Promise<Listener> {
+export function listen(
+  host: string,
+  port: number,
+  maxBodyBytes: number,
+  handle: (r: ServeRequest) => Promise<ServeResponse>,
+): Promise<Listener> {
   let open = 0;
   let idle: (() => void) | undefined;
   let closing = false;
@@ -126,7 +140,9 @@ export function listen(host: string, port: number, maxBodyBytes: number, handle:
     lastRequest = performance.now();
     try {
       const declared = Number(req.headers.get("content-length") ?? 0);
-      if (declared > maxBodyBytes) return tooLarge(`request body of ${declared} bytes exceeds the limit of ${maxBodyBytes}`);
+      if (declared > maxBodyBytes) {
+        return tooLarge(`request body of ${declared} bytes exceeds the limit of ${maxBodyBytes}`);
+      }
       const body = await readBody(req, maxBodyBytes);
       if (!body) return tooLarge(`request body exceeds the limit of ${maxBodyBytes} bytes`);
       const headers: Record<string, string | undefined> = {};

@@ -29,7 +29,9 @@ export class Metrics {
     if (status !== 200) return;
     let h = this.#hist.get(model);
     if (!h) this.#hist.set(model, h = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 });
-    BUCKETS.forEach((b, i) => { if (seconds <= b) h.buckets[i]++; });
+    BUCKETS.forEach((b, i) => {
+      if (seconds <= b) h.buckets[i]++;
+    });
     h.sum += seconds;
     h.count++;
   }
@@ -38,23 +40,40 @@ export class Metrics {
   render(repo: Repository): string {
     const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
     const l: string[] = [];
-    l.push("# HELP axr_serve_requests_total Inference requests by model and HTTP status.", "# TYPE axr_serve_requests_total counter");
+    l.push(
+      "# HELP axr_serve_requests_total Inference requests by model and HTTP status.",
+      "# TYPE axr_serve_requests_total counter",
+    );
     for (const [k, v] of this.#requests) {
       const [m, s] = k.split("\u0000");
       l.push(`axr_serve_requests_total{model="${esc(m)}",status="${s}"} ${v}`);
     }
-    l.push("# HELP axr_serve_request_seconds Latency of successful inference requests.", "# TYPE axr_serve_request_seconds histogram");
+    l.push(
+      "# HELP axr_serve_request_seconds Latency of successful inference requests.",
+      "# TYPE axr_serve_request_seconds histogram",
+    );
     for (const [m, h] of this.#hist) {
-      BUCKETS.forEach((b, i) => l.push(`axr_serve_request_seconds_bucket{model="${esc(m)}",le="${b}"} ${h.buckets[i]}`));
+      BUCKETS.forEach((b, i) =>
+        l.push(`axr_serve_request_seconds_bucket{model="${esc(m)}",le="${b}"} ${h.buckets[i]}`)
+      );
       l.push(`axr_serve_request_seconds_bucket{model="${esc(m)}",le="+Inf"} ${h.count}`);
-      l.push(`axr_serve_request_seconds_sum{model="${esc(m)}"} ${h.sum}`, `axr_serve_request_seconds_count{model="${esc(m)}"} ${h.count}`);
+      l.push(
+        `axr_serve_request_seconds_sum{model="${esc(m)}"} ${h.sum}`,
+        `axr_serve_request_seconds_count{model="${esc(m)}"} ${h.count}`,
+      );
     }
     l.push("# HELP axr_serve_queue_depth Requests waiting per model.", "# TYPE axr_serve_queue_depth gauge");
     for (const lm of repo.loaded()) l.push(`axr_serve_queue_depth{model="${esc(lm.name)}"} ${lm.scheduler.queueDepth}`);
     l.push("# HELP axr_serve_in_flight Requests running per model.", "# TYPE axr_serve_in_flight gauge");
     for (const lm of repo.loaded()) l.push(`axr_serve_in_flight{model="${esc(lm.name)}"} ${lm.scheduler.inFlight}`);
-    l.push("# HELP axr_serve_device_fps Modelled device frames per second of the last run (1e6 / lastDeviceUs).", "# TYPE axr_serve_device_fps gauge");
-    l.push("# HELP axr_serve_mvm_utilisation Modelled MVM utilisation of the last run (percent, per core).", "# TYPE axr_serve_mvm_utilisation gauge");
+    l.push(
+      "# HELP axr_serve_device_fps Modelled device frames per second of the last run (1e6 / lastDeviceUs).",
+      "# TYPE axr_serve_device_fps gauge",
+    );
+    l.push(
+      "# HELP axr_serve_mvm_utilisation Modelled MVM utilisation of the last run (percent, per core).",
+      "# TYPE axr_serve_mvm_utilisation gauge",
+    );
     for (const lm of repo.loaded()) {
       lm.instances.forEach((inst, i) => {
         let s;
@@ -64,8 +83,12 @@ export class Metrics {
           return;
         }
         if (!s || s.runs === 0) return;
-        if (s.lastDeviceUs > 0) l.push(`axr_serve_device_fps{model="${esc(lm.name)}",instance="${i}"} ${1e6 / s.lastDeviceUs}`);
-        s.mvmUtilisation?.forEach((u, c) => l.push(`axr_serve_mvm_utilisation{model="${esc(lm.name)}",instance="${i}",core="${c}"} ${u}`));
+        if (s.lastDeviceUs > 0) {
+          l.push(`axr_serve_device_fps{model="${esc(lm.name)}",instance="${i}"} ${1e6 / s.lastDeviceUs}`);
+        }
+        s.mvmUtilisation?.forEach((u, c) =>
+          l.push(`axr_serve_mvm_utilisation{model="${esc(lm.name)}",instance="${i}",core="${c}"} ${u}`)
+        );
       });
     }
     return l.join("\n") + "\n";

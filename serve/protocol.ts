@@ -27,8 +27,18 @@ export interface WireSignature {
 /** Per datatype: bytes per element, the typed array, the tensor dtype, the JSON value check. */
 const TYPES = {
   FP32: { bytes: 4, make: (n: number) => new Float32Array(n), dtype: "float32", ok: (v: number) => Number.isFinite(v) },
-  INT8: { bytes: 1, make: (n: number) => new Int8Array(n), dtype: "int8", ok: (v: number) => Number.isInteger(v) && v >= -128 && v <= 127 },
-  UINT8: { bytes: 1, make: (n: number) => new Uint8Array(n), dtype: "uint8", ok: (v: number) => Number.isInteger(v) && v >= 0 && v <= 255 },
+  INT8: {
+    bytes: 1,
+    make: (n: number) => new Int8Array(n),
+    dtype: "int8",
+    ok: (v: number) => Number.isInteger(v) && v >= -128 && v <= 127,
+  },
+  UINT8: {
+    bytes: 1,
+    make: (n: number) => new Uint8Array(n),
+    dtype: "uint8",
+    ok: (v: number) => Number.isInteger(v) && v >= 0 && v <= 255,
+  },
 } as const;
 
 function wireDatatype(data: unknown): WireDatatype {
@@ -80,7 +90,9 @@ export function parseInferRequest(
   let jsonEnd = body.length;
   if (headerLength !== undefined) {
     if (!/^\d+$/.test(headerLength) || Number(headerLength) > body.length) {
-      throw bad(`Inference-Header-Content-Length: '${headerLength}' is not a length within the ${body.length}-byte body`);
+      throw bad(
+        `Inference-Header-Content-Length: '${headerLength}' is not a length within the ${body.length}-byte body`,
+      );
     }
     jsonEnd = Number(headerLength);
   }
@@ -106,39 +118,78 @@ export function parseInferRequest(
     const name = t.name;
     if (typeof name !== "string") throw bad(`inputs[${i}].name: must be a string`);
     const spec = sig.inputs.find((x) => x.name === name);
-    if (!spec) throw bad(`inputs[${i}].name: unknown input tensor '${name}' (inputs: ${sig.inputs.map((x) => x.name).join(", ")})`);
+    if (!spec) {
+      throw bad(
+        `inputs[${i}].name: unknown input tensor '${name}' (inputs: ${sig.inputs.map((x) => x.name).join(", ")})`,
+      );
+    }
     if (name in inputs) throw bad(`inputs[${i}].name: input '${name}' given twice`);
     const dt = spec.datatype;
-    if (t.datatype !== dt) throw bad(`inputs[${i}].datatype: input '${name}' must be ${dt}${rawMode ? " (raw)" : ""}, got ${JSON.stringify(t.datatype)}`);
+    if (t.datatype !== dt) {
+      throw bad(
+        `inputs[${i}].datatype: input '${name}' must be ${dt}${rawMode ? " (raw)" : ""}, got ${
+          JSON.stringify(t.datatype)
+        }`,
+      );
+    }
     const shape = t.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`inputs[${i}].shape: must be a list of non-negative integers`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+      throw bad(`inputs[${i}].shape: must be a list of non-negative integers`);
+    }
     if (shape.length !== spec.shape.length || shape.some((d, k) => spec.shape[k] >= 0 && spec.shape[k] !== d)) {
-      throw bad(`inputs[${i}].shape: input '${name}' needs shape ${JSON.stringify(spec.shape)}, got ${JSON.stringify(shape)}`);
+      throw bad(
+        `inputs[${i}].shape: input '${name}' needs shape ${JSON.stringify(spec.shape)}, got ${JSON.stringify(shape)}`,
+      );
     }
     const n = product(shape as number[]);
-    const params = (typeof t.parameters === "object" && t.parameters !== null ? t.parameters : {}) as Record<string, unknown>;
+    const params = (typeof t.parameters === "object" && t.parameters !== null ? t.parameters : {}) as Record<
+      string,
+      unknown
+    >;
     const type = TYPES[dt];
     const data = type.make(n);
     if (params.binary_data_size !== undefined) {
       const size = params.binary_data_size;
-      if (headerLength === undefined) throw bad(`inputs[${i}].parameters.binary_data_size: binary data needs the Inference-Header-Content-Length header`);
-      if (!Number.isInteger(size) || (size as number) < 0) throw bad(`inputs[${i}].parameters.binary_data_size: must be a non-negative integer`);
-      if ((size as number) !== type.bytes * n) {
-        throw bad(`inputs[${i}].parameters.binary_data_size: input '${name}' of shape ${JSON.stringify(shape)} needs ${type.bytes * n} bytes, got ${size}`);
+      if (headerLength === undefined) {
+        throw bad(
+          `inputs[${i}].parameters.binary_data_size: binary data needs the Inference-Header-Content-Length header`,
+        );
       }
-      if (offset + (size as number) > body.length) throw bad(`inputs[${i}].parameters.binary_data_size: the body ends ${offset + (size as number) - body.length} bytes early`);
+      if (!Number.isInteger(size) || (size as number) < 0) {
+        throw bad(`inputs[${i}].parameters.binary_data_size: must be a non-negative integer`);
+      }
+      if ((size as number) !== type.bytes * n) {
+        throw bad(
+          `inputs[${i}].parameters.binary_data_size: input '${name}' of shape ${JSON.stringify(shape)} needs ${
+            type.bytes * n
+          } bytes, got ${size}`,
+        );
+      }
+      if (offset + (size as number) > body.length) {
+        throw bad(
+          `inputs[${i}].parameters.binary_data_size: the body ends ${
+            offset + (size as number) - body.length
+          } bytes early`,
+        );
+      }
       new Uint8Array(data.buffer).set(body.subarray(offset, offset + (size as number)));
       offset += size as number;
     } else {
       if (t.data === undefined) throw bad(`inputs[${i}].data: missing (or give parameters.binary_data_size)`);
       const flat: number[] = [];
       flatten(t.data, flat, `inputs[${i}].data`, dt);
-      if (flat.length !== n) throw bad(`inputs[${i}].data: input '${name}' of shape ${JSON.stringify(shape)} needs ${n} values, got ${flat.length}`);
+      if (flat.length !== n) {
+        throw bad(
+          `inputs[${i}].data: input '${name}' of shape ${JSON.stringify(shape)} needs ${n} values, got ${flat.length}`,
+        );
+      }
       data.set(flat);
     }
     inputs[name] = { data, shape: shape as number[], dtype: type.dtype };
   }
-  if (offset !== body.length) throw bad(`binary data: ${body.length - offset} bytes beyond the inputs' binary_data_size`);
+  if (offset !== body.length) {
+    throw bad(`binary data: ${body.length - offset} bytes beyond the inputs' binary_data_size`);
+  }
   for (const s of sig.inputs) if (!(s.name in inputs)) throw bad(`inputs: missing input tensor '${s.name}'`);
   let outputs: InferRequest["outputs"];
   if (r.outputs !== undefined) {
@@ -146,13 +197,28 @@ export function parseInferRequest(
     outputs = (r.outputs as unknown[]).map((o, i) => {
       const oo = (typeof o === "object" && o !== null ? o : {}) as Record<string, unknown>;
       if (typeof oo.name !== "string") throw bad(`outputs[${i}].name: must be a string`);
-      if (!sig.outputs.some((s) => s.name === oo.name)) throw bad(`outputs[${i}].name: unknown output tensor '${oo.name}' (outputs: ${sig.outputs.map((x) => x.name).join(", ")})`);
-      const p = (typeof oo.parameters === "object" && oo.parameters !== null ? oo.parameters : {}) as Record<string, unknown>;
+      if (!sig.outputs.some((s) => s.name === oo.name)) {
+        throw bad(
+          `outputs[${i}].name: unknown output tensor '${oo.name}' (outputs: ${
+            sig.outputs.map((x) => x.name).join(", ")
+          })`,
+        );
+      }
+      const p = (typeof oo.parameters === "object" && oo.parameters !== null ? oo.parameters : {}) as Record<
+        string,
+        unknown
+      >;
       return { name: oo.name, binary: p.binary_data === true };
     });
   }
   if (r.id !== undefined && typeof r.id !== "string") throw bad("id: must be a string");
-  return { id: r.id as string | undefined, raw: rawMode, inputs, outputs, binaryDefault: rp.binary_data_output === true };
+  return {
+    id: r.id as string | undefined,
+    raw: rawMode,
+    inputs,
+    outputs,
+    binaryDefault: rp.binary_data_output === true,
+  };
 }
 
 /**
@@ -163,7 +229,11 @@ export function parseInferRequest(
  * const { body, headerLength } = encodeInferResponse("tiny", req, outs);
  * ```
  */
-export function encodeInferResponse(model: string, req: InferRequest, outs: InferOutputs): { body: Uint8Array; headerLength: number | undefined } {
+export function encodeInferResponse(
+  model: string,
+  req: InferRequest,
+  outs: InferOutputs,
+): { body: Uint8Array; headerLength: number | undefined } {
   const wanted = req.outputs ?? Object.keys(outs).map((name) => ({ name, binary: req.binaryDefault }));
   const chunks: Uint8Array[] = [];
   const outputs = wanted.map(({ name, binary }) => {
@@ -179,7 +249,9 @@ export function encodeInferResponse(model: string, req: InferRequest, outs: Infe
     } else o.data = Array.from(data);
     return o;
   });
-  const head = new TextEncoder().encode(JSON.stringify({ model_name: model, model_version: "1", ...(req.id !== undefined ? { id: req.id } : {}), outputs }));
+  const head = new TextEncoder().encode(
+    JSON.stringify({ model_name: model, model_version: "1", ...(req.id !== undefined ? { id: req.id } : {}), outputs }),
+  );
   if (chunks.length === 0) return { body: head, headerLength: undefined };
   const body = new Uint8Array(head.length + chunks.reduce((a, c) => a + c.length, 0));
   body.set(head);

@@ -25,7 +25,12 @@ function describe(t: TensorInfo, i: number, kind: "input" | "output"): RawTensor
     name: t.name || `${kind}_${i}`,
     datatype: t.dtype === "uint8" ? "UINT8" : t.dtype === "float32" ? "FP32" : "INT8",
     shape: [...t.shape],
-    parameters: { scale: t.scale, zero_point: t.zeroPoint, padding: t.padding.map((p) => [...p]), unpadded_shape: [...t.unpaddedShape] },
+    parameters: {
+      scale: t.scale,
+      zero_point: t.zeroPoint,
+      padding: t.padding.map((p) => [...p]),
+      unpadded_shape: [...t.unpaddedShape],
+    },
   };
 }
 
@@ -54,10 +59,22 @@ export function rawSignature(model: Model): RawSignature {
  * const outs = await runRaw(inst, model, raw, { input_0: { data: q, shape: [1, 10, 10, 4], dtype: "int8" } });
  * ```
  */
-export async function runRaw(inst: ModelInstance, model: Model, raw: RawSignature, inputs: Record<string, Tensor>): Promise<InferOutputs> {
+export async function runRaw(
+  inst: ModelInstance,
+  model: Model,
+  raw: RawSignature,
+  inputs: Record<string, Tensor>,
+): Promise<InferOutputs> {
   const ins = raw.inputs.map((t) => inputs[t.name].data as Int8Array | Uint8Array | Float32Array);
   const infos = model.outputs();
-  const outs = infos.map((t) => (t.dtype === "uint8" ? new Uint8Array(t.size) : t.dtype === "float32" ? new Float32Array(t.size / 4) : new Int8Array(t.size)));
+  const outs = infos.map((
+    t,
+  ) => (t.dtype === "uint8"
+    ? new Uint8Array(t.size)
+    : t.dtype === "float32"
+    ? new Float32Array(t.size / 4)
+    : new Int8Array(t.size))
+  );
   await inst.runAsync(ins, outs);
   const result: InferOutputs = {};
   raw.outputs.forEach((t, i) => (result[t.name] = { data: outs[i], shape: [...t.shape], dtype: infos[i].dtype }));

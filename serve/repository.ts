@@ -7,7 +7,14 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Connection, type Context, type Model, modelSignature, type ModelSignature, type ModelInstance } from "../mod.ts";
+import {
+  type Connection,
+  type Context,
+  type Model,
+  type ModelInstance,
+  type ModelSignature,
+  modelSignature,
+} from "../mod.ts";
 import { HttpError } from "./errors.ts";
 import { type RawSignature, rawSignature } from "./raw.ts";
 import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
@@ -109,7 +116,9 @@ export class Repository {
   load(name: string): LoadedModel {
     const have = this.#loaded.get(name);
     if (have) return have;
-    if (!NAME.test(name) || !this.names().includes(name)) throw new HttpError(400, `unknown model '${name}': no such model directory in the repository`);
+    if (!NAME.test(name) || !this.names().includes(name)) {
+      throw new HttpError(400, `unknown model '${name}': no such model directory in the repository`);
+    }
     try {
       const model = this.#ctx.loadModel(join(this.root, name, "model.json"));
       const signature = modelSignature(model);

@@ -76,7 +76,9 @@ export class Scheduler {
    */
   submit(work: Work): Promise<InferOutputs> {
     if (this.#queue.length >= this.#opts.maxQueue && this.#idle.length === 0) {
-      return Promise.reject(new HttpError(503, `the model's queue is full (${this.#opts.maxQueue} waiting)`, { "Retry-After": "1" }));
+      return Promise.reject(
+        new HttpError(503, `the model's queue is full (${this.#opts.maxQueue} waiting)`, { "Retry-After": "1" }),
+      );
     }
     return new Promise<InferOutputs>((resolve, reject) => {
       const job: Job = { work, resolve, reject, done: false, timer: undefined };

@@ -51,7 +51,15 @@ describe("devices (AXR_EMU_DEVICES=pcie,m2)", () => {
   });
 
   test("BoardType has Python's values", () => {
-    assert.deepEqual({ ...axr.BoardType }, { alphaPcie: 0, alphaM2: 1, pcie: 2, m2: 3, devboard: 4, sbc: 5, unknown: 6 });
+    assert.deepEqual({ ...axr.BoardType }, {
+      alphaPcie: 0,
+      alphaM2: 1,
+      pcie: 2,
+      m2: 3,
+      devboard: 4,
+      sbc: 5,
+      unknown: 6,
+    });
   });
 
   test("configureDevice on two devices, polling deviceReady as in the Python example", async () => {
@@ -92,7 +100,8 @@ describe("devices (AXR_EMU_DEVICES=pcie,m2)", () => {
     assert.throws(
       // deno-lint-ignore no-explicit-any
       () => ctx.configureDevice(1, { clockProfile: 100, clokProfile: 200 } as any),
-      (e: unknown) => e instanceof axr.InvalidArgument && /unknown option 'clokProfile'/.test(e.message) && e.code === 3,
+      (e: unknown) =>
+        e instanceof axr.InvalidArgument && /unknown option 'clokProfile'/.test(e.message) && e.code === 3,
     );
     assert.deepEqual(ctx.readDeviceConfiguration(1), before, "the valid key must not have been applied");
   });
@@ -127,8 +136,14 @@ describe("devices (AXR_EMU_DEVICES=pcie,m2)", () => {
 
   test("ConnectionError: a device that does not exist (by name and by index)", () => {
     using ctx = new axr.Context();
-    assert.throws(() => ctx.deviceConnect("metis-9:9:0"), (e: unknown) => e instanceof axr.ConnectionError && /metis-9:9:0/.test(e.message) && e.code === 4);
-    assert.throws(() => ctx.deviceConnect(7), (e: unknown) => e instanceof axr.ConnectionError && /index 7/.test(e.message));
+    assert.throws(
+      () => ctx.deviceConnect("metis-9:9:0"),
+      (e: unknown) => e instanceof axr.ConnectionError && /metis-9:9:0/.test(e.message) && e.code === 4,
+    );
+    assert.throws(
+      () => ctx.deviceConnect(7),
+      (e: unknown) => e instanceof axr.ConnectionError && /index 7/.test(e.message),
+    );
   });
 
   test("ConnectionError from the library: the device state cannot be reached (child process)", () => {
@@ -172,9 +187,15 @@ describe("models and errors", () => {
     );
     const dir = mkdtempSync(join(tmpdir(), "axr-bad-model-"));
     try {
-      writeFileSync(join(dir, "model.json"), '{"format": "axr-model", "version": 1, "manifest": "manifest.json", "program": "program.axp"}');
+      writeFileSync(
+        join(dir, "model.json"),
+        '{"format": "axr-model", "version": 1, "manifest": "manifest.json", "program": "program.axp"}',
+      );
       writeFileSync(join(dir, "manifest.json"), "{ not json");
-      assert.throws(() => ctx.loadModel(join(dir, "model.json")), (e: unknown) => e instanceof axr.InvalidArgument && /manifest/.test(e.message));
+      assert.throws(
+        () => ctx.loadModel(join(dir, "model.json")),
+        (e: unknown) => e instanceof axr.InvalidArgument && /manifest/.test(e.message),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -259,7 +280,10 @@ describe("models and errors", () => {
     using b = new axr.Context();
     const model = a.loadModel(tiny);
     const conn = b.deviceConnect(0, 1);
-    assert.throws(() => conn.loadModelInstance(model), (e: unknown) => e instanceof axr.InvalidArgument && /another Context/.test(e.message));
+    assert.throws(
+      () => conn.loadModelInstance(model),
+      (e: unknown) => e instanceof axr.InvalidArgument && /another Context/.test(e.message),
+    );
   });
 
   test("loadModelInstance: unknown option -> InvalidArgument naming it", () => {
@@ -267,7 +291,10 @@ describe("models and errors", () => {
     const model = ctx.loadModel(tiny);
     const conn = ctx.deviceConnect(0, 1);
     // deno-lint-ignore no-explicit-any
-    assert.throws(() => conn.loadModelInstance(model, { aipuCore: 1 } as any), (e: unknown) => e instanceof axr.InvalidArgument && /'aipuCore'/.test(e.message));
+    assert.throws(
+      () => conn.loadModelInstance(model, { aipuCore: 1 } as any),
+      (e: unknown) => e instanceof axr.InvalidArgument && /'aipuCore'/.test(e.message),
+    );
   });
 });
 
@@ -321,7 +348,10 @@ describe("lifetimes: release, Symbol.dispose, using", () => {
     const conn4 = w.ctx.deviceConnect(0, 3); // the other 3 sub-devices of device 0
     w.ctx.release();
     for (const o of [w.model, w.conn, w.inst, conn4]) assert.equal(o.released, true);
-    assert.throws(() => w.inst.run(w.ins, w.outs), (e: unknown) => e instanceof axr.ReleasedError && /its Context was released/.test(e.message));
+    assert.throws(
+      () => w.inst.run(w.ins, w.outs),
+      (e: unknown) => e instanceof axr.ReleasedError && /its Context was released/.test(e.message),
+    );
     using ctx = new axr.Context();
     ctx.deviceConnect(0, 4).release(); // all 4 are free again
   });
@@ -360,7 +390,10 @@ describe("lifetimes: release, Symbol.dispose, using", () => {
   });
 
   test("FinalizationRegistry: what the user forgot is freed natively after garbage collection (child process)", () => {
-    const r = runScript(currentRuntime, "tests/helpers/gc_child.ts", { env: env.childEnv(), denoFlags: ["--v8-flags=--expose-gc"] });
+    const r = runScript(currentRuntime, "tests/helpers/gc_child.ts", {
+      env: env.childEnv(),
+      denoFlags: ["--v8-flags=--expose-gc"],
+    });
     assert.equal(r.stdout.trim(), "ok 3", r.stderr);
   });
 

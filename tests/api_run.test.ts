@@ -39,7 +39,10 @@ function rne(v: number): number {
 function numpyQuantizePad(src: Float32Array, info: axr.TensorInfo): number[] {
   const lo = info.dtype === "uint8" ? 0 : -128;
   const hi = info.dtype === "uint8" ? 255 : 127;
-  const q = Array.from(src, (x) => Math.min(hi, Math.max(lo, rne(Math.fround(Math.fround(x) / Math.fround(info.scale))) + info.zeroPoint)));
+  const q = Array.from(
+    src,
+    (x) => Math.min(hi, Math.max(lo, rne(Math.fround(Math.fround(x) / Math.fround(info.scale))) + info.zeroPoint)),
+  );
   const shape = info.shape;
   const inner = info.unpaddedShape;
   const out = new Array<number>(info.length).fill(info.zeroPoint);
@@ -98,7 +101,8 @@ describe("run() against the reference executor", () => {
       for (let k = 0; k < 4; k++) {
         const inputs = ins.map((t) => randomBytes(t.size, rand));
         const want = runReference(fixture(name), inputs);
-        const asType = (b: Int8Array, t: axr.TensorInfo) => t.dtype === "uint8" ? new Uint8Array(b.buffer, b.byteOffset, b.length) : b;
+        const asType = (b: Int8Array, t: axr.TensorInfo) =>
+          t.dtype === "uint8" ? new Uint8Array(b.buffer, b.byteOffset, b.length) : b;
         let args: axr.TensorArgument[];
         let results: axr.TensorArgument[];
         let read: (i: number) => Int8Array;
@@ -197,8 +201,14 @@ describe("run() against the reference executor", () => {
     const ins = model.inputs().map((t) => new Int8Array(t.size));
     const outs = model.outputs().map((t) => new Int8Array(t.size));
     const [i0, i1] = model.inputs();
-    assert.throws(() => inst.run([ins[0]], outs), (e: unknown) => e instanceof axr.InvalidArgument && /has 2 input\(s\).*got 1/.test(e.message));
-    assert.throws(() => inst.run(ins, outs.slice(1)), (e: unknown) => e instanceof axr.InvalidArgument && /output\(s\)/.test(e.message));
+    assert.throws(
+      () => inst.run([ins[0]], outs),
+      (e: unknown) => e instanceof axr.InvalidArgument && /has 2 input\(s\).*got 1/.test(e.message),
+    );
+    assert.throws(
+      () => inst.run(ins, outs.slice(1)),
+      (e: unknown) => e instanceof axr.InvalidArgument && /output\(s\)/.test(e.message),
+    );
     const short = new Int8Array(i1.size - 1);
     assert.throws(
       () => inst.run([ins[0], short], outs),
@@ -207,10 +217,19 @@ describe("run() against the reference executor", () => {
         e.message.includes(`got ${i1.size - 1} bytes`),
     );
     // a Float32Array of the right element count is 4x too many bytes
-    assert.throws(() => inst.run([new Float32Array(i0.size), ins[1]], outs), (e: unknown) => e instanceof axr.InvalidArgument && /needs \d+ bytes/.test(e.message));
+    assert.throws(
+      () => inst.run([new Float32Array(i0.size), ins[1]], outs),
+      (e: unknown) => e instanceof axr.InvalidArgument && /needs \d+ bytes/.test(e.message),
+    );
     // deno-lint-ignore no-explicit-any
-    assert.throws(() => inst.run(["nope" as any, ins[1]], outs), (e: unknown) => e instanceof axr.InvalidArgument && /must be a typed array, got string/.test(e.message));
-    assert.throws(() => inst.run([3, ins[1]], outs), (e: unknown) => e instanceof axr.InvalidArgument && /inputDmabuf/.test(e.message));
+    assert.throws(
+      () => inst.run(["nope" as any, ins[1]], outs),
+      (e: unknown) => e instanceof axr.InvalidArgument && /must be a typed array, got string/.test(e.message),
+    );
+    assert.throws(
+      () => inst.run([3, ins[1]], outs),
+      (e: unknown) => e instanceof axr.InvalidArgument && /inputDmabuf/.test(e.message),
+    );
     inst.run(ins, outs); // still usable
   });
 
@@ -232,7 +251,10 @@ describe("run() against the reference executor", () => {
       const got = new Int8Array(oInfo.size);
       readSync(fdOut, got, 0, got.length, 0);
       assert.deepEqual(got, runReference(fixture("tiny"), [input])[0]);
-      assert.throws(() => inst.run([input], [fdOut]), (e: unknown) => e instanceof axr.InvalidArgument && /file descriptor/.test(e.message));
+      assert.throws(
+        () => inst.run([input], [fdOut]),
+        (e: unknown) => e instanceof axr.InvalidArgument && /file descriptor/.test(e.message),
+      );
     } finally {
       closeSync(fdIn);
       closeSync(fdOut);
@@ -282,7 +304,9 @@ describe("runAsync()", () => {
     assert.ok(insts.some((i) => i.pendingRuns > 0));
     await Promise.all(pending);
     clearInterval(timer);
-    for (const [k, j] of jobs.entries()) j.outs.forEach((o, n) => assert.deepEqual(o, j.sync[n], `job ${k} output ${n}`));
+    for (const [k, j] of jobs.entries()) {
+      j.outs.forEach((o, n) => assert.deepEqual(o, j.sync[n], `job ${k} output ${n}`));
+    }
     for (const i of insts) assert.equal(i.pendingRuns, 0);
     assert.equal(insts[0].stats()?.runs, 6);
   });
@@ -304,7 +328,10 @@ describe("runAsync()", () => {
     await assert.rejects(inst.runAsync([new Int8Array(1)], [outs[0]]), axr.InvalidArgument);
     // run() while a runAsync is in flight is refused, not raced
     const p = inst.runAsync([ins[0]], [outs[0]]);
-    assert.throws(() => inst.run([ins[0]], [outs[1]]), (e: unknown) => e instanceof axr.InvalidArgument && /in flight/.test(e.message));
+    assert.throws(
+      () => inst.run([ins[0]], [outs[1]]),
+      (e: unknown) => e instanceof axr.InvalidArgument && /in flight/.test(e.message),
+    );
     await p;
     inst.run([ins[0]], [outs[1]]);
   });
@@ -320,7 +347,11 @@ describe("TensorInfo (Python's examples)", () => {
     assert.equal(input.zeroPoint, 0);
     assert.equal(input.size, 230 * 240 * 3);
     assert.deepEqual(input.unpaddedShape, [1, 224, 224, 2]);
-    const output = new axr.TensorInfo([1, 1, 1, 1024], { padding: [[0, 0], [0, 0], [0, 0], [0, 24]], dtype: "uint8", name: "logits" });
+    const output = new axr.TensorInfo([1, 1, 1, 1024], {
+      padding: [[0, 0], [0, 0], [0, 0], [0, 24]],
+      dtype: "uint8",
+      name: "logits",
+    });
     assert.deepEqual(output.unpaddedShape, [1, 1, 1, 1000]);
     assert.equal(new axr.TensorInfo([2, 3], { dtype: "float32" }).size, 24);
     assert.throws(() => new axr.TensorInfo([1, 4], { padding: [[0, 0], [3, 2]] }), axr.InvalidArgument);
@@ -328,7 +359,11 @@ describe("TensorInfo (Python's examples)", () => {
   });
 
   test("quantizePad and quantize + pad equal numpy's round/clip/pad", () => {
-    const info = new axr.TensorInfo([1, 230, 240, 3], { padding: [[0, 0], [3, 3], [3, 13], [0, 1]], scale: 0.0173, zeroPoint: -5 });
+    const info = new axr.TensorInfo([1, 230, 240, 3], {
+      padding: [[0, 0], [3, 3], [3, 13], [0, 1]],
+      scale: 0.0173,
+      zeroPoint: -5,
+    });
     const rand = prng(11);
     const src = new Float32Array(info.unpaddedLength).map(() => (rand() - 0.5) * 6);
     const want = numpyQuantizePad(src, info);
@@ -344,7 +379,11 @@ describe("TensorInfo (Python's examples)", () => {
   });
 
   test("depadDequantize and depad + dequantize equal numpy's slicing and (q - zp) * scale", () => {
-    const info = new axr.TensorInfo([1, 1, 1, 1024], { padding: [[0, 0], [0, 0], [0, 0], [0, 24]], scale: 0.0625, zeroPoint: 7 });
+    const info = new axr.TensorInfo([1, 1, 1, 1024], {
+      padding: [[0, 0], [0, 0], [0, 0], [0, 24]],
+      scale: 0.0625,
+      zeroPoint: 7,
+    });
     const q = randomBytes(info.size, prng(12));
     const want = numpyDepadDequantize(q, info);
     assert.deepEqual(Array.from(info.depadDequantize(q)), want);
@@ -366,8 +405,14 @@ describe("TensorInfo (Python's examples)", () => {
 
   test("wrong sizes name the tensor", () => {
     const info = new axr.TensorInfo([1, 4, 4, 4], { name: "img", padding: [[0, 0], [0, 0], [0, 0], [0, 1]] });
-    assert.throws(() => info.quantizePad(new Float32Array(64)), (e: unknown) => e instanceof axr.InvalidArgument && /'img'.*48 elements/.test(e.message));
-    assert.throws(() => info.depad(new Int8Array(10)), (e: unknown) => e instanceof axr.InvalidArgument && /'img'/.test(e.message));
+    assert.throws(
+      () => info.quantizePad(new Float32Array(64)),
+      (e: unknown) => e instanceof axr.InvalidArgument && /'img'.*48 elements/.test(e.message),
+    );
+    assert.throws(
+      () => info.depad(new Int8Array(10)),
+      (e: unknown) => e instanceof axr.InvalidArgument && /'img'/.test(e.message),
+    );
   });
 });
 

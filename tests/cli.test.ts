@@ -54,11 +54,24 @@ describe("axr: help and usage errors", () => {
       assert.match(r.stdout, new RegExp(`axr ${c}`), c);
     }
     const rm = runAxr(["run-model", "--help"], { stateDir: state });
-    for (const f of ["--seconds", "--aipu-cores", "--throttle-fps", "--[no-]double-buffer", "--input-dmabuf", "--output-dmabuf", "--show-histogram", "--trace"]) {
+    for (
+      const f of [
+        "--seconds",
+        "--aipu-cores",
+        "--throttle-fps",
+        "--[no-]double-buffer",
+        "--input-dmabuf",
+        "--output-dmabuf",
+        "--show-histogram",
+        "--trace",
+      ]
+    ) {
       assert.ok(rm.stdout.includes(f), `run-model --help lacks ${f}`);
     }
     const dv = runAxr(["devices", "--help"], { stateDir: state });
-    for (const f of ["--set-clock", "--set-core-clock", "--set-mvm-limitation", "--device"]) assert.ok(dv.stdout.includes(f), f);
+    for (const f of ["--set-clock", "--set-core-clock", "--set-mvm-limitation", "--device"]) {
+      assert.ok(dv.stdout.includes(f), f);
+    }
   });
 
   test("bad flags exit 2 with a message naming the flag", () => {
@@ -94,7 +107,10 @@ describe("axr run-model: missing and bad files", () => {
   test("a corrupt model exits 3 with the library's message", () => {
     const dir = join(work, "corrupt");
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "model.json"), '{"format": "axr-model", "version": 1, "manifest": "manifest.json", "program": "program.axp"}');
+    writeFileSync(
+      join(dir, "model.json"),
+      '{"format": "axr-model", "version": 1, "manifest": "manifest.json", "program": "program.axp"}',
+    );
     writeFileSync(join(dir, "manifest.json"), "{ not json");
     writeFileSync(join(dir, "program.axp"), "AXRPROG\0garbage");
     const r = runAxr(["run-model", dir, "--seconds", "0.5"], { stateDir: state });
@@ -142,7 +158,9 @@ describe("axr devices", () => {
     const again = runAxr(["devices"], { stateDir: st });
     assert.match(again.stdout, /clock=400MHz/, "a new process sees the configured clock");
 
-    const cores = runAxr(["devices", "--set-core-clock", "0-1:800,2-3:200", "--set-mvm-limitation", "2-3:50"], { stateDir: st });
+    const cores = runAxr(["devices", "--set-core-clock", "0-1:800,2-3:200", "--set-mvm-limitation", "2-3:50"], {
+      stateDir: st,
+    });
     assert.equal(cores.code, 0, cores.stderr);
     assert.match(cores.stdout, /cores: +0:800MHz 1:800MHz 2:200MHz 3:200MHz/);
     assert.match(cores.stdout, /mvm utilisation: 0:100% 1:100% 2:50% 3:50%/);
@@ -181,7 +199,9 @@ describe("axr run-model", () => {
   });
 
   test("--json: frames, rates and modelled device time agree with each other", () => {
-    const r = runAxr(["run-model", tinyModel, "--seconds", "0.5", "--aipu-cores", "2", "--json"], { stateDir: freshState("json") });
+    const r = runAxr(["run-model", tinyModel, "--seconds", "0.5", "--aipu-cores", "2", "--json"], {
+      stateDir: freshState("json"),
+    });
     assert.equal(r.code, 0, r.stderr);
     const res = JSON.parse(r.stdout);
     assert.equal(res.instances, 2);
@@ -198,25 +218,41 @@ describe("axr run-model", () => {
 
   test("--no-double-buffer --aipu-cores 1 --show-histogram; --throttle-fps limits the rate", () => {
     const st = freshState("hist");
-    const r = runAxr(["run-model", tinyModel, "--seconds", "0.5", "--aipu-cores", "1", "--no-double-buffer", "--show-histogram"], { stateDir: st });
+    const r = runAxr([
+      "run-model",
+      tinyModel,
+      "--seconds",
+      "0.5",
+      "--aipu-cores",
+      "1",
+      "--no-double-buffer",
+      "--show-histogram",
+    ], { stateDir: st });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /1 instance \(one per core\), 1 request in flight each/);
     assert.match(r.stdout, /Latency histogram:\n( +[0-9.]+ - +[0-9.]+ ms \|#*\s*\| +\d+\n)+/);
-    const t = runAxr(["run-model", tinyModel, "--seconds", "1", "--aipu-cores", "1", "--throttle-fps", "20", "--json"], { stateDir: st });
+    const t = runAxr(
+      ["run-model", tinyModel, "--seconds", "1", "--aipu-cores", "1", "--throttle-fps", "20", "--json"],
+      { stateDir: st },
+    );
     assert.equal(t.code, 0, t.stderr);
     const res = JSON.parse(t.stdout);
     assert.ok(res.frames >= 10 && res.frames <= 22, `throttled to 20 fps for 1 s, got ${res.frames} frames`);
   });
 
   test("--input-dmabuf --output-dmabuf: file descriptors instead of host buffers", () => {
-    const r = runAxr(["run-model", tinyModel, "--seconds", "0.5", "--input-dmabuf", "--output-dmabuf", "--json"], { stateDir: freshState("dmabuf") });
+    const r = runAxr(["run-model", tinyModel, "--seconds", "0.5", "--input-dmabuf", "--output-dmabuf", "--json"], {
+      stateDir: freshState("dmabuf"),
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(JSON.parse(r.stdout).frames > 0);
   });
 
   test("--trace writes valid Chrome trace JSON with device op spans per core and host spans", () => {
     const trace = join(work, "out.trace.json");
-    const r = runAxr(["run-model", tinyModel, "--seconds", "0.5", "--aipu-cores", "2", "--trace", trace], { stateDir: freshState("trace") });
+    const r = runAxr(["run-model", tinyModel, "--seconds", "0.5", "--aipu-cores", "2", "--trace", trace], {
+      stateDir: freshState("trace"),
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(existsSync(trace));
     const t = JSON.parse(readFileSync(trace, "utf8"));
@@ -254,7 +290,10 @@ describe("axr run-model", () => {
 
   test("a device held by another process: exit 1 with DeviceInUse", async () => {
     const st = freshState("inuse");
-    const holder = await startAxr(["run-model", tinyModel, "--seconds", "4", "--aipu-cores", "4"], { stateDir: st, marker: "progress:" });
+    const holder = await startAxr(["run-model", tinyModel, "--seconds", "4", "--aipu-cores", "4"], {
+      stateDir: st,
+      marker: "progress:",
+    });
     try {
       const r = runAxr(["run-model", tinyModel, "--seconds", "0.5"], { stateDir: st });
       assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
@@ -296,7 +335,11 @@ describe("axr compile and bench", () => {
     const text = readFileSync(svg, "utf8");
     assert.match(text, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.match(text.trim(), /<\/svg>$/);
-    const bars = [...text.matchAll(/<rect class="bar" x="([0-9.]+)" y="[0-9.]+" width="([0-9.]+)"[^>]*fill="(#[0-9a-f]+)" data-ratio="([0-9.]+)"/g)];
+    const bars = [
+      ...text.matchAll(
+        /<rect class="bar" x="([0-9.]+)" y="[0-9.]+" width="([0-9.]+)"[^>]*fill="(#[0-9a-f]+)" data-ratio="([0-9.]+)"/g,
+      ),
+    ];
     assert.equal(bars.length, 3);
     assert.deepEqual(bars.map((b) => Number(b[4])), [4, 0.5, 10]);
     // Log scale: the 10x bar is longer than the 4x bar; faster is green, slower red.
@@ -368,24 +411,45 @@ describe("cli building blocks", () => {
 
   test("TraceRecorder: ops placed by cycles at the core clock, cores queue, summary shares", () => {
     const stats = readInstanceStats(JSON.stringify({
-      runs: 1, last_device_us: 3, clock_mhz: [800, 400, 800, 800], mvm_utilisation: [100, 100, 100, 100],
+      runs: 1,
+      last_device_us: 3,
+      clock_mhz: [800, 400, 800, 800],
+      mvm_utilisation: [100, 100, 100, 100],
       ops: [
         { name: "c1", op: "Conv", cycles: 800, start_cycle: 0, macs: 10, core: 1 },
         { name: "g1", op: "Gemm", cycles: 400, start_cycle: 800, macs: 5, core: 1 },
       ],
-      host: [{ name: "check", start_ns: 5_000_000, dur_ns: 200 }, { name: "copy_in", start_ns: 5_001_000, dur_ns: 500 }],
+      host: [{ name: "check", start_ns: 5_000_000, dur_ns: 200 }, {
+        name: "copy_in",
+        start_ns: 5_001_000,
+        dur_ns: 500,
+      }],
     }))!;
     const rec = new TraceRecorder({ model: "x" });
     rec.addRun({ device: "metis-0:1:0", instance: 0, startUs: 10, endUs: 12, stats });
     rec.addRun({ device: "metis-0:1:0", instance: 0, startUs: 11, endUs: 13, stats });
     const ev = rec.toJSON().traceEvents.filter((e) => e.cat === "device");
     // 400 MHz: 800 cycles = 2 us, then 400 cycles = 1 us; the 2nd run waits for the core.
-    assert.deepEqual(ev.map((e) => [e.name, e.ts, e.dur]), [["Conv", 10, 2], ["Gemm", 12, 1], ["Conv", 13, 2], ["Gemm", 15, 1]]);
+    assert.deepEqual(ev.map((e) => [e.name, e.ts, e.dur]), [["Conv", 10, 2], ["Gemm", 12, 1], ["Conv", 13, 2], [
+      "Gemm",
+      15,
+      1,
+    ]]);
     // Ops starting after cycle 0 leave the run's fixed cost in front of them.
     const rec2 = new TraceRecorder();
-    rec2.addRun({ device: "d", instance: 0, startUs: 0, endUs: 1, stats: { ...stats, ops: stats.ops.map((o) => ({ ...o, startCycle: o.startCycle + 200 })) } });
+    rec2.addRun({
+      device: "d",
+      instance: 0,
+      startUs: 0,
+      endUs: 1,
+      stats: { ...stats, ops: stats.ops.map((o) => ({ ...o, startCycle: o.startCycle + 200 })) },
+    });
     const ev2 = rec2.toJSON().traceEvents.filter((e) => e.cat === "device");
-    assert.deepEqual(ev2.map((e) => [e.name, e.ts, e.dur]), [["(run overhead)", 0, 0.5], ["Conv", 0.5, 2], ["Gemm", 2.5, 1]]);
+    assert.deepEqual(ev2.map((e) => [e.name, e.ts, e.dur]), [["(run overhead)", 0, 0.5], ["Conv", 0.5, 2], [
+      "Gemm",
+      2.5,
+      1,
+    ]]);
     assert.ok(Math.abs(rec2.opSummary().reduce((a, r) => a + r.percent, 0) - 100) < 1e-9);
     const host = rec.toJSON().traceEvents.filter((e) => e.cat === "host" && e.name === "copy_in");
     assert.deepEqual(host.map((e) => [e.ts, e.dur]), [[11, 0.5], [12, 0.5]]);

@@ -50,7 +50,12 @@ test("bun build --compile: axr runs a model in an empty directory, library embed
   mkdirSync(state);
   // No AXR_LIBRARY, no repository on the way: the library must come from the executable.
   const env = childEnv(state, { AXR_LIBRARY: undefined, TMPDIR: scratch, PATH: "/usr/bin:/bin" });
-  const run = spawnSync("./axr", ["run-model", "model.json", "--seconds", "1"], { cwd: app, env, encoding: "utf8", timeout: 120_000 });
+  const run = spawnSync("./axr", ["run-model", "model.json", "--seconds", "1"], {
+    cwd: app,
+    env,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
   assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
   const fps = /^System FPS:\s+([0-9.]+)/m.exec(run.stdout);
   assert.ok(fps && Number(fps[1]) > 0, run.stdout);

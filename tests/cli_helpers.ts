@@ -63,7 +63,10 @@ export function childEnv(stateDir: string, extra: Record<string, string | undefi
 }
 
 /** Runs `axr ARGS` to completion. */
-export function runAxr(args: string[], options: { stateDir: string; env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number }): CliResult {
+export function runAxr(
+  args: string[],
+  options: { stateDir: string; env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number },
+): CliResult {
   const { cmd, argv } = axrCommand(args);
   const r = spawnSync(cmd, argv, {
     cwd: options.cwd ?? root,
@@ -83,7 +86,11 @@ export function startAxr(
   options: { stateDir: string; env?: Record<string, string | undefined>; marker: string; timeoutMs?: number },
 ): Promise<{ done: Promise<CliResult> }> {
   const { cmd, argv } = axrCommand(args);
-  const child = spawn(cmd, argv, { cwd: root, env: childEnv(options.stateDir, options.env), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd, argv, {
+    cwd: root,
+    env: childEnv(options.stateDir, options.env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "", stderr = "";
   let seen: (() => void) | undefined;
   const ready = new Promise<void>((resolve) => (seen = resolve));

@@ -12,7 +12,14 @@ import { compileGraph, compileOnnx } from "../compiler/compile.ts";
 import { encodeOnnx } from "../compiler/onnx_io.ts";
 import { runNode } from "../compiler/float_ops.ts";
 import { loadCalibration, RangeCollector } from "../compiler/calibrate.ts";
-import { activationParams, lookupTable, quantizeBias, quantizeValue, quantizeWeights, roundHalfEven } from "../compiler/quantize.ts";
+import {
+  activationParams,
+  lookupTable,
+  quantizeBias,
+  quantizeValue,
+  quantizeWeights,
+  roundHalfEven,
+} from "../compiler/quantize.ts";
 import { deviceShape } from "../compiler/lower.ts";
 import { loadProgram, runReference } from "./fixtures/reference.ts";
 import { prng } from "./fixtures/make_fixtures.ts";
@@ -83,7 +90,10 @@ function toDevice(data: ArrayLike<number>, shape: number[], scale: number, zp: n
       for (let w = 0; w < W; w++) {
         for (let c = 0; c < C; c++) {
           const src = shape.length === 4 ? ((n * C + c) * H + h) * W + w : n * C + c;
-          out[((n * padded[1] + h) * padded[2] + w) * padded[3] + c] = quantizeValue(data[src], { scale, zeroPoint: zp });
+          out[((n * padded[1] + h) * padded[2] + w) * padded[3] + c] = quantizeValue(data[src], {
+            scale,
+            zeroPoint: zp,
+          });
         }
       }
     }
@@ -131,7 +141,11 @@ describe("compiler on a small float model", () => {
       const messages: string[] = [];
       const r = prng(99);
       const samples = Array.from({ length: 6 }, () => [Float32Array.from({ length: 3 * 16 * 16 }, () => r())]);
-      const res = compileGraph(g, join(dir, "m"), { inputShapes: { image: [1, 3, 16, 16] }, calibration: samples, progress: (m) => messages.push(m) });
+      const res = compileGraph(g, join(dir, "m"), {
+        inputShapes: { image: [1, 3, 16, 16] },
+        calibration: samples,
+        progress: (m) => messages.push(m),
+      });
       const ops = res.lowered.program.json.ops.map((o) => o.op);
       // BN folded into conv1, Relu fused as a clamp, HardSwish pattern -> one Lut,
       // MatMul + Add -> Gemm, per-channel Sub -> preamble, Softmax -> postamble
@@ -171,7 +185,10 @@ describe("compiler on a small float model", () => {
       }
       if (process.env.AXR_VERBOSE) console.log({ worst, span, scale: tout.scale });
       assert.ok(span > 0.1, `logits are not trivial (${span})`);
-      assert.ok(worst < 0.08 * span + 4 * tout.scale, `quantized logits within 8% of the float ones (worst ${worst}, span ${span})`);
+      assert.ok(
+        worst < 0.08 * span + 4 * tout.scale,
+        `quantized logits within 8% of the float ones (worst ${worst}, span ${span})`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -184,7 +201,10 @@ describe("compiler on a small float model", () => {
     g.outputs.push("y");
     const dir = mkdtempSync(join(tmpdir(), "axr-compile-"));
     try {
-      assert.throws(() => compileGraph(g, dir, { randomSamples: 2 }), /sm \(Softmax: op Softmax has no device implementation\)/);
+      assert.throws(
+        () => compileGraph(g, dir, { randomSamples: 2 }),
+        /sm \(Softmax: op Softmax has no device implementation\)/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -197,7 +217,8 @@ function makeQdq(): { g: Graph; wq: number[] } {
   const g = new Graph();
   g.inputs.push({ name: "x", shape: [1, 3, 8, 8] });
   const f = (name: string, v: number[]) => g.consts.set(name, constant([], new Float32Array(v), "float32"));
-  const q8 = (name: string, dims: number[], v: number[], dtype: "int8" | "uint8" | "int32") => g.consts.set(name, constant(dims, Float64Array.from(v), dtype));
+  const q8 = (name: string, dims: number[], v: number[], dtype: "int8" | "uint8" | "int32") =>
+    g.consts.set(name, constant(dims, Float64Array.from(v), dtype));
   f("sx", [0.02]);
   q8("zx", [], [128], "uint8");
   const wq = Array.from({ length: 4 * 3 * 9 }, () => Math.floor(r() * 255) - 127);
@@ -205,7 +226,10 @@ function makeQdq(): { g: Graph; wq: number[] } {
   g.consts.set("ws", constant([4], new Float32Array([0.01, 0.02, 0.005, 0.03]), "float32"));
   q8("wz", [4], [0, 0, 0, 0], "int8");
   q8("bq", [4], [100, -50, 7, 0], "int32");
-  g.consts.set("bs", constant([4], Float32Array.from([0.01, 0.02, 0.005, 0.03], (s) => Math.fround(Math.fround(0.02) * s)), "float32"));
+  g.consts.set(
+    "bs",
+    constant([4], Float32Array.from([0.01, 0.02, 0.005, 0.03], (s) => Math.fround(Math.fround(0.02) * s)), "float32"),
+  );
   f("sy", [0.05]);
   q8("zy", [], [-10], "int8");
   f("sr", [0.03]);
@@ -237,10 +261,17 @@ describe("QDQ models", () => {
       const tin = p.json.tensors[p.json.inputs[0]], tout = p.json.tensors[p.json.outputs[0]];
       assert.deepEqual([tin.scale, tin.zero_point], [Math.fround(0.02), 0], "uint8 zero point 128 -> int8 0");
       assert.deepEqual([tout.scale, tout.zero_point], [Math.fround(0.03), -128], "Relu output quantization");
-      const op = p.json.ops[0] as unknown as { weights: { offset: number; length: number }; w_scale: { offset: number }; bias: { offset: number }; clamp: number[] };
+      const op = p.json.ops[0] as unknown as {
+        weights: { offset: number; length: number };
+        w_scale: { offset: number };
+        bias: { offset: number };
+        clamp: number[];
+      };
       const w = new Int8Array(p.data.buffer, p.data.byteOffset + op.weights.offset, op.weights.length);
       for (let m = 0; m < 4; m++) {
-        for (let c = 0; c < 3; c++) for (let k = 0; k < 9; k++) assert.equal(w[(m * 9 + k) * 3 + c], wq[(m * 3 + c) * 9 + k]);
+        for (let c = 0; c < 3; c++) {
+          for (let k = 0; k < 9; k++) assert.equal(w[(m * 9 + k) * 3 + c], wq[(m * 3 + c) * 9 + k]);
+        }
       }
       const ws = new Float32Array(p.data.slice(op.w_scale.offset, op.w_scale.offset + 16).buffer);
       assert.deepEqual([...ws], [0.01, 0.02, 0.005, 0.03].map(Math.fround));
@@ -248,7 +279,10 @@ describe("QDQ models", () => {
       assert.deepEqual([...bias], [100, -50, 7, 0]);
       assert.deepEqual(op.clamp, [-128, 127], "Relu fused: clamp at the output zero point");
       // the same model as ONNX bytes (onnxruntime calibration runs the QDQ model): same program
-      const fromOnnx = await compileOnnx(encodeOnnx(makeQdq().g, { opset: 13 }), join(dir, "onnx"), { randomSamples: 2, calibrator: "onnxruntime" });
+      const fromOnnx = await compileOnnx(encodeOnnx(makeQdq().g, { opset: 13 }), join(dir, "onnx"), {
+        randomSamples: 2,
+        calibrator: "onnxruntime",
+      });
       assert.deepEqual(fromOnnx.lowered.program.json, p.json);
       assert.deepEqual(fromOnnx.lowered.program.data, p.data);
     } finally {
@@ -264,7 +298,9 @@ describe("calibration data", () => {
       const g = new Graph();
       g.inputs.push({ name: "x", shape: [1, 2, 2, 1] });
       const npy = (values: number[], shape: number[]) => {
-        let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(", ")}${shape.length === 1 ? "," : ""}), }`;
+        let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(", ")}${
+          shape.length === 1 ? "," : ""
+        }), }`;
         header += " ".repeat(63 - ((10 + header.length) % 64)) + "\n";
         const h = new TextEncoder().encode(header);
         const out = new Uint8Array(10 + h.length + 4 * values.length);
@@ -312,13 +348,21 @@ describe("layout", () => {
     const dir = mkdtempSync(join(tmpdir(), "axr-layout-"));
     try {
       const res = compileGraph(g, dir, { calibration: samples });
-      assert.deepEqual(res.lowered.program.json.ops.map((o) => o.op), ["Conv", "Transpose", "Reshape", "Transpose", "Reshape"]);
+      assert.deepEqual(res.lowered.program.json.ops.map((o) => o.op), [
+        "Conv",
+        "Transpose",
+        "Reshape",
+        "Transpose",
+        "Reshape",
+      ]);
       const prog = loadProgram(res.modelJson);
       assert.deepEqual(prog.outputs.map((i) => prog.tensors[i].shape), [[1, 1, 4, 36], [1, 1, 1, 144]]);
       const img = samples[0][0];
       const want = runFloat(g, img);
       const tin = prog.tensors[prog.inputs[0]];
-      const [seqOut, flatOut] = runReference(res.modelJson, [toDevice(img, [1, 3, 6, 6], tin.scale, tin.zero_point, [1, 6, 6, 4])]);
+      const [seqOut, flatOut] = runReference(res.modelJson, [
+        toDevice(img, [1, 3, 6, 6], tin.scale, tin.zero_point, [1, 6, 6, 4]),
+      ]);
       for (const [k, out, name, n] of [[0, seqOut, "seq", 36], [1, flatOut, "flat", 144]] as const) {
         const t = prog.tensors[prog.outputs[k]];
         const padded = t.shape[3] + t.padding[3][1];
@@ -327,7 +371,10 @@ describe("layout", () => {
           const row = Math.floor(i / n), col = i % n; // ONNX row-major order, rows of the last axis
           const q = out[row * padded + col];
           // input quantization error through the 1x1 conv is up to ~0.006 here: 3 output steps
-          assert.ok(Math.abs((q - t.zero_point) * t.scale - f[i]) <= 3 * t.scale, `${name}[${i}]: ${(q - t.zero_point) * t.scale} vs ${f[i]}`);
+          assert.ok(
+            Math.abs((q - t.zero_point) * t.scale - f[i]) <= 3 * t.scale,
+            `${name}[${i}]: ${(q - t.zero_point) * t.scale} vs ${f[i]}`,
+          );
         }
       }
     } finally {

@@ -65,14 +65,21 @@ function toDevice(img: Float32Array, H: number, W: number, scale: number, zp: nu
 }
 
 describe("PaddleOCR models", () => {
-  test("classifier: compiles fully onto the device (Softmax in the postamble), bit-exact, tracks the float model", { skip, timeout: 180_000 }, async () => {
+  test("classifier: compiles fully onto the device (Softmax in the postamble), bit-exact, tracks the float model", {
+    skip,
+    timeout: 180_000,
+  }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "axr-cls-"));
     try {
       const r = prng(2024);
       const H = 48, W = 192;
       const samples = Array.from({ length: 12 }, (_, k) => [textLine(r, H, W, k % 2 === 1)]);
       const messages: string[] = [];
-      const res = await compileOnnx(cls, join(dir, "cls"), { inputShapes: { x: [1, 3, H, W] }, calibration: samples, progress: (m) => messages.push(m) });
+      const res = await compileOnnx(cls, join(dir, "cls"), {
+        inputShapes: { x: [1, 3, H, W] },
+        calibration: samples,
+        progress: (m) => messages.push(m),
+      });
       assert.deepEqual([...res.offDevice.values()], ["Softmax: op Softmax has no device implementation"]);
       assert.ok(res.lowered.program.json.ops.length > 100);
       assert.deepEqual(res.lowered.postamble?.nodes.map((n) => n.op), ["Softmax"]);
@@ -94,8 +101,11 @@ describe("PaddleOCR models", () => {
         assert.deepEqual(got[0], want[0], `sample ${k}: onnxruntime vs reference`);
         if (native) assert.deepEqual(native([dev])[0], want[0], `sample ${k}: native library vs reference`);
         const logits = Float32Array.from({ length: 2 }, (_, c) => (want[0][c] - tout.zero_point) * tout.scale);
-        const p = (await post.run({ [post.inputNames[0]]: new ort.Tensor("float32", logits, [1, 2]) }))[post.outputNames[0]].data as Float32Array;
-        const f = (await float.run({ x: new ort.Tensor("float32", img, [1, 3, H, W]) }))[float.outputNames[0]].data as Float32Array;
+        const p =
+          (await post.run({ [post.inputNames[0]]: new ort.Tensor("float32", logits, [1, 2]) }))[post.outputNames[0]]
+            .data as Float32Array;
+        const f = (await float.run({ x: new ort.Tensor("float32", img, [1, 3, H, W]) }))[float.outputNames[0]]
+          .data as Float32Array;
         total += Math.abs(p[0] - f[0]);
         if ((p[0] > p[1]) === (f[0] > f[1])) agree++;
       }
@@ -108,7 +118,10 @@ describe("PaddleOCR models", () => {
     }
   });
 
-  test("detector (96x96): backbone and neck on the device, ConvTranspose head in the postamble, bit-exact", { skip, timeout: 180_000 }, async () => {
+  test("detector (96x96): backbone and neck on the device, ConvTranspose head in the postamble, bit-exact", {
+    skip,
+    timeout: 180_000,
+  }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "axr-det-"));
     try {
       const r = prng(7);
@@ -138,14 +151,19 @@ describe("PaddleOCR models", () => {
       const deq = new Float32Array(C * OH * OW);
       for (let h = 0; h < OH; h++) {
         for (let w = 0; w < OW; w++) {
-          for (let c = 0; c < C; c++) deq[(c * OH + h) * OW + w] = (want[0][(h * OW + w) * PC + c] - tout.zero_point) * tout.scale;
+          for (let c = 0; c < C; c++) {
+            deq[(c * OH + h) * OW + w] = (want[0][(h * OW + w) * PC + c] - tout.zero_point) * tout.scale;
+          }
         }
       }
       const postBytes = new Uint8Array(readFileSync(join(dir, "det", "postamble.onnx")));
       const post = await ort.InferenceSession.create(postBytes);
-      const byOrt = (await post.run({ [post.inputNames[0]]: new ort.Tensor("float32", deq, [1, C, OH, OW]) }))[post.outputNames[0]].data as Float32Array;
+      const byOrt =
+        (await post.run({ [post.inputNames[0]]: new ort.Tensor("float32", deq, [1, C, OH, OW]) }))[post.outputNames[0]]
+          .data as Float32Array;
       const host = OnnxGraph.fromBytes(postBytes);
-      const byHost = Object.values(host.run({ [post.inputNames[0]]: tensor("float32", [1, C, OH, OW], deq) }))[0].data as Float32Array;
+      const byHost = Object.values(host.run({ [post.inputNames[0]]: tensor("float32", [1, C, OH, OW], deq) }))[0]
+        .data as Float32Array;
       assert.equal(byHost.length, byOrt.length);
       let worst = 0;
       for (let i = 0; i < byOrt.length; i++) worst = Math.max(worst, Math.abs(byHost[i] - byOrt[i]));

@@ -32,7 +32,9 @@ describe("quantized ONNX in onnxruntime matches the reference bit for bit", () =
         const ins = randomInputs(prog, rand);
         const want = runReference(path, ins);
         const got = await runQuantizedOnnx(session, prog, ins);
-        got.forEach((o, j) => assert.deepEqual(o, want[j], `${f} run ${k} output ${j} (${prog.tensors[prog.outputs[j]].name})`));
+        got.forEach((o, j) =>
+          assert.deepEqual(o, want[j], `${f} run ${k} output ${j} (${prog.tensors[prog.outputs[j]].name})`)
+        );
       }
     });
   }
@@ -64,7 +66,11 @@ function smallModel(): Graph {
   node("AveragePool", "ap", ["cat"], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
   node("Add", "sum", ["mp", "ap"]);
   node("Conv", "pw", ["sum", "w3"], { kernel_shape: [1, 1] });
-  node("Resize", "upx", ["pw", "", "up"], { mode: "nearest", coordinate_transformation_mode: "asymmetric", nearest_mode: "floor" });
+  node("Resize", "upx", ["pw", "", "up"], {
+    mode: "nearest",
+    coordinate_transformation_mode: "asymmetric",
+    nearest_mode: "floor",
+  });
   node("GlobalAveragePool", "gap", ["upx"]);
   node("Flatten", "flat", ["gap"], { axis: 1 });
   node("Gemm", "logits", ["flat", "fc", "fcb"], { transB: 1 });
@@ -82,10 +88,23 @@ describe("a compiled float model", () => {
       const floatModel = encodeOnnx(smallModel());
       const res = compileGraph(smallModel(), join(dir, "m"), { calibration: samples });
       assert.deepEqual(res.lowered.program.json.ops.map((o) => o.op), [
-        "Conv", "Conv", "Lut", "Concat", "MaxPool", "AveragePool", "Add", "Conv", "Resize", "GlobalAveragePool", "Reshape", "Gemm",
+        "Conv",
+        "Conv",
+        "Lut",
+        "Concat",
+        "MaxPool",
+        "AveragePool",
+        "Add",
+        "Conv",
+        "Resize",
+        "GlobalAveragePool",
+        "Reshape",
+        "Gemm",
       ]);
       const m = join(dir, "m");
-      for (const f of ["model.json", "manifest.json", "program.axp", "quantized.onnx", "postamble.onnx"]) assert.ok(existsSync(join(m, f)), f);
+      for (const f of ["model.json", "manifest.json", "program.axp", "quantized.onnx", "postamble.onnx"]) {
+        assert.ok(existsSync(join(m, f)), f);
+      }
       assert.ok(!existsSync(join(m, "preamble.onnx")));
       const prog = loadProgram(res.modelJson);
       const session = await quantizedSession(new Uint8Array(readFileSync(join(m, "quantized.onnx"))));
@@ -114,10 +133,14 @@ describe("a compiled float model", () => {
         if (native) assert.deepEqual(native([dev])[0], want[0], `run ${k}: native vs reference`);
         // dequantize -> postamble (Softmax) in onnxruntime; compare with the float model
         const logits = Float32Array.from({ length: 4 }, (_, c) => (want[0][c] - tout.zero_point) * tout.scale);
-        const probs = (await post.run({ [post.inputNames[0]]: new ort.Tensor("float32", logits, [1, 4]) }))[post.outputNames[0]].data as Float32Array;
+        const probs =
+          (await post.run({ [post.inputNames[0]]: new ort.Tensor("float32", logits, [1, 4]) }))[post.outputNames[0]]
+            .data as Float32Array;
         const ref = (await fsess.run({ x: new ort.Tensor("float32", img, [1, 3, 12, 12]) })).prob.data as Float32Array;
         assert.ok(Math.abs(probs.reduce((a, b) => a + b, 0) - 1) < 1e-5);
-        for (let c = 0; c < 4; c++) assert.ok(Math.abs(probs[c] - ref[c]) < 0.05, `run ${k} class ${c}: ${probs[c]} vs float ${ref[c]}`);
+        for (let c = 0; c < 4; c++) {
+          assert.ok(Math.abs(probs[c] - ref[c]) < 0.05, `run ${k} class ${c}: ${probs[c]} vs float ${ref[c]}`);
+        }
       }
       if (typeof opened !== "string") opened.close();
     } finally {
@@ -133,11 +156,17 @@ describe("from ONNX bytes and the command line", () => {
       const r = prng(8);
       const samples = Array.from({ length: 3 }, () => [Float32Array.from({ length: 3 * 144 }, () => r())]);
       const a = compileGraph(smallModel(), join(dir, "a"), { calibration: samples });
-      const b = await compileOnnx(encodeOnnx(smallModel()), join(dir, "b"), { calibration: samples, calibrator: "typescript" });
+      const b = await compileOnnx(encodeOnnx(smallModel()), join(dir, "b"), {
+        calibration: samples,
+        calibrator: "typescript",
+      });
       assert.deepEqual(b.lowered.program.json, a.lowered.program.json);
       assert.deepEqual(b.lowered.program.data, a.lowered.program.data);
       // onnxruntime calibration: same program structure, scales within float rounding
-      const c = await compileOnnx(encodeOnnx(smallModel()), join(dir, "c"), { calibration: samples, calibrator: "onnxruntime" });
+      const c = await compileOnnx(encodeOnnx(smallModel()), join(dir, "c"), {
+        calibration: samples,
+        calibrator: "onnxruntime",
+      });
       assert.deepEqual(c.lowered.program.json.ops.map((o) => o.op), a.lowered.program.json.ops.map((o) => o.op));
       c.lowered.program.json.tensors.forEach((t, i) => {
         const u = a.lowered.program.json.tensors[i];
@@ -164,10 +193,20 @@ describe("from ONNX bytes and the command line", () => {
       const path = join(dir, "m.onnx");
       writeFileSync(path, encodeOnnx(g));
       errs.length = 0;
-      assert.equal(await compileMain([path, "-o", join(dir, "out"), "-q"], io), 1, "dynamic shape without --input-shape");
+      assert.equal(
+        await compileMain([path, "-o", join(dir, "out"), "-q"], io),
+        1,
+        "dynamic shape without --input-shape",
+      );
       assert.match(errs.join(""), /input x has a dynamic shape .*give --input-shape/);
       const outs: string[] = [];
-      assert.equal(await compileMain([path, "-o", join(dir, "out"), "-q", "--input-shape", "x:1,3,12,12", "--samples", "2"], { out: (s) => void outs.push(s), err: () => {} }), 0);
+      assert.equal(
+        await compileMain([path, "-o", join(dir, "out"), "-q", "--input-shape", "x:1,3,12,12", "--samples", "2"], {
+          out: (s) => void outs.push(s),
+          err: () => {},
+        }),
+        0,
+      );
       assert.equal(outs.join("").trim(), join(dir, "out", "model.json"));
       const prog = loadProgram(join(dir, "out", "model.json"));
       assert.equal(prog.ops.length, 12);
@@ -219,7 +258,9 @@ describe("pre/postamble ONNX", () => {
         assert.ok(Math.abs(y[i] - h / (1 + Math.exp(-h))) < 1e-6, `${i}: ${y[i]}`);
       }
       // the compiler's own float executor follows the opset (calibration ranges)
-      const sm = runNode({ op: "Softmax", name: "s", inputs: ["c"], outputs: ["y"], attrs: { axis: 1 }, opset: 9 }, [constant([1, 4, 6, 6], x, "float32")])[0];
+      const sm = runNode({ op: "Softmax", name: "s", inputs: ["c"], outputs: ["y"], attrs: { axis: 1 }, opset: 9 }, [
+        constant([1, 4, 6, 6], x, "float32"),
+      ])[0];
       assert.ok(Math.abs(Array.from(sm.data).reduce((a, b) => a + b, 0) - 1) < 1e-5);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -283,11 +324,30 @@ describe("lowering paths", () => {
       const res = await compileOnnx(encodeOnnx(pathsModel(), { opset: 13 }), join(dir, "m"), { calibration: samples });
       const ops = res.lowered.program.json.ops.map((o) => o.op);
       assert.deepEqual(ops, [
-        "Conv", "GlobalAveragePool", "Conv", "Conv", "Lut", "Mul", "Conv", "Lut", "MaxPool", "MaxPool", "Concat", "Slice", "Split",
-        "Transpose", "Transpose", "Reshape", "Gemm",
+        "Conv",
+        "GlobalAveragePool",
+        "Conv",
+        "Conv",
+        "Lut",
+        "Mul",
+        "Conv",
+        "Lut",
+        "MaxPool",
+        "MaxPool",
+        "Concat",
+        "Slice",
+        "Split",
+        "Transpose",
+        "Transpose",
+        "Reshape",
+        "Gemm",
       ]);
       assert.equal(res.lowered.postamble, null);
-      assert.deepEqual(res.lowered.program.json.ops[0].pads, [0, 0, 1, 1], "SAME_UPPER (12 -> 6, stride 2): the odd pad at the end");
+      assert.deepEqual(
+        res.lowered.program.json.ops[0].pads,
+        [0, 0, 1, 1],
+        "SAME_UPPER (12 -> 6, stride 2): the odd pad at the end",
+      );
       const prog = loadProgram(res.modelJson);
       const session = await quantizedSession(new Uint8Array(readFileSync(join(dir, "m", "quantized.onnx"))));
       const float = await ort.InferenceSession.create(encodeOnnx(pathsModel(), { opset: 13 }));
@@ -299,13 +359,20 @@ describe("lowering paths", () => {
         const dev = new Int8Array(12 * 12 * 4).fill(tin.zero_point);
         for (let h = 0; h < 12; h++) {
           for (let w = 0; w < 12; w++) {
-            for (let ch = 0; ch < 3; ch++) dev[(h * 12 + w) * 4 + ch] = Math.max(-128, Math.min(127, Math.round(img[(ch * 12 + h) * 12 + w] / tin.scale) + tin.zero_point));
+            for (let ch = 0; ch < 3; ch++) {
+              dev[(h * 12 + w) * 4 + ch] = Math.max(
+                -128,
+                Math.min(127, Math.round(img[(ch * 12 + h) * 12 + w] / tin.scale) + tin.zero_point),
+              );
+            }
           }
         }
         const want = runReference(res.modelJson, [dev]);
         const got = await runQuantizedOnnx(session, prog, [dev]);
         got.forEach((o, j) => assert.deepEqual(o, want[j], `run ${k} output ${j}: onnxruntime vs reference`));
-        if (native) native([dev]).forEach((o, j) => assert.deepEqual(o, want[j], `run ${k} output ${j}: native vs reference`));
+        if (native) {
+          native([dev]).forEach((o, j) => assert.deepEqual(o, want[j], `run ${k} output ${j}: native vs reference`));
+        }
         const f = await float.run({ x: new ort.Tensor("float32", img, [1, 3, 12, 12]) });
         // tr: NCHW [1,3,3,3] float vs device NHWC [1,3,3,3] (padded to 16 channels)
         const tt = prog.tensors[prog.outputs[0]], fl = f.tr.data as Float32Array;
@@ -319,7 +386,9 @@ describe("lowering paths", () => {
           }
         }
         const tl = prog.tensors[prog.outputs[1]], lg = f.logits.data as Float32Array;
-        for (let c = 0; c < 3; c++) assert.ok(Math.abs((want[1][c] - tl.zero_point) * tl.scale - lg[c]) < 0.1, `logits[${c}]`);
+        for (let c = 0; c < 3; c++) {
+          assert.ok(Math.abs((want[1][c] - tl.zero_point) * tl.scale - lg[c]) < 0.1, `logits[${c}]`);
+        }
       }
       if (typeof opened !== "string") opened.close();
     } finally {

@@ -49,14 +49,23 @@ describe("program writer", () => {
     assert.throws(() => p.addTensor({ name: "a", shape: [1, 2, 3], scale: 1, zero_point: 0 }), /4 dimensions/);
     assert.throws(() => p.addTensor({ name: "b", shape: [1, 1, 1, 1], scale: 0, zero_point: 0 }), /scale/);
     assert.throws(() => p.addTensor({ name: "c", shape: [1, 1, 1, 1], scale: 1, zero_point: 128 }), /zero point/);
-    assert.throws(() => p.addTensor({ name: "d", shape: [1, 1, 1, 1], scale: 1, zero_point: -1, dtype: "uint8" }), /zero point/);
+    assert.throws(
+      () => p.addTensor({ name: "d", shape: [1, 1, 1, 1], scale: 1, zero_point: -1, dtype: "uint8" }),
+      /zero point/,
+    );
   });
 
   test("model directory: model.json, manifest agree with the program", () => {
     const dir = mkdtempSync(join(tmpdir(), "axr-prog-"));
     try {
       const p = new ProgramBuilder();
-      const x = p.addInput({ name: "x", shape: [1, 2, 3, 3], scale: 0.5, zero_point: -2, padding: [[0, 0], [1, 1], [0, 2], [0, 1]] });
+      const x = p.addInput({
+        name: "x",
+        shape: [1, 2, 3, 3],
+        scale: 0.5,
+        zero_point: -2,
+        padding: [[0, 0], [1, 1], [0, 2], [0, 1]],
+      });
       const y = p.addTensor({ name: "y", shape: [1, 2, 3, 3], scale: 0.5, zero_point: -2 });
       p.addOp({ op: "Relu", name: "relu", inputs: [x], outputs: [y] });
       p.markOutput(y, [[0, 0], [0, 0], [0, 0], [0, 13]]);
@@ -80,7 +89,11 @@ describe("program writer", () => {
       const xs = [1, 4, 5, 4];
       const vals = [-5, -2, 0, 7, -128, 127];
       let k = 0;
-      for (let h = 0; h < 2; h++) for (let w = 0; w < 3; w++) for (let c = 0; c < 3; c++) input[((h + 1) * xs[2] + w) * xs[3] + c] = vals[k++ % 6];
+      for (let h = 0; h < 2; h++) {
+        for (let w = 0; w < 3; w++) {
+          for (let c = 0; c < 3; c++) input[((h + 1) * xs[2] + w) * xs[3] + c] = vals[k++ % 6];
+        }
+      }
       const [out] = runReference(path, [input]);
       assert.equal(out.length, 2 * 3 * 16);
       k = 0;
@@ -97,7 +110,17 @@ describe("program writer", () => {
 
 describe("reference executor", () => {
   test("rne rounds half to even", () => {
-    assert.deepEqual([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.4999, -2.6, 3.5].map((v) => rne(v) + 0), [0, 2, 2, 0, -2, -2, 2, -3, 4]);
+    assert.deepEqual([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.4999, -2.6, 3.5].map((v) => rne(v) + 0), [
+      0,
+      2,
+      2,
+      0,
+      -2,
+      -2,
+      2,
+      -3,
+      4,
+    ]);
   });
 
   test("hand-computed conv with padding, zero points, requantization and clamp", () => {
@@ -106,9 +129,16 @@ describe("reference executor", () => {
     const x = p.addInput({ name: "x", shape: [1, 2, 2, 1], scale: 0.5, zero_point: 1 });
     const y = p.addTensor({ name: "y", shape: [1, 2, 2, 1], scale: 1, zero_point: -3 });
     p.addOp({
-      op: "Conv", name: "c", inputs: [x], outputs: [y], kernel: [2, 2], pads: [0, 0, 1, 1],
-      weights: p.addData(new Int8Array([1, 2, 3, 4])), bias: p.addData(new Int32Array([1])),
-      w_scale: p.addData(new Float32Array([0.5])), clamp: [-128, 3],
+      op: "Conv",
+      name: "c",
+      inputs: [x],
+      outputs: [y],
+      kernel: [2, 2],
+      pads: [0, 0, 1, 1],
+      weights: p.addData(new Int8Array([1, 2, 3, 4])),
+      bias: p.addData(new Int32Array([1])),
+      w_scale: p.addData(new Float32Array([0.5])),
+      clamp: [-128, 3],
     });
     p.markOutput(y);
     const prog = parseProgram(encodeProgram(p.finish()));
@@ -130,7 +160,9 @@ describe("reference executor", () => {
       const dir = join(here, "fixtures", f, "cases");
       const prog = loadProgram(modelPath(f));
       for (let k = 0; k < CASES; k++) {
-        const ins = prog.inputs.map((_, i) => new Int8Array(readFileSync(join(dir, `in_${k}_${i}.bin`)).buffer.slice(0)));
+        const ins = prog.inputs.map((_, i) =>
+          new Int8Array(readFileSync(join(dir, `in_${k}_${i}.bin`)).buffer.slice(0))
+        );
         const outs = runReference(modelPath(f), ins);
         outs.forEach((o, j) => {
           const want = new Int8Array(new Uint8Array(readFileSync(join(dir, `out_${k}_${j}.bin`))).buffer);
@@ -162,8 +194,23 @@ describe("reference executor", () => {
     const ops = new Set(loadProgram(modelPath("ops")).ops.map((o) => o.op));
     for (
       const op of [
-        "Conv", "Gemm", "Add", "Mul", "Concat", "Requantize", "MaxPool", "AveragePool", "GlobalAveragePool",
-        "Relu", "Clip", "Lut", "Resize", "Reshape", "Transpose", "Slice", "Split",
+        "Conv",
+        "Gemm",
+        "Add",
+        "Mul",
+        "Concat",
+        "Requantize",
+        "MaxPool",
+        "AveragePool",
+        "GlobalAveragePool",
+        "Relu",
+        "Clip",
+        "Lut",
+        "Resize",
+        "Reshape",
+        "Transpose",
+        "Slice",
+        "Split",
       ]
     ) assert.ok(ops.has(op), op);
   });
@@ -190,7 +237,9 @@ describe("native library matches the reference bit for bit", () => {
       // and the committed golden cases
       for (let k = 0; k < CASES; k++) {
         const dir = join(here, "fixtures", f, "cases");
-        const ins = prog.inputs.map((_, i) => new Int8Array(new Uint8Array(readFileSync(join(dir, `in_${k}_${i}.bin`))).buffer));
+        const ins = prog.inputs.map((_, i) =>
+          new Int8Array(new Uint8Array(readFileSync(join(dir, `in_${k}_${i}.bin`))).buffer)
+        );
         run(ins).forEach((o, j) => {
           const want = new Int8Array(new Uint8Array(readFileSync(join(dir, `out_${k}_${j}.bin`))).buffer);
           assert.deepEqual(o, want, `${f} case ${k} output ${j}`);

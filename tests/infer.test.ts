@@ -88,7 +88,10 @@ describe("ModelInstance.infer", () => {
     const dir = join(work, "with_post");
     cpSync(tinyDir, dir, { recursive: true });
     const post = makeModel({
-      nodes: [makeNode("Flatten", ["fc"], ["flat"], { axis: 1 }), makeNode("Softmax", ["flat"], ["probs"], { axis: 1 })],
+      nodes: [
+        makeNode("Flatten", ["fc"], ["flat"], { axis: 1 }),
+        makeNode("Softmax", ["flat"], ["probs"], { axis: 1 }),
+      ],
       inputs: [valueInfo("fc", "float32", [1, 10, 1, 1])],
       outputs: [valueInfo("probs", "float32", [1, 10])],
     });
@@ -116,9 +119,18 @@ describe("ModelInstance.infer", () => {
     const model = ctx.loadModel(join(tinyDir, "model.json"));
     using conn = ctx.deviceConnect();
     const inst = conn.loadModelInstance(model);
-    assert.throws(() => inst.infer(new Float32Array(5)), (e: unknown) => e instanceof axr.InvalidArgument && /input 'input' needs 192 elements/.test(e.message));
-    assert.throws(() => inst.infer({ nope: new Float32Array(192) }), (e: unknown) => e instanceof axr.InvalidArgument && /unknown input 'nope'/.test(e.message));
-    assert.throws(() => inst.infer([]), (e: unknown) => e instanceof axr.InvalidArgument && /1 input\(s\)/.test(e.message));
+    assert.throws(
+      () => inst.infer(new Float32Array(5)),
+      (e: unknown) => e instanceof axr.InvalidArgument && /input 'input' needs 192 elements/.test(e.message),
+    );
+    assert.throws(
+      () => inst.infer({ nope: new Float32Array(192) }),
+      (e: unknown) => e instanceof axr.InvalidArgument && /unknown input 'nope'/.test(e.message),
+    );
+    assert.throws(
+      () => inst.infer([]),
+      (e: unknown) => e instanceof axr.InvalidArgument && /1 input\(s\)/.test(e.message),
+    );
     inst.release();
     assert.throws(() => inst.infer(new Float32Array(192)), /released/);
   });

@@ -203,7 +203,21 @@ describe("kernels: quantize / dequantize", () => {
     // The SIMD body rounds with 1.5 * 2^23 after clamping x / scale from below at -2^22
     // and lets the saturating narrows clamp the rest: these are the values around those
     // limits (and where the rounding trick alone would wrap).
-    const edges = [2 ** 22 - 0.5, 2 ** 22, 2 ** 22 + 2, 1.5 * 2 ** 23, 2 ** 23, 2 ** 24, 3e7, 1e38, 32767.5, 32768, 65536, 255.5, 128.5];
+    const edges = [
+      2 ** 22 - 0.5,
+      2 ** 22,
+      2 ** 22 + 2,
+      1.5 * 2 ** 23,
+      2 ** 23,
+      2 ** 24,
+      3e7,
+      1e38,
+      32767.5,
+      32768,
+      65536,
+      255.5,
+      128.5,
+    ];
     const vals = [...edges, ...edges.map((v) => -v), 0, -0, 0.5, -0.5, 1.5, NaN, Infinity, -Infinity];
     const n = 16 * 3 * 3 + 5; // whole SIMD blocks of RGB pixels plus a scalar tail
     const x = new Float32Array(n);
@@ -213,9 +227,22 @@ describe("kernels: quantize / dequantize", () => {
         const want = Array.from(x, (v) => refQ(v, scale, zp, uint8));
         const q = quantize(x, uint8 ? new Uint8Array(n) : new Int8Array(n), scale, zp);
         assertSame(q, want, `quantize zp=${zp} uint8=${uint8} scale=${scale}`);
-        const w = Math.floor(n / 3), shape = [1, 1, w, 3], padding: [number, number][] = [[0, 0], [0, 0], [0, 0], [0, 1]];
-        const qp = quantizePad(x.subarray(0, w * 3), shape, padding, scale, zp, uint8 ? new Uint8Array(w * 4) : new Int8Array(w * 4));
-        assertSame(qp, refPad(want.slice(0, w * 3), shape, padding, zp), `quantizePad rgbx zp=${zp} uint8=${uint8} scale=${scale}`);
+        const w = Math.floor(n / 3),
+          shape = [1, 1, w, 3],
+          padding: [number, number][] = [[0, 0], [0, 0], [0, 0], [0, 1]];
+        const qp = quantizePad(
+          x.subarray(0, w * 3),
+          shape,
+          padding,
+          scale,
+          zp,
+          uint8 ? new Uint8Array(w * 4) : new Int8Array(w * 4),
+        );
+        assertSame(
+          qp,
+          refPad(want.slice(0, w * 3), shape, padding, zp),
+          `quantizePad rgbx zp=${zp} uint8=${uint8} scale=${scale}`,
+        );
       }
     }
   });
@@ -231,7 +258,12 @@ describe("kernels: quantize / dequantize", () => {
   });
 
   test("equals numpy's np.round(x / scale + zp) on .5 boundaries for even zero points", () => {
-    for (const [zp, uint8] of [[-128, false], [0, false], [6, false], [126, false], [0, true], [128, true], [254, true]] as const) {
+    for (
+      const [zp, uint8] of [[-128, false], [0, false], [6, false], [126, false], [0, true], [128, true], [
+        254,
+        true,
+      ]] as const
+    ) {
       for (const scale of [1, 0.25, 0.5]) {
         const x = new Float32Array(2048);
         for (let i = 0; i < x.length; i++) x[i] = ((i - 1024) / 4 + 0.5 * (i % 2)) * scale;
@@ -259,9 +291,17 @@ describe("kernels: pad / depad and the fused kernels", () => {
       const pshape = padded(shape4(shape), pads4(padding)).slice(4 - shape.length);
       assertSame(depad(got, pshape, padding, new Int8Array(n)), i8, `depad(pad) int8 ${shape}`);
       const noisy = new Int8Array(pn).map(() => rint(-128, 127));
-      assertSame(depad(noisy, pshape, padding, new Int8Array(n)), refDepad(noisy, pshape, padding), `depad int8 ${shape}`);
+      assertSame(
+        depad(noisy, pshape, padding, new Int8Array(n)),
+        refDepad(noisy, pshape, padding),
+        `depad int8 ${shape}`,
+      );
       const noisyF = randomFloats(pn, 1);
-      assertSame(depad(noisyF, pshape, padding, new Float32Array(n)), refDepad(noisyF, pshape, padding), `depad f32 ${shape}`);
+      assertSame(
+        depad(noisyF, pshape, padding, new Float32Array(n)),
+        refDepad(noisyF, pshape, padding),
+        `depad f32 ${shape}`,
+      );
       const u8 = new Uint8Array(n).map(() => rint(0, 255));
       assertSame(pad(u8, shape, padding, 200, new Uint8Array(pn)), refPad(u8, shape, padding, 200), "pad uint8");
       const f = randomFloats(n, 1);
@@ -288,7 +328,11 @@ describe("kernels: pad / depad and the fused kernels", () => {
         assertSame(depadDequantize(qp, pshape, padding, scale, zp, new Float32Array(n)), y, `depadDequantize ${what}`);
         const noisy = uint8 ? new Uint8Array(pn).map(() => rint(0, 255)) : new Int8Array(pn).map(() => rint(-128, 127));
         const yn = refDepad(noisy, pshape, padding).map((v) => refDQ(v, scale, zp));
-        assertSame(depadDequantize(noisy, pshape, padding, scale, zp, new Float32Array(n)), yn, `depadDequantize noisy ${what}`);
+        assertSame(
+          depadDequantize(noisy, pshape, padding, scale, zp, new Float32Array(n)),
+          yn,
+          `depadDequantize noisy ${what}`,
+        );
         assertSame(
           depadDequantizeNchw(noisy, pshape, padding, scale, zp, new Float32Array(n)),
           refNchw(yn, s4),
@@ -424,27 +468,78 @@ describe("kernels: WasmBuffer and the arena", () => {
 describe("kernels: argument errors", () => {
   test("sizes, types, shapes, scales and zero points are validated with clear messages", () => {
     const f = new Float32Array(12);
-    assert.throws(() => quantize(f, new Int8Array(11), 1, 0), { name: "RangeError", message: /dst must have 12 elements, got 11/ });
-    assert.throws(() => quantize(f as never, new Float32Array(12) as never, 1, 0), { name: "TypeError", message: /dst must be Int8Array or Uint8Array or WasmBuffer, got Float32Array/ });
-    assert.throws(() => quantize(f, new Int8Array(12), 0, 0), { name: "RangeError", message: /scale must be a finite number > 0 in float32, got 0/ });
+    assert.throws(() => quantize(f, new Int8Array(11), 1, 0), {
+      name: "RangeError",
+      message: /dst must have 12 elements, got 11/,
+    });
+    assert.throws(() => quantize(f as never, new Float32Array(12) as never, 1, 0), {
+      name: "TypeError",
+      message: /dst must be Int8Array or Uint8Array or WasmBuffer, got Float32Array/,
+    });
+    assert.throws(() => quantize(f, new Int8Array(12), 0, 0), {
+      name: "RangeError",
+      message: /scale must be a finite number > 0 in float32, got 0/,
+    });
     // Finite in float64 but 0 or infinite in float32, where the kernels compute.
     assert.throws(() => quantize(f, new Int8Array(12), 1e-50, 0), { name: "RangeError", message: /got 1e-50/ });
     assert.throws(() => quantize(f, new Int8Array(12), 1e39, 0), { name: "RangeError", message: /got 1e\+39/ });
-    assert.throws(() => quantize(f, new Int8Array(12), 1, 200), { name: "RangeError", message: /zeroPoint must be an integer in \[-128, 127\] for int8, got 200/ });
-    assert.throws(() => quantize(f, new Uint8Array(12), 1, -1), { name: "RangeError", message: /\[0, 255\] for uint8/ });
-    assert.throws(() => quantize(f, new Int8Array(12), 1, 0, "uint8"), { name: "TypeError", message: /contradicts dst/ });
-    assert.throws(() => pad(new Int8Array(6), [1, 2, 3], [[0, 0], [0, 1]], 0, new Int8Array(8)), { name: "RangeError", message: /padding must have one \[begin, end\] pair per axis \(3\), got 2/ });
-    assert.throws(() => pad(new Int8Array(6), [1, 2, 3], [[0, 0], [0, 0], [0, 1]], 0, new Int8Array(9)), { name: "RangeError", message: /dst must have 8 elements, got 9/ });
-    assert.throws(() => pad(new Int8Array(6), [1, 1, 1, 2, 3], [], 0, new Int8Array(6)), { name: "RangeError", message: /shape must have rank 1 to 4, got rank 5/ });
-    assert.throws(() => pad(new Int8Array(6), [2, 3], [[0, -1], [0, 0]], 0, new Int8Array(6)), { name: "RangeError", message: /padding\[0\]/ });
-    assert.throws(() => pad(new Int8Array(6), [2, 3], [[0, 0], [0, 0]], 300, new Int8Array(6)), { name: "RangeError", message: /fill must be an integer in \[-128, 127\], got 300/ });
-    assert.throws(() => pad(new Int8Array(6), [2, 3], [[0, 0], [0, 0]], 0, new Uint8Array(6)), { name: "TypeError", message: /dst must be a Int8Array like src/ });
-    assert.throws(() => depad(new Int8Array(6), [2, 3], [[0, 0], [2, 2]], new Int8Array(0)), { name: "RangeError", message: /padding\[1\] \(\[2, 2\]\) exceeds paddedShape\[1\] \(3\)/ });
-    assert.throws(() => depadDequantize(new Int8Array(8), [2, 4], [[0, 0], [0, 1]], 1, 0, new Float32Array(8)), { name: "RangeError", message: /dst must have 6 elements, got 8/ });
-    assert.throws(() => nhwcToNchw(new Int8Array(6), [1, 2, 3], new Int8Array(5)), { name: "RangeError", message: /dst must have 6 elements/ });
+    assert.throws(() => quantize(f, new Int8Array(12), 1, 200), {
+      name: "RangeError",
+      message: /zeroPoint must be an integer in \[-128, 127\] for int8, got 200/,
+    });
+    assert.throws(() => quantize(f, new Uint8Array(12), 1, -1), {
+      name: "RangeError",
+      message: /\[0, 255\] for uint8/,
+    });
+    assert.throws(() => quantize(f, new Int8Array(12), 1, 0, "uint8"), {
+      name: "TypeError",
+      message: /contradicts dst/,
+    });
+    assert.throws(() => pad(new Int8Array(6), [1, 2, 3], [[0, 0], [0, 1]], 0, new Int8Array(8)), {
+      name: "RangeError",
+      message: /padding must have one \[begin, end\] pair per axis \(3\), got 2/,
+    });
+    assert.throws(() => pad(new Int8Array(6), [1, 2, 3], [[0, 0], [0, 0], [0, 1]], 0, new Int8Array(9)), {
+      name: "RangeError",
+      message: /dst must have 8 elements, got 9/,
+    });
+    assert.throws(() => pad(new Int8Array(6), [1, 1, 1, 2, 3], [], 0, new Int8Array(6)), {
+      name: "RangeError",
+      message: /shape must have rank 1 to 4, got rank 5/,
+    });
+    assert.throws(() => pad(new Int8Array(6), [2, 3], [[0, -1], [0, 0]], 0, new Int8Array(6)), {
+      name: "RangeError",
+      message: /padding\[0\]/,
+    });
+    assert.throws(() => pad(new Int8Array(6), [2, 3], [[0, 0], [0, 0]], 300, new Int8Array(6)), {
+      name: "RangeError",
+      message: /fill must be an integer in \[-128, 127\], got 300/,
+    });
+    assert.throws(() => pad(new Int8Array(6), [2, 3], [[0, 0], [0, 0]], 0, new Uint8Array(6)), {
+      name: "TypeError",
+      message: /dst must be a Int8Array like src/,
+    });
+    assert.throws(() => depad(new Int8Array(6), [2, 3], [[0, 0], [2, 2]], new Int8Array(0)), {
+      name: "RangeError",
+      message: /padding\[1\] \(\[2, 2\]\) exceeds paddedShape\[1\] \(3\)/,
+    });
+    assert.throws(() => depadDequantize(new Int8Array(8), [2, 4], [[0, 0], [0, 1]], 1, 0, new Float32Array(8)), {
+      name: "RangeError",
+      message: /dst must have 6 elements, got 8/,
+    });
+    assert.throws(() => nhwcToNchw(new Int8Array(6), [1, 2, 3], new Int8Array(5)), {
+      name: "RangeError",
+      message: /dst must have 6 elements/,
+    });
     const b = allocate(32), b7 = allocate(7), b3 = allocate(3);
-    assert.throws(() => quantize(b, b7, 1, 0), { name: "RangeError", message: /dst must be 8 bytes .* got a WasmBuffer of 7 bytes/ });
-    assert.throws(() => pad(b, [3], [[0, 0]], 0, b3), { name: "RangeError", message: /src WasmBuffer must be 3 bytes \(int8\/uint8\) or 12 bytes \(float32\), got 32/ });
+    assert.throws(() => quantize(b, b7, 1, 0), {
+      name: "RangeError",
+      message: /dst must be 8 bytes .* got a WasmBuffer of 7 bytes/,
+    });
+    assert.throws(() => pad(b, [3], [[0, 0]], 0, b3), {
+      name: "RangeError",
+      message: /src WasmBuffer must be 3 bytes \(int8\/uint8\) or 12 bytes \(float32\), got 32/,
+    });
     // In-place on overlapping memory is refused.
     const f32 = b.f32();
     assert.throws(() => nhwcToNchw(f32, [8], f32), { name: "RangeError", message: /overlap/ });
@@ -491,8 +586,17 @@ describe("kernels: float32 numeric ops", () => {
       [mul, (x: number, y: number) => x * y],
       [div, (x: number, y: number) => x / y],
     ] as const;
-    const pairs: [number[], number[]][] = [[[2, 3], [3]], [[2, 1, 3], [4, 1]], [[], [5]], [[7], []], [[1, 17], [9, 1]],
-      [[2, 3, 4, 5], [2, 3, 4, 5]], [[3, 1, 1, 33], [1, 2, 5, 1]], [[1, 1, 1, 1, 2, 3], [3]], [[0, 3], [3]]];
+    const pairs: [number[], number[]][] = [
+      [[2, 3], [3]],
+      [[2, 1, 3], [4, 1]],
+      [[], [5]],
+      [[7], []],
+      [[1, 17], [9, 1]],
+      [[2, 3, 4, 5], [2, 3, 4, 5]],
+      [[3, 1, 1, 33], [1, 2, 5, 1]],
+      [[1, 1, 1, 1, 2, 3], [3]],
+      [[0, 3], [3]],
+    ];
     for (let i = 0; i < 12; i++) {
       const r = rint(1, 4), s: number[] = [], t: number[] = [];
       for (let k = 0; k < r; k++) {

@@ -4,8 +4,16 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  encodeModel, makeModel, makeNode, OnnxGraph, OnnxGraphError, OnnxUnsupportedAttributeError, OnnxUnsupportedError,
-  tensor, toNumbers, valueInfo,
+  encodeModel,
+  makeModel,
+  makeNode,
+  OnnxGraph,
+  OnnxGraphError,
+  OnnxUnsupportedAttributeError,
+  OnnxUnsupportedError,
+  tensor,
+  toNumbers,
+  valueInfo,
 } from "../onnx/mod.ts";
 
 function chain() {
@@ -41,7 +49,9 @@ describe("onnx graph runner", () => {
   test("outputs stay valid across runs while buffers are reused", () => {
     const m = makeModel({
       nodes: [
-        makeNode("Add", ["x", "x"], ["a"]), makeNode("Mul", ["a", "x"], ["b"]), makeNode("Sub", ["b", "a"], ["c"]),
+        makeNode("Add", ["x", "x"], ["a"]),
+        makeNode("Mul", ["a", "x"], ["b"]),
+        makeNode("Sub", ["b", "a"], ["c"]),
         makeNode("Neg", ["c"], ["y"]),
       ],
       inputs: [valueInfo("x", "float32", [4])],
@@ -61,12 +71,20 @@ describe("onnx graph runner", () => {
 
   test("cycles are errors at load", () => {
     const m = makeModel({
-      nodes: [makeNode("Add", ["x", "c"], ["a"], {}, "n1"), makeNode("Relu", ["a"], ["c"], {}, "n2"), makeNode("Neg", ["a"], ["y"], {}, "n3")],
+      nodes: [
+        makeNode("Add", ["x", "c"], ["a"], {}, "n1"),
+        makeNode("Relu", ["a"], ["c"], {}, "n2"),
+        makeNode("Neg", ["a"], ["y"], {}, "n3"),
+      ],
       inputs: [valueInfo("x", "float32", [1])],
       outputs: [valueInfo("y", "float32", [1])],
     });
     assert.throws(() => OnnxGraph.fromModel(m), (e: Error) => e instanceof OnnxGraphError && /cycle/.test(e.message));
-    const self = makeModel({ nodes: [makeNode("Relu", ["y"], ["y"], {}, "me")], inputs: [], outputs: [valueInfo("y", "float32", [1])] });
+    const self = makeModel({
+      nodes: [makeNode("Relu", ["y"], ["y"], {}, "me")],
+      inputs: [],
+      outputs: [valueInfo("y", "float32", [1])],
+    });
     assert.throws(() => OnnxGraph.fromModel(self), /cycle/);
   });
 
@@ -76,12 +94,19 @@ describe("onnx graph runner", () => {
       inputs: [valueInfo("x", "float32", [1])],
       outputs: [valueInfo("y", "float32", [1])],
     });
-    assert.throws(() => OnnxGraph.fromModel(m), (e: Error) => e instanceof OnnxGraphError && /nowhere/.test(e.message) && /adder/.test(e.message));
+    assert.throws(
+      () => OnnxGraph.fromModel(m),
+      (e: Error) => e instanceof OnnxGraphError && /nowhere/.test(e.message) && /adder/.test(e.message),
+    );
     const g = OnnxGraph.fromModel(chain());
     assert.throws(() => g.run({}), (e: Error) => e instanceof OnnxGraphError && /missing input 'x'/.test(e.message));
     assert.throws(() => g.run({ x: tensor("float32", [2, 4], new Array(8).fill(0)) }), /dimension 1 must be 3/);
     assert.throws(() => g.run({ x: tensor("int32", [1, 3], [1, 2, 3]) }), /must be float32/);
-    const noOut = makeModel({ nodes: [], inputs: [valueInfo("x", "float32", [1])], outputs: [valueInfo("y", "float32", [1])] });
+    const noOut = makeModel({
+      nodes: [],
+      inputs: [valueInfo("x", "float32", [1])],
+      outputs: [valueInfo("y", "float32", [1])],
+    });
     assert.throws(() => OnnxGraph.fromModel(noOut), /produced by no node/);
   });
 
@@ -91,15 +116,26 @@ describe("onnx graph runner", () => {
       inputs: [valueInfo("x", "float32", [1])],
       outputs: [valueInfo("y", "float32", [1])],
     });
-    assert.throws(() => OnnxGraph.fromModel(m), (e: Error) => e instanceof OnnxUnsupportedError && /NonMaxSuppression/.test(e.message) && /nms_node/.test(e.message));
+    assert.throws(
+      () => OnnxGraph.fromModel(m),
+      (e: Error) =>
+        e instanceof OnnxUnsupportedError && /NonMaxSuppression/.test(e.message) && /nms_node/.test(e.message),
+    );
     const cubic = makeModel({
       nodes: [makeNode("Resize", ["x", "", "s"], ["y"], { mode: "cubic" }, "rs")],
       inputs: [valueInfo("x", "float32", [1])],
       outputs: [valueInfo("y", "float32", [1])],
       initializers: { s: tensor("float32", [1], [2]) },
     });
-    assert.throws(() => OnnxGraph.fromModel(cubic), (e: Error) => e instanceof OnnxUnsupportedAttributeError && /cubic/.test(e.message) && /'rs'/.test(e.message));
-    const custom = makeModel({ nodes: [{ ...makeNode("Foo", ["x"], ["y"], {}, "f"), domain: "com.example" }], inputs: [valueInfo("x", "float32", [1])], outputs: [valueInfo("y", "float32", [1])] });
+    assert.throws(
+      () => OnnxGraph.fromModel(cubic),
+      (e: Error) => e instanceof OnnxUnsupportedAttributeError && /cubic/.test(e.message) && /'rs'/.test(e.message),
+    );
+    const custom = makeModel({
+      nodes: [{ ...makeNode("Foo", ["x"], ["y"], {}, "f"), domain: "com.example" }],
+      inputs: [valueInfo("x", "float32", [1])],
+      outputs: [valueInfo("y", "float32", [1])],
+    });
     assert.throws(() => OnnxGraph.fromModel(custom), /com\.example\.Foo/);
   });
 
@@ -110,7 +146,10 @@ describe("onnx graph runner", () => {
       outputs: [valueInfo("y", "float32", null)],
     });
     const g = OnnxGraph.fromModel(m);
-    assert.throws(() => g.run({ x: tensor("float32", [2], [1, 2]), z: tensor("float32", [3], [1, 2, 3]) }), (e: Error) => e instanceof OnnxGraphError && /bad_add/.test(e.message));
+    assert.throws(
+      () => g.run({ x: tensor("float32", [2], [1, 2]), z: tensor("float32", [3], [1, 2, 3]) }),
+      (e: Error) => e instanceof OnnxGraphError && /bad_add/.test(e.message),
+    );
   });
 
   test("opset-dependent forms in one graph (Unsqueeze/ReduceSum axes as inputs at opset 13)", () => {

@@ -2,7 +2,16 @@
 // small ones stay in TypeScript), checked against float64 references computed here.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type AttrValue, encodeModel, makeModel, makeNode, OnnxGraph, type Tensor, tensor, valueInfo } from "../onnx/mod.ts";
+import {
+  type AttrValue,
+  encodeModel,
+  makeModel,
+  makeNode,
+  OnnxGraph,
+  type Tensor,
+  tensor,
+  valueInfo,
+} from "../onnx/mod.ts";
 import { gemm, softmax, softmaxAxis } from "../kernels/mod.ts";
 
 function rand(n: number, seed: number, scale = 4): Float32Array {
@@ -55,13 +64,18 @@ describe("onnx runner on the kernels", () => {
   test("Add/Sub/Mul/Div with broadcasting match float32 arithmetic exactly", () => {
     const a = rand(4 * 3 * 50, 1), b = rand(3 * 1, 2);
     const ops: Record<string, (x: number, y: number) => number> = {
-      Add: (x, y) => x + y, Sub: (x, y) => x - y, Mul: (x, y) => x * y, Div: (x, y) => x / y,
+      Add: (x, y) => x + y,
+      Sub: (x, y) => x - y,
+      Mul: (x, y) => x * y,
+      Div: (x, y) => x / y,
     };
     for (const [op, f] of Object.entries(ops)) {
       const y = run(op, { a: tensor("float32", [4, 3, 50], a), b: tensor("float32", [3, 1], b) });
       assert.deepEqual(y.shape, [4, 3, 50]);
       const d = y.data as Float32Array;
-      for (let i = 0; i < d.length; i++) assert.equal(d[i], Math.fround(f(a[i], b[Math.floor(i / 50) % 3])), `${op} element ${i}`);
+      for (let i = 0; i < d.length; i++) {
+        assert.equal(d[i], Math.fround(f(a[i], b[Math.floor(i / 50) % 3])), `${op} element ${i}`);
+      }
     }
   });
 
@@ -89,21 +103,48 @@ describe("onnx runner on the kernels", () => {
   test("MatMul, Gemm (transposed A) and a 1x1 Conv through the GEMM kernel", () => {
     const a = rand(37 * 50, 5, 1), b = rand(50 * 61, 6, 1);
     const ref = new Float64Array(37 * 61);
-    for (let i = 0; i < 37; i++) for (let j = 0; j < 61; j++) {
-      let s = 0;
-      for (let p = 0; p < 50; p++) s += a[i * 50 + p] * b[p * 61 + j];
-      ref[i * 61 + j] = s;
+    for (let i = 0; i < 37; i++) {
+      for (let j = 0; j < 61; j++) {
+        let s = 0;
+        for (let p = 0; p < 50; p++) s += a[i * 50 + p] * b[p * 61 + j];
+        ref[i * 61 + j] = s;
+      }
     }
-    close(run("MatMul", { a: tensor("float32", [37, 50], a), b: tensor("float32", [50, 61], b) }).data as Float32Array, ref, 1e-5);
+    close(
+      run("MatMul", { a: tensor("float32", [37, 50], a), b: tensor("float32", [50, 61], b) }).data as Float32Array,
+      ref,
+      1e-5,
+    );
     const at = new Float32Array(50 * 37);
     for (let i = 0; i < 37; i++) for (let p = 0; p < 50; p++) at[p * 37 + i] = a[i * 50 + p];
-    close(run("Gemm", { a: tensor("float32", [50, 37], at), b: tensor("float32", [50, 61], b) }, { transA: 1 }).data as Float32Array, ref, 1e-5);
+    close(
+      run("Gemm", { a: tensor("float32", [50, 37], at), b: tensor("float32", [50, 61], b) }, { transA: 1 })
+        .data as Float32Array,
+      ref,
+      1e-5,
+    );
     // Conv 1x1: weights [37, 50, 1, 1] over x [1, 50, 61, 1]
-    close(run("Conv", { x: tensor("float32", [1, 50, 61, 1], b), w: tensor("float32", [37, 50, 1, 1], a) }).data as Float32Array, ref, 1e-5);
+    close(
+      run("Conv", { x: tensor("float32", [1, 50, 61, 1], b), w: tensor("float32", [37, 50, 1, 1], a) })
+        .data as Float32Array,
+      ref,
+      1e-5,
+    );
   });
 
   test("ConvTranspose (stride 2 kernel 2, and pads/dilations/groups/output_padding) matches a direct reference", () => {
-    const cases: { c: number; m: number; g: number; h: number; w: number; k: [number, number]; s: [number, number]; d: [number, number]; p: number[]; op: [number, number] }[] = [
+    const cases: {
+      c: number;
+      m: number;
+      g: number;
+      h: number;
+      w: number;
+      k: [number, number];
+      s: [number, number];
+      d: [number, number];
+      p: number[];
+      op: [number, number];
+    }[] = [
       { c: 24, m: 3, g: 1, h: 9, w: 12, k: [2, 2], s: [2, 2], d: [1, 1], p: [0, 0, 0, 0], op: [0, 0] },
       { c: 8, m: 6, g: 2, h: 7, w: 10, k: [3, 3], s: [2, 1], d: [1, 2], p: [1, 2, 0, 1], op: [1, 0] },
     ];
@@ -114,15 +155,28 @@ describe("onnx runner on the kernels", () => {
       const ow = t.s[1] * (t.w - 1) + t.op[1] + (kw - 1) * t.d[1] + 1 - t.p[1] - t.p[3];
       const ref = new Float64Array(t.m * oh * ow);
       for (let oc = 0; oc < t.m; oc++) ref.fill(bias[oc], oc * oh * ow, (oc + 1) * oh * ow);
-      for (let g = 0; g < t.g; g++) for (let ic = 0; ic < cg; ic++) for (let o = 0; o < mg; o++) {
-        for (let i = 0; i < t.h; i++) for (let j = 0; j < t.w; j++) for (let a = 0; a < kh; a++) for (let e = 0; e < kw; e++) {
-          const y = i * t.s[0] + a * t.d[0] - t.p[0], z = j * t.s[1] + e * t.d[1] - t.p[1];
-          if (y < 0 || y >= oh || z < 0 || z >= ow) continue;
-          ref[((g * mg + o) * oh + y) * ow + z] += x[((g * cg + ic) * t.h + i) * t.w + j] * w[(((g * cg + ic) * mg + o) * kh + a) * kw + e];
+      for (let g = 0; g < t.g; g++) {
+        for (let ic = 0; ic < cg; ic++) {
+          for (let o = 0; o < mg; o++) {
+            for (let i = 0; i < t.h; i++) {
+              for (let j = 0; j < t.w; j++) {
+                for (let a = 0; a < kh; a++) {
+                  for (let e = 0; e < kw; e++) {
+                    const y = i * t.s[0] + a * t.d[0] - t.p[0], z = j * t.s[1] + e * t.d[1] - t.p[1];
+                    if (y < 0 || y >= oh || z < 0 || z >= ow) continue;
+                    ref[((g * mg + o) * oh + y) * ow + z] += x[((g * cg + ic) * t.h + i) * t.w + j] *
+                      w[(((g * cg + ic) * mg + o) * kh + a) * kw + e];
+                  }
+                }
+              }
+            }
+          }
         }
       }
       const y = run("ConvTranspose", {
-        x: tensor("float32", [1, t.c, t.h, t.w], x), w: tensor("float32", [t.c, mg, kh, kw], w), b: tensor("float32", [t.m], bias),
+        x: tensor("float32", [1, t.c, t.h, t.w], x),
+        w: tensor("float32", [t.c, mg, kh, kw], w),
+        b: tensor("float32", [t.m], bias),
       }, { group: t.g, kernel_shape: t.k, strides: t.s, dilations: t.d, pads: t.p, output_padding: t.op });
       assert.deepEqual(y.shape, [1, t.m, oh, ow]);
       close(y.data as Float32Array, ref, 1e-5);
@@ -143,18 +197,27 @@ test("Conv 3x3 (pads, strides, dilations, groups) through im2col + GEMM matches 
     const ref = new Float64Array(t.m * oh * ow);
     for (let oc = 0; oc < t.m; oc++) {
       const g = Math.floor(oc / mg);
-      for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) {
-        let s = bias[oc];
-        for (let ic = 0; ic < cg; ic++) for (let a = 0; a < kh; a++) for (let e = 0; e < kw; e++) {
-          const y = i * t.s[0] - t.p[0] + a * t.d[0], z = j * t.s[1] - t.p[1] + e * t.d[1];
-          if (y < 0 || y >= t.h || z < 0 || z >= t.w) continue;
-          s += x[((g * cg + ic) * t.h + y) * t.w + z] * w[((oc * cg + ic) * kh + a) * kw + e];
+      for (let i = 0; i < oh; i++) {
+        for (let j = 0; j < ow; j++) {
+          let s = bias[oc];
+          for (let ic = 0; ic < cg; ic++) {
+            for (let a = 0; a < kh; a++) {
+              for (let e = 0; e < kw; e++) {
+                const y = i * t.s[0] - t.p[0] + a * t.d[0], z = j * t.s[1] - t.p[1] + e * t.d[1];
+                if (y < 0 || y >= t.h || z < 0 || z >= t.w) continue;
+                s += x[((g * cg + ic) * t.h + y) * t.w + z] * w[((oc * cg + ic) * kh + a) * kw + e];
+              }
+            }
+          }
+          ref[(oc * oh + i) * ow + j] = s;
         }
-        ref[(oc * oh + i) * ow + j] = s;
       }
     }
-    const y = run("Conv", { x: tensor("float32", [1, t.c, t.h, t.w], x), w: tensor("float32", [t.m, cg, kh, kw], w), b: tensor("float32", [t.m], bias) },
-      { group: t.g, kernel_shape: t.k, strides: t.s, dilations: t.d, pads: t.p });
+    const y = run("Conv", {
+      x: tensor("float32", [1, t.c, t.h, t.w], x),
+      w: tensor("float32", [t.m, cg, kh, kw], w),
+      b: tensor("float32", [t.m], bias),
+    }, { group: t.g, kernel_shape: t.k, strides: t.s, dilations: t.d, pads: t.p });
     assert.deepEqual(y.shape, [1, t.m, oh, ow]);
     close(y.data as Float32Array, ref, 1e-5);
   }
@@ -163,7 +226,10 @@ test("Conv 3x3 (pads, strides, dilations, groups) through im2col + GEMM matches 
 describe("kernels: softmaxAxis and gemm", () => {
   test("softmaxAxis equals softmax on the last axis and normalises a middle axis", () => {
     const x = rand(3 * 5 * 7, 10);
-    assert.deepEqual(softmaxAxis(x, [3, 5, 7], -1, new Float32Array(x.length)), softmax(x, [3, 5, 7], new Float32Array(x.length)));
+    assert.deepEqual(
+      softmaxAxis(x, [3, 5, 7], -1, new Float32Array(x.length)),
+      softmax(x, [3, 5, 7], new Float32Array(x.length)),
+    );
     close(softmaxAxis(x, [3, 5, 7], 1, new Float32Array(x.length)), softmaxRef(x, 3, 5, 7), 1e-6);
     const inPlace = x.slice();
     softmaxAxis(inPlace, [3, 5, 7], 0, inPlace);
@@ -175,11 +241,16 @@ describe("kernels: softmaxAxis and gemm", () => {
     const m = 7, n = 19, k = 6;
     const a = rand(m * k, 11, 2), b = rand(k * n, 12, 2), c0 = rand(m * n, 13, 2);
     const c = gemm(a, b, c0.slice(), m, n, k, { aRowStride: k, aColStride: 1, bRowStride: n }, true);
-    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-      let s = c0[i * n + j];
-      for (let p = 0; p < k; p++) s = Math.fround(s + Math.fround(a[i * k + p] * b[p * n + j]));
-      assert.equal(c[i * n + j], s, `element ${i},${j}`);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = c0[i * n + j];
+        for (let p = 0; p < k; p++) s = Math.fround(s + Math.fround(a[i * k + p] * b[p * n + j]));
+        assert.equal(c[i * n + j], s, `element ${i},${j}`);
+      }
     }
-    assert.throws(() => gemm(a, b.subarray(1), new Float32Array(m * n), m, n, k, { aRowStride: k, aColStride: 1, bRowStride: n }), RangeError);
+    assert.throws(
+      () => gemm(a, b.subarray(1), new Float32Array(m * n), m, n, k, { aRowStride: k, aColStride: 1, bRowStride: n }),
+      RangeError,
+    );
   });
 });

@@ -1,12 +1,28 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type AttrValue, encodeModel, float, makeModel, makeNode, OnnxGraph, type Tensor, tensor, toNumbers, valueInfo } from "../onnx/mod.ts";
+import {
+  type AttrValue,
+  encodeModel,
+  float,
+  makeModel,
+  makeNode,
+  OnnxGraph,
+  type Tensor,
+  tensor,
+  toNumbers,
+  valueInfo,
+} from "../onnx/mod.ts";
 
 const f32 = (shape: number[], v: number[]) => tensor("float32", shape, v);
 const i64 = (shape: number[], v: number[]) => tensor("int64", shape, v);
 
 /** Runs one node on the given inputs (through encode/decode, so the writer is exercised too). */
-function run(op: string, inputs: Record<string, Tensor>, attrs: Record<string, AttrValue> = {}, opts: { opset?: number; outputs?: number; order?: string[] } = {}): Tensor[] {
+function run(
+  op: string,
+  inputs: Record<string, Tensor>,
+  attrs: Record<string, AttrValue> = {},
+  opts: { opset?: number; outputs?: number; order?: string[] } = {},
+): Tensor[] {
   const names = opts.order ?? Object.keys(inputs);
   const outs = Array.from({ length: opts.outputs ?? 1 }, (_, i) => `out${i}`);
   const m = makeModel({
@@ -25,7 +41,9 @@ function close(t: Tensor, shape: number[], want: number[], tol = 1e-5) {
   assert.deepEqual(t.shape, shape);
   const got = toNumbers(t);
   assert.equal(got.length, want.length);
-  got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) <= tol * (1 + Math.abs(want[i])), `element ${i}: ${v} vs ${want[i]}`));
+  got.forEach((v, i) =>
+    assert.ok(Math.abs(v - want[i]) <= tol * (1 + Math.abs(want[i])), `element ${i}: ${v} vs ${want[i]}`)
+  );
 }
 
 describe("onnx ops: element-wise", () => {
@@ -91,7 +109,12 @@ describe("onnx ops: nn", () => {
   test("Softmax/LogSoftmax: opset 13 axis vs opset 11 coerce-to-2D", () => {
     const x = f32([2, 2], [0, Math.log(3), 1, 1]);
     close(run("Softmax", { x })[0], [2, 2], [0.25, 0.75, 0.5, 0.5]);
-    close(run("Softmax", { x }, { axis: 0 })[0], [2, 2], [1 / (1 + Math.E), 3 / (3 + Math.E), Math.E / (1 + Math.E), Math.E / (3 + Math.E)]);
+    close(run("Softmax", { x }, { axis: 0 })[0], [2, 2], [
+      1 / (1 + Math.E),
+      3 / (3 + Math.E),
+      Math.E / (1 + Math.E),
+      Math.E / (3 + Math.E),
+    ]);
     // opset 11, axis 0 -> the whole tensor is one softmax
     const tot = 1 + 3 + 2 * Math.E;
     close(run("Softmax", { x }, { axis: 0 }, { opset: 11 })[0], [2, 2], [1 / tot, 3 / tot, Math.E / tot, Math.E / tot]);
@@ -102,8 +125,15 @@ describe("onnx ops: nn", () => {
     close(run("MatMul", { a, b })[0], [2, 2, 2], [22, 28, 49, 64, 1, 2, 3, 4]);
     close(run("MatMul", { v: f32([3], [1, 1, 1]), b })[0], [2], [9, 12]);
     const c = f32([2], [10, 20]);
-    close(run("Gemm", { a: f32([3, 2], [1, 4, 2, 5, 3, 6]), b, c }, { transA: 1, alpha: float(2), beta: float(0.5) })[0], [2, 2], [49, 66, 103, 138]);
-    close(run("Gemm", { a: f32([2, 3], [1, 2, 3, 4, 5, 6]), b: f32([2, 3], [1, 3, 5, 2, 4, 6]) }, { transB: 1 })[0], [2, 2], [22, 28, 49, 64]);
+    close(
+      run("Gemm", { a: f32([3, 2], [1, 4, 2, 5, 3, 6]), b, c }, { transA: 1, alpha: float(2), beta: float(0.5) })[0],
+      [2, 2],
+      [49, 66, 103, 138],
+    );
+    close(run("Gemm", { a: f32([2, 3], [1, 2, 3, 4, 5, 6]), b: f32([2, 3], [1, 3, 5, 2, 4, 6]) }, { transB: 1 })[0], [
+      2,
+      2,
+    ], [22, 28, 49, 64]);
   });
   test("Conv: 1x1 with bias, 3x3 with pads/strides, groups", () => {
     const x = f32([1, 2, 2, 2], [1, 2, 3, 4, 10, 20, 30, 40]);
@@ -111,20 +141,61 @@ describe("onnx ops: nn", () => {
     const y = f32([1, 1, 3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]), ones = f32([1, 1, 3, 3], new Array(9).fill(1));
     close(run("Conv", { y, ones }, { pads: [1, 1, 1, 1], strides: [2, 2] })[0], [1, 1, 2, 2], [12, 16, 24, 28]);
     close(run("Conv", { y, ones }, { auto_pad: "SAME_UPPER" })[0], [1, 1, 3, 3], [12, 21, 16, 27, 45, 33, 24, 39, 28]);
-    close(run("Conv", { x, w: f32([2, 1, 1, 1], [2, 3]) }, { group: 2 })[0], [1, 2, 2, 2], [2, 4, 6, 8, 30, 60, 90, 120]);
+    close(run("Conv", { x, w: f32([2, 1, 1, 1], [2, 3]) }, { group: 2 })[0], [1, 2, 2, 2], [
+      2,
+      4,
+      6,
+      8,
+      30,
+      60,
+      90,
+      120,
+    ]);
   });
   test("MaxPool, AveragePool, GlobalAveragePool", () => {
     const x = f32([1, 1, 3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]);
     close(run("MaxPool", { x }, { kernel_shape: [2, 2] })[0], [1, 1, 2, 2], [5, 6, 8, 9]);
-    close(run("MaxPool", { x }, { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 })[0], [1, 1, 2, 2], [5, 6, 8, 9]);
-    close(run("AveragePool", { x }, { kernel_shape: [2, 2], pads: [1, 1, 0, 0] })[0], [1, 1, 3, 3], [1, 1.5, 2.5, 2.5, 3, 4, 5.5, 6, 7]);
+    close(run("MaxPool", { x }, { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 })[0], [1, 1, 2, 2], [
+      5,
+      6,
+      8,
+      9,
+    ]);
+    close(run("AveragePool", { x }, { kernel_shape: [2, 2], pads: [1, 1, 0, 0] })[0], [1, 1, 3, 3], [
+      1,
+      1.5,
+      2.5,
+      2.5,
+      3,
+      4,
+      5.5,
+      6,
+      7,
+    ]);
     close(run("GlobalAveragePool", { x })[0], [1, 1, 1, 1], [5]);
   });
   test("Resize nearest and linear", () => {
     const x = f32([1, 1, 1, 2], [1, 3]);
-    close(run("Resize", { x, roi: f32([0], []), sc: f32([4], [1, 1, 1, 2]) }, { mode: "nearest" })[0], [1, 1, 1, 4], [1, 1, 3, 3]);
-    close(run("Resize", { x, roi: f32([0], []), sc: f32([4], [1, 1, 1, 2]) }, { mode: "linear" })[0], [1, 1, 1, 4], [1, 1.5, 2.5, 3]);
-    close(run("Resize", { x, roi: f32([0], []), sc: f32([0], []), sz: i64([4], [1, 1, 1, 3]) }, { mode: "linear", coordinate_transformation_mode: "align_corners" })[0], [1, 1, 1, 3], [1, 2, 3]);
+    close(run("Resize", { x, roi: f32([0], []), sc: f32([4], [1, 1, 1, 2]) }, { mode: "nearest" })[0], [1, 1, 1, 4], [
+      1,
+      1,
+      3,
+      3,
+    ]);
+    close(run("Resize", { x, roi: f32([0], []), sc: f32([4], [1, 1, 1, 2]) }, { mode: "linear" })[0], [1, 1, 1, 4], [
+      1,
+      1.5,
+      2.5,
+      3,
+    ]);
+    close(
+      run("Resize", { x, roi: f32([0], []), sc: f32([0], []), sz: i64([4], [1, 1, 1, 3]) }, {
+        mode: "linear",
+        coordinate_transformation_mode: "align_corners",
+      })[0],
+      [1, 1, 1, 3],
+      [1, 2, 3],
+    );
   });
   test("BatchNormalization (inference)", () => {
     const x = f32([1, 2, 1, 2], [1, 2, 3, 4]);
@@ -148,7 +219,14 @@ describe("onnx ops: shape", () => {
   });
   test("Transpose, Concat, Split (input vs attribute)", () => {
     close(run("Transpose", { x })[0], [3, 2], [1, 4, 2, 5, 3, 6]);
-    close(run("Transpose", { t: f32([1, 2, 3], [1, 2, 3, 4, 5, 6]) }, { perm: [2, 0, 1] })[0], [3, 1, 2], [1, 4, 2, 5, 3, 6]);
+    close(run("Transpose", { t: f32([1, 2, 3], [1, 2, 3, 4, 5, 6]) }, { perm: [2, 0, 1] })[0], [3, 1, 2], [
+      1,
+      4,
+      2,
+      5,
+      3,
+      6,
+    ]);
     close(run("Concat", { x, y: f32([2, 1], [7, 8]) }, { axis: 1 })[0], [2, 4], [1, 2, 3, 7, 4, 5, 6, 8]);
     const [a, b] = run("Split", { x, s: i64([2], [1, 2]) }, { axis: 1 }, { outputs: 2 });
     close(a, [2, 1], [1, 4]);
@@ -162,14 +240,31 @@ describe("onnx ops: shape", () => {
   });
   test("Slice (negative, steps, clamped), Gather, Shape, Expand, ConstantOfShape, Constant", () => {
     close(run("Slice", { x, s: i64([1], [1]), e: i64([1], [1000]), a: i64([1], [1]) })[0], [2, 2], [2, 3, 5, 6]);
-    close(run("Slice", { x, s: i64([1], [-1]), e: i64([1], [-1000]), a: i64([1], [1]), st: i64([1], [-2]) })[0], [2, 2], [3, 1, 6, 4]);
+    close(
+      run("Slice", { x, s: i64([1], [-1]), e: i64([1], [-1000]), a: i64([1], [1]), st: i64([1], [-2]) })[0],
+      [2, 2],
+      [3, 1, 6, 4],
+    );
     close(run("Slice", { x }, { starts: [0], ends: [1], axes: [0] }, { opset: 9 })[0], [1, 3], [1, 2, 3]);
     close(run("Gather", { x, i: i64([2], [2, -3]) }, { axis: 1 })[0], [2, 2], [3, 1, 6, 4]);
     close(run("Gather", { x, i: i64([], [1]) })[0], [3], [4, 5, 6]);
     const sh = run("Shape", { x })[0];
     assert.equal(sh.dtype, "int64");
     assert.deepEqual(toNumbers(sh), [2, 3]);
-    close(run("Expand", { v: f32([3, 1], [1, 2, 3]), s: i64([3], [2, 1, 2]) })[0], [2, 3, 2], [1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3]);
+    close(run("Expand", { v: f32([3, 1], [1, 2, 3]), s: i64([3], [2, 1, 2]) })[0], [2, 3, 2], [
+      1,
+      1,
+      2,
+      2,
+      3,
+      3,
+      1,
+      1,
+      2,
+      2,
+      3,
+      3,
+    ]);
     const cs = run("ConstantOfShape", { s: i64([2], [2, 2]) }, { value: tensor("int32", [1], [7]) })[0];
     assert.equal(cs.dtype, "int32");
     assert.deepEqual(toNumbers(cs), [7, 7, 7, 7]);
@@ -200,14 +295,32 @@ describe("onnx ops: reductions and quantization", () => {
     assert.deepEqual(toNumbers(i2), [0, 1, 0]);
   });
   test("QuantizeLinear / DequantizeLinear (per tensor, per axis, round half to even, saturation)", () => {
-    const q = run("QuantizeLinear", { x: f32([6], [0, 1, 2.5, 3.5, -300, 300]), s: f32([], [1]), z: tensor("uint8", [], [128]) })[0];
+    const q = run("QuantizeLinear", {
+      x: f32([6], [0, 1, 2.5, 3.5, -300, 300]),
+      s: f32([], [1]),
+      z: tensor("uint8", [], [128]),
+    })[0];
     assert.equal(q.dtype, "uint8");
     assert.deepEqual(toNumbers(q), [128, 129, 130, 132, 0, 255]);
-    const q8 = run("QuantizeLinear", { x: f32([2, 2], [1, 2, 1, 2]), s: f32([2], [0.5, 1]), z: tensor("int8", [2], [0, -1]) }, { axis: 1 })[0];
+    const q8 =
+      run("QuantizeLinear", { x: f32([2, 2], [1, 2, 1, 2]), s: f32([2], [0.5, 1]), z: tensor("int8", [2], [0, -1]) }, {
+        axis: 1,
+      })[0];
     assert.equal(q8.dtype, "int8");
     assert.deepEqual(toNumbers(q8), [2, 1, 2, 1]);
-    close(run("DequantizeLinear", { x: tensor("uint8", [3], [0, 128, 255]), s: f32([], [0.5]), z: tensor("uint8", [], [128]) })[0], [3], [-64, 0, 63.5]);
-    close(run("DequantizeLinear", { x: tensor("int8", [2, 2], [1, 2, 3, 4]), s: f32([2], [2, 10]) }, { axis: 0 })[0], [2, 2], [2, 4, 30, 40]);
+    close(
+      run("DequantizeLinear", {
+        x: tensor("uint8", [3], [0, 128, 255]),
+        s: f32([], [0.5]),
+        z: tensor("uint8", [], [128]),
+      })[0],
+      [3],
+      [-64, 0, 63.5],
+    );
+    close(run("DequantizeLinear", { x: tensor("int8", [2, 2], [1, 2, 3, 4]), s: f32([2], [2, 10]) }, { axis: 0 })[0], [
+      2,
+      2,
+    ], [2, 4, 30, 40]);
   });
 });
 
@@ -221,12 +334,27 @@ describe("onnx ops: extra", () => {
   });
   test("ConvTranspose with stride 2 and bias", () => {
     const x = f32([1, 1, 2], [1, 2]), w = f32([1, 1, 3], [1, 1, 1]);
-    close(run("ConvTranspose", { x, w, b: f32([1], [0.5]) }, { strides: [2] })[0], [1, 1, 5], [1.5, 1.5, 3.5, 2.5, 2.5]);
+    close(run("ConvTranspose", { x, w, b: f32([1], [0.5]) }, { strides: [2] })[0], [1, 1, 5], [
+      1.5,
+      1.5,
+      3.5,
+      2.5,
+      2.5,
+    ]);
   });
   test("CumSum, Range, GatherElements", () => {
     close(run("CumSum", { x: f32([4], [1, 2, 3, 4]), a: i64([], [0]) })[0], [4], [1, 3, 6, 10]);
-    close(run("CumSum", { x: f32([4], [1, 2, 3, 4]), a: i64([], [0]) }, { exclusive: 1, reverse: 1 })[0], [4], [9, 7, 4, 0]);
+    close(run("CumSum", { x: f32([4], [1, 2, 3, 4]), a: i64([], [0]) }, { exclusive: 1, reverse: 1 })[0], [4], [
+      9,
+      7,
+      4,
+      0,
+    ]);
     close(run("Range", { s: f32([], [1]), l: f32([], [2]), d: f32([], [0.25]) })[0], [4], [1, 1.25, 1.5, 1.75]);
-    close(run("GatherElements", { x: f32([2, 2], [1, 2, 3, 4]), i: i64([2, 2], [0, 0, 1, 0]) }, { axis: 1 })[0], [2, 2], [1, 1, 4, 3]);
+    close(
+      run("GatherElements", { x: f32([2, 2], [1, 2, 3, 4]), i: i64([2, 2], [0, 0, 1, 0]) }, { axis: 1 })[0],
+      [2, 2],
+      [1, 1, 4, 3],
+    );
   });
 });

@@ -1,8 +1,19 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  decodeModel, decodeTensorProto, encodeModel, encodeTensorProto, float, floats, makeModel, makeNode, OnnxError,
-  OnnxFormatError, OnnxUnsupportedError, tensor, valueInfo,
+  decodeModel,
+  decodeTensorProto,
+  encodeModel,
+  encodeTensorProto,
+  float,
+  floats,
+  makeModel,
+  makeNode,
+  OnnxError,
+  OnnxFormatError,
+  OnnxUnsupportedError,
+  tensor,
+  valueInfo,
 } from "../onnx/mod.ts";
 import { ProtoWriter } from "../onnx/proto.ts";
 
@@ -13,7 +24,13 @@ function sampleModel() {
     nodes: [
       makeNode("Conv", ["x", "w", "b"], ["c"], { pads: [1, 1, 1, 1], strides: [1, 1], group: 1 }, "conv0"),
       makeNode("LeakyRelu", ["c"], ["l"], { alpha: float(0.25) }, "lrelu"),
-      makeNode("Resize", ["l", "", "sc"], ["y"], { mode: "nearest", coordinate_transformation_mode: "asymmetric" }, "rs"),
+      makeNode(
+        "Resize",
+        ["l", "", "sc"],
+        ["y"],
+        { mode: "nearest", coordinate_transformation_mode: "asymmetric" },
+        "rs",
+      ),
       makeNode("Constant", [], ["k"], { value: tensor("int64", [2], [-1, 9007199254740991]) }, "k"),
       makeNode("Dummy", [], ["z"], { fl: floats([0.5, -2]) }, "dummy"),
     ],
@@ -38,12 +55,21 @@ describe("onnx reader and writer", () => {
     assert.equal(back.irVersion, 8);
     assert.deepEqual(back.opsetImports, [{ domain: "", version: 13 }]);
     assert.equal(back.graph.name, "sample");
-    assert.deepEqual(back.graph.nodes.map((n) => [n.name, n.opType, n.inputs, n.outputs]), m.graph.nodes.map((n) => [n.name, n.opType, n.inputs, n.outputs]));
-    assert.deepEqual(back.graph.nodes, m.graph.nodes.map((n) => ({ ...n, attributes: n.attributes.map((a) => a.t ? { ...a, t: { ...a.t } } : a) })));
+    assert.deepEqual(
+      back.graph.nodes.map((n) => [n.name, n.opType, n.inputs, n.outputs]),
+      m.graph.nodes.map((n) => [n.name, n.opType, n.inputs, n.outputs]),
+    );
+    assert.deepEqual(
+      back.graph.nodes,
+      m.graph.nodes.map((n) => ({ ...n, attributes: n.attributes.map((a) => a.t ? { ...a, t: { ...a.t } } : a) })),
+    );
     assert.deepEqual(back.graph.inputs, m.graph.inputs);
     assert.deepEqual(back.graph.outputs, m.graph.outputs);
     assert.deepEqual(back.graph.initializers, m.graph.initializers);
-    assert.equal((back.graph.initializers.find((t) => t.name === "big")!.data as BigInt64Array)[0], -9223372036854775808n);
+    assert.equal(
+      (back.graph.initializers.find((t) => t.name === "big")!.data as BigInt64Array)[0],
+      -9223372036854775808n,
+    );
     assert.deepEqual(encodeModel(back), bytes, "re-encoding is byte-identical");
   });
 
@@ -74,8 +100,12 @@ describe("onnx reader and writer", () => {
 
   test("external data is refused with a clear error", () => {
     const w = new ProtoWriter();
-    w.packedInts(1, [4]).int(2, 1).string(8, "weights").message(13, (e) => e.string(1, "location").string(2, "w.bin")).int(14, 1);
-    assert.throws(() => decodeTensorProto(w.finish()), (e: Error) => e instanceof OnnxUnsupportedError && /external data/.test(e.message) && /weights/.test(e.message));
+    w.packedInts(1, [4]).int(2, 1).string(8, "weights").message(13, (e) => e.string(1, "location").string(2, "w.bin"))
+      .int(14, 1);
+    assert.throws(
+      () => decodeTensorProto(w.finish()),
+      (e: Error) => e instanceof OnnxUnsupportedError && /external data/.test(e.message) && /weights/.test(e.message),
+    );
   });
 
   test("every truncation gives a format error or a model, never a crash", () => {

@@ -13,7 +13,11 @@ import { type EmulatorEnv, useEmulatorEnv } from "./helpers/emu_env.ts";
 import { currentRuntime, scriptCommand } from "./helpers/runtime_child.ts";
 
 /** Starts a helper script and resolves once it printed its "ready" line. */
-function startReady(script: string, env: Record<string, string | undefined>, args: string[] = []): Promise<ChildProcess> {
+function startReady(
+  script: string,
+  env: Record<string, string | undefined>,
+  args: string[] = [],
+): Promise<ChildProcess> {
   const [cmd, argv] = scriptCommand(currentRuntime, script, args);
   const child = spawn(cmd, argv, { env, stdio: ["pipe", "pipe", "pipe"] });
   let out = "", err = "";
@@ -28,7 +32,10 @@ function startReady(script: string, env: Record<string, string | undefined>, arg
   });
 }
 
-const killed = (c: ChildProcess) => new Promise<void>((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.on("exit", () => resolve())));
+const killed = (c: ChildProcess) =>
+  new Promise<void>((
+    resolve,
+  ) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.on("exit", () => resolve())));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("process faults", () => {
@@ -72,7 +79,10 @@ describe("process faults", () => {
       const cfg = ctx.readDeviceConfiguration(0);
       assert.ok(valid.has(cfg.clock_profile), `round ${round}: clock_profile ${cfg.clock_profile}`);
       for (let core = 0; core < 4; core++) {
-        assert.ok(valid.has(cfg[`clock_profile_core_${core}`]), `round ${round}: core ${core} clock ${cfg[`clock_profile_core_${core}`]}`);
+        assert.ok(
+          valid.has(cfg[`clock_profile_core_${core}`]),
+          `round ${round}: core ${core} clock ${cfg[`clock_profile_core_${core}`]}`,
+        );
         const mvm = Number(cfg[`mvm_utilisation_core_${core}`]);
         assert.ok(Number.isInteger(mvm) && mvm >= 1 && mvm <= 100, `round ${round}: mvm ${mvm}`);
       }

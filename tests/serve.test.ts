@@ -20,9 +20,13 @@ const x = Float32Array.from({ length: 192 }, (_, i) => i / 32 - 3);
 
 /** Installs tritonclient[http] + numpy into .tools/py (pip --target) when missing. */
 function ensureTritonClient(): Promise<void> {
-  if (existsSync(join(pyDir, "tritonclient/http/_client.py")) && existsSync(join(pyDir, "ml_dtypes"))) return Promise.resolve();
+  if (existsSync(join(pyDir, "tritonclient/http/_client.py")) && existsSync(join(pyDir, "ml_dtypes"))) {
+    return Promise.resolve();
+  }
   return new Promise((resolve, reject) =>
-    execFile("python3", ["-m", "pip", "install", "-q", "--target", pyDir, "tritonclient[http]", "numpy"], { timeout: 600_000 }, (e) => (e ? reject(e) : resolve()))
+    execFile("python3", ["-m", "pip", "install", "-q", "--target", pyDir, "tritonclient[http]", "numpy"], {
+      timeout: 600_000,
+    }, (e) => (e ? reject(e) : resolve()))
   );
 }
 
@@ -85,7 +89,9 @@ describe("axr serve", () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  test("tritonclient[http]: metadata, readiness, JSON and binary inference, repository load/unload", { timeout: 700_000 }, async () => {
+  test("tritonclient[http]: metadata, readiness, JSON and binary inference, repository load/unload", {
+    timeout: 700_000,
+  }, async () => {
     await ensureTritonClient();
     const r = await runClient([server.url, "tiny", "tiny2", token]);
     assert.equal(r.live, true);
@@ -116,44 +122,128 @@ describe("axr serve", () => {
       ["malformed JSON", () => post("/v2/models/tiny/infer", "{not json"), 400, /malformed JSON/],
       ["not an object", () => post("/v2/models/tiny/infer", "[1]"), 400, /request: must be a JSON object/],
       ["no inputs", () => post("/v2/models/tiny/infer", "{}"), 400, /inputs: must be a list/],
-      ["wrong datatype", () => post("/v2/models/tiny/infer", JSON.stringify({ inputs: [{ ...good, datatype: "INT8" }] })), 400, /inputs\[0\]\.datatype: .*FP32, got "INT8"/],
-      ["wrong shape", () => post("/v2/models/tiny/infer", JSON.stringify({ inputs: [{ ...good, shape: [1, 3, 8, 9] }] })), 400, /inputs\[0\]\.shape: input 'input' needs shape \[1,3,8,8\]/],
-      ["wrong element count", () => post("/v2/models/tiny/infer", JSON.stringify({ inputs: [{ ...good, data: [1, 2, 3] }] })), 400, /inputs\[0\]\.data: .*needs 192 values, got 3/],
-      ["non-numeric data", () => post("/v2/models/tiny/infer", JSON.stringify({ inputs: [{ ...good, data: ["a"] }] })), 400, /inputs\[0\]\.data: data must hold numbers/],
-      ["unknown tensor", () => post("/v2/models/tiny/infer", JSON.stringify({ inputs: [{ ...good, name: "nope" }] })), 400, /unknown input tensor 'nope'/],
-      ["missing tensor", () => post("/v2/models/tiny/infer", JSON.stringify({ inputs: [] })), 400, /missing input tensor 'input'/],
-      ["unknown output", () => post("/v2/models/tiny/infer", JSON.stringify({ inputs: [good], outputs: [{ name: "zz" }] })), 400, /outputs\[0\]\.name: unknown output tensor 'zz'/],
-      ["unknown model", () => post("/v2/models/nope/infer", JSON.stringify({ inputs: [good] })), 400, /unknown model 'nope'/],
-      ["unknown version", () => fetch(server.url + "/v2/models/tiny/versions/7", { headers: auth }), 400, /no version '7'/],
-      ["byte size mismatch", () => {
-        const head = new TextEncoder().encode(JSON.stringify({ inputs: [{ ...good, data: undefined, parameters: { binary_data_size: 100 } }] }));
-        const body = new Uint8Array(head.length + 100);
-        body.set(head);
-        return post("/v2/models/tiny/infer", body, { "Inference-Header-Content-Length": String(head.length) });
-      }, 400, /binary_data_size: input 'input' of shape \[1,3,8,8\] needs 768 bytes, got 100/],
-      ["binary body too short", () => {
-        const head = new TextEncoder().encode(JSON.stringify({ inputs: [{ ...good, data: undefined, parameters: { binary_data_size: 768 } }] }));
-        const body = new Uint8Array(head.length + 10);
-        body.set(head);
-        return post("/v2/models/tiny/infer", body, { "Inference-Header-Content-Length": String(head.length) });
-      }, 400, /the body ends 758 bytes early/],
-      ["bad binary header length", () => post("/v2/models/tiny/infer", "{}", { "Inference-Header-Content-Length": "999" }), 400, /Inference-Header-Content-Length: '999'/],
-      ["body over the limit", () => post("/v2/models/tiny/infer", new Uint8Array((1 << 20) + 1)), 413, /exceeds the limit/],
-      ["streamed body over the limit (no Content-Length)", () =>
-        fetch(server.url + "/v2/models/tiny/infer", {
-          method: "POST",
-          headers: auth,
-          body: new ReadableStream({
-            start(c) {
-              for (let k = 0; k < 5; k++) c.enqueue(new Uint8Array(1 << 18));
-              c.close();
-            },
-          }),
-          duplex: "half",
-        } as RequestInit), 413, /exceeds the limit of 1048576 bytes/],
-      ["load outside the repository", () => post("/v2/repository/models/..%2Ftiny/load", ""), 400, /unknown model '\.\.\/tiny'/],
+      [
+        "wrong datatype",
+        () => post("/v2/models/tiny/infer", JSON.stringify({ inputs: [{ ...good, datatype: "INT8" }] })),
+        400,
+        /inputs\[0\]\.datatype: .*FP32, got "INT8"/,
+      ],
+      [
+        "wrong shape",
+        () => post("/v2/models/tiny/infer", JSON.stringify({ inputs: [{ ...good, shape: [1, 3, 8, 9] }] })),
+        400,
+        /inputs\[0\]\.shape: input 'input' needs shape \[1,3,8,8\]/,
+      ],
+      [
+        "wrong element count",
+        () => post("/v2/models/tiny/infer", JSON.stringify({ inputs: [{ ...good, data: [1, 2, 3] }] })),
+        400,
+        /inputs\[0\]\.data: .*needs 192 values, got 3/,
+      ],
+      [
+        "non-numeric data",
+        () => post("/v2/models/tiny/infer", JSON.stringify({ inputs: [{ ...good, data: ["a"] }] })),
+        400,
+        /inputs\[0\]\.data: data must hold numbers/,
+      ],
+      [
+        "unknown tensor",
+        () => post("/v2/models/tiny/infer", JSON.stringify({ inputs: [{ ...good, name: "nope" }] })),
+        400,
+        /unknown input tensor 'nope'/,
+      ],
+      [
+        "missing tensor",
+        () => post("/v2/models/tiny/infer", JSON.stringify({ inputs: [] })),
+        400,
+        /missing input tensor 'input'/,
+      ],
+      [
+        "unknown output",
+        () => post("/v2/models/tiny/infer", JSON.stringify({ inputs: [good], outputs: [{ name: "zz" }] })),
+        400,
+        /outputs\[0\]\.name: unknown output tensor 'zz'/,
+      ],
+      [
+        "unknown model",
+        () => post("/v2/models/nope/infer", JSON.stringify({ inputs: [good] })),
+        400,
+        /unknown model 'nope'/,
+      ],
+      [
+        "unknown version",
+        () => fetch(server.url + "/v2/models/tiny/versions/7", { headers: auth }),
+        400,
+        /no version '7'/,
+      ],
+      [
+        "byte size mismatch",
+        () => {
+          const head = new TextEncoder().encode(
+            JSON.stringify({ inputs: [{ ...good, data: undefined, parameters: { binary_data_size: 100 } }] }),
+          );
+          const body = new Uint8Array(head.length + 100);
+          body.set(head);
+          return post("/v2/models/tiny/infer", body, { "Inference-Header-Content-Length": String(head.length) });
+        },
+        400,
+        /binary_data_size: input 'input' of shape \[1,3,8,8\] needs 768 bytes, got 100/,
+      ],
+      [
+        "binary body too short",
+        () => {
+          const head = new TextEncoder().encode(
+            JSON.stringify({ inputs: [{ ...good, data: undefined, parameters: { binary_data_size: 768 } }] }),
+          );
+          const body = new Uint8Array(head.length + 10);
+          body.set(head);
+          return post("/v2/models/tiny/infer", body, { "Inference-Header-Content-Length": String(head.length) });
+        },
+        400,
+        /the body ends 758 bytes early/,
+      ],
+      [
+        "bad binary header length",
+        () => post("/v2/models/tiny/infer", "{}", { "Inference-Header-Content-Length": "999" }),
+        400,
+        /Inference-Header-Content-Length: '999'/,
+      ],
+      [
+        "body over the limit",
+        () => post("/v2/models/tiny/infer", new Uint8Array((1 << 20) + 1)),
+        413,
+        /exceeds the limit/,
+      ],
+      [
+        "streamed body over the limit (no Content-Length)",
+        () =>
+          fetch(server.url + "/v2/models/tiny/infer", {
+            method: "POST",
+            headers: auth,
+            body: new ReadableStream({
+              start(c) {
+                for (let k = 0; k < 5; k++) c.enqueue(new Uint8Array(1 << 18));
+                c.close();
+              },
+            }),
+            duplex: "half",
+          } as RequestInit),
+        413,
+        /exceeds the limit of 1048576 bytes/,
+      ],
+      [
+        "load outside the repository",
+        () => post("/v2/repository/models/..%2Ftiny/load", ""),
+        400,
+        /unknown model '\.\.\/tiny'/,
+      ],
       ["no token", () => fetch(server.url + "/v2/models/tiny"), 401, /bearer token/],
-      ["wrong token", () => fetch(server.url + "/v2/models/tiny", { headers: { Authorization: "Bearer x" + token } }), 401, /bearer token/],
+      [
+        "wrong token",
+        () => fetch(server.url + "/v2/models/tiny", { headers: { Authorization: "Bearer x" + token } }),
+        401,
+        /bearer token/,
+      ],
       ["unknown route", () => fetch(server.url + "/v3", { headers: auth }), 404, /no route/],
     ];
     for (const [what, call, status, msg] of cases) {
@@ -193,7 +283,10 @@ describe("axr serve", () => {
     const res = await fetch(server.url + "/v2/models/tiny/infer", {
       method: "POST",
       headers: auth,
-      body: JSON.stringify({ parameters: { raw: true }, inputs: [{ name: ri.name, datatype: "INT8", shape: ri.shape, data: Array.from(q) }] }),
+      body: JSON.stringify({
+        parameters: { raw: true },
+        inputs: [{ name: ri.name, datatype: "INT8", shape: ri.shape, data: Array.from(q) }],
+      }),
     });
     assert.equal(res.status, 200);
     const out = (await res.json()).outputs[0];
@@ -207,35 +300,62 @@ describe("axr serve", () => {
     const body = new Uint8Array(head.length + q.length);
     body.set(head);
     body.set(new Uint8Array(q.buffer, q.byteOffset, q.length), head.length);
-    const bres = await fetch(server.url + "/v2/models/tiny/infer", { method: "POST", headers: { ...auth, "Inference-Header-Content-Length": String(head.length) }, body });
+    const bres = await fetch(server.url + "/v2/models/tiny/infer", {
+      method: "POST",
+      headers: { ...auth, "Inference-Header-Content-Length": String(head.length) },
+      body,
+    });
     assert.equal(bres.status, 200);
     const bytes = new Uint8Array(await bres.arrayBuffer());
     const hl = Number(bres.headers.get("inference-header-content-length"));
-    assert.equal(JSON.parse(new TextDecoder().decode(bytes.subarray(0, hl))).outputs[0].parameters.binary_data_size, want.length);
+    assert.equal(
+      JSON.parse(new TextDecoder().decode(bytes.subarray(0, hl))).outputs[0].parameters.binary_data_size,
+      want.length,
+    );
     assert.deepEqual(new Int8Array(bytes.buffer, bytes.byteOffset + hl), want);
     // a raw request with float data, or out-of-range values, is refused naming the field
     const badRaw = async (t: unknown, msg: RegExp) => {
-      const r = await fetch(server.url + "/v2/models/tiny/infer", { method: "POST", headers: auth, body: JSON.stringify({ parameters: { raw: true }, inputs: [t] }) });
+      const r = await fetch(server.url + "/v2/models/tiny/infer", {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ parameters: { raw: true }, inputs: [t] }),
+      });
       assert.equal(r.status, 400);
       assert.match((await r.json()).error, msg);
     };
-    await badRaw({ name: ri.name, datatype: "FP32", shape: ri.shape, data: Array.from(q) }, /inputs\[0\]\.datatype: input '.*' must be INT8 \(raw\)/);
-    await badRaw({ name: ri.name, datatype: "INT8", shape: ri.shape, data: Array.from(q, () => 300) }, /inputs\[0\]\.data: data must hold integers in the range of INT8, got 300/);
-    await badRaw({ name: "nope", datatype: "INT8", shape: ri.shape, data: Array.from(q) }, /unknown input tensor 'nope'/);
+    await badRaw(
+      { name: ri.name, datatype: "FP32", shape: ri.shape, data: Array.from(q) },
+      /inputs\[0\]\.datatype: input '.*' must be INT8 \(raw\)/,
+    );
+    await badRaw(
+      { name: ri.name, datatype: "INT8", shape: ri.shape, data: Array.from(q, () => 300) },
+      /inputs\[0\]\.data: data must hold integers in the range of INT8, got 300/,
+    );
+    await badRaw(
+      { name: "nope", datatype: "INT8", shape: ri.shape, data: Array.from(q) },
+      /unknown input tensor 'nope'/,
+    );
   });
 
   test("timeout: requests that wait past --timeout are answered 504 over HTTP (--timeout-ms); the server goes on", async () => {
     const slow = await startServer({ models: work, port: 0, instances: 1, timeoutMs: 1, maxQueue: 256 });
     try {
-      const body = JSON.stringify({ inputs: [{ name: "input", datatype: "FP32", shape: [1, 3, 8, 8], data: Array.from(x) }] });
+      const body = JSON.stringify({
+        inputs: [{ name: "input", datatype: "FP32", shape: [1, 3, 8, 8], data: Array.from(x) }],
+      });
       // 64 at once on one instance: the later ones wait in the queue for longer than 1 ms.
-      const rs = await Promise.all(Array.from({ length: 64 }, () => fetch(slow.url + "/v2/models/tiny/infer", { method: "POST", body })));
+      const rs = await Promise.all(
+        Array.from({ length: 64 }, () => fetch(slow.url + "/v2/models/tiny/infer", { method: "POST", body })),
+      );
       const bodies = await Promise.all(rs.map((r) => r.json()));
       const timedOut = rs.filter((r) => r.status === 504).length;
       assert.ok(rs.every((r) => r.status === 200 || r.status === 504), JSON.stringify(rs.map((r) => r.status)));
       assert.ok(timedOut > 0, "no request timed out");
       assert.ok(bodies.every((b, i) => rs[i].status !== 504 || /timed out after 1 ms/.test(b.error)));
-      assert.match(await (await fetch(slow.url + "/metrics")).text(), /axr_serve_requests_total\{model="tiny",status="504"\} [1-9]/);
+      assert.match(
+        await (await fetch(slow.url + "/metrics")).text(),
+        /axr_serve_requests_total\{model="tiny",status="504"\} [1-9]/,
+      );
     } finally {
       await slow.close();
     }
@@ -254,7 +374,9 @@ describe("axr serve", () => {
     const one = async (k: number) => {
       const data = Array.from(x, (v) => v * (k % 3 === 0 ? 1 : 0.5));
       const res = await fetch(server.url + "/v2/models/tiny/infer", {
-        method: "POST", headers: auth, body: JSON.stringify({ id: `r${k}`, inputs: [{ name: "input", datatype: "FP32", shape: [1, 3, 8, 8], data }] }),
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ id: `r${k}`, inputs: [{ name: "input", datatype: "FP32", shape: [1, 3, 8, 8], data }] }),
       });
       assert.equal(res.status, 200);
       const b = await res.json();

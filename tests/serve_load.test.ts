@@ -21,7 +21,10 @@ interface Child {
 
 function startChild(models: string, stateDir: string, extra: string[]): Promise<Child> {
   const { cmd, argv } = axrCommand(["serve", "--models", models, "--port", "0", ...extra]);
-  const proc = spawn(cmd, argv, { env: childEnv(stateDir, { AXR_EMU_DEVICES: "pcie" }), stdio: ["ignore", "ignore", "pipe"] });
+  const proc = spawn(cmd, argv, {
+    env: childEnv(stateDir, { AXR_EMU_DEVICES: "pcie" }),
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
   return new Promise((resolve, reject) => {
     let text = "";
@@ -38,10 +41,17 @@ function startChild(models: string, stateDir: string, extra: string[]): Promise<
   });
 }
 
-async function infer(url: string, id: string, scale: number): Promise<{ status: number; id?: string; data?: number[]; retryAfter: string | null }> {
+async function infer(
+  url: string,
+  id: string,
+  scale: number,
+): Promise<{ status: number; id?: string; data?: number[]; retryAfter: string | null }> {
   const res = await fetch(`${url}/v2/models/tiny/infer`, {
     method: "POST",
-    body: JSON.stringify({ id, inputs: [{ name: "input", datatype: "FP32", shape: [1, 3, 8, 8], data: x.map((v) => v * scale) }] }),
+    body: JSON.stringify({
+      id,
+      inputs: [{ name: "input", datatype: "FP32", shape: [1, 3, 8, 8], data: x.map((v) => v * scale) }],
+    }),
   });
   const b = await res.json();
   return { status: res.status, id: b.id, data: b.outputs?.[0]?.data, retryAfter: res.headers.get("retry-after") };
@@ -60,7 +70,9 @@ describe("axr serve under load", () => {
     removeDir(stateDir);
   });
 
-  test(`16 concurrent clients for ${seconds} s: 0 errors, each request answered once with its own result`, { timeout: (seconds + 60) * 1000 }, async () => {
+  test(`16 concurrent clients for ${seconds} s: 0 errors, each request answered once with its own result`, {
+    timeout: (seconds + 60) * 1000,
+  }, async () => {
     const s = await startChild(join(work, "models"), stateDir, ["--instances", "2"]);
     try {
       const ref = [await infer(s.url, "ref0", 1), await infer(s.url, "ref1", 0.5)];
@@ -95,7 +107,11 @@ describe("axr serve under load", () => {
     try {
       const rs = await Promise.all(Array.from({ length: 200 }, (_, k) => infer(s.url, `o${k}`, 1)));
       const by = (st: number) => rs.filter((r) => r.status === st).length;
-      assert.equal(by(200) + by(503), 200, JSON.stringify(rs.filter((r) => r.status !== 200 && r.status !== 503).slice(0, 3)));
+      assert.equal(
+        by(200) + by(503),
+        200,
+        JSON.stringify(rs.filter((r) => r.status !== 200 && r.status !== 503).slice(0, 3)),
+      );
       assert.ok(by(503) > 0, "no 503 under overload");
       assert.ok(by(200) >= 3, "too few served");
       assert.ok(rs.filter((r) => r.status === 503).every((r) => r.retryAfter === "1"));
@@ -107,7 +123,9 @@ describe("axr serve under load", () => {
     }
   });
 
-  test("SIGTERM under load: every request sent before the signal is answered 200, then a clean exit", { timeout: 60_000 }, async () => {
+  test("SIGTERM under load: every request sent before the signal is answered 200, then a clean exit", {
+    timeout: 60_000,
+  }, async () => {
     const s = await startChild(join(work, "models"), stateDir, ["--instances", "2"]);
     let stopped = false;
     const results: Promise<{ status: number }>[] = [];

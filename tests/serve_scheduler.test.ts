@@ -34,7 +34,10 @@ describe("serve scheduler", () => {
     const a = new Stub();
     const s = new Scheduler(asInstances([a]), { maxQueue: 4, timeoutMs: 30 });
     const p = s.submit(run);
-    await assert.rejects(p, (e: unknown) => e instanceof HttpError && e.status === 504 && /timed out after 30 ms/.test(e.message));
+    await assert.rejects(
+      p,
+      (e: unknown) => e instanceof HttpError && e.status === 504 && /timed out after 30 ms/.test(e.message),
+    );
     // the instance is busy until its run ends, then serves the next request
     assert.equal(s.inFlight, 1);
     const q = s.submit(run);

@@ -33,7 +33,9 @@ export interface BoxOptions {
  */
 export function findBoxes(prob: Float32Array, height: number, width: number, opts: BoxOptions = {}): Box[] {
   const { threshold = 0.3, boxThreshold = 0.6, unclipRatio = 1.5, minSize = 3 } = opts;
-  if (prob.length !== height * width) throw new RangeError(`findBoxes: map has ${prob.length} values, not ${height}x${width}`);
+  if (prob.length !== height * width) {
+    throw new RangeError(`findBoxes: map has ${prob.length} values, not ${height}x${width}`);
+  }
   const label = new Int32Array(height * width).fill(-1);
   const stack: number[] = [];
   const boxes: Box[] = [];

@@ -127,7 +127,12 @@ export function renderText(width: number, height: number, lines: readonly TextLi
  * drawBox(img, { x0: 10, y0: 10, x1: 50, y1: 30 }, [255, 0, 0], 2);
  * ```
  */
-export function drawBox(img: RgbImage, b: { x0: number; y0: number; x1: number; y1: number }, color: [number, number, number], thickness = 2): void {
+export function drawBox(
+  img: RgbImage,
+  b: { x0: number; y0: number; x1: number; y1: number },
+  color: [number, number, number],
+  thickness = 2,
+): void {
   const put = (x: number, y: number) => {
     if (x < 0 || y < 0 || x >= img.width || y >= img.height) return;
     const o = (y * img.width + x) * 3;

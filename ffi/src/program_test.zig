@@ -165,7 +165,7 @@ test "header errors: magic, version, json_len, JSON syntax" {
 
 test "data references: out of range, misaligned, wrong length, wrong type" {
     try expectMutationInvalid("\"weights\":{\"offset\":0,\"length\":36}", "\"weights\":{\"offset\":40,\"length\":36}", &.{ "op 0 'conv2' (Conv)", "past the data section" });
-    try expectMutationInvalid("\"weights\":{\"offset\":0,\"length\":36}", "\"weights\":{\"offset\":0,\"length\":100}", &.{ "op 0 'conv2' (Conv): weights length 100 != 36 (Cout*kh*kw*Cin/group)" });
+    try expectMutationInvalid("\"weights\":{\"offset\":0,\"length\":36}", "\"weights\":{\"offset\":0,\"length\":100}", &.{"op 0 'conv2' (Conv): weights length 100 != 36 (Cout*kh*kw*Cin/group)"});
     try expectMutationInvalid("\"bias\":{\"offset\":48,\"length\":8}", "\"bias\":{\"offset\":46,\"length\":8}", &.{"not aligned to 4"});
     try expectMutationInvalid("\"bias\":{\"offset\":48,\"length\":8}", "\"bias\":{\"offset\":-8,\"length\":8}", &.{"negative"});
     try expectMutationInvalid("\"bias\":{\"offset\":48,\"length\":8}", "\"bias\":{\"offset\":18446744073709551615,\"length\":8}", &.{"'bias.offset' must be an integer"});

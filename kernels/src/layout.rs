@@ -6,7 +6,10 @@
 //! `[n + nb + ne, h + hb + he, w + wb + we, c + cb + ce]`. Both tensors are dense,
 //! row-major (NHWC). Padding elements get `fill` (the zero point, for quantized data).
 
-use crate::quant::{dequantize_run, quantize_one, quantize_rgb_to_rgbx16, quantize_run, rgb_to_rgbx16, rgbx_consts, QType};
+use crate::quant::{
+    dequantize_run, quantize_one, quantize_rgb_to_rgbx16, quantize_run, rgb_to_rgbx16, rgbx_consts,
+    QType,
+};
 use core::ptr;
 
 /// Shape and padding of one pad/depad call.
@@ -24,7 +27,10 @@ impl Geom {
     /// # Safety
     /// `p` must be valid for 48 bytes of reads, 4-byte aligned.
     pub unsafe fn read(p: *const u32) -> Geom {
-        let mut g = Geom { shape: [0; 4], pad: [0; 8] };
+        let mut g = Geom {
+            shape: [0; 4],
+            pad: [0; 8],
+        };
         for i in 0..4 {
             g.shape[i] = *p.add(i) as usize;
         }
@@ -121,7 +127,12 @@ unsafe fn pad_generic<T: Copy>(src: *const T, dst: *mut T, g: &Geom, fill: impl 
 /// data element in the padded `src` (pixels `pc` apart) and `dp` at the row in the dense
 /// `dst` (pixels `c` apart).
 #[inline(always)]
-unsafe fn depad_rows<S, D>(src: *const S, dst: *mut D, g: &Geom, mut row: impl FnMut(*const S, *mut D)) {
+unsafe fn depad_rows<S, D>(
+    src: *const S,
+    dst: *mut D,
+    g: &Geom,
+    mut row: impl FnMut(*const S, *mut D),
+) {
     let [_, _, w, c] = g.shape;
     let [_, _, pw, pc] = g.padded();
     let (wb, cb) = (g.pad[4], g.pad[6]);
@@ -222,7 +233,13 @@ pub unsafe fn quantize_pad(src: *const f32, dst: *mut u8, g: &Geom, scale: f32, 
 }
 
 #[inline(always)]
-unsafe fn quantize_pad_t<const U8: bool>(src: *const f32, dst: *mut u8, g: &Geom, scale: f32, zp: i32) {
+unsafe fn quantize_pad_t<const U8: bool>(
+    src: *const f32,
+    dst: *mut u8,
+    g: &Geom,
+    scale: f32,
+    zp: i32,
+) {
     let t = if U8 { QType::U8 } else { QType::I8 };
     let [_, _, w, c] = g.shape;
     let [_, _, pw, pc] = g.padded();
@@ -245,7 +262,8 @@ unsafe fn quantize_pad_t<const U8: bool>(src: *const f32, dst: *mut u8, g: &Geom
             quantize_run(sp, dp.add(wb * pc), srow, scale, zp, t);
             x = w;
         } else if rgbx {
-            while x + 16 <= w && quantize_rgb_to_rgbx16(sp.add(x * 3), dp.add((wb + x) * 4), &k, t) {
+            while x + 16 <= w && quantize_rgb_to_rgbx16(sp.add(x * 3), dp.add((wb + x) * 4), &k, t)
+            {
                 x += 16;
             }
         }
@@ -270,7 +288,14 @@ unsafe fn quantize_pad_t<const U8: bool>(src: *const f32, dst: *mut u8, g: &Geom
 ///
 /// # Safety
 /// `src` holds `g.padded_len()` bytes, `dst` `g.len()` floats; no overlap.
-pub unsafe fn depad_dequantize(src: *const u8, dst: *mut f32, g: &Geom, scale: f32, zp: i32, t: QType) {
+pub unsafe fn depad_dequantize(
+    src: *const u8,
+    dst: *mut f32,
+    g: &Geom,
+    scale: f32,
+    zp: i32,
+    t: QType,
+) {
     let [_, _, w, c] = g.shape;
     let pc = g.padded()[3];
     depad_rows(src, dst, g, |sp, dp| {
@@ -304,7 +329,14 @@ fn deq(b: u8, scale: f32, zp: i32, t: QType) -> f32 {
 ///
 /// # Safety
 /// `src` holds `g.padded_len()` bytes, `dst` `g.len()` floats; no overlap.
-pub unsafe fn depad_dequantize_nchw(src: *const u8, dst: *mut f32, g: &Geom, scale: f32, zp: i32, t: QType) {
+pub unsafe fn depad_dequantize_nchw(
+    src: *const u8,
+    dst: *mut f32,
+    g: &Geom,
+    scale: f32,
+    zp: i32,
+    t: QType,
+) {
     let [n, h, w, c] = g.shape;
     let [_, ph, pw, pc] = g.padded();
     let (nb, hb, wb, cb) = (g.pad[0], g.pad[2], g.pad[4], g.pad[6]);
@@ -336,7 +368,11 @@ pub unsafe fn depad_dequantize_nchw(src: *const u8, dst: *mut f32, g: &Geom, sca
                     }
                 }
                 for i in 0..c {
-                    ptr::copy_nonoverlapping(buf.as_ptr().add(i * B), dplane.add(i * h * w + x0), nb);
+                    ptr::copy_nonoverlapping(
+                        buf.as_ptr().add(i * B),
+                        dplane.add(i * h * w + x0),
+                        nb,
+                    );
                 }
                 x0 += nb;
             }
@@ -354,14 +390,28 @@ mod tests {
 
     fn geoms() -> Vec<Geom> {
         let mut v = vec![
-            Geom { shape: [1, 230, 240, 3], pad: [0, 0, 3, 3, 3, 13, 0, 1] },
-            Geom { shape: [1, 1, 1, 1024], pad: [0, 0, 0, 0, 0, 0, 0, 24] },
-            Geom { shape: [1, 80, 80, 60], pad: [0, 0, 0, 0, 0, 0, 0, 4] },
+            Geom {
+                shape: [1, 230, 240, 3],
+                pad: [0, 0, 3, 3, 3, 13, 0, 1],
+            },
+            Geom {
+                shape: [1, 1, 1, 1024],
+                pad: [0, 0, 0, 0, 0, 0, 0, 24],
+            },
+            Geom {
+                shape: [1, 80, 80, 60],
+                pad: [0, 0, 0, 0, 0, 0, 0, 4],
+            },
         ];
         for m in 0..256usize {
-            let p: Vec<usize> = (0..8).map(|i| if m & (1 << i) != 0 { 1 + i % 3 } else { 0 }).collect();
+            let p: Vec<usize> = (0..8)
+                .map(|i| if m & (1 << i) != 0 { 1 + i % 3 } else { 0 })
+                .collect();
             let shape = [1 + m % 2, 2 + m % 3, 3 + m % 5, [1, 3, 5, 17, 20][m % 5]];
-            v.push(Geom { shape, pad: p.try_into().unwrap() });
+            v.push(Geom {
+                shape,
+                pad: p.try_into().unwrap(),
+            });
         }
         v
     }
@@ -374,7 +424,8 @@ mod tests {
             for h in 0..s[1] {
                 for w in 0..s[2] {
                     for c in 0..s[3] {
-                        out[idx(pd, n + g.pad[0], h + g.pad[2], w + g.pad[4], c + g.pad[6])] = src[idx(s, n, h, w, c)];
+                        out[idx(pd, n + g.pad[0], h + g.pad[2], w + g.pad[4], c + g.pad[6])] =
+                            src[idx(s, n, h, w, c)];
                     }
                 }
             }
@@ -397,9 +448,15 @@ mod tests {
             let srcf: Vec<f32> = src.iter().map(|&b| b as f32 - 0.5).collect();
             let mut gotf = vec![0f32; g.padded_len()];
             unsafe { pad_f32(srcf.as_ptr(), gotf.as_mut_ptr(), &g, -1.0) };
-            let wantf: Vec<f32> = reference_pad(&src, &g, 0xAB).iter().map(|&b| b as f32 - 0.5).collect();
+            let wantf: Vec<f32> = reference_pad(&src, &g, 0xAB)
+                .iter()
+                .map(|&b| b as f32 - 0.5)
+                .collect();
             for (i, (a, b)) in gotf.iter().zip(wantf.iter()).enumerate() {
-                assert!(a == b || (*a == -1.0 && *b == 0xAB as f32 - 0.5), "{g:?} at {i}");
+                assert!(
+                    a == b || (*a == -1.0 && *b == 0xAB as f32 - 0.5),
+                    "{g:?} at {i}"
+                );
             }
             let mut backf = vec![0f32; g.len()];
             unsafe { depad_f32(gotf.as_ptr(), backf.as_mut_ptr(), &g) };
@@ -410,10 +467,15 @@ mod tests {
     #[test]
     fn fused_kernels_match_composition() {
         for g in geoms() {
-            let src: Vec<f32> = (0..g.len()).map(|i| ((i * 37) % 1001) as f32 * 0.5 - 250.0).collect();
+            let src: Vec<f32> = (0..g.len())
+                .map(|i| ((i * 37) % 1001) as f32 * 0.5 - 250.0)
+                .collect();
             for (t, zp) in [(QType::I8, -128), (QType::I8, 5), (QType::U8, 128)] {
                 let scale = 0.75f32;
-                let q: Vec<u8> = src.iter().map(|&x| quantize_one(x, scale, zp, t) as u8).collect();
+                let q: Vec<u8> = src
+                    .iter()
+                    .map(|&x| quantize_one(x, scale, zp, t) as u8)
+                    .collect();
                 let want = reference_pad(&q, &g, zp as u8);
                 let mut got = vec![0u8; g.padded_len()];
                 unsafe { quantize_pad(src.as_ptr(), got.as_mut_ptr(), &g, scale, zp, t) };
@@ -431,7 +493,10 @@ mod tests {
                     for r in 0..h {
                         for x in 0..w {
                             for i in 0..c {
-                                assert_eq!(nchw[((y * c + i) * h + r) * w + x], want_f[idx(g.shape, y, r, x, i)]);
+                                assert_eq!(
+                                    nchw[((y * c + i) * h + r) * w + x],
+                                    want_f[idx(g.shape, y, r, x, i)]
+                                );
                             }
                         }
                     }

@@ -62,32 +62,65 @@ pub fn dequantize(src: usize, dst: usize, len: usize, scale: f32, zp: i32, uint8
 /// Pads 1-byte NHWC elements (`geom`: 12 u32, see [`Geom::read`]) with `fill`.
 #[wasm_bindgen]
 pub fn pad_u8(src: usize, dst: usize, geom: usize, fill: u8) {
-    unsafe { layout::pad_u8(src as *const u8, dst as *mut u8, &Geom::read(geom as *const u32), fill) }
+    unsafe {
+        layout::pad_u8(
+            src as *const u8,
+            dst as *mut u8,
+            &Geom::read(geom as *const u32),
+            fill,
+        )
+    }
 }
 
 /// Pads f32 NHWC elements with `fill`.
 #[wasm_bindgen]
 pub fn pad_f32(src: usize, dst: usize, geom: usize, fill: f32) {
-    unsafe { layout::pad_f32(src as *const f32, dst as *mut f32, &Geom::read(geom as *const u32), fill) }
+    unsafe {
+        layout::pad_f32(
+            src as *const f32,
+            dst as *mut f32,
+            &Geom::read(geom as *const u32),
+            fill,
+        )
+    }
 }
 
 /// Depads 1-byte NHWC elements.
 #[wasm_bindgen]
 pub fn depad_u8(src: usize, dst: usize, geom: usize) {
-    unsafe { layout::depad_u8(src as *const u8, dst as *mut u8, &Geom::read(geom as *const u32)) }
+    unsafe {
+        layout::depad_u8(
+            src as *const u8,
+            dst as *mut u8,
+            &Geom::read(geom as *const u32),
+        )
+    }
 }
 
 /// Depads f32 NHWC elements.
 #[wasm_bindgen]
 pub fn depad_f32(src: usize, dst: usize, geom: usize) {
-    unsafe { layout::depad_f32(src as *const f32, dst as *mut f32, &Geom::read(geom as *const u32)) }
+    unsafe {
+        layout::depad_f32(
+            src as *const f32,
+            dst as *mut f32,
+            &Geom::read(geom as *const u32),
+        )
+    }
 }
 
 /// Fused quantize + pad (padding = zero point), NHWC, one pass.
 #[wasm_bindgen]
 pub fn quantize_pad(src: usize, dst: usize, geom: usize, scale: f32, zp: i32, uint8: bool) {
     unsafe {
-        layout::quantize_pad(src as *const f32, dst as *mut u8, &Geom::read(geom as *const u32), scale, zp, qt(uint8))
+        layout::quantize_pad(
+            src as *const f32,
+            dst as *mut u8,
+            &Geom::read(geom as *const u32),
+            scale,
+            zp,
+            qt(uint8),
+        )
     }
 }
 
@@ -95,13 +128,27 @@ pub fn quantize_pad(src: usize, dst: usize, geom: usize, scale: f32, zp: i32, ui
 #[wasm_bindgen]
 pub fn depad_dequantize(src: usize, dst: usize, geom: usize, scale: f32, zp: i32, uint8: bool) {
     unsafe {
-        layout::depad_dequantize(src as *const u8, dst as *mut f32, &Geom::read(geom as *const u32), scale, zp, qt(uint8))
+        layout::depad_dequantize(
+            src as *const u8,
+            dst as *mut f32,
+            &Geom::read(geom as *const u32),
+            scale,
+            zp,
+            qt(uint8),
+        )
     }
 }
 
 /// Fused depad + dequantize + NHWC -> NCHW, one pass.
 #[wasm_bindgen]
-pub fn depad_dequantize_nchw(src: usize, dst: usize, geom: usize, scale: f32, zp: i32, uint8: bool) {
+pub fn depad_dequantize_nchw(
+    src: usize,
+    dst: usize,
+    geom: usize,
+    scale: f32,
+    zp: i32,
+    uint8: bool,
+) {
     unsafe {
         layout::depad_dequantize_nchw(
             src as *const u8,
@@ -142,7 +189,9 @@ pub fn nchw_to_nhwc_f32(src: usize, dst: usize, n: usize, h: usize, w: usize, c:
 /// `[rank, shape[6], strides_a[6], strides_b[6]]` (element strides, 0 on broadcast axes).
 #[wasm_bindgen]
 pub fn binary_f32(op: u32, a: usize, b: usize, out: usize, params: usize) {
-    let Some(op) = numeric::BinOp::from_code(op) else { return };
+    let Some(op) = numeric::BinOp::from_code(op) else {
+        return;
+    };
     unsafe {
         let p = params as *const u32;
         let rank = (*p as usize).min(numeric::MAX_RANK);
@@ -154,7 +203,15 @@ pub fn binary_f32(op: u32, a: usize, b: usize, out: usize, params: usize) {
             sa[i] = *p.add(7 + i) as usize;
             sb[i] = *p.add(13 + i) as usize;
         }
-        numeric::binary(op, a as *const f32, b as *const f32, out as *mut f32, &shape[..rank], &sa[..rank], &sb[..rank])
+        numeric::binary(
+            op,
+            a as *const f32,
+            b as *const f32,
+            out as *mut f32,
+            &shape[..rank],
+            &sa[..rank],
+            &sb[..rank],
+        )
     }
 }
 
@@ -183,8 +240,16 @@ pub fn gemm_f32(a: usize, b: usize, c: usize, params: usize) {
     let p = unsafe { core::slice::from_raw_parts(params as *const u32, 7) };
     unsafe {
         numeric::gemm(
-            a as *const f32, p[0] as usize, p[1] as usize, b as *const f32, p[2] as usize, c as *mut f32,
-            p[3] as usize, p[4] as usize, p[5] as usize, p[6] != 0,
+            a as *const f32,
+            p[0] as usize,
+            p[1] as usize,
+            b as *const f32,
+            p[2] as usize,
+            c as *mut f32,
+            p[3] as usize,
+            p[4] as usize,
+            p[5] as usize,
+            p[6] != 0,
         )
     }
 }

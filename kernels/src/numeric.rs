@@ -59,7 +59,10 @@ mod simd {
     #[inline(always)]
     pub fn exp4(x: v128) -> v128 {
         let x = f32x4_pmin(f32x4_pmax(x, f32x4_splat(EXP_LO)), f32x4_splat(EXP_HI));
-        let fx = f32x4_floor(f32x4_add(f32x4_mul(x, f32x4_splat(LOG2E)), f32x4_splat(0.5)));
+        let fx = f32x4_floor(f32x4_add(
+            f32x4_mul(x, f32x4_splat(LOG2E)),
+            f32x4_splat(0.5),
+        ));
         let r = f32x4_sub(x, f32x4_mul(fx, f32x4_splat(C1)));
         let r = f32x4_sub(r, f32x4_mul(fx, f32x4_splat(C2)));
         let mut y = f32x4_splat(P0);
@@ -68,11 +71,17 @@ mod simd {
         y = f32x4_add(f32x4_mul(y, r), f32x4_splat(P3));
         y = f32x4_add(f32x4_mul(y, r), f32x4_splat(P4));
         y = f32x4_add(f32x4_mul(y, r), f32x4_splat(P5));
-        y = f32x4_add(f32x4_add(f32x4_mul(y, f32x4_mul(r, r)), r), f32x4_splat(1.0));
+        y = f32x4_add(
+            f32x4_add(f32x4_mul(y, f32x4_mul(r, r)), r),
+            f32x4_splat(1.0),
+        );
         // 2^fx from exponent bits: fx is an integer in [-127, 128], so the low bits of
         // fx + 1.5 * 2^23 hold it exactly; shifted into the exponent field with the bias 127.
         // NaN lanes stay NaN: pmin/pmax keep NaN and NaN * anything is NaN.
-        let n = i32x4_sub(f32x4_add(fx, f32x4_splat(12_582_912.0)), i32x4_splat(0x4B40_0000 - 127));
+        let n = i32x4_sub(
+            f32x4_add(fx, f32x4_splat(12_582_912.0)),
+            i32x4_splat(0x4B40_0000 - 127),
+        );
         f32x4_mul(y, i32x4_shl(n, 23))
     }
 }
@@ -115,18 +124,42 @@ impl BinOp {
 /// The inner run of a binary op: `n` outputs from `a` and `b` with element strides `sa`,
 /// `sb` (each 0 or 1).
 #[inline(always)]
-unsafe fn binary_run(op: BinOp, a: *const f32, sa: usize, b: *const f32, sb: usize, out: *mut f32, n: usize) {
+unsafe fn binary_run(
+    op: BinOp,
+    a: *const f32,
+    sa: usize,
+    b: *const f32,
+    sb: usize,
+    out: *mut f32,
+    n: usize,
+) {
     let mut i = 0usize;
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         use core::arch::wasm32::*;
         macro_rules! body {
             ($f:ident) => {{
-                let av = if sa == 0 { f32x4_splat(*a) } else { f32x4_splat(0.0) };
-                let bv = if sb == 0 { f32x4_splat(*b) } else { f32x4_splat(0.0) };
+                let av = if sa == 0 {
+                    f32x4_splat(*a)
+                } else {
+                    f32x4_splat(0.0)
+                };
+                let bv = if sb == 0 {
+                    f32x4_splat(*b)
+                } else {
+                    f32x4_splat(0.0)
+                };
                 while i + 4 <= n {
-                    let x = if sa == 0 { av } else { v128_load(a.add(i) as *const v128) };
-                    let y = if sb == 0 { bv } else { v128_load(b.add(i) as *const v128) };
+                    let x = if sa == 0 {
+                        av
+                    } else {
+                        v128_load(a.add(i) as *const v128)
+                    };
+                    let y = if sb == 0 {
+                        bv
+                    } else {
+                        v128_load(b.add(i) as *const v128)
+                    };
                     v128_store(out.add(i) as *mut v128, $f(x, y));
                     i += 4;
                 }
@@ -153,7 +186,15 @@ unsafe fn binary_run(op: BinOp, a: *const f32, sa: usize, b: *const f32, sb: usi
 /// # Safety
 /// The pointers must be valid for the elements the shape and strides address; `out` holds
 /// `prod(shape)` floats and may alias `a` or `b` only when that operand is not broadcast.
-pub unsafe fn binary(op: BinOp, a: *const f32, b: *const f32, out: *mut f32, shape: &[usize], sa: &[usize], sb: &[usize]) {
+pub unsafe fn binary(
+    op: BinOp,
+    a: *const f32,
+    b: *const f32,
+    out: *mut f32,
+    shape: &[usize],
+    sa: &[usize],
+    sb: &[usize],
+) {
     let rank = shape.len();
     if rank == 0 {
         *out = op.apply(*a, *b);
@@ -196,7 +237,10 @@ pub unsafe fn exp(src: *const f32, dst: *mut f32, len: usize) {
     {
         use core::arch::wasm32::*;
         while i + 4 <= len {
-            v128_store(dst.add(i) as *mut v128, simd::exp4(v128_load(src.add(i) as *const v128)));
+            v128_store(
+                dst.add(i) as *mut v128,
+                simd::exp4(v128_load(src.add(i) as *const v128)),
+            );
             i += 4;
         }
     }
@@ -257,7 +301,8 @@ pub unsafe fn softmax(src: *const f32, dst: *mut f32, rows: usize, cols: usize) 
                 acc = f32x4_add(acc, e);
                 i += 4;
             }
-            sum = f32x4_extract_lane::<0>(acc) + f32x4_extract_lane::<1>(acc)
+            sum = f32x4_extract_lane::<0>(acc)
+                + f32x4_extract_lane::<1>(acc)
                 + (f32x4_extract_lane::<2>(acc) + f32x4_extract_lane::<3>(acc));
         }
         while i < cols {
@@ -272,7 +317,10 @@ pub unsafe fn softmax(src: *const f32, dst: *mut f32, rows: usize, cols: usize) 
             use core::arch::wasm32::*;
             let sv = f32x4_splat(sum);
             while i + 4 <= cols {
-                v128_store(d.add(i) as *mut v128, f32x4_div(v128_load(d.add(i) as *const v128), sv));
+                v128_store(
+                    d.add(i) as *mut v128,
+                    f32x4_div(v128_load(d.add(i) as *const v128), sv),
+                );
                 i += 4;
             }
         }
@@ -289,7 +337,13 @@ pub unsafe fn softmax(src: *const f32, dst: *mut f32, rows: usize, cols: usize) 
 ///
 /// # Safety
 /// Valid for `outer * axis * inner` floats each.
-pub unsafe fn softmax_strided(src: *const f32, dst: *mut f32, outer: usize, axis: usize, inner: usize) {
+pub unsafe fn softmax_strided(
+    src: *const f32,
+    dst: *mut f32,
+    outer: usize,
+    axis: usize,
+    inner: usize,
+) {
     for p in 0..outer {
         let s = src.add(p * axis * inner);
         let d = dst.add(p * axis * inner);
@@ -307,7 +361,8 @@ pub unsafe fn softmax_strided(src: *const f32, dst: *mut f32, outer: usize, axis
                 }
                 let mut acc = f32x4_splat(0.0);
                 for k in 0..axis {
-                    let e = simd::exp4(f32x4_sub(v128_load(s.add(k * inner + q) as *const v128), m));
+                    let e =
+                        simd::exp4(f32x4_sub(v128_load(s.add(k * inner + q) as *const v128), m));
                     v128_store(d.add(k * inner + q) as *mut v128, e);
                     acc = f32x4_add(acc, e);
                 }
@@ -349,8 +404,16 @@ pub unsafe fn softmax_strided(src: *const f32, dst: *mut f32, outer: usize, axis
 /// `a`, `b`, `c` valid for the elements addressed; `c` must not overlap `a` or `b`.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn gemm(
-    a: *const f32, ars: usize, acs: usize, b: *const f32, brs: usize, c: *mut f32,
-    m: usize, n: usize, k: usize, accumulate: bool,
+    a: *const f32,
+    ars: usize,
+    acs: usize,
+    b: *const f32,
+    brs: usize,
+    c: *mut f32,
+    m: usize,
+    n: usize,
+    k: usize,
+    accumulate: bool,
 ) {
     let mut i = 0usize;
     while i + 4 <= m {
@@ -367,8 +430,16 @@ pub unsafe fn gemm(
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn gemm_rows<const R: usize>(
-    a: *const f32, ars: usize, acs: usize, b: *const f32, brs: usize, c: *mut f32,
-    i0: usize, n: usize, k: usize, accumulate: bool,
+    a: *const f32,
+    ars: usize,
+    acs: usize,
+    b: *const f32,
+    brs: usize,
+    c: *mut f32,
+    i0: usize,
+    n: usize,
+    k: usize,
+    accumulate: bool,
 ) {
     #[allow(unused_mut)]
     let mut j = 0usize;
@@ -409,8 +480,17 @@ unsafe fn gemm_rows<const R: usize>(
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn gemm_row_tail(
-    a: *const f32, ars: usize, acs: usize, b: *const f32, brs: usize, c: *mut f32,
-    i: usize, j0: usize, n: usize, k: usize, accumulate: bool,
+    a: *const f32,
+    ars: usize,
+    acs: usize,
+    b: *const f32,
+    brs: usize,
+    c: *mut f32,
+    i: usize,
+    j0: usize,
+    n: usize,
+    k: usize,
+    accumulate: bool,
 ) {
     for j in j0..n {
         let mut s = if accumulate { *c.add(i * n + j) } else { 0.0 };
@@ -434,7 +514,11 @@ mod tests {
         let mut x = -87.0f32;
         while x < 88.3 {
             let want = (x as f64).exp() as f32;
-            assert!(ulps(exp_one(x), want) <= 2, "exp({x}) = {} want {want}", exp_one(x));
+            assert!(
+                ulps(exp_one(x), want) <= 2,
+                "exp({x}) = {} want {want}",
+                exp_one(x)
+            );
             x += 0.0137;
         }
         assert!(exp_one(f32::NAN).is_nan());
@@ -448,12 +532,42 @@ mod tests {
         let a = [1f32, 2., 3., 4., 5., 6.];
         let b = [10f32, 20., 30.];
         let mut out = [0f32; 6];
-        unsafe { binary(BinOp::Add, a.as_ptr(), b.as_ptr(), out.as_mut_ptr(), &[2, 3], &[3, 1], &[0, 1]) };
+        unsafe {
+            binary(
+                BinOp::Add,
+                a.as_ptr(),
+                b.as_ptr(),
+                out.as_mut_ptr(),
+                &[2, 3],
+                &[3, 1],
+                &[0, 1],
+            )
+        };
         assert_eq!(out, [11., 22., 33., 14., 25., 36.]);
         let c = [2f32, 3.];
-        unsafe { binary(BinOp::Mul, c.as_ptr(), b.as_ptr(), out.as_mut_ptr(), &[2, 3], &[1, 0], &[0, 1]) };
+        unsafe {
+            binary(
+                BinOp::Mul,
+                c.as_ptr(),
+                b.as_ptr(),
+                out.as_mut_ptr(),
+                &[2, 3],
+                &[1, 0],
+                &[0, 1],
+            )
+        };
         assert_eq!(out, [20., 40., 60., 30., 60., 90.]);
-        unsafe { binary(BinOp::Div, b.as_ptr(), c.as_ptr(), out.as_mut_ptr(), &[2, 3], &[0, 1], &[1, 0]) };
+        unsafe {
+            binary(
+                BinOp::Div,
+                b.as_ptr(),
+                c.as_ptr(),
+                out.as_mut_ptr(),
+                &[2, 3],
+                &[0, 1],
+                &[1, 0],
+            )
+        };
         assert_eq!(out, [5., 10., 15., 10. / 3., 20. / 3., 10.]);
     }
 
@@ -477,7 +591,9 @@ mod tests {
     fn softmax_strided_matches_last_axis() {
         // [2, 3, 5] over the middle axis vs the transposed [2, 5, 3] over the last axis
         let (outer, axis, inner) = (2usize, 3usize, 5usize);
-        let x: Vec<f32> = (0..outer * axis * inner).map(|i| ((i * 7 % 11) as f32) * 0.7 - 3.0).collect();
+        let x: Vec<f32> = (0..outer * axis * inner)
+            .map(|i| ((i * 7 % 11) as f32) * 0.7 - 3.0)
+            .collect();
         let mut y = vec![0f32; x.len()];
         unsafe { softmax_strided(x.as_ptr(), y.as_mut_ptr(), outer, axis, inner) };
         let mut t = vec![0f32; x.len()];
@@ -507,7 +623,20 @@ mod tests {
         let mut c = vec![1f32; m * n];
         // A read transposed: element (i, p) at p * m + i
         let at: Vec<f32> = (0..m * k).map(|q| a[(q % m) * k + q / m]).collect();
-        unsafe { gemm(at.as_ptr(), 1, m, b.as_ptr(), n, c.as_mut_ptr(), m, n, k, true) };
+        unsafe {
+            gemm(
+                at.as_ptr(),
+                1,
+                m,
+                b.as_ptr(),
+                n,
+                c.as_mut_ptr(),
+                m,
+                n,
+                k,
+                true,
+            )
+        };
         for i in 0..m {
             for j in 0..n {
                 let mut s = 1f32;

@@ -84,7 +84,13 @@ pub fn quantize_one(x: f32, scale: f32, zp: i32, t: QType) -> i32 {
     // The bounds are integers, so clamping before rounding equals clamping after.
     let lo = (t.min() - zp) as f32;
     let hi = (t.max() - zp) as f32;
-    let c = if v < lo { lo } else if v > hi { hi } else { v };
+    let c = if v < lo {
+        lo
+    } else if v > hi {
+        hi
+    } else {
+        v
+    };
     c.round_ties_even() as i32 + zp
 }
 
@@ -184,7 +190,14 @@ mod simd {
 /// `src` must be valid for `len` f32 reads, `dst` for `len` byte writes; the ranges may not
 /// overlap.
 #[inline]
-pub unsafe fn quantize_run(src: *const f32, dst: *mut u8, len: usize, scale: f32, zp: i32, t: QType) {
+pub unsafe fn quantize_run(
+    src: *const f32,
+    dst: *mut u8,
+    len: usize,
+    scale: f32,
+    zp: i32,
+    t: QType,
+) {
     // One loop per type (see layout::quantize_pad).
     match t {
         QType::I8 => quantize_run_t::<false>(src, dst, len, scale, zp),
@@ -193,7 +206,13 @@ pub unsafe fn quantize_run(src: *const f32, dst: *mut u8, len: usize, scale: f32
 }
 
 #[inline(always)]
-unsafe fn quantize_run_t<const U8: bool>(src: *const f32, dst: *mut u8, len: usize, scale: f32, zp: i32) {
+unsafe fn quantize_run_t<const U8: bool>(
+    src: *const f32,
+    dst: *mut u8,
+    len: usize,
+    scale: f32,
+    zp: i32,
+) {
     let t = if U8 { QType::U8 } else { QType::I8 };
     let mut i = 0usize;
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -222,7 +241,14 @@ unsafe fn quantize_run_t<const U8: bool>(src: *const f32, dst: *mut u8, len: usi
 /// # Safety
 /// `src` must be valid for `len` byte reads, `dst` for `len` f32 writes; no overlap.
 #[inline]
-pub unsafe fn dequantize_run(src: *const u8, dst: *mut f32, len: usize, scale: f32, zp: i32, t: QType) {
+pub unsafe fn dequantize_run(
+    src: *const u8,
+    dst: *mut f32,
+    len: usize,
+    scale: f32,
+    zp: i32,
+    t: QType,
+) {
     let mut i = 0usize;
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
@@ -286,7 +312,12 @@ unsafe fn spread_rgbx16(
     // with `fx`. (LLVM turns these into shuffles with a zero vector; with one-operand
     // shuffles and a bitselect for the fill instead, V8 ran this kernel 5% slower.)
     const Z: u8 = 0x80;
-    let m = |v: [u8; 16]| u8x16(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]);
+    let m = |v: [u8; 16]| {
+        u8x16(
+            v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13],
+            v[14], v[15],
+        )
+    };
     let v0 = i8x16_swizzle(a, m([0, 1, 2, Z, 3, 4, 5, Z, 6, 7, 8, Z, 9, 10, 11, Z]));
     let v1 = v128_or(
         i8x16_swizzle(a, m([12, 13, 14, Z, 15, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z])),
@@ -316,7 +347,13 @@ pub unsafe fn rgb_to_rgbx16(src: *const u8, dst: *mut u8, fill: u8) -> bool {
     {
         use core::arch::wasm32::*;
         let s = src as *const v128;
-        spread_rgbx16(v128_load(s), v128_load(s.add(1)), v128_load(s.add(2)), dst, fill_x(fill));
+        spread_rgbx16(
+            v128_load(s),
+            v128_load(s.add(1)),
+            v128_load(s.add(2)),
+            dst,
+            fill_x(fill),
+        );
         return true;
     }
     #[allow(unreachable_code)]
@@ -379,7 +416,10 @@ mod tests {
             for k in -400..400 {
                 for &d in &[0.5f32, -0.5, 0.0, 0.25, 0.75] {
                     let x = (k as f32 + d) * 0.25;
-                    assert_eq!(quantize_one(x, 0.25, zp, QType::I8), numpy_recipe(x, 0.25, zp, QType::I8));
+                    assert_eq!(
+                        quantize_one(x, 0.25, zp, QType::I8),
+                        numpy_recipe(x, 0.25, zp, QType::I8)
+                    );
                 }
             }
         }
@@ -387,9 +427,15 @@ mod tests {
         for &zp in &[-127, -7, 3, 127] {
             for k in -200..200 {
                 let x = k as f32 + 0.25;
-                assert_eq!(quantize_one(x, 1.0, zp, QType::I8), numpy_recipe(x, 1.0, zp, QType::I8));
+                assert_eq!(
+                    quantize_one(x, 1.0, zp, QType::I8),
+                    numpy_recipe(x, 1.0, zp, QType::I8)
+                );
                 let t = k as f32 + 0.5;
-                let (a, b) = (quantize_one(t, 1.0, zp, QType::I8), numpy_recipe(t, 1.0, zp, QType::I8));
+                let (a, b) = (
+                    quantize_one(t, 1.0, zp, QType::I8),
+                    numpy_recipe(t, 1.0, zp, QType::I8),
+                );
                 assert!((a - b).abs() <= 1, "{t} {zp}");
                 if (-120..120).contains(&(k + zp)) {
                     assert_eq!((a - b).abs(), 1, "tie {t} zp {zp}");
@@ -399,7 +445,10 @@ mod tests {
         for &zp in &[0, 2, 128, 254] {
             for k in -400..400 {
                 let x = k as f32 + 0.5;
-                assert_eq!(quantize_one(x, 1.0, zp, QType::U8), numpy_recipe(x, 1.0, zp, QType::U8));
+                assert_eq!(
+                    quantize_one(x, 1.0, zp, QType::U8),
+                    numpy_recipe(x, 1.0, zp, QType::U8)
+                );
             }
         }
     }
@@ -442,7 +491,9 @@ mod tests {
             seed
         };
         for len in [0usize, 1, 3, 15, 16, 17, 31, 33, 100] {
-            let src: Vec<f32> = (0..len).map(|_| (rnd() % 2000) as f32 / 4.0 - 250.0).collect();
+            let src: Vec<f32> = (0..len)
+                .map(|_| (rnd() % 2000) as f32 / 4.0 - 250.0)
+                .collect();
             let mut q = vec![0u8; len];
             unsafe { quantize_run(src.as_ptr(), q.as_mut_ptr(), len, 0.5, -3, QType::I8) };
             for i in 0..len {

@@ -19,7 +19,13 @@ const T: usize = 16;
 /// # Safety
 /// `src` and `dst` hold `batch * rows * cols` elements each; no overlap.
 #[inline(always)]
-pub unsafe fn transpose2d<E: Copy>(src: *const E, dst: *mut E, batch: usize, rows: usize, cols: usize) {
+pub unsafe fn transpose2d<E: Copy>(
+    src: *const E,
+    dst: *mut E,
+    batch: usize,
+    rows: usize,
+    cols: usize,
+) {
     let m = rows * cols;
     for b in 0..batch {
         let s = src.add(b * m);
@@ -75,13 +81,23 @@ unsafe fn fast<E: Copy>(
         match core::mem::size_of::<E>() {
             4 => {
                 for b in 0..n {
-                    x32(src.add(b * m) as *const u32, dst.add(b * m) as *mut u32, hw, c);
+                    x32(
+                        src.add(b * m) as *const u32,
+                        dst.add(b * m) as *mut u32,
+                        hw,
+                        c,
+                    );
                 }
                 return true;
             }
             1 => {
                 for b in 0..n {
-                    x8(src.add(b * m) as *const u8, dst.add(b * m) as *mut u8, hw, c);
+                    x8(
+                        src.add(b * m) as *const u8,
+                        dst.add(b * m) as *mut u8,
+                        hw,
+                        c,
+                    );
                 }
                 return true;
             }
@@ -102,7 +118,14 @@ use {no_simd as unzip_x32, no_simd as unzip_x8, no_simd as zip_x32, no_simd as z
 ///
 /// # Safety
 /// See [`transpose2d`].
-pub unsafe fn nhwc_to_nchw<E: Copy>(src: *const E, dst: *mut E, n: usize, h: usize, w: usize, c: usize) {
+pub unsafe fn nhwc_to_nchw<E: Copy>(
+    src: *const E,
+    dst: *mut E,
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+) {
     if !fast(src, dst, n, h * w, c, unzip_x32, unzip_x8) {
         transpose2d(src, dst, n, h * w, c);
     }
@@ -112,7 +135,14 @@ pub unsafe fn nhwc_to_nchw<E: Copy>(src: *const E, dst: *mut E, n: usize, h: usi
 ///
 /// # Safety
 /// See [`transpose2d`].
-pub unsafe fn nchw_to_nhwc<E: Copy>(src: *const E, dst: *mut E, n: usize, h: usize, w: usize, c: usize) {
+pub unsafe fn nchw_to_nhwc<E: Copy>(
+    src: *const E,
+    dst: *mut E,
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+) {
     if !fast(src, dst, n, h * w, c, zip_x32, zip_x8) {
         transpose2d(src, dst, n, c, h * w);
     }
@@ -286,10 +316,17 @@ mod simd {
                     let vx = ld(px.add(i));
                     let vy = ld(py.add(i));
                     // [x0 y0 x1 y1 .. x7 y7], [x8 y8 .. x15 y15] (punpcklbw / punpckhbw)
-                    st(d.add(2 * i), u8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(vx, vy));
+                    st(
+                        d.add(2 * i),
+                        u8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(
+                            vx, vy,
+                        ),
+                    );
                     st(
                         d.add(2 * i + 16),
-                        u8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(vx, vy),
+                        u8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(
+                            vx, vy,
+                        ),
                     );
                     i += 16;
                 }
@@ -303,14 +340,27 @@ mod simd {
                     let vy = ld(py.add(i));
                     let vz = ld(pz.add(i));
                     // [x0 y0 z0 x1 y1 z1 x2 y2 z2 x3 y3 z3 x4 y4 z4 x5]
-                    let t = u8x16_shuffle::<0, 16, 0, 1, 17, 0, 2, 18, 0, 3, 19, 0, 4, 20, 0, 5>(vx, vy);
-                    let o0 = u8x16_shuffle::<0, 1, 16, 3, 4, 17, 6, 7, 18, 9, 10, 19, 12, 13, 20, 15>(t, vz);
+                    let t = u8x16_shuffle::<0, 16, 0, 1, 17, 0, 2, 18, 0, 3, 19, 0, 4, 20, 0, 5>(
+                        vx, vy,
+                    );
+                    let o0 = u8x16_shuffle::<0, 1, 16, 3, 4, 17, 6, 7, 18, 9, 10, 19, 12, 13, 20, 15>(
+                        t, vz,
+                    );
                     // [y5 z5 x6 y6 z6 x7 y7 z7 x8 y8 z8 x9 y9 z9 x10 y10]
-                    let t = u8x16_shuffle::<21, 0, 6, 22, 0, 7, 23, 0, 8, 24, 0, 9, 25, 0, 10, 26>(vx, vy);
-                    let o1 = u8x16_shuffle::<0, 21, 2, 3, 22, 5, 6, 23, 8, 9, 24, 11, 12, 25, 14, 15>(t, vz);
+                    let t = u8x16_shuffle::<21, 0, 6, 22, 0, 7, 23, 0, 8, 24, 0, 9, 25, 0, 10, 26>(
+                        vx, vy,
+                    );
+                    let o1 = u8x16_shuffle::<0, 21, 2, 3, 22, 5, 6, 23, 8, 9, 24, 11, 12, 25, 14, 15>(
+                        t, vz,
+                    );
                     // [z10 x11 y11 z11 x12 y12 z12 x13 y13 z13 x14 y14 z14 x15 y15 z15]
-                    let t = u8x16_shuffle::<0, 11, 27, 0, 12, 28, 0, 13, 29, 0, 14, 30, 0, 15, 31, 0>(vx, vy);
-                    let o2 = u8x16_shuffle::<26, 1, 2, 27, 4, 5, 28, 7, 8, 29, 10, 11, 30, 13, 14, 31>(t, vz);
+                    let t = u8x16_shuffle::<0, 11, 27, 0, 12, 28, 0, 13, 29, 0, 14, 30, 0, 15, 31, 0>(
+                        vx, vy,
+                    );
+                    let o2 =
+                        u8x16_shuffle::<26, 1, 2, 27, 4, 5, 28, 7, 8, 29, 10, 11, 30, 13, 14, 31>(
+                            t, vz,
+                        );
                     st(d.add(3 * i), o0);
                     st(d.add(3 * i + 16), o1);
                     st(d.add(3 * i + 32), o2);
@@ -325,14 +375,66 @@ mod simd {
                     let vy = ld(py.add(i));
                     let vz = ld(pz.add(i));
                     let vw = ld(pw.add(i));
-                    let xy_lo = u8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(vx, vy);
-                    let xy_hi = u8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(vx, vy);
-                    let zw_lo = u8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(vz, vw);
-                    let zw_hi = u8x16_shuffle::<8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31>(vz, vw);
-                    st(d.add(4 * i), u16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(xy_lo, zw_lo)); // pixels 0..3
-                    st(d.add(4 * i + 16), u16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(xy_lo, zw_lo)); // 4..7
-                    st(d.add(4 * i + 32), u16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(xy_hi, zw_hi)); // 8..11
-                    st(d.add(4 * i + 48), u16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(xy_hi, zw_hi)); // 12..15
+                    let xy_lo =
+                        u8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(
+                            vx, vy,
+                        );
+                    let xy_hi = u8x16_shuffle::<
+                        8,
+                        24,
+                        9,
+                        25,
+                        10,
+                        26,
+                        11,
+                        27,
+                        12,
+                        28,
+                        13,
+                        29,
+                        14,
+                        30,
+                        15,
+                        31,
+                    >(vx, vy);
+                    let zw_lo =
+                        u8x16_shuffle::<0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23>(
+                            vz, vw,
+                        );
+                    let zw_hi = u8x16_shuffle::<
+                        8,
+                        24,
+                        9,
+                        25,
+                        10,
+                        26,
+                        11,
+                        27,
+                        12,
+                        28,
+                        13,
+                        29,
+                        14,
+                        30,
+                        15,
+                        31,
+                    >(vz, vw);
+                    st(
+                        d.add(4 * i),
+                        u16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(xy_lo, zw_lo),
+                    ); // pixels 0..3
+                    st(
+                        d.add(4 * i + 16),
+                        u16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(xy_lo, zw_lo),
+                    ); // 4..7
+                    st(
+                        d.add(4 * i + 32),
+                        u16x8_shuffle::<0, 8, 1, 9, 2, 10, 3, 11>(xy_hi, zw_hi),
+                    ); // 8..11
+                    st(
+                        d.add(4 * i + 48),
+                        u16x8_shuffle::<4, 12, 5, 13, 6, 14, 7, 15>(xy_hi, zw_hi),
+                    ); // 12..15
                     i += 16;
                 }
             }
@@ -352,8 +454,18 @@ mod simd {
                 while i < n16 {
                     let va = ld(s.add(2 * i));
                     let vb = ld(s.add(2 * i + 16));
-                    st(px.add(i), u8x16_shuffle::<0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30>(va, vb));
-                    st(py.add(i), u8x16_shuffle::<1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31>(va, vb));
+                    st(
+                        px.add(i),
+                        u8x16_shuffle::<0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30>(
+                            va, vb,
+                        ),
+                    );
+                    st(
+                        py.add(i),
+                        u8x16_shuffle::<1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31>(
+                            va, vb,
+                        ),
+                    );
                     i += 16;
                 }
             }
@@ -365,12 +477,24 @@ mod simd {
                     let va = ld(s.add(3 * i));
                     let vb = ld(s.add(3 * i + 16));
                     let vc = ld(s.add(3 * i + 32));
-                    let t = u8x16_shuffle::<0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 0, 0, 0, 0, 0>(va, vb);
-                    let x = u8x16_shuffle::<0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 17, 20, 23, 26, 29>(t, vc);
-                    let t = u8x16_shuffle::<1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 0, 0, 0, 0, 0>(va, vb);
-                    let y = u8x16_shuffle::<0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 18, 21, 24, 27, 30>(t, vc);
-                    let t = u8x16_shuffle::<2, 5, 8, 11, 14, 17, 20, 23, 26, 29, 0, 0, 0, 0, 0, 0>(va, vb);
-                    let z = u8x16_shuffle::<0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 19, 22, 25, 28, 31>(t, vc);
+                    let t = u8x16_shuffle::<0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 0, 0, 0, 0, 0>(
+                        va, vb,
+                    );
+                    let x = u8x16_shuffle::<0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 17, 20, 23, 26, 29>(
+                        t, vc,
+                    );
+                    let t = u8x16_shuffle::<1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 0, 0, 0, 0, 0>(
+                        va, vb,
+                    );
+                    let y = u8x16_shuffle::<0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 18, 21, 24, 27, 30>(
+                        t, vc,
+                    );
+                    let t = u8x16_shuffle::<2, 5, 8, 11, 14, 17, 20, 23, 26, 29, 0, 0, 0, 0, 0, 0>(
+                        va, vb,
+                    );
+                    let z = u8x16_shuffle::<0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 19, 22, 25, 28, 31>(
+                        t, vc,
+                    );
                     st(px.add(i), x);
                     st(py.add(i), y);
                     st(pz.add(i), z);
@@ -416,7 +540,13 @@ mod tests {
 
     #[test]
     fn round_trip_and_reference() {
-        let mut shapes = vec![(1, 1, 1, 1), (2, 3, 5, 3), (1, 7, 9, 17), (1, 4, 4, 64), (3, 1, 33, 2)];
+        let mut shapes = vec![
+            (1, 1, 1, 1),
+            (2, 3, 5, 3),
+            (1, 7, 9, 17),
+            (1, 4, 4, 64),
+            (3, 1, 33, 2),
+        ];
         // The fast paths' channel counts, every tail length of 4- and 16-pixel vectors, batches.
         for c in 1..=5 {
             for hw in [1, 3, 4, 5, 15, 16, 17, 37] {
@@ -432,7 +562,10 @@ mod tests {
                 for r in 0..h {
                     for x in 0..w {
                         for i in 0..c {
-                            assert_eq!(nchw[((y * c + i) * h + r) * w + x], src[((y * h + r) * w + x) * c + i]);
+                            assert_eq!(
+                                nchw[((y * c + i) * h + r) * w + x],
+                                src[((y * h + r) * w + x) * c + i]
+                            );
                         }
                     }
                 }

@@ -10,9 +10,30 @@
  * @module
  */
 import { OnnxGraphError } from "../errors.ts";
-import { BinOp, binaryAny, binaryF, broadcastShape, broadcastTo, clampF, type NumArray, UnOp, unaryF } from "../numeric.ts";
-import { allocData, dtypeOf, type DType, type Tensor } from "../tensor.ts";
-import { attrFloat, attrInt, type Attrs, isBig, isFloat, need, type OpContext, type OpImpl, shapeError, unsupported } from "./types.ts";
+import {
+  binaryAny,
+  binaryF,
+  BinOp,
+  broadcastShape,
+  broadcastTo,
+  clampF,
+  type NumArray,
+  unaryF,
+  UnOp,
+} from "../numeric.ts";
+import { allocData, type DType, dtypeOf, type Tensor } from "../tensor.ts";
+import {
+  attrFloat,
+  attrInt,
+  type Attrs,
+  isBig,
+  isFloat,
+  need,
+  type OpContext,
+  type OpImpl,
+  shapeError,
+  unsupported,
+} from "./types.ts";
 
 function outShapeOf(ctx: OpContext, a: Tensor, b: Tensor): number[] {
   const s = broadcastShape(a.shape, b.shape);
@@ -27,11 +48,18 @@ function toF64(t: Tensor): Float64Array {
 }
 
 const bigFns: Record<number, (x: bigint, y: bigint) => bigint> = {
-  0: (x, y) => x + y, 1: (x, y) => x - y, 2: (x, y) => x * y,
+  0: (x, y) => x + y,
+  1: (x, y) => x - y,
+  2: (x, y) => x * y,
   3: (x, y) => (y === 0n ? 0n : x / y),
   4: (x, y) => (y < 0n ? (x === 1n ? 1n : 0n) : x ** y),
-  5: (x, y) => (x > y ? x : y), 6: (x, y) => (x < y ? x : y),
-  7: (x, y) => { if (y === 0n) return 0n; const r = x % y; return r !== 0n && (r < 0n) !== (y < 0n) ? r + y : r; },
+  5: (x, y) => (x > y ? x : y),
+  6: (x, y) => (x < y ? x : y),
+  7: (x, y) => {
+    if (y === 0n) return 0n;
+    const r = x % y;
+    return r !== 0n && (r < 0n) !== (y < 0n) ? r + y : r;
+  },
   8: (x, y) => (y === 0n ? 0n : x % y),
 };
 
@@ -42,10 +70,20 @@ function arith(op: number): OpImpl {
       const shape = outShapeOf(ctx, a, b);
       const out = ctx.alloc(a.dtype, shape);
       if (isBig(a.dtype)) {
-        const bb = isBig(b.dtype) ? b.data as BigInt64Array : BigInt64Array.from(b.data as NumArray, (v) => BigInt(Math.trunc(v)));
+        const bb = isBig(b.dtype)
+          ? b.data as BigInt64Array
+          : BigInt64Array.from(b.data as NumArray, (v) => BigInt(Math.trunc(v)));
         const f = bigFns[op];
         const wrap = a.dtype === "uint64" ? (v: bigint) => BigInt.asUintN(64, v) : (v: bigint) => BigInt.asIntN(64, v);
-        binaryAny(out.data as BigInt64Array, shape, a.data as BigInt64Array, a.shape, bb, b.shape, (x, y) => wrap(f(x, y)));
+        binaryAny(
+          out.data as BigInt64Array,
+          shape,
+          a.data as BigInt64Array,
+          a.shape,
+          bb,
+          b.shape,
+          (x, y) => wrap(f(x, y)),
+        );
         return [out];
       }
       const ad = a.data as NumArray;
@@ -95,7 +133,15 @@ function compare(f: (x: number | bigint, y: number | bigint) => boolean): OpImpl
       const a = need(ctx, ins[0], 0), b = need(ctx, ins[1], 1);
       const shape = outShapeOf(ctx, a, b);
       const out = ctx.alloc("bool", shape);
-      binaryAny(out.data as Uint8Array, shape, a.data as NumArray, a.shape, b.data as NumArray, b.shape, (x, y) => (f(x, y) ? 1 : 0));
+      binaryAny(
+        out.data as Uint8Array,
+        shape,
+        a.data as NumArray,
+        a.shape,
+        b.data as NumArray,
+        b.shape,
+        (x, y) => (f(x, y) ? 1 : 0),
+      );
       return [out];
     },
   };
@@ -107,7 +153,15 @@ function logic(f: (x: number, y: number) => boolean): OpImpl {
       const a = need(ctx, ins[0], 0), b = need(ctx, ins[1], 1);
       const shape = outShapeOf(ctx, a, b);
       const out = ctx.alloc("bool", shape);
-      binaryAny(out.data as Uint8Array, shape, a.data as Uint8Array, a.shape, b.data as Uint8Array, b.shape, (x, y) => (f(x, y) ? 1 : 0));
+      binaryAny(
+        out.data as Uint8Array,
+        shape,
+        a.data as Uint8Array,
+        a.shape,
+        b.data as Uint8Array,
+        b.shape,
+        (x, y) => (f(x, y) ? 1 : 0),
+      );
       return [out];
     },
   };
@@ -147,23 +201,31 @@ function mapF(f: (v: number, a: Attrs) => (v: number) => number): OpImpl {
 
 function castValue(to: DType): (v: number | bigint) => number | bigint {
   switch (to) {
-    case "int64": case "uint64": {
+    case "int64":
+    case "uint64": {
       const wrap = to === "uint64" ? (b: bigint) => BigInt.asUintN(64, b) : (b: bigint) => BigInt.asIntN(64, b);
       return (v) => typeof v === "bigint" ? wrap(v) : Number.isFinite(v) ? wrap(BigInt(Math.trunc(v))) : 0n;
     }
-    case "bool": return (v) => (typeof v === "bigint" ? v !== 0n : v !== 0) ? 1 : 0;
-    case "float32": case "float64": return (v) => Number(v);
-    default: return (v) => {
-      const n = typeof v === "bigint" ? Number(BigInt.asIntN(32, v)) : v;
-      return Number.isFinite(n) ? Math.trunc(n) : 0;
-    };
+    case "bool":
+      return (v) => (typeof v === "bigint" ? v !== 0n : v !== 0) ? 1 : 0;
+    case "float32":
+    case "float64":
+      return (v) => Number(v);
+    default:
+      return (v) => {
+        const n = typeof v === "bigint" ? Number(BigInt.asIntN(32, v)) : v;
+        return Number.isFinite(n) ? Math.trunc(n) : 0;
+      };
   }
 }
 
 /** Casts a tensor's data into a fresh array of `to` (exported for QuantizeLinear/tests). @example `castData(t, "int64")` */
 export function castInto(src: Tensor, out: Tensor): void {
   const f = castValue(out.dtype), s = src.data, o = out.data as unknown as (number | bigint)[];
-  if (isFloat(out.dtype) && !isBig(src.dtype)) { (out.data as NumArray).set(s as NumArray); return; }
+  if (isFloat(out.dtype) && !isBig(src.dtype)) {
+    (out.data as NumArray).set(s as NumArray);
+    return;
+  }
   for (let i = 0; i < s.length; i++) o[i] = f(s[i] as number | bigint);
 }
 
@@ -189,14 +251,22 @@ const clip: OpImpl = {
     const x = need(ctx, ins[0], 0);
     const out = ctx.alloc(x.dtype, x.shape);
     if (isBig(x.dtype)) {
-      const lo = ins[1] ? (ins[1].data as BigInt64Array)[0] : null, hi = ins[2] ? (ins[2].data as BigInt64Array)[0] : null;
+      const lo = ins[1] ? (ins[1].data as BigInt64Array)[0] : null,
+        hi = ins[2] ? (ins[2].data as BigInt64Array)[0] : null;
       const s = x.data as BigInt64Array, o = out.data as BigInt64Array;
-      for (let i = 0; i < s.length; i++) { let v = s[i]; if (lo !== null && v < lo) v = lo; if (hi !== null && v > hi) v = hi; o[i] = v; }
+      for (let i = 0; i < s.length; i++) {
+        let v = s[i];
+        if (lo !== null && v < lo) v = lo;
+        if (hi !== null && v > hi) v = hi;
+        o[i] = v;
+      }
       return [out];
     }
     let lo = -Infinity, hi = Infinity;
-    if (ctx.opset < 11) { lo = attrFloat(a, "min", -Infinity); hi = attrFloat(a, "max", Infinity); }
-    else {
+    if (ctx.opset < 11) {
+      lo = attrFloat(a, "min", -Infinity);
+      hi = attrFloat(a, "max", Infinity);
+    } else {
       if (ins[1]) lo = Number(ins[1].data[0]);
       if (ins[2]) hi = Number(ins[2].data[0]);
     }
@@ -243,7 +313,15 @@ const prelu: OpImpl = {
   run(ctx, ins) {
     const x = need(ctx, ins[0], 0), s = need(ctx, ins[1], 1);
     const shape = outShapeOf(ctx, x, s), out = ctx.alloc(x.dtype, shape);
-    binaryAny(out.data as NumArray, shape, x.data as NumArray, x.shape, s.data as NumArray, s.shape, (v, k) => (v < 0 ? v * k : v));
+    binaryAny(
+      out.data as NumArray,
+      shape,
+      x.data as NumArray,
+      x.shape,
+      s.data as NumArray,
+      s.shape,
+      (v, k) => (v < 0 ? v * k : v),
+    );
     return [out];
   },
 };
@@ -253,23 +331,57 @@ const absBig = (v: bigint) => (v < 0n ? -v : v), negBig = (v: bigint) => BigInt.
 
 /** Element-wise op table. @example `elementwiseOps.Relu` */
 export const elementwiseOps: Record<string, OpImpl> = {
-  Add: arith(BinOp.Add), Sub: arith(BinOp.Sub), Mul: arith(BinOp.Mul), Div: arith(BinOp.Div), Pow: arith(BinOp.Pow),
+  Add: arith(BinOp.Add),
+  Sub: arith(BinOp.Sub),
+  Mul: arith(BinOp.Mul),
+  Div: arith(BinOp.Div),
+  Pow: arith(BinOp.Pow),
   Mod: {
     ...arith(BinOp.Mod),
-    run(ctx, ins, a) { return arith(attrInt(a, "fmod", 0) ? BinOp.FMod : BinOp.Mod).run(ctx, ins, a); },
+    run(ctx, ins, a) {
+      return arith(attrInt(a, "fmod", 0) ? BinOp.FMod : BinOp.Mod).run(ctx, ins, a);
+    },
   },
-  Max: variadic(BinOp.Max), Min: variadic(BinOp.Min), Sum: variadic(BinOp.Add), Mean: variadic(BinOp.Add, true),
-  Equal: compare((x, y) => x === y), Greater: compare((x, y) => x > y), Less: compare((x, y) => x < y),
-  GreaterOrEqual: compare((x, y) => x >= y), LessOrEqual: compare((x, y) => x <= y),
-  And: logic((x, y) => !!x && !!y), Or: logic((x, y) => !!x || !!y), Xor: logic((x, y) => !!x !== !!y), Not: not,
-  Neg: unary(UnOp.Neg, negInt, negBig), Abs: unary(UnOp.Abs, absInt, absBig), Sign: unary(UnOp.Sign, Math.sign, (v) => (v > 0n ? 1n : v < 0n ? -1n : 0n)),
-  Sqrt: unary(UnOp.Sqrt), Exp: unary(UnOp.Exp), Log: unary(UnOp.Log), Sigmoid: unary(UnOp.Sigmoid),
-  Tanh: unary(UnOp.Tanh), Relu: unary(UnOp.Relu, (v) => (v > 0 ? v : 0), (v) => (v > 0n ? v : 0n)),
-  Floor: unary(UnOp.Floor), Ceil: unary(UnOp.Ceil), Reciprocal: unary(UnOp.Reciprocal), Sin: unary(UnOp.Sin),
-  Cos: unary(UnOp.Cos), Round: unary(UnOp.Round), Erf: unary(UnOp.Erf), Softplus: unary(UnOp.Softplus), Softsign: unary(UnOp.Softsign),
+  Max: variadic(BinOp.Max),
+  Min: variadic(BinOp.Min),
+  Sum: variadic(BinOp.Add),
+  Mean: variadic(BinOp.Add, true),
+  Equal: compare((x, y) => x === y),
+  Greater: compare((x, y) => x > y),
+  Less: compare((x, y) => x < y),
+  GreaterOrEqual: compare((x, y) => x >= y),
+  LessOrEqual: compare((x, y) => x <= y),
+  And: logic((x, y) => !!x && !!y),
+  Or: logic((x, y) => !!x || !!y),
+  Xor: logic((x, y) => !!x !== !!y),
+  Not: not,
+  Neg: unary(UnOp.Neg, negInt, negBig),
+  Abs: unary(UnOp.Abs, absInt, absBig),
+  Sign: unary(UnOp.Sign, Math.sign, (v) => (v > 0n ? 1n : v < 0n ? -1n : 0n)),
+  Sqrt: unary(UnOp.Sqrt),
+  Exp: unary(UnOp.Exp),
+  Log: unary(UnOp.Log),
+  Sigmoid: unary(UnOp.Sigmoid),
+  Tanh: unary(UnOp.Tanh),
+  Relu: unary(UnOp.Relu, (v) => (v > 0 ? v : 0), (v) => (v > 0n ? v : 0n)),
+  Floor: unary(UnOp.Floor),
+  Ceil: unary(UnOp.Ceil),
+  Reciprocal: unary(UnOp.Reciprocal),
+  Sin: unary(UnOp.Sin),
+  Cos: unary(UnOp.Cos),
+  Round: unary(UnOp.Round),
+  Erf: unary(UnOp.Erf),
+  Softplus: unary(UnOp.Softplus),
+  Softsign: unary(UnOp.Softsign),
   IsNaN: isNaNOp,
-  LeakyRelu: mapF((_, a) => { const al = attrFloat(a, "alpha", 0.01); return (v) => (v < 0 ? al * v : v); }),
-  Elu: mapF((_, a) => { const al = attrFloat(a, "alpha", 1); return (v) => (v < 0 ? al * (Math.exp(v) - 1) : v); }),
+  LeakyRelu: mapF((_, a) => {
+    const al = attrFloat(a, "alpha", 0.01);
+    return (v) => (v < 0 ? al * v : v);
+  }),
+  Elu: mapF((_, a) => {
+    const al = attrFloat(a, "alpha", 1);
+    return (v) => (v < 0 ? al * (Math.exp(v) - 1) : v);
+  }),
   Selu: mapF((_, a) => {
     const al = attrFloat(a, "alpha", 1.67326319217681884765625), g = attrFloat(a, "gamma", 1.05070102214813232421875);
     return (v) => (v <= 0 ? g * (al * Math.exp(v) - al) : g * v);
@@ -279,9 +391,15 @@ export const elementwiseOps: Record<string, OpImpl> = {
     return (v) => Math.max(0, Math.min(1, al * v + be));
   }),
   HardSwish: mapF(() => (v) => v * Math.max(0, Math.min(1, v / 6 + 0.5))),
-  ThresholdedRelu: mapF((_, a) => { const al = attrFloat(a, "alpha", 1); return (v) => (v > al ? v : 0); }),
+  ThresholdedRelu: mapF((_, a) => {
+    const al = attrFloat(a, "alpha", 1);
+    return (v) => (v > al ? v : 0);
+  }),
   PRelu: prelu,
-  Clip: clip, Where: where, Cast: cast, Identity: identity,
+  Clip: clip,
+  Where: where,
+  Cast: cast,
+  Identity: identity,
 };
 
 export { OnnxGraphError };

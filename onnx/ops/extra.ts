@@ -10,10 +10,22 @@
  * ```
  * @module
  */
-import { convTranspose2d, type NumArray, erf } from "../numeric.ts";
+import { convTranspose2d, erf, type NumArray } from "../numeric.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
 import { castInto } from "./elementwise.ts";
-import { attrFloat, attrInt, attrInts, attrString, ints, isBig, need, normAxis, type OpImpl, shapeError, unsupported } from "./types.ts";
+import {
+  attrFloat,
+  attrInt,
+  attrInts,
+  attrString,
+  ints,
+  isBig,
+  need,
+  normAxis,
+  type OpImpl,
+  shapeError,
+  unsupported,
+} from "./types.ts";
 
 type Arr = { [i: number]: unknown; length: number };
 
@@ -35,14 +47,20 @@ const pad: OpImpl = {
     }
     const full = new Array<number>(2 * r).fill(0);
     const ax = axes ?? x.shape.map((_, i) => i);
-    ax.forEach((d, i) => { full[d] = pads[i]; full[r + d] = pads[ax.length + i]; });
+    ax.forEach((d, i) => {
+      full[d] = pads[i];
+      full[r + d] = pads[ax.length + i];
+    });
     const shape = x.shape.map((d, i) => d + full[i] + full[r + i]);
     if (shape.some((d) => d < 0)) shapeError(ctx, `pads [${pads}] remove more than the input`);
     const out = ctx.alloc(x.dtype, shape);
     const mode = attrString(a, "mode", "constant");
     const n = out.data.length, idx = new Array<number>(r).fill(0), xs = new Array<number>(r);
     let s = 1;
-    for (let i = r - 1; i >= 0; i--) { xs[i] = s; s *= x.shape[i]; }
+    for (let i = r - 1; i >= 0; i--) {
+      xs[i] = s;
+      s *= x.shape[i];
+    }
     const src = x.data as Arr, dst = out.data as Arr;
     const fill = isBig(x.dtype) ? BigInt(cval) : Number(cval);
     for (let q = 0; q < n; q++) {
@@ -51,7 +69,10 @@ const pad: OpImpl = {
         let p = idx[d] - full[d];
         const dim = x.shape[d];
         if (p < 0 || p >= dim) {
-          if (mode === "constant" || dim === 0) { inside = false; break; }
+          if (mode === "constant" || dim === 0) {
+            inside = false;
+            break;
+          }
           if (mode === "edge") p = p < 0 ? 0 : dim - 1;
           else if (mode === "wrap") p = ((p % dim) + dim) % dim;
           else { // reflect
@@ -63,7 +84,10 @@ const pad: OpImpl = {
         off += p * xs[d];
       }
       dst[q] = inside ? src[off] : fill;
-      for (let d = r - 1; d >= 0; d--) { if (++idx[d] < shape[d]) break; idx[d] = 0; }
+      for (let d = r - 1; d >= 0; d--) {
+        if (++idx[d] < shape[d]) break;
+        idx[d] = 0;
+      }
     }
     return [out];
   },
@@ -84,9 +108,13 @@ const convTranspose: OpImpl = {
     const r = inSp.length, kSp = attrInts(a, "kernel_shape") ?? kSp0;
     const strides = attrInts(a, "strides") ?? new Array(r).fill(1);
     const dil = attrInts(a, "dilations") ?? new Array(r).fill(1);
-    const pads = attrString(a, "auto_pad", "NOTSET") === "VALID" ? new Array(2 * r).fill(0) : (attrInts(a, "pads") ?? new Array(2 * r).fill(0));
+    const pads = attrString(a, "auto_pad", "NOTSET") === "VALID"
+      ? new Array(2 * r).fill(0)
+      : (attrInts(a, "pads") ?? new Array(2 * r).fill(0));
     const opad = attrInts(a, "output_padding") ?? new Array(r).fill(0);
-    const outSp = inSp.map((d, i) => strides[i] * (d - 1) + opad[i] + ((kSp[i] - 1) * dil[i] + 1) - pads[i] - pads[r + i]);
+    const outSp = inSp.map((d, i) =>
+      strides[i] * (d - 1) + opad[i] + ((kSp[i] - 1) * dil[i] + 1) - pads[i] - pads[r + i]
+    );
     const m = mg * group, cg = c / group;
     const out = ctx.alloc(x.dtype, [n, m, ...outSp]);
     const y = out.data as NumArray, xd = x.data as NumArray, wd = w.data as NumArray;
@@ -94,7 +122,11 @@ const convTranspose: OpImpl = {
     const inSize = sizeOf(inSp), outSize = sizeOf(outSp), kSize = sizeOf(kSp);
     if (r === 2 || r === 1) {
       const sp = r === 2 ? { inSp, outSp, kSp, strides, dil, pads } : {
-        inSp: [1, inSp[0]], outSp: [1, outSp[0]], kSp: [1, kSp[0]], strides: [1, strides[0]], dil: [1, dil[0]],
+        inSp: [1, inSp[0]],
+        outSp: [1, outSp[0]],
+        kSp: [1, kSp[0]],
+        strides: [1, strides[0]],
+        dil: [1, dil[0]],
         pads: [0, pads[0], 0, pads[1]],
       };
       convTranspose2d(xd, wd, b ? b.data as NumArray : null, y, n, c, m, group, sp);
@@ -109,13 +141,22 @@ const convTranspose: OpImpl = {
         let off = 0, ok = true;
         for (let d = 0; d < r; d++) {
           const pos = ii[d] * strides[d] + ki[d] * dil[d] - pads[d];
-          if (pos < 0 || pos >= outSp[d]) { ok = false; break; }
+          if (pos < 0 || pos >= outSp[d]) {
+            ok = false;
+            break;
+          }
           off = off * outSp[d] + pos;
         }
         offs[p * kSize + kk] = ok ? off : -1;
-        for (let d = r - 1; d >= 0; d--) { if (++ki[d] < kSp[d]) break; ki[d] = 0; }
+        for (let d = r - 1; d >= 0; d--) {
+          if (++ki[d] < kSp[d]) break;
+          ki[d] = 0;
+        }
       }
-      for (let d = r - 1; d >= 0; d--) { if (++ii[d] < inSp[d]) break; ii[d] = 0; }
+      for (let d = r - 1; d >= 0; d--) {
+        if (++ii[d] < inSp[d]) break;
+        ii[d] = 0;
+      }
     }
     for (let bi = 0; bi < n; bi++) {
       for (let g = 0; g < group; g++) {
@@ -175,7 +216,10 @@ const gatherElements: OpImpl = {
     const out = ctx.alloc(x.dtype, [...ind.shape]);
     const idx = ints(ind), n = idx.length, pos = new Array<number>(r).fill(0), xs = new Array<number>(r);
     let s = 1;
-    for (let i = r - 1; i >= 0; i--) { xs[i] = s; s *= x.shape[i]; }
+    for (let i = r - 1; i >= 0; i--) {
+      xs[i] = s;
+      s *= x.shape[i];
+    }
     const src = x.data as Arr, dst = out.data as Arr;
     for (let q = 0; q < n; q++) {
       let k = idx[q];
@@ -184,7 +228,10 @@ const gatherElements: OpImpl = {
       let off = 0;
       for (let d = 0; d < r; d++) off += (d === axis ? k : pos[d]) * xs[d];
       dst[q] = src[off];
-      for (let d = r - 1; d >= 0; d--) { if (++pos[d] < ind.shape[d]) break; pos[d] = 0; }
+      for (let d = r - 1; d >= 0; d--) {
+        if (++pos[d] < ind.shape[d]) break;
+        pos[d] = 0;
+      }
     }
     return [out];
   },
@@ -239,13 +286,19 @@ const layerNorm: OpImpl = {
     const bcast = (t: Tensor, dst: Float64Array) => {
       const st: number[] = [];
       let s = 1;
-      for (let i = t.shape.length - 1; i >= 0; i--) { st.unshift(t.shape[i] === 1 ? 0 : s); s *= t.shape[i]; }
+      for (let i = t.shape.length - 1; i >= 0; i--) {
+        st.unshift(t.shape[i] === 1 ? 0 : s);
+        s *= t.shape[i];
+      }
       const pad = innerShape.length - t.shape.length, idx = new Array<number>(innerShape.length).fill(0);
       for (let q = 0; q < inner; q++) {
         let off = 0;
         for (let d = pad; d < innerShape.length; d++) off += idx[d] * st[d - pad];
         dst[q] = Number((t.data as NumArray)[off]);
-        for (let d = innerShape.length - 1; d >= 0; d--) { if (++idx[d] < innerShape[d]) break; idx[d] = 0; }
+        for (let d = innerShape.length - 1; d >= 0; d--) {
+          if (++idx[d] < innerShape[d]) break;
+          idx[d] = 0;
+        }
       }
     };
     bcast(sc, scale);
@@ -257,7 +310,10 @@ const layerNorm: OpImpl = {
       for (let i = 0; i < inner; i++) m += xd[b + i];
       m /= inner;
       let v = 0;
-      for (let i = 0; i < inner; i++) { const d = xd[b + i] - m; v += d * d; }
+      for (let i = 0; i < inner; i++) {
+        const d = xd[b + i] - m;
+        v += d * d;
+      }
       const is = 1 / Math.sqrt(v / inner + eps);
       for (let i = 0; i < inner; i++) yd[b + i] = (xd[b + i] - m) * is * scale[i] + shift[i];
       (mean.data as Float32Array)[p] = m;
@@ -304,8 +360,13 @@ const cumSum: OpImpl = {
         for (let j = 0; j < dim; j++) {
           const k = rev ? dim - 1 - j : j, o = (p * dim + k) * inner + q;
           const v = xd[o];
-          if (excl) { od[o] = acc; acc = big ? (acc as bigint) + (v as bigint) : (acc as number) + (v as number); }
-          else { acc = big ? (acc as bigint) + (v as bigint) : (acc as number) + (v as number); od[o] = acc; }
+          if (excl) {
+            od[o] = acc;
+            acc = big ? (acc as bigint) + (v as bigint) : (acc as number) + (v as number);
+          } else {
+            acc = big ? (acc as bigint) + (v as bigint) : (acc as number) + (v as number);
+            od[o] = acc;
+          }
         }
       }
     }
@@ -344,15 +405,34 @@ const trilu: OpImpl = {
 
 /** Extra op table. @example `extraOps.ConvTranspose` */
 export const extraOps: Record<string, OpImpl> = {
-  Pad: pad, ConvTranspose: convTranspose, CastLike: castLike, Range: range, GatherElements: gatherElements,
-  Dropout: dropout, Gelu: gelu, LayerNormalization: layerNorm, Hardmax: hardmax, CumSum: cumSum, IsInf: isInf, Trilu: trilu,
-  Tan: mapFloat(() => Math.tan), Asin: mapFloat(() => Math.asin), Acos: mapFloat(() => Math.acos), Atan: mapFloat(() => Math.atan),
-  Sinh: mapFloat(() => Math.sinh), Cosh: mapFloat(() => Math.cosh), Asinh: mapFloat(() => Math.asinh),
-  Acosh: mapFloat(() => Math.acosh), Atanh: mapFloat(() => Math.atanh),
+  Pad: pad,
+  ConvTranspose: convTranspose,
+  CastLike: castLike,
+  Range: range,
+  GatherElements: gatherElements,
+  Dropout: dropout,
+  Gelu: gelu,
+  LayerNormalization: layerNorm,
+  Hardmax: hardmax,
+  CumSum: cumSum,
+  IsInf: isInf,
+  Trilu: trilu,
+  Tan: mapFloat(() => Math.tan),
+  Asin: mapFloat(() => Math.asin),
+  Acos: mapFloat(() => Math.acos),
+  Atan: mapFloat(() => Math.atan),
+  Sinh: mapFloat(() => Math.sinh),
+  Cosh: mapFloat(() => Math.cosh),
+  Asinh: mapFloat(() => Math.asinh),
+  Acosh: mapFloat(() => Math.acosh),
+  Atanh: mapFloat(() => Math.atanh),
   Mish: mapFloat(() => (v) => v * Math.tanh(v > 20 ? v : Math.log1p(Math.exp(v)))),
   Shrink: mapFloat((a) => {
     const l = attrFloat(a, "lambd", 0.5), b = attrFloat(a, "bias", 0);
     return (v) => (v < -l ? v + b : v > l ? v - b : 0);
   }),
-  Celu: mapFloat((a) => { const al = attrFloat(a, "alpha", 1); return (v) => Math.max(0, v) + Math.min(0, al * (Math.exp(v / al) - 1)); }),
+  Celu: mapFloat((a) => {
+    const al = attrFloat(a, "alpha", 1);
+    return (v) => Math.max(0, v) + Math.min(0, al * (Math.exp(v / al) - 1));
+  }),
 };

@@ -11,7 +11,20 @@
  */
 import { broadcastShape, broadcastTo, conv, gemm, type NumArray, pool, softmaxInner } from "../numeric.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
-import { attrFloat, attrInt, attrInts, type Attrs, attrString, ints, need, normAxis, type OpContext, type OpImpl, shapeError, unsupported } from "./types.ts";
+import {
+  attrFloat,
+  attrInt,
+  attrInts,
+  type Attrs,
+  attrString,
+  ints,
+  need,
+  normAxis,
+  type OpContext,
+  type OpImpl,
+  shapeError,
+  unsupported,
+} from "./types.ts";
 import type { NodeProto } from "../model.ts";
 
 function softmaxOp(log: boolean): OpImpl {
@@ -23,10 +36,14 @@ function softmaxOp(log: boolean): OpImpl {
       let outer: number, axis: number, inner: number;
       if (ctx.opset < 13) {
         const ax = normAxis(ctx, attrInt(a, "axis", 1), r);
-        outer = sizeOf(x.shape.slice(0, ax)); axis = sizeOf(x.shape.slice(ax)); inner = 1;
+        outer = sizeOf(x.shape.slice(0, ax));
+        axis = sizeOf(x.shape.slice(ax));
+        inner = 1;
       } else {
         const ax = normAxis(ctx, attrInt(a, "axis", -1), r);
-        outer = sizeOf(x.shape.slice(0, ax)); axis = x.shape[ax]; inner = sizeOf(x.shape.slice(ax + 1));
+        outer = sizeOf(x.shape.slice(0, ax));
+        axis = x.shape[ax];
+        inner = sizeOf(x.shape.slice(ax + 1));
       }
       softmaxInner(x.data as NumArray, out.data as NumArray, outer, axis, inner, log);
       return [out];
@@ -69,8 +86,23 @@ const gemmOp: OpImpl = {
     if (k !== k2) shapeError(ctx, `shapes [${a.shape}] and [${b.shape}] do not multiply`);
     const out = ctx.alloc(a.dtype, [m, n]);
     const od = out.data as NumArray;
-    gemm(a.data as NumArray, 0, ta ? 1 : k, ta ? m : 1, b.data as NumArray, 0, tb ? 1 : n, tb ? k : 1, od, 0, m, n, k, false);
-    if (alpha !== 1) for (let i = 0; i < od.length; i++) od[i] *= alpha;
+    gemm(
+      a.data as NumArray,
+      0,
+      ta ? 1 : k,
+      ta ? m : 1,
+      b.data as NumArray,
+      0,
+      tb ? 1 : n,
+      tb ? k : 1,
+      od,
+      0,
+      m,
+      n,
+      k,
+      false,
+    );
+    if (alpha !== 1) { for (let i = 0; i < od.length; i++) od[i] *= alpha; }
     if (c && beta !== 0) {
       const cb = new Float64Array(m * n);
       broadcastTo(cb, [m, n], c.data as NumArray, c.shape);
@@ -80,7 +112,13 @@ const gemmOp: OpImpl = {
   },
 };
 
-interface Window { kSp: number[]; strides: number[]; pads: number[]; dilations: number[]; outSp: number[] }
+interface Window {
+  kSp: number[];
+  strides: number[];
+  pads: number[];
+  dilations: number[];
+  outSp: number[];
+}
 
 function windowOf(ctx: OpContext, a: Attrs, inSp: number[], kSp: number[], ceil: boolean): Window {
   const r = inSp.length;
@@ -122,7 +160,16 @@ const convOp: OpImpl = {
     const win = windowOf(ctx, a, inSp, kSp, false);
     const out = ctx.alloc(x.dtype, [n, m, ...win.outSp]);
     conv(x.data as NumArray, w.data as NumArray, b ? b.data as NumArray : null, out.data as NumArray, {
-      n, c, m, group, inSp, outSp: win.outSp, kSp, strides: win.strides, pads: win.pads, dilations: win.dilations,
+      n,
+      c,
+      m,
+      group,
+      inSp,
+      outSp: win.outSp,
+      kSp,
+      strides: win.strides,
+      pads: win.pads,
+      dilations: win.dilations,
     });
     return [out];
   },
@@ -141,7 +188,13 @@ function poolOp(max: boolean): OpImpl {
       const win = windowOf(ctx, a, inSp, kSp, attrInt(a, "ceil_mode", 0) === 1);
       const out = ctx.alloc(x.dtype, [n, c, ...win.outSp]);
       pool(x.data as NumArray, out.data as NumArray, {
-        nc: n * c, inSp, outSp: win.outSp, kSp, strides: win.strides, pads: win.pads, dilations: win.dilations,
+        nc: n * c,
+        inSp,
+        outSp: win.outSp,
+        kSp,
+        strides: win.strides,
+        pads: win.pads,
+        dilations: win.dilations,
         countIncludePad: attrInt(a, "count_include_pad", 0) === 1,
       }, max);
       return [out];
@@ -158,7 +211,11 @@ function globalPool(max: boolean): OpImpl {
       const size = sizeOf(sp), xd = x.data as NumArray, od = out.data as NumArray;
       for (let q = 0; q < n * c; q++) {
         let acc = max ? -Infinity : 0;
-        for (let i = 0; i < size; i++) { const v = xd[q * size + i]; if (max) { if (v > acc) acc = v; } else acc += v; }
+        for (let i = 0; i < size; i++) {
+          const v = xd[q * size + i];
+          if (max) { if (v > acc) acc = v; }
+          else acc += v;
+        }
         od[q] = max ? acc : acc / size;
       }
       return [out];
@@ -197,7 +254,9 @@ const resize: OpImpl = {
     const ct = attrString(a, "coordinate_transformation_mode", "half_pixel");
     if (!RESIZE_COORD.includes(ct)) unsupported(node, `coordinate_transformation_mode '${ct}'`);
     if (attrInt(a, "antialias", 0)) unsupported(node, "antialias");
-    if (attrString(a, "keep_aspect_ratio_policy", "stretch") !== "stretch") unsupported(node, "keep_aspect_ratio_policy");
+    if (attrString(a, "keep_aspect_ratio_policy", "stretch") !== "stretch") {
+      unsupported(node, "keep_aspect_ratio_policy");
+    }
     if (a.axes) unsupported(node, "attribute axes");
   },
   run(ctx, ins, a) {
@@ -221,7 +280,18 @@ const resize: OpImpl = {
       const shape = [...cur.shape];
       shape[d] = outShape[d];
       const next = ctx.alloc(x.dtype, shape);
-      resizeAxis(cur.data as NumArray, next.data as NumArray, sizeOf(cur.shape.slice(0, d)), cur.shape[d], outShape[d], sizeOf(cur.shape.slice(d + 1)), scales[d], mode, ct, nm);
+      resizeAxis(
+        cur.data as NumArray,
+        next.data as NumArray,
+        sizeOf(cur.shape.slice(0, d)),
+        cur.shape[d],
+        outShape[d],
+        sizeOf(cur.shape.slice(d + 1)),
+        scales[d],
+        mode,
+        ct,
+        nm,
+      );
       cur = next;
     }
     if (cur === x) {
@@ -233,37 +303,68 @@ const resize: OpImpl = {
   },
 };
 
-function resizeAxis(x: NumArray, y: NumArray, outer: number, inLen: number, outLen: number, inner: number, scale: number, mode: string, ct: string, nm: string): void {
+function resizeAxis(
+  x: NumArray,
+  y: NumArray,
+  outer: number,
+  inLen: number,
+  outLen: number,
+  inner: number,
+  scale: number,
+  mode: string,
+  ct: string,
+  nm: string,
+): void {
   const i0 = new Int32Array(outLen), i1 = new Int32Array(outLen), w = new Float64Array(outLen);
   for (let o = 0; o < outLen; o++) {
     let xo: number;
     switch (ct) {
-      case "pytorch_half_pixel": xo = inLen * scale > 1 ? (o + 0.5) / scale - 0.5 : 0; break;
-      case "align_corners": { const rl = inLen * scale; xo = rl === 1 ? 0 : (o * (inLen - 1)) / (rl - 1); break; }
-      case "asymmetric": xo = o / scale; break;
-      case "tf_half_pixel_for_nearest": xo = (o + 0.5) / scale; break;
-      default: xo = (o + 0.5) / scale - 0.5;
+      case "pytorch_half_pixel":
+        xo = inLen * scale > 1 ? (o + 0.5) / scale - 0.5 : 0;
+        break;
+      case "align_corners": {
+        const rl = inLen * scale;
+        xo = rl === 1 ? 0 : (o * (inLen - 1)) / (rl - 1);
+        break;
+      }
+      case "asymmetric":
+        xo = o / scale;
+        break;
+      case "tf_half_pixel_for_nearest":
+        xo = (o + 0.5) / scale;
+        break;
+      default:
+        xo = (o + 0.5) / scale - 0.5;
     }
     if (mode === "nearest") {
       let k: number;
       const f = Math.floor(xo), frac = xo - f;
       switch (nm) {
-        case "floor": k = f; break;
-        case "ceil": k = Math.ceil(xo); break;
-        case "round_prefer_ceil": k = frac === 0.5 ? f + 1 : Math.round(xo); break;
-        default: k = frac === 0.5 ? f : Math.round(xo);
+        case "floor":
+          k = f;
+          break;
+        case "ceil":
+          k = Math.ceil(xo);
+          break;
+        case "round_prefer_ceil":
+          k = frac === 0.5 ? f + 1 : Math.round(xo);
+          break;
+        default:
+          k = frac === 0.5 ? f : Math.round(xo);
       }
       i0[o] = i1[o] = Math.max(0, Math.min(inLen - 1, k));
       w[o] = 0;
     } else {
       const c = Math.max(0, Math.min(inLen - 1, xo)), f = Math.floor(c);
-      i0[o] = f; i1[o] = Math.min(f + 1, inLen - 1); w[o] = c - f;
+      i0[o] = f;
+      i1[o] = Math.min(f + 1, inLen - 1);
+      w[o] = c - f;
     }
   }
   for (let p = 0; p < outer; p++) {
     for (let o = 0; o < outLen; o++) {
       const a = (p * inLen + i0[o]) * inner, b = (p * inLen + i1[o]) * inner, dst = (p * outLen + o) * inner, wt = w[o];
-      if (wt === 0) for (let q = 0; q < inner; q++) y[dst + q] = x[a + q];
+      if (wt === 0) { for (let q = 0; q < inner; q++) y[dst + q] = x[a + q]; }
       else for (let q = 0; q < inner; q++) y[dst + q] = x[a + q] * (1 - wt) + x[b + q] * wt;
     }
   }
@@ -271,7 +372,15 @@ function resizeAxis(x: NumArray, y: NumArray, outer: number, inLen: number, outL
 
 /** NN op table. @example `nnOps.Conv` */
 export const nnOps: Record<string, OpImpl> = {
-  Softmax: softmaxOp(false), LogSoftmax: softmaxOp(true), MatMul: matmul, Gemm: gemmOp, Conv: convOp,
-  MaxPool: poolOp(true), AveragePool: poolOp(false), GlobalAveragePool: globalPool(false), GlobalMaxPool: globalPool(true),
-  BatchNormalization: batchNorm, Resize: resize,
+  Softmax: softmaxOp(false),
+  LogSoftmax: softmaxOp(true),
+  MatMul: matmul,
+  Gemm: gemmOp,
+  Conv: convOp,
+  MaxPool: poolOp(true),
+  AveragePool: poolOp(false),
+  GlobalAveragePool: globalPool(false),
+  GlobalMaxPool: globalPool(true),
+  BatchNormalization: batchNorm,
+  Resize: resize,
 };

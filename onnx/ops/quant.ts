@@ -10,11 +10,15 @@
  * @module
  */
 import { type NumArray, roundHalfEven } from "../numeric.ts";
-import { dtypeOf, type DType, sizeOf } from "../tensor.ts";
+import { type DType, dtypeOf, sizeOf } from "../tensor.ts";
 import { attrInt, need, normAxis, type OpImpl, unsupported } from "./types.ts";
 
 const RANGE: Partial<Record<DType, [number, number]>> = {
-  uint8: [0, 255], int8: [-128, 127], uint16: [0, 65535], int16: [-32768, 32767], int32: [-2147483648, 2147483647],
+  uint8: [0, 255],
+  int8: [-128, 127],
+  uint16: [0, 65535],
+  int16: [-32768, 32767],
+  int32: [-2147483648, 2147483647],
 };
 
 function paramIndex(xShape: number[], pShape: number[], axis: number): { outer: number; ch: number; inner: number } {
@@ -38,7 +42,10 @@ const quantize: OpImpl = {
     const out = ctx.alloc(dtype, x.shape);
     const axis = sizeOf(s.shape) > 1 ? normAxis(ctx, attrInt(a, "axis", 1), x.shape.length) : 0;
     const { outer, ch, inner } = paramIndex(x.shape, s.shape, axis);
-    const xd = x.data as NumArray, sd = s.data as NumArray, zd = zp ? zp.data as NumArray : null, o = out.data as NumArray;
+    const xd = x.data as NumArray,
+      sd = s.data as NumArray,
+      zd = zp ? zp.data as NumArray : null,
+      o = out.data as NumArray;
     const [lo, hi] = range;
     const f32 = x.dtype === "float32";
     for (let p = 0; p < outer; p++) {
@@ -65,7 +72,10 @@ const dequantize: OpImpl = {
     const out = ctx.alloc(s.dtype, x.shape);
     const axis = sizeOf(s.shape) > 1 ? normAxis(ctx, attrInt(a, "axis", 1), x.shape.length) : 0;
     const { outer, ch, inner } = paramIndex(x.shape, s.shape, axis);
-    const xd = x.data as NumArray, sd = s.data as NumArray, zd = zp ? zp.data as NumArray : null, o = out.data as NumArray;
+    const xd = x.data as NumArray,
+      sd = s.data as NumArray,
+      zd = zp ? zp.data as NumArray : null,
+      o = out.data as NumArray;
     for (let p = 0; p < outer; p++) {
       for (let c = 0; c < ch; c++) {
         const sc = sd[c], z = zd ? zd[c] : 0, base = (p * ch + c) * inner;

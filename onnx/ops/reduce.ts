@@ -18,7 +18,9 @@ function reduceOp(op: number, axesInputFrom: number): OpImpl {
     run(ctx, ins, a) {
       const x = need(ctx, ins[0], 0), r = x.shape.length;
       const keep = attrInt(a, "keepdims", 1) === 1;
-      let axes = ctx.opset >= axesInputFrom ? (ins[1] && ins[1].data.length ? ints(ins[1]) : undefined) : attrInts(a, "axes");
+      let axes = ctx.opset >= axesInputFrom
+        ? (ins[1] && ins[1].data.length ? ints(ins[1]) : undefined)
+        : attrInts(a, "axes");
       if (!axes || axes.length === 0) {
         if (attrInt(a, "noop_with_empty_axes", 0)) {
           const out = ctx.alloc(x.dtype, [...x.shape]);
@@ -41,7 +43,15 @@ function reduceOp(op: number, axesInputFrom: number): OpImpl {
         src = t;
       }
       if (redSize === 0) {
-        const fill = op === RedOp.Max ? -Infinity : op === RedOp.Min ? Infinity : op === RedOp.Prod ? 1 : op === RedOp.LogSum || op === RedOp.LogSumExp ? -Infinity : 0;
+        const fill = op === RedOp.Max
+          ? -Infinity
+          : op === RedOp.Min
+          ? Infinity
+          : op === RedOp.Prod
+          ? 1
+          : op === RedOp.LogSum || op === RedOp.LogSumExp
+          ? -Infinity
+          : 0;
         (out.data as NumArray).fill(fill);
         return [out];
       }
@@ -67,7 +77,10 @@ function argOp(max: boolean): OpImpl {
           let best = xd[b], bi = 0;
           for (let k = 1; k < dim; k++) {
             const v = xd[b + k * inner];
-            if (max ? (v > best || (last && v === best)) : (v < best || (last && v === best))) { best = v; bi = k; }
+            if (max ? (v > best || (last && v === best)) : (v < best || (last && v === best))) {
+              best = v;
+              bi = k;
+            }
           }
           od[p * inner + q] = BigInt(bi);
         }
@@ -112,9 +125,17 @@ const topK: OpImpl = {
 
 /** Reduction op table. @example `reduceOps.ReduceSum` */
 export const reduceOps: Record<string, OpImpl> = {
-  ReduceSum: reduceOp(RedOp.Sum, 13), ReduceMean: reduceOp(RedOp.Mean, 18), ReduceMax: reduceOp(RedOp.Max, 18),
-  ReduceMin: reduceOp(RedOp.Min, 18), ReduceProd: reduceOp(RedOp.Prod, 18), ReduceSumSquare: reduceOp(RedOp.SumSquare, 18),
-  ReduceL1: reduceOp(RedOp.L1, 18), ReduceL2: reduceOp(RedOp.L2, 18), ReduceLogSum: reduceOp(RedOp.LogSum, 18),
+  ReduceSum: reduceOp(RedOp.Sum, 13),
+  ReduceMean: reduceOp(RedOp.Mean, 18),
+  ReduceMax: reduceOp(RedOp.Max, 18),
+  ReduceMin: reduceOp(RedOp.Min, 18),
+  ReduceProd: reduceOp(RedOp.Prod, 18),
+  ReduceSumSquare: reduceOp(RedOp.SumSquare, 18),
+  ReduceL1: reduceOp(RedOp.L1, 18),
+  ReduceL2: reduceOp(RedOp.L2, 18),
+  ReduceLogSum: reduceOp(RedOp.LogSum, 18),
   ReduceLogSumExp: reduceOp(RedOp.LogSumExp, 18),
-  ArgMax: argOp(true), ArgMin: argOp(false), TopK: topK,
+  ArgMax: argOp(true),
+  ArgMin: argOp(false),
+  TopK: topK,
 };

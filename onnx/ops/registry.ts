@@ -17,7 +17,14 @@ import { shapeOps } from "./shape.ts";
 import type { OpImpl } from "./types.ts";
 
 /** Every supported op by op_type. @example `OPS.Relu` */
-export const OPS: Record<string, OpImpl> = { ...elementwiseOps, ...shapeOps, ...nnOps, ...reduceOps, ...quantOps, ...extraOps };
+export const OPS: Record<string, OpImpl> = {
+  ...elementwiseOps,
+  ...shapeOps,
+  ...nnOps,
+  ...reduceOps,
+  ...quantOps,
+  ...extraOps,
+};
 
 /** Sorted names of the supported ops. @example `supportedOps()` */
 export function supportedOps(): string[] {

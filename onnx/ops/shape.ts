@@ -50,7 +50,12 @@ const flatten: OpImpl = {
   },
 };
 
-function axesOf(ctx: Parameters<OpImpl["run"]>[0], ins: (Tensor | undefined)[], a: Parameters<OpImpl["run"]>[2], fromOpset: number): number[] | undefined {
+function axesOf(
+  ctx: Parameters<OpImpl["run"]>[0],
+  ins: (Tensor | undefined)[],
+  a: Parameters<OpImpl["run"]>[2],
+  fromOpset: number,
+): number[] | undefined {
   return ctx.opset >= fromOpset ? (ins[1] ? ints(ins[1]) : undefined) : attrInts(a, "axes");
 }
 
@@ -93,7 +98,9 @@ const concat: OpImpl = {
     const shape = [...xs[0].shape];
     shape[axis] = 0;
     for (const x of xs) {
-      if (x.shape.length !== r || x.shape.some((d, i) => i !== axis && d !== xs[0].shape[i])) shapeError(ctx, `inputs [${x.shape}] and [${xs[0].shape}] do not concatenate on axis ${axis}`);
+      if (x.shape.length !== r || x.shape.some((d, i) => i !== axis && d !== xs[0].shape[i])) {
+        shapeError(ctx, `inputs [${x.shape}] and [${xs[0].shape}] do not concatenate on axis ${axis}`);
+      }
       shape[axis] += x.shape[axis];
     }
     const out = ctx.alloc(xs[0].dtype, shape);
@@ -126,7 +133,9 @@ const split: OpImpl = {
       const shape = [...x.shape];
       shape[axis] = s;
       const out = ctx.alloc(x.dtype, shape);
-      for (let p = 0; p < outer; p++) copyRange(out.data as Arr, p * s * inner, x.data as Arr, (p * dim + start) * inner, s * inner);
+      for (let p = 0; p < outer; p++) {
+        copyRange(out.data as Arr, p * s * inner, x.data as Arr, (p * dim + start) * inner, s * inner);
+      }
       start += s;
       return out;
     });
@@ -138,10 +147,14 @@ const slice: OpImpl = {
     const x = need(ctx, ins[0], 0), r = x.shape.length;
     let starts: number[], ends: number[], axes: number[] | undefined, steps: number[] | undefined;
     if (ctx.opset < 10) {
-      starts = attrInts(a, "starts") ?? []; ends = attrInts(a, "ends") ?? []; axes = attrInts(a, "axes");
+      starts = attrInts(a, "starts") ?? [];
+      ends = attrInts(a, "ends") ?? [];
+      axes = attrInts(a, "axes");
     } else {
-      starts = ints(need(ctx, ins[1], 1)); ends = ints(need(ctx, ins[2], 2));
-      axes = ins[3] ? ints(ins[3]) : undefined; steps = ins[4] ? ints(ins[4]) : undefined;
+      starts = ints(need(ctx, ins[1], 1));
+      ends = ints(need(ctx, ins[2], 2));
+      axes = ins[3] ? ints(ins[3]) : undefined;
+      steps = ins[4] ? ints(ins[4]) : undefined;
     }
     const st = new Array<number>(r).fill(0), en = [...x.shape], sp = new Array<number>(r).fill(1);
     (axes ?? starts.map((_, i) => i)).forEach((ax0, i) => {
@@ -150,9 +163,16 @@ const slice: OpImpl = {
       let s = starts[i], e = ends[i];
       if (s < 0) s += dim;
       if (e < 0) e += dim;
-      if (step > 0) { s = Math.max(0, Math.min(s, dim)); e = Math.max(0, Math.min(e, dim)); }
-      else { s = Math.max(-1, Math.min(s, dim - 1)); e = Math.max(-1, Math.min(e, dim - 1)); }
-      st[ax] = s; en[ax] = e; sp[ax] = step;
+      if (step > 0) {
+        s = Math.max(0, Math.min(s, dim));
+        e = Math.max(0, Math.min(e, dim));
+      } else {
+        s = Math.max(-1, Math.min(s, dim - 1));
+        e = Math.max(-1, Math.min(e, dim - 1));
+      }
+      st[ax] = s;
+      en[ax] = e;
+      sp[ax] = step;
     });
     const shape = st.map((s, i) => Math.max(0, Math.ceil((en[i] - s) / sp[i])));
     const out = ctx.alloc(x.dtype, shape);
@@ -160,7 +180,10 @@ const slice: OpImpl = {
     if (n === 0) return [out];
     const strides = new Array<number>(r);
     let acc = 1;
-    for (let i = r - 1; i >= 0; i--) { strides[i] = acc; acc *= x.shape[i]; }
+    for (let i = r - 1; i >= 0; i--) {
+      strides[i] = acc;
+      acc *= x.shape[i];
+    }
     const idx = new Array<number>(r).fill(0);
     const src = x.data as Arr, dst = out.data as Arr;
     let base = 0;
@@ -206,7 +229,8 @@ const shapeOp: OpImpl = {
     let s = attrInt(a, "start", 0), e = attrInt(a, "end", r);
     if (s < 0) s += r;
     if (e < 0) e += r;
-    s = Math.max(0, Math.min(r, s)); e = Math.max(0, Math.min(r, e));
+    s = Math.max(0, Math.min(r, s));
+    e = Math.max(0, Math.min(r, e));
     const dims = x.shape.slice(s, Math.max(s, e));
     const out = fresh("int64", [dims.length]);
     dims.forEach((d, i) => ((out.data as BigInt64Array)[i] = BigInt(d)));
@@ -232,13 +256,21 @@ export function protoToTensor(t: TensorProto): Tensor {
 const constant: OpImpl = {
   check(a, node) {
     if (a.sparse_value) unsupported(node, "attribute sparse_value");
-    if (a.value && !dtypeOf(a.value.t?.dataType ?? 0)) unsupported(node, `constant of data type ${a.value.t?.dataType}`);
+    if (a.value && !dtypeOf(a.value.t?.dataType ?? 0)) {
+      unsupported(node, `constant of data type ${a.value.t?.dataType}`);
+    }
     if (a.value_strings) unsupported(node, "attribute value_strings");
   },
   run(ctx, _ins, a) {
     if (a.value?.t) return [protoToTensor(a.value.t)];
     if (a.value_float) return [{ data: new Float32Array([a.value_float.f ?? 0]), shape: [], dtype: "float32" }];
-    if (a.value_floats) return [{ data: Float32Array.from(a.value_floats.floats ?? []), shape: [a.value_floats.floats?.length ?? 0], dtype: "float32" }];
+    if (a.value_floats) {
+      return [{
+        data: Float32Array.from(a.value_floats.floats ?? []),
+        shape: [a.value_floats.floats?.length ?? 0],
+        dtype: "float32",
+      }];
+    }
     if (a.value_int) return [{ data: BigInt64Array.from([BigInt(a.value_int.i ?? 0)]), shape: [], dtype: "int64" }];
     if (a.value_ints) {
       const v = a.value_ints.ints ?? [];
@@ -251,7 +283,9 @@ const constant: OpImpl = {
 const constantOfShape: OpImpl = {
   run(ctx, ins, a) {
     const shape = ins[0] ? ints(ins[0]) : [];
-    const v = a.value?.t ? protoToTensor(a.value.t) : { data: new Float32Array([0]), shape: [1], dtype: "float32" as const };
+    const v = a.value?.t
+      ? protoToTensor(a.value.t)
+      : { data: new Float32Array([0]), shape: [1], dtype: "float32" as const };
     const out = ctx.alloc(v.dtype, shape);
     if (out.data.length) (out.data as Float32Array).fill(v.data[0] as number);
     return [out];
@@ -277,13 +311,19 @@ const tile: OpImpl = {
     const r = shape.length, n = out.data.length;
     const idx = new Array<number>(r).fill(0), xs = new Array<number>(r);
     let s = 1;
-    for (let i = r - 1; i >= 0; i--) { xs[i] = s; s *= x.shape[i]; }
+    for (let i = r - 1; i >= 0; i--) {
+      xs[i] = s;
+      s *= x.shape[i];
+    }
     const src = x.data as Arr, dst = out.data as Arr;
     for (let q = 0; q < n; q++) {
       let off = 0;
       for (let d = 0; d < r; d++) off += (idx[d] % x.shape[d]) * xs[d];
       dst[q] = src[off];
-      for (let d = r - 1; d >= 0; d--) { if (++idx[d] < shape[d]) break; idx[d] = 0; }
+      for (let d = r - 1; d >= 0; d--) {
+        if (++idx[d] < shape[d]) break;
+        idx[d] = 0;
+      }
     }
     return [out];
   },
@@ -291,9 +331,21 @@ const tile: OpImpl = {
 
 /** Shape op table. @example `shapeOps.Concat` */
 export const shapeOps: Record<string, OpImpl> = {
-  Reshape: reshape, Flatten: flatten, Squeeze: squeeze, Unsqueeze: unsqueeze, Transpose: transposeOp,
-  Concat: concat, Split: split, Slice: slice, Gather: gather, Shape: shapeOp, Size: size, Constant: constant,
-  ConstantOfShape: constantOfShape, Expand: expand, Tile: tile,
+  Reshape: reshape,
+  Flatten: flatten,
+  Squeeze: squeeze,
+  Unsqueeze: unsqueeze,
+  Transpose: transposeOp,
+  Concat: concat,
+  Split: split,
+  Slice: slice,
+  Gather: gather,
+  Shape: shapeOp,
+  Size: size,
+  Constant: constant,
+  ConstantOfShape: constantOfShape,
+  Expand: expand,
+  Tile: tile,
 };
 
 export { allocData };

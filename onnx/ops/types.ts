@@ -57,7 +57,9 @@ export function need(ctx: OpContext, t: Tensor | undefined, i: number): Tensor {
 /** Normalises a possibly negative axis against a rank. @example `normAxis(ctx, -1, 4) === 3` */
 export function normAxis(ctx: OpContext, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= Math.max(rank, 1)) throw new OnnxGraphError(`${ctx.node.opType} node '${ctx.node.name}': axis ${axis} out of range for rank ${rank}`);
+  if (a < 0 || a >= Math.max(rank, 1)) {
+    throw new OnnxGraphError(`${ctx.node.opType} node '${ctx.node.name}': axis ${axis} out of range for rank ${rank}`);
+  }
   return a;
 }
 

@@ -121,9 +121,24 @@ function parent(): number {
     const n = Math.min(batch, total - done);
     const work = mkdtempSync(join(tmpdir(), "axr-fuzz-"));
     const seed = seed0 * 1_000_003 + batches;
-    const argv = "Deno" in globalThis ? ["run", "-A", fileURLToPath(import.meta.url)] : [fileURLToPath(import.meta.url)];
-    const extra = [...(keep ? ["--keep", keep] : []), ...(process.argv.includes("--inject-crash") ? ["--inject-crash"] : [])];
-    const child = spawnSync(process.execPath, [...argv, "--child", "--seed", String(seed), "--cases", String(n), "--work", work, ...extra], {
+    const argv = "Deno" in globalThis
+      ? ["run", "-A", fileURLToPath(import.meta.url)]
+      : [fileURLToPath(import.meta.url)];
+    const extra = [
+      ...(keep ? ["--keep", keep] : []),
+      ...(process.argv.includes("--inject-crash") ? ["--inject-crash"] : []),
+    ];
+    const child = spawnSync(process.execPath, [
+      ...argv,
+      "--child",
+      "--seed",
+      String(seed),
+      "--cases",
+      String(n),
+      "--work",
+      work,
+      ...extra,
+    ], {
       encoding: "utf8",
       timeout: Math.max(60_000, n * 200),
       env: { ...process.env, AXR_EMU_STATE_DIR: state, AXR_EMU_DEVICES: "pcie", NO_COLOR: "1" },
@@ -147,7 +162,11 @@ function parent(): number {
         cpSync(join(work, "case"), dest, { recursive: true });
         writeFileSync(join(dest, "current.json"), where);
       } catch { /* nothing to save */ }
-      console.log(`${timedOut ? "HANG" : "CRASH"} in batch seed ${seed} (status ${child.status}, signal ${child.signal}): ${where}`);
+      console.log(
+        `${
+          timedOut ? "HANG" : "CRASH"
+        } in batch seed ${seed} (status ${child.status}, signal ${child.signal}): ${where}`,
+      );
       console.log((child.stderr ?? "").split("\n").slice(-15).join("\n"));
       sum.cases += 1; // the case that crashed; the rest of the batch is not counted
     }
@@ -158,7 +177,11 @@ function parent(): number {
   if (process.stdout.isTTY) process.stdout.write("\n");
   const secs = (performance.now() - t0) / 1000;
   const untypedN = sum.outcomes.UNTYPED ?? 0;
-  console.log(`fuzz: ${sum.cases} cases in ${secs.toFixed(1)} s (${(sum.cases / secs).toFixed(0)}/s), seed ${seed0}, runtime ${"Deno" in globalThis ? "deno" : "bun"}`);
+  console.log(
+    `fuzz: ${sum.cases} cases in ${secs.toFixed(1)} s (${(sum.cases / secs).toFixed(0)}/s), seed ${seed0}, runtime ${
+      "Deno" in globalThis ? "deno" : "bun"
+    }`,
+  );
   for (const [k, v] of Object.entries(sum.outcomes).sort((a, b) => b[1] - a[1])) console.log(`  ${k.padEnd(36)} ${v}`);
   console.log(`  crashes ${crashes}, hangs ${hangs}, untyped errors ${untypedN}`);
   for (const u of sum.untyped) console.log(`  untyped: ${u}`);
@@ -169,7 +192,17 @@ function parent(): number {
 
 if (import.meta.main) {
   if (process.argv.includes("--child")) {
-    console.log(JSON.stringify(runBatch(arg("seed", 1), arg("cases", 100), strArg("work")!, strArg("keep"), process.argv.includes("--inject-crash"))));
+    console.log(
+      JSON.stringify(
+        runBatch(
+          arg("seed", 1),
+          arg("cases", 100),
+          strArg("work")!,
+          strArg("keep"),
+          process.argv.includes("--inject-crash"),
+        ),
+      ),
+    );
     process.exit(0);
   }
   process.exit(parent());

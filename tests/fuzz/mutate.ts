@@ -16,10 +16,39 @@ const pick = <T>(r: Rand, xs: readonly T[]): T => xs[int(r, xs.length)];
 
 const EVIL_U32 = [0, 1, 0x7f, 0x80, 0xff, 0xffff, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 0x10000, 0x40000000];
 const EVIL_NUMBERS: unknown[] = [
-  0, -1, -2147483649, 2147483648, 4294967296, 1e308, -1e308, 1e-320, 9007199254740993, 65536, 65535, 0.5, -0.5,
-  3.000001, 255, 256, -129, 128,
+  0,
+  -1,
+  -2147483649,
+  2147483648,
+  4294967296,
+  1e308,
+  -1e308,
+  1e-320,
+  9007199254740993,
+  65536,
+  65535,
+  0.5,
+  -0.5,
+  3.000001,
+  255,
+  256,
+  -129,
+  128,
 ];
-const EVIL_VALUES: unknown[] = [null, true, false, "", "x", "../../etc/passwd", "/etc/passwd", [], {}, [[[[]]]], "NaN", "1e999"];
+const EVIL_VALUES: unknown[] = [
+  null,
+  true,
+  false,
+  "",
+  "x",
+  "../../etc/passwd",
+  "/etc/passwd",
+  [],
+  {},
+  [[[[]]]],
+  "NaN",
+  "1e999",
+];
 
 /** Byte-level mutation of any file. */
 export function mutateBytes(r: Rand, src: Uint8Array): Uint8Array {
@@ -63,7 +92,9 @@ export function mutateBytes(r: Rand, src: Uint8Array): Uint8Array {
 function leaves(v: unknown, path: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
   if (v !== null && typeof v === "object") {
     out.push(path);
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) leaves(x, [...path, Array.isArray(v) ? Number(k) : k], out);
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      leaves(x, [...path, Array.isArray(v) ? Number(k) : k], out);
+    }
   } else out.push(path);
   return out;
 }
@@ -118,7 +149,10 @@ export function splitProgram(bytes: Uint8Array): { json: unknown; data: Uint8Arr
   const len = dv.getUint32(12, true);
   const start = (16 + len + 15) & ~15;
   try {
-    return { json: JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + len))), data: bytes.subarray(Math.min(start, bytes.length)) };
+    return {
+      json: JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + len))),
+      data: bytes.subarray(Math.min(start, bytes.length)),
+    };
   } catch {
     return undefined;
   }

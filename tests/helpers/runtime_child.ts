@@ -38,7 +38,12 @@ export function runtimeExecutable(runtime: "deno" | "bun"): string {
  * const [cmd, args] = scriptCommand("deno", "examples/quickstart.ts");
  * ```
  */
-export function scriptCommand(runtime: "deno" | "bun", script: string, args: string[] = [], denoFlags: string[] = []): [string, string[]] {
+export function scriptCommand(
+  runtime: "deno" | "bun",
+  script: string,
+  args: string[] = [],
+  denoFlags: string[] = [],
+): [string, string[]] {
   const exe = runtimeExecutable(runtime);
   return runtime === "deno" ? [exe, ["run", "-A", "--quiet", ...denoFlags, script, ...args]] : [exe, [script, ...args]];
 }
@@ -57,7 +62,12 @@ export function runScript(
   opts: { env?: Record<string, string | undefined>; args?: string[]; timeoutMs?: number; denoFlags?: string[] } = {},
 ): { status: number | null; stdout: string; stderr: string } {
   const [cmd, args] = scriptCommand(runtime, script, opts.args, opts.denoFlags);
-  const r = spawnSync(cmd, args, { cwd: root, env: opts.env ?? process.env, encoding: "utf8", timeout: opts.timeoutMs ?? 60000 });
+  const r = spawnSync(cmd, args, {
+    cwd: root,
+    env: opts.env ?? process.env,
+    encoding: "utf8",
+    timeout: opts.timeoutMs ?? 60000,
+  });
   return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 
@@ -78,7 +88,11 @@ export interface ReadyChild {
  * await child.stop();
  * ```
  */
-export function startUntilLine(script: string, env: Record<string, string | undefined>, args: string[] = []): Promise<ReadyChild> {
+export function startUntilLine(
+  script: string,
+  env: Record<string, string | undefined>,
+  args: string[] = [],
+): Promise<ReadyChild> {
   const [cmd, argv] = scriptCommand(currentRuntime, script, args);
   const child = spawn(cmd, argv, { cwd: root, env, stdio: ["pipe", "pipe", "pipe"] });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));

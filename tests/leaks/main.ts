@@ -60,8 +60,16 @@ collect();
 const secs = (performance.now() - t0) / 1000;
 const rss1 = rssMb(), fd1 = fds(), heap1 = process.memoryUsage().heapUsed / (1 << 20);
 const grew = rss1 - rss0;
-console.log(`leaks: ${cycles} cycles of context, connect, load, instance, run, release in ${secs.toFixed(1)} s (${(cycles / secs).toFixed(0)}/s), runtime ${"Bun" in globalThis ? "bun" : "deno"}`);
-console.log(`  resident memory ${rss0.toFixed(1)} MB -> ${rss1.toFixed(1)} MB (${grew >= 0 ? "+" : ""}${grew.toFixed(2)} MB, limit +5 MB)`);
+console.log(
+  `leaks: ${cycles} cycles of context, connect, load, instance, run, release in ${secs.toFixed(1)} s (${
+    (cycles / secs).toFixed(0)
+  }/s), runtime ${"Bun" in globalThis ? "bun" : "deno"}`,
+);
+console.log(
+  `  resident memory ${rss0.toFixed(1)} MB -> ${rss1.toFixed(1)} MB (${grew >= 0 ? "+" : ""}${
+    grew.toFixed(2)
+  } MB, limit +5 MB)`,
+);
 console.log(`  JS heap used ${heap0.toFixed(1)} MB -> ${heap1.toFixed(1)} MB`);
 console.log(`  open file descriptors ${fd0} -> ${fd1}`);
 const failed = (grew < 5 ? 0 : 1) + (fd1 <= fd0 ? 0 : 1);

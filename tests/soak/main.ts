@@ -26,7 +26,13 @@ const INFLIGHT = 2; // per instance
 const ctx = new axr.Context();
 const model = ctx.loadModel(MODEL);
 const r = prng(5);
-const inputs = Array.from({ length: 16 }, () => model.inputs().map((t) => t.pad(t.depad(Int8Array.from({ length: t.size }, () => Math.floor(r() * 256) - 128))) as Int8Array));
+const inputs = Array.from(
+  { length: 16 },
+  () =>
+    model.inputs().map((t) =>
+      t.pad(t.depad(Int8Array.from({ length: t.size }, () => Math.floor(r() * 256) - 128))) as Int8Array
+    ),
+);
 const sizes = model.outputs().map((t) => t.size);
 
 // the single-threaded truth
@@ -54,7 +60,9 @@ function finish(driver: string, id: number, outs: Int8Array[]): void {
   completed++;
   perDriver.set(driver, (perDriver.get(driver) ?? 0) + 1);
   lastProgress = performance.now();
-  if (!outs.every((o, k) => o.length === expected[input][k].length && o.every((v, j) => v === expected[input][k][j]))) mismatches++;
+  if (!outs.every((o, k) => o.length === expected[input][k].length && o.every((v, j) => v === expected[input][k][j]))) {
+    mismatches++;
+  }
 }
 
 async function localDriver(inst: axr.ModelInstance, name: string): Promise<void> {
@@ -119,12 +127,21 @@ const watchdog = setInterval(() => {
 }, 1000);
 
 const t0 = performance.now();
-await Promise.all([localDriver(local[0], "event loop A"), localDriver(local[1], "event loop B"), workerDriver("worker C"), workerDriver("worker D")]);
+await Promise.all([
+  localDriver(local[0], "event loop A"),
+  localDriver(local[1], "event loop B"),
+  workerDriver("worker C"),
+  workerDriver("worker D"),
+]);
 clearInterval(watchdog);
 const secs = (performance.now() - t0) / 1000;
 const lost = pending.size;
 ctx.release();
-console.log(`soak: ${completed} runs in ${secs.toFixed(1)} s on 4 sub-devices (${(completed / secs).toFixed(0)} runs/s), runtime ${"Bun" in globalThis ? "bun" : "deno"}`);
+console.log(
+  `soak: ${completed} runs in ${secs.toFixed(1)} s on 4 sub-devices (${
+    (completed / secs).toFixed(0)
+  } runs/s), runtime ${"Bun" in globalThis ? "bun" : "deno"}`,
+);
 for (const [d, n] of perDriver) console.log(`  ${d.padEnd(14)} ${n} runs`);
 console.log(`  mismatches ${mismatches}, lost ${lost}, duplicated ${duplicates}, errors ${errors}`);
 const failedChecks = [mismatches, lost, duplicates, errors, completed > 0 ? 0 : 1].filter((x) => x > 0).length;

@@ -6,10 +6,20 @@
  */
 import * as axr from "../../mod.ts";
 
-interface Start { model: string; inputs: Int8Array[][] }
-interface Job { id: number; input: number }
+interface Start {
+  model: string;
+  inputs: Int8Array[][];
+}
+interface Job {
+  id: number;
+  input: number;
+}
 
-const self = globalThis as unknown as { onmessage: ((e: MessageEvent) => void) | null; postMessage(m: unknown): void; close(): void };
+const self = globalThis as unknown as {
+  onmessage: ((e: MessageEvent) => void) | null;
+  postMessage(m: unknown): void;
+  close(): void;
+};
 let inst: axr.ModelInstance | undefined;
 let ctx: axr.Context | undefined;
 let inputs: Int8Array[][] = [];
