@@ -41,7 +41,7 @@ case ":$PATH:" in *":$AXR_TOOLS/bin:"*) ;; *) export PATH="$AXR_TOOLS/bin:$HOME/
 # npm packages (onnxruntime-node, ...): installed when package.json changed.
 if [ -f "$AXR_ROOT/package.json" ]; then
   stamp="$AXR_ROOT/node_modules/.axr-stamp"
-  want="$(sha256sum "$AXR_ROOT/package.json" "$AXR_ROOT/package-lock.json" 2>/dev/null | sha256sum | cut -c1-16)"
+  want="$(cat "$AXR_ROOT/package.json" "$AXR_ROOT/package-lock.json" 2>/dev/null | sha256sum | cut -c1-16)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     _axr_log "installing npm packages of package.json"
     (cd "$AXR_ROOT" && ONNXRUNTIME_NODE_INSTALL=skip npm install --silent --no-audit --no-fund >&2) && echo "$want" > "$stamp"
