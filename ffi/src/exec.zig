@@ -24,6 +24,7 @@ const pool = @import("ops/pool.zig");
 const eltwise = @import("ops/eltwise.zig");
 const lut = @import("ops/lut.zig");
 const layout = @import("ops/layout.zig");
+const kernels = @import("ops/kernels.zig");
 
 const Program = prog.Program;
 const Op = prog.Op;
@@ -329,6 +330,7 @@ pub const Runner = struct {
         const lb = self.list_bufs[w * self.list_per_worker ..][0..self.list_per_worker];
         const lm = self.list_mut[w * self.list_per_worker ..][0..self.list_per_worker];
         const ls = self.list_shapes[w * self.list_per_worker ..][0..self.list_per_worker];
+        const k = prog.cpu.table(p.level);
         for (ua..ub) |uu| {
             const u: u32 = @intCast(uu);
             for (p.ops) |*o| {
@@ -336,10 +338,10 @@ pub const Runner = struct {
                 const y = self.view(w, o.outputs[0], u);
                 const xd = p.tensors[o.inputs[0]];
                 switch (o.attrs) {
-                    .conv => |*c| conv.run(c, .{ .data = x.data, .shape = x.shape, .zp = xd.zero_point, .is_uint8 = xd.isUint8() }, y.data, y.shape[1], y.shape[2], xp, acc),
+                    .conv => |*c| k.conv(&.{ .p = c, .x = .{ .data = x.data, .shape = x.shape, .zp = xd.zero_point, .is_uint8 = xd.isUint8() }, .y = y.data, .oh = y.shape[1], .ow = y.shape[2], .row0 = 0, .row1 = y.shape[1], .xp = xp, .acc = acc }),
                     .binary => |*bp| {
                         const b = self.view(w, o.inputs[1], u);
-                        eltwise.binary(bp, x.data, x.shape, b.data, b.shape, y.data, y.shape);
+                        k.binary(&.{ .p = bp, .a = x.data, .as_ = x.shape, .b = b.data, .bs = b.shape, .y = y.data, .ys = y.shape });
                     },
                     .concat => |*cp| {
                         for (o.inputs, 0..) |t, i| {
@@ -347,10 +349,10 @@ pub const Runner = struct {
                             lb[i] = v.data;
                             ls[i] = v.shape;
                         }
-                        eltwise.concat(cp, lb[0..o.inputs.len], ls[0..o.inputs.len], y.data, y.shape);
+                        k.concat(&.{ .p = cp, .xs = lb[0..o.inputs.len], .shapes = ls[0..o.inputs.len], .y = y.data, .ys = y.shape });
                     },
-                    .pool => |*pp| pool.run(pp, x.data, x.shape, y.data, y.shape[1], y.shape[2]),
-                    .table => |t| lut.apply(t, x.data, y.data),
+                    .pool => |*pp| k.pool(&.{ .p = pp, .x = x.data, .xs = x.shape, .y = y.data, .oh = y.shape[1], .ow = y.shape[2] }),
+                    .table => |t| k.table(&.{ .t = t, .x = x.data, .y = y.data }),
                     .resize => |s| layout.resize(s[0], s[1], x.data, x.shape, y.data),
                     .reshape => layout.reshape(x.data, y.data),
                     .transpose => |perm| layout.transpose(perm, x.data, x.shape, y.data),

@@ -10,6 +10,7 @@ const OpSpan = exec.OpSpan;
 const RunStats = exec.RunStats;
 const Program = prog.Program;
 const timing = @import("timing.zig");
+const cpu = @import("cpu.zig");
 
 const testing = std.testing;
 
@@ -26,17 +27,24 @@ fn readFixture(gpa: std.mem.Allocator, dir: []const u8, file: []const u8) ![]u8 
     return error.FileNotFound;
 }
 
-test "committed fixtures: bit-exact against the TypeScript reference's golden outputs" {
+/// The CPU levels this machine runs (cpu.zig), lowest first.
+fn cpuLevels() []const cpu.Level {
+    const top = cpu.detect();
+    for (cpu.levels, 0..) |l, i| if (l == top) return cpu.levels[0 .. i + 1];
+    return cpu.levels[0..1];
+}
+
+test "committed fixtures: bit-exact against the TypeScript reference's golden outputs, at every CPU level" {
     const gpa = testing.allocator;
     const dirs = [_][]const u8{ "tiny", "ops", "uint8" };
     var ran: usize = 0;
-    for (dirs) |dir| {
+    for (cpuLevels()) |level| for (dirs) |dir| {
         const bytes = readFixture(gpa, dir, "program.axp") catch |e| switch (e) {
             error.FileNotFound => continue,
             else => return e,
         };
         var diag = prog.Diagnostic{};
-        var p = Program.parse(gpa, bytes, &diag) catch |e| {
+        var p = Program.parseAt(gpa, bytes, &diag, level) catch |e| {
             std.debug.print("{s}: {s}\n", .{ dir, diag.message() });
             gpa.free(bytes);
             return e;
@@ -88,23 +96,39 @@ test "committed fixtures: bit-exact against the TypeScript reference's golden ou
                 const want = try readFixture(gpa, dir, name);
                 defer gpa.free(want);
                 testing.expectEqualSlices(u8, want, outs.items[j]) catch |e| {
-                    std.debug.print("fixture {s} case {d} output {d} differs\n", .{ dir, case, j });
+                    std.debug.print("fixture {s} case {d} output {d} differs at CPU level {s}\n", .{ dir, case, j, level.name() });
                     return e;
                 };
             }
             ran += 1;
         }
-    }
+    };
     if (ran == 0) return error.SkipZigTest;
 }
 
 /// Test harness: encodes a program, parses it, runs it on `inputs` and returns the
-/// outputs (caller frees with `freeOuts`).
+/// outputs (caller frees with `freeOuts`). Runs it at every CPU level this machine has
+/// and fails unless every level gives the same bytes.
 fn runProgram(gpa: std.mem.Allocator, json: []const u8, data: []const u8, inputs: []const []const u8, cores: []const CoreConfig) ![][]u8 {
+    const levels = cpuLevels();
+    const first = try runProgramAt(gpa, json, data, inputs, cores, levels[0]);
+    errdefer freeOuts(gpa, first);
+    for (levels[1..]) |l| {
+        const o = try runProgramAt(gpa, json, data, inputs, cores, l);
+        defer freeOuts(gpa, o);
+        for (first, o, 0..) |a, b, i| testing.expectEqualSlices(u8, a, b) catch |e| {
+            std.debug.print("output {d}: CPU level {s} differs from {s}\n", .{ i, l.name(), levels[0].name() });
+            return e;
+        };
+    }
+    return first;
+}
+
+fn runProgramAt(gpa: std.mem.Allocator, json: []const u8, data: []const u8, inputs: []const []const u8, cores: []const CoreConfig, level: cpu.Level) ![][]u8 {
     const bytes = try prog.encode(gpa, json, data);
     defer gpa.free(bytes);
     var diag = prog.Diagnostic{};
-    var p = Program.parse(gpa, bytes, &diag) catch |e| {
+    var p = Program.parseAt(gpa, bytes, &diag, level) catch |e| {
         std.debug.print("parse failed: {s}\n", .{diag.message()});
         return e;
     };

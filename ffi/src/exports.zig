@@ -21,6 +21,7 @@ const Connection = connection.Connection;
 
 comptime {
     _ = @import("exports_model.zig");
+    _ = @import("exports_cpu.zig");
 }
 
 /// Records `e` (with the diag's message) as the last error of `h`; returns its code.
