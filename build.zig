@@ -22,7 +22,7 @@
 //!   -Dcpu=native                  the whole library for this machine's CPU (not portable;
 //!                                 the bench compares against it)
 //!   -Dcpu-variants=false          no per-level objects: the library's own level only
-//!   zig build test -Dtarget=aarch64-linux-gnu -fqemu --libc-runtimes /usr/aarch64-linux-gnu
+//!   zig build test -Dtarget=aarch64-linux-gnu -fqemu --glibc-runtimes /usr
 //!                                 the tests of an aarch64 build under qemu-user
 //!                                 (scripts/test.d/aarch64.sh installs what it needs)
 

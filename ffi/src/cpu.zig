@@ -197,6 +197,24 @@ pub fn current() *const Choice {
     return &chosen;
 }
 
+test "every level's table kernel gives the scalar bytes" {
+    var prng = std.Random.DefaultPrng.init(5);
+    const rnd = prng.random();
+    var t: [256]u8 = undefined;
+    rnd.bytes(&t);
+    var x: [777]u8 = undefined;
+    rnd.bytes(&x);
+    var y: [777]u8 = undefined;
+    const top = detect();
+    for (levels) |l| if (@intFromEnum(l) <= @intFromEnum(top)) {
+        for ([_]usize{ 0, 5, 64, 100, 777 }) |n| {
+            @memset(&y, 0);
+            table(l).table(&.{ .t = &t, .x = x[0..n], .y = y[0..n] });
+            for (0..n) |i| try std.testing.expectEqual(t[x[i]], y[i]);
+        }
+    };
+}
+
 test "levels: parse, choose and refuse" {
     try std.testing.expectEqual(Level.baseline, parse("baseline").?);
     try std.testing.expect(parse("sse9") == null);

