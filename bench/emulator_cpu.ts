@@ -4,7 +4,7 @@
  * bench/emulator_cpu_child.ts), against the same library built for this machine's CPU
  * (`zig build -Dcpu=native`, the pre-issue-20 build, into build/native-lib/ when missing
  * or older than the sources) in the same run; ratio = native_ms / level_ms (the top level
- * should be >= 0.97). The levels and the native build alternate, three rounds; each
+ * should be >= 0.97); and emulator_lut (see `lutBench`). The levels and the native build alternate, three rounds; each
  * figure is the lowest of its rounds' medians.
  *
  * Run alone: `deno run -A bench/emulator_cpu.ts` or `bun bench/emulator_cpu.ts`.
@@ -12,10 +12,11 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { ProgramBuilder, writeModelDirectory } from "../compiler/program.ts";
 import { ASSETS, compiledModel, MODELS } from "./models.ts";
 import { type BenchRow, runtimeName } from "./row.ts";
 
@@ -38,18 +39,30 @@ function nativeLibrary(): string | undefined {
   const src = Math.max(newestMtime(join(ROOT, "ffi", "src")), statSync(join(ROOT, "build.zig")).mtimeMs);
   if (existsSync(lib) && statSync(lib).mtimeMs >= src) return lib;
   console.error("[bench] building the library for this CPU (zig build -Dcpu=native) into build/native-lib");
-  const r = spawnSync("zig", ["build", "-Dcpu=native", "-Dcpu-variants=false", "-Doptimize=ReleaseSafe", "-p", prefix], {
-    cwd: ROOT,
-    stdio: ["ignore", "inherit", "inherit"],
-  });
+  const r = spawnSync(
+    "zig",
+    ["build", "-Dcpu=native", "-Dcpu-variants=false", "-Doptimize=ReleaseSafe", "-p", prefix],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "inherit", "inherit"],
+    },
+  );
   return r.status === 0 && existsSync(lib) ? lib : undefined;
+}
+
+/** What a child prints. */
+interface ChildResult {
+  ms: number;
+  copyMs: number;
+  cpu: string;
+  checksum: number;
 }
 
 /** Runs the child with `env` added; its JSON line, or undefined. */
 export function runChild(
   env: Record<string, string>,
   args: string[],
-): { ms: number; cpu: string; checksum: number } | undefined {
+): ChildResult | undefined {
   const rt = runtimeName();
   const cmd = rt === "bun" ? [process.execPath, CHILD] : [process.execPath, "run", "-A", CHILD];
   const r = spawnSync(cmd[0], [...cmd.slice(1), ...args], {
@@ -92,8 +105,8 @@ export async function emulatorCpuBench(): Promise<BenchRow[]> {
     return [];
   }
   let levels = ARCH_LEVELS;
-  const best = new Map<string, { ms: number; checksum: number; cpu: string }>();
-  const keep = (k: string, r?: { ms: number; checksum: number; cpu: string }) => {
+  const best = new Map<string, ChildResult>();
+  const keep = (k: string, r?: ChildResult) => {
     if (!r) return;
     const b = best.get(k);
     if (!b || r.ms < b.ms) best.set(k, r);
@@ -116,10 +129,60 @@ export async function emulatorCpuBench(): Promise<BenchRow[]> {
       peer: "libaxr built with -Dcpu=native",
       peer_ms: nat.ms,
       ratio: nat.ms / b.ms,
-      note: `stats cpu=${b.cpu}; outputs ${b.checksum === nat.checksum ? "identical to" : "DIFFER FROM"} the native build's`,
+      note: `stats cpu=${b.cpu}; outputs ${
+        b.checksum === nat.checksum ? "identical to" : "DIFFER FROM"
+      } the native build's`,
     });
   }
+  rows.push(...lutBench(levels));
   return rows;
+}
+
+/** A model of one Lut op over 1.6 MB (1x100x128x128 int8), written into build/bench/. */
+function lutModel(): string {
+  const dir = join(ROOT, "build", "bench", "emulator_lut");
+  const p = new ProgramBuilder();
+  const shape = [1, 100, 128, 128];
+  const x = p.addInput({ name: "x", shape, scale: 0.05, zero_point: 0 });
+  const y = p.addTensor({ name: "y", shape, scale: 0.05, zero_point: 0 });
+  const table = Int8Array.from({ length: 256 }, (_, i) => ((i * 37 + 11) & 255) - 128);
+  p.addOp({ op: "Lut", name: "lut", inputs: [x], outputs: [y], table: p.addData(table) });
+  p.markOutput(y);
+  mkdirSync(dir, { recursive: true });
+  return writeModelDirectory(dir, { name: "emulator_lut", program: p.finish() });
+}
+
+/**
+ * emulator_lut: the Lut op over 1.6 MB at the top CPU level; `gbps` (bytes read + written
+ * per second) and `copy_gbps` (a TypedArray copy of the same bytes in the same process);
+ * ratio = copy_ms / lut_ms (goal >= 0.5). The note gives the baseline (scalar) level.
+ */
+function lutBench(levels: string[]): BenchRow[] {
+  const model = lutModel();
+  const top = levels[levels.length - 1];
+  let a: ChildResult | undefined;
+  let base: ChildResult | undefined;
+  for (let round = 0; round < 3; round++) {
+    const r = runChild({ AXR_CPU: top }, [model, "50"]);
+    if (r && (!a || r.ms < a.ms)) a = r;
+    const b = runChild({ AXR_CPU: "baseline" }, [model, "50"]);
+    if (b && (!base || b.ms < base.ms)) base = b;
+  }
+  if (!a) return [];
+  const bytes = 2 * 100 * 128 * 128;
+  return [{
+    bench: "emulator_lut",
+    runtime: runtimeName(),
+    ours_ms: a.ms,
+    peer: "copy of the same bytes",
+    peer_ms: a.copyMs,
+    ratio: a.copyMs / a.ms,
+    gbps: bytes / a.ms / 1e6,
+    copy_gbps: bytes / a.copyMs / 1e6,
+    note: `level ${a.cpu}; baseline (scalar) level ${
+      base ? `${base.ms.toFixed(3)} ms` : "n/a"
+    }; run() call overhead included`,
+  }];
 }
 
 if (import.meta.main) {
