@@ -404,32 +404,8 @@ export function runNode(n: Node, ins: (Const | undefined)[], shapeOnly = false):
       throw new CompileError(`node ${n.name} (Constant): unsupported value`);
     }
     case "DequantizeLinear":
-    case "QuantizeLinear": {
-      const sc = ins[1]!, zp = ins[2];
-      const ax0 = attrN(n, "axis", 1);
-      const ax = ax0 < 0 ? ax0 + x.dims.length : ax0;
-      const inner = numel(x.dims.slice(ax + 1)), len = x.dims[ax] ?? 1;
-      const per = numel(sc.dims) > 1;
-      const ch = (i: number) => (per ? Math.floor(i / inner) % len : 0);
-      if (n.op === "DequantizeLinear") {
-        return [
-          f32(
-            x.dims,
-            Float32Array.from(
-              x.data,
-              (v, i) => Math.fround((v - (zp ? zp.data[per ? ch(i) : 0] : 0)) * sc.data[ch(i)]),
-            ),
-          ),
-        ];
-      }
-      const dt = zp?.dtype === "uint8" ? "uint8" : "int8";
-      const [lo, hi] = dt === "uint8" ? [0, 255] : [-128, 127];
-      const out = Float64Array.from(x.data, (v, i) => {
-        const q = Math.round(Math.fround(v / sc.data[ch(i)])) + (zp ? zp.data[per ? ch(i) : 0] : 0);
-        return Math.min(hi, Math.max(lo, q));
-      });
-      return [constant(x.dims, out, dt)];
-    }
+    case "QuantizeLinear": // one semantics: the graph runner's (onnx/ops), rounding half to even
+      return runHostOp(n, ins, 21)!;
     case "Conv":
       return [conv(n, x, ins[1]!, ins[2])];
     case "ConvTranspose":

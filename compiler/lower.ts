@@ -19,6 +19,8 @@ import { type DataRef, type Program, ProgramBuilder } from "./program.ts";
 import { resolvePads } from "./float_ops.ts";
 import { CompileError, type Const, Graph, type Node, numel } from "./graph.ts";
 import { unaryFunction } from "./simplify.ts";
+import { fuseTables } from "./fuse_tables.ts";
+import { withHostQdq } from "./host_qdq.ts";
 import type { Range } from "./calibrate.ts";
 import {
   activationParams,
@@ -92,6 +94,10 @@ function inOnnxOrder(s: number[]): boolean {
   return s[1] === 1 || s[2] * s[3] === 1;
 }
 
+/** Both absent (float model: one rounding after the clamp) or equal (QDQ: the clamp keeps the grid). */
+const sameQuant = (a: QParams | undefined, b: QParams | undefined) =>
+  a === b || (!!a && !!b && a.scale === b.scale && a.zeroPoint === b.zeroPoint);
+
 const scalar = (c: Const | undefined) => (c && numel(c.dims) === 1 ? c.data[0] : undefined);
 
 /** Why a node cannot run on the device (undefined: it can). */
@@ -105,6 +111,12 @@ function deviceReason(g: Graph, n: Node): string | undefined {
   if (rank < 1 || rank > 4) return `rank ${rank} input (the device holds 1..4-D tensors)`;
   const outRank = g.shapes.get(n.outputs[0])?.length ?? 0;
   if (outRank < 1 || outRank > 4) return `rank ${outRank} output`;
+  if (g.quant.size) {
+    // a QDQ model: the device runs its quantized region only; float tensors stay float
+    const acts = [...n.inputs.filter((t) => t !== "" && !g.consts.has(t)), ...n.outputs.filter((t) => t !== "")];
+    const f = acts.find((t) => !g.quant.has(t));
+    if (f) return `${f} is float in the QDQ model (no QuantizeLinear/DequantizeLinear)`;
+  }
   switch (n.op) {
     case "Conv": {
       if (rank !== 4) return "only 2-D convolutions";
@@ -222,8 +234,17 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
   // preamble: off-device nodes fed only by graph inputs, constants and preamble nodes
   const pre = new Set<Node>(), post = new Set<Node>();
   const preTensors = new Set<string>([...g.inputs.map((i) => i.name), ...g.consts.keys(), ""]);
+  // a layout op on a model input whose readers all stay on the host (an NHWC -> NCHW
+  // Transpose before a per-channel normalization) joins the preamble
+  const layout = new Set(["Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze"]);
+  const hostOnly = (n: Node) =>
+    layout.has(n.op) && n.outputs.every((o) => {
+      const cs = g.consumers(o);
+      return cs.length > 0 && !g.outputs.includes(o) && cs.every((c) => reason.get(c));
+    });
   for (const n of g.nodes) {
-    if (reason.get(n) && n.inputs.every((i) => preTensors.has(i))) {
+    if ((reason.get(n) || hostOnly(n)) && n.inputs.every((i) => preTensors.has(i))) {
+      if (!reason.get(n)) offDevice.set(n.name, `${n.op}: only host ops read its output (preamble)`);
       pre.add(n);
       n.outputs.forEach((o) => preTensors.add(o));
     }
@@ -234,6 +255,7 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
     if (pre.has(n)) continue;
     if (reason.get(n) || n.inputs.some((i) => postTensors.has(i))) {
       post.add(n);
+      if (!reason.get(n)) offDevice.set(n.name, `${n.op}: after a host op (postamble)`);
       n.outputs.forEach((o) => postTensors.add(o));
     }
   }
@@ -343,7 +365,7 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
     const m = cs[0];
     if (
       cs.length === 1 && !g.outputs.includes(n.outputs[0]) && !outputs.includes(n.outputs[0]) && core.includes(m) &&
-      (m.op === "Relu" || m.op === "Clip")
+      (m.op === "Relu" || m.op === "Clip") && sameQuant(g.quant.get(n.outputs[0]), g.quant.get(m.outputs[0]))
     ) {
       const q = qp(m.outputs[0]);
       let lo = 0, hi = Infinity;
@@ -437,17 +459,12 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
         emit(n, "Relu", [x], n.outputs[0], quantOf(x));
         break;
       case "Clip": {
-        const fn = unaryFunction(g, n)!;
+        // q(clip(dq(c))) on one grid is min(max(c, q(lo)), q(hi)) (q is monotone, q(dq(c)) = c)
         const q = quantOf(x);
-        // quantized bounds: the smallest/largest codes that the float clip keeps
-        let lo = -128, hi = 127;
-        const keeps = (c: number) => {
-          const v = Math.fround((c - q.zeroPoint) * q.scale);
-          return fn(v) === v;
-        };
-        while (lo < 127 && !keeps(lo)) lo++;
-        while (hi > -128 && !keeps(hi)) hi--;
-        emit(n, "Clip", [x], n.outputs[0], q, { lo, hi });
+        const lo = scalar(g.consts.get(n.inputs[1])) ?? (n.attrs.min as number | undefined) ?? -Infinity;
+        const hi = scalar(g.consts.get(n.inputs[2])) ?? (n.attrs.max as number | undefined) ?? Infinity;
+        const qlo = lo === -Infinity ? -128 : quantizeValue(lo, q), qhi = hi === Infinity ? 127 : quantizeValue(hi, q);
+        emit(n, "Clip", [x], n.outputs[0], q, { lo: Math.min(qlo, qhi), hi: qhi });
         break;
       }
       case "Add":
@@ -535,7 +552,7 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
         const ins = n.inputs.map(inp);
         const q0 = quantOf(ins[0]);
         const same = ins.every((i) => b.tensors[i].scale === q0.scale && b.tensors[i].zero_point === q0.zeroPoint);
-        emit(n, "Concat", ins, n.outputs[0], same ? q0 : qp(n.outputs[0]), { axis });
+        emit(n, "Concat", ins, n.outputs[0], same && !g.quant.has(n.outputs[0]) ? q0 : qp(n.outputs[0]), { axis });
         break;
       }
       case "Resize":
@@ -590,6 +607,15 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
       default:
         throw new CompileError(`node ${n.name} (${n.op}): no device lowering`);
     }
+    // an op that keeps its input's grid, where the QDQ model quantizes its output on another
+    for (const o of n.outputs) {
+      const given = g.quant.get(o), y = dev.get(o);
+      if (!given || y === undefined || sameQuant(given, quantOf(y))) continue;
+      b.tensors[y].name = `${o}_pre`;
+      const r = tensor(o, shapeOf(o), given);
+      b.addOp({ op: "Requantize", name: `${n.name}_requant`, inputs: [y], outputs: [r] });
+      dev.set(o, r);
+    }
   }
   for (const t of outputs) {
     const i = inp(t);
@@ -611,7 +637,8 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
       const dt = g.dtypes.get(t);
       if (dt) s.dtypes.set(t, dt);
     }
-    return s;
+    // the host part rounds and clamps where the QDQ model does (device outputs are on their grid already)
+    return withHostQdq(s, g.quant, new Set(g.inputs.map((i) => i.name)));
   };
   const preNodes = g.nodes.filter((n) => pre.has(n));
   const postNodes = g.nodes.filter((n) => post.has(n));
@@ -623,7 +650,7 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
   const postOuts = g.outputs.filter((t) => postTensors.has(t));
   const postamble = postOuts.length ? sub(postNodes, postIns, postOuts) : null;
   return {
-    program: b.finish(),
+    program: fuseTables(b.finish()),
     preamble,
     postamble,
     inputs: inputs.map((name) => ({ name, shape: shapeOf(name) })),

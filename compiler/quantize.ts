@@ -17,21 +17,10 @@
 
 const f32 = Math.fround;
 
-/**
- * Rounds half to even (the device's and onnxruntime's rounding).
- *
- * @example
- * ```ts
- * roundHalfEven(2.5); // 2
- * ```
- */
-export function roundHalfEven(v: number): number {
-  const f = Math.floor(v);
-  const d = v - f;
-  if (d < 0.5) return f;
-  if (d > 0.5) return f + 1;
-  return f % 2 === 0 ? f : f + 1;
-}
+import { roundHalfEven } from "../onnx/numeric.ts";
+
+/** Rounds half to even (the device's and onnxruntime's rounding): onnx/numeric.ts's. @example `roundHalfEven(2.5) === 2` */
+export { roundHalfEven };
 
 /**
  * Quantization parameters of a tensor.
