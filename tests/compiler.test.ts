@@ -311,7 +311,7 @@ describe("constant folding", () => {
       constant([], new Float32Array([1]), "float32"),
       constant([], new Float64Array([0]), "int8"),
     ]);
-    assert.deepEqual([...y.data], [0, 2, 2, -0, -2, -2]);
+    assert.deepEqual([...y.data], [0, 2, 2, 0, -2, -2]);
     assert.equal(y.dtype, "int8");
   });
 });
