@@ -72,6 +72,8 @@ export interface CompileOptions {
   /** Channel padding multiples of device inputs (default 4) and outputs (default 16). */
   inputChannelMultiple?: number;
   outputChannelMultiple?: number;
+  /** Float models: keep the ops after the last Conv/Gemm of each path float on the host (default true). */
+  floatTail?: boolean;
   /** Encodes a float subgraph (pre/postamble) as ONNX bytes (default: `encodeOnnx` of compiler/onnx_io.ts). */
   encodeGraph?: (g: Graph) => Uint8Array;
   /** Encodes the quantized core as ONNX bytes (default: `encodeQuantizedCore`); null: not written. */
@@ -118,6 +120,7 @@ function finish(
   const lowered = lower(g, ranges, {
     inputChannelMultiple: options.inputChannelMultiple,
     outputChannelMultiple: options.outputChannelMultiple,
+    floatTail: options.floatTail,
   });
   const report = compileReport(g, ranges, lowered);
   for (const l of report.lines) if (!l.startsWith("quantized: ")) say(l);

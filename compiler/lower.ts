@@ -38,6 +38,24 @@ export interface LowerOptions {
   inputChannelMultiple?: number;
   /** Pad output channels to a multiple of this (default 16). */
   outputChannelMultiple?: number;
+  /**
+   * Float models: keep the ops after the last Conv/Gemm/MatMul of every path (a detector's
+   * box decode, a final Sigmoid) float on the host, instead of quantizing heterogeneous
+   * values (boxes and scores) onto one grid (default true).
+   */
+  floatTail?: boolean;
+}
+
+const HEAVY = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
+
+/** The nodes from which no Conv/Gemm/MatMul is reachable (empty when the graph has none). */
+function floatTail(g: Graph): Set<Node> {
+  const feeds = new Set<Node>();
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i];
+    if (HEAVY.has(n.op) || n.outputs.some((o) => g.consumers(o).some((c) => feeds.has(c)))) feeds.add(n);
+  }
+  return feeds.size ? new Set(g.nodes.filter((n) => !feeds.has(n))) : new Set();
 }
 
 /**
@@ -226,8 +244,10 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
   const inMul = options.inputChannelMultiple ?? 4, outMul = options.outputChannelMultiple ?? 16;
   const offDevice = new Map<string, string>();
   const reason = new Map<Node, string | undefined>();
+  const tail = options.floatTail === false || g.quant.size ? new Set<Node>() : floatTail(g);
   for (const n of g.nodes) {
-    const r = deviceReason(g, n);
+    const r = deviceReason(g, n) ??
+      (tail.has(n) ? "after the last Conv/Gemm of its path: kept float (a float model's head)" : undefined);
     reason.set(n, r);
     if (r) offDevice.set(n.name, `${n.op}: ${r}`);
   }

@@ -161,4 +161,21 @@ describe("onnxruntime quantize_static QDQ models", () => {
       assert.ok(d < 0.05, `max |p - p_float| ${d}`);
     }
   });
+
+  test("det float model: the box decode after the last Conv stays float; scores track the float model", async () => {
+    const { res, xs, got } = await compileAndRun("det", "float");
+    const post = res.lowered.postamble!.nodes.map((nd) => nd.op);
+    for (const op of ["Concat", "Split", "Sigmoid"]) assert.ok(post.includes(op), post.join(","));
+    for (const [i, x] of xs.entries()) {
+      const ref = (await ortRun(join(dir, "det.float.onnx"), x, SHAPES.det)).output0;
+      const have = got[i].output0.data as Float32Array;
+      let zeros = 0, dScore = 0;
+      for (let j = 4 * 80; j < 7 * 80; j++) {
+        if (have[j] === 0) zeros++;
+        dScore = Math.max(dScore, Math.abs(have[j] - ref[j]));
+      }
+      assert.equal(zeros, 0, "no score is exactly 0");
+      assert.ok(dScore < 0.1, `max score difference ${dScore}`);
+    }
+  });
 });
