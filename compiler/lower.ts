@@ -16,9 +16,9 @@
  * @module
  */
 import { type DataRef, type Program, ProgramBuilder } from "./program.ts";
-import { resolvePads } from "./float_ops.ts";
+import { resolvePads } from "./shapes.ts";
 import { CompileError, type Const, Graph, type Node, numel } from "./graph.ts";
-import { unaryFunction } from "./simplify.ts";
+import { CLAMP_ACTIVATIONS, SCALAR_BINARY, TABLE_ACTIVATIONS, unaryTable } from "./activations.ts";
 import { fuseTables } from "./fuse_tables.ts";
 import { withHostQdq } from "./host_qdq.ts";
 import type { Range } from "./calibrate.ts";
@@ -135,6 +135,7 @@ function deviceReason(g: Graph, n: Node): string | undefined {
     const f = acts.find((t) => !g.quant.has(t));
     if (f) return `${f} is float in the QDQ model (no QuantizeLinear/DequantizeLinear)`;
   }
+  if (TABLE_ACTIVATIONS.has(n.op)) return unaryTable(g, n) ? undefined : "a parameter is not a constant scalar";
   switch (n.op) {
     case "Conv": {
       if (rank !== 4) return "only 2-D convolutions";
@@ -159,25 +160,15 @@ function deviceReason(g: Graph, n: Node): string | undefined {
     case "Div":
     case "Pow": {
       if (n.inputs.some((_, i) => isC(i))) {
-        return unaryFunction(g, n) ? undefined : "the constant operand is not a scalar";
+        return unaryTable(g, n)
+          ? undefined
+          : "the constant operand is not a scalar (a per-channel affine not next to a Conv)";
       }
       if (n.op !== "Add" && n.op !== "Mul") return `${n.op} of two activations`;
       if (shape(1)!.length > 4 || rank > 4) return "rank above 4";
       return undefined;
     }
     case "Relu":
-    case "HardSwish":
-    case "HardSigmoid":
-    case "Sigmoid":
-    case "SiLU":
-    case "Swish":
-    case "LeakyRelu":
-    case "Tanh":
-    case "Elu":
-    case "Exp":
-    case "Sqrt":
-    case "Neg":
-    case "Abs":
       return undefined;
     case "Clip":
       return n.inputs.slice(1).every((i) => i === "" || g.consts.has(i)) ? undefined : "bounds are not constant";
@@ -385,7 +376,7 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
     const m = cs[0];
     if (
       cs.length === 1 && !g.outputs.includes(n.outputs[0]) && !outputs.includes(n.outputs[0]) && core.includes(m) &&
-      (m.op === "Relu" || m.op === "Clip") && sameQuant(g.quant.get(n.outputs[0]), g.quant.get(m.outputs[0]))
+      CLAMP_ACTIVATIONS.has(m.op) && sameQuant(g.quant.get(n.outputs[0]), g.quant.get(m.outputs[0]))
     ) {
       const q = qp(m.outputs[0]);
       let lo = 0, hi = Infinity;
@@ -417,6 +408,14 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
 
   for (const n of core) {
     if (fused.has(n)) continue;
+    const fn = TABLE_ACTIVATIONS.has(n.op) || SCALAR_BINARY.has(n.op) ? unaryTable(g, n) : undefined;
+    if (fn) {
+      // an element-wise function of one tensor: a lookup table on its given/calibrated grids
+      const xa = inp(n.inputs.find((i) => i !== "" && !g.consts.has(i))!);
+      const q = qp(n.outputs[0]);
+      emit(n, "Lut", [xa], n.outputs[0], q, { table: data(lookupTable(fn, quantOf(xa), q)) });
+      continue;
+    }
     const x = n.inputs.length && dev.has(n.inputs[0]) ? dev.get(n.inputs[0])! : -1;
     const xs = n.inputs.length ? shapeOf(n.inputs[0]) : [];
     switch (n.op) {
@@ -488,30 +487,7 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
         break;
       }
       case "Add":
-      case "Mul":
-      case "Sub":
-      case "Div":
-      case "Pow":
-      case "HardSwish":
-      case "HardSigmoid":
-      case "Sigmoid":
-      case "SiLU":
-      case "Swish":
-      case "LeakyRelu":
-      case "Tanh":
-      case "Elu":
-      case "Exp":
-      case "Sqrt":
-      case "Neg":
-      case "Abs": {
-        const fn = unaryFunction(g, n);
-        if (fn) {
-          const ai = n.inputs.findIndex((i) => !g.consts.has(i));
-          const xa = inp(n.inputs[ai]);
-          const q = qp(n.outputs[0]);
-          emit(n, "Lut", [xa], n.outputs[0], q, { table: data(lookupTable(fn, quantOf(xa), q)) });
-          break;
-        }
+      case "Mul": {
         const r = Math.max(xs.length, shapeOf(n.inputs[1]).length);
         const ins = n.inputs.map((t) => {
           const s = shapeOf(t);

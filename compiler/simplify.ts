@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import { activation, runNode } from "./float_ops.ts";
+import { runNode } from "./evaluate.ts";
 import { CompileError, type Const, constant, type Graph, type Node, numel } from "./graph.ts";
 import { foldAffineIntoConv, foldPad, rounds } from "./fold_conv.ts";
 
@@ -55,7 +55,7 @@ export function inferShapes(g: Graph, inputShapes: Record<string, number[]> = {}
         throw new CompileError(`node ${n.name} (${n.op}): input ${n.inputs[k]} is never produced`);
       }
     });
-    const outs = runNode(n, ins, true);
+    const outs = runNode(n, ins, true, g.opset);
     n.outputs.forEach((o, k) => {
       if (!outs[k]) return;
       vals.set(o, outs[k]);
@@ -125,11 +125,11 @@ function foldConstants(g: Graph): boolean {
   const keep: Node[] = [];
   for (const n of g.nodes) {
     let outs: Const[] | undefined;
-    if (n.op === "Constant") outs = runNode(n, []);
+    if (n.op === "Constant") outs = runNode(n, [], false, g.opset);
     else if (n.op === "Shape" && g.shapes.has(n.inputs[0])) {
       outs = [constant([g.shapes.get(n.inputs[0])!.length], Float64Array.from(g.shapes.get(n.inputs[0])!), "int64")];
     } else if (n.inputs.length && n.inputs.every((i) => isConst(g, i))) {
-      outs = runNode(n, n.inputs.map((i) => (i === "" ? undefined : g.consts.get(i))));
+      outs = runNode(n, n.inputs.map((i) => (i === "" ? undefined : g.consts.get(i))), false, g.opset);
       if (n.op === "DequantizeLinear") noteWeightScales(g, n, outs[0]);
     }
     if (outs) {
@@ -329,48 +329,6 @@ export function simplify(g: Graph, inputShapes: Record<string, number[]> = {}): 
   for (const [k, c] of g.consts) g.shapes.set(k, c.dims);
   const known = new Set(g.shapes.keys());
   if (g.nodes.some((n) => n.outputs.some((o) => o !== "" && !known.has(o)))) inferShapes(g, inputShapes);
-}
-
-/**
- * Is this node an element-wise unary function of one activation (for a lookup table)?
- * Covers the activations and Add/Sub/Mul/Div/Pow with a scalar constant.
- *
- * @example
- * ```ts
- * unaryFunction(graph, node)?.(0.5);
- * ```
- */
-export function unaryFunction(g: Graph, n: Node): ((v: number) => number) | undefined {
-  if (
-    ["HardSwish", "HardSigmoid", "Sigmoid", "SiLU", "Swish", "LeakyRelu", "Tanh", "Elu", "Exp", "Sqrt", "Neg", "Abs"]
-      .includes(n.op)
-  ) {
-    return activation(n);
-  }
-  if (["Add", "Sub", "Mul", "Div", "Pow"].includes(n.op) && n.inputs.length === 2) {
-    const ci = g.consts.has(n.inputs[1]) ? 1 : g.consts.has(n.inputs[0]) ? 0 : -1;
-    if (ci < 0) return undefined;
-    const c = scalarOf(g, n.inputs[ci]);
-    if (c === undefined) return undefined;
-    const f32 = Math.fround;
-    switch (n.op) {
-      case "Add":
-        return (v) => f32(v + c);
-      case "Mul":
-        return (v) => f32(v * c);
-      case "Sub":
-        return ci === 1 ? (v) => f32(v - c) : (v) => f32(c - v);
-      case "Div":
-        return ci === 1 ? (v) => f32(v / c) : (v) => f32(c / v);
-      case "Pow":
-        return ci === 1 ? (v) => Math.pow(v, c) : undefined;
-    }
-  }
-  if (n.op === "Clip") {
-    const [lo, hi] = clipBounds(g, n);
-    return (v) => Math.min(Math.max(v, lo), hi);
-  }
-  return undefined;
 }
 
 export { CompileError };

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import { constant, Graph } from "../compiler/graph.ts";
 import { compileGraph, compileOnnx } from "../compiler/compile.ts";
-import { runNode } from "../compiler/float_ops.ts";
+import { runNode } from "../compiler/evaluate.ts";
 import { compileMain, parseInputShapes } from "../compiler/cli.ts";
 import { decodeOnnx, encodeOnnx } from "../compiler/onnx_io.ts";
 import { loadProgram, runReference } from "./fixtures/reference.ts";
