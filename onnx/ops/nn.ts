@@ -248,7 +248,7 @@ const batchNorm: OpImpl = {
 
 const RESIZE_COORD = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nearest"];
 
-/** Upsample (opsets 7-9, deprecated): Resize's opset-10 form, scales as attribute (7) or input (9). */
+/** Upsample (opsets 7-9, deprecated): Resize with asymmetric coordinates and floor (nearest), scales as attribute (7) or input (9). */
 const upsample: OpImpl = {
   check(a, node) {
     const mode = attrString(a, "mode", "nearest");
@@ -258,7 +258,13 @@ const upsample: OpImpl = {
     const x = need(ctx, ins[0], 0);
     const scales = ins[1] ?? fresh("float32", [x.shape.length]);
     if (!ins[1]) (scales.data as Float32Array).set(a.scales?.floats ?? []);
-    return resize.run({ ...ctx, opset: 10 }, [x, scales], a);
+    const str = (name: string, v: string) => ({ name, type: 3, s: new TextEncoder().encode(v) });
+    const attrs = {
+      mode: str("mode", attrString(a, "mode", "nearest")),
+      coordinate_transformation_mode: str("coordinate_transformation_mode", "asymmetric"),
+      nearest_mode: str("nearest_mode", "floor"),
+    };
+    return resize.run({ ...ctx, opset: 11 }, [x, undefined, scales], attrs);
   },
 };
 
