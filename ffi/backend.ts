@@ -59,6 +59,8 @@ export interface BoundSymbols {
   axr_list_properties(props: UnsafePointer): UnsafePointer;
   /** Extension: null when the library lacks it. */
   axr_ext_instance_stats: ((inst: UnsafePointer) => UnsafePointer) | null;
+  /** Extension: null when the library lacks it. */
+  axr_ext_host_cpu: (() => UnsafePointer) | null;
 }
 
 /** A native callback (the logger); `close()` frees it. */

@@ -224,6 +224,7 @@ export function openBun(path: string): Backend {
     axr_del_property: (p, k) => s.axr_del_property(p, k),
     axr_list_properties: (p) => nz(s.axr_list_properties(p)),
     axr_ext_instance_stats: ext.axr_ext_instance_stats ? (i) => nz(ext.axr_ext_instance_stats(i)) : null,
+    axr_ext_host_cpu: ext.axr_ext_host_cpu ? () => nz(ext.axr_ext_host_cpu()) : null,
   };
 
   const backend: Backend = {

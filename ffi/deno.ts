@@ -59,6 +59,7 @@ export function openDeno(path: string): Backend {
     axr_del_property: (p, k) => s.axr_del_property(p as Ptr, k),
     axr_list_properties: (p) => s.axr_list_properties(p as Ptr),
     axr_ext_instance_stats: s.axr_ext_instance_stats ? (i) => s.axr_ext_instance_stats(i as Ptr) : null,
+    axr_ext_host_cpu: s.axr_ext_host_cpu ? () => s.axr_ext_host_cpu() : null,
   };
 
   const backend: Backend = {
