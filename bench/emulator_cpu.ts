@@ -4,8 +4,8 @@
  * bench/emulator_cpu_child.ts), against the same library built for this machine's CPU
  * (`zig build -Dcpu=native`, the pre-issue-20 build, into build/native-lib/ when missing
  * or older than the sources) in the same run; ratio = native_ms / level_ms (the top level
- * should be >= 0.97); and emulator_lut (see `lutBench`). The levels and the native build alternate, three rounds; each
- * figure is the lowest of its rounds' medians.
+ * should be >= 0.97); and emulator_lut (see `lutBench`). Each level runs right after a
+ * native run, three rounds; the ratio is the median of the pairs' ratios.
  *
  * Run alone: `deno run -A bench/emulator_cpu.ts` or `bun bench/emulator_cpu.ts`.
  *
@@ -105,32 +105,32 @@ export async function emulatorCpuBench(): Promise<BenchRow[]> {
     return [];
   }
   let levels = ARCH_LEVELS;
-  const best = new Map<string, ChildResult>();
-  const keep = (k: string, r?: ChildResult) => {
-    if (!r) return;
-    const b = best.get(k);
-    if (!b || r.ms < b.ms) best.set(k, r);
-  };
+  // each level right after its own native run, so both see the same machine load;
+  // per level: the median over rounds of the pair ratio, and the medians of the times
+  const pairs = new Map<string, { ours: ChildResult; nat: ChildResult }[]>();
   for (let round = 0; round < 3; round++) {
-    keep("native", runChild({ AXR_LIBRARY: native, AXR_CPU: "" }, [modelJson, "5"]));
-    for (const l of levels) keep(l, runChild({ AXR_CPU: l }, [modelJson, "5"]));
-    if (round === 0) levels = levels.filter((l) => best.has(l)); // the levels this CPU runs
+    for (const l of levels) {
+      const nat = runChild({ AXR_LIBRARY: native, AXR_CPU: "" }, [modelJson, "5"]);
+      const ours = runChild({ AXR_CPU: l }, [modelJson, "5"]);
+      if (nat && ours) pairs.set(l, [...(pairs.get(l) ?? []), { ours, nat }]);
+    }
+    if (round === 0) levels = levels.filter((l) => pairs.has(l)); // the levels this CPU runs
   }
-  const nat = best.get("native");
-  if (!nat) return [];
+  const median = (v: number[]) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
   const rows: BenchRow[] = [];
   for (const l of levels) {
-    const b = best.get(l);
-    if (!b) continue;
+    const ps = pairs.get(l);
+    if (!ps) continue;
+    const same = ps.every((p) => p.ours.checksum === p.nat.checksum);
     rows.push({
       bench: `emulator_det_${l}`,
       runtime: runtimeName(),
-      ours_ms: b.ms,
+      ours_ms: median(ps.map((p) => p.ours.ms)),
       peer: "libaxr built with -Dcpu=native",
-      peer_ms: nat.ms,
-      ratio: nat.ms / b.ms,
-      note: `stats cpu=${b.cpu}; outputs ${
-        b.checksum === nat.checksum ? "identical to" : "DIFFER FROM"
+      peer_ms: median(ps.map((p) => p.nat.ms)),
+      ratio: median(ps.map((p) => p.nat.ms / p.ours.ms)),
+      note: `stats cpu=${ps[0].ours.cpu}; ratio = median of ${ps.length} back-to-back pairs; outputs ${
+        same ? "identical to" : "DIFFER FROM"
       } the native build's`,
     });
   }

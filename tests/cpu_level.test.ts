@@ -23,7 +23,9 @@ describe("CPU level", () => {
     }
   });
 
-  test("axr devices shows the level; AXR_CPU=baseline forces it; a level above the CPU is refused", () => {
+  test("axr devices shows the level; AXR_CPU=baseline forces it; a level above the CPU is refused", {
+    timeout: 300_000,
+  }, () => {
     const dir = tempDir();
     try {
       const plain = runAxr(["devices"], { stateDir: dir, env: { AXR_CPU: undefined } });

@@ -35,11 +35,11 @@ static int writeAll(const char* path, const void* b, size_t n) {
 }
 
 int main(int argc, char** argv) {
+  printf("host cpu %s\n", axr_ext_host_cpu());
   if (argc < 3) {
     fprintf(stderr, "usage: cpu_levels OUTDIR MODEL_DIR...\n");
     return 2;
   }
-  printf("host cpu %s\n", axr_ext_host_cpu());
   axrContext* ctx = axr_create_context();
   axrConnection* conn = axr_device_connect(ctx, NULL, 1, NULL);
   if (!conn) {
