@@ -28,7 +28,7 @@ fn readFixture(gpa: std.mem.Allocator, dir: []const u8, file: []const u8) ![]u8 
 
 test "committed fixtures: bit-exact against the TypeScript reference's golden outputs" {
     const gpa = testing.allocator;
-    const dirs = [_][]const u8{ "tiny", "ops", "uint8" };
+    const dirs = [_][]const u8{ "tiny", "ops", "uint8", "keras" };
     var ran: usize = 0;
     for (dirs) |dir| {
         const bytes = readFixture(gpa, dir, "program.axp") catch |e| switch (e) {
