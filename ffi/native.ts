@@ -22,21 +22,7 @@ export { ArgumentArray, decodeDeviceInfo } from "./structs.ts";
 export type { RawDeviceInfo, RawTensorInfo } from "./structs.ts";
 export { LibraryNotFoundError, registerEmbeddedLibrary } from "./library.ts";
 
-/** `axrResult` codes. */
-export const ResultCode = {
-  success: 0,
-  runtimeError: 1,
-  valueError: 2,
-  invalidArgument: 3,
-  connectionError: 4,
-  deviceInUse: 5,
-  incompatibleDevice: 6,
-  invalidConfiguration: 7,
-  notImplemented: 8,
-  internalError: 9,
-  pendingError: 10,
-  unknownError: 11,
-} as const;
+export { ResultCode } from "./symbols.ts";
 
 /** A failed native call: the `axrResult` code and the library's message. */
 export interface NativeStatus {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { isStatus, native, type NativeCallback } from "../ffi/native.ts";
+import { isStatus, native, type NativeCallback, ResultCode } from "../ffi/native.ts";
 import { Connection } from "./connection.ts";
 import { DeviceInfo } from "./device_info.ts";
 import { AxeleraError, ConnectionError, errorFromStatus, invalidArgument } from "./errors.ts";
@@ -143,7 +143,7 @@ export class Context extends AxrObject {
     const dev = this.#device("configureDevice", device);
     const r = native().configureDevice(h, dev.raw, props);
     if (r === 0) return true;
-    if (r.code === 10) return false;
+    if (r.code === ResultCode.pendingError) return false;
     this.fail("configureDevice", r);
   }
 
@@ -160,7 +160,7 @@ export class Context extends AxrObject {
     const dev = this.#device("deviceReady", device);
     const r = native().deviceReady(h, dev.raw);
     if (r === 0) return true;
-    if (r.code === 10) return false;
+    if (r.code === ResultCode.pendingError) return false;
     this.fail("deviceReady", r);
   }
 

@@ -1,3 +1,5 @@
+import { ResultCode } from "../ffi/native.ts";
+
 /**
  * The typed exceptions of the runtime, one per `axrResult` code, each carrying
  * the code and the native library's own message. Python names: the same class
@@ -166,17 +168,17 @@ export class UnknownError extends AxeleraError {}
 export class ReleasedError extends InvalidArgument {}
 
 const byCode: Record<number, typeof AxeleraError> = {
-  1: RuntimeError,
-  2: ValueError,
-  3: InvalidArgument,
-  4: ConnectionError,
-  5: DeviceInUse,
-  6: IncompatibleDevice,
-  7: InvalidConfiguration,
-  8: NotImplemented,
-  9: InternalError,
-  10: Pending,
-  11: UnknownError,
+  [ResultCode.runtimeError]: RuntimeError,
+  [ResultCode.valueError]: ValueError,
+  [ResultCode.invalidArgument]: InvalidArgument,
+  [ResultCode.connectionError]: ConnectionError,
+  [ResultCode.deviceInUse]: DeviceInUse,
+  [ResultCode.incompatibleDevice]: IncompatibleDevice,
+  [ResultCode.invalidConfiguration]: InvalidConfiguration,
+  [ResultCode.notImplemented]: NotImplemented,
+  [ResultCode.internalError]: InternalError,
+  [ResultCode.pendingError]: Pending,
+  [ResultCode.unknownError]: UnknownError,
 };
 
 /**
@@ -202,5 +204,5 @@ export function errorFromStatus(where: string, status: { code: number; message: 
  * ```
  */
 export function invalidArgument(where: string, message: string): InvalidArgument {
-  return new InvalidArgument(`${where}: ${message}`, 3, message);
+  return new InvalidArgument(`${where}: ${message}`, ResultCode.invalidArgument, message);
 }
