@@ -90,6 +90,7 @@ export type LogSink = (level: number, message: string) => void;
  *
  * @example
  * ```ts
+ * import { openDeno } from "./deno.ts";
  * const b: Backend = openDeno("zig-out/lib/libaxr.so");
  * const ctx = b.symbols.axr_create_context();
  * ```

@@ -62,7 +62,8 @@ export function cstr(s: string): Uint8Array {
  * ```ts
  * const n = native();
  * const ctx = n.createContext();
- * console.log(n.listDevices(ctx).map((d) => d.info.name));
+ * const devices = n.listDevices(ctx);
+ * if (!isStatus(devices)) console.log(devices.map((d) => d.info.name));
  * n.destroy(ctx);
  * ```
  */
@@ -74,6 +75,7 @@ export class NativeApi {
    *
    * @example
    * ```ts
+   * import { nativeLibrary } from "./library.ts";
    * const api = new NativeApi(nativeLibrary());
    * ```
    */
@@ -340,6 +342,8 @@ export class NativeApi {
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
  * const m = native().loadModel(ctx, "x/model.json");
  * if (isStatus(m)) console.error(m.message);
  * ```

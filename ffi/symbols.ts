@@ -40,6 +40,7 @@ export interface SymbolDef {
  *
  * @example
  * ```ts
+ * const code: number = ResultCode.deviceInUse; // e.g. a result of axr_device_connect
  * if (code === ResultCode.deviceInUse) console.log("busy");
  * ```
  */

@@ -78,6 +78,8 @@ export class Context extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * const [first] = ctx.listDevices();
    * console.log(first.name, first.boardType);
    * ```
@@ -127,6 +129,8 @@ export class Context extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * const [d0, d1] = ctx.listDevices();
    * let r0 = ctx.configureDevice(d0, { clockProfile: 400 });
    * let r1 = ctx.configureDevice(d1, { clockProfile: 400 });
@@ -152,6 +156,9 @@ export class Context extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * const [dev] = ctx.listDevices();
    * while (!ctx.deviceReady(dev)) await new Promise((r) => setTimeout(r, 50));
    * ```
    */
@@ -170,6 +177,8 @@ export class Context extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * ctx.readDeviceConfiguration(0).clock_profile; // "800"
    * ```
    */
@@ -189,6 +198,8 @@ export class Context extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * using conn = ctx.deviceConnect(0, 1);
    * ```
    */
@@ -222,6 +233,8 @@ export class Context extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * const model = ctx.loadModel("build/resnet18/model.json");
    * console.log(model.inputs()[0].shape);
    * ```
@@ -243,6 +256,8 @@ export class Context extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * ctx.setLogger(LogLevel.info, (level, msg) => console.log(level, msg));
    * ```
    */
@@ -263,6 +278,8 @@ export class Context extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * ctx.release();
    * ```
    */

@@ -76,6 +76,11 @@ function loadGraph(dir: string, rel: string | undefined): OnnxGraph | undefined 
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * using conn = ctx.deviceConnect();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+ * const inst = conn.loadModelInstance(model);
  * const p = new InferPipeline(model);
  * const out = p.infer(new Float32Array(3 * 224 * 224), (ins, outs) => inst.run(ins, outs));
  * ```
@@ -99,6 +104,9 @@ export class InferPipeline {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
    * const p = new InferPipeline(model);
    * ```
    */
@@ -280,6 +288,14 @@ export class InferPipeline {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+   * const [input] = model.inputs();
+   * const image = new Float32Array(input.unpaddedLength);
+   * using conn = ctx.deviceConnect();
+   * const inst = conn.loadModelInstance(model);
+   * const p = new InferPipeline(model);
    * const out = p.infer(image, (ins, outs) => inst.run(ins, outs));
    * ```
    */

@@ -52,6 +52,8 @@ const nchw = (s: readonly number[]): number[] => (s.length === 4 ? [s[0], s[3], 
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
  * const sig = modelSignature(ctx.loadModel("tests/fixtures/tiny/model.json"));
  * console.log(sig.inputs[0]); // { name: "input", shape: [1, 3, 8, 8], datatype: "FP32" }
  * ```

@@ -199,6 +199,7 @@ export class TensorInfo {
    *
    * @example
    * ```ts
+   * const info = new TensorInfo([1, 4, 4, 3], { padding: [[0, 0], [0, 0], [0, 0], [0, 1]], scale: 0.1, zeroPoint: -3 });
    * const q = info.quantize(new Float32Array(info.unpaddedLength));
    * ```
    */
@@ -215,6 +216,8 @@ export class TensorInfo {
    *
    * @example
    * ```ts
+   * const info = new TensorInfo([1, 4, 4, 3], { padding: [[0, 0], [0, 0], [0, 0], [0, 1]], scale: 0.1, zeroPoint: -3 });
+   * const output = new Int8Array(info.size);
    * const x = info.dequantize(output);
    * ```
    */
@@ -231,6 +234,8 @@ export class TensorInfo {
    *
    * @example
    * ```ts
+   * const info = new TensorInfo([1, 4, 4, 3], { padding: [[0, 0], [0, 0], [0, 0], [0, 1]], scale: 0.1, zeroPoint: -3 });
+   * const quantized = new Int8Array(info.unpaddedLength);
    * const padded = info.pad(quantized); // info.size bytes
    * ```
    */
@@ -250,6 +255,8 @@ export class TensorInfo {
    *
    * @example
    * ```ts
+   * const info = new TensorInfo([1, 4, 4, 3], { padding: [[0, 0], [0, 0], [0, 0], [0, 1]], scale: 0.1, zeroPoint: -3 });
+   * const output = new Int8Array(info.size);
    * const logits = info.depad(output);
    * ```
    */
@@ -268,6 +275,8 @@ export class TensorInfo {
    *
    * @example
    * ```ts
+   * const info = new TensorInfo([1, 4, 4, 3], { padding: [[0, 0], [0, 0], [0, 0], [0, 1]], scale: 0.1, zeroPoint: -3 });
+   * const image = new Float32Array(info.unpaddedLength);
    * const input = info.quantizePad(image, info.allocate());
    * ```
    */
@@ -287,6 +296,8 @@ export class TensorInfo {
    *
    * @example
    * ```ts
+   * const info = new TensorInfo([1, 4, 4, 3], { padding: [[0, 0], [0, 0], [0, 0], [0, 1]], scale: 0.1, zeroPoint: -3 });
+   * const output = new Int8Array(info.size);
    * const probs = info.depadDequantize(output);
    * ```
    */
@@ -307,6 +318,8 @@ export class TensorInfo {
    *
    * @example
    * ```ts
+   * const info = new TensorInfo([1, 4, 4, 3], { padding: [[0, 0], [0, 0], [0, 0], [0, 1]], scale: 0.1, zeroPoint: -3 });
+   * const image = new Float32Array(info.unpaddedLength);
    * const buf = info.allocate();
    * info.quantizePad(image, buf);
    * ```
