@@ -34,7 +34,9 @@ describe("axr: help and usage errors", () => {
   test("--help lists every subcommand and the exit codes", () => {
     const r = runAxr(["--help"], { stateDir: state });
     assert.equal(r.code, 0, r.stderr);
-    for (const c of ["devices", "run-model", "compile", "bench", "serve"]) assert.match(r.stdout, new RegExp(`^  ${c} `, "m"));
+    for (const c of ["devices", "run-model", "compile", "bench", "serve"]) {
+      assert.match(r.stdout, new RegExp(`^  ${c} `, "m"));
+    }
     assert.match(r.stdout, /2 usage error/);
   });
 
@@ -329,7 +331,9 @@ describe("axr compile and bench", () => {
   test("bench --help shows the runner's flags and runs nothing", () => {
     const r = runAxr(["bench", "--help"], { stateDir: state });
     assert.equal(r.code, 0, r.stderr);
-    for (const f of ["--plot", "--rows", "--json", "--filter", "--only-this-runtime"]) assert.ok(r.stdout.includes(f), f);
+    for (const f of ["--plot", "--rows", "--json", "--filter", "--only-this-runtime"]) {
+      assert.ok(r.stdout.includes(f), f);
+    }
     assert.doesNotMatch(r.stdout, /ours_ms\s+peer/, "no benchmark table");
   });
 
