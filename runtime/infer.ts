@@ -6,8 +6,6 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
 import {
   allocate,
   depadDequantize,
@@ -18,6 +16,7 @@ import {
 } from "../kernels/mod.ts";
 import { OnnxGraph, type Tensor } from "../onnx/mod.ts";
 import { invalidArgument } from "./errors.ts";
+import { hostTensors, loadHostGraph } from "./host_files.ts";
 import type { TensorInfo } from "./tensor_info.ts";
 
 /** Float inputs of `infer()`: one array (single-input models), a list in model order, or a record by name. */
@@ -38,13 +37,6 @@ export interface InferModel {
   outputs(): TensorInfo[];
 }
 
-interface Manifest {
-  input_names?: string[];
-  output_names?: string[];
-  input_shapes_original?: number[][];
-  output_shapes_original?: number[][];
-}
-
 const product = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 /** The element order of a device tensor (NHWC, 4-D) against its original shape. */
@@ -53,21 +45,6 @@ function isNchwOf(original: readonly number[], logical: readonly number[]): bool
     original[0] === logical[0] && original[1] === logical[3] && original[2] === logical[1] &&
     original[3] === logical[2] &&
     !(logical[3] === 1 || logical[1] * logical[2] === 1); // a transpose that moves nothing is skipped
-}
-
-function readManifest(dir: string): Manifest {
-  try {
-    const m = JSON.parse(new TextDecoder().decode(readFileSync(join(dir, "manifest.json"))));
-    return typeof m === "object" && m !== null ? m as Manifest : {};
-  } catch {
-    return {}; // a vendor model directory without our manifest keys: defaults below
-  }
-}
-
-function loadGraph(dir: string, rel: string | undefined): OnnxGraph | undefined {
-  if (!rel) return undefined;
-  const path = isAbsolute(rel) ? rel : join(dir, rel);
-  return OnnxGraph.fromBytes(new Uint8Array(readFileSync(path)));
 }
 
 /**
@@ -111,19 +88,17 @@ export class InferPipeline {
    * ```
    */
   constructor(model: InferModel) {
-    const dir = model.directory;
-    const m = readManifest(dir);
+    const host = hostTensors(model);
     this.#ins = model.inputs();
     this.#outs = model.outputs();
-    this.#inNames = this.#ins.map((t, i) => m.input_names?.[i] ?? (t.name || `input_${i}`));
-    this.#outNames = this.#outs.map((t, i) => m.output_names?.[i] ?? (t.name || `output_${i}`));
-    const nchw = (s: readonly number[]) => s.length === 4 ? [s[0], s[3], s[1], s[2]] : [...s];
-    this.#inOriginal = this.#ins.map((t, i) => m.input_shapes_original?.[i] ?? nchw(t.unpaddedShape));
-    this.#outOriginal = this.#outs.map((t, i) => m.output_shapes_original?.[i] ?? nchw(t.unpaddedShape));
+    this.#inNames = [...host.inputNames];
+    this.#outNames = [...host.outputNames];
+    this.#inOriginal = host.inputShapes.map((s) => [...s]);
+    this.#outOriginal = host.outputShapes.map((s) => [...s]);
     this.#ins.forEach((t, i) => this.#checkOriginal("input", i, t, this.#inOriginal[i]));
     this.#outs.forEach((t, i) => this.#checkOriginal("output", i, t, this.#outOriginal[i]));
-    this.#pre = loadGraph(dir, model.properties.preambleGraph);
-    this.#post = loadGraph(dir, model.properties.postambleGraph);
+    this.#pre = loadHostGraph(model, model.properties.preambleGraph);
+    this.#post = loadHostGraph(model, model.properties.postambleGraph);
     this.#devIn = this.#ins.map((t) => allocate(t.size));
     this.#devOut = this.#outs.map((t) => allocate(t.size));
     this.#nhwc = this.#ins.map((t) => allocate(4 * product(t.unpaddedShape)));

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { ArgumentArray, native, type UnsafePointer } from "../ffi/native.ts";
+import { ArgumentArray, native, ResultCode, type UnsafePointer } from "../ffi/native.ts";
 import type { Connection } from "./connection.ts";
 import type { Context } from "./context.ts";
-import { errorFromStatus, invalidArgument } from "./errors.ts";
+import { errorFromStatus, InternalError, invalidArgument } from "./errors.ts";
 import type { Model } from "./model.ts";
 import { AxrObject, enterBusy, leaveBusy } from "./object.ts";
 import { camelCase } from "./options.ts";
@@ -341,8 +341,15 @@ export class ModelInstance extends AxrObject {
     if (text === undefined) return undefined;
     try {
       return camelKeys(JSON.parse(text)) as InstanceStats;
-    } catch {
-      return undefined;
+    } catch (e) {
+      // The library's own JSON: a parse failure is a bug there, reported with the text.
+      throw new InternalError(
+        `ModelInstance.stats(): axr_ext_instance_stats returned invalid JSON (${(e as Error).message}): ${
+          text.slice(0, 200)
+        }`,
+        ResultCode.internalError,
+        (e as Error).message,
+      );
     }
   }
 
