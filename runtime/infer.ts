@@ -19,12 +19,37 @@ import { invalidArgument } from "./errors.ts";
 import { hostTensors, loadHostGraph } from "./host_files.ts";
 import type { TensorInfo } from "./tensor_info.ts";
 
-/** Float inputs of `infer()`: one array (single-input models), a list in model order, or a record by name. */
-export type InferInputs =
+/**
+ * One input's values as a typed array of numbers. A Float32Array is taken as it is;
+ * other element types (e.g. a Uint8Array of pixels) are converted to float32 by
+ * value, as a float model takes them.
+ */
+export type NumericArray =
   | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array;
+
+/**
+ * Float inputs of `infer()`: one array (single-input models), a list in model order, or
+ * a record by name. Arrays take the input's original shape; a {@link Tensor} gives its own.
+ */
+export type InferInputs =
+  | NumericArray
   | Tensor
-  | readonly (Float32Array | Tensor)[]
-  | Readonly<Record<string, Float32Array | Tensor>>;
+  | readonly (NumericArray | Tensor)[]
+  | Readonly<Record<string, NumericArray | Tensor>>;
+
+/** A typed array of numbers (any element type but bigint), not a DataView. */
+function isNumericArray(v: unknown): v is NumericArray {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) &&
+    !(v instanceof BigUint64Array);
+}
 
 /** Float outputs of `infer()`, by name: the postamble's outputs, and device outputs no postamble consumes. */
 export type InferOutputs = Record<string, Tensor>;
@@ -133,8 +158,15 @@ export class InferPipeline {
       const v = this.#pre?.inputs.find((x) => x.name === name);
       return (v?.shape ?? []).map((s) => (typeof s === "number" && s > 0 ? s : -1));
     };
-    const asTensor = (name: string, v: Float32Array | Tensor): Tensor => {
-      if (v instanceof Float32Array) {
+    const asTensor = (name: string, given: NumericArray | Tensor): Tensor => {
+      if (given instanceof BigInt64Array || given instanceof BigUint64Array) {
+        throw invalidArgument(
+          "ModelInstance.infer()",
+          `input '${name}': a ${given.constructor.name} is not a float input`,
+        );
+      }
+      if (isNumericArray(given)) {
+        const v = given instanceof Float32Array ? given : Float32Array.from(given);
         let shape = shapeOf(name);
         if (shape.some((s) => s < 0)) {
           const known = product(shape.filter((s) => s > 0));
@@ -148,16 +180,16 @@ export class InferPipeline {
         }
         return { data: v, shape, dtype: "float32" };
       }
-      if (typeof v !== "object" || v === null || !("data" in v) || !Array.isArray(v.shape)) {
+      if (typeof given !== "object" || given === null || !("data" in given) || !Array.isArray(given.shape)) {
         throw invalidArgument(
           "ModelInstance.infer()",
-          `input '${name}' must be a Float32Array or a tensor {data, shape, dtype}`,
+          `input '${name}' must be a typed array (Float32Array, ...) or a tensor {data, shape, dtype}`,
         );
       }
-      return v;
+      return given;
     };
     if (
-      inputs instanceof Float32Array ||
+      ArrayBuffer.isView(inputs) ||
       (!Array.isArray(inputs) && typeof inputs === "object" && inputs !== null && "data" in inputs && "shape" in inputs)
     ) {
       if (names.length !== 1) {
@@ -166,7 +198,7 @@ export class InferPipeline {
           `the model has ${names.length} inputs (${names.join(", ")}); pass a list or a record`,
         );
       }
-      return { [names[0]]: asTensor(names[0], inputs as Float32Array | Tensor) };
+      return { [names[0]]: asTensor(names[0], inputs as NumericArray | Tensor) };
     }
     if (Array.isArray(inputs)) {
       if (inputs.length !== names.length) {
@@ -177,7 +209,7 @@ export class InferPipeline {
       }
       return Object.fromEntries(names.map((n, i) => [n, asTensor(n, inputs[i])]));
     }
-    const rec = inputs as Readonly<Record<string, Float32Array | Tensor>>;
+    const rec = inputs as Readonly<Record<string, NumericArray | Tensor>>;
     for (const k of Object.keys(rec)) {
       if (!names.includes(k)) {
         throw invalidArgument("ModelInstance.infer()", `unknown input '${k}' (inputs: ${names.join(", ")})`);

@@ -78,8 +78,7 @@ describe("host files of a model directory", () => {
       // The native loader checks some keys, the host side the rest: either way, typed.
       assert.throws(
         () => axr.modelSignature(ctx.loadModel(path)),
-        (e: unknown) =>
-          e instanceof axr.AxeleraError && e.message.includes("manifest.json") && e.message.includes(key),
+        (e: unknown) => e instanceof axr.AxeleraError && e.message.includes("manifest.json") && e.message.includes(key),
         key,
       );
     }
