@@ -14,7 +14,7 @@ import {
   quantizePad,
   type WasmBuffer,
 } from "../kernels/mod.ts";
-import { OnnxGraph, type Tensor } from "../onnx/mod.ts";
+import type { OnnxGraph, Tensor } from "../onnx/mod.ts";
 import { invalidArgument } from "./errors.ts";
 import { hostTensors, loadHostGraph } from "./host_files.ts";
 import type { TensorInfo } from "./tensor_info.ts";

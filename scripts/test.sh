@@ -60,7 +60,7 @@ read -r p f < <(junit "$log/deno.xml")
 count deno "$st" "$p" "$f"
 
 section "bun test"
-NO_COLOR=1 bun test --reporter=junit --reporter-outfile="$log/bun.xml" ./tests/ >"$log/bun" 2>&1; st=$?
+NO_COLOR=1 bun test --timeout 120000 --reporter=junit --reporter-outfile="$log/bun.xml" ./tests/ >"$log/bun" 2>&1; st=$?
 grep -vE '^\(pass\)' "$log/bun" | grep -vE '^\s*$' | tail -n 60
 read -r p f < <(junit "$log/bun.xml")
 count bun "$st" "$p" "$f"
