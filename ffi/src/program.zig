@@ -19,23 +19,9 @@ const eltwise = @import("ops/eltwise.zig");
 const pad_lut = @import("ops/pad_lut.zig");
 const program_ops = @import("program_ops.zig");
 
-/// A human-readable error message, filled by `parse` (and by the runtime's loader).
-pub const Diagnostic = struct {
-    msg: [512]u8 = undefined,
-    len: usize = 0,
-
-    /// Formats the message (truncated to 512 bytes).
-    pub fn set(self: *Diagnostic, comptime fmt: []const u8, args: anytype) void {
-        var fbs = std.io.fixedBufferStream(&self.msg);
-        std.fmt.format(fbs.writer(), fmt, args) catch {};
-        self.len = fbs.pos;
-    }
-
-    /// The message set last (empty when none).
-    pub fn message(self: *const Diagnostic) []const u8 {
-        return self.msg[0..self.len];
-    }
-};
+/// The error message filled by `parse` (and by the runtime's loader): the library's one
+/// diagnostic type, a fixed buffer with no allocation.
+pub const Diagnostic = @import("errors.zig").Diag;
 
 pub const DType = enum { int8, uint8 };
 
