@@ -16,6 +16,7 @@ const rq = @import("ops/requant.zig");
 const conv = @import("ops/conv.zig");
 const pool = @import("ops/pool.zig");
 const eltwise = @import("ops/eltwise.zig");
+const pad_lut = @import("ops/pad_lut.zig");
 const program_ops = @import("program_ops.zig");
 
 /// The error message filled by `parse` (and by the runtime's loader): the library's one
@@ -81,6 +82,8 @@ pub const OpKind = enum {
     Transpose,
     Slice,
     Split,
+    Pad,
+    ChannelLut,
 };
 
 /// Run-time attributes of an op (validated and precomputed).
@@ -96,6 +99,9 @@ pub const Attrs = union(enum) {
     transpose: [4]u32,
     slice: struct { starts: [4]u32, steps: [4]u32 },
     split: u32,
+    pad: pad_lut.PadParams,
+    /// ChannelLut: one byte -> byte table per channel
+    channel_table: []const [256]u8,
 };
 
 pub const Op = struct {
