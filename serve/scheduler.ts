@@ -20,6 +20,14 @@ interface Job {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
+/** A place in a model's queue, held while the request's body is read and parsed. */
+export interface Ticket {
+  /** Queues the work in the place held (at most once). */
+  submit(work: Work): Promise<InferOutputs>;
+  /** Gives the place back without running anything. */
+  cancel(): void;
+}
+
 /** Limits of a {@link Scheduler}. */
 export interface SchedulerOptions {
   /** Requests waiting at most (beyond those running). */
@@ -43,6 +51,8 @@ export class Scheduler {
   readonly #queue: Job[] = [];
   readonly #opts: SchedulerOptions;
   #running = 0;
+  /** Places admitted whose work is not queued yet. */
+  #held = 0;
   #drainers: (() => void)[] = [];
 
   /**
@@ -67,6 +77,40 @@ export class Scheduler {
   }
 
   /**
+   * Takes a place for one request, or throws HttpError 503 when every instance is busy
+   * and `maxQueue` requests wait already (places held by admitted requests count).
+   *
+   * @example
+   * ```ts
+   * const t = s.admit(); // before reading the body
+   * const out = await t.submit((inst) => inst.inferAsync(x));
+   * ```
+   */
+  admit(): Ticket {
+    if (this.#queue.length + this.#held >= this.#opts.maxQueue + this.#idle.length) {
+      throw new HttpError(503, `the model's queue is full (${this.#opts.maxQueue} waiting)`, { "Retry-After": "1" });
+    }
+    this.#held++;
+    let used = false;
+    const use = () => {
+      if (used) throw new Error("a scheduler ticket is used once");
+      used = true;
+      this.#held--;
+    };
+    return {
+      submit: (work) => {
+        use();
+        return this.#enqueue(work);
+      },
+      cancel: () => {
+        if (used) return;
+        use();
+        this.#checkDrained();
+      },
+    };
+  }
+
+  /**
    * Queues one inference; rejects with HttpError 503 when the queue is full, 504 on timeout.
    *
    * @example
@@ -75,11 +119,16 @@ export class Scheduler {
    * ```
    */
   submit(work: Work): Promise<InferOutputs> {
-    if (this.#queue.length >= this.#opts.maxQueue && this.#idle.length === 0) {
-      return Promise.reject(
-        new HttpError(503, `the model's queue is full (${this.#opts.maxQueue} waiting)`, { "Retry-After": "1" }),
-      );
+    let t: Ticket;
+    try {
+      t = this.admit();
+    } catch (e) {
+      return Promise.reject(e);
     }
+    return t.submit(work);
+  }
+
+  #enqueue(work: Work): Promise<InferOutputs> {
     return new Promise<InferOutputs>((resolve, reject) => {
       const job: Job = { work, resolve, reject, done: false, timer: undefined };
       job.timer = setTimeout(() => {
@@ -126,7 +175,7 @@ export class Scheduler {
   }
 
   #checkDrained(): void {
-    if (this.#running === 0 && this.#queue.length === 0) {
+    if (this.#running === 0 && this.#queue.length === 0 && this.#held === 0) {
       const d = this.#drainers;
       this.#drainers = [];
       d.forEach((f) => f());
@@ -134,7 +183,7 @@ export class Scheduler {
   }
 
   /**
-   * Resolves once nothing is queued or running.
+   * Resolves once nothing is queued, running or admitted.
    *
    * @example
    * ```ts
@@ -142,7 +191,7 @@ export class Scheduler {
    * ```
    */
   drain(): Promise<void> {
-    if (this.#running === 0 && this.#queue.length === 0) return Promise.resolve();
+    if (this.#running === 0 && this.#queue.length === 0 && this.#held === 0) return Promise.resolve();
     return new Promise((r) => this.#drainers.push(r));
   }
 }
