@@ -37,7 +37,7 @@ export const serveSpec: CommandSpec = {
       min: 1,
       default: 30000,
       valueName: "MS",
-      description: "per-request timeout, queueing included (504)",
+      description: "per-request timeout from admission: body, queue and run (504)",
     },
     {
       name: "max-body-bytes",

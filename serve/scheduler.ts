@@ -91,6 +91,7 @@ export class Scheduler {
       throw new HttpError(503, `the model's queue is full (${this.#opts.maxQueue} waiting)`, { "Retry-After": "1" });
     }
     this.#held++;
+    const admitted = performance.now(); // the timeout runs from admission: reading and parsing count
     let used = false;
     const use = () => {
       if (used) throw new Error("a scheduler ticket is used once");
@@ -100,7 +101,7 @@ export class Scheduler {
     return {
       submit: (work) => {
         use();
-        return this.#enqueue(work);
+        return this.#enqueue(work, this.#opts.timeoutMs - (performance.now() - admitted));
       },
       cancel: () => {
         if (used) return;
@@ -128,7 +129,11 @@ export class Scheduler {
     return t.submit(work);
   }
 
-  #enqueue(work: Work): Promise<InferOutputs> {
+  #enqueue(work: Work, leftMs: number): Promise<InferOutputs> {
+    if (leftMs <= 0) {
+      this.#checkDrained();
+      return Promise.reject(new HttpError(504, `the request timed out after ${this.#opts.timeoutMs} ms`));
+    }
     return new Promise<InferOutputs>((resolve, reject) => {
       const job: Job = { work, resolve, reject, done: false, timer: undefined };
       job.timer = setTimeout(() => {
@@ -138,7 +143,7 @@ export class Scheduler {
         if (i >= 0) this.#queue.splice(i, 1);
         reject(new HttpError(504, `the request timed out after ${this.#opts.timeoutMs} ms`));
         this.#checkDrained();
-      }, this.#opts.timeoutMs);
+      }, leftMs);
       this.#queue.push(job);
       this.#pump();
     });
