@@ -18,6 +18,8 @@ export interface ServeRequest {
   url: string;
   /** Lower-case header names. */
   headers: Record<string, string | undefined>;
+  /** Who sent it: one key per connection (fair sharing of a full queue). */
+  client?: string;
   /**
    * Reads the body, at most the size limit: an {@link HttpError} 413 when longer, 408
    * when the client stalls. Called only once a request is admitted (token, route, model
@@ -174,7 +176,7 @@ export function makeHandler(
         if (state.stopping) throw new HttpError(503, "the server is shutting down", { "Retry-After": "1" });
         // Admission first: a place in the queue before the body is read or parsed, so a
         // refused request costs its headers only.
-        const ticket = lm.scheduler.admit();
+        const ticket = lm.scheduler.admit(req.client);
         let parsed;
         try {
           parsed = parseInferRequest(

@@ -28,6 +28,8 @@ import { jsonResponse, type ServeRequest, type ServeResponse } from "./handler.t
 
 const QUIET_MS = 100;
 const DRAIN_MAX_MS = 2000;
+/** At shutdown, a keep-alive connection idle this long is closed (a request may be on its way). */
+const IDLE_GRACE_MS = 1000;
 
 /** Limits of a {@link listen}er. */
 export interface ListenOptions {
@@ -50,13 +52,15 @@ export interface Listener {
   close(deadline: number): Promise<number>;
 }
 
-type WebHandler = (req: Request) => Promise<Response>;
+type WebHandler = (req: Request, client: string) => Promise<Response>;
 
 /** What starting a native server gives back. */
 interface Native {
   port: number;
-  /** Stops accepting and closes idle connections; open requests go on. */
+  /** Stops accepting; open connections go on. */
   stopAccepting(): void;
+  /** Closes the connections idle for `graceMs`; how many connections are left. */
+  sweep(graceMs: number): number;
   /** Closes every connection. */
   abort(): void;
 }
@@ -73,10 +77,15 @@ interface RuntimeGlobals {
       port: number;
       maxRequestBodySize: number;
       idleTimeout: number;
-      fetch: WebHandler;
+      fetch: (req: Request, server: BunServer) => Promise<Response>;
       error?: (e: unknown) => Response;
-    }): { port: number; stop(closeActive?: boolean): Promise<void> | void };
+    }): BunServer;
   };
+}
+interface BunServer {
+  port: number;
+  stop(closeActive?: boolean): Promise<void> | void;
+  requestIP(req: Request): { address: string; port: number } | null;
 }
 interface DenoConn {
   close(): void;
@@ -107,8 +116,13 @@ function within<T, F>(p: Promise<T>, ms: number, fallback: F): Promise<T | F> {
 const TIMED_OUT = Symbol("timed out");
 
 /** One connection served with Deno.serveHttp: its requests in turn, each within the timeouts. */
+let connections = 0;
+
 class DenoConnection {
   busy = false;
+  /** When it last finished a response (or opened). */
+  idleSince = performance.now();
+  readonly key = `c${++connections}`;
   #http: DenoHttpConn;
   #closed = false;
   constructor(conn: DenoConn, readonly server: { closing: boolean; timeoutMs: number; fetch: WebHandler }) {
@@ -122,8 +136,9 @@ class DenoConnection {
         const ev = await within(this.#http.nextRequest(), this.server.timeoutMs, TIMED_OUT);
         if (ev === TIMED_OUT || ev === null) break;
         this.busy = true;
-        await ev.respondWith(await this.server.fetch(ev.request));
+        await ev.respondWith(await this.server.fetch(ev.request, this.key));
         this.busy = false;
+        this.idleSince = performance.now();
         // A response with Connection: close (draining, 408, 413) ends the connection once
         // hyper has written it: the next nextRequest() then gives null.
       }
@@ -160,7 +175,11 @@ function startDeno(host: string, port: number, server: DenoConnection["server"])
       try {
         listener.close();
       } catch { /* closed already */ }
-      for (const c of conns) if (!c.busy) c.close();
+    },
+    sweep: (graceMs) => {
+      const now = performance.now();
+      for (const c of conns) if (!c.busy && now - c.idleSince >= graceMs) c.close();
+      return conns.size;
     },
     abort: () => {
       for (const c of conns) c.close();
@@ -177,12 +196,16 @@ function startBun(host: string, port: number, maxBodyBytes: number, timeoutMs: n
     port,
     maxRequestBodySize: 2 * maxBodyBytes + (1 << 20),
     idleTimeout: Math.min(255, Math.max(1, Math.ceil(timeoutMs / 1000))),
-    fetch,
+    fetch: (req, server) => {
+      const ip = server.requestIP(req);
+      return fetch(req, ip ? `${ip.address}:${ip.port}` : "");
+    },
     error: internalError,
   });
   return {
     port: s.port,
-    stopAccepting: () => void s.stop(false),
+    stopAccepting: () => void s.stop(false), // Bun closes the idle connections itself
+    sweep: () => 0,
     abort: () => void s.stop(true),
   };
 }
@@ -251,10 +274,9 @@ export function listen(
 ): Promise<Listener> {
   const { maxBodyBytes, timeoutMs } = opts;
   let open = 0;
-  let idle: (() => void) | undefined;
   let lastRequest = 0;
   const state = { closing: false, timeoutMs, fetch: undefined as unknown as WebHandler };
-  state.fetch = async (req: Request): Promise<Response> => {
+  state.fetch = async (req: Request, client: string): Promise<Response> => {
     open++;
     lastRequest = performance.now();
     try {
@@ -270,6 +292,7 @@ export function listen(
         method: req.method,
         url: u.pathname + u.search,
         headers,
+        client,
         body: () => readBody(req, maxBodyBytes, timeoutMs),
       });
       return toResponse(r, state.closing);
@@ -277,7 +300,6 @@ export function listen(
       return toResponse(jsonResponse(500, { error: "internal error" }), state.closing);
     } finally {
       open--;
-      if (open === 0 && idle) idle();
     }
   };
   let native: Native;
@@ -302,15 +324,20 @@ export function listen(
         await new Promise((r) => setTimeout(r, QUIET_MS / 4));
       }
       native.stopAccepting();
-      if (open > 0) {
-        const left = await within(new Promise<void>((r) => (idle = r)), deadline - performance.now(), TIMED_OUT);
-        if (left === TIMED_OUT) {
+      // A keep-alive connection may carry a request the server has not read yet: idle
+      // connections get IDLE_GRACE_MS before they are closed (any request they bring is
+      // answered with Connection: close).
+      for (;;) {
+        const left = native.sweep(IDLE_GRACE_MS);
+        if (open === 0 && left === 0) break;
+        if (performance.now() >= deadline) {
           const n = open;
           native.abort();
           return n;
         }
+        await new Promise((r) => setTimeout(r, 25));
       }
-      native.abort(); // nothing open: closes what stayed idle
+      native.abort();
       return 0;
     },
   });
