@@ -153,7 +153,7 @@ describe("compiler on a small float model", () => {
       assert.ok(res.lowered.program.json.ops[0].clamp, "Relu fused into conv1 as a clamp");
       assert.deepEqual(res.lowered.preamble?.nodes.map((n) => n.op), ["Sub"]);
       assert.deepEqual(res.lowered.postamble?.nodes.map((n) => n.op), ["Softmax"]);
-      assert.match(res.offDevice.get("norm") ?? "", /not a scalar/);
+      assert.match(res.offDevice.get("norm") ?? "", /per-channel constant on a model input/);
       assert.match(res.offDevice.get("prob") ?? "", /Softmax/);
       assert.ok(messages.some((m) => m.startsWith("calibration 6/6")));
       assert.deepEqual(res.lowered.inputs, [{ name: "norm", shape: [1, 3, 16, 16] }]);
@@ -296,6 +296,43 @@ describe("QDQ models", () => {
       });
       assert.deepEqual(fromOnnx.lowered.program.json, p.json);
       assert.deepEqual(fromOnnx.lowered.program.data, p.data);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("compile report", () => {
+  test("warns loudly without calibration data, and names a tensor whose range clips the calibration set", () => {
+    const dir = mkdtempSync(join(tmpdir(), "axr-report-"));
+    try {
+      const messages: string[] = [];
+      compileGraph(makeModel(), join(dir, "a"), {
+        inputShapes: { image: [1, 3, 16, 16] },
+        randomSamples: 2,
+        progress: (m) => messages.push(m),
+      });
+      assert.ok(messages.some((m) => /^WARNING: no calibration data/.test(m)), messages.join("\n"));
+      assert.ok(messages.some((m) => /multiply-accumulates on the device: [0-9.]+%/.test(m)));
+      // percentile calibration drops the most extreme 0.01% of each sample (1 of 12288 values): the input grid clips it
+      const r = prng(5);
+      const samples = Array.from({ length: 3 }, () => {
+        const x = Float32Array.from({ length: 3 * 64 * 64 }, () => r());
+        x[7] = 40;
+        return [x];
+      });
+      const res = compileGraph(makeModel(), join(dir, "b"), {
+        inputShapes: { image: [1, 3, 64, 64] },
+        calibration: samples,
+        calibrationMethod: "percentile",
+      });
+      assert.ok(
+        res.report.warnings.some((w) => /tensor norm: .* clips the float range/.test(w)),
+        res.report.warnings.join("\n"),
+      );
+      const text = readFileSync(join(dir, "b", "compile_report.txt"), "utf8");
+      assert.match(text, /^quantized: norm \[/m);
+      assert.match(text, /^off the device: prob \(Softmax/m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

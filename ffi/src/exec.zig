@@ -23,6 +23,7 @@ const conv = @import("ops/conv.zig");
 const pool = @import("ops/pool.zig");
 const eltwise = @import("ops/eltwise.zig");
 const lut = @import("ops/lut.zig");
+const pad_lut = @import("ops/pad_lut.zig");
 const layout = @import("ops/layout.zig");
 const kernels = @import("ops/kernels.zig");
 
@@ -422,6 +423,8 @@ pub const Runner = struct {
                     },
                     .pool => |*pp| k.pool(&.{ .p = pp, .x = x.data, .xs = x.shape, .y = y.data, .oh = y.shape[1], .ow = y.shape[2] }),
                     .table => k.table(&.{ .t = &self.tables[oi], .x = x.data, .y = y.data }),
+                    .pad => |*pp| pad_lut.pad(pp, x.data, x.shape, y.data, y.shape),
+                    .channel_table => |t| pad_lut.channelLut(t, x.data, y.data),
                     .resize => |s| layout.resize(s[0], s[1], x.data, x.shape, y.data),
                     .reshape => layout.reshape(x.data, y.data),
                     .transpose => |perm| layout.transpose(perm, x.data, x.shape, y.data),
@@ -473,5 +476,6 @@ test {
     _ = timing;
     _ = @import("ops/requant.zig");
     _ = lut;
+    _ = pad_lut;
     _ = layout;
 }
