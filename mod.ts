@@ -31,7 +31,7 @@ export {
   type TensorArgument,
   type WasmBufferLike,
 } from "./runtime/model_instance.ts";
-export type { InferInputs, InferOutputs, NumericArray } from "./runtime/infer.ts";
+export type { InferInputs, InferOutputs, InferTensor, NumericArray, TensorDataOf } from "./runtime/infer.ts";
 export type { DType as TensorDType, Tensor, TensorData } from "./onnx/mod.ts";
 export {
   type AnyTypedArray,
