@@ -78,7 +78,8 @@ export function cachePath(dir: string, file: string, hash: string): string {
  *
  * @example
  * ```ts
- * if (checkCacheEntry(path, hash) === "valid") console.log("reuse", path);
+ * const path = "/tmp/axr-lib-1000/libaxr-e3b0c442.so";
+ * if (checkCacheEntry(path, "e3b0c442") === "valid") console.log("reuse", path);
  * ```
  */
 export function checkCacheEntry(path: string, hash: string): "valid" | "missing" | "corrupt" {
@@ -97,6 +98,7 @@ export function checkCacheEntry(path: string, hash: string): "valid" | "missing"
  *
  * @example
  * ```ts
+ * const bytes = Deno.readFileSync("zig-out/lib/libaxr.so");
  * const path = storeLibrary("/tmp/axr-lib-1000", "libaxr.so", bytes, sha256Hex(bytes));
  * ```
  */
@@ -121,7 +123,8 @@ export function storeLibrary(dir: string, file: string, bytes: Uint8Array, hash:
  *
  * @example
  * ```ts
- * const path = await downloadLibrary(new URL("https://jsr.io/.../libaxr.so"), "ab12...", cacheDir, "libaxr.so");
+ * const url = new URL("https://jsr.io/@axelera/runtime/0.1.0/native/linux-x86_64-gnu/libaxr.so");
+ * const path = await downloadLibrary(url, "ab12...", "/home/me/.cache/deno/axr-runtime", "libaxr.so");
  * ```
  */
 export async function downloadLibrary(url: URL, expected: string, dir: string, file: string): Promise<string> {
