@@ -63,4 +63,11 @@ export {
   ValueError,
 } from "./runtime/errors.ts";
 export { type ModelSignature, modelSignature, type SignatureTensor } from "./runtime/signature.ts";
-export { libraryInfo, LibraryNotFoundError, registerEmbeddedLibrary } from "./runtime/library.ts";
+export {
+  libraryInfo,
+  LibraryIntegrityError,
+  LibraryNotFoundError,
+  LibraryPermissionError,
+  registerEmbeddedLibrary,
+  UnsupportedRuntimeError,
+} from "./runtime/library.ts";
