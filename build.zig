@@ -2,6 +2,7 @@
 //!
 //!   zig build                          -> zig-out/lib/libaxr.so
 //!   zig build -Doptimize=ReleaseSafe   (what scripts/env.sh uses)
+//!   zig build -Dstrip -Dtarget=aarch64-linux-gnu   a packaged library (scripts/pack.ts)
 //!   zig build test                     all Zig tests of ffi/src (leak-checked), the
 //!                                      cross-process reservation test and the check that
 //!                                      libaxr.so exports every function of include/axruntime.h
@@ -54,6 +55,8 @@ pub fn build(b: *std.Build) void {
     }
     const target = b.resolveTargetQuery(query);
     const optimize = b.standardOptimizeOption(.{});
+    // -Dstrip: no debug info in libaxr (the packaged libraries: deno task pack)
+    const strip = b.option(bool, "strip", "Strip debug info from the library (packaging)");
     const with_variants = b.option(bool, "cpu-variants", "compile the hot kernels once per CPU level into the library (default true)") orelse true;
 
     // the per-level kernel objects
@@ -79,6 +82,7 @@ pub fn build(b: *std.Build) void {
             .target = b.resolveTargetQuery(vq),
             .optimize = optimize,
             .pic = true,
+            .strip = strip,
         });
         vmod.addOptions("variant_options", vopt);
         const obj = b.addObject(.{ .name = b.fmt("axr-kernels-{s}", .{v.level}), .root_module = vmod });
@@ -90,6 +94,7 @@ pub fn build(b: *std.Build) void {
         .target = target,
         .optimize = optimize,
         .link_libc = true,
+        .strip = strip,
     });
     lib_mod.addOptions("cpu_options", cpu_options);
     for (objs.items) |o| lib_mod.addObject(o);
