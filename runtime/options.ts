@@ -50,6 +50,12 @@ export interface InstanceOptions {
   aipuCores?: number;
   /** Sub-devices to use (`num_sub_devices`, default 0). */
   numSubDevices?: number;
+  /**
+   * Host threads a run on one sub-device splits its convolutions and lookup tables over
+   * (`host_threads`, libaxr only; default 0: one per sub-device of the instance, at most
+   * the host's CPUs). The modelled device time does not change.
+   */
+  hostThreads?: number;
   /** Inputs are dmabuf/memfd file descriptors (`input_dmabuf`). */
   inputDmabuf?: boolean;
   /** Outputs are dmabuf/memfd file descriptors (`output_dmabuf`). */
@@ -80,6 +86,7 @@ const deviceKeys: Record<string, string> = {
 const instanceKeys: Record<string, string> = {
   aipuCores: "aipu_cores",
   numSubDevices: "num_sub_devices",
+  hostThreads: "host_threads",
   inputDmabuf: "input_dmabuf",
   outputDmabuf: "output_dmabuf",
   deviceProfiling: "device_profiling",

@@ -36,6 +36,10 @@ pub const RunStats = struct { device_cycles: u64, device_ns: u64 };
 
 pub const RunError = error{ BadInputCount, BadOutputCount, BadBufferSize, OutOfMemory, ThreadFailed };
 
+/// A program is split over host threads only when one of its convolutions has at least
+/// this many MACs per image (tests lower it).
+pub var min_split_macs: u64 = 1 << 20;
+
 /// At most this many worker threads (and scratch sets) for one batch.
 pub const max_workers: u32 = 8;
 
@@ -73,12 +77,31 @@ pub const Runner = struct {
     table_src: []u32,
     /// per op: the merged table of a table op at the end of a chain (else unused)
     tables: [][256]u8,
+    /// threads a run on one core splits its convolutions and tables over
+    host_threads: u32 = 1,
+    /// the helper threads (host_threads - 1), or null
+    pool: ?*Pool = null,
 
     /// Plans and allocates all memory of the runs: the program's internal tensors share
     /// buffers whose lifetimes do not overlap (best-fit slots, freed after an op's last
     /// reader), per batch unit (one image of a split batch; the whole batch otherwise),
     /// one arena per worker.
     pub fn init(gpa: std.mem.Allocator, program: *const Program) !Runner {
+        return initThreads(gpa, program, 1);
+    }
+
+    /// `init` for runs that split the convolutions and tables of a batch-1 program (or
+    /// any program run on one core) over `host_threads` threads (1..max_workers; the
+    /// helper threads start here and wait; fewer when the program is too small to gain).
+    pub fn initThreads(gpa: std.mem.Allocator, program: *const Program, host_threads: u32) !Runner {
+        var r = try initPlan(gpa, program, host_threads);
+        errdefer r.deinit(gpa);
+        if (r.host_threads > 1) r.pool = Pool.start(gpa, r.host_threads - 1) catch null;
+        if (r.pool == null) r.host_threads = 1;
+        return r;
+    }
+
+    fn initPlan(gpa: std.mem.Allocator, program: *const Program, host_threads_want: u32) !Runner {
         const p = program;
         const B: u64 = p.batch;
         const nt = p.tensors.len;
@@ -159,7 +182,13 @@ pub const Runner = struct {
         errdefer gpa.free(slot_off);
         for (slot_off, 0..) |*o, t| o.* = if (external[t] or slot_of[t] == std.math.maxInt(usize)) 0 else slot_base[slot_of[t]];
 
-        const workers: u32 = @intCast(@min(B, max_workers));
+        // threads only pay when the program has real convolutions
+        var big = false;
+        for (p.ops) |o| {
+            if (o.attrs == .conv and o.macs / B >= min_split_macs) big = true;
+        }
+        const host_threads: u32 = if (big) @max(1, @min(host_threads_want, max_workers)) else 1;
+        const workers: u32 = @intCast(@max(@min(B, max_workers), host_threads));
         var ext_size: usize = 0;
         for (p.tensors, 0..) |t, i| {
             if (external[i] and t.hasPadding()) ext_size += std.mem.alignForward(usize, t.logicalSize(), 64);
@@ -231,7 +260,40 @@ pub const Runner = struct {
             .exec_op = exec_op,
             .table_src = table_src,
             .tables = tables,
+            .host_threads = host_threads,
         };
+    }
+
+    /// A conv's output rows split over the pool (each part with its worker's scratch).
+    fn splitConv(self: *Runner, k: *const kernels.Table, a: *const kernels.ConvArgs) void {
+        const pl = self.pool.?;
+        const parts: u32 = @min(self.pool.?.n + 1, a.oh);
+        pl.k = k;
+        pl.is_conv = true;
+        for (0..parts) |i| {
+            var b = a.*;
+            b.row0 = @intCast(@as(u64, a.oh) * i / parts);
+            b.row1 = @intCast(@as(u64, a.oh) * (i + 1) / parts);
+            b.xp = self.xp[i * self.xp_per_worker ..][0..self.xp_per_worker];
+            b.acc = self.acc[i * self.acc_per_worker ..][0..self.acc_per_worker];
+            pl.conv[i] = b;
+        }
+        pl.dispatch(parts);
+    }
+
+    /// A table op's bytes split over the pool (chunks of whole cache lines).
+    fn splitTable(self: *Runner, k: *const kernels.Table, a: *const kernels.TableArgs) void {
+        const pl = self.pool.?;
+        const n = a.x.len;
+        const parts: u32 = @intCast(@max(1, @min(pl.n + 1, n / (64 * 1024))));
+        pl.k = k;
+        pl.is_conv = false;
+        for (0..parts) |i| {
+            const lo = std.mem.alignBackward(usize, n * i / parts, 64);
+            const hi = if (i + 1 == parts) n else std.mem.alignBackward(usize, n * (i + 1) / parts, 64);
+            pl.table[i] = .{ .t = a.t, .x = a.x[lo..hi], .y = a.y[lo..hi] };
+        }
+        pl.dispatch(parts);
     }
 
     /// The inputs op `i` reads when it runs (a merged table op: the chain's first input).
@@ -277,6 +339,7 @@ pub const Runner = struct {
     }
 
     pub fn deinit(self: *Runner, gpa: std.mem.Allocator) void {
+        if (self.pool) |pl| pl.stop(gpa);
         gpa.free(self.storage);
         gpa.free(self.bufs);
         gpa.free(self.views);
@@ -400,6 +463,8 @@ pub const Runner = struct {
         const lm = self.list_mut[w * self.list_per_worker ..][0..self.list_per_worker];
         const ls = self.list_shapes[w * self.list_per_worker ..][0..self.list_per_worker];
         const k = prog.cpu.table(p.level);
+        // one unit on the calling thread: split the heavy ops over the pool
+        const split = self.pool != null and w == 0 and ub - ua == p.batch;
         for (ua..ub) |uu| {
             const u: u32 = @intCast(uu);
             for (p.ops, 0..) |*o, oi| {
@@ -408,7 +473,10 @@ pub const Runner = struct {
                 const y = self.view(w, o.outputs[0], u);
                 const xd = p.tensors[o.inputs[0]];
                 switch (o.attrs) {
-                    .conv => |*c| k.conv(&.{ .p = c, .x = .{ .data = x.data, .shape = x.shape, .zp = xd.zero_point, .is_uint8 = xd.isUint8() }, .y = y.data, .oh = y.shape[1], .ow = y.shape[2], .row0 = 0, .row1 = y.shape[1], .xp = xp, .acc = acc }),
+                    .conv => |*c| {
+                        var a = kernels.ConvArgs{ .p = c, .x = .{ .data = x.data, .shape = x.shape, .zp = xd.zero_point, .is_uint8 = xd.isUint8() }, .y = y.data, .oh = y.shape[1], .ow = y.shape[2], .row0 = 0, .row1 = y.shape[1], .xp = xp, .acc = acc };
+                        if (split) self.splitConv(k, &a) else k.conv(&a);
+                    },
                     .binary => |*bp| {
                         const b = self.view(w, o.inputs[1], u);
                         k.binary(&.{ .p = bp, .a = x.data, .as_ = x.shape, .b = b.data, .bs = b.shape, .y = y.data, .ys = y.shape });
@@ -422,7 +490,10 @@ pub const Runner = struct {
                         k.concat(&.{ .p = cp, .xs = lb[0..o.inputs.len], .shapes = ls[0..o.inputs.len], .y = y.data, .ys = y.shape });
                     },
                     .pool => |*pp| k.pool(&.{ .p = pp, .x = x.data, .xs = x.shape, .y = y.data, .oh = y.shape[1], .ow = y.shape[2] }),
-                    .table => k.table(&.{ .t = &self.tables[oi], .x = x.data, .y = y.data }),
+                    .table => {
+                        const a = kernels.TableArgs{ .t = &self.tables[oi], .x = x.data, .y = y.data };
+                        if (split) self.splitTable(k, &a) else k.table(&a);
+                    },
                     .pad => |*pp| pad_lut.pad(pp, x.data, x.shape, y.data, y.shape),
                     .channel_table => |t| pad_lut.channelLut(t, x.data, y.data),
                     .resize => |s| layout.resize(s[0], s[1], x.data, x.shape, y.data),
@@ -439,6 +510,89 @@ pub const Runner = struct {
                     },
                 }
             }
+        }
+    }
+};
+
+/// Helper threads of a Runner: each waits for a generation, runs its part, reports.
+const Pool = struct {
+    mutex: std.Thread.Mutex = .{},
+    work: std.Thread.Condition = .{},
+    done: std.Thread.Condition = .{},
+    gen: u64 = 0,
+    pending: u32 = 0,
+    quit: bool = false,
+    /// parts of this generation (part 0 runs on the caller, 1.. on helpers 1..)
+    parts: u32 = 0,
+    n: u32 = 0,
+    threads: [max_workers]std.Thread = undefined,
+    k: *const kernels.Table = undefined,
+    is_conv: bool = true,
+    conv: [max_workers]kernels.ConvArgs = undefined,
+    table: [max_workers]kernels.TableArgs = undefined,
+
+    fn start(gpa: std.mem.Allocator, n: u32) !*Pool {
+        const pl = try gpa.create(Pool);
+        pl.* = .{};
+        errdefer gpa.destroy(pl);
+        while (pl.n < n) : (pl.n += 1) {
+            pl.threads[pl.n] = std.Thread.spawn(.{ .stack_size = 256 * 1024 }, loop, .{ pl, pl.n + 1 }) catch |e| {
+                if (pl.n == 0) return e;
+                break;
+            };
+        }
+        return pl;
+    }
+
+    fn stop(pl: *Pool, gpa: std.mem.Allocator) void {
+        pl.mutex.lock();
+        pl.quit = true;
+        pl.work.broadcast();
+        pl.mutex.unlock();
+        for (pl.threads[0..pl.n]) |t| t.join();
+        gpa.destroy(pl);
+    }
+
+    fn part(pl: *Pool, i: u32) void {
+        if (pl.is_conv) pl.k.conv(&pl.conv[i]) else pl.k.table(&pl.table[i]);
+    }
+
+    fn loop(pl: *Pool, idx: u32) void {
+        var seen: u64 = 0;
+        while (true) {
+            pl.mutex.lock();
+            while (pl.gen == seen and !pl.quit) pl.work.wait(&pl.mutex);
+            if (pl.quit) {
+                pl.mutex.unlock();
+                return;
+            }
+            seen = pl.gen;
+            const mine = idx < pl.parts;
+            pl.mutex.unlock();
+            if (!mine) continue;
+            pl.part(idx);
+            pl.mutex.lock();
+            pl.pending -= 1;
+            if (pl.pending == 0) pl.done.signal();
+            pl.mutex.unlock();
+        }
+    }
+
+    /// Runs parts 0..parts-1 (0 here) and returns when all are done.
+    fn dispatch(pl: *Pool, parts: u32) void {
+        if (parts > 1) {
+            pl.mutex.lock();
+            pl.parts = parts;
+            pl.pending = parts - 1;
+            pl.gen += 1;
+            pl.work.broadcast();
+            pl.mutex.unlock();
+        }
+        pl.part(0);
+        if (parts > 1) {
+            pl.mutex.lock();
+            while (pl.pending > 0) pl.done.wait(&pl.mutex);
+            pl.mutex.unlock();
         }
     }
 };

@@ -111,20 +111,30 @@ test "committed fixtures: bit-exact against the TypeScript reference's golden ou
 /// and fails unless every level gives the same bytes.
 fn runProgram(gpa: std.mem.Allocator, json: []const u8, data: []const u8, inputs: []const []const u8, cores: []const CoreConfig) ![][]u8 {
     const levels = cpuLevels();
-    const first = try runProgramAt(gpa, json, data, inputs, cores, levels[0]);
+    const first = try runProgramAt(gpa, json, data, inputs, cores, levels[0], 1);
     errdefer freeOuts(gpa, first);
     for (levels[1..]) |l| {
-        const o = try runProgramAt(gpa, json, data, inputs, cores, l);
+        const o = try runProgramAt(gpa, json, data, inputs, cores, l, 1);
         defer freeOuts(gpa, o);
         for (first, o, 0..) |a, b, i| testing.expectEqualSlices(u8, a, b) catch |e| {
             std.debug.print("output {d}: CPU level {s} differs from {s}\n", .{ i, l.name(), levels[0].name() });
             return e;
         };
     }
+    // split over 3 host threads (every conv, however small)
+    const saved = exec.min_split_macs;
+    exec.min_split_macs = 0;
+    defer exec.min_split_macs = saved;
+    const o = try runProgramAt(gpa, json, data, inputs, cores, levels[levels.len - 1], 3);
+    defer freeOuts(gpa, o);
+    for (first, o, 0..) |a, b, i| testing.expectEqualSlices(u8, a, b) catch |e| {
+        std.debug.print("output {d}: 3 host threads differ from 1\n", .{i});
+        return e;
+    };
     return first;
 }
 
-fn runProgramAt(gpa: std.mem.Allocator, json: []const u8, data: []const u8, inputs: []const []const u8, cores: []const CoreConfig, level: cpu.Level) ![][]u8 {
+fn runProgramAt(gpa: std.mem.Allocator, json: []const u8, data: []const u8, inputs: []const []const u8, cores: []const CoreConfig, level: cpu.Level, threads: u32) ![][]u8 {
     const bytes = try prog.encode(gpa, json, data);
     defer gpa.free(bytes);
     var diag = prog.Diagnostic{};
@@ -133,7 +143,7 @@ fn runProgramAt(gpa: std.mem.Allocator, json: []const u8, data: []const u8, inpu
         return e;
     };
     defer p.deinit(gpa);
-    var r = try Runner.init(gpa, &p);
+    var r = try Runner.initThreads(gpa, &p, threads);
     defer r.deinit(gpa);
     const outs = try gpa.alloc([]u8, p.outputs().len);
     for (p.outputs(), 0..) |d, i| {

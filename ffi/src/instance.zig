@@ -25,6 +25,9 @@ const Model = model_mod.Model;
 pub const Settings = struct {
     aipu_cores: u32 = 0,
     num_sub_devices: u32 = 0,
+    /// host threads a run on one core splits its convolutions over (0: one per core of
+    /// the instance, at most the host's CPUs)
+    host_threads: u32 = 0,
     input_dmabuf: bool = false,
     output_dmabuf: bool = false,
     double_buffer: bool = false,
@@ -46,6 +49,10 @@ pub fn parseSettings(map: ?*const properties.Map, max_subs: u32, diag: *Diag) Er
             s.aipu_cores = std.fmt.parseInt(u32, v, 10) catch std.math.maxInt(u32);
             if (s.aipu_cores > devices.max_sub_devices)
                 return diag.fail(error.InvalidArgument, "aipu_cores={s}: expected an integer 0..4", .{properties.clip(v)});
+        } else if (std.mem.eql(u8, k, "host_threads")) {
+            s.host_threads = std.fmt.parseInt(u32, v, 10) catch std.math.maxInt(u32);
+            if (s.host_threads > exec.max_workers)
+                return diag.fail(error.InvalidArgument, "host_threads={s}: expected an integer 0..{d}", .{ properties.clip(v), exec.max_workers });
         } else if (std.mem.eql(u8, k, "num_sub_devices")) {
             s.num_sub_devices = std.fmt.parseInt(u32, v, 10) catch std.math.maxInt(u32);
             if (s.num_sub_devices > max_subs)
@@ -55,7 +62,7 @@ pub fn parseSettings(map: ?*const properties.Map, max_subs: u32, diag: *Diag) Er
                 @field(s, bk) = if (std.mem.eql(u8, v, "1")) true else if (std.mem.eql(u8, v, "0")) false else return diag.fail(error.InvalidArgument, "{s}={s}: expected 0 or 1", .{ bk, properties.clip(v) });
                 break;
             }
-        } else return diag.fail(error.InvalidArgument, "unknown model instance property '{s}' (expected aipu_cores, num_sub_devices, input_dmabuf, output_dmabuf, double_buffer, device_profiling, host_profiling, elf_in_ddr)", .{properties.clip(k)});
+        } else return diag.fail(error.InvalidArgument, "unknown model instance property '{s}' (expected aipu_cores, num_sub_devices, host_threads, input_dmabuf, output_dmabuf, double_buffer, device_profiling, host_profiling, elf_in_ddr)", .{properties.clip(k)});
     }
     return s;
 }
@@ -102,7 +109,10 @@ pub const Instance = struct {
         const gpa = alloc.gpa();
         const box = model.box.retain();
         errdefer box.release();
-        var runner = try exec.Runner.init(gpa, &box.program);
+        const want_cores = if (settings.aipu_cores > 0) settings.aipu_cores else if (settings.num_sub_devices > 0) settings.num_sub_devices else conn.n_subs;
+        const host_cpus: u32 = @intCast(std.Thread.getCpuCount() catch 1);
+        const threads = if (settings.host_threads > 0) settings.host_threads else @min(want_cores, conn.n_subs, host_cpus);
+        var runner = try exec.Runner.initThreads(gpa, &box.program, threads);
         errdefer runner.deinit(gpa);
         const ins = try gpa.alloc([]const u8, box.program.inputs().len);
         errdefer gpa.free(ins);
@@ -127,8 +137,7 @@ pub const Instance = struct {
         inst.state_len = sd.len;
         // cores: aipu_cores, else num_sub_devices, else all of the connection's
         // sub-devices; never more than the connection reserved.
-        const want = if (settings.aipu_cores > 0) settings.aipu_cores else if (settings.num_sub_devices > 0) settings.num_sub_devices else conn.n_subs;
-        inst.n_cores = @min(want, conn.n_subs);
+        inst.n_cores = @min(want_cores, conn.n_subs);
         std.debug.assert(inst.n_cores >= 1);
         // round robin: each instance starts where the previous one ended
         const start = conn.next_core.fetchAdd(inst.n_cores, .monotonic) % conn.n_subs;
@@ -242,7 +251,7 @@ pub const Instance = struct {
             self.runs,                                             self.last_host_ns, self.last_compute_ns, self.last.device_cycles,
             @as(f64, @floatFromInt(self.last.device_ns)) / 1000.0,
         });
-        try w.print(",\"cpu\":\"{s}\"", .{self.box.program.level.name()});
+        try w.print(",\"cpu\":\"{s}\",\"host_threads\":{d}", .{ self.box.program.level.name(), self.runner.host_threads });
         try w.writeAll(",\"sub_devices\":[");
         for (self.core_ids[0..self.n_cores], 0..) |id, i| try w.print("{s}{d}", .{ if (i > 0) "," else "", id });
         try w.writeAll("],\"clock_mhz\":[");
