@@ -24,21 +24,14 @@ import {
   softmaxAxis as kSoftmaxAxis,
   type WasmBuffer,
 } from "../kernels/mod.ts";
+import type { TensorData } from "./tensor.ts";
 
 const K_BINARY = ["add", "sub", "mul", "div"] as const;
 /** Below this many elements the TS loop beats the kernel call (operand copies, checks). */
 const K_MIN = 256;
 
 /** Any numeric typed array. @example `const a: NumArray = new Float32Array(1)` */
-export type NumArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Uint8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array;
+export type NumArray = Exclude<TensorData, string[] | BigInt64Array | BigUint64Array>;
 /** A numeric or bigint typed array. @example `const a: AnyArray = new BigInt64Array(1)` */
 export type AnyArray = NumArray | BigInt64Array | BigUint64Array;
 
