@@ -80,8 +80,20 @@ pub fn build(b: *std.Build) void {
         }),
     });
 
+    // The victim of the state-directory swap race test (state_dir_test.zig).
+    const victim = b.addExecutable(.{
+        .name = "axr-test-state-victim",
+        .root_module = b.createModule(.{
+            .root_source_file = b.path("ffi/src/test_state_victim.zig"),
+            .target = target,
+            .optimize = optimize,
+            .link_libc = true,
+        }),
+    });
+
     const options = b.addOptions();
     options.addOptionPath("holder_exe", holder.getEmittedBin());
+    options.addOptionPath("victim_exe", victim.getEmittedBin());
     options.addOptionPath("lib_path", lib.getEmittedBin());
     options.addOptionPath("header_path", b.path("include/axruntime/axruntime.h"));
 

@@ -74,8 +74,8 @@ pub const Instance = struct {
     runner: exec.Runner,
     settings: Settings,
     device: devices.Device,
-    state_buf: [std.fs.max_path_bytes]u8 = undefined,
-    state_len: usize = 0,
+    /// The connection's state directory (the connection outlives its instances).
+    state: *const devices.StateDir,
     core_ids: [devices.max_sub_devices]u32 = undefined,
     n_cores: u32 = 0,
     cores: [devices.max_sub_devices]exec.CoreConfig = .{exec.CoreConfig{}} ** devices.max_sub_devices,
@@ -92,8 +92,8 @@ pub const Instance = struct {
 
     pub const kind: object.Kind = .instance;
 
-    fn stateDir(self: *const Instance) []const u8 {
-        return self.state_buf[0..self.state_len];
+    fn stateDir(self: *const Instance) *const devices.StateDir {
+        return self.state;
     }
 
     /// axr_load_model_instance
@@ -116,15 +116,13 @@ pub const Instance = struct {
             .runner = runner,
             .settings = settings,
             .device = conn.device,
+            .state = conn.stateDir(),
             .in_views = ins,
             .out_views = outs,
             .profile = std.ArrayList(exec.OpSpan).init(gpa),
             .host_spans = std.ArrayList(HostSpan).init(gpa),
             .json = std.ArrayList(u8).init(gpa),
         };
-        const sd = conn.stateDir();
-        @memcpy(inst.state_buf[0..sd.len], sd);
-        inst.state_len = sd.len;
         // cores: aipu_cores, else num_sub_devices, else all of the connection's
         // sub-devices; never more than the connection reserved.
         const want = if (settings.aipu_cores > 0) settings.aipu_cores else if (settings.num_sub_devices > 0) settings.num_sub_devices else conn.n_subs;
