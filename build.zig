@@ -6,6 +6,7 @@
 //!                                         and zig-out/lib/pkgconfig/axruntime.pc (docs/c.md)
 //!   zig build examples                 examples/c (C and C++17) -> zig-out/bin/axr-classify-*
 //!   zig build -Doptimize=ReleaseSafe   (what scripts/env.sh uses)
+//!   zig build -Dstrip -Dtarget=aarch64-linux-gnu   a packaged library (scripts/pack.ts)
 //!   zig build test                     all Zig tests of ffi/src (leak-checked), the
 //!                                      cross-process reservation test and the check that
 //!                                      libaxr.so exports every function of the C header
@@ -15,16 +16,19 @@ const std = @import("std");
 pub fn build(b: *std.Build) void {
     const target = b.standardTargetOptions(.{});
     const optimize = b.standardOptimizeOption(.{});
+    // -Dstrip: no debug info in libaxr (the packaged libraries: deno task pack)
+    const strip = b.option(bool, "strip", "Strip debug info from the library (packaging)");
 
     const lib_mod = b.createModule(.{
         .root_source_file = b.path("ffi/src/exports.zig"),
         .target = target,
         .optimize = optimize,
         .link_libc = true,
+        .strip = strip,
     });
     // One library, two names: libaxruntime.so.1.0.0 (+ .so.1, .so) for C/C++ applications
-    // (-laxruntime, as with the vendor's library) and a copy as libaxr.so for the
-    // TypeScript layer.
+    // (-laxruntime, as with the vendor's library) and a copy as libaxr.so (libaxr.dylib
+    // on macOS) for the TypeScript layer.
     const lib = b.addLibrary(.{
         .name = "axruntime",
         .linkage = .dynamic,
@@ -33,7 +37,8 @@ pub fn build(b: *std.Build) void {
     });
     const install_lib = b.addInstallArtifact(lib, .{});
     b.getInstallStep().dependOn(&install_lib.step);
-    b.getInstallStep().dependOn(&b.addInstallLibFile(lib.getEmittedBin(), "libaxr.so").step);
+    const axr_name = b.fmt("{s}axr{s}", .{ target.result.libPrefix(), target.result.dynamicLibSuffix() });
+    b.getInstallStep().dependOn(&b.addInstallLibFile(lib.getEmittedBin(), axr_name).step);
     const install_headers = b.addInstallDirectory(.{ .source_dir = b.path("include"), .install_dir = .header, .install_subdir = "" });
     b.getInstallStep().dependOn(&install_headers.step);
     const pc = b.addWriteFiles().add("axruntime.pc", b.fmt(

@@ -100,7 +100,8 @@ pub fn stamp(sd: *const StateDir, dev: *const Device) u128 {
     var nbuf: [128]u8 = undefined;
     const name = confName(&nbuf, dev, "") catch return 0;
     const st = posix.fstatatZ(sd.fd, name, posix.AT.SYMLINK_NOFOLLOW) catch return 0;
-    const mt: u64 = @bitCast(@as(i64, st.mtim.sec) *% 1_000_000_000 +% st.mtim.nsec);
+    const m = st.mtime(); // portable accessor: Linux names the field mtim, macOS mtimespec
+    const mt: u64 = @bitCast(@as(i64, m.sec) *% 1_000_000_000 +% m.nsec);
     return (@as(u128, mt) << 64) | (@as(u128, @as(u64, @bitCast(st.size))) << 32) ^ @as(u128, st.ino);
 }
 
