@@ -31,6 +31,9 @@ export interface KernelExports {
   softmax_f32(src: number, dst: number, rows: number, cols: number): void;
   softmax_axis_f32(src: number, dst: number, outer: number, axis: number, inner: number): void;
   gemm_f32(a: number, b: number, c: number, params: number): void;
+  conv_transpose_f32(x: number, w: number, bias: number, y: number, col: number, params: number): void;
+  conv_transpose_scratch_f32(params: number): number;
+  chain_f32(src: number, dst: number, len: number, inner: number, count: number, prog: number, nsteps: number): void;
 }
 
 /** Thrown when the JavaScript engine has no WebAssembly SIMD (the kernels need it). */

@@ -51,7 +51,7 @@ pub fn exp_one(x: f32) -> f32 {
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod simd {
+pub(crate) mod simd {
     use super::*;
     use core::arch::wasm32::*;
 
