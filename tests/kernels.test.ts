@@ -676,3 +676,36 @@ describe("kernels: float32 numeric ops", () => {
     }
   });
 });
+
+describe("per-engine dequantize formulation", () => {
+  test("both forms (extend_high, and 4-byte loads for JavaScriptCore) give the same bits", async () => {
+    const { kernelExports } = await import("../kernels/wasm.ts");
+    const k = kernelExports();
+    const bun = "Bun" in globalThis;
+    const q = new Int8Array(80 * 8 * 67 + 5).map((_, i) => (i * 40503) & 0xff);
+    const u = new Uint8Array(q.buffer);
+    const shape = [1, 8, 67, 80], pads: [number, number][] = [[0, 0], [0, 0], [0, 3], [0, 5]];
+    const results: Float32Array[][] = [];
+    try {
+      for (const narrow of [false, true]) {
+        k.set_dequantize_narrow_loads(narrow);
+        results.push([
+          dequantize(q, new Float32Array(q.length), 0.037, -3),
+          dequantize(u, new Float32Array(u.length), 0.5, 130, "uint8"),
+          depadDequantize(q.subarray(0, 8 * 67 * 80), shape, pads, 0.25, 7, new Float32Array(8 * 64 * 75)),
+        ]);
+      }
+    } finally {
+      k.set_dequantize_narrow_loads(bun); // the engine's choice, as kernelExports() set it
+    }
+    const [a, b] = results;
+    for (let t = 0; t < a.length; t++) {
+      assert.equal(a[t].length, b[t].length);
+      for (let i = 0; i < a[t].length; i++) {
+        if (!Object.is(a[t][i], b[t][i])) assert.fail(`result ${t} element ${i}: ${a[t][i]} vs ${b[t][i]}`);
+      }
+    }
+    // and the values are the formula's
+    for (let i = 0; i < q.length; i += 97) assert.equal(a[0][i], Math.fround((q[i] + 3) * Math.fround(0.037)));
+  });
+});

@@ -414,6 +414,10 @@ unsafe fn epilogue(y: *mut f32, len: usize, bv: f32, act: Act) {
 /// output channel: `2 * KH` taps x 8 columns accumulate over the input channels in
 /// registers, then bias, activation, and two shuffles per tap pair interleave the columns
 /// of taps 0 and 1 into the output row.
+#[cfg_attr(
+    not(all(target_arch = "wasm32", target_feature = "simd128")),
+    allow(unused_variables)
+)]
 unsafe fn convt_tiles<const KH: usize>(
     x: *const f32,
     w: *const f32,

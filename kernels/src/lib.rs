@@ -326,3 +326,10 @@ pub fn chain_f32(
         )
     }
 }
+
+/// Picks the dequantize loops' formulation (see [`quant::DEQUANTIZE_NARROW_LOADS`]): the
+/// TypeScript side sets `true` under JavaScriptCore (Bun). Results do not change.
+#[wasm_bindgen]
+pub fn set_dequantize_narrow_loads(on: bool) {
+    quant::DEQUANTIZE_NARROW_LOADS.store(on, core::sync::atomic::Ordering::Relaxed);
+}
