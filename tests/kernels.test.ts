@@ -709,3 +709,20 @@ describe("per-engine dequantize formulation", () => {
     for (let i = 0; i < q.length; i += 97) assert.equal(a[0][i], Math.fround((q[i] + 3) * Math.fround(0.037)));
   });
 });
+
+describe("sigmoid where exp saturates", () => {
+  test("x <= -88.38 gives the subnormal 1 / (1 + exp(88.38)) without dividing: same bits as the division", async () => {
+    const { chain } = await import("../kernels/fused.ts");
+    const xs = [-1000, -100, -88.38, -88.3762626647949, -88.37626, -88.37, -87.5, -87.3, -50, 0, 3, -Infinity, NaN];
+    const x = new Float32Array(4 * xs.length + 3).map((_, i) => xs[i % xs.length]);
+    const e = exp(x.map((v) => -v), new Float32Array(x.length));
+    const s = sigmoid(x, new Float32Array(x.length));
+    const c = chain(x, new Float32Array(x.length), x.length, 1, [{ kind: "sigmoid" }]);
+    for (let i = 0; i < x.length; i++) {
+      const want = Math.fround(1 / Math.fround(1 + e[i]));
+      assert.ok(Object.is(s[i], want), `sigmoid(${x[i]}) = ${s[i]}, want ${want}`);
+      assert.ok(Object.is(c[i], want), `chain sigmoid(${x[i]}) = ${c[i]}, want ${want}`);
+    }
+    assert.ok(s[0] > 0 && s[0] < 1.2e-38, `saturated sigmoid is the subnormal constant, got ${s[0]}`);
+  });
+});

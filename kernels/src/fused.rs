@@ -73,7 +73,6 @@ fn clip_one(v: f32, lo: f32, hi: f32) -> f32 {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use super::Act;
-    use crate::numeric::simd::exp4;
     use core::arch::wasm32::*;
 
     #[inline(always)]
@@ -83,8 +82,7 @@ mod simd {
 
     #[inline(always)]
     pub fn sigmoid4(v: v128) -> v128 {
-        let one = f32x4_splat(1.0);
-        f32x4_div(one, f32x4_add(one, exp4(f32x4_neg(v))))
+        crate::numeric::simd::sigmoid4(v, f32x4_splat(crate::numeric::sigmoid_floor()))
     }
 
     #[inline(always)]
