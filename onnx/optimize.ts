@@ -26,6 +26,7 @@
  * @example
  * ```ts
  * import { OnnxGraph } from "./graph.ts";
+ * const bytes = new Uint8Array(await Deno.readFile("postamble.onnx"));
  * const folded = OnnxGraph.fromBytes(bytes);                       // optimized
  * const plain = OnnxGraph.fromBytes(bytes, { optimize: false });  // op by op, as written
  * ```

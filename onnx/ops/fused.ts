@@ -8,6 +8,7 @@
  * @example
  * ```ts
  * import { OnnxGraph } from "../graph.ts";
+ * const bytes = new Uint8Array(await Deno.readFile("postamble.onnx"));
  * const g = OnnxGraph.fromBytes(bytes); // ConvTranspose+Relu runs as fusedConvTranspose
  * ```
  * @module
