@@ -2,6 +2,7 @@
 //!
 //!   zig build                          -> zig-out/lib/libaxr.so
 //!   zig build -Doptimize=ReleaseSafe   (what scripts/env.sh uses)
+//!   zig build -Dstrip -Dtarget=aarch64-linux-gnu   a packaged library (scripts/pack.ts)
 //!   zig build test                     all Zig tests of ffi/src (leak-checked), the
 //!                                      cross-process reservation test and the check that
 //!                                      libaxr.so exports every function of include/axruntime.h
@@ -11,12 +12,15 @@ const std = @import("std");
 pub fn build(b: *std.Build) void {
     const target = b.standardTargetOptions(.{});
     const optimize = b.standardOptimizeOption(.{});
+    // -Dstrip: no debug info in libaxr (the packaged libraries: deno task pack)
+    const strip = b.option(bool, "strip", "Strip debug info from the library (packaging)");
 
     const lib_mod = b.createModule(.{
         .root_source_file = b.path("ffi/src/exports.zig"),
         .target = target,
         .optimize = optimize,
         .link_libc = true,
+        .strip = strip,
     });
     const lib = b.addLibrary(.{ .name = "axr", .linkage = .dynamic, .root_module = lib_mod });
     b.installArtifact(lib);

@@ -20,7 +20,14 @@ import {
 export type { LogSink, NativeCallback, UnsafePointer } from "./backend.ts";
 export { ArgumentArray, decodeDeviceInfo } from "./structs.ts";
 export type { RawDeviceInfo, RawTensorInfo } from "./structs.ts";
-export { LibraryNotFoundError, registerEmbeddedLibrary } from "./library.ts";
+export {
+  LibraryIntegrityError,
+  LibraryNotFoundError,
+  LibraryPermissionError,
+  librarySource,
+  registerEmbeddedLibrary,
+  UnsupportedRuntimeError,
+} from "./library.ts";
 
 export { ResultCode } from "./symbols.ts";
 
