@@ -134,10 +134,14 @@ export function sameBoxes(ref: Det[], ours: Det[], tol: number): string {
       }
     });
     if (best < 0 || bestIou < 0.9) {
-      return `reference box ${fmtBox(r)} has no match (best IoU ${bestIou.toFixed(2)}); ${ours.length} vs ${ref.length} boxes`;
+      return `reference box ${fmtBox(r)} has no match (best IoU ${
+        bestIou.toFixed(2)
+      }); ${ours.length} vs ${ref.length} boxes`;
     }
     if (Math.abs(ours[best].score - r.score) > tol) {
-      return `box ${fmtBox(r)}: score ${ours[best].score.toFixed(4)} vs ${r.score.toFixed(4)} (> ${tol.toPrecision(3)})`;
+      return `box ${fmtBox(r)}: score ${ours[best].score.toFixed(4)} vs ${r.score.toFixed(4)} (> ${
+        tol.toPrecision(3)
+      })`;
     }
     used.add(best);
   }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type RgbImage, renderText, type TextLine } from "../../examples/demo/text_image.ts";
+import { renderText, type RgbImage, type TextLine } from "../../examples/demo/text_image.ts";
 import { prng } from "../fixtures/make_fixtures.ts";
 
 const WORDS = [

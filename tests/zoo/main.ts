@@ -20,7 +20,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { ROOT, ZOO } from "./models.ts";
-import { checkForm, FORMS, type FormResult, prepare, timeQdq } from "./zoo.ts";
+import { checkForm, type FormResult, FORMS, prepare, timeQdq } from "./zoo.ts";
 
 const args = process.argv.slice(2);
 const arg = (name: string) => {
@@ -40,7 +40,9 @@ if (only) {
 const models = ZOO.filter((m) => (only ? only.includes(m.name) : !short || m.short));
 const known = new Set(
   short
-    ? readFileSync(join(ROOT, "tests", "zoo", "known_failing.txt"), "utf8").split("\n").map((l) => l.replace(/#.*/, "").trim())
+    ? readFileSync(join(ROOT, "tests", "zoo", "known_failing.txt"), "utf8").split("\n").map((l) =>
+      l.replace(/#.*/, "").trim()
+    )
       .filter(Boolean)
     : [],
 );
@@ -97,7 +99,9 @@ for (const m of models) {
   if (ok) passed++;
   else failed++;
   console.log(
-    `${ok ? "PASS" : "FAIL"} ${m.name.padEnd(18)} ${cells.join(" | ")} [${((performance.now() - t0) / 1000).toFixed(0)} s]`,
+    `${ok ? "PASS" : "FAIL"} ${m.name.padEnd(18)} ${cells.join(" | ")} [${
+      ((performance.now() - t0) / 1000).toFixed(0)
+    } s]`,
   );
   for (const d of details) console.log(d);
 }

