@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import { constant, Graph } from "../compiler/graph.ts";
 import { compileGraph, compileOnnx } from "../compiler/compile.ts";
-import { runNode } from "../compiler/float_ops.ts";
+import { runNode } from "../compiler/evaluate.ts";
 import { compileMain, parseInputShapes } from "../compiler/cli.ts";
 import { decodeOnnx, encodeOnnx } from "../compiler/onnx_io.ts";
 import { loadProgram, runReference } from "./fixtures/reference.ts";
@@ -86,7 +86,10 @@ describe("a compiled float model", () => {
       const r = prng(5);
       const samples = Array.from({ length: 6 }, () => [Float32Array.from({ length: 3 * 144 }, () => r() * 2 - 1)]);
       const floatModel = encodeOnnx(smallModel());
-      const res = compileGraph(smallModel(), join(dir, "m"), { calibration: samples });
+      const res = compileGraph(smallModel(), join(dir, "m"), {
+        calibration: samples,
+        floatTail: false,
+      });
       assert.deepEqual(res.lowered.program.json.ops.map((o) => o.op), [
         "Conv",
         "Conv",
@@ -321,7 +324,10 @@ describe("lowering paths", () => {
     try {
       const r = prng(6);
       const samples = Array.from({ length: 6 }, () => [Float32Array.from({ length: 432 }, () => r() * 2 - 1)]);
-      const res = await compileOnnx(encodeOnnx(pathsModel(), { opset: 13 }), join(dir, "m"), { calibration: samples });
+      const res = await compileOnnx(encodeOnnx(pathsModel(), { opset: 13 }), join(dir, "m"), {
+        calibration: samples,
+        floatTail: false,
+      });
       const ops = res.lowered.program.json.ops.map((o) => o.op);
       assert.deepEqual(ops, [
         "Conv",
@@ -415,7 +421,7 @@ describe("postamble ops beyond the compiler's own float executor", () => {
       node("ArgMax", ["best"], ["f"], { axis: 1, keepdims: 0 });
       node("TopK", ["top", "topi"], ["f", "k"], { axis: 1 });
       g.outputs.push("best", "top", "topi");
-      const res = compileGraph(g, join(dir, "m"), { randomSamples: 3 });
+      const res = compileGraph(g, join(dir, "m"), { randomSamples: 3, floatTail: false });
       assert.deepEqual(res.lowered.postamble?.nodes.map((n) => n.op), ["ArgMax", "TopK"]);
       assert.deepEqual(res.lowered.outputs, [{ name: "f", shape: [1, 6] }]);
       const post = await ort.InferenceSession.create(new Uint8Array(readFileSync(join(dir, "m", "postamble.onnx"))));
