@@ -49,6 +49,20 @@ def fixed_float(src, input_name, shape, dst):
         o.type.tensor_type.ClearField("shape")
     # intermediate value_info with symbolic batch dims would contradict the fixed input
     del m.graph.value_info[:]
+    # weights held by Constant nodes (paddle2onnx) become initializers, as in any exported
+    # model: quantize_static treats a Constant's output as an activation (per-tensor,
+    # asymmetric, quantized in the graph), not as weights (per-channel int8)
+    keep = []
+    for n in m.graph.node:
+        if n.op_type == "Constant" and len(n.attribute) == 1 and n.attribute[0].name == "value":
+            t = onnx.TensorProto()
+            t.CopyFrom(n.attribute[0].t)
+            t.name = n.output[0]
+            m.graph.initializer.append(t)
+        else:
+            keep.append(n)
+    del m.graph.node[:]
+    m.graph.node.extend(keep)
     # per-channel QDQ (DequantizeLinear with axis) needs opset 13: convert older models
     # first, as onnxruntime's quantization guide does
     opset = max(o.version for o in m.opset_import if o.domain in ("", "ai.onnx"))
