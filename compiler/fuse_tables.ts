@@ -20,7 +20,13 @@
 import type { OpSpec, Program, TensorSpec } from "./program.ts";
 import { dequantizeValue, quantizeValue } from "./quantize.ts";
 
-const TABLE_OPS = new Set(["Lut", "Relu", "Clip", "Requantize"]);
+const TABLE_OPS = new Set(["Lut", "ChannelLut", "Relu", "Clip", "Requantize"]);
+
+/** An op as tables: C = 1 (one table) or the channel count (ChannelLut), channel-major. */
+interface Tables {
+  t: Int8Array;
+  C: number;
+}
 
 const isInt8 = (t: TensorSpec) => (t.dtype ?? "int8") === "int8";
 const qpOf = (t: TensorSpec) => ({ scale: t.scale, zeroPoint: t.zero_point });
@@ -30,9 +36,14 @@ function tableOf(
   tensors: TensorSpec[],
   bytes: (r: { offset: number; length: number }) => Uint8Array,
   op: OpSpec,
-): Int8Array | undefined {
+): Tables | undefined {
   const x = tensors[op.inputs[0]], y = tensors[op.outputs[0]];
   if (!TABLE_OPS.has(op.op) || op.inputs.length !== 1 || !isInt8(x) || !isInt8(y)) return undefined;
+  if (op.op === "ChannelLut") {
+    const C = x.shape[3];
+    const b = bytes(op.table as { offset: number; length: number });
+    return { t: new Int8Array(b.buffer.slice(b.byteOffset, b.byteOffset + 256 * C)), C };
+  }
   const t = new Int8Array(256);
   for (let i = 0; i < 256; i++) {
     const c = i - 128;
@@ -51,7 +62,18 @@ function tableOf(
         t[i] = quantizeValue(dequantizeValue(c, qpOf(x)), qpOf(y));
     }
   }
-  return t;
+  return { t, C: 1 };
+}
+
+/** b after a: per channel when either is. */
+function compose(a: Tables, b: Tables): Tables {
+  const C = Math.max(a.C, b.C);
+  const t = new Int8Array(256 * C);
+  for (let c = 0; c < C; c++) {
+    const ao = a.C > 1 ? c * 256 : 0, bo = b.C > 1 ? c * 256 : 0;
+    for (let i = 0; i < 256; i++) t[c * 256 + i] = b.t[bo + a.t[ao + i] + 128];
+  }
+  return { t, C };
 }
 
 function sameShape(a: TensorSpec, b: TensorSpec): boolean {
@@ -78,9 +100,9 @@ export function fuseTables(program: Program): Program {
     const b = new Uint8Array(t.buffer.slice(0));
     chunks.push(new Uint8Array(pad), b);
     const offset = size + pad;
-    size = offset + 256;
+    size = offset + b.length;
     added.set(offset, b);
-    return { offset, length: 256 };
+    return { offset, length: b.length };
   };
   const bytes = (r: { offset: number; length: number }) =>
     added.get(r.offset) ?? program.data.subarray(r.offset, r.offset + r.length);
@@ -97,13 +119,13 @@ export function fuseTables(program: Program): Program {
         const a = producer(op.inputs[0]);
         const tb = tableOfOp(op), ta = a && tableOfOp(a);
         if (!a || !tb || !ta || !single(op.inputs[0])) continue;
-        const t = Int8Array.from(ta, (v) => tb[v + 128]);
+        const t = compose(ta, tb);
         replace(ops, a, op, {
-          op: "Lut",
+          op: t.C > 1 ? "ChannelLut" : "Lut",
           name: op.name,
           inputs: [a.inputs[0]],
           outputs: op.outputs,
-          table: addTable(t),
+          table: addTable(t.t),
         });
         changed = true;
         break;
@@ -115,12 +137,12 @@ export function fuseTables(program: Program): Program {
           const h = op.inputs[k], x = op.inputs[1 - k];
           const a = producer(h);
           const ta = a && a.inputs[0] === x ? tableOfOp(a) : undefined;
-          if (!a || !ta || !single(h) || !isInt8(y) || !isInt8(tensors[x])) continue;
+          if (!a || !ta || ta.C > 1 || !single(h) || !isInt8(y) || !isInt8(tensors[x])) continue;
           if (!sameShape(tensors[x], y) || !sameShape(tensors[h], y)) continue;
           const qx = qpOf(tensors[x]), qh = qpOf(tensors[h]), qy = qpOf(y);
           const t = new Int8Array(256);
           for (let i = 0; i < 256; i++) {
-            const vx = dequantizeValue(i - 128, qx), vh = dequantizeValue(ta[i], qh);
+            const vx = dequantizeValue(i - 128, qx), vh = dequantizeValue(ta.t[i], qh);
             t[i] = quantizeValue(Math.fround(op.op === "Mul" ? vx * vh : vx + vh), qy);
           }
           replace(ops, a, op, { op: "Lut", name: op.name, inputs: [x], outputs: op.outputs, table: addTable(t) });

@@ -18,12 +18,13 @@
 import { type DataRef, type Program, ProgramBuilder } from "./program.ts";
 import { resolvePads } from "./shapes.ts";
 import { CompileError, type Const, Graph, type Node, numel } from "./graph.ts";
-import { CLAMP_ACTIVATIONS, SCALAR_BINARY, TABLE_ACTIVATIONS, unaryTable } from "./activations.ts";
+import { channelTable, CLAMP_ACTIVATIONS, SCALAR_BINARY, TABLE_ACTIVATIONS, unaryTable } from "./activations.ts";
 import { fuseTables } from "./fuse_tables.ts";
 import { withHostQdq } from "./host_qdq.ts";
 import type { Range } from "./calibrate.ts";
 import {
   activationParams,
+  channelLookupTable,
   lookupTable,
   type QParams,
   quantizeBias,
@@ -118,6 +119,38 @@ const sameQuant = (a: QParams | undefined, b: QParams | undefined) =>
 
 const scalar = (c: Const | undefined) => (c && numel(c.dims) === 1 ? c.data[0] : undefined);
 
+/** A 4-D Pad of the spatial axes with constant pads: its pads, mode (0 constant, 1 edge, 2 reflect) and value; else why not. */
+function padOf(g: Graph, n: Node): { pads: number[]; mode: number; value: number } | string {
+  const mode = ["constant", "edge", "reflect"].indexOf((n.attrs.mode as string) ?? "constant");
+  if (mode < 0) return `mode ${n.attrs.mode} (the device pads constant, edge or reflect)`;
+  let pads = n.attrs.pads as number[] | undefined;
+  if (n.inputs[1]) pads = g.consts.has(n.inputs[1]) ? Array.from(g.consts.get(n.inputs[1])!.data) : undefined;
+  if (!pads) return "pads are not constant";
+  if (n.inputs[3]) return "an axes input";
+  const s = g.shapes.get(n.inputs[0]);
+  if (!s || s.length !== 4 || pads.length !== 8) return "only 4-D tensors";
+  if (pads.some((v) => v < 0)) return "negative pads (cropping)";
+  if (pads[0] || pads[1] || pads[4] || pads[5]) return "pads on the batch or channel axis";
+  if (mode === 2 && (pads[2] >= s[2] || pads[6] >= s[2] || pads[3] >= s[3] || pads[7] >= s[3])) {
+    return "reflect pads as large as the input";
+  }
+  let value = typeof n.attrs.value === "number" ? n.attrs.value : 0;
+  if (n.inputs[2]) {
+    const c = g.consts.get(n.inputs[2]);
+    if (!c || numel(c.dims) !== 1) return "the pad value is not a constant scalar";
+    value = c.data[0];
+  }
+  return { pads, mode, value };
+}
+
+/** Is this tensor a model input, or one seen only through layout ops (Transpose, Reshape, ...)? */
+function fromModelInput(g: Graph, t: string): boolean {
+  if (g.inputs.some((i) => i.name === t)) return true;
+  const p = g.producer(t);
+  return !!p && ["Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze"].includes(p.op) &&
+    fromModelInput(g, p.inputs[0]);
+}
+
 /** Why a node cannot run on the device (undefined: it can). */
 function deviceReason(g: Graph, n: Node): string | undefined {
   const shape = (i: number) => g.shapes.get(n.inputs[i]);
@@ -160,9 +193,12 @@ function deviceReason(g: Graph, n: Node): string | undefined {
     case "Div":
     case "Pow": {
       if (n.inputs.some((_, i) => isC(i))) {
-        return unaryTable(g, n)
-          ? undefined
-          : "the constant operand is not a scalar (a per-channel affine not next to a Conv)";
+        if (unaryTable(g, n)) return undefined;
+        if (!channelTable(g, n)) return "the constant operand varies along more than the device's channel axis";
+        const a = n.inputs.find((t) => !g.consts.has(t))!;
+        return fromModelInput(g, a)
+          ? "a per-channel constant on a model input: kept float in the preamble (before quantization)"
+          : undefined;
       }
       if (n.op !== "Add" && n.op !== "Mul") return `${n.op} of two activations`;
       if (shape(1)!.length > 4 || rank > 4) return "rank above 4";
@@ -211,6 +247,8 @@ function deviceReason(g: Graph, n: Node): string | undefined {
       return undefined;
     case "Transpose":
       return rank === 4 ? undefined : "only 4-D transposes";
+    case "Pad":
+      return typeof padOf(g, n) === "string" ? padOf(g, n) as string : undefined;
     case "Slice": {
       if (n.inputs.slice(1).some((i) => i !== "" && !g.consts.has(i))) return "slice parameters are not constant";
       const steps = n.inputs[4] ? Array.from(g.consts.get(n.inputs[4])!.data) : [];
@@ -416,6 +454,16 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
       emit(n, "Lut", [xa], n.outputs[0], q, { table: data(lookupTable(fn, quantOf(xa), q)) });
       continue;
     }
+    const ct = SCALAR_BINARY.has(n.op) ? channelTable(g, n) : undefined;
+    if (ct) {
+      // per channel: one table per channel of the device's innermost axis
+      const xa = inp(n.inputs.find((i) => i !== "" && !g.consts.has(i))!);
+      const q = qp(n.outputs[0]);
+      emit(n, "ChannelLut", [xa], n.outputs[0], q, {
+        table: data(channelLookupTable(ct.f, ct.C, quantOf(xa), q)),
+      });
+      continue;
+    }
     const x = n.inputs.length && dev.has(n.inputs[0]) ? dev.get(n.inputs[0])! : -1;
     const xs = n.inputs.length ? shapeOf(n.inputs[0]) : [];
     switch (n.op) {
@@ -567,6 +615,16 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
         const p = (n.attrs.perm as number[]) ?? [3, 2, 1, 0];
         const qa = [0, 2, 3, 1], ra = [0, 3, 1, 2];
         emit(n, "Transpose", [x], n.outputs[0], quantOf(x), { perm: qa.map((_, i) => ra[p[qa[i]]]) });
+        break;
+      }
+      case "Pad": {
+        const p = padOf(g, n) as { pads: number[]; mode: number; value: number };
+        const q = quantOf(x);
+        emit(n, "Pad", [x], n.outputs[0], q, {
+          pads: [p.pads[2], p.pads[3], p.pads[6], p.pads[7]],
+          mode: p.mode,
+          value: quantizeValue(p.value, q),
+        });
         break;
       }
       case "Slice": {

@@ -172,6 +172,31 @@ export function lookupTable(
 }
 
 /**
+ * C lookup tables, one per channel (channel-major, C x 256): `table[c][i] =
+ * q_y(f(dq_x(x))[c])`; `f` maps the 256 dequantized values to C x 256 outputs.
+ *
+ * @example
+ * ```ts
+ * const t = channelLookupTable((xs) => Float32Array.from([...xs, ...xs.map((v) => 2 * v)]), 2,
+ *   { scale: 0.05, zeroPoint: 0 }, { scale: 0.1, zeroPoint: 0 });
+ * ```
+ */
+export function channelLookupTable(
+  f: (xs: Float32Array) => Float32Array,
+  channels: number,
+  x: QParams,
+  y: QParams,
+  xDtype: "int8" | "uint8" = "int8",
+  yDtype: "int8" | "uint8" = "int8",
+): Int8Array | Uint8Array {
+  const out = yDtype === "uint8" ? new Uint8Array(256 * channels) : new Int8Array(256 * channels);
+  const xs = Float32Array.from({ length: 256 }, (_, i) => dequantizeValue(xDtype === "uint8" ? i : i - 128, x));
+  const ys = f(xs);
+  for (let i = 0; i < out.length; i++) out[i] = quantizeValue(ys[i], y, yDtype);
+  return out;
+}
+
+/**
  * Worst-case |accumulator| of a Conv/Gemm (what the loader checks): |bias| + K * 255 * 127.
  *
  * @example

@@ -73,7 +73,8 @@ export function compileReport(g: Graph, ranges: Map<string, Range>, lowered: Low
     const r = ranges.get(t.name);
     if (!r || !Number.isFinite(r.min) || !Number.isFinite(r.max)) continue;
     // clipped by more than one step: the device saturates values the float graph produces
-    const below = lo - r.min, above = r.max - hi;
+    // (a grid starting at 0 is a Relu folded into the quantization: clipping below is its point)
+    const below = t.zero_point === -128 ? 0 : lo - r.min, above = r.max - hi;
     if (below > t.scale || above > t.scale) {
       warnings.push(
         `warning: tensor ${t.name}: its quantization [${lo.toPrecision(5)}, ${hi.toPrecision(5)}] (${src}) clips ` +
