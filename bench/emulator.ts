@@ -27,7 +27,9 @@ import { reshaped, ZOO } from "../tests/zoo/models.ts";
 import { prepare } from "../tests/zoo/zoo.ts";
 
 /** The zoo's QDQ model of the same network as a bench model, at the bench's input shape. */
-function qdqPeer(m: { bench: string; file: string; shape: number[] }): { path: string; input: string; x: Float32Array } {
+function qdqPeer(
+  m: { bench: string; file: string; shape: number[] },
+): { path: string; input: string; x: Float32Array } {
   const z = ZOO.find((z) => z.source.member.endsWith(`/${m.file}`));
   if (!z) throw new Error(`${m.bench}: no zoo model for ${m.file}`);
   const zm = z.shape.join() === m.shape.join() ? z : reshaped(z, `${z.name}_${m.shape.slice(2).join("x")}`, m.shape);

@@ -32,7 +32,16 @@ export async function zooBench(): Promise<BenchRow[]> {
         console.error(`[bench] zoo_${m.name}: ${s}`);
         continue;
       }
-      rows.push(row(`zoo_${m.name}`, s.ours_ms, "onnxruntime-node qdq", s.peer_ms, undefined, "infer() on the compiled QDQ form"));
+      rows.push(
+        row(
+          `zoo_${m.name}`,
+          s.ours_ms,
+          "onnxruntime-node qdq",
+          s.peer_ms,
+          undefined,
+          "infer() on the compiled QDQ form",
+        ),
+      );
     } catch (e) {
       console.error(`[bench] zoo_${m.name}: ${(e as Error).message}`);
     }
