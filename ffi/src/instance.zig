@@ -138,6 +138,7 @@ pub const Instance = struct {
         conn.hdr.adopt(&inst.hdr);
         const ctx = context.Context.of(&conn.hdr);
         ctx.log(.info, "loaded model '{s}' on {s} core(s) {any} ({d} MHz core 0)", .{ model.name, conn.device.name(), inst.core_ids[0..inst.n_cores], inst.cores[0].clock_mhz });
+        ctx.log(.debug, "host CPU kernels: level '{s}' (this CPU: up to '{s}'{s})", .{ box.program.level.name(), program.cpu.current().native.name(), if (std.posix.getenv("AXR_CPU") != null) ", AXR_CPU set" else "" });
         return inst;
     }
 
@@ -241,6 +242,7 @@ pub const Instance = struct {
             self.runs,                                             self.last_host_ns, self.last_compute_ns, self.last.device_cycles,
             @as(f64, @floatFromInt(self.last.device_ns)) / 1000.0,
         });
+        try w.print(",\"cpu\":\"{s}\"", .{self.box.program.level.name()});
         try w.writeAll(",\"sub_devices\":[");
         for (self.core_ids[0..self.n_cores], 0..) |id, i| try w.print("{s}{d}", .{ if (i > 0) "," else "", id });
         try w.writeAll("],\"clock_mhz\":[");
