@@ -30,6 +30,7 @@ const OPTIONAL: [string, string][] = [
   ["postamble.ts", "postambleBench"],
   ["emulator.ts", "emulatorBench"],
   ["serve.ts", "runServe"],
+  ["timing.ts", "timingBench"],
 ];
 
 const args = process.argv.slice(2);
