@@ -31,9 +31,10 @@ export {
   type TensorArgument,
   type WasmBufferLike,
 } from "./runtime/model_instance.ts";
-export type { InferInputs, InferOutputs } from "./runtime/infer.ts";
+export type { InferInputs, InferOutputs, NumericArray } from "./runtime/infer.ts";
 export type { DType as TensorDType, Tensor, TensorData } from "./onnx/mod.ts";
 export {
+  type AnyTypedArray,
   type AxisPadding,
   type DType,
   type FloatData,

@@ -3,8 +3,7 @@
  *
  *   deno task bench            a table of every row, for Deno and then Bun
  *   deno task bench --json     one JSON object per line (see bench/row.ts, BenchRow)
- *   options: --only-this-runtime (no child run under the other runtime), --no-numpy,
- *            --filter SUBSTRING (only benches whose name contains it)
+ *   deno task bench --help     the flags ({@link benchSpec}); unknown flags are usage errors (exit 2)
  *
  * Under Deno it runs its own benches and then spawns itself under Bun (`bun bench/main.ts
  * --json --only-this-runtime`) for the Bun rows, when `bun` is on PATH (scripts/task.sh
@@ -19,7 +18,10 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { formatHelp, parseArgs } from "../cli/args.ts";
+import { ExitCode, UsageError } from "../cli/errors.ts";
 import { runKernels } from "./kernels.ts";
+import { benchSpec } from "./spec.ts";
 import { type BenchRow, runtimeName } from "./row.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -33,14 +35,12 @@ const OPTIONAL: [string, string][] = [
   ["timing.ts", "timingBench"],
 ];
 
-const args = process.argv.slice(2);
-const json = args.includes("--json");
-const onlyHere = args.includes("--only-this-runtime");
-const numpy = !args.includes("--no-numpy");
-const fi = args.indexOf("--filter");
-const filter = fi >= 0 ? args[fi + 1] ?? "" : "";
+interface RunOptions {
+  json: boolean;
+  filter: string;
+}
 
-function emit(rows: BenchRow[], all: BenchRow[]): void {
+function emit(rows: BenchRow[], all: BenchRow[], { json, filter }: RunOptions): void {
   for (const r of rows) {
     if (filter && !r.bench.includes(filter)) continue;
     all.push(r);
@@ -58,11 +58,36 @@ function table(rows: BenchRow[]): string {
   return [line(cols), line(w.map((n) => "-".repeat(n))), ...cells.map(line)].join("\n");
 }
 
-async function main(): Promise<number> {
+/**
+ * Runs the benchmarks with the runner's flags `argv`; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * const code = await benchRunnerMain(["--json", "--filter", "quantize"]);
+ * ```
+ */
+export async function benchRunnerMain(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs(benchSpec, argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`bench: ${e.message}\n\n${formatHelp(benchSpec)}`);
+    return ExitCode.usage;
+  }
+  if (parsed.help) {
+    console.log(formatHelp(benchSpec));
+    return ExitCode.ok;
+  }
+  const json = parsed.boolean("json");
+  const onlyHere = parsed.boolean("only-this-runtime");
+  const numpy = parsed.boolean("numpy");
+  const filter = parsed.string("filter") ?? "";
+  const opts = { json, filter };
   const rows: BenchRow[] = [];
   const kernelBenches = ["copy_bandwidth", "quantize_pad_640", "depad_dequant_yolo"];
   if (!filter || kernelBenches.some((b) => b.includes(filter) || filter.includes(b))) {
-    emit(await runKernels({ numpy }), rows);
+    emit(await runKernels({ numpy }), rows, opts);
   }
   for (const [file, fn] of OPTIONAL) {
     if (!existsSync(join(HERE, file))) continue;
@@ -72,18 +97,18 @@ async function main(): Promise<number> {
         console.error(`[bench] ${file} does not export ${fn}()`);
         continue;
       }
-      emit(await mod[fn](), rows);
+      emit(await mod[fn](), rows, opts);
     } catch (e) {
       console.error(`[bench] ${file}: ${e instanceof Error ? e.stack ?? e.message : e}`);
     }
   }
   if (!onlyHere && runtimeName() === "deno") {
-    const child = [join(HERE, "main.ts"), "--json", "--only-this-runtime", ...args.filter((a) => a !== "--json")];
+    const child = [join(HERE, "main.ts"), "--json", "--only-this-runtime", ...argv.filter((a) => a !== "--json")];
     const r = spawnSync("bun", child, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     if (r.error) console.error(`[bench] no Bun rows: ${r.error.message}`);
     else {
       for (const l of r.stdout.split("\n")) {
-        if (l.trim().startsWith("{")) emit([JSON.parse(l)], rows);
+        if (l.trim().startsWith("{")) emit([JSON.parse(l)], rows, opts);
       }
       if (r.status !== 0) console.error(`[bench] bun run exited with ${r.status}`);
     }
@@ -92,4 +117,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-process.exitCode = await main();
+if (import.meta.main) process.exitCode = await benchRunnerMain(process.argv.slice(2));

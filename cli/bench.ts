@@ -7,9 +7,11 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { benchSpec } from "../bench/spec.ts";
+import { type CommandSpec, formatHelp, parseArgs, type ParsedArgs } from "./args.ts";
 import { ExitCode, FileError, UsageError } from "./errors.ts";
 import { err, out } from "./output.ts";
 import { type BenchRow, benchRowsToSvg, parseBenchRows } from "./plot.ts";
@@ -17,37 +19,34 @@ import { type BenchRow, benchRowsToSvg, parseBenchRows } from "./plot.ts";
 /** One line for `axr --help`. */
 export const benchSummary = "run the benchmarks (bench/main.ts); --plot out.svg charts the ratios";
 
-const HELP = `axr bench: ${benchSummary}
+/** `axr bench`: its own flags (--plot, --rows) and the runner's ({@link benchSpec}), one parser. */
+export const benchCommandSpec: CommandSpec = {
+  name: "bench",
+  summary: benchSummary,
+  positionals: [],
+  flags: [
+    { name: "plot", type: "string", valueName: "FILE", description: "write an SVG bar chart of the ratios" },
+    {
+      name: "rows",
+      type: "string",
+      valueName: "FILE",
+      description: "plot these rows (JSON array, {rows}, JSON Lines; - for stdin) instead of running",
+    },
+    ...benchSpec.flags,
+  ],
+  epilog: `Rows: {"bench","runtime","ours_ms","peer","peer_ms","ratio"}, ratio = peer_ms / ours_ms.
+Exit codes: 0 ok, 1 a benchmark failed, 2 bad flags, 3 rows file missing or invalid.`,
+};
 
-Usage: axr bench [--plot OUT.svg] [--rows ROWS.json] [bench flags...]
-
-Flags:
-  --plot FILE          write an SVG bar chart of the ratios (peer time / our time)
-  --rows FILE          plot these rows (JSON array, {"rows": [...]}, or JSON Lines; - for stdin)
-                       instead of running the benchmarks
-  -h, --help           show this help (and the benchmark runner's own flags when present)
-Every other flag goes to bench/main.ts (e.g. --json).
-
-Rows: {"bench","runtime","ours_ms","peer","peer_ms","ratio"}, ratio = peer_ms / ours_ms.
-Exit codes: 0 ok, 1 a benchmark failed, 2 bad flags or no benchmark runner, 3 rows file missing or invalid.
-`;
-
-function takeFlag(argv: string[], name: string): { value?: string; rest: string[] } {
-  const rest: string[] = [];
-  let value: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === `--${name}`) {
-      if (i + 1 >= argv.length) throw new UsageError(`--${name} needs a file name`, "bench");
-      value = argv[++i];
-    } else if (a.startsWith(`--${name}=`)) {
-      value = a.slice(name.length + 3);
-    } else {
-      rest.push(a);
-    }
+/** The runner's arguments for the flags the user gave (defaults stay the runner's). */
+function runnerArgs(a: ParsedArgs): string[] {
+  const out: string[] = [];
+  for (const f of benchSpec.flags) {
+    if (!a.given(f.name)) continue;
+    if (f.type === "boolean") out.push(a.boolean(f.name) ? `--${f.name}` : `--no-${f.name}`);
+    else out.push(`--${f.name}`, String(f.type === "number" ? a.number(f.name) : a.string(f.name)));
   }
-  if (value !== undefined && value.trim() === "") throw new UsageError(`--${name} needs a file name`, "bench");
-  return { value, rest };
+  return out;
 }
 
 /**
@@ -83,53 +82,42 @@ export function benchMain(argv: string[]): Promise<number> {
 }
 
 function benchSync(argv: string[]): number {
-  const plot = takeFlag(argv, "plot");
-  const rowsArg = takeFlag(plot.rest, "rows");
-  const rest = rowsArg.rest;
-  const help = rest.includes("--help") || rest.includes("-h");
-  if (rowsArg.value !== undefined && plot.value === undefined && !help) {
-    throw new UsageError("--rows only goes with --plot FILE", "bench");
+  const a = parseArgs(benchCommandSpec, argv);
+  if (a.help) {
+    out(formatHelp(benchCommandSpec));
+    return ExitCode.ok;
   }
+  const plot = a.string("plot"), rowsFile = a.string("rows");
+  if (plot !== undefined && plot.trim() === "") throw new UsageError("--plot needs a file name", "bench");
+  if (rowsFile !== undefined && rowsFile.trim() === "") throw new UsageError("--rows needs a file name", "bench");
+  if (rowsFile !== undefined && plot === undefined) throw new UsageError("--rows only goes with --plot FILE", "bench");
 
-  if (rowsArg.value !== undefined && !help) {
+  if (rowsFile !== undefined) {
     let text: string;
     try {
-      text = readFileSync(rowsArg.value === "-" ? 0 : rowsArg.value, "utf8");
+      text = readFileSync(rowsFile === "-" ? 0 : rowsFile, "utf8");
     } catch (e) {
-      throw new FileError(`cannot read rows file ${rowsArg.value}: ${(e as Error).message}`, { cause: e });
+      throw new FileError(`cannot read rows file ${rowsFile}: ${(e as Error).message}`, { cause: e });
     }
     let rows: BenchRow[];
     try {
       rows = parseBenchRows(text);
     } catch (e) {
-      throw new FileError(`${rowsArg.value}: ${(e as Error).message}`, { cause: e });
+      throw new FileError(`${rowsFile}: ${(e as Error).message}`, { cause: e });
     }
-    plotRows(rows, plot.value!);
+    plotRows(rows, plot!);
     return ExitCode.ok;
   }
 
-  // bench/main.ts is a script (it runs on import and reads process.argv): run it in a
-  // child process of the same runtime.
-  const url = new URL("../bench/main.ts", import.meta.url);
-  const script = url.protocol === "file:" ? fileURLToPath(url) : "";
-  if (!script || !existsSync(script)) {
-    if (help) {
-      out(HELP + "\n(the benchmark runner bench/main.ts is not part of this build)\n");
-      return ExitCode.ok;
-    }
-    err("axr bench: not available in this build (the benchmark runner bench/main.ts is missing)\n");
-    return ExitCode.usage;
-  }
-  if (help) {
-    out(HELP);
-    return ExitCode.ok;
-  }
+  // The runner measures in a child process of the same runtime (a clean heap and JIT).
+  const script = fileURLToPath(new URL("../bench/main.ts", import.meta.url));
   const runtimeArgs = typeof process.versions.bun === "string" ? [script] : ["run", "-A", script];
-  if (plot.value === undefined) {
+  const rest = runnerArgs(a);
+  if (plot === undefined) {
     const r = spawnSync(process.execPath, [...runtimeArgs, ...rest], { stdio: "inherit" });
     return r.status ?? ExitCode.runtime;
   }
-  const r = spawnSync(process.execPath, [...runtimeArgs, "--json", ...rest.filter((a) => a !== "--json")], {
+  const r = spawnSync(process.execPath, [...runtimeArgs, "--json", ...rest.filter((x) => x !== "--json")], {
     stdio: ["inherit", "pipe", "inherit"],
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
@@ -145,6 +133,6 @@ function benchSync(argv: string[]): number {
     err(`axr bench: cannot read the runner's rows: ${(e as Error).message}\n`);
     return ExitCode.runtime;
   }
-  plotRows(rows, plot.value);
+  plotRows(rows, plot);
   return ExitCode.ok;
 }

@@ -1,5 +1,5 @@
 /**
- * The `axr` command: `axr devices | run-model | compile | bench`.
+ * The `axr` command: `axr devices | run-model | compile | bench | serve`.
  *
  *     deno task axr devices                  # under Deno
  *     bun cli/main.ts run-model model.json   # under Bun
@@ -11,6 +11,7 @@
  * @module
  */
 import process from "node:process";
+import denoJson from "../deno.json" with { type: "json" };
 import { benchMain, benchSummary } from "./bench.ts";
 import { compileMain, compileSummary } from "./compile.ts";
 import { devicesMain, devicesSpec } from "./devices.ts";
@@ -19,8 +20,8 @@ import { err, out } from "./output.ts";
 import { runModelMain, runModelSpec } from "./run_model.ts";
 import { serveMain, serveSummary } from "./serve.ts";
 
-/** The version printed by `axr --version`. */
-export const version = "0.1.0";
+/** The version printed by `axr --version`: the package's, from deno.json (the one source). */
+export const version: string = denoJson.version;
 
 interface Command {
   summary: string;

@@ -19,7 +19,7 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
-import { runNode } from "./float_ops.ts";
+import { runNode } from "./evaluate.ts";
 import { CompileError, type Const, constant, type Graph, numel } from "./graph.ts";
 
 /** Range of a tensor over the calibration samples. @example `const r: Range = { min: -1, max: 3 }` */
@@ -216,7 +216,7 @@ export function calibrate(
       rc.note(inp.name, sample[i]);
     });
     for (const n of g.nodes) {
-      const outs = runNode(n, n.inputs.map((i) => (i === "" ? undefined : values.get(i))));
+      const outs = runNode(n, n.inputs.map((i) => (i === "" ? undefined : values.get(i))), false, g.opset);
       n.outputs.forEach((o, j) => {
         if (!outs[j]) return;
         values.set(o, outs[j]);

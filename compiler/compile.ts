@@ -27,7 +27,9 @@ import { simplify } from "./simplify.ts";
 import { decodeOnnx, encodeOnnx, modelFromGraph } from "./onnx_io.ts";
 import { supportedOps } from "../onnx/ops/registry.ts";
 import { programToGraph } from "./qonnx.ts";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type CompileReport, compileReport } from "./report.ts";
 
 /**
  * The quantized core of a lowering as ONNX bytes (compiler/qonnx.ts): int8/uint8 NHWC
@@ -70,6 +72,8 @@ export interface CompileOptions {
   /** Channel padding multiples of device inputs (default 4) and outputs (default 16). */
   inputChannelMultiple?: number;
   outputChannelMultiple?: number;
+  /** Float models: keep the ops after the last Conv/Gemm of each path float on the host (default true). */
+  floatTail?: boolean;
   /** Encodes a float subgraph (pre/postamble) as ONNX bytes (default: `encodeOnnx` of compiler/onnx_io.ts). */
   encodeGraph?: (g: Graph) => Uint8Array;
   /** Encodes the quantized core as ONNX bytes (default: `encodeQuantizedCore`); null: not written. */
@@ -90,13 +94,19 @@ export interface CompileResult {
   lowered: LowerResult;
   /** Nodes kept off the device, with the reason. */
   offDevice: Map<string, string>;
+  /** The compile report (also written as compile_report.txt). */
+  report: CompileReport;
 }
 
 function samplesFor(g: Graph, options: CompileOptions, say: (m: string) => void): Sample[] {
   if (Array.isArray(options.calibration)) return options.calibration;
   if (typeof options.calibration === "string") return loadCalibration(options.calibration, g);
   const n = options.randomSamples ?? 8;
-  say(`warning: no calibration data; using ${n} uniform random samples in [0, 1)`);
+  say(
+    `WARNING: no calibration data: calibrating on ${n} uniform random samples in [0, 1). Random calibration is a ` +
+      `last resort: ranges that real inputs exceed are clipped and the compiled model can give wrong answers. ` +
+      `Give --calibration with real, preprocessed inputs.`,
+  );
   return randomSamples(g, n);
 }
 
@@ -110,8 +120,11 @@ function finish(
   const lowered = lower(g, ranges, {
     inputChannelMultiple: options.inputChannelMultiple,
     outputChannelMultiple: options.outputChannelMultiple,
+    floatTail: options.floatTail,
   });
-  for (const [node, why] of lowered.offDevice) say(`off the device: ${node} (${why})`);
+  const report = compileReport(g, ranges, lowered);
+  for (const l of report.lines) if (!l.startsWith("quantized: ")) say(l);
+  for (const w of report.warnings) say(w);
   say(`device program: ${lowered.program.json.ops.length} ops, ${lowered.program.data.length} bytes of data`);
   // the runtime runs pre/postambles with the host graph runner (onnx/): say what it lacks
   const hostOps = new Set(supportedOps());
@@ -140,8 +153,9 @@ function finish(
       outputShapesOriginal: lowered.outputs.map((o) => o.shape),
     },
   });
-  say(`wrote ${modelJson}`);
-  return { modelJson, lowered, offDevice: lowered.offDevice };
+  writeFileSync(join(outDir, "compile_report.txt"), [...report.lines, ...report.warnings].join("\n") + "\n");
+  say(`wrote ${modelJson} (the quantized tensors and their ranges: compile_report.txt)`);
+  return { modelJson, lowered, offDevice: lowered.offDevice, report };
 }
 
 /**

@@ -16,12 +16,15 @@
  * @module
  */
 import { type DataRef, type Program, ProgramBuilder } from "./program.ts";
-import { resolvePads } from "./float_ops.ts";
+import { resolvePads } from "./shapes.ts";
 import { CompileError, type Const, Graph, type Node, numel } from "./graph.ts";
-import { unaryFunction } from "./simplify.ts";
+import { channelTable, CLAMP_ACTIVATIONS, SCALAR_BINARY, TABLE_ACTIVATIONS, unaryTable } from "./activations.ts";
+import { fuseTables } from "./fuse_tables.ts";
+import { withHostQdq } from "./host_qdq.ts";
 import type { Range } from "./calibrate.ts";
 import {
   activationParams,
+  channelLookupTable,
   lookupTable,
   type QParams,
   quantizeBias,
@@ -36,6 +39,24 @@ export interface LowerOptions {
   inputChannelMultiple?: number;
   /** Pad output channels to a multiple of this (default 16). */
   outputChannelMultiple?: number;
+  /**
+   * Float models: keep the ops after the last Conv/Gemm/MatMul of every path (a detector's
+   * box decode, a final Sigmoid) float on the host, instead of quantizing heterogeneous
+   * values (boxes and scores) onto one grid (default true).
+   */
+  floatTail?: boolean;
+}
+
+const HEAVY = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
+
+/** The nodes from which no Conv/Gemm/MatMul is reachable (empty when the graph has none). */
+function floatTail(g: Graph): Set<Node> {
+  const feeds = new Set<Node>();
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i];
+    if (HEAVY.has(n.op) || n.outputs.some((o) => g.consumers(o).some((c) => feeds.has(c)))) feeds.add(n);
+  }
+  return feeds.size ? new Set(g.nodes.filter((n) => !feeds.has(n))) : new Set();
 }
 
 /**
@@ -92,7 +113,43 @@ function inOnnxOrder(s: number[]): boolean {
   return s[1] === 1 || s[2] * s[3] === 1;
 }
 
+/** Both absent (float model: one rounding after the clamp) or equal (QDQ: the clamp keeps the grid). */
+const sameQuant = (a: QParams | undefined, b: QParams | undefined) =>
+  a === b || (!!a && !!b && a.scale === b.scale && a.zeroPoint === b.zeroPoint);
+
 const scalar = (c: Const | undefined) => (c && numel(c.dims) === 1 ? c.data[0] : undefined);
+
+/** A 4-D Pad of the spatial axes with constant pads: its pads, mode (0 constant, 1 edge, 2 reflect) and value; else why not. */
+function padOf(g: Graph, n: Node): { pads: number[]; mode: number; value: number } | string {
+  const mode = ["constant", "edge", "reflect"].indexOf((n.attrs.mode as string) ?? "constant");
+  if (mode < 0) return `mode ${n.attrs.mode} (the device pads constant, edge or reflect)`;
+  let pads = n.attrs.pads as number[] | undefined;
+  if (n.inputs[1]) pads = g.consts.has(n.inputs[1]) ? Array.from(g.consts.get(n.inputs[1])!.data) : undefined;
+  if (!pads) return "pads are not constant";
+  if (n.inputs[3]) return "an axes input";
+  const s = g.shapes.get(n.inputs[0]);
+  if (!s || s.length !== 4 || pads.length !== 8) return "only 4-D tensors";
+  if (pads.some((v) => v < 0)) return "negative pads (cropping)";
+  if (pads[0] || pads[1] || pads[4] || pads[5]) return "pads on the batch or channel axis";
+  if (mode === 2 && (pads[2] >= s[2] || pads[6] >= s[2] || pads[3] >= s[3] || pads[7] >= s[3])) {
+    return "reflect pads as large as the input";
+  }
+  let value = typeof n.attrs.value === "number" ? n.attrs.value : 0;
+  if (n.inputs[2]) {
+    const c = g.consts.get(n.inputs[2]);
+    if (!c || numel(c.dims) !== 1) return "the pad value is not a constant scalar";
+    value = c.data[0];
+  }
+  return { pads, mode, value };
+}
+
+/** Is this tensor a model input, or one seen only through layout ops (Transpose, Reshape, ...)? */
+function fromModelInput(g: Graph, t: string): boolean {
+  if (g.inputs.some((i) => i.name === t)) return true;
+  const p = g.producer(t);
+  return !!p && ["Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze"].includes(p.op) &&
+    fromModelInput(g, p.inputs[0]);
+}
 
 /** Why a node cannot run on the device (undefined: it can). */
 function deviceReason(g: Graph, n: Node): string | undefined {
@@ -105,6 +162,13 @@ function deviceReason(g: Graph, n: Node): string | undefined {
   if (rank < 1 || rank > 4) return `rank ${rank} input (the device holds 1..4-D tensors)`;
   const outRank = g.shapes.get(n.outputs[0])?.length ?? 0;
   if (outRank < 1 || outRank > 4) return `rank ${outRank} output`;
+  if (g.quant.size) {
+    // a QDQ model: the device runs its quantized region only; float tensors stay float
+    const acts = [...n.inputs.filter((t) => t !== "" && !g.consts.has(t)), ...n.outputs.filter((t) => t !== "")];
+    const f = acts.find((t) => !g.quant.has(t));
+    if (f) return `${f} is float in the QDQ model (no QuantizeLinear/DequantizeLinear)`;
+  }
+  if (TABLE_ACTIVATIONS.has(n.op)) return unaryTable(g, n) ? undefined : "a parameter is not a constant scalar";
   switch (n.op) {
     case "Conv": {
       if (rank !== 4) return "only 2-D convolutions";
@@ -129,25 +193,18 @@ function deviceReason(g: Graph, n: Node): string | undefined {
     case "Div":
     case "Pow": {
       if (n.inputs.some((_, i) => isC(i))) {
-        return unaryFunction(g, n) ? undefined : "the constant operand is not a scalar";
+        if (unaryTable(g, n)) return undefined;
+        if (!channelTable(g, n)) return "the constant operand varies along more than the device's channel axis";
+        const a = n.inputs.find((t) => !g.consts.has(t))!;
+        return fromModelInput(g, a)
+          ? "a per-channel constant on a model input: kept float in the preamble (before quantization)"
+          : undefined;
       }
       if (n.op !== "Add" && n.op !== "Mul") return `${n.op} of two activations`;
       if (shape(1)!.length > 4 || rank > 4) return "rank above 4";
       return undefined;
     }
     case "Relu":
-    case "HardSwish":
-    case "HardSigmoid":
-    case "Sigmoid":
-    case "SiLU":
-    case "Swish":
-    case "LeakyRelu":
-    case "Tanh":
-    case "Elu":
-    case "Exp":
-    case "Sqrt":
-    case "Neg":
-    case "Abs":
       return undefined;
     case "Clip":
       return n.inputs.slice(1).every((i) => i === "" || g.consts.has(i)) ? undefined : "bounds are not constant";
@@ -190,6 +247,8 @@ function deviceReason(g: Graph, n: Node): string | undefined {
       return undefined;
     case "Transpose":
       return rank === 4 ? undefined : "only 4-D transposes";
+    case "Pad":
+      return typeof padOf(g, n) === "string" ? padOf(g, n) as string : undefined;
     case "Slice": {
       if (n.inputs.slice(1).some((i) => i !== "" && !g.consts.has(i))) return "slice parameters are not constant";
       const steps = n.inputs[4] ? Array.from(g.consts.get(n.inputs[4])!.data) : [];
@@ -214,16 +273,27 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
   const inMul = options.inputChannelMultiple ?? 4, outMul = options.outputChannelMultiple ?? 16;
   const offDevice = new Map<string, string>();
   const reason = new Map<Node, string | undefined>();
+  const tail = options.floatTail === false || g.quant.size ? new Set<Node>() : floatTail(g);
   for (const n of g.nodes) {
-    const r = deviceReason(g, n);
+    const r = deviceReason(g, n) ??
+      (tail.has(n) ? "after the last Conv/Gemm of its path: kept float (a float model's head)" : undefined);
     reason.set(n, r);
     if (r) offDevice.set(n.name, `${n.op}: ${r}`);
   }
   // preamble: off-device nodes fed only by graph inputs, constants and preamble nodes
   const pre = new Set<Node>(), post = new Set<Node>();
   const preTensors = new Set<string>([...g.inputs.map((i) => i.name), ...g.consts.keys(), ""]);
+  // a layout op on a model input whose readers all stay on the host (an NHWC -> NCHW
+  // Transpose before a per-channel normalization) joins the preamble
+  const layout = new Set(["Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze"]);
+  const hostOnly = (n: Node) =>
+    layout.has(n.op) && n.outputs.every((o) => {
+      const cs = g.consumers(o);
+      return cs.length > 0 && !g.outputs.includes(o) && cs.every((c) => reason.get(c));
+    });
   for (const n of g.nodes) {
-    if (reason.get(n) && n.inputs.every((i) => preTensors.has(i))) {
+    if ((reason.get(n) || hostOnly(n)) && n.inputs.every((i) => preTensors.has(i))) {
+      if (!reason.get(n)) offDevice.set(n.name, `${n.op}: only host ops read its output (preamble)`);
       pre.add(n);
       n.outputs.forEach((o) => preTensors.add(o));
     }
@@ -234,6 +304,7 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
     if (pre.has(n)) continue;
     if (reason.get(n) || n.inputs.some((i) => postTensors.has(i))) {
       post.add(n);
+      if (!reason.get(n)) offDevice.set(n.name, `${n.op}: after a host op (postamble)`);
       n.outputs.forEach((o) => postTensors.add(o));
     }
   }
@@ -343,7 +414,7 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
     const m = cs[0];
     if (
       cs.length === 1 && !g.outputs.includes(n.outputs[0]) && !outputs.includes(n.outputs[0]) && core.includes(m) &&
-      (m.op === "Relu" || m.op === "Clip")
+      CLAMP_ACTIVATIONS.has(m.op) && sameQuant(g.quant.get(n.outputs[0]), g.quant.get(m.outputs[0]))
     ) {
       const q = qp(m.outputs[0]);
       let lo = 0, hi = Infinity;
@@ -375,6 +446,24 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
 
   for (const n of core) {
     if (fused.has(n)) continue;
+    const fn = TABLE_ACTIVATIONS.has(n.op) || SCALAR_BINARY.has(n.op) ? unaryTable(g, n) : undefined;
+    if (fn) {
+      // an element-wise function of one tensor: a lookup table on its given/calibrated grids
+      const xa = inp(n.inputs.find((i) => i !== "" && !g.consts.has(i))!);
+      const q = qp(n.outputs[0]);
+      emit(n, "Lut", [xa], n.outputs[0], q, { table: data(lookupTable(fn, quantOf(xa), q)) });
+      continue;
+    }
+    const ct = SCALAR_BINARY.has(n.op) ? channelTable(g, n) : undefined;
+    if (ct) {
+      // per channel: one table per channel of the device's innermost axis
+      const xa = inp(n.inputs.find((i) => i !== "" && !g.consts.has(i))!);
+      const q = qp(n.outputs[0]);
+      emit(n, "ChannelLut", [xa], n.outputs[0], q, {
+        table: data(channelLookupTable(ct.f, ct.C, quantOf(xa), q)),
+      });
+      continue;
+    }
     const x = n.inputs.length && dev.has(n.inputs[0]) ? dev.get(n.inputs[0])! : -1;
     const xs = n.inputs.length ? shapeOf(n.inputs[0]) : [];
     switch (n.op) {
@@ -437,44 +526,16 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
         emit(n, "Relu", [x], n.outputs[0], quantOf(x));
         break;
       case "Clip": {
-        const fn = unaryFunction(g, n)!;
+        // q(clip(dq(c))) on one grid is min(max(c, q(lo)), q(hi)) (q is monotone, q(dq(c)) = c)
         const q = quantOf(x);
-        // quantized bounds: the smallest/largest codes that the float clip keeps
-        let lo = -128, hi = 127;
-        const keeps = (c: number) => {
-          const v = Math.fround((c - q.zeroPoint) * q.scale);
-          return fn(v) === v;
-        };
-        while (lo < 127 && !keeps(lo)) lo++;
-        while (hi > -128 && !keeps(hi)) hi--;
-        emit(n, "Clip", [x], n.outputs[0], q, { lo, hi });
+        const lo = scalar(g.consts.get(n.inputs[1])) ?? (n.attrs.min as number | undefined) ?? -Infinity;
+        const hi = scalar(g.consts.get(n.inputs[2])) ?? (n.attrs.max as number | undefined) ?? Infinity;
+        const qlo = lo === -Infinity ? -128 : quantizeValue(lo, q), qhi = hi === Infinity ? 127 : quantizeValue(hi, q);
+        emit(n, "Clip", [x], n.outputs[0], q, { lo: Math.min(qlo, qhi), hi: qhi });
         break;
       }
       case "Add":
-      case "Mul":
-      case "Sub":
-      case "Div":
-      case "Pow":
-      case "HardSwish":
-      case "HardSigmoid":
-      case "Sigmoid":
-      case "SiLU":
-      case "Swish":
-      case "LeakyRelu":
-      case "Tanh":
-      case "Elu":
-      case "Exp":
-      case "Sqrt":
-      case "Neg":
-      case "Abs": {
-        const fn = unaryFunction(g, n);
-        if (fn) {
-          const ai = n.inputs.findIndex((i) => !g.consts.has(i));
-          const xa = inp(n.inputs[ai]);
-          const q = qp(n.outputs[0]);
-          emit(n, "Lut", [xa], n.outputs[0], q, { table: data(lookupTable(fn, quantOf(xa), q)) });
-          break;
-        }
+      case "Mul": {
         const r = Math.max(xs.length, shapeOf(n.inputs[1]).length);
         const ins = n.inputs.map((t) => {
           const s = shapeOf(t);
@@ -535,7 +596,7 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
         const ins = n.inputs.map(inp);
         const q0 = quantOf(ins[0]);
         const same = ins.every((i) => b.tensors[i].scale === q0.scale && b.tensors[i].zero_point === q0.zeroPoint);
-        emit(n, "Concat", ins, n.outputs[0], same ? q0 : qp(n.outputs[0]), { axis });
+        emit(n, "Concat", ins, n.outputs[0], same && !g.quant.has(n.outputs[0]) ? q0 : qp(n.outputs[0]), { axis });
         break;
       }
       case "Resize":
@@ -554,6 +615,16 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
         const p = (n.attrs.perm as number[]) ?? [3, 2, 1, 0];
         const qa = [0, 2, 3, 1], ra = [0, 3, 1, 2];
         emit(n, "Transpose", [x], n.outputs[0], quantOf(x), { perm: qa.map((_, i) => ra[p[qa[i]]]) });
+        break;
+      }
+      case "Pad": {
+        const p = padOf(g, n) as { pads: number[]; mode: number; value: number };
+        const q = quantOf(x);
+        emit(n, "Pad", [x], n.outputs[0], q, {
+          pads: [p.pads[2], p.pads[3], p.pads[6], p.pads[7]],
+          mode: p.mode,
+          value: quantizeValue(p.value, q),
+        });
         break;
       }
       case "Slice": {
@@ -590,6 +661,15 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
       default:
         throw new CompileError(`node ${n.name} (${n.op}): no device lowering`);
     }
+    // an op that keeps its input's grid, where the QDQ model quantizes its output on another
+    for (const o of n.outputs) {
+      const given = g.quant.get(o), y = dev.get(o);
+      if (!given || y === undefined || sameQuant(given, quantOf(y))) continue;
+      b.tensors[y].name = `${o}_pre`;
+      const r = tensor(o, shapeOf(o), given);
+      b.addOp({ op: "Requantize", name: `${n.name}_requant`, inputs: [y], outputs: [r] });
+      dev.set(o, r);
+    }
   }
   for (const t of outputs) {
     const i = inp(t);
@@ -611,7 +691,8 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
       const dt = g.dtypes.get(t);
       if (dt) s.dtypes.set(t, dt);
     }
-    return s;
+    // the host part rounds and clamps where the QDQ model does (device outputs are on their grid already)
+    return withHostQdq(s, g.quant, new Set(g.inputs.map((i) => i.name)));
   };
   const preNodes = g.nodes.filter((n) => pre.has(n));
   const postNodes = g.nodes.filter((n) => post.has(n));
@@ -623,7 +704,7 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
   const postOuts = g.outputs.filter((t) => postTensors.has(t));
   const postamble = postOuts.length ? sub(postNodes, postIns, postOuts) : null;
   return {
-    program: b.finish(),
+    program: fuseTables(b.finish()),
     preamble,
     postamble,
     inputs: inputs.map((name) => ({ name, shape: shapeOf(name) })),

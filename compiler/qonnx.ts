@@ -275,6 +275,34 @@ export function programToGraph(p: Program): Graph & { types: Record<string, DTyp
         node("Gather", [tb, idx], { axis: 0 }, names[y]);
         break;
       }
+      case "Pad": {
+        // NHWC directly: pads on axes 1 (H) and 2 (W)
+        const [t, l, b, r] = a.pads as number[];
+        const mode = ["constant", "edge", "reflect"][(a.mode as number) ?? 0];
+        const v = (a.value as number | undefined) ?? tx.zero_point;
+        const pads = i64("pads", [0, t, l, 0, 0, b, r, 0]);
+        const ins = [names[x], pads];
+        if (mode === "constant") ins.push(cst("value", constant([], new Float64Array([v]), dtypeOf(tx))));
+        node("Pad", ins, { mode }, names[y]);
+        break;
+      }
+      case "ChannelLut": {
+        // index = x (+128 for int8) + 256 * channel, gathered from the flattened tables
+        const C = tx.shape[3];
+        const table = bytes(p, a.table as DataRef);
+        const tb = cst(
+          "table",
+          constant(
+            [256 * C],
+            Float64Array.from(ty.dtype === "uint8" ? table : new Int8Array(table.buffer, table.byteOffset, 256 * C)),
+            dtypeOf(ty),
+          ),
+        );
+        const off = Float64Array.from({ length: C }, (_, c) => 256 * c + (tx.dtype === "uint8" ? 0 : 128));
+        const idx = node("Add", [node("Cast", [names[x]], { to: 6 }), cst("off", constant([C], off, "int32"))]);
+        node("Gather", [tb, idx], { axis: 0 }, names[y]);
+        break;
+      }
       case "Resize": {
         const [sh, sw] = a.scales as number[];
         const t = node("Transpose", [names[x]], { perm: TO_NCHW });

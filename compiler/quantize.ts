@@ -17,21 +17,10 @@
 
 const f32 = Math.fround;
 
-/**
- * Rounds half to even (the device's and onnxruntime's rounding).
- *
- * @example
- * ```ts
- * roundHalfEven(2.5); // 2
- * ```
- */
-export function roundHalfEven(v: number): number {
-  const f = Math.floor(v);
-  const d = v - f;
-  if (d < 0.5) return f;
-  if (d > 0.5) return f + 1;
-  return f % 2 === 0 ? f : f + 1;
-}
+import { roundHalfEven } from "../onnx/numeric.ts";
+
+/** Rounds half to even (the device's and onnxruntime's rounding): onnx/numeric.ts's. @example `roundHalfEven(2.5) === 2` */
+export { roundHalfEven };
 
 /**
  * Quantization parameters of a tensor.
@@ -159,25 +148,51 @@ export function quantizeBias(b: ArrayLike<number> | undefined, xScale: number, w
 
 /**
  * A 256-entry lookup table: `table[i] = q_y(f(dq_x(x)))` for x = i - 128 (int8 x) or
- * x = i (uint8 x); entries are int8 (or uint8 when `yDtype` is uint8).
+ * x = i (uint8 x); entries are int8 (or uint8 when `yDtype` is uint8). `f` maps the 256
+ * dequantized values at once (float32).
  *
  * @example
  * ```ts
- * const t = lookupTable((v) => 1 / (1 + Math.exp(-v)), { scale: 0.05, zeroPoint: 0 }, { scale: 1 / 256, zeroPoint: -128 });
+ * const sigmoid = (xs: Float32Array) => xs.map((v) => 1 / (1 + Math.exp(-v)));
+ * const t = lookupTable(sigmoid, { scale: 0.05, zeroPoint: 0 }, { scale: 1 / 256, zeroPoint: -128 });
  * ```
  */
 export function lookupTable(
-  f: (v: number) => number,
+  f: (xs: Float32Array) => Float32Array,
   x: QParams,
   y: QParams,
   xDtype: "int8" | "uint8" = "int8",
   yDtype: "int8" | "uint8" = "int8",
 ): Int8Array | Uint8Array {
   const out = yDtype === "uint8" ? new Uint8Array(256) : new Int8Array(256);
-  for (let i = 0; i < 256; i++) {
-    const q = xDtype === "uint8" ? i : i - 128;
-    out[i] = quantizeValue(f32(f(dequantizeValue(q, x))), y, yDtype);
-  }
+  const xs = Float32Array.from({ length: 256 }, (_, i) => dequantizeValue(xDtype === "uint8" ? i : i - 128, x));
+  const ys = f(xs);
+  for (let i = 0; i < 256; i++) out[i] = quantizeValue(ys[i], y, yDtype);
+  return out;
+}
+
+/**
+ * C lookup tables, one per channel (channel-major, C x 256): `table[c][i] =
+ * q_y(f(dq_x(x))[c])`; `f` maps the 256 dequantized values to C x 256 outputs.
+ *
+ * @example
+ * ```ts
+ * const t = channelLookupTable((xs) => Float32Array.from([...xs, ...xs.map((v) => 2 * v)]), 2,
+ *   { scale: 0.05, zeroPoint: 0 }, { scale: 0.1, zeroPoint: 0 });
+ * ```
+ */
+export function channelLookupTable(
+  f: (xs: Float32Array) => Float32Array,
+  channels: number,
+  x: QParams,
+  y: QParams,
+  xDtype: "int8" | "uint8" = "int8",
+  yDtype: "int8" | "uint8" = "int8",
+): Int8Array | Uint8Array {
+  const out = yDtype === "uint8" ? new Uint8Array(256 * channels) : new Int8Array(256 * channels);
+  const xs = Float32Array.from({ length: 256 }, (_, i) => dequantizeValue(xDtype === "uint8" ? i : i - 128, x));
+  const ys = f(xs);
+  for (let i = 0; i < out.length; i++) out[i] = quantizeValue(ys[i], y, yDtype);
   return out;
 }
 

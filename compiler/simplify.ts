@@ -15,8 +15,9 @@
  * ```
  * @module
  */
-import { activation, runNode } from "./float_ops.ts";
+import { runNode } from "./evaluate.ts";
 import { CompileError, type Const, constant, type Graph, type Node, numel } from "./graph.ts";
+import { foldAffineIntoConv, foldPad, rounds } from "./fold_conv.ts";
 
 /**
  * Fixes the input shapes (symbolic dimensions replaced; the key "" names the first
@@ -54,7 +55,7 @@ export function inferShapes(g: Graph, inputShapes: Record<string, number[]> = {}
         throw new CompileError(`node ${n.name} (${n.op}): input ${n.inputs[k]} is never produced`);
       }
     });
-    const outs = runNode(n, ins, true);
+    const outs = runNode(n, ins, true, g.opset);
     n.outputs.forEach((o, k) => {
       if (!outs[k]) return;
       vals.set(o, outs[k]);
@@ -124,11 +125,11 @@ function foldConstants(g: Graph): boolean {
   const keep: Node[] = [];
   for (const n of g.nodes) {
     let outs: Const[] | undefined;
-    if (n.op === "Constant") outs = runNode(n, []);
+    if (n.op === "Constant") outs = runNode(n, [], false, g.opset);
     else if (n.op === "Shape" && g.shapes.has(n.inputs[0])) {
       outs = [constant([g.shapes.get(n.inputs[0])!.length], Float64Array.from(g.shapes.get(n.inputs[0])!), "int64")];
     } else if (n.inputs.length && n.inputs.every((i) => isConst(g, i))) {
-      outs = runNode(n, n.inputs.map((i) => (i === "" ? undefined : g.consts.get(i))));
+      outs = runNode(n, n.inputs.map((i) => (i === "" ? undefined : g.consts.get(i))), false, g.opset);
       if (n.op === "DequantizeLinear") noteWeightScales(g, n, outs[0]);
     }
     if (outs) {
@@ -157,6 +158,7 @@ function foldBatchNorm(g: Graph): boolean {
     if (bn.op !== "BatchNormalization" || !bn.inputs.slice(1).every((i) => g.consts.has(i))) continue;
     const conv = g.producer(bn.inputs[0]);
     if (!conv || conv.op !== "Conv" || !g.consts.has(conv.inputs[1]) || soleConsumer(g, bn.inputs[0]) !== bn) continue;
+    if (rounds(g, bn.inputs[0])) continue; // a QDQ model rounds the Conv output before the norm
     const [sc, bi, mean, vr] = bn.inputs.slice(1).map((i) => g.consts.get(i)!);
     const eps = typeof bn.attrs.epsilon === "number" ? bn.attrs.epsilon : 1e-5;
     const w = g.consts.get(conv.inputs[1])!;
@@ -181,21 +183,22 @@ function foldBatchNorm(g: Graph): boolean {
 
 function removeIdentities(g: Graph): boolean {
   for (const n of g.nodes) {
-    if (n.op !== "Identity" && n.op !== "Dropout") continue;
-    const out = n.outputs[0];
-    g.nodes = g.nodes.filter((m) => m !== n);
+    const noopCast = n.op === "Cast" && n.attrs.to === 1 && !g.dtypes.has(n.inputs[0]) && !g.consts.has(n.inputs[0]);
+    if (n.op !== "Identity" && n.op !== "Dropout" && !noopCast) continue;
+    const out = n.outputs[0], x = n.inputs[0];
     if (g.outputs.includes(out)) {
       // keep the graph output's name: rename the producer's output instead
-      const p = g.producer(n.inputs[0]);
-      if (p && !g.outputs.includes(n.inputs[0])) {
-        p.outputs = p.outputs.map((o) => (o === n.inputs[0] ? out : o));
-        g.replaceUses(n.inputs[0], out);
-        continue;
-      }
-      g.nodes.push({ ...n }); // cannot drop it; keep as is
-      continue;
+      const p = g.producer(x);
+      if (!p || g.outputs.includes(x) || (g.quant.has(out) && g.quant.has(x))) continue; // cannot drop it
+      g.nodes = g.nodes.filter((m) => m !== n);
+      p.outputs = p.outputs.map((o) => (o === x ? out : o));
+      g.replaceUses(x, out);
+      if (g.quant.has(x)) g.quant.set(out, g.quant.get(x)!);
+      return true;
     }
-    g.replaceUses(out, n.inputs[0]);
+    if (g.quant.has(out) && !g.quant.has(x)) continue;
+    g.nodes = g.nodes.filter((m) => m !== n);
+    g.replaceUses(out, x);
     return true;
   }
   return false;
@@ -209,42 +212,28 @@ function clipBounds(g: Graph, n: Node): [number, number] {
   return [lo ?? -Infinity, hi ?? Infinity];
 }
 
-/** Conv followed by Mul/Add with a scalar or per-channel constant -> Conv with folded weights/bias. */
-function foldAffineIntoConv(g: Graph): boolean {
-  for (const n of g.nodes) {
-    if ((n.op !== "Mul" && n.op !== "Add") || n.inputs.length !== 2) continue;
-    const ci = g.consts.has(n.inputs[0]) ? 0 : g.consts.has(n.inputs[1]) ? 1 : -1;
-    if (ci < 0) continue;
-    const conv = g.producer(n.inputs[1 - ci]);
-    if (!conv || conv.op !== "Conv" || !g.consts.has(conv.inputs[1]) || soleConsumer(g, conv.outputs[0]) !== n) {
-      continue;
+/** Transpose -> Transpose: composed into one, or removed when the composition is the identity. */
+function cancelTransposes(g: Graph): boolean {
+  for (const t2 of g.nodes) {
+    if (t2.op !== "Transpose") continue;
+    const t1 = g.producer(t2.inputs[0]);
+    if (!t1 || t1.op !== "Transpose" || soleConsumer(g, t1.outputs[0]) !== t2) continue;
+    const r = g.shapes.get(t1.inputs[0])?.length;
+    if (!r) continue;
+    const id = [...Array(r).keys()];
+    const p1 = (t1.attrs.perm as number[]) ?? [...id].reverse(), p2 = (t2.attrs.perm as number[]) ?? [...id].reverse();
+    // a Transpose keeps values: only a change of grid between the two would round
+    const q0 = g.quant.get(t1.inputs[0]), q1 = g.quant.get(t1.outputs[0]), q2 = g.quant.get(t2.outputs[0]);
+    if (q1 && !(q2 && q1.scale === q2.scale && q1.zeroPoint === q2.zeroPoint)) continue;
+    if (q2 && !(q0 && q0.scale === q2.scale && q0.zeroPoint === q2.zeroPoint)) continue;
+    const p = p2.map((i) => p1[i]);
+    g.nodes = g.nodes.filter((m) => m !== t1);
+    if (p.every((v, i) => v === i)) {
+      Object.assign(t2, { op: "Identity", inputs: [t1.inputs[0]], attrs: {} }); // removed next
+    } else {
+      t2.inputs = [t1.inputs[0]];
+      t2.attrs = { ...t2.attrs, perm: p };
     }
-    if (conv.inputs[2] && !g.consts.has(conv.inputs[2])) continue;
-    const c = g.consts.get(n.inputs[ci])!;
-    const w = g.consts.get(conv.inputs[1])!;
-    const M = w.dims[0], per = numel(w.dims.slice(1));
-    const outRank = g.shapes.get(conv.outputs[0])?.length ?? 4;
-    // accept a scalar, or [M,1,1] / [1,M,1,1] (per output channel)
-    const cd = [...new Array(Math.max(0, outRank - c.dims.length)).fill(1), ...c.dims];
-    const perChannel = numel(c.dims) === M && cd.length === outRank && cd[1] === M &&
-      cd.every((d, i) => i === 1 || d === 1);
-    if (numel(c.dims) !== 1 && !perChannel) continue;
-    const cv = (m: number) => c.data[numel(c.dims) === 1 ? 0 : m];
-    const b = conv.inputs[2] ? g.consts.get(conv.inputs[2])! : undefined;
-    const nw = Float32Array.from(w.data), nb = new Float32Array(M);
-    for (let m = 0; m < M; m++) {
-      nb[m] = b ? b.data[m] : 0;
-      if (n.op === "Mul") {
-        for (let k = 0; k < per; k++) nw[m * per + k] *= cv(m);
-        nb[m] *= cv(m);
-      } else nb[m] += cv(m);
-    }
-    const wn = g.fresh(`${conv.name}_w_f`), bn = g.fresh(`${conv.name}_b_f`);
-    g.consts.set(wn, constant(w.dims, nw, "float32"));
-    g.consts.set(bn, constant([M], nb, "float32"));
-    conv.inputs = [conv.inputs[0], wn, bn];
-    conv.outputs = [n.outputs[0]];
-    g.nodes = g.nodes.filter((m) => m !== n);
     return true;
   }
   return false;
@@ -254,7 +243,7 @@ function foldAffineIntoConv(g: Graph): boolean {
 function fusePatterns(g: Graph): boolean {
   for (const n of g.nodes) {
     // Div by constant -> Mul by reciprocal
-    if (n.op === "Div" && g.consts.has(n.inputs[1]) && !g.consts.has(n.inputs[0])) {
+    if (n.op === "Div" && g.consts.has(n.inputs[1]) && !g.consts.has(n.inputs[0]) && !rounds(g, n.outputs[0])) {
       const c = g.consts.get(n.inputs[1])!;
       const name = g.fresh(`${n.name}_recip`);
       g.consts.set(name, constant(c.dims, Float32Array.from(c.data, (v) => 1 / v), "float32"));
@@ -266,7 +255,8 @@ function fusePatterns(g: Graph): boolean {
     if (n.op === "Mul" && !n.inputs.some((i) => g.consts.has(i))) {
       for (const [xi, ci] of [[0, 1], [1, 0]]) {
         const x = n.inputs[xi], clip = g.producer(n.inputs[ci]);
-        if (!clip) continue;
+        // a QDQ model rounds the activation before the Mul: keep both ops (lower fuses them exactly)
+        if (!clip || rounds(g, clip.outputs[0])) continue;
         if (
           clip.op === "HardSigmoid" && clip.inputs[0] === x && near(clip.attrs.alpha as number ?? 0.2, 1 / 6) &&
           near(clip.attrs.beta as number ?? 0.5, 0.5) && soleConsumer(g, clip.outputs[0]) === n
@@ -291,6 +281,7 @@ function fusePatterns(g: Graph): boolean {
         const div = soleConsumer(g, n.outputs[0]);
         if (!div || div.op !== "Mul" || !near(scalarOf(g, div.inputs[1]), 1 / 6)) continue;
         if (soleConsumer(g, clip.outputs[0]) !== n || soleConsumer(g, add.outputs[0]) !== clip) continue;
+        if (rounds(g, add.outputs[0]) || rounds(g, n.outputs[0])) continue;
         div.op = "HardSwish";
         div.inputs = [x];
         div.attrs = {};
@@ -303,7 +294,7 @@ function fusePatterns(g: Graph): boolean {
       n.op === "MatMul" && g.consts.has(n.inputs[1]) && g.consts.get(n.inputs[1])!.dims.length === 2 &&
       (g.shapes.get(n.inputs[0])?.length ?? 0) === 2
     ) {
-      const add = soleConsumer(g, n.outputs[0]);
+      const add = rounds(g, n.outputs[0]) ? undefined : soleConsumer(g, n.outputs[0]);
       const bias = add && add.op === "Add" ? add.inputs.find((i) => i !== n.outputs[0] && g.consts.has(i)) : undefined;
       n.op = "Gemm";
       n.attrs = {};
@@ -330,7 +321,7 @@ export function simplify(g: Graph, inputShapes: Record<string, number[]> = {}): 
   inferShapes(g, inputShapes);
   for (let iter = 0; iter < 10000; iter++) {
     const changed = foldConstants(g) || foldQdq(g) || removeIdentities(g) || foldBatchNorm(g) || fusePatterns(g) ||
-      foldAffineIntoConv(g);
+      foldAffineIntoConv(g) || foldPad(g) || cancelTransposes(g);
     if (!changed) break;
   }
   g.prune();
@@ -338,48 +329,6 @@ export function simplify(g: Graph, inputShapes: Record<string, number[]> = {}): 
   for (const [k, c] of g.consts) g.shapes.set(k, c.dims);
   const known = new Set(g.shapes.keys());
   if (g.nodes.some((n) => n.outputs.some((o) => o !== "" && !known.has(o)))) inferShapes(g, inputShapes);
-}
-
-/**
- * Is this node an element-wise unary function of one activation (for a lookup table)?
- * Covers the activations and Add/Sub/Mul/Div/Pow with a scalar constant.
- *
- * @example
- * ```ts
- * unaryFunction(graph, node)?.(0.5);
- * ```
- */
-export function unaryFunction(g: Graph, n: Node): ((v: number) => number) | undefined {
-  if (
-    ["HardSwish", "HardSigmoid", "Sigmoid", "SiLU", "Swish", "LeakyRelu", "Tanh", "Elu", "Exp", "Sqrt", "Neg", "Abs"]
-      .includes(n.op)
-  ) {
-    return activation(n);
-  }
-  if (["Add", "Sub", "Mul", "Div", "Pow"].includes(n.op) && n.inputs.length === 2) {
-    const ci = g.consts.has(n.inputs[1]) ? 1 : g.consts.has(n.inputs[0]) ? 0 : -1;
-    if (ci < 0) return undefined;
-    const c = scalarOf(g, n.inputs[ci]);
-    if (c === undefined) return undefined;
-    const f32 = Math.fround;
-    switch (n.op) {
-      case "Add":
-        return (v) => f32(v + c);
-      case "Mul":
-        return (v) => f32(v * c);
-      case "Sub":
-        return ci === 1 ? (v) => f32(v - c) : (v) => f32(c - v);
-      case "Div":
-        return ci === 1 ? (v) => f32(v / c) : (v) => f32(c / v);
-      case "Pow":
-        return ci === 1 ? (v) => Math.pow(v, c) : undefined;
-    }
-  }
-  if (n.op === "Clip") {
-    const [lo, hi] = clipBounds(g, n);
-    return (v) => Math.min(Math.max(v, lo), hi);
-  }
-  return undefined;
 }
 
 export { CompileError };

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { type SymbolDef, symbols } from "./symbols.ts";
+
 /**
  * An opaque native pointer (a `Deno.PointerObject` or `null` under Deno, a
  * number or `null` under Bun). Only `ffi/` looks inside.
@@ -14,51 +16,62 @@ export type UnsafePointer = unknown;
 /** A value for a `size_t` parameter. */
 export type Size = number | bigint;
 
+/** The JS value a backend takes for a parameter of the table's type `T`. */
+type ParamValue<T> = T extends "pointer" | "function" ? UnsafePointer
+  : T extends "buffer" ? Uint8Array | null
+  : T extends "usize" ? Size
+  : number;
+
+/** The JS value a backend returns for a result of the table's type `T` (`size_t` as a number). */
+type ResultValue<T> = T extends "void" ? void : T extends "pointer" ? UnsafePointer : number;
+
+/** The bound function of one table entry. */
+type BoundFunction<D> = D extends { readonly parameters: infer P extends readonly unknown[]; readonly result: infer R }
+  ? (...args: { -readonly [I in keyof P]: ParamValue<P[I]> }) => ResultValue<R>
+  : never;
+
+/** The table's keys that the backends bind as plain functions (not the nonblocking twin or struct returns). */
+type PlainKey = {
+  [K in keyof Table]: Table[K] extends { readonly nonblocking: true } ? never
+    : Table[K] extends { readonly result: { readonly struct: unknown } } ? never
+    : K;
+}[keyof Table];
+
+type Table = typeof symbols;
+
 /**
- * The functions of include/axruntime.h with portable types: handles are
- * {@link UnsafePointer}, strings and structs we pass in are NUL-terminated or
- * sized `Uint8Array`s, `size_t` results are numbers.
+ * The functions of include/axruntime.h with portable types, derived from the one
+ * symbol table (`ffi/symbols.ts`): handles are {@link UnsafePointer}, strings and
+ * structs we pass in are NUL-terminated or sized `Uint8Array`s, `size_t` results
+ * are numbers, and an extension the library lacks (`optional: true`) is `null`.
+ * The struct-returning getters are reached through {@link Backend.tensorInfo}, the
+ * nonblocking twin through {@link Backend.runNonblocking}.
  */
-export interface BoundSymbols {
-  axr_api_version(): number;
-  axr_create_context(): UnsafePointer;
-  axr_destroy(obj: UnsafePointer): void;
-  axr_get_context(obj: UnsafePointer): UnsafePointer;
-  axr_last_error(obj: UnsafePointer): number;
-  axr_last_error_string(obj: UnsafePointer): UnsafePointer;
-  axr_error_string(code: number): UnsafePointer;
-  axr_board_type_string(board: number): UnsafePointer;
-  axr_set_logger(ctx: UnsafePointer, level: number, fn: UnsafePointer, arg: UnsafePointer): void;
-  axr_list_devices(ctx: UnsafePointer, out: Uint8Array): number;
-  axr_configure_device(ctx: UnsafePointer, device: Uint8Array, props: UnsafePointer): number;
-  axr_device_ready(ctx: UnsafePointer, device: Uint8Array): number;
-  axr_read_device_configuration(ctx: UnsafePointer, device: Uint8Array): UnsafePointer;
-  axr_device_connect(
-    ctx: UnsafePointer,
-    device: Uint8Array | null,
-    numSubDevices: Size,
-    props: UnsafePointer,
-  ): UnsafePointer;
-  axr_load_model(ctx: UnsafePointer, path: Uint8Array): UnsafePointer;
-  axr_num_model_inputs(model: UnsafePointer): number;
-  axr_num_model_outputs(model: UnsafePointer): number;
-  axr_get_model_properties(model: UnsafePointer): UnsafePointer;
-  axr_load_model_instance(conn: UnsafePointer, model: UnsafePointer, props: UnsafePointer): UnsafePointer;
-  axr_run_model_instance(
-    inst: UnsafePointer,
-    inputs: Uint8Array,
-    nInputs: Size,
-    outputs: Uint8Array,
-    nOutputs: Size,
-  ): number;
-  axr_tensor_size(info: Uint8Array): number;
-  axr_create_properties(ctx: UnsafePointer, initial: Uint8Array): UnsafePointer;
-  axr_get_property(props: UnsafePointer, key: Uint8Array): UnsafePointer;
-  axr_set_property(props: UnsafePointer, key: Uint8Array, value: Uint8Array): void;
-  axr_del_property(props: UnsafePointer, key: Uint8Array): void;
-  axr_list_properties(props: UnsafePointer): UnsafePointer;
-  /** Extension: null when the library lacks it. */
-  axr_ext_instance_stats: ((inst: UnsafePointer) => UnsafePointer) | null;
+export type BoundSymbols = {
+  readonly [K in PlainKey]: Table[K] extends { readonly optional: true } ? BoundFunction<Table[K]> | null
+    : BoundFunction<Table[K]>;
+};
+
+/**
+ * Binds every plain entry of the table with `bind(name, def)`: the one loop behind
+ * both runtimes' {@link BoundSymbols}. `bind` returns null for a missing optional symbol.
+ *
+ * @example
+ * ```ts
+ * const calls: string[] = [];
+ * bindTable((name) => (calls.push(name), () => 0));
+ * console.log(calls.includes("axr_create_context")); // true
+ * ```
+ */
+export function bindTable(
+  bind: (name: string, def: SymbolDef) => ((...args: never[]) => unknown) | null,
+): BoundSymbols {
+  const out: Record<string, unknown> = {};
+  for (const [key, def] of Object.entries(symbols) as [string, SymbolDef][]) {
+    if (def.nonblocking || typeof def.result !== "string") continue;
+    out[key] = bind(key, def);
+  }
+  return out as unknown as BoundSymbols;
 }
 
 /** A native callback (the logger); `close()` frees it. */
@@ -77,6 +90,7 @@ export type LogSink = (level: number, message: string) => void;
  *
  * @example
  * ```ts
+ * import { openDeno } from "./deno.ts";
  * const b: Backend = openDeno("zig-out/lib/libaxr.so");
  * const ctx = b.symbols.axr_create_context();
  * ```

@@ -13,8 +13,8 @@
  *
  * @module
  */
-import type { Backend, BoundSymbols, LogSink, NativeCallback, UnsafePointer } from "./backend.ts";
-import { type NativeType, type SymbolDef, symbols } from "./symbols.ts";
+import { type Backend, bindTable, type LogSink, type NativeCallback, type UnsafePointer } from "./backend.ts";
+import { type NativeType, ResultCode, type SymbolDef, symbols } from "./symbols.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -64,7 +64,7 @@ function bunFfi(): Any {
  * copy) and calls `axr_run_model_instance` with the pointer values it is sent,
  * so the main thread's event loop runs on while the device works. Inline (a Blob
  * URL), so that it also works inside a `bun build --compile` executable.
- * In: `{type: "open", path}`, then `{type: "run", id, inst, inputs, nIn, outputs, nOut}`.
+ * In: `{type: "open", path, def}` (def: the bun:ffi definition derived from the table), then `{type: "run", id, inst, inputs, nIn, outputs, nOut}`.
  * Out: `{id, code}` or `{id, error}`.
  */
 const WORKER_SOURCE = `
@@ -73,9 +73,7 @@ self.onmessage = async (ev) => {
   const m = ev.data;
   if (m.type === "open") {
     ready = import("bun:ffi").then(({ dlopen }) =>
-      dlopen(m.path, {
-        axr_run_model_instance: { args: ["ptr", "ptr", "u64", "ptr", "u64"], returns: "i32" },
-      }).symbols.axr_run_model_instance
+      dlopen(m.path, { axr_run_model_instance: m.def }).symbols.axr_run_model_instance
     );
     ready.catch(() => {});
     return;
@@ -127,7 +125,7 @@ class RunPool {
           }
         }
       };
-      w.postMessage({ type: "open", path: this.path });
+      w.postMessage({ type: "open", path: this.path, def: bunDefinitions(false).axr_run_model_instance });
       this.#workers.push(slot);
       best = slot;
     }
@@ -141,7 +139,7 @@ class RunPool {
     slot.pending--;
     if (slot.pending === 0) (slot.w as Any).unref?.();
     if (msg.error !== undefined) p.reject(new Error(msg.error));
-    else p.resolve(msg.code ?? 11);
+    else p.resolve(msg.code ?? ResultCode.unknownError);
   }
   run(inst: number, inputs: number, nIn: number, outputs: number, nOut: number, keep: unknown): Promise<number> {
     const slot = this.#slot();
@@ -196,35 +194,14 @@ export function openBun(path: string): Backend {
   ): string | null => (p === null || p === 0 ? null : new CString(p as number).toString());
   let pool: RunPool | null = null;
 
-  const bound: BoundSymbols = {
-    axr_api_version: () => s.axr_api_version(),
-    axr_create_context: () => nz(s.axr_create_context()),
-    axr_destroy: (o) => s.axr_destroy(o),
-    axr_get_context: (o) => nz(s.axr_get_context(o)),
-    axr_last_error: (o) => s.axr_last_error(o),
-    axr_last_error_string: (o) => nz(s.axr_last_error_string(o)),
-    axr_error_string: (c) => nz(s.axr_error_string(c)),
-    axr_board_type_string: (b) => nz(s.axr_board_type_string(b)),
-    axr_set_logger: (c, l, f, a) => s.axr_set_logger(c, l, f, a),
-    axr_list_devices: (c, out) => Number(s.axr_list_devices(c, out)),
-    axr_configure_device: (c, d, p) => s.axr_configure_device(c, d, p),
-    axr_device_ready: (c, d) => s.axr_device_ready(c, d),
-    axr_read_device_configuration: (c, d) => nz(s.axr_read_device_configuration(c, d)),
-    axr_device_connect: (c, d, n, p) => nz(s.axr_device_connect(c, d, n, p)),
-    axr_load_model: (c, p) => nz(s.axr_load_model(c, p)),
-    axr_num_model_inputs: (m) => Number(s.axr_num_model_inputs(m)),
-    axr_num_model_outputs: (m) => Number(s.axr_num_model_outputs(m)),
-    axr_get_model_properties: (m) => nz(s.axr_get_model_properties(m)),
-    axr_load_model_instance: (c, m, p) => nz(s.axr_load_model_instance(c, m, p)),
-    axr_run_model_instance: s.axr_run_model_instance,
-    axr_tensor_size: (i) => Number(s.axr_tensor_size(i)),
-    axr_create_properties: (c, i) => nz(s.axr_create_properties(c, i)),
-    axr_get_property: (p, k) => nz(s.axr_get_property(p, k)),
-    axr_set_property: (p, k, v) => s.axr_set_property(p, k, v),
-    axr_del_property: (p, k) => s.axr_del_property(p, k),
-    axr_list_properties: (p) => nz(s.axr_list_properties(p)),
-    axr_ext_instance_stats: ext.axr_ext_instance_stats ? (i) => nz(ext.axr_ext_instance_stats(i)) : null,
-  };
+  // NULL pointers as null (bun:ffi gives 0), size_t results as numbers.
+  const bound = bindTable((name, def) => {
+    const f = def.optional ? ext[def.name ?? name] : s[def.name ?? name];
+    if (typeof f !== "function") return null; // a missing optional extension
+    if (def.result === "pointer") return (...a: never[]) => nz(f(...a));
+    if (def.result === "usize") return (...a: never[]) => Number(f(...a));
+    return f;
+  });
 
   const backend: Backend = {
     runtime: "bun",

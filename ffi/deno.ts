@@ -5,8 +5,9 @@
  *
  * @module
  */
-import type { Backend, BoundSymbols, LogSink, NativeCallback, UnsafePointer } from "./backend.ts";
-import { symbols, TENSOR_INFO_SIZE } from "./symbols.ts";
+import { type Backend, bindTable, type LogSink, type NativeCallback, type UnsafePointer } from "./backend.ts";
+import { TENSOR_INFO_BYTES } from "./structs.ts";
+import { symbols } from "./symbols.ts";
 
 type Ptr = Deno.PointerValue;
 
@@ -31,35 +32,12 @@ export function openDeno(path: string): Backend {
     p === null ? null : Deno.UnsafePointerView.getCString(p as Deno.PointerObject);
   const bases = new WeakMap<ArrayBufferLike, number>();
 
-  const bound: BoundSymbols = {
-    axr_api_version: () => s.axr_api_version(),
-    axr_create_context: () => s.axr_create_context(),
-    axr_destroy: (o) => s.axr_destroy(o as Ptr),
-    axr_get_context: (o) => s.axr_get_context(o as Ptr),
-    axr_last_error: (o) => s.axr_last_error(o as Ptr),
-    axr_last_error_string: (o) => s.axr_last_error_string(o as Ptr),
-    axr_error_string: (c) => s.axr_error_string(c),
-    axr_board_type_string: (b) => s.axr_board_type_string(b),
-    axr_set_logger: (c, l, f, a) => s.axr_set_logger(c as Ptr, l, f as Ptr, a as Ptr),
-    axr_list_devices: (c, out) => num(s.axr_list_devices(c as Ptr, out)),
-    axr_configure_device: (c, d, p) => s.axr_configure_device(c as Ptr, d, p as Ptr),
-    axr_device_ready: (c, d) => s.axr_device_ready(c as Ptr, d),
-    axr_read_device_configuration: (c, d) => s.axr_read_device_configuration(c as Ptr, d),
-    axr_device_connect: (c, d, n, p) => s.axr_device_connect(c as Ptr, d, n, p as Ptr),
-    axr_load_model: (c, path) => s.axr_load_model(c as Ptr, path),
-    axr_num_model_inputs: (m) => num(s.axr_num_model_inputs(m as Ptr)),
-    axr_num_model_outputs: (m) => num(s.axr_num_model_outputs(m as Ptr)),
-    axr_get_model_properties: (m) => s.axr_get_model_properties(m as Ptr),
-    axr_load_model_instance: (c, m, p) => s.axr_load_model_instance(c as Ptr, m as Ptr, p as Ptr),
-    axr_run_model_instance: s.axr_run_model_instance,
-    axr_tensor_size: (i) => num(s.axr_tensor_size(i)),
-    axr_create_properties: (c, init) => s.axr_create_properties(c as Ptr, init),
-    axr_get_property: (p, k) => s.axr_get_property(p as Ptr, k),
-    axr_set_property: (p, k, v) => s.axr_set_property(p as Ptr, k, v),
-    axr_del_property: (p, k) => s.axr_del_property(p as Ptr, k),
-    axr_list_properties: (p) => s.axr_list_properties(p as Ptr),
-    axr_ext_instance_stats: s.axr_ext_instance_stats ? (i) => s.axr_ext_instance_stats(i as Ptr) : null,
-  };
+  // size_t results come back as bigint or number: one shape, number.
+  const bound = bindTable((name, def) => {
+    const f = s[name];
+    if (typeof f !== "function") return null; // a missing optional extension
+    return def.result === "usize" ? (...a: never[]) => num(f(...a)) : f;
+  });
 
   const backend: Backend = {
     runtime: "deno",
@@ -99,7 +77,7 @@ export function openDeno(path: string): Backend {
     },
     tensorInfoByValue(model, output, n, out) {
       const r: Uint8Array = (output ? s.axr_get_model_output : s.axr_get_model_input)(model as Ptr, n);
-      out.set(r.subarray(0, TENSOR_INFO_SIZE));
+      out.set(r.subarray(0, TENSOR_INFO_BYTES));
     },
     async runNonblocking(inst, inputs, nInputs, outputs, nOutputs, keepAlive) {
       const code: number = await s.axr_run_model_instance_nonblocking(inst as Ptr, inputs, nInputs, outputs, nOutputs);

@@ -22,21 +22,7 @@ export { ArgumentArray, decodeDeviceInfo } from "./structs.ts";
 export type { RawDeviceInfo, RawTensorInfo } from "./structs.ts";
 export { LibraryNotFoundError, registerEmbeddedLibrary } from "./library.ts";
 
-/** `axrResult` codes. */
-export const ResultCode = {
-  success: 0,
-  runtimeError: 1,
-  valueError: 2,
-  invalidArgument: 3,
-  connectionError: 4,
-  deviceInUse: 5,
-  incompatibleDevice: 6,
-  invalidConfiguration: 7,
-  notImplemented: 8,
-  internalError: 9,
-  pendingError: 10,
-  unknownError: 11,
-} as const;
+export { ResultCode } from "./symbols.ts";
 
 /** A failed native call: the `axrResult` code and the library's message. */
 export interface NativeStatus {
@@ -76,7 +62,8 @@ export function cstr(s: string): Uint8Array {
  * ```ts
  * const n = native();
  * const ctx = n.createContext();
- * console.log(n.listDevices(ctx).map((d) => d.info.name));
+ * const devices = n.listDevices(ctx);
+ * if (!isStatus(devices)) console.log(devices.map((d) => d.info.name));
  * n.destroy(ctx);
  * ```
  */
@@ -88,6 +75,7 @@ export class NativeApi {
    *
    * @example
    * ```ts
+   * import { nativeLibrary } from "./library.ts";
    * const api = new NativeApi(nativeLibrary());
    * ```
    */
@@ -354,6 +342,8 @@ export class NativeApi {
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
  * const m = native().loadModel(ctx, "x/model.json");
  * if (isStatus(m)) console.error(m.message);
  * ```

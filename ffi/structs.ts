@@ -79,7 +79,8 @@ function size(dv: DataView, offset: number): number {
  *
  * @example
  * ```ts
- * const info = decodeDeviceInfo(bytes); // bytes.length === 1568
+ * const bytes = new Uint8Array(DEVICE_INFO_SIZE); // an axrDeviceInfo from axr_list_devices
+ * const info = decodeDeviceInfo(bytes);
  * info.name; // "metis-0:1:0"
  * ```
  */
@@ -105,6 +106,7 @@ export function decodeDeviceInfo(b: Uint8Array): RawDeviceInfo {
  *
  * @example
  * ```ts
+ * const info = decodeDeviceInfo(new Uint8Array(DEVICE_INFO_SIZE));
  * const bytes = encodeDeviceInfo({ ...info, name: "metis-1:2:0" });
  * ```
  */
@@ -130,7 +132,8 @@ export function encodeDeviceInfo(d: RawDeviceInfo): Uint8Array {
  *
  * @example
  * ```ts
- * const t = decodeTensorInfo(bytes); // bytes.length === 488
+ * const bytes = new Uint8Array(TENSOR_INFO_BYTES); // an axrTensorInfo from axr_get_model_input
+ * const t = decodeTensorInfo(bytes);
  * t.dims; // [1, 8, 8, 4]
  * ```
  */
@@ -188,6 +191,7 @@ export function encodeTensorInfo(t: RawTensorInfo): Uint8Array {
  * @example
  * ```ts
  * const args = new ArgumentArray(2);
+ * const address = 0x7f0000001000, fd = 3; // a buffer's address, a dmabuf descriptor
  * args.setPointer(0, address, 256);
  * args.setFd(1, fd, 0);
  * ```
@@ -219,7 +223,9 @@ export class ArgumentArray {
    *
    * @example
    * ```ts
-   * args.setPointer(0, lib.address(view), view.byteLength);
+   * const args = new ArgumentArray(1), view = new Int8Array(256);
+   * const address = 0x7f0000001000; // Backend.address(view) in ffi/
+   * args.setPointer(0, address, view.byteLength);
    * ```
    */
   setPointer(i: number, address: number, size: number): void {
@@ -239,6 +245,7 @@ export class ArgumentArray {
    *
    * @example
    * ```ts
+   * const args = new ArgumentArray(1), fd = 3; // a dmabuf or memfd descriptor
    * args.setFd(0, fd, 256);
    * ```
    */

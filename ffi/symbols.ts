@@ -34,13 +34,40 @@ export interface SymbolDef {
   readonly optional?: boolean;
 }
 
-/** Size of `axrTensorInfo` in bytes (LP64). */
-export const TENSOR_INFO_SIZE = 488;
+/**
+ * `axrResult` codes (include/axruntime/axruntime.h): the one list, used by the
+ * error classes of `runtime/errors.ts` and by the backends.
+ *
+ * @example
+ * ```ts
+ * const code: number = ResultCode.deviceInUse; // e.g. a result of axr_device_connect
+ * if (code === ResultCode.deviceInUse) console.log("busy");
+ * ```
+ */
+export const ResultCode = {
+  success: 0,
+  runtimeError: 1,
+  valueError: 2,
+  invalidArgument: 3,
+  connectionError: 4,
+  deviceInUse: 5,
+  incompatibleDevice: 6,
+  invalidConfiguration: 7,
+  notImplemented: 8,
+  internalError: 9,
+  pendingError: 10,
+  unknownError: 11,
+} as const;
 
 /**
  * `axrTensorInfo` as a Deno struct type: dims[8], ndims, bits (size_t), type
  * (int), name (char[256]), padding[8][2] (size_t), scale (double), zero_point
- * (int). Deno lays it out with C alignment: 488 bytes.
+ * (int). Deno lays it out with C alignment: `TENSOR_INFO_BYTES` (488) bytes.
+ *
+ * @example
+ * ```ts
+ * console.log(TENSOR_INFO_STRUCT.struct.length); // 284 fields
+ * ```
  */
 export const TENSOR_INFO_STRUCT: { readonly struct: readonly string[] } = {
   struct: [
@@ -56,9 +83,15 @@ export const TENSOR_INFO_STRUCT: { readonly struct: readonly string[] } = {
 /**
  * Every function of include/axruntime.h. Parameter comments give the C types.
  *
+ * Adding a C function: export it from `ffi/src` (Zig), declare it in
+ * `include/axruntime/axruntime.h`, add one entry here. The typed bindings of both
+ * runtimes ({@link BoundSymbols} in `ffi/backend.ts`) derive from this table;
+ * the header/exports test holds the table, the header and the library's exports
+ * in agreement.
+ *
  * @example
  * ```ts
- * const lib = Deno.dlopen("zig-out/lib/libaxr.so", symbols);
+ * console.log(Object.keys(symbols).length > 20); // true
  * ```
  */
 export const symbols = {

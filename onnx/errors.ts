@@ -3,7 +3,8 @@
  *
  * @example
  * ```ts
- * import { OnnxFormatError } from "./errors.ts";
+ * import { decodeModel } from "./read.ts";
+ * const bytes = new Uint8Array([0xff]);
  * try { decodeModel(bytes); } catch (e) { if (e instanceof OnnxFormatError) console.log(e.message); }
  * ```
  */

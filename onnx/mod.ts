@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { OnnxGraph, tensor } from "./onnx/mod.ts";
+ * import { OnnxGraph, tensor } from "./mod.ts";
  * const g = await OnnxGraph.load("postamble.onnx");
  * const y = g.run({ x: tensor("float32", [1, 1000], new Float32Array(1000)) });
  * ```

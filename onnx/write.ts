@@ -5,6 +5,8 @@
  * @example
  * ```ts
  * import { encodeModel } from "./write.ts";
+ * import type { GraphProto } from "./model.ts";
+ * const graph: GraphProto = { name: "g", nodes: [], initializers: [], inputs: [], outputs: [], valueInfo: [] };
  * const bytes = encodeModel({ irVersion: 8, opsetImports: [{ domain: "", version: 17 }], graph });
  * await Deno.writeFile("postamble.onnx", bytes);
  * ```

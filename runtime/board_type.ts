@@ -10,6 +10,8 @@
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
  * const pcie = ctx.listDevices().filter((d) => d.boardType === BoardType.pcie);
  * ```
  */

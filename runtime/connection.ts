@@ -19,6 +19,9 @@ import { type InstanceOptions, instanceProperties } from "./options.ts";
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
  * using conn = ctx.deviceConnect(0, 1);
  * const inst = conn.loadModelInstance(model, { aipuCores: 1 });
  * ```
@@ -36,6 +39,8 @@ export class Connection extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * const conn = ctx.deviceConnect();
    * ```
    */
@@ -52,6 +57,10 @@ export class Connection extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * using conn = ctx.deviceConnect();
+   * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
    * const inst = conn.loadModelInstance(model, { aipuCores: 1, doubleBuffer: true });
    * ```
    */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { isStatus, native, type NativeCallback } from "../ffi/native.ts";
+import { isStatus, native, type NativeCallback, ResultCode } from "../ffi/native.ts";
 import { Connection } from "./connection.ts";
 import { DeviceInfo } from "./device_info.ts";
 import { AxeleraError, ConnectionError, errorFromStatus, invalidArgument } from "./errors.ts";
@@ -78,6 +78,8 @@ export class Context extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * const [first] = ctx.listDevices();
    * console.log(first.name, first.boardType);
    * ```
@@ -127,6 +129,8 @@ export class Context extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * const [d0, d1] = ctx.listDevices();
    * let r0 = ctx.configureDevice(d0, { clockProfile: 400 });
    * let r1 = ctx.configureDevice(d1, { clockProfile: 400 });
@@ -143,7 +147,7 @@ export class Context extends AxrObject {
     const dev = this.#device("configureDevice", device);
     const r = native().configureDevice(h, dev.raw, props);
     if (r === 0) return true;
-    if (r.code === 10) return false;
+    if (r.code === ResultCode.pendingError) return false;
     this.fail("configureDevice", r);
   }
 
@@ -152,6 +156,9 @@ export class Context extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * const [dev] = ctx.listDevices();
    * while (!ctx.deviceReady(dev)) await new Promise((r) => setTimeout(r, 50));
    * ```
    */
@@ -160,7 +167,7 @@ export class Context extends AxrObject {
     const dev = this.#device("deviceReady", device);
     const r = native().deviceReady(h, dev.raw);
     if (r === 0) return true;
-    if (r.code === 10) return false;
+    if (r.code === ResultCode.pendingError) return false;
     this.fail("deviceReady", r);
   }
 
@@ -170,6 +177,8 @@ export class Context extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * ctx.readDeviceConfiguration(0).clock_profile; // "800"
    * ```
    */
@@ -189,6 +198,8 @@ export class Context extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * using conn = ctx.deviceConnect(0, 1);
    * ```
    */
@@ -222,6 +233,8 @@ export class Context extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * const model = ctx.loadModel("build/resnet18/model.json");
    * console.log(model.inputs()[0].shape);
    * ```
@@ -243,6 +256,8 @@ export class Context extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * ctx.setLogger(LogLevel.info, (level, msg) => console.log(level, msg));
    * ```
    */
@@ -263,6 +278,8 @@ export class Context extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * ctx.release();
    * ```
    */

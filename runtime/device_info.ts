@@ -12,6 +12,8 @@ import type { BoardType } from "./board_type.ts";
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
  * for (const d of ctx.listDevices()) console.log(d.name, d.subdeviceCount, d.boardType);
  * ```
  */
@@ -46,6 +48,8 @@ export class DeviceInfo {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * const d = ctx.listDevices()[0];
    * ```
    */

@@ -1,3 +1,5 @@
+import { ResultCode } from "../ffi/native.ts";
+
 /**
  * The typed exceptions of the runtime, one per `axrResult` code, each carrying
  * the code and the native library's own message. Python names: the same class
@@ -12,6 +14,8 @@
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
  * try {
  *   ctx.deviceConnect("metis-9:9:0");
  * } catch (e) {
@@ -45,7 +49,13 @@ export class AxeleraError extends Error {
  *
  * @example
  * ```ts
- * if (e instanceof RuntimeError) console.error(e.message);
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * try {
+ *   ctx.loadModel("missing/model.json");
+ * } catch (e) {
+ *   if (e instanceof RuntimeError) console.error(e.message);
+ * }
  * ```
  */
 export class RuntimeError extends AxeleraError {}
@@ -55,7 +65,13 @@ export class RuntimeError extends AxeleraError {}
  *
  * @example
  * ```ts
- * if (e instanceof ValueError) console.error(e.message);
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * try {
+ *   ctx.loadModel("missing/model.json");
+ * } catch (e) {
+ *   if (e instanceof ValueError) console.error(e.message);
+ * }
  * ```
  */
 export class ValueError extends AxeleraError {}
@@ -66,6 +82,14 @@ export class ValueError extends AxeleraError {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * using conn = ctx.deviceConnect();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+ * const inst = conn.loadModelInstance(model);
+ * const [output] = model.outputs();
+ * const outs = [new Int8Array(output.size)];
  * assert.throws(() => inst.run([new Int8Array(1)], outs), InvalidArgument);
  * ```
  */
@@ -76,6 +100,9 @@ export class InvalidArgument extends AxeleraError {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
  * assert.throws(() => ctx.deviceConnect("metis-9:9:0"), ConnectionError);
  * ```
  */
@@ -86,7 +113,13 @@ export class ConnectionError extends AxeleraError {}
  *
  * @example
  * ```ts
- * if (e instanceof DeviceInUse) console.error("busy:", e.nativeMessage);
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * try {
+ *   ctx.loadModel("missing/model.json");
+ * } catch (e) {
+ *   if (e instanceof DeviceInUse) console.error("busy:", e.nativeMessage);
+ * }
  * ```
  */
 export class DeviceInUse extends AxeleraError {}
@@ -96,7 +129,13 @@ export class DeviceInUse extends AxeleraError {}
  *
  * @example
  * ```ts
- * if (e instanceof IncompatibleDevice) console.error(e.message);
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * try {
+ *   ctx.loadModel("missing/model.json");
+ * } catch (e) {
+ *   if (e instanceof IncompatibleDevice) console.error(e.message);
+ * }
  * ```
  */
 export class IncompatibleDevice extends AxeleraError {}
@@ -106,6 +145,10 @@ export class IncompatibleDevice extends AxeleraError {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * const [dev] = ctx.listDevices();
  * assert.throws(() => ctx.configureDevice(dev, { clockProfile: 5000 }), InvalidConfiguration);
  * ```
  */
@@ -116,7 +159,13 @@ export class InvalidConfiguration extends AxeleraError {}
  *
  * @example
  * ```ts
- * if (e instanceof NotImplemented) console.error(e.message);
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * try {
+ *   ctx.loadModel("missing/model.json");
+ * } catch (e) {
+ *   if (e instanceof NotImplemented) console.error(e.message);
+ * }
  * ```
  */
 export class NotImplemented extends AxeleraError {}
@@ -126,7 +175,13 @@ export class NotImplemented extends AxeleraError {}
  *
  * @example
  * ```ts
- * if (e instanceof InternalError) console.error(e.message);
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * try {
+ *   ctx.loadModel("missing/model.json");
+ * } catch (e) {
+ *   if (e instanceof InternalError) console.error(e.message);
+ * }
  * ```
  */
 export class InternalError extends AxeleraError {}
@@ -138,7 +193,13 @@ export class InternalError extends AxeleraError {}
  *
  * @example
  * ```ts
- * if (e instanceof Pending) await new Promise((r) => setTimeout(r, 50));
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * try {
+ *   ctx.loadModel("missing/model.json");
+ * } catch (e) {
+ *   if (e instanceof Pending) await new Promise((r) => setTimeout(r, 50));
+ * }
  * ```
  */
 export class Pending extends AxeleraError {}
@@ -148,7 +209,13 @@ export class Pending extends AxeleraError {}
  *
  * @example
  * ```ts
- * if (e instanceof UnknownError) console.error(e.code, e.message);
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * try {
+ *   ctx.loadModel("missing/model.json");
+ * } catch (e) {
+ *   if (e instanceof UnknownError) console.error(e.code, e.message);
+ * }
  * ```
  */
 export class UnknownError extends AxeleraError {}
@@ -159,6 +226,10 @@ export class UnknownError extends AxeleraError {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
  * model.release();
  * assert.throws(() => model.inputs(), ReleasedError);
  * ```
@@ -166,17 +237,17 @@ export class UnknownError extends AxeleraError {}
 export class ReleasedError extends InvalidArgument {}
 
 const byCode: Record<number, typeof AxeleraError> = {
-  1: RuntimeError,
-  2: ValueError,
-  3: InvalidArgument,
-  4: ConnectionError,
-  5: DeviceInUse,
-  6: IncompatibleDevice,
-  7: InvalidConfiguration,
-  8: NotImplemented,
-  9: InternalError,
-  10: Pending,
-  11: UnknownError,
+  [ResultCode.runtimeError]: RuntimeError,
+  [ResultCode.valueError]: ValueError,
+  [ResultCode.invalidArgument]: InvalidArgument,
+  [ResultCode.connectionError]: ConnectionError,
+  [ResultCode.deviceInUse]: DeviceInUse,
+  [ResultCode.incompatibleDevice]: IncompatibleDevice,
+  [ResultCode.invalidConfiguration]: InvalidConfiguration,
+  [ResultCode.notImplemented]: NotImplemented,
+  [ResultCode.internalError]: InternalError,
+  [ResultCode.pendingError]: Pending,
+  [ResultCode.unknownError]: UnknownError,
 };
 
 /**
@@ -202,5 +273,5 @@ export function errorFromStatus(where: string, status: { code: number; message: 
  * ```
  */
 export function invalidArgument(where: string, message: string): InvalidArgument {
-  return new InvalidArgument(`${where}: ${message}`, 3, message);
+  return new InvalidArgument(`${where}: ${message}`, ResultCode.invalidArgument, message);
 }

@@ -6,8 +6,6 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
 import {
   allocate,
   depadDequantize,
@@ -16,16 +14,42 @@ import {
   quantizePad,
   type WasmBuffer,
 } from "../kernels/mod.ts";
-import { OnnxGraph, type Tensor } from "../onnx/mod.ts";
+import type { OnnxGraph, Tensor } from "../onnx/mod.ts";
 import { invalidArgument } from "./errors.ts";
+import { hostTensors, loadHostGraph } from "./host_files.ts";
 import type { TensorInfo } from "./tensor_info.ts";
 
-/** Float inputs of `infer()`: one array (single-input models), a list in model order, or a record by name. */
-export type InferInputs =
+/**
+ * One input's values as a typed array of numbers. A Float32Array is taken as it is;
+ * other element types (e.g. a Uint8Array of pixels) are converted to float32 by
+ * value, as a float model takes them.
+ */
+export type NumericArray =
   | Float32Array
+  | Float64Array
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array;
+
+/**
+ * Float inputs of `infer()`: one array (single-input models), a list in model order, or
+ * a record by name. Arrays take the input's original shape; a {@link Tensor} gives its own.
+ */
+export type InferInputs =
+  | NumericArray
   | Tensor
-  | readonly (Float32Array | Tensor)[]
-  | Readonly<Record<string, Float32Array | Tensor>>;
+  | readonly (NumericArray | Tensor)[]
+  | Readonly<Record<string, NumericArray | Tensor>>;
+
+/** A typed array of numbers (any element type but bigint), not a DataView. */
+function isNumericArray(v: unknown): v is NumericArray {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) &&
+    !(v instanceof BigUint64Array);
+}
 
 /** Float outputs of `infer()`, by name: the postamble's outputs, and device outputs no postamble consumes. */
 export type InferOutputs = Record<string, Tensor>;
@@ -38,13 +62,6 @@ export interface InferModel {
   outputs(): TensorInfo[];
 }
 
-interface Manifest {
-  input_names?: string[];
-  output_names?: string[];
-  input_shapes_original?: number[][];
-  output_shapes_original?: number[][];
-}
-
 const product = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 /** The element order of a device tensor (NHWC, 4-D) against its original shape. */
@@ -55,27 +72,17 @@ function isNchwOf(original: readonly number[], logical: readonly number[]): bool
     !(logical[3] === 1 || logical[1] * logical[2] === 1); // a transpose that moves nothing is skipped
 }
 
-function readManifest(dir: string): Manifest {
-  try {
-    const m = JSON.parse(new TextDecoder().decode(readFileSync(join(dir, "manifest.json"))));
-    return typeof m === "object" && m !== null ? m as Manifest : {};
-  } catch {
-    return {}; // a vendor model directory without our manifest keys: defaults below
-  }
-}
-
-function loadGraph(dir: string, rel: string | undefined): OnnxGraph | undefined {
-  if (!rel) return undefined;
-  const path = isAbsolute(rel) ? rel : join(dir, rel);
-  return OnnxGraph.fromBytes(new Uint8Array(readFileSync(path)));
-}
-
 /**
  * One model's host pipeline, made once per instance and reused: graphs loaded, device
  * buffers allocated in WebAssembly memory.
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * using conn = ctx.deviceConnect();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+ * const inst = conn.loadModelInstance(model);
  * const p = new InferPipeline(model);
  * const out = p.infer(new Float32Array(3 * 224 * 224), (ins, outs) => inst.run(ins, outs));
  * ```
@@ -99,23 +106,24 @@ export class InferPipeline {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
    * const p = new InferPipeline(model);
    * ```
    */
   constructor(model: InferModel) {
-    const dir = model.directory;
-    const m = readManifest(dir);
+    const host = hostTensors(model);
     this.#ins = model.inputs();
     this.#outs = model.outputs();
-    this.#inNames = this.#ins.map((t, i) => m.input_names?.[i] ?? (t.name || `input_${i}`));
-    this.#outNames = this.#outs.map((t, i) => m.output_names?.[i] ?? (t.name || `output_${i}`));
-    const nchw = (s: readonly number[]) => s.length === 4 ? [s[0], s[3], s[1], s[2]] : [...s];
-    this.#inOriginal = this.#ins.map((t, i) => m.input_shapes_original?.[i] ?? nchw(t.unpaddedShape));
-    this.#outOriginal = this.#outs.map((t, i) => m.output_shapes_original?.[i] ?? nchw(t.unpaddedShape));
+    this.#inNames = [...host.inputNames];
+    this.#outNames = [...host.outputNames];
+    this.#inOriginal = host.inputShapes.map((s) => [...s]);
+    this.#outOriginal = host.outputShapes.map((s) => [...s]);
     this.#ins.forEach((t, i) => this.#checkOriginal("input", i, t, this.#inOriginal[i]));
     this.#outs.forEach((t, i) => this.#checkOriginal("output", i, t, this.#outOriginal[i]));
-    this.#pre = loadGraph(dir, model.properties.preambleGraph);
-    this.#post = loadGraph(dir, model.properties.postambleGraph);
+    this.#pre = loadHostGraph(model, model.properties.preambleGraph);
+    this.#post = loadHostGraph(model, model.properties.postambleGraph);
     this.#devIn = this.#ins.map((t) => allocate(t.size));
     this.#devOut = this.#outs.map((t) => allocate(t.size));
     this.#nhwc = this.#ins.map((t) => allocate(4 * product(t.unpaddedShape)));
@@ -150,8 +158,15 @@ export class InferPipeline {
       const v = this.#pre?.inputs.find((x) => x.name === name);
       return (v?.shape ?? []).map((s) => (typeof s === "number" && s > 0 ? s : -1));
     };
-    const asTensor = (name: string, v: Float32Array | Tensor): Tensor => {
-      if (v instanceof Float32Array) {
+    const asTensor = (name: string, given: NumericArray | Tensor): Tensor => {
+      if (given instanceof BigInt64Array || given instanceof BigUint64Array) {
+        throw invalidArgument(
+          "ModelInstance.infer()",
+          `input '${name}': a ${given.constructor.name} is not a float input`,
+        );
+      }
+      if (isNumericArray(given)) {
+        const v = given instanceof Float32Array ? given : Float32Array.from(given);
         let shape = shapeOf(name);
         if (shape.some((s) => s < 0)) {
           const known = product(shape.filter((s) => s > 0));
@@ -165,16 +180,16 @@ export class InferPipeline {
         }
         return { data: v, shape, dtype: "float32" };
       }
-      if (typeof v !== "object" || v === null || !("data" in v) || !Array.isArray(v.shape)) {
+      if (typeof given !== "object" || given === null || !("data" in given) || !Array.isArray(given.shape)) {
         throw invalidArgument(
           "ModelInstance.infer()",
-          `input '${name}' must be a Float32Array or a tensor {data, shape, dtype}`,
+          `input '${name}' must be a typed array (Float32Array, ...) or a tensor {data, shape, dtype}`,
         );
       }
-      return v;
+      return given;
     };
     if (
-      inputs instanceof Float32Array ||
+      ArrayBuffer.isView(inputs) ||
       (!Array.isArray(inputs) && typeof inputs === "object" && inputs !== null && "data" in inputs && "shape" in inputs)
     ) {
       if (names.length !== 1) {
@@ -183,7 +198,7 @@ export class InferPipeline {
           `the model has ${names.length} inputs (${names.join(", ")}); pass a list or a record`,
         );
       }
-      return { [names[0]]: asTensor(names[0], inputs as Float32Array | Tensor) };
+      return { [names[0]]: asTensor(names[0], inputs as NumericArray | Tensor) };
     }
     if (Array.isArray(inputs)) {
       if (inputs.length !== names.length) {
@@ -194,7 +209,7 @@ export class InferPipeline {
       }
       return Object.fromEntries(names.map((n, i) => [n, asTensor(n, inputs[i])]));
     }
-    const rec = inputs as Readonly<Record<string, Float32Array | Tensor>>;
+    const rec = inputs as Readonly<Record<string, NumericArray | Tensor>>;
     for (const k of Object.keys(rec)) {
       if (!names.includes(k)) {
         throw invalidArgument("ModelInstance.infer()", `unknown input '${k}' (inputs: ${names.join(", ")})`);
@@ -280,6 +295,14 @@ export class InferPipeline {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+   * const [input] = model.inputs();
+   * const image = new Float32Array(input.unpaddedLength);
+   * using conn = ctx.deviceConnect();
+   * const inst = conn.loadModelInstance(model);
+   * const p = new InferPipeline(model);
    * const out = p.infer(image, (ins, outs) => inst.run(ins, outs));
    * ```
    */

@@ -14,6 +14,9 @@ import { type DType, TensorInfo } from "./tensor_info.ts";
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
  * const p: ModelProperties = model.properties;
  * p.inputTensorLayout; // "NHWC"
  * ```
@@ -40,6 +43,8 @@ function dtypeOf(t: RawTensorInfo): DType {
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
  * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
  * for (const t of model.inputs()) console.log(t.name, t.shape, t.scale, t.zeroPoint);
  * ```
@@ -58,6 +63,8 @@ export class Model extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * const model = ctx.loadModel("model.json");
    * ```
    */
@@ -98,6 +105,9 @@ export class Model extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
    * const [input] = model.inputs();
    * const buf = new Int8Array(input.size);
    * ```
@@ -113,6 +123,9 @@ export class Model extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
    * const outs = model.outputs().map((t) => new Int8Array(t.size));
    * ```
    */
@@ -128,6 +141,9 @@ export class Model extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
    * if (model.properties.postambleGraph) console.log("has a postamble");
    * ```
    */

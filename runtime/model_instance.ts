@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { ArgumentArray, native, type UnsafePointer } from "../ffi/native.ts";
+import { ArgumentArray, native, ResultCode, type UnsafePointer } from "../ffi/native.ts";
 import type { Connection } from "./connection.ts";
 import type { Context } from "./context.ts";
-import { errorFromStatus, invalidArgument } from "./errors.ts";
+import { errorFromStatus, InternalError, invalidArgument } from "./errors.ts";
 import type { Model } from "./model.ts";
 import { AxrObject, enterBusy, leaveBusy } from "./object.ts";
 import { camelCase } from "./options.ts";
@@ -40,6 +40,15 @@ export type TensorArgument = ArrayBufferView | WasmBufferLike | number;
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+ * const [input] = model.inputs();
+ * const ins = [new Int8Array(input.size)];
+ * using conn = ctx.deviceConnect();
+ * const inst = conn.loadModelInstance(model);
+ * const [output] = model.outputs();
+ * const outs = [new Int8Array(output.size)];
  * inst.run(ins, outs);
  * console.log(inst.stats()?.lastDeviceUs);
  * ```
@@ -95,6 +104,10 @@ function describe(v: unknown): string {
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * using conn = ctx.deviceConnect();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
  * const inst = conn.loadModelInstance(model, { aipuCores: 1 });
  * const inputs = model.inputs().map((t) => new Int8Array(t.size));
  * const outputs = model.outputs().map((t) => new Int8Array(t.size));
@@ -131,6 +144,10 @@ export class ModelInstance extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * using conn = ctx.deviceConnect();
+   * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
    * const inst = conn.loadModelInstance(model);
    * ```
    */
@@ -216,7 +233,15 @@ export class ModelInstance extends AxrObject {
    *
    * @example
    * ```ts
-   * inst.run([input], [output]);
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+   * const [input] = model.inputs();
+   * using conn = ctx.deviceConnect();
+   * const inst = conn.loadModelInstance(model);
+   * const [output] = model.outputs();
+   * const x = new Int8Array(input.size), y = new Int8Array(output.size);
+   * inst.run([x], [y]);
    * ```
    */
   run(inputs: readonly TensorArgument[], outputs: readonly TensorArgument[]): void {
@@ -242,6 +267,14 @@ export class ModelInstance extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+   * const [input] = model.inputs(), [output] = model.outputs();
+   * using conn = ctx.deviceConnect();
+   * const instances = [conn.loadModelInstance(model), conn.loadModelInstance(model)];
+   * const ins = instances.map(() => [new Int8Array(input.size)]);
+   * const outs = instances.map(() => [new Int8Array(output.size)]);
    * await Promise.all(instances.map((inst, i) => inst.runAsync(ins[i], outs[i])));
    * ```
    */
@@ -294,6 +327,11 @@ export class ModelInstance extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * using conn = ctx.deviceConnect();
+   * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+   * const inst = conn.loadModelInstance(model);
    * const s = inst.stats();
    * if (s) console.log(`${s.lastDeviceUs} µs on the device`);
    * ```
@@ -303,8 +341,15 @@ export class ModelInstance extends AxrObject {
     if (text === undefined) return undefined;
     try {
       return camelKeys(JSON.parse(text)) as InstanceStats;
-    } catch {
-      return undefined;
+    } catch (e) {
+      // The library's own JSON: a parse failure is a bug there, reported with the text.
+      throw new InternalError(
+        `ModelInstance.stats(): axr_ext_instance_stats returned invalid JSON (${(e as Error).message}): ${
+          text.slice(0, 200)
+        }`,
+        ResultCode.internalError,
+        (e as Error).message,
+      );
     }
   }
 
@@ -331,6 +376,11 @@ export class ModelInstance extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * using conn = ctx.deviceConnect();
+   * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+   * const inst = conn.loadModelInstance(model);
    * const out = inst.infer(new Float32Array(3 * 224 * 224));
    * const [name] = Object.keys(out);
    * console.log(name, out[name].shape, out[name].data);
@@ -353,6 +403,13 @@ export class ModelInstance extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * using conn = ctx.deviceConnect();
+   * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+   * const inst = conn.loadModelInstance(model);
+   * const [input] = model.inputs();
+   * const pixels = new Float32Array(input.unpaddedLength);
    * const out = await inst.inferAsync({ images: pixels });
    * ```
    */

@@ -40,7 +40,9 @@ export interface NativeNode {
  *
  * @example
  * ```ts
- * releaseNode(obj.node, "released");
+ * import { Context } from "@axelera/runtime";
+ * const ctx = new Context();
+ * releaseNode(ctx.node, "released"); // what ctx.release() does
  * ```
  */
 export function releaseNode(node: NativeNode, reason: string): void {
@@ -75,8 +77,17 @@ function destroyWhenIdle(node: NativeNode): void {
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * using conn = ctx.deviceConnect();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+ * const inst = conn.loadModelInstance(model);
  * enterBusy(inst.node);
- * try { await work(); } finally { leaveBusy(inst.node); }
+ * try {
+ *   await inst.runAsync([new Int8Array(model.inputs()[0].size)], [new Int8Array(model.outputs()[0].size)]);
+ * } finally {
+ *   leaveBusy(inst.node);
+ * }
  * ```
  */
 export function enterBusy(node: NativeNode): void {
@@ -88,6 +99,11 @@ export function enterBusy(node: NativeNode): void {
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * using conn = ctx.deviceConnect();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+ * const inst = conn.loadModelInstance(model);
  * leaveBusy(inst.node);
  * ```
  */
@@ -109,6 +125,7 @@ const finalizer = new FinalizationRegistry<NativeNode>((node) => {
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
  * using ctx = new Context(); // released at the end of the scope
  * ```
  */
@@ -151,6 +168,7 @@ export abstract class AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
    * const ctx = new Context();
    * ctx.release();
    * ctx.release(); // no-op
@@ -167,6 +185,7 @@ export abstract class AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
    * { using ctx = new Context(); }
    * ```
    */

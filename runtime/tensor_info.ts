@@ -51,8 +51,62 @@ function isWasmBuffer(v: unknown): v is WasmBuffer {
     typeof (v as WasmBuffer).byteOffset === "number";
 }
 
-function byteLengthOf(v: QuantizedData | FloatData): number {
+function byteLengthOf(v: QuantizedData | FloatData | AnyTypedArray): number {
   return v.byteLength;
+}
+
+/** Any typed array: what `pad()`/`depad()` take besides quantized data (numpy pads any dtype). */
+export type AnyTypedArray =
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
+
+type TypedCtor = { new (n: number): AnyTypedArray };
+
+/**
+ * Copies between an unpadded tensor and its padded layout, any element type, in
+ * contiguous runs of the innermost axis: `toPadded` writes `small` into `big`
+ * (whose padding the caller filled), else reads `big`'s inner region into `small`.
+ */
+function copyPadded(
+  big: AnyTypedArray,
+  small: AnyTypedArray,
+  shape: readonly number[],
+  padding: readonly (readonly [number, number])[],
+  toPadded: boolean,
+): void {
+  const rank = shape.length;
+  const inner = shape.map((d, i) => d - padding[i][0] - padding[i][1]);
+  if (inner.some((d) => d <= 0)) return;
+  const bigStride = new Array<number>(rank).fill(1);
+  for (let i = rank - 2; i >= 0; i--) bigStride[i] = bigStride[i + 1] * shape[i + 1];
+  const row = inner[rank - 1];
+  const rows = inner.slice(0, rank - 1).reduce((a, b) => a * b, 1);
+  const idx = new Array<number>(Math.max(0, rank - 1)).fill(0);
+  for (let r = 0; r < rows; r++) {
+    let off = padding[rank - 1][0];
+    for (let i = 0; i < rank - 1; i++) off += (idx[i] + padding[i][0]) * bigStride[i];
+    const s0 = r * row;
+    if (toPadded) (big as Float64Array).set((small as Float64Array).subarray(s0, s0 + row), off);
+    else (small as Float64Array).set((big as Float64Array).subarray(off, off + row), s0);
+    for (let i = rank - 2; i >= 0; i--) {
+      if (++idx[i] < inner[i]) break;
+      idx[i] = 0;
+    }
+  }
+}
+
+/** Byte data goes through the SIMD kernels; other element types through {@link copyPadded}. */
+function isByteData(v: unknown): v is QuantizedData {
+  return isWasmBuffer(v) || v instanceof Int8Array || v instanceof Uint8Array;
 }
 
 /**
@@ -176,6 +230,40 @@ export class TensorInfo {
     return this.dtype === "uint8" ? "uint8" : "int8";
   }
 
+  /**
+   * pad/depad of any element type (numpy's slicing and np.pad): counted in elements;
+   * `dst` of the same element type as `src`. Padding is the zero point for integer
+   * arrays and 0 (the value it stands for) for float arrays.
+   */
+  #padAny(where: string, src: unknown, dst: unknown, toPadded: boolean): AnyTypedArray {
+    if (!ArrayBuffer.isView(src) || src instanceof DataView) {
+      throw invalidArgument(where, "src must be a typed array or a WasmBuffer");
+    }
+    const a = src as AnyTypedArray;
+    const ctor = a.constructor as TypedCtor;
+    const [from, to] = toPadded ? [this.unpaddedLength, this.length] : [this.length, this.unpaddedLength];
+    if (a.length !== from) {
+      throw invalidArgument(where, `src of tensor '${this.name}' must hold ${from} elements, got ${a.length}`);
+    }
+    const out = (dst ?? new ctor(to)) as AnyTypedArray;
+    if (!ArrayBuffer.isView(out) || out.constructor !== a.constructor) {
+      throw invalidArgument(where, `dst must be a ${a.constructor.name} like src`);
+    }
+    if (out.length !== to) {
+      throw invalidArgument(where, `dst of tensor '${this.name}' must hold ${to} elements, got ${out.length}`);
+    }
+    const float = a instanceof Float32Array || a instanceof Float64Array;
+    if (toPadded) {
+      if (a instanceof BigInt64Array || a instanceof BigUint64Array) {
+        (out as BigInt64Array).fill(BigInt(this.zeroPoint));
+      } else (out as Float64Array).fill(float ? 0 : this.zeroPoint);
+      copyPadded(out, a, this.shape, this.padding, true);
+    } else {
+      copyPadded(a, out, this.shape, this.padding, false);
+    }
+    return out;
+  }
+
   #quantArray(length: number): Int8Array | Uint8Array {
     return this.dtype === "uint8" ? new Uint8Array(length) : new Int8Array(length);
   }
@@ -199,6 +287,7 @@ export class TensorInfo {
    *
    * @example
    * ```ts
+   * const info = new TensorInfo([1, 4, 4, 3], { padding: [[0, 0], [0, 0], [0, 0], [0, 1]], scale: 0.1, zeroPoint: -3 });
    * const q = info.quantize(new Float32Array(info.unpaddedLength));
    * ```
    */
@@ -215,6 +304,8 @@ export class TensorInfo {
    *
    * @example
    * ```ts
+   * const info = new TensorInfo([1, 4, 4, 3], { padding: [[0, 0], [0, 0], [0, 0], [0, 1]], scale: 0.1, zeroPoint: -3 });
+   * const output = new Int8Array(info.size);
    * const x = info.dequantize(output);
    * ```
    */
@@ -231,18 +322,24 @@ export class TensorInfo {
    *
    * @example
    * ```ts
+   * const info = new TensorInfo([1, 4, 4, 3], { padding: [[0, 0], [0, 0], [0, 0], [0, 1]], scale: 0.1, zeroPoint: -3 });
+   * const quantized = new Int8Array(info.unpaddedLength);
    * const padded = info.pad(quantized); // info.size bytes
    * ```
    */
-  pad<T extends QuantizedData = Int8Array>(src: QuantizedData, dst?: T): T {
+  pad<T extends QuantizedData | AnyTypedArray = Int8Array>(given: QuantizedData | AnyTypedArray, dst?: T): T {
     const where = "TensorInfo.pad()";
+    if (!isByteData(given) || (dst !== undefined && !isByteData(dst))) {
+      return this.#padAny(where, given, dst, true) as T;
+    }
+    const src = given as QuantizedData;
     this.#check(where, "src", src, this.unpaddedLength, 1);
-    const out = (dst ?? this.#quantArray(this.length)) as T;
+    const out = (dst ?? this.#quantArray(this.length)) as QuantizedData;
     this.#check(where, "dst", out, this.length, 1);
     const k = this.#kernelShape(where);
     const inner = k.shape.map((d, i) => d - k.padding[i][0] - k.padding[i][1]);
     kernels.pad(src, inner, k.padding, this.zeroPoint, out);
-    return out;
+    return out as T;
   }
 
   /**
@@ -250,17 +347,23 @@ export class TensorInfo {
    *
    * @example
    * ```ts
+   * const info = new TensorInfo([1, 4, 4, 3], { padding: [[0, 0], [0, 0], [0, 0], [0, 1]], scale: 0.1, zeroPoint: -3 });
+   * const output = new Int8Array(info.size);
    * const logits = info.depad(output);
    * ```
    */
-  depad<T extends QuantizedData = Int8Array>(src: QuantizedData, dst?: T): T {
+  depad<T extends QuantizedData | AnyTypedArray = Int8Array>(given: QuantizedData | AnyTypedArray, dst?: T): T {
     const where = "TensorInfo.depad()";
+    if (!isByteData(given) || (dst !== undefined && !isByteData(dst))) {
+      return this.#padAny(where, given, dst, false) as T;
+    }
+    const src = given as QuantizedData;
     this.#check(where, "src", src, this.length, 1);
-    const out = (dst ?? this.#quantArray(this.unpaddedLength)) as T;
+    const out = (dst ?? this.#quantArray(this.unpaddedLength)) as QuantizedData;
     this.#check(where, "dst", out, this.unpaddedLength, 1);
     const k = this.#kernelShape(where);
     kernels.depad(src, k.shape, k.padding, out);
-    return out;
+    return out as T;
   }
 
   /**
@@ -268,6 +371,8 @@ export class TensorInfo {
    *
    * @example
    * ```ts
+   * const info = new TensorInfo([1, 4, 4, 3], { padding: [[0, 0], [0, 0], [0, 0], [0, 1]], scale: 0.1, zeroPoint: -3 });
+   * const image = new Float32Array(info.unpaddedLength);
    * const input = info.quantizePad(image, info.allocate());
    * ```
    */
@@ -287,6 +392,8 @@ export class TensorInfo {
    *
    * @example
    * ```ts
+   * const info = new TensorInfo([1, 4, 4, 3], { padding: [[0, 0], [0, 0], [0, 0], [0, 1]], scale: 0.1, zeroPoint: -3 });
+   * const output = new Int8Array(info.size);
    * const probs = info.depadDequantize(output);
    * ```
    */
@@ -307,6 +414,8 @@ export class TensorInfo {
    *
    * @example
    * ```ts
+   * const info = new TensorInfo([1, 4, 4, 3], { padding: [[0, 0], [0, 0], [0, 0], [0, 1]], scale: 0.1, zeroPoint: -3 });
+   * const image = new Float32Array(info.unpaddedLength);
    * const buf = info.allocate();
    * info.quantizePad(image, buf);
    * ```

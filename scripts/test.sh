@@ -4,7 +4,10 @@
 #   cargo test (Rust kernels on the host) + the committed-module freshness check
 #   deno test  (tests/, under Deno)
 #   bun test   (tests/, the same files, under Bun)
-# Prints "tests: N passed, M failed" last; exits non-zero if anything failed.
+#   scripts/test.d/*.sh (conformance, demo, docs, style gates, fuzz, leaks, soak, ...)
+# Pass or fail comes from each runner's exit code; counts from the JUnit reports of deno and
+# bun, one per suite for zig and cargo, and the closing "N passed, N failed" line of our own
+# scripts. Prints "tests: N passed, M failed" last; exits non-zero if anything failed.
 set -uo pipefail
 source "$(cd "$(dirname "$0")" && pwd)/env.sh" || exit 1
 cd "$AXR_ROOT"
@@ -24,39 +27,43 @@ if [ -f build.zig ]; then
   axr_build_native
   zig build test --summary all >"$log/zig" 2>&1; st=$?
   tail -n 40 "$log/zig"
-  p=$(grep -oE '[0-9]+/[0-9]+ tests passed' "$log/zig" | tail -1 | cut -d/ -f1); p=${p:-0}
-  f=$(grep -oE '[0-9]+ (failed|leaked)' "$log/zig" | awk '{s+=$1} END {print s+0}')
-  count zig "$st" "$p" "$f"
+  # zig has no machine-readable reporter: the suite counts as one, by its exit code.
+  count zig "$st" $((st == 0 ? 1 : 0)) $((st == 0 ? 0 : 1))
 fi
 
 section "kernels: cargo test"
 if [ -f kernels/Cargo.toml ]; then
   (cd kernels && cargo test --quiet) >"$log/cargo" 2>&1; st=$?
   tail -n 20 "$log/cargo"
-  p=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log/cargo" | awk '{s+=$4} END {print s+0}')
-  f=$(grep -oE '[0-9]+ failed' "$log/cargo" | awk '{s+=$1} END {print s+0}')
-  count cargo "$st" "$p" "$f"
+  count cargo "$st" $((st == 0 ? 1 : 0)) $((st == 0 ? 0 : 1))
   if [ -f kernels/check_fresh.sh ]; then
     section "kernels: committed module matches the sources"
     bash kernels/check_fresh.sh; st=$?
-    count kernels-fresh "$st" $((st == 0 ? 1 : 0)) 0
+    count kernels-fresh "$st" $((st == 0 ? 1 : 0)) $((st == 0 ? 0 : 1))
   fi
 fi
 
+# Counts of deno and bun from their JUnit reports (<testsuites tests= failures= errors=>).
+junit() { # file -> "passed failed"
+  local head
+  head=$(grep -m1 -oE '<testsuites [^>]*>' "$1" 2>/dev/null) || { echo "0 1"; return; }
+  local t f e
+  t=$(echo "$head" | grep -oE ' tests="[0-9]+"' | grep -oE '[0-9]+'); f=$(echo "$head" | grep -oE ' failures="[0-9]+"' | grep -oE '[0-9]+')
+  e=$(echo "$head" | grep -oE ' errors="[0-9]+"' | grep -oE '[0-9]+')
+  echo "$(( ${t:-0} - ${f:-0} - ${e:-0} )) $(( ${f:-0} + ${e:-0} ))"
+}
+
 section "deno test"
-NO_COLOR=1 deno test -A --quiet tests/ >"$log/deno" 2>&1; st=$?
+NO_COLOR=1 deno test -A --quiet --junit-path="$log/deno.xml" tests/ >"$log/deno" 2>&1; st=$?
 grep -vE '^\s*$' "$log/deno" | grep -vE ' \.\.\. ok' | tail -n 60
-line=$(grep -E '^(ok|FAILED) \|' "$log/deno" | tail -1)
-# Deno counts a describe() block as one test and its test()s as steps: count both.
-p=$(echo "$line" | grep -oE '[0-9]+ passed' | cut -d' ' -f1); f=$(echo "$line" | grep -oE '[0-9]+ failed' | cut -d' ' -f1)
-steps=$(echo "$line" | grep -oE '\(([0-9]+) steps?\)' | head -1 | grep -oE '[0-9]+'); p=$(( ${p:-0} + ${steps:-0} ))
-count deno "$st" "${p:-0}" "${f:-0}"
+read -r p f < <(junit "$log/deno.xml")
+count deno "$st" "$p" "$f"
 
 section "bun test"
-NO_COLOR=1 bun test ./tests/ >"$log/bun" 2>&1; st=$?
+NO_COLOR=1 bun test --timeout 120000 --reporter=junit --reporter-outfile="$log/bun.xml" ./tests/ >"$log/bun" 2>&1; st=$?
 grep -vE '^\(pass\)' "$log/bun" | grep -vE '^\s*$' | tail -n 60
-p=$(grep -oE '^ *[0-9]+ pass' "$log/bun" | tail -1 | grep -oE '[0-9]+'); f=$(grep -oE '^ *[0-9]+ fail' "$log/bun" | tail -1 | grep -oE '[0-9]+')
-count bun "$st" "${p:-0}" "${f:-0}"
+read -r p f < <(junit "$log/bun.xml")
+count bun "$st" "$p" "$f"
 
 for extra in scripts/test.d/*.sh; do
   [ -f "$extra" ] || continue

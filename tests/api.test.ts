@@ -290,8 +290,8 @@ describe("models and errors", () => {
     using ctx = new axr.Context();
     const model = ctx.loadModel(tiny);
     const conn = ctx.deviceConnect(0, 1);
-    // deno-lint-ignore no-explicit-any
     assert.throws(
+      // deno-lint-ignore no-explicit-any
       () => conn.loadModelInstance(model, { aipuCore: 1 } as any),
       (e: unknown) => e instanceof axr.InvalidArgument && /'aipuCore'/.test(e.message),
     );

@@ -221,8 +221,8 @@ describe("run() against the reference executor", () => {
       () => inst.run([new Float32Array(i0.size), ins[1]], outs),
       (e: unknown) => e instanceof axr.InvalidArgument && /needs \d+ bytes/.test(e.message),
     );
-    // deno-lint-ignore no-explicit-any
     assert.throws(
+      // deno-lint-ignore no-explicit-any
       () => inst.run(["nope" as any, ins[1]], outs),
       (e: unknown) => e instanceof axr.InvalidArgument && /must be a typed array, got string/.test(e.message),
     );

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { constant, Graph } from "../compiler/graph.ts";
 import { compileGraph, compileOnnx } from "../compiler/compile.ts";
 import { encodeOnnx } from "../compiler/onnx_io.ts";
-import { runNode } from "../compiler/float_ops.ts";
+import { runNode } from "../compiler/evaluate.ts";
 import { loadCalibration, RangeCollector } from "../compiler/calibrate.ts";
 import {
   activationParams,
@@ -125,7 +125,7 @@ describe("quantization math", () => {
 
   test("lookup table is q_y(f(dq_x(x))) for every int8 code", () => {
     const x = { scale: 0.05, zeroPoint: 3 }, y = { scale: 1 / 256, zeroPoint: -128 };
-    const t = lookupTable((v) => 1 / (1 + Math.exp(-v)), x, y);
+    const t = lookupTable((xs) => xs.map((v) => 1 / (1 + Math.exp(-v))), x, y);
     for (const i of [0, 1, 100, 128, 131, 200, 255]) {
       const v = Math.fround((i - 128 - 3) * Math.fround(0.05));
       assert.equal(t[i], quantizeValue(1 / (1 + Math.exp(-v)), y));
@@ -153,7 +153,7 @@ describe("compiler on a small float model", () => {
       assert.ok(res.lowered.program.json.ops[0].clamp, "Relu fused into conv1 as a clamp");
       assert.deepEqual(res.lowered.preamble?.nodes.map((n) => n.op), ["Sub"]);
       assert.deepEqual(res.lowered.postamble?.nodes.map((n) => n.op), ["Softmax"]);
-      assert.match(res.offDevice.get("norm") ?? "", /not a scalar/);
+      assert.match(res.offDevice.get("norm") ?? "", /per-channel constant on a model input/);
       assert.match(res.offDevice.get("prob") ?? "", /Softmax/);
       assert.ok(messages.some((m) => m.startsWith("calibration 6/6")));
       assert.deepEqual(res.lowered.inputs, [{ name: "norm", shape: [1, 3, 16, 16] }]);
@@ -257,7 +257,9 @@ describe("QDQ models", () => {
     try {
       const res = compileGraph(g, dir, { randomSamples: 2 });
       const p = res.lowered.program;
-      assert.deepEqual(p.json.ops.map((o) => o.op), ["Conv"]);
+      // the Conv output is rounded on its own grid (0.05, -10), then the Relu output on another
+      // (0.03, -128): two roundings, so the Relu is a table (not a clamp of the Conv)
+      assert.deepEqual(p.json.ops.map((o) => o.op), ["Conv", "Lut"]);
       const tin = p.json.tensors[p.json.inputs[0]], tout = p.json.tensors[p.json.outputs[0]];
       assert.deepEqual([tin.scale, tin.zero_point], [Math.fround(0.02), 0], "uint8 zero point 128 -> int8 0");
       assert.deepEqual([tout.scale, tout.zero_point], [Math.fround(0.03), -128], "Relu output quantization");
@@ -277,7 +279,16 @@ describe("QDQ models", () => {
       assert.deepEqual([...ws], [0.01, 0.02, 0.005, 0.03].map(Math.fround));
       const bias = new Int32Array(p.data.slice(op.bias.offset, op.bias.offset + 16).buffer);
       assert.deepEqual([...bias], [100, -50, 7, 0]);
-      assert.deepEqual(op.clamp, [-128, 127], "Relu fused: clamp at the output zero point");
+      assert.equal(op.clamp, undefined, "no clamp: the Relu is not fused across a rounding point");
+      const conv = p.json.tensors[p.json.ops[0].outputs[0]];
+      assert.deepEqual([conv.scale, conv.zero_point], [Math.fround(0.05), -10], "the Conv output keeps its grid");
+      const lut = p.json.ops[1] as unknown as { table: { offset: number } };
+      const table = new Int8Array(p.data.buffer, p.data.byteOffset + lut.table.offset, 256);
+      for (let c = -128; c < 128; c++) {
+        const v = Math.max(0, Math.fround((c + 10) * Math.fround(0.05)));
+        const want = Math.min(127, Math.max(-128, roundHalfEven(Math.fround(v / Math.fround(0.03))) - 128));
+        assert.equal(table[c + 128], want, `Relu table at ${c}`);
+      }
       // the same model as ONNX bytes (onnxruntime calibration runs the QDQ model): same program
       const fromOnnx = await compileOnnx(encodeOnnx(makeQdq().g, { opset: 13 }), join(dir, "onnx"), {
         randomSamples: 2,
@@ -288,6 +299,20 @@ describe("QDQ models", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("constant folding", () => {
+  test("folds a QuantizeLinear on .5 ties half to even, as onnxruntime", () => {
+    const n = { op: "QuantizeLinear", name: "q", inputs: ["x", "s", "z"], outputs: ["y"], attrs: {} };
+    const x = constant([6], new Float32Array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5]), "float32");
+    const [y] = runNode(n, [
+      x,
+      constant([], new Float32Array([1]), "float32"),
+      constant([], new Float64Array([0]), "int8"),
+    ]);
+    assert.deepEqual([...y.data], [0, 2, 2, 0, -2, -2]);
+    assert.equal(y.dtype, "int8");
   });
 });
 
@@ -347,7 +372,7 @@ describe("layout", () => {
     const samples = Array.from({ length: 4 }, () => [Float32Array.from({ length: 108 }, () => r() * 2 - 1)]);
     const dir = mkdtempSync(join(tmpdir(), "axr-layout-"));
     try {
-      const res = compileGraph(g, dir, { calibration: samples });
+      const res = compileGraph(g, dir, { calibration: samples, floatTail: false });
       assert.deepEqual(res.lowered.program.json.ops.map((o) => o.op), [
         "Conv",
         "Transpose",

@@ -128,7 +128,7 @@ describe("PaddleOCR models", () => {
       const H = 96, W = 96;
       const samples = [0, 1].map(() => [Float32Array.from({ length: 3 * H * W }, () => r() * 2 - 1)]);
       const res = await compileOnnx(det, join(dir, "det"), { inputShapes: { x: [1, 3, H, W] }, calibration: samples });
-      assert.ok(res.lowered.program.json.ops.length > 150);
+      assert.ok(res.lowered.program.json.ops.length > 120, `${res.lowered.program.json.ops.length} device ops`);
       const postOps = res.lowered.postamble!.nodes.map((n) => n.op);
       assert.ok(postOps.includes("ConvTranspose") && postOps.includes("Sigmoid"), postOps.join(","));
       const prog = loadProgram(res.modelJson);

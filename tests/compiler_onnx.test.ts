@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import { constant, Graph } from "../compiler/graph.ts";
 import { compileGraph, compileOnnx } from "../compiler/compile.ts";
-import { runNode } from "../compiler/float_ops.ts";
+import { runNode } from "../compiler/evaluate.ts";
 import { compileMain, parseInputShapes } from "../compiler/cli.ts";
 import { decodeOnnx, encodeOnnx } from "../compiler/onnx_io.ts";
 import { loadProgram, runReference } from "./fixtures/reference.ts";
@@ -86,7 +86,10 @@ describe("a compiled float model", () => {
       const r = prng(5);
       const samples = Array.from({ length: 6 }, () => [Float32Array.from({ length: 3 * 144 }, () => r() * 2 - 1)]);
       const floatModel = encodeOnnx(smallModel());
-      const res = compileGraph(smallModel(), join(dir, "m"), { calibration: samples });
+      const res = compileGraph(smallModel(), join(dir, "m"), {
+        calibration: samples,
+        floatTail: false,
+      });
       assert.deepEqual(res.lowered.program.json.ops.map((o) => o.op), [
         "Conv",
         "Conv",
@@ -321,7 +324,10 @@ describe("lowering paths", () => {
     try {
       const r = prng(6);
       const samples = Array.from({ length: 6 }, () => [Float32Array.from({ length: 432 }, () => r() * 2 - 1)]);
-      const res = await compileOnnx(encodeOnnx(pathsModel(), { opset: 13 }), join(dir, "m"), { calibration: samples });
+      const res = await compileOnnx(encodeOnnx(pathsModel(), { opset: 13 }), join(dir, "m"), {
+        calibration: samples,
+        floatTail: false,
+      });
       const ops = res.lowered.program.json.ops.map((o) => o.op);
       assert.deepEqual(ops, [
         "Conv",
@@ -397,6 +403,74 @@ describe("lowering paths", () => {
   });
 });
 
+describe("Keras/TF ops on the device", () => {
+  test("Pad (reflect, edge, constant) and per-channel Mul/Add (ChannelLut): byte-exact in onnxruntime, reference and native", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "axr-pad-"));
+    try {
+      const r = prng(21);
+      const rnd = (n: number, s: number) => Float32Array.from({ length: n }, () => (r() * 2 - 1) * s);
+      const g = new Graph();
+      g.inputs.push({ name: "x", shape: [1, 3, 10, 10] });
+      const c = (name: string, dims: number[], data: Float32Array) =>
+        g.consts.set(name, constant(dims, data, "float32"));
+      const i64 = (name: string, v: number[]) =>
+        g.consts.set(name, constant([v.length], Float64Array.from(v), "int64"));
+      c("w1", [8, 3, 3, 3], rnd(216, 0.5));
+      c("w2", [8, 8, 3, 3], rnd(576, 0.3));
+      c("w3", [8, 8, 1, 1], rnd(64, 0.4));
+      c("s", [1, 8, 1, 1], Float32Array.from(rnd(8, 0.5), (v) => 1 + v));
+      c("t", [1, 8, 1, 1], rnd(8, 0.3));
+      c("half", [], new Float32Array([0.5]));
+      i64("p_reflect", [0, 0, 1, 1, 0, 0, 1, 1]);
+      i64("p_edge", [0, 0, 0, 1, 0, 0, 2, 0]);
+      i64("p_const", [0, 0, 1, 0, 0, 0, 0, 1]);
+      const node = (
+        op: string,
+        out: string,
+        inputs: string[],
+        attrs: Record<string, number | number[] | string> = {},
+      ) => g.nodes.push({ op, name: out, inputs, outputs: [out], attrs });
+      node("Conv", "c1", ["x", "w1"], { kernel_shape: [3, 3] }); // 8x8
+      node("Pad", "pr", ["c1", "p_reflect"], { mode: "reflect" }); // 10x10
+      node("Conv", "c2", ["pr", "w2"], { kernel_shape: [3, 3] }); // 8x8
+      node("Pad", "pe", ["c2", "p_edge"], { mode: "edge" }); // 10x9
+      node("MaxPool", "mp", ["pe"], { kernel_shape: [2, 2], strides: [2, 2] }); // 5x4
+      node("Mul", "bn_s", ["mp", "s"]);
+      node("Add", "bn_t", ["bn_s", "t"]);
+      node("Pad", "pc", ["bn_t", "p_const", "half"]); // 6x5, border 0.5
+      node("Conv", "y", ["pc", "w3"], { kernel_shape: [1, 1] });
+      g.outputs.push("y");
+      g.opset = 13;
+      const samples = Array.from({ length: 4 }, () => [rnd(300, 1)]);
+      const res = await compileOnnx(encodeOnnx(g, { opset: 13 }), join(dir, "m"), {
+        calibration: samples,
+        floatTail: false,
+      });
+      const ops = res.lowered.program.json.ops.map((o) => o.op);
+      assert.deepEqual(ops, ["Conv", "Pad", "Conv", "Pad", "MaxPool", "ChannelLut", "Pad", "Conv"]);
+      assert.equal(res.offDevice.size, 0);
+      const prog = loadProgram(res.modelJson);
+      const session = await quantizedSession(new Uint8Array(readFileSync(join(dir, "m", "quantized.onnx"))));
+      const opened = await openNative();
+      const native = typeof opened === "string" ? undefined : opened.load(res.modelJson);
+      const tin = prog.tensors[prog.inputs[0]];
+      for (let k = 0; k < 3; k++) {
+        const dev = Int8Array.from(
+          { length: 10 * 10 * 4 },
+          (_, i) => (i % 4 === 3 ? tin.zero_point : Math.floor(r() * 256) - 128),
+        );
+        const want = runReference(res.modelJson, [dev]);
+        const got = await runQuantizedOnnx(session, prog, [dev]);
+        got.forEach((o, j) => assert.deepEqual(o, want[j], `run ${k} output ${j}: onnxruntime vs reference`));
+        if (native) native([dev]).forEach((o, j) => assert.deepEqual(o, want[j], `run ${k}: native vs reference`));
+      }
+      if (typeof opened !== "string") opened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("postamble ops beyond the compiler's own float executor", () => {
   test("ArgMax and TopK run through the host graph runner's ops for shapes and calibration; int64 outputs typed", async () => {
     const dir = mkdtempSync(join(tmpdir(), "axr-host-"));
@@ -415,7 +489,7 @@ describe("postamble ops beyond the compiler's own float executor", () => {
       node("ArgMax", ["best"], ["f"], { axis: 1, keepdims: 0 });
       node("TopK", ["top", "topi"], ["f", "k"], { axis: 1 });
       g.outputs.push("best", "top", "topi");
-      const res = compileGraph(g, join(dir, "m"), { randomSamples: 3 });
+      const res = compileGraph(g, join(dir, "m"), { randomSamples: 3, floatTail: false });
       assert.deepEqual(res.lowered.postamble?.nodes.map((n) => n.op), ["ArgMax", "TopK"]);
       assert.deepEqual(res.lowered.outputs, [{ name: "f", shape: [1, 6] }]);
       const post = await ort.InferenceSession.create(new Uint8Array(readFileSync(join(dir, "m", "postamble.onnx"))));

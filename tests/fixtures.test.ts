@@ -13,7 +13,7 @@ import { CASES, makeFixtures, prng, randomInputs } from "./fixtures/make_fixture
 import { type NativeRunner, openNative } from "./fixtures/native.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const fixtures = ["tiny", "ops", "uint8"];
+const fixtures = ["tiny", "ops", "uint8", "keras"];
 const modelPath = (f: string) => join(here, "fixtures", f, "model.json");
 
 describe("program writer", () => {
@@ -190,8 +190,8 @@ describe("reference executor", () => {
     }
   });
 
-  test("every op of the format is exercised by the ops fixture", () => {
-    const ops = new Set(loadProgram(modelPath("ops")).ops.map((o) => o.op));
+  test("every op of the format is exercised by the fixtures", () => {
+    const ops = new Set(fixtures.flatMap((f) => loadProgram(modelPath(f)).ops.map((o) => o.op)));
     for (
       const op of [
         "Conv",
@@ -211,6 +211,8 @@ describe("reference executor", () => {
         "Transpose",
         "Slice",
         "Split",
+        "Pad",
+        "ChannelLut",
       ]
     ) assert.ok(ops.has(op), op);
   });

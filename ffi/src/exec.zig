@@ -23,6 +23,7 @@ const conv = @import("ops/conv.zig");
 const pool = @import("ops/pool.zig");
 const eltwise = @import("ops/eltwise.zig");
 const lut = @import("ops/lut.zig");
+const pad_lut = @import("ops/pad_lut.zig");
 const layout = @import("ops/layout.zig");
 
 const Program = prog.Program;
@@ -350,6 +351,8 @@ pub const Runner = struct {
                     },
                     .pool => |*pp| pool.run(pp, x.data, x.shape, y.data, y.shape[1], y.shape[2]),
                     .table => |t| lut.apply(t, x.data, y.data),
+                    .pad => |*pp| pad_lut.pad(pp, x.data, x.shape, y.data, y.shape),
+                    .channel_table => |t| pad_lut.channelLut(t, x.data, y.data),
                     .resize => |s| layout.resize(s[0], s[1], x.data, x.shape, y.data),
                     .reshape => layout.reshape(x.data, y.data),
                     .transpose => |perm| layout.transpose(perm, x.data, x.shape, y.data),
@@ -401,5 +404,6 @@ test {
     _ = timing;
     _ = @import("ops/requant.zig");
     _ = lut;
+    _ = pad_lut;
     _ = layout;
 }

@@ -28,7 +28,7 @@ fn readFixture(gpa: std.mem.Allocator, dir: []const u8, file: []const u8) ![]u8 
 
 test "committed fixtures: bit-exact against the TypeScript reference's golden outputs" {
     const gpa = testing.allocator;
-    const dirs = [_][]const u8{ "tiny", "ops", "uint8" };
+    const dirs = [_][]const u8{ "tiny", "ops", "uint8", "keras" };
     var ran: usize = 0;
     for (dirs) |dir| {
         const bytes = readFixture(gpa, dir, "program.axp") catch |e| switch (e) {
@@ -454,6 +454,36 @@ test "Lut, Relu, Clip" {
     try testing.expectEqualSlices(u8, &[_]u8{ 0, 119, 128, 134, 253 }, outs[0]);
     try testing.expectEqualSlices(u8, &i8s(.{ -2, -2, 0, 2, 127 }), outs[1]);
     try testing.expectEqualSlices(u8, &i8s(.{ -3, -3, 0, 2, 100 }), outs[2]);
+}
+
+test "Pad (constant with the quantized value, edge, reflect) and ChannelLut" {
+    const gpa = testing.allocator;
+    // x: 1x2x2x2 NHWC, int8
+    const x = i8s(.{ 1, -1, 2, -2, 3, -3, 4, -4 });
+    var table: [2 * 256]u8 = undefined;
+    for (0..256) |i| {
+        table[i] = @truncate(i); // channel 0: y = x + 128 as a byte
+        table[256 + i] = @truncate(i *% 5);
+    }
+    const json =
+        \\{"tensors":[{"name":"x","shape":[1,2,2,2],"scale":0.5,"zero_point":-3},
+        \\ {"name":"c","shape":[1,3,4,2],"scale":0.5,"zero_point":-3},
+        \\ {"name":"e","shape":[1,2,3,2],"scale":0.5,"zero_point":-3},
+        \\ {"name":"r","shape":[1,3,2,2],"scale":0.5,"zero_point":-3},
+        \\ {"name":"l","shape":[1,2,2,2],"scale":1,"zero_point":0}],
+        \\ "inputs":[0],"outputs":[1,2,3,4],"ops":[
+        \\ {"op":"Pad","name":"pc","inputs":[0],"outputs":[1],"pads":[1,1,0,1],"value":7},
+        \\ {"op":"Pad","name":"pe","inputs":[0],"outputs":[2],"pads":[0,1,0,0],"mode":1},
+        \\ {"op":"Pad","name":"pr","inputs":[0],"outputs":[3],"pads":[0,0,1,0],"mode":2},
+        \\ {"op":"ChannelLut","name":"cl","inputs":[0],"outputs":[4],"table":{"offset":0,"length":512}}]}
+    ;
+    const outs = try runProgram(gpa, json, &table, &.{&x}, &.{});
+    defer freeOuts(gpa, outs);
+    try testing.expectEqualSlices(u8, &i8s(.{ 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 1, -1, 2, -2, 7, 7, 7, 7, 3, -3, 4, -4, 7, 7 }), outs[0]);
+    try testing.expectEqualSlices(u8, &i8s(.{ 1, -1, 1, -1, 2, -2, 3, -3, 3, -3, 4, -4 }), outs[1]);
+    try testing.expectEqualSlices(u8, &i8s(.{ 1, -1, 2, -2, 3, -3, 4, -4, 1, -1, 2, -2 }), outs[2]);
+    // channel 0: table[x + 128] = x + 128; channel 1: (x + 128) * 5 mod 256
+    try testing.expectEqualSlices(u8, &[_]u8{ 129, @truncate(127 * 5), 130, @truncate(126 * 5), 131, @truncate(125 * 5), 132, @truncate(124 * 5) }, outs[3]);
 }
 
 test "Resize, Reshape, Transpose, Slice (negative and clamped), Split" {

@@ -12,6 +12,9 @@ const devices = @import("devices.zig");
 const properties = @import("properties.zig");
 const context = @import("context.zig");
 const connection = @import("connection.zig");
+const boundary = @import("boundary.zig");
+const fail = boundary.fail;
+const anyContext = boundary.anyContext;
 
 const Result = abi.Result;
 const Diag = errors.Diag;
@@ -21,19 +24,6 @@ const Connection = connection.Connection;
 
 comptime {
     _ = @import("exports_model.zig");
-}
-
-/// Records `e` (with the diag's message) as the last error of `h`; returns its code.
-pub fn fail(h: *object.Header, e: anyerror, diag: *const Diag) Result {
-    const r = errors.toResult(e);
-    h.setError(r, diag.messageOr(e));
-    return r;
-}
-
-/// The context of a handle of any kind (null if not a live handle).
-pub fn anyContext(ptr: ?*const anyopaque) ?*Context {
-    const h = object.lookup(ptr) orelse return null;
-    return Context.of(h);
 }
 
 pub export fn axr_api_version() c_uint {

@@ -10,7 +10,7 @@ const connection = @import("connection.zig");
 const properties = @import("properties.zig");
 const model_mod = @import("model.zig");
 const instance = @import("instance.zig");
-const x = @import("exports.zig");
+const x = @import("boundary.zig");
 
 const Result = abi.Result;
 const Diag = errors.Diag;

@@ -16,25 +16,12 @@ const rq = @import("ops/requant.zig");
 const conv = @import("ops/conv.zig");
 const pool = @import("ops/pool.zig");
 const eltwise = @import("ops/eltwise.zig");
+const pad_lut = @import("ops/pad_lut.zig");
 const program_ops = @import("program_ops.zig");
 
-/// A human-readable error message, filled by `parse` (and by the runtime's loader).
-pub const Diagnostic = struct {
-    msg: [512]u8 = undefined,
-    len: usize = 0,
-
-    /// Formats the message (truncated to 512 bytes).
-    pub fn set(self: *Diagnostic, comptime fmt: []const u8, args: anytype) void {
-        var fbs = std.io.fixedBufferStream(&self.msg);
-        std.fmt.format(fbs.writer(), fmt, args) catch {};
-        self.len = fbs.pos;
-    }
-
-    /// The message set last (empty when none).
-    pub fn message(self: *const Diagnostic) []const u8 {
-        return self.msg[0..self.len];
-    }
-};
+/// The error message filled by `parse` (and by the runtime's loader): the library's one
+/// diagnostic type, a fixed buffer with no allocation.
+pub const Diagnostic = @import("errors.zig").Diag;
 
 pub const DType = enum { int8, uint8 };
 
@@ -95,6 +82,8 @@ pub const OpKind = enum {
     Transpose,
     Slice,
     Split,
+    Pad,
+    ChannelLut,
 };
 
 /// Run-time attributes of an op (validated and precomputed).
@@ -110,6 +99,9 @@ pub const Attrs = union(enum) {
     transpose: [4]u32,
     slice: struct { starts: [4]u32, steps: [4]u32 },
     split: u32,
+    pad: pad_lut.PadParams,
+    /// ChannelLut: one byte -> byte table per channel
+    channel_table: []const [256]u8,
 };
 
 pub const Op = struct {

@@ -12,6 +12,7 @@ const conv = @import("ops/conv.zig");
 const pool = @import("ops/pool.zig");
 const eltwise = @import("ops/eltwise.zig");
 const lut = @import("ops/lut.zig");
+const pad_lut = @import("ops/pad_lut.zig");
 
 const Parser = program.Parser;
 const Op = program.Op;
@@ -113,6 +114,35 @@ pub fn attrs(parser: *Parser, res: *Op, o: std.json.ObjectMap) Error!void {
             lut.lutTable(t, tb, x.isUint8());
             res.attrs = .{ .table = t };
             res.const_bytes = 256;
+        },
+        .Pad => {
+            try arity(parser, res, 1, 1);
+            const x = T[res.inputs[0]];
+            const y = T[res.outputs[0]];
+            try sameQuant(parser, x, y);
+            const pads = u32s(4, try parser.opInts(4, o, "pads", 0, max_dim, null));
+            const mode: pad_lut.PadMode = @enumFromInt(try parser.opInt(o, "mode", 0, 2, 0));
+            const r = rq.Range.of(x.isUint8());
+            const value = try parser.opInt(o, "value", r.lo, r.hi, x.zero_point);
+            if (mode == .reflect and (pads[0] >= x.shape[1] or pads[2] >= x.shape[1] or pads[1] >= x.shape[2] or pads[3] >= x.shape[2]))
+                return parser.opFail("reflect pads {any} must be smaller than the input's {d}x{d}", .{ pads, x.shape[1], x.shape[2] });
+            const oh = @as(u64, x.shape[1]) + pads[0] + pads[2];
+            const ow = @as(u64, x.shape[2]) + pads[1] + pads[3];
+            if (oh > max_dim or ow > max_dim) return parser.opFail("output size {d}x{d} > {d}", .{ oh, ow, max_dim });
+            try expectShape(parser, y, .{ x.shape[0], @intCast(oh), @intCast(ow), x.shape[3] }, "output");
+            res.attrs = .{ .pad = .{ .mode = mode, .pads = pads, .value = rq.toByte(@intCast(value)) } };
+        },
+        .ChannelLut => {
+            try arity(parser, res, 1, 1);
+            const x = T[res.inputs[0]];
+            const y = T[res.outputs[0]];
+            try expectShape(parser, y, x.shape, "output");
+            const C = x.shape[3];
+            const tb = try parser.dataRef(o, "table", 1, @as(u64, C) * 256, "256 entries per channel");
+            const t = try parser.arena.alloc([256]u8, C);
+            pad_lut.channelTables(t, tb, x.isUint8());
+            res.attrs = .{ .channel_table = t };
+            res.const_bytes = @as(u64, C) * 256;
         },
         .MaxPool, .AveragePool, .GlobalAveragePool => try poolOp(parser, res, o),
         .Resize => {

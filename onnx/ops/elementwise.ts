@@ -391,6 +391,11 @@ export const elementwiseOps: Record<string, OpImpl> = {
     return (v) => Math.max(0, Math.min(1, al * v + be));
   }),
   HardSwish: mapF(() => (v) => v * Math.max(0, Math.min(1, v / 6 + 0.5))),
+  // opset 24: x * Sigmoid(alpha * x)
+  Swish: mapF((_, a) => {
+    const al = attrFloat(a, "alpha", 1);
+    return (v) => v / (1 + Math.exp(-al * v));
+  }),
   ThresholdedRelu: mapF((_, a) => {
     const al = attrFloat(a, "alpha", 1);
     return (v) => (v > al ? v : 0);

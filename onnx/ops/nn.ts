@@ -17,6 +17,7 @@ import {
   attrInts,
   type Attrs,
   attrString,
+  fresh,
   ints,
   need,
   normAxis,
@@ -247,6 +248,26 @@ const batchNorm: OpImpl = {
 
 const RESIZE_COORD = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nearest"];
 
+/** Upsample (opsets 7-9, deprecated): Resize with asymmetric coordinates and floor (nearest), scales as attribute (7) or input (9). */
+const upsample: OpImpl = {
+  check(a, node) {
+    const mode = attrString(a, "mode", "nearest");
+    if (mode !== "nearest" && mode !== "linear") unsupported(node, `mode '${mode}'`);
+  },
+  run(ctx, ins, a) {
+    const x = need(ctx, ins[0], 0);
+    const scales = ins[1] ?? fresh("float32", [x.shape.length]);
+    if (!ins[1]) (scales.data as Float32Array).set(a.scales?.floats ?? []);
+    const str = (name: string, v: string) => ({ name, type: 3, s: new TextEncoder().encode(v) });
+    const attrs = {
+      mode: str("mode", attrString(a, "mode", "nearest")),
+      coordinate_transformation_mode: str("coordinate_transformation_mode", "asymmetric"),
+      nearest_mode: str("nearest_mode", "floor"),
+    };
+    return resize.run({ ...ctx, opset: 11 }, [x, undefined, scales], attrs);
+  },
+};
+
 const resize: OpImpl = {
   check(a, node: NodeProto) {
     const mode = attrString(a, "mode", "nearest");
@@ -383,4 +404,5 @@ export const nnOps: Record<string, OpImpl> = {
   GlobalMaxPool: globalPool(true),
   BatchNormalization: batchNorm,
   Resize: resize,
+  Upsample: upsample,
 };
