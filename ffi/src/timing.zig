@@ -6,8 +6,8 @@
 //!         rounded up to whole tiles of the array (`mvm_rows` input depth x `mvm_cols`
 //!         output channels) and run at `mac_per_cycle` (sustained) x utilisation;
 //!   dwpu  depthwise Conv and pools: the depthwise/pooling unit, `dw_mac_per_cycle`;
-//!   dpu   element-wise ops (Add, Mul, tables, Relu, Clip, Requantize): bytes moved;
-//!   dma   data movement ops (Concat, Slice, Split, Transpose, Reshape, Resize): bytes.
+//!   dpu   element-wise ops (Add, Mul, Lut, ChannelLut, Relu, Clip, Requantize): bytes;
+//!   dma   data movement (Concat, Slice, Split, Pad, Transpose, Reshape, Resize): bytes.
 //! Per op: `cycles = op_overhead + max(compute, activations / bytes_per_cycle,
 //! constants / weight_bytes_per_cycle)`. Per run and core: `run_overhead + sum of ops`;
 //! time = cycles * 1000 / clock_mhz ns. A batch split over cores takes the slowest core.
@@ -69,7 +69,8 @@ const units = std.StaticStringMap(Unit).initComptime(.{
     .{ "GlobalAveragePool", .dwpu }, .{ "Concat", .dma },
     .{ "Resize", .dma },             .{ "Reshape", .dma },
     .{ "Transpose", .dma },          .{ "Slice", .dma },
-    .{ "Split", .dma },
+    .{ "Split", .dma },              .{ "Pad", .dma },
+    .{ "ChannelLut", .dpu },
 });
 
 /// The unit of an op kind named `name`; null for an op kind the model does not know.
