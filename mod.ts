@@ -22,7 +22,7 @@
  *
  * @module
  */
-export { Context, type DeviceSelector, type Logger, LogLevel } from "./runtime/context.ts";
+export { Context, type DeviceSelector, type HostCpu, type Logger, LogLevel } from "./runtime/context.ts";
 export { Connection } from "./runtime/connection.ts";
 export { Model, type ModelProperties } from "./runtime/model.ts";
 export {
@@ -31,7 +31,7 @@ export {
   type TensorArgument,
   type WasmBufferLike,
 } from "./runtime/model_instance.ts";
-export type { InferInputs, InferOutputs, NumericArray } from "./runtime/infer.ts";
+export type { InferInputs, InferOutputs, InferTensor, NumericArray, TensorDataOf } from "./runtime/infer.ts";
 export type { DType as TensorDType, Tensor, TensorData } from "./onnx/mod.ts";
 export {
   type AnyTypedArray,
@@ -63,4 +63,11 @@ export {
   ValueError,
 } from "./runtime/errors.ts";
 export { type ModelSignature, modelSignature, type SignatureTensor } from "./runtime/signature.ts";
-export { libraryInfo, LibraryNotFoundError, registerEmbeddedLibrary } from "./runtime/library.ts";
+export {
+  libraryInfo,
+  LibraryIntegrityError,
+  LibraryNotFoundError,
+  LibraryPermissionError,
+  registerEmbeddedLibrary,
+  UnsupportedRuntimeError,
+} from "./runtime/library.ts";

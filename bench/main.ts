@@ -31,6 +31,7 @@ const OPTIONAL: [string, string][] = [
   ["run_overhead.ts", "runOverhead"],
   ["postamble.ts", "postambleBench"],
   ["emulator.ts", "emulatorBench"],
+  ["emulator_cpu.ts", "emulatorCpuBench"],
   ["serve.ts", "runServe"],
   ["timing.ts", "timingBench"],
 ];

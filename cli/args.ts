@@ -1,8 +1,10 @@
 /**
- * A small declarative command line parser for the `axr` subcommands:
- * `--flag value`, `--flag=value`, `--flag` / `--no-flag` for booleans, `--` to end
- * flags, `-h`/`--help` everywhere. Unknown flags and malformed values throw
- * {@link UsageError} (exit code 2) with a message naming the flag.
+ * The one command line parser of `axr`, its subcommands, the compiler and the
+ * benchmark runner: `--flag value`, `--flag=value`, a one-letter alias (`-o DIR`),
+ * `--flag` / `--no-flag` for booleans, repeatable flags, a fixed set of choices, `--`
+ * to end flags, `-h`/`--help` everywhere (it never does work). Unknown flags, missing
+ * values and arguments, malformed values throw {@link UsageError} (exit code 2) with a
+ * message naming the flag.
  *
  * @module
  */
@@ -35,6 +37,12 @@ export interface FlagSpec {
   min?: number;
   /** For numbers: must be an integer. */
   integer?: boolean;
+  /** A one-letter alias without the dash ("o" for `-o`). */
+  short?: string;
+  /** For strings: may be given several times; all values in {@link ParsedArgs.strings}. */
+  multiple?: boolean;
+  /** For strings: the accepted values. */
+  choices?: readonly string[];
 }
 
 /**
@@ -58,6 +66,8 @@ export interface CommandSpec {
   epilog?: string;
   /** Pass unknown flags and all arguments through untouched (delegating commands). */
   passThrough?: boolean;
+  /** The program name in the help text (default `axr NAME`). */
+  program?: string;
 }
 
 /**
@@ -80,6 +90,7 @@ export class ParsedArgs {
   readonly rest: string[];
   readonly #values: Map<string, string | number | boolean | undefined>;
   readonly #given: Set<string>;
+  readonly #lists: Map<string, string[]>;
 
   /** Built by {@link parseArgs}. */
   constructor(
@@ -88,7 +99,9 @@ export class ParsedArgs {
     positionals: string[],
     help: boolean,
     rest: string[],
+    lists: Map<string, string[]> = new Map(),
   ) {
+    this.#lists = lists;
     this.#values = values;
     this.#given = given;
     this.positionals = positionals;
@@ -113,6 +126,11 @@ export class ParsedArgs {
     return this.#values.get(name) === true;
   }
 
+  /** Every value of a repeatable string flag, in order (empty when absent). */
+  strings(name: string): string[] {
+    return [...(this.#lists.get(name) ?? [])];
+  }
+
   /** True if the user gave the flag (in either form), false if it holds its default. */
   given(name: string): boolean {
     return this.#given.has(name);
@@ -120,7 +138,12 @@ export class ParsedArgs {
 }
 
 function parseValue(flag: FlagSpec, raw: string, command: string): string | number {
-  if (flag.type === "string") return raw;
+  if (flag.type === "string") {
+    if (flag.choices && !flag.choices.includes(raw)) {
+      throw new UsageError(`--${flag.name} ${raw}: use ${flag.choices.join(", ")}`, command);
+    }
+    return raw;
+  }
   const text = raw.trim();
   const n = text === "" ? NaN : Number(text);
   const want = flag.integer ? "an integer" : "a number";
@@ -150,6 +173,8 @@ function parseValue(flag: FlagSpec, raw: string, command: string): string | numb
 export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
   const command = spec.name;
   const byName = new Map(spec.flags.map((f) => [f.name, f]));
+  const byShort = new Map(spec.flags.filter((f) => f.short).map((f) => [f.short!, f]));
+  const lists = new Map<string, string[]>();
   const values = new Map<string, string | number | boolean | undefined>();
   for (const f of spec.flags) values.set(f.name, f.default);
   const given = new Set<string>();
@@ -176,11 +201,13 @@ export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
       positionals.push(arg);
       continue;
     }
-    if (!arg.startsWith("--")) {
-      throw new UsageError(`unknown flag ${arg} (flags are long: --name)`, command);
+    const short = !arg.startsWith("--") ? byShort.get(arg.slice(1)) : undefined;
+    if (!arg.startsWith("--") && !short) {
+      if (help) continue;
+      throw new UsageError(`unknown flag ${arg}`, command);
     }
-    const eq = arg.indexOf("=");
-    let name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    const eq = short ? -1 : arg.indexOf("=");
+    let name = short ? short.name : eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
     const inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
     let flag = byName.get(name);
     let negated = false;
@@ -215,7 +242,9 @@ export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
       }
       raw = argv[++i];
     }
-    values.set(name, parseValue(flag, raw, command));
+    const value = parseValue(flag, raw, command);
+    values.set(name, value);
+    if (flag.multiple) lists.set(name, [...(lists.get(name) ?? []), String(value)]);
     given.add(name);
   }
 
@@ -230,7 +259,7 @@ export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
       throw new UsageError(`missing ${missing.map((p) => p.name).join(", ")}`, command);
     }
   }
-  return new ParsedArgs(values, given, positionals, help, rest);
+  return new ParsedArgs(values, given, positionals, help, rest, lists);
 }
 
 /**
@@ -242,10 +271,10 @@ export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
  * ```
  */
 export function formatHelp(spec: CommandSpec): string {
-  const usage = [`axr ${spec.name}`];
+  const usage = [spec.program ?? `axr ${spec.name}`];
   if (spec.flags.length || spec.passThrough) usage.push("[flags]");
   for (const p of spec.positionals) usage.push(p.required ? p.name : `[${p.name}]`);
-  const lines = [`axr ${spec.name}: ${spec.summary}`, "", `Usage: ${usage.join(" ")}`];
+  const lines = [`${spec.program ?? `axr ${spec.name}`}: ${spec.summary}`, "", `Usage: ${usage.join(" ")}`];
   if (spec.positionals.length) {
     lines.push("", "Arguments:");
     for (const p of spec.positionals) lines.push(`  ${p.name.padEnd(28)} ${p.description}`);
@@ -255,10 +284,12 @@ export function formatHelp(spec: CommandSpec): string {
     let left = f.type === "boolean"
       ? (f.default === true ? `--[no-]${f.name}` : `--${f.name}`)
       : `--${f.name} ${f.valueName ?? (f.type === "number" ? "N" : "VALUE")}`;
-    left = `  ${left}`;
+    left = f.short ? `  -${f.short}, ${left}` : `  ${left}`;
     const def = f.default !== undefined && f.type !== "boolean" ? ` (default ${f.default})` : "";
     const onOff = f.type === "boolean" && f.default === true ? " (default on)" : "";
-    lines.push(`${left.padEnd(31)} ${f.description}${def}${onOff}`);
+    const choices = f.choices ? ` (${f.choices.join(", ")})` : "";
+    const many = f.multiple ? " (repeatable)" : "";
+    lines.push(`${left.padEnd(31)} ${f.description}${choices}${def}${onOff}${many}`);
   }
   lines.push(`${"  -h, --help".padEnd(31)} show this help`);
   if (spec.epilog) lines.push("", spec.epilog.trimEnd());

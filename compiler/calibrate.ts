@@ -162,14 +162,22 @@ function sampleRange(data: Float32Array | Float64Array, method: CalibrationMetho
 export class RangeCollector {
   #all = new Map<string, Range>();
   #sums = new Map<string, Range>();
+  #seen = new Map<string, Range>();
   constructor(readonly method: CalibrationMethod = "minmax") {}
   /** Records one sample's values of a tensor. */
   note(name: string, data: Float32Array | Float64Array): void {
     const r0 = sampleRange(data, this.method);
+    const m0 = this.method === "minmax" ? r0 : sampleRange(data, "minmax");
+    const m = this.#seen.get(name);
+    this.#seen.set(name, m ? { min: Math.min(m.min, m0.min), max: Math.max(m.max, m0.max) } : m0);
     const r = this.#all.get(name);
     this.#all.set(name, r ? { min: Math.min(r.min, r0.min), max: Math.max(r.max, r0.max) } : r0);
     const s = this.#sums.get(name);
     this.#sums.set(name, s ? { min: s.min + r0.min, max: s.max + r0.max } : { ...r0 });
+  }
+  /** The smallest and largest value seen of every tensor, whatever the method (what a range may clip). */
+  observed(): Map<string, Range> {
+    return new Map(this.#seen);
   }
   /** The ranges after `samples` samples. */
   ranges(samples: number): Map<string, Range> {
@@ -191,8 +199,9 @@ function checkSample(g: Graph, sample: Sample, k: number): void {
 }
 
 /**
- * Runs the float graph on every sample (plain TypeScript executor); returns the range of
- * every non-constant float tensor (and every tensor's value for the last sample).
+ * Runs the float graph on every sample (the `onnx/ops` float semantics); returns the range
+ * of every non-constant float tensor by the method, the plain min/max seen (`observed`),
+ * and every tensor's value for the last sample.
  *
  * @example
  * ```ts
@@ -205,7 +214,7 @@ export function calibrate(
   samples: Sample[],
   progress?: (done: number, total: number) => void,
   method: CalibrationMethod = "minmax",
-): { ranges: Map<string, Range>; values: Map<string, Const> } {
+): { ranges: Map<string, Range>; values: Map<string, Const>; observed: Map<string, Range> } {
   const rc = new RangeCollector(method);
   let values = new Map<string, Const>();
   samples.forEach((sample, k) => {
@@ -225,5 +234,5 @@ export function calibrate(
     }
     progress?.(k + 1, samples.length);
   });
-  return { ranges: rc.ranges(samples.length), values };
+  return { ranges: rc.ranges(samples.length), values, observed: rc.observed() };
 }

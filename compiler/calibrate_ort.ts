@@ -31,11 +31,13 @@ async function loadOrt(): Promise<Ort | undefined> {
 }
 
 /**
- * Calibrates with onnxruntime; `undefined` when onnxruntime-node cannot be imported.
+ * Calibrates with onnxruntime: the ranges by the method and the plain min/max seen;
+ * `undefined` when onnxruntime-node cannot be imported.
  *
  * @example
  * ```ts
- * const ranges = await calibrateWithOnnxRuntime(bytes, graph, samples, (i, n) => console.log(i, n));
+ * const r = await calibrateWithOnnxRuntime(bytes, graph, samples, (i, n) => console.log(i, n));
+ * r?.ranges.get("conv1_out");
  * ```
  */
 export async function calibrateWithOnnxRuntime(
@@ -44,7 +46,7 @@ export async function calibrateWithOnnxRuntime(
   samples: Sample[],
   progress?: (done: number, total: number) => void,
   method: CalibrationMethod = "minmax",
-): Promise<Map<string, Range> | undefined> {
+): Promise<{ ranges: Map<string, Range>; observed: Map<string, Range> } | undefined> {
   const ort = await loadOrt();
   if (!ort?.InferenceSession) return undefined;
   const m = decodeModel(modelBytes);
@@ -74,5 +76,5 @@ export async function calibrateWithOnnxRuntime(
     progress?.(k + 1, samples.length);
   }
   await session.release?.();
-  return rc.ranges(samples.length);
+  return { ranges: rc.ranges(samples.length), observed: rc.observed() };
 }

@@ -113,6 +113,7 @@ function samplesFor(g: Graph, options: CompileOptions, say: (m: string) => void)
 function finish(
   g: Graph,
   ranges: Map<string, Range>,
+  observed: Map<string, Range>,
   outDir: string,
   options: CompileOptions,
   say: (m: string) => void,
@@ -122,7 +123,7 @@ function finish(
     outputChannelMultiple: options.outputChannelMultiple,
     floatTail: options.floatTail,
   });
-  const report = compileReport(g, ranges, lowered);
+  const report = compileReport(g, observed, lowered);
   for (const l of report.lines) if (!l.startsWith("quantized: ")) say(l);
   for (const w of report.warnings) say(w);
   say(`device program: ${lowered.program.json.ops.length} ops, ${lowered.program.data.length} bytes of data`);
@@ -173,8 +174,8 @@ export function compileGraph(g: Graph, outDir: string, options: CompileOptions =
   say(`${g.nodes.length} nodes after folding constants, batch norms and activation patterns`);
   const samples = samplesFor(g, options, say);
   const method = options.calibrationMethod ?? "minmax";
-  const { ranges } = calibrate(g, samples, (i, n) => say(`calibration ${i}/${n} (${method})`), method);
-  return finish(g, ranges, outDir, options, say);
+  const { ranges, observed } = calibrate(g, samples, (i, n) => say(`calibration ${i}/${n} (${method})`), method);
+  return finish(g, ranges, observed, outDir, options, say);
 }
 
 /**
@@ -211,19 +212,19 @@ export async function compileOnnx(
   say(`${g.nodes.length} nodes after folding constants, batch norms and activation patterns`);
   const samples = samplesFor(g, options, say);
   const method = options.calibrationMethod ?? "minmax";
-  let ranges: Map<string, Range> | undefined;
+  let cal: { ranges: Map<string, Range>; observed: Map<string, Range> } | undefined;
   if ((options.calibrator ?? "auto") !== "typescript") {
-    ranges = await calibrateWithOnnxRuntime(
+    cal = await calibrateWithOnnxRuntime(
       bytes,
       g,
       samples,
       (i, n) => say(`calibration ${i}/${n} (${method}, onnxruntime)`),
       method,
     );
-    if (!ranges && options.calibrator === "onnxruntime") {
+    if (!cal && options.calibrator === "onnxruntime") {
       throw new CompileError("onnxruntime-node is not available for calibration");
     }
   }
-  ranges ??= calibrate(g, samples, (i, n) => say(`calibration ${i}/${n} (${method})`), method).ranges;
-  return finish(g, ranges, outDir, options, say);
+  cal ??= calibrate(g, samples, (i, n) => say(`calibration ${i}/${n} (${method})`), method);
+  return finish(g, cal.ranges, cal.observed, outDir, options, say);
 }

@@ -109,10 +109,14 @@ export class CompileError extends Error {
    * throw new CompileError("node conv1 (Conv): weights are not constant");
    * ```
    */
-  constructor(message: string) {
+  constructor(message: string, options: { usage?: boolean } = {}) {
     super(message);
     this.name = "CompileError";
+    this.usage = options.usage ?? false;
   }
+
+  /** The input lacks something the command line gives (e.g. `--input-shape`): exit 2, not 1. */
+  readonly usage: boolean;
 }
 
 /**

@@ -51,8 +51,8 @@ export interface CompileReport {
 }
 
 /**
- * Builds the report of a lowering. `ranges` are the calibrated float ranges (min/max on
- * the calibration set) of the graph's tensors.
+ * Builds the report of a lowering. `ranges` are the float ranges the graph's tensors
+ * took on the calibration set (plain min/max, whatever the calibration method).
  *
  * @example
  * ```ts

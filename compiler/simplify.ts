@@ -38,7 +38,9 @@ export function inferShapes(g: Graph, inputShapes: Record<string, number[]> = {}
     const given = inputShapes[inp.name] ?? (k === 0 ? inputShapes[""] : undefined);
     const shape = given ?? inp.shape.map((d) => (typeof d === "number" && d > 0 ? d : NaN));
     if (shape.some((d) => !Number.isInteger(d) || d <= 0)) {
-      throw new CompileError(`input ${inp.name} has a dynamic shape ${JSON.stringify(inp.shape)}: give --input-shape`);
+      throw new CompileError(`input ${inp.name} has a dynamic shape ${JSON.stringify(inp.shape)}: give --input-shape`, {
+        usage: true,
+      });
     }
     inp.shape = [...shape];
     g.shapes.set(inp.name, [...shape]);

@@ -1,9 +1,16 @@
 /**
- * Setting an environment variable so that the native library sees it
- * (`getenv` in C). Deno's `Deno.env.set` already calls `setenv`; Bun's
- * `process.env` does not reach the C environment, so under Bun we call libc's
+ * The process environment as the native library sees it (`getenv` in C).
+ *
+ * Setting: Deno's `Deno.env.set` already calls `setenv`; Bun's `process.env`
+ * does not reach the C environment, so under Bun we call libc's
  * `setenv`/`unsetenv` as well. Used by tests and tools that configure the
  * emulated device (`AXR_EMU_DEVICES`, `AXR_EMU_STATE_DIR`, ...) in-process.
+ *
+ * Reading ({@link readNativeEnv}): the variables that choose and place the
+ * native library (`AXR_LIBRARY`, the cache directories) are read like the
+ * native library reads its own (`AXR_EMU_*`): under Deno without `--allow-env`
+ * through libc's `getenv` (with `--allow-ffi`, which loading the library needs
+ * anyway), so that they are never silently ignored.
  *
  * @module
  */
@@ -60,4 +67,49 @@ export function setNativeEnv(name: string, value: string | undefined): void {
     if (value === undefined) c.unsetenv(z(name));
     else c.setenv(z(name), z(value), 1);
   }
+}
+
+let denoLibc: { getenv(name: Uint8Array): Any } | null = null;
+
+function denoGetenv(name: string): string | undefined {
+  const D = (globalThis as Any).Deno;
+  if (!denoLibc) {
+    const names = D.build.os === "darwin" ? ["libSystem.B.dylib"] : ["libc.so.6", "libc.so"];
+    let last: unknown;
+    for (const lib of names) {
+      try {
+        denoLibc = D.dlopen(lib, { getenv: { parameters: ["buffer"], result: "pointer" } }).symbols;
+        break;
+      } catch (e) {
+        last = e;
+      }
+    }
+    if (!denoLibc) throw last;
+  }
+  const p = denoLibc.getenv(z(name));
+  return p === null ? undefined : D.UnsafePointerView.getCString(p);
+}
+
+/**
+ * The value of `name` in the process environment (undefined when unset).
+ * Under Deno it needs `--allow-env` or, failing that, `--allow-ffi` (read
+ * through libc); with neither it throws Deno's `NotCapable` error.
+ *
+ * @example
+ * ```ts
+ * const path = readNativeEnv("AXR_LIBRARY");
+ * ```
+ */
+export function readNativeEnv(name: string): string | undefined {
+  const g = globalThis as Any;
+  if ("Deno" in g) {
+    try {
+      return g.Deno.env.get(name) ?? undefined;
+    } catch (e) {
+      if (g.Deno.build.os === "windows") throw e;
+      if (g.Deno.permissions.querySync({ name: "ffi" }).state !== "granted") throw e;
+      return denoGetenv(name);
+    }
+  }
+  return g.process?.env?.[name];
 }

@@ -20,7 +20,14 @@ import {
 export type { LogSink, NativeCallback, UnsafePointer } from "./backend.ts";
 export { ArgumentArray, decodeDeviceInfo } from "./structs.ts";
 export type { RawDeviceInfo, RawTensorInfo } from "./structs.ts";
-export { LibraryNotFoundError, registerEmbeddedLibrary } from "./library.ts";
+export {
+  LibraryIntegrityError,
+  LibraryNotFoundError,
+  LibraryPermissionError,
+  librarySource,
+  registerEmbeddedLibrary,
+  UnsupportedRuntimeError,
+} from "./library.ts";
 
 export { ResultCode } from "./symbols.ts";
 
@@ -319,6 +326,13 @@ export class NativeApi {
     const f = this.lib.symbols.axr_ext_instance_stats;
     if (!f) return undefined;
     return this.lib.cString(f(inst)) ?? undefined;
+  }
+
+  /** `axr_ext_host_cpu` (JSON text), or undefined without the extension. */
+  hostCpu(): string | undefined {
+    const f = this.lib.symbols.axr_ext_host_cpu;
+    if (!f) return undefined;
+    return this.lib.cString(f()) ?? undefined;
   }
 
   /**

@@ -255,6 +255,8 @@ export const symbols = {
   },
   /** const char* axr_ext_instance_stats(axrModelInstance* inst): JSON, owned by inst */
   axr_ext_instance_stats: { parameters: ["pointer" /* axrModelInstance* inst */], result: "pointer", optional: true },
+  /** const char* axr_ext_host_cpu(void): JSON naming the host CPU level, static */
+  axr_ext_host_cpu: { parameters: [], result: "pointer", optional: true },
 } as const satisfies Record<string, SymbolDef>;
 
 /** The names of the table. */

@@ -166,6 +166,12 @@ axrResult axr_ext_get_model_output(axrModel* model, size_t n, axrTensorInfo* out
  * ("host":[{"name":..,"start_ns":..,"dur_ns":..}]). */
 const char* axr_ext_instance_stats(axrModelInstance* inst);
 
+/* JSON text naming the host CPU level the emulator's kernels run at (static):
+ * {"level":"vnni","native":"vbmi","levels":["baseline","avx2",..],"error":null}
+ * "level" is "" and "error" says why when AXR_CPU names a level the CPU lacks
+ * (then loading a model fails with the same message). */
+const char* axr_ext_host_cpu(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -51,8 +51,65 @@ function isNumericArray(v: unknown): v is NumericArray {
     !(v instanceof BigUint64Array);
 }
 
-/** Float outputs of `infer()`, by name: the postamble's outputs, and device outputs no postamble consumes. */
-export type InferOutputs = Record<string, Tensor>;
+/** The data array that holds each element type (bool as 0/1 bytes, float16 as raw bits). */
+export interface TensorDataOf {
+  /** 32-bit floats. */
+  float32: Float32Array;
+  /** 64-bit floats. */
+  float64: Float64Array;
+  /** Signed bytes. */
+  int8: Int8Array;
+  /** Unsigned bytes. */
+  uint8: Uint8Array;
+  /** 16-bit signed integers. */
+  int16: Int16Array;
+  /** 16-bit unsigned integers. */
+  uint16: Uint16Array;
+  /** 32-bit signed integers. */
+  int32: Int32Array;
+  /** 32-bit unsigned integers. */
+  uint32: Uint32Array;
+  /** 64-bit signed integers (bigint). */
+  int64: BigInt64Array;
+  /** 64-bit unsigned integers (bigint). */
+  uint64: BigUint64Array;
+  /** 0/1 bytes. */
+  bool: Uint8Array;
+  /** Raw IEEE half-precision bits. */
+  float16: Uint16Array;
+  /** Strings. */
+  string: string[];
+}
+
+/**
+ * One output of `infer()`: `data` typed by `dtype`. Dequantized device outputs and
+ * float postambles give `"float32"`; narrow on `dtype` and `data` is a Float32Array.
+ *
+ * @example
+ * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * using conn = ctx.deviceConnect();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+ * const inst = conn.loadModelInstance(model);
+ * const [y] = Object.values(inst.infer(new Float32Array(model.inputs()[0].unpaddedLength)));
+ * if (y.dtype === "float32") console.log(Math.max(...y.data));
+ * ```
+ */
+export type InferTensor = { [D in keyof TensorDataOf]: { data: TensorDataOf[D]; shape: number[]; dtype: D } }[
+  keyof TensorDataOf
+];
+
+/** Outputs of `infer()`, by name: the postamble's outputs, and device outputs no postamble consumes. */
+export type InferOutputs = Record<string, InferTensor>;
+
+/**
+ * A graph runner's tensor as an {@link InferTensor}: the runner keeps `data` and
+ * `dtype` in step (onnx/tensor.ts), so the pairing holds.
+ */
+function typed(t: Tensor): InferTensor {
+  return t as InferTensor;
+}
 
 /** What the pipeline needs of a model. */
 export interface InferModel {
@@ -262,7 +319,7 @@ export class InferPipeline {
   /** Turns the device output buffers into float outputs (depad + dequantize, transpose, postamble). */
   finish(): InferOutputs {
     this.#live();
-    const device: Record<string, Tensor> = {};
+    const device: Record<string, InferTensor> = {};
     this.#outs.forEach((t, i) => {
       const original = this.#outOriginal[i];
       const dst = new Float32Array(product(original));
@@ -285,7 +342,8 @@ export class InferPipeline {
       }
       feeds[n] = device[n];
     }
-    const out: InferOutputs = this.#post.run(feeds);
+    const out: InferOutputs = {};
+    for (const [n, t] of Object.entries(this.#post.run(feeds))) out[n] = typed(t);
     for (const [n, v] of Object.entries(device)) if (!used.has(n)) out[n] = v;
     return out;
   }

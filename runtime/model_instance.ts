@@ -64,6 +64,8 @@ export interface InstanceStats {
   lastDeviceCycles: number;
   /** Modelled device time of the last run (µs). */
   lastDeviceUs: number;
+  /** The host CPU level the emulator's kernels run at ("baseline", "avx2", "avx512", "vnni", "vbmi"; aarch64: "baseline", "dotprod"); `AXR_CPU` forces a lower one. */
+  cpu?: string;
   /** The instance's sub-devices (round robin over the connection's); `clockMhz[i]` belongs to `subDevices[i]`. */
   subDevices: number[];
   /** Clock of each core (MHz). */

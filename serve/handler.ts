@@ -18,7 +18,14 @@ export interface ServeRequest {
   url: string;
   /** Lower-case header names. */
   headers: Record<string, string | undefined>;
-  body: Uint8Array;
+  /** Who sent it: one key per connection (fair sharing of a full queue). */
+  client?: string;
+  /**
+   * Reads the body, at most the size limit: an {@link HttpError} 413 when longer, 408
+   * when the client stalls. Called only once a request is admitted (token, route, model
+   * and a place in the model's queue), so a refused request costs no body.
+   */
+  body(): Promise<Uint8Array>;
 }
 
 /** A response for the listener to send. */
@@ -54,7 +61,12 @@ export interface HandlerOptions {
   name?: string;
   /** Version in GET /v2. */
   version?: string;
+  /** `explicit`: the repository load/unload routes work; `none` (default, as Triton): they answer 400. */
+  modelControl?: ModelControl;
 }
+
+/** Triton's model control modes that `axr serve` has: models are loaded at start in both. */
+export type ModelControl = "none" | "explicit";
 
 function tokenOk(header: string | undefined, token: string): boolean {
   const got = enc.encode(header?.startsWith("Bearer ") ? header.slice(7) : "");
@@ -114,6 +126,14 @@ export function makeHandler(
     }
     if (m === "POST" && segs[1] === "repository") {
       if (segs.length === 3 && segs[2] === "index") return jsonResponse(200, repo.index());
+      const control = segs.length === 5 && segs[2] === "models" && (segs[4] === "load" || segs[4] === "unload");
+      if (control && opts.modelControl !== "explicit") {
+        return jsonResponse(400, {
+          error: `model control mode is 'none': models are loaded at start; ${
+            segs[4]
+          } needs the server started with --model-control explicit`,
+        });
+      }
       if (segs.length === 5 && segs[2] === "models" && segs[4] === "load") {
         if (state.stopping) return jsonResponse(503, { error: "the server is shutting down" });
         repo.load(segs[3]);
@@ -154,13 +174,22 @@ export function makeHandler(
       let status = 500;
       try {
         if (state.stopping) throw new HttpError(503, "the server is shutting down", { "Retry-After": "1" });
-        const parsed = parseInferRequest(
-          req.body,
-          req.headers["inference-header-content-length"],
-          lm.signature,
-          lm.raw,
-        );
-        const outs = await lm.scheduler.submit(
+        // Admission first: a place in the queue before the body is read or parsed, so a
+        // refused request costs its headers only.
+        const ticket = lm.scheduler.admit(req.client);
+        let parsed;
+        try {
+          parsed = parseInferRequest(
+            await req.body(),
+            req.headers["inference-header-content-length"],
+            lm.signature,
+            lm.raw,
+          );
+        } catch (e) {
+          ticket.cancel();
+          throw e;
+        }
+        const outs = await ticket.submit(
           parsed.raw
             ? (inst) => runRaw(inst, lm.model, lm.raw, parsed.inputs)
             : (inst) => inst.inferAsync(parsed.inputs),

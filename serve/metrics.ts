@@ -66,31 +66,31 @@ export class Metrics {
     for (const lm of repo.loaded()) l.push(`axr_serve_queue_depth{model="${esc(lm.name)}"} ${lm.scheduler.queueDepth}`);
     l.push("# HELP axr_serve_in_flight Requests running per model.", "# TYPE axr_serve_in_flight gauge");
     for (const lm of repo.loaded()) l.push(`axr_serve_in_flight{model="${esc(lm.name)}"} ${lm.scheduler.inFlight}`);
-    l.push(
-      "# HELP axr_serve_device_fps Modelled device frames per second of the last run (1e6 / lastDeviceUs).",
-      "# TYPE axr_serve_device_fps gauge",
-    );
-    l.push(
-      "# HELP axr_serve_mvm_utilisation Modelled MVM utilisation of the last run (percent, per core).",
-      "# TYPE axr_serve_mvm_utilisation gauge",
-    );
+    // One pass over the instances' stats, then each family's samples under its own
+    // HELP/TYPE lines (the text format wants a family's samples together, after its TYPE).
+    const fps: string[] = [], mvm: string[] = [];
     for (const lm of repo.loaded()) {
       lm.instances.forEach((inst, i) => {
         let s;
         try {
           s = inst.stats();
         } catch {
-          return;
+          return; // an instance released under us (unload): no figures for it
         }
         if (!s || s.runs === 0) return;
-        if (s.lastDeviceUs > 0) {
-          l.push(`axr_serve_device_fps{model="${esc(lm.name)}",instance="${i}"} ${1e6 / s.lastDeviceUs}`);
-        }
-        s.mvmUtilisation?.forEach((u, c) =>
-          l.push(`axr_serve_mvm_utilisation{model="${esc(lm.name)}",instance="${i}",core="${c}"} ${u}`)
-        );
+        const labels = `model="${esc(lm.name)}",instance="${i}"`;
+        if (s.lastDeviceUs > 0) fps.push(`axr_serve_device_fps{${labels}} ${1e6 / s.lastDeviceUs}`);
+        s.mvmUtilisation?.forEach((u, c) => mvm.push(`axr_serve_mvm_utilisation{${labels},core="${c}"} ${u}`));
       });
     }
+    l.push(
+      "# HELP axr_serve_device_fps Modelled device frames per second of the last run (1e6 / lastDeviceUs).",
+      "# TYPE axr_serve_device_fps gauge",
+      ...fps,
+      "# HELP axr_serve_mvm_utilisation Modelled MVM utilisation of the last run (percent, per core).",
+      "# TYPE axr_serve_mvm_utilisation gauge",
+      ...mvm,
+    );
     return l.join("\n") + "\n";
   }
 }

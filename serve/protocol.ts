@@ -7,6 +7,7 @@
  */
 import type { InferOutputs, ModelSignature, Tensor } from "../mod.ts";
 import { HttpError } from "./errors.ts";
+import { fillNumbers, JsonError, JsonSpan, parseJson } from "./json.ts";
 
 /** The tensor datatypes on the wire: FP32 for `infer()`, INT8/UINT8 for raw device tensors. */
 export type WireDatatype = "FP32" | "INT8" | "UINT8";
@@ -26,7 +27,13 @@ export interface WireSignature {
 
 /** Per datatype: bytes per element, the typed array, the tensor dtype, the JSON value check. */
 const TYPES = {
-  FP32: { bytes: 4, make: (n: number) => new Float32Array(n), dtype: "float32", ok: (v: number) => Number.isFinite(v) },
+  FP32: {
+    bytes: 4,
+    make: (n: number) => new Float32Array(n),
+    dtype: "float32",
+    // finite as a float32 too: 1e39 would become +Infinity
+    ok: (v: number) => Number.isFinite(Math.fround(v)),
+  },
   INT8: {
     bytes: 1,
     make: (n: number) => new Int8Array(n),
@@ -62,14 +69,32 @@ export interface InferRequest {
 const bad = (msg: string): HttpError => new HttpError(400, msg);
 const product = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
-function flatten(v: unknown, out: number[], field: string, dt: WireDatatype): void {
-  if (Array.isArray(v)) {
-    for (const x of v) flatten(x, out, field, dt);
-  } else if (typeof v === "number" && TYPES[dt].ok(v)) out.push(v);
-  else {
-    const want = dt === "FP32" ? "numbers" : `integers in the range of ${dt}`;
-    throw bad(`${field}: data must hold ${want}, got ${JSON.stringify(v)?.slice(0, 40)}`);
-  }
+/** Keys whose arrays stay in the body until their tensor is allocated. */
+const LAZY = new Set(["data"]);
+
+/** Writes the JSON `data` of one input into `out`; a 400 naming the field when it does not fit. */
+function fillData(
+  v: unknown,
+  out: Float32Array | Int8Array | Uint8Array,
+  field: string,
+  dt: WireDatatype,
+  what: string,
+  need: number,
+): void {
+  const want = dt === "FP32" ? "numbers within the FP32 range" : `integers in the range of ${dt}`;
+  let n: number;
+  if (v instanceof JsonSpan) {
+    try {
+      n = fillNumbers(v, out, TYPES[dt].ok);
+    } catch (e) {
+      if (e instanceof JsonError) throw bad(`${field}: data must hold ${want}, got ${e.message}`);
+      throw e;
+    }
+  } else if (typeof v === "number" && TYPES[dt].ok(v)) {
+    if (out.length > 0) out[0] = v;
+    n = 1;
+  } else throw bad(`${field}: data must hold ${want}, got ${JSON.stringify(v)?.slice(0, 40)}`);
+  if (n !== need) throw bad(`${field}: ${what} needs ${need} values, got ${n}`);
 }
 
 /**
@@ -98,9 +123,10 @@ export function parseInferRequest(
   }
   let req: unknown;
   try {
-    req = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body.subarray(0, jsonEnd)));
+    req = parseJson(body, jsonEnd, LAZY);
   } catch (e) {
-    throw bad(`malformed JSON in the request header: ${e instanceof Error ? e.message : e}`);
+    if (!(e instanceof JsonError)) throw e;
+    throw bad(`malformed JSON in the request header: ${e.message}`);
   }
   if (typeof req !== "object" || req === null || Array.isArray(req)) throw bad("request: must be a JSON object");
   const r = req as Record<string, unknown>;
@@ -147,7 +173,7 @@ export function parseInferRequest(
       unknown
     >;
     const type = TYPES[dt];
-    const data = type.make(n);
+    let data: Float32Array | Int8Array | Uint8Array;
     if (params.binary_data_size !== undefined) {
       const size = params.binary_data_size;
       if (headerLength === undefined) {
@@ -172,18 +198,16 @@ export function parseInferRequest(
           } bytes early`,
         );
       }
+      data = type.make(n);
       new Uint8Array(data.buffer).set(body.subarray(offset, offset + (size as number)));
       offset += size as number;
     } else {
       if (t.data === undefined) throw bad(`inputs[${i}].data: missing (or give parameters.binary_data_size)`);
-      const flat: number[] = [];
-      flatten(t.data, flat, `inputs[${i}].data`, dt);
-      if (flat.length !== n) {
-        throw bad(
-          `inputs[${i}].data: input '${name}' of shape ${JSON.stringify(shape)} needs ${n} values, got ${flat.length}`,
-        );
-      }
-      data.set(flat);
+      // Every JSON value takes at least one byte: a shape the text cannot fill is refused
+      // before its tensor is allocated.
+      const room = t.data instanceof JsonSpan ? t.data.end - t.data.start : 1;
+      data = type.make(Math.min(n, room));
+      fillData(t.data, data, `inputs[${i}].data`, dt, `input '${name}' of shape ${JSON.stringify(shape)}`, n);
     }
     inputs[name] = { data, shape: shape as number[], dtype: type.dtype };
   }

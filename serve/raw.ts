@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { InferOutputs, Model, ModelInstance, Tensor, TensorInfo } from "../mod.ts";
+import type { InferOutputs, InferTensor, Model, ModelInstance, Tensor, TensorInfo } from "../mod.ts";
 import type { WireSignature, WireTensor } from "./protocol.ts";
 
 /** A raw tensor as the model metadata describes it: also how to quantize and pad for it. */
@@ -77,6 +77,9 @@ export async function runRaw(
   );
   await inst.runAsync(ins, outs);
   const result: InferOutputs = {};
-  raw.outputs.forEach((t, i) => (result[t.name] = { data: outs[i], shape: [...t.shape], dtype: infos[i].dtype }));
+  // data and dtype come from the same TensorInfo (dtype picks the array above): they pair.
+  raw.outputs.forEach((t, i) => {
+    result[t.name] = { data: outs[i], shape: [...t.shape], dtype: infos[i].dtype } as InferTensor;
+  });
   return result;
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
   type Connection,
@@ -69,20 +69,49 @@ export class Repository {
     this.#opts = opts;
   }
 
-  /** Names of the model directories under the root. @example `repo.names()` */
+  /**
+   * Names of the model directories under the root: directories, or symbolic links to
+   * directories (the usual layout of a mounted volume), holding a model.json.
+   *
+   * @example
+   * ```ts
+   * repo.names(); // ["resnet", "tiny"]
+   * ```
+   */
   names(): string[] {
+    const isDir = (d: { name: string; isDirectory(): boolean; isSymbolicLink(): boolean }) => {
+      if (d.isDirectory()) return true;
+      if (!d.isSymbolicLink()) return false;
+      try {
+        return statSync(join(this.root, d.name)).isDirectory();
+      } catch {
+        return false; // a dangling link
+      }
+    };
     return readdirSync(this.root, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && NAME.test(d.name) && existsSync(join(this.root, d.name, "model.json")))
+      .filter((d) => NAME.test(d.name) && isDir(d) && existsSync(join(this.root, d.name, "model.json")))
       .map((d) => d.name).sort();
   }
 
-  /** Loads every model; failures are recorded (see {@link index}). @example `repo.loadAll()` */
-  loadAll(): void {
+  /**
+   * Loads every model; failures are recorded (see {@link index}) and returned as
+   * [name, reason] pairs.
+   *
+   * @example
+   * ```ts
+   * for (const [name, why] of repo.loadAll()) console.error(`${name}: ${why}`);
+   * ```
+   */
+  loadAll(): [string, string][] {
+    const failed: [string, string][] = [];
     for (const n of this.names()) {
       try {
         this.load(n);
-      } catch { /* recorded */ }
+      } catch {
+        failed.push([n, this.#failed.get(n) ?? "unknown error"]);
+      }
     }
+    return failed;
   }
 
   /** The repository index of the v2 model repository extension. @example `repo.index()` */

@@ -302,6 +302,43 @@ describe("QDQ models", () => {
   });
 });
 
+describe("compile report", () => {
+  test("warns loudly without calibration data, and names a tensor whose range clips the calibration set", () => {
+    const dir = mkdtempSync(join(tmpdir(), "axr-report-"));
+    try {
+      const messages: string[] = [];
+      compileGraph(makeModel(), join(dir, "a"), {
+        inputShapes: { image: [1, 3, 16, 16] },
+        randomSamples: 2,
+        progress: (m) => messages.push(m),
+      });
+      assert.ok(messages.some((m) => /^WARNING: no calibration data/.test(m)), messages.join("\n"));
+      assert.ok(messages.some((m) => /multiply-accumulates on the device: [0-9.]+%/.test(m)));
+      // percentile calibration drops the most extreme 0.01% of each sample (1 of 12288 values): the input grid clips it
+      const r = prng(5);
+      const samples = Array.from({ length: 3 }, () => {
+        const x = Float32Array.from({ length: 3 * 64 * 64 }, () => r());
+        x[7] = 40;
+        return [x];
+      });
+      const res = compileGraph(makeModel(), join(dir, "b"), {
+        inputShapes: { image: [1, 3, 64, 64] },
+        calibration: samples,
+        calibrationMethod: "percentile",
+      });
+      assert.ok(
+        res.report.warnings.some((w) => /tensor norm: .* clips the float range/.test(w)),
+        res.report.warnings.join("\n"),
+      );
+      const text = readFileSync(join(dir, "b", "compile_report.txt"), "utf8");
+      assert.match(text, /^quantized: norm \[/m);
+      assert.match(text, /^off the device: prob \(Softmax/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("constant folding", () => {
   test("folds a QuantizeLinear on .5 ties half to even, as onnxruntime", () => {
     const n = { op: "QuantizeLinear", name: "q", inputs: ["x", "s", "z"], outputs: ["y"], attrs: {} };

@@ -12,7 +12,7 @@ import * as ort from "onnxruntime-node";
 import { constant, Graph } from "../compiler/graph.ts";
 import { compileGraph, compileOnnx } from "../compiler/compile.ts";
 import { runNode } from "../compiler/evaluate.ts";
-import { compileMain, parseInputShapes } from "../compiler/cli.ts";
+import { compileMain, parseInputShapes } from "../cli/compile.ts";
 import { decodeOnnx, encodeOnnx } from "../compiler/onnx_io.ts";
 import { loadProgram, runReference } from "./fixtures/reference.ts";
 import { prng, randomInputs } from "./fixtures/make_fixtures.ts";
@@ -187,8 +187,14 @@ describe("from ONNX bytes and the command line", () => {
       const errs: string[] = [];
       const io = { out: () => {}, err: (s: string) => void errs.push(s) };
       assert.equal(await compileMain([], io), 2);
-      assert.match(errs.join(""), /no model given[\s\S]*Usage: axr compile/);
+      assert.match(errs.join(""), /missing MODEL\.onnx[\s\S]*Usage: axr compile/);
       assert.equal(await compileMain(["a.onnx", "--bogus"], io), 2);
+      assert.equal(await compileMain(["a.onnx", "--calibration-method", "median"], io), 2);
+      assert.equal(await compileMain(["a.onnx", "b.onnx"], io), 2);
+      errs.length = 0;
+      const helpOut: string[] = [];
+      assert.equal(await compileMain(["--help", "--bogus"], { out: (s) => void helpOut.push(s), err: io.err }), 0);
+      assert.match(helpOut.join(""), /Usage: axr compile/, "--help prints the usage and does no work");
       assert.equal(await compileMain(["a.onnx", "--input-shape", "1,a,3"], io), 2);
       assert.equal(await compileMain([join(dir, "missing.onnx"), "-q"], io), 3);
       const g = smallModel();
@@ -198,8 +204,8 @@ describe("from ONNX bytes and the command line", () => {
       errs.length = 0;
       assert.equal(
         await compileMain([path, "-o", join(dir, "out"), "-q"], io),
-        1,
-        "dynamic shape without --input-shape",
+        2,
+        "dynamic shape without --input-shape: a missing option, a usage error",
       );
       assert.match(errs.join(""), /input x has a dynamic shape .*give --input-shape/);
       const outs: string[] = [];

@@ -81,7 +81,14 @@ describe("axr serve", () => {
       const inst = conn.loadModelInstance(model);
       expected = inst.infer(x).fc.data as Float32Array;
     }
-    server = await startServer({ models: work, port: 0, instances: 2, token, maxBodyBytes: 1 << 20 });
+    server = await startServer({
+      models: work,
+      port: 0,
+      instances: 2,
+      token,
+      maxBodyBytes: 1 << 20,
+      modelControl: "explicit",
+    });
   });
   after(async () => {
     await server?.close();

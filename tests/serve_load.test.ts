@@ -9,6 +9,7 @@ import { cpSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { axrCommand, childEnv, removeDir, root, tempDir } from "./cli_helpers.ts";
+import { paced } from "./helpers/flood.ts";
 
 const seconds = Number(process.env.AXR_SERVE_LOAD_S ?? 3);
 const x = Array.from({ length: 192 }, (_, i) => i / 32 - 3);
@@ -143,8 +144,43 @@ describe("axr serve under load", () => {
     const settled = await Promise.allSettled(inFlight);
     await Promise.all(clients);
     const lost = settled.filter((r) => r.status === "rejected" || r.value.status !== 200);
-    assert.equal(lost.length, 0, JSON.stringify(lost.slice(0, 3)));
-    assert.ok(inFlight.length > 16);
+    const why = lost.slice(0, 3).map((r) => r.status === "rejected" ? String(r.reason?.cause ?? r.reason) : r.value);
+    assert.equal(lost.length, 0, JSON.stringify(why));
+    assert.ok(inFlight.length >= 16, `${inFlight.length} requests in flight`);
     assert.equal(await s.exited, 0);
+  });
+
+  test("a flood of 24 clients against --max-queue 2: a well-behaved client keeps at least half its rate", {
+    timeout: 60_000,
+  }, async () => {
+    const s = await startChild(join(work, "models"), stateDir, ["--instances", "1", "--max-queue", "2"]);
+    try {
+      const port = Number(new URL(s.url).port);
+      // one request at a time, 100 ms apart (10/s), on a connection of its own
+      const alone = await paced(port, 2, 100);
+      // 24 flooders in a process of their own, for 4 s; the paced client measures 3 s of it
+      const script = join(root, "tests/helpers/flood.ts");
+      const argv = process.versions.bun ? [script] : ["run", "-A", script];
+      const flooding = new Promise<{ answered: number; ok: number }>((resolve, reject) => {
+        const p = spawn(process.execPath, [...argv, String(port), "24", "4"], { stdio: ["ignore", "pipe", "inherit"] });
+        let out = "";
+        p.stdout!.on("data", (d: Uint8Array) => (out += new TextDecoder().decode(d)));
+        p.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`flooders exited ${code}`))));
+      });
+      await new Promise((r) => setTimeout(r, 700)); // the flood under way (the child starts)
+      const flooded = await paced(port, 3, 100);
+      const f = await flooding;
+      const ratio = flooded.rate / alone.rate;
+      console.log(
+        `serve flood: well-behaved client ${alone.rate.toFixed(1)}/s alone, ${flooded.rate.toFixed(1)}/s beside 24 ` +
+          `flooders (${ratio.toFixed(2)}x); flooders: ${f.answered} answered, ${f.ok} of them 200`,
+      );
+      assert.ok(alone.ok >= 10, JSON.stringify(alone));
+      assert.ok(f.answered > f.ok, "the flood never filled the queue");
+      assert.ok(ratio >= 0.5, JSON.stringify({ alone, flooded, flood: f }));
+    } finally {
+      process.kill(s.proc.pid!, "SIGTERM");
+      assert.equal(await s.exited, 0);
+    }
   });
 });

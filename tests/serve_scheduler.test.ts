@@ -106,4 +106,43 @@ describe("serve scheduler", () => {
     a.pending[1].resolve(out(3));
     assert.deepEqual(Array.from((await q).y.data as Float32Array), [3]);
   });
+
+  test("a full queue: a light client takes the waiting place of a heavy one, whose request gets 503", async () => {
+    const a = new Stub();
+    const s = new Scheduler(asInstances([a]), { maxQueue: 1, timeoutMs: 10_000 });
+    // the heavy client asks 20 times: one runs, one waits, 18 are refused
+    const heavy = Array.from({ length: 20 }, () => {
+      try {
+        return status(s.admit("heavy").submit(run));
+      } catch (e) {
+        assert.ok(e instanceof HttpError && e.status === 503);
+        return Promise.resolve(503);
+      }
+    });
+    await tick();
+    assert.equal(s.queueDepth, 1);
+    // a client seen once takes the waiting place; the heavy request that held it gets 503
+    const light = s.admit("light").submit(run);
+    assert.equal(s.queueDepth, 1);
+    // another new client finds only the light one waiting, no heavier: refused
+    assert.throws(() => s.admit("other"), (e: unknown) => e instanceof HttpError && e.status === 503);
+    a.pending.shift()!.resolve(out(1));
+    await tick();
+    a.pending.shift()!.resolve(out(2));
+    assert.equal(await status(light), "ok");
+    const got = await Promise.all(heavy);
+    assert.deepEqual([got.filter((g) => g === "ok").length, got.filter((g) => g === 503).length], [1, 19]);
+    // a place held while its body is read is given up the same way
+    const t = s.admit("heavy");
+    const u = s.admit("heavy");
+    assert.throws(() => s.admit("heavy"), (e: unknown) => e instanceof HttpError && e.status === 503);
+    const v = s.admit("fresh"); // takes t's place
+    assert.equal(await status(t.submit(run)), 503);
+    const ru = u.submit(run);
+    v.cancel();
+    await tick();
+    a.pending.shift()!.resolve(out(3));
+    assert.equal(await status(ru), "ok");
+    await s.drain();
+  });
 });

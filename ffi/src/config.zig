@@ -93,7 +93,8 @@ pub fn stamp(state_dir: []const u8, dev: *const Device) u128 {
     var pbuf: [std.fs.max_path_bytes]u8 = undefined;
     const path = confPath(&pbuf, state_dir, dev, "") catch return 0;
     const st = posix.fstatat(posix.AT.FDCWD, path, 0) catch return 0;
-    const mt: u64 = @bitCast(@as(i64, st.mtim.sec) *% 1_000_000_000 +% st.mtim.nsec);
+    const m = st.mtime(); // portable accessor: Linux names the field mtim, macOS mtimespec
+    const mt: u64 = @bitCast(@as(i64, m.sec) *% 1_000_000_000 +% m.nsec);
     return (@as(u128, mt) << 64) | (@as(u128, @as(u64, @bitCast(st.size))) << 32) ^ @as(u128, st.ino);
 }
 

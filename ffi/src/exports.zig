@@ -24,6 +24,7 @@ const Connection = connection.Connection;
 
 comptime {
     _ = @import("exports_model.zig");
+    _ = @import("exports_cpu.zig");
 }
 
 pub export fn axr_api_version() c_uint {

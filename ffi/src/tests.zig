@@ -24,4 +24,5 @@ test {
     _ = @import("exec.zig");
     _ = @import("exec_test.zig");
     _ = @import("timing.zig");
+    _ = @import("cpu.zig");
 }
