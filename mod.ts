@@ -22,7 +22,7 @@
  *
  * @module
  */
-export { Context, type DeviceSelector, type Logger, LogLevel } from "./runtime/context.ts";
+export { Context, type DeviceSelector, type HostCpu, type Logger, LogLevel } from "./runtime/context.ts";
 export { Connection } from "./runtime/connection.ts";
 export { Model, type ModelProperties } from "./runtime/model.ts";
 export {

@@ -31,7 +31,10 @@ const OPTIONAL: [string, string][] = [
   ["run_overhead.ts", "runOverhead"],
   ["postamble.ts", "postambleBench"],
   ["emulator.ts", "emulatorBench"],
+  ["emulator_cpu.ts", "emulatorCpuBench"],
   ["serve.ts", "runServe"],
+  ["timing.ts", "timingBench"],
+  ["zoo.ts", "zooBench"],
 ];
 
 interface RunOptions {

@@ -21,8 +21,14 @@ export interface BenchRow {
   ratio: number;
   /** Bytes read + written per second by ours, in GB/s (kernels only). */
   gbps?: number;
+  /** The same process's copy of the same bytes, in GB/s (emulator_lut). */
+  copy_gbps?: number;
   /** Free-form remark. */
   note?: string;
+  /** timing_* rows: modelled card FPS, modelled 4-core device FPS, Axelera's published FPS. */
+  modelled_fps?: number;
+  device_fps?: number;
+  published_fps?: number;
 }
 
 /**

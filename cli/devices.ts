@@ -12,6 +12,7 @@ import { parseCoreValues } from "./core_values.ts";
 import { ExitCode, RuntimeFailure, UsageError } from "./errors.ts";
 import { out } from "./output.ts";
 import { loadRuntime, type Runtime } from "./runtime.ts";
+import type { HostCpu } from "../runtime/context.ts";
 
 /**
  * The flags of `axr devices`.
@@ -104,6 +105,8 @@ export interface DeviceReport {
   mvmUtilisation: (number | undefined)[];
   /** Every configuration key the device reported. */
   configuration: Record<string, string>;
+  /** The host CPU level the emulator's kernels run at (libaxr only; see docs/emulator.md "CPU levels"). */
+  hostCpu?: HostCpu;
 }
 
 /** Reads a field of a DeviceInfo whichever naming the API uses. */
@@ -135,7 +138,13 @@ function boardTypeName(rt: Runtime, v: unknown): string {
  * const r = deviceReport(rt, 0, dev, ctx.readDeviceConfiguration(dev));
  * ```
  */
-export function deviceReport(rt: Runtime, index: number, dev: unknown, config: Record<string, string>): DeviceReport {
+export function deviceReport(
+  rt: Runtime,
+  index: number,
+  dev: unknown,
+  config: Record<string, string>,
+  hostCpu?: HostCpu,
+): DeviceReport {
   const subdevices = toNum(field(dev, "subdeviceCount", "subdevice_count")) ?? 4;
   const cores = Array.from({ length: Math.max(subdevices, 1) }, (_, i) => i);
   return {
@@ -157,6 +166,7 @@ export function deviceReport(rt: Runtime, index: number, dev: unknown, config: R
     coreClocksMhz: cores.map((c) => toNum(config[`clock_profile_core_${c}`] ?? config.clock_profile)),
     mvmUtilisation: cores.map((c) => toNum(config[`mvm_utilisation_core_${c}`])),
     configuration: config,
+    ...(hostCpu ? { hostCpu } : {}),
   };
 }
 
@@ -183,6 +193,12 @@ export function formatDevice(r: DeviceReport): string {
     } bc_board_type=${r.boardControllerBoardType || "?"}` +
     (r.maxMemory ? ` max_memory=${r.maxMemory}` : ""),
   ];
+  if (r.hostCpu) {
+    const h = r.hostCpu;
+    lines.push(
+      `  host cpu:        ${h.error ? `refused: ${h.error}` : `${h.level} kernels (this CPU: ${h.levels.join(", ")})`}`,
+    );
+  }
   return lines.join("\n") + "\n";
 }
 
@@ -282,7 +298,8 @@ export async function devicesMain(argv: string[]): Promise<number> {
     selected = selectDevices(ctx.listDevices(), args.string("device"));
   }
 
-  const reports = selected.map((s) => deviceReport(rt, s.index, s.dev, ctx.readDeviceConfiguration(s.dev)));
+  const hostCpu = (ctx as { hostCpu?: () => HostCpu | undefined }).hostCpu?.();
+  const reports = selected.map((s) => deviceReport(rt, s.index, s.dev, ctx.readDeviceConfiguration(s.dev), hostCpu));
   if (args.boolean("json")) {
     out(JSON.stringify(reports, null, 2) + "\n");
   } else if (reports.length === 0) {

@@ -328,6 +328,13 @@ export class NativeApi {
     return this.lib.cString(f(inst)) ?? undefined;
   }
 
+  /** `axr_ext_host_cpu` (JSON text), or undefined without the extension. */
+  hostCpu(): string | undefined {
+    const f = this.lib.symbols.axr_ext_host_cpu;
+    if (!f) return undefined;
+    return this.lib.cString(f()) ?? undefined;
+  }
+
   /**
    * Installs a logger on a context (`axr_set_logger`) and returns the callback,
    * which the caller must keep and close after the context is gone; with `sink`

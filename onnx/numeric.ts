@@ -24,11 +24,12 @@ import {
   softmaxAxis as kSoftmaxAxis,
   type WasmBuffer,
 } from "../kernels/mod.ts";
+import { type Activation, convTranspose as kConvTranspose } from "../kernels/fused.ts";
 import type { TensorData } from "./tensor.ts";
 
 const K_BINARY = ["add", "sub", "mul", "div"] as const;
 /** Below this many elements the TS loop beats the kernel call (operand copies, checks). */
-const K_MIN = 256;
+export const K_MIN = 256;
 
 /** Any numeric typed array. @example `const a: NumArray = new Float32Array(1)` */
 export type NumArray = Exclude<TensorData, string[] | BigInt64Array | BigUint64Array>;
@@ -730,9 +731,10 @@ export interface Spatial2d {
 /**
  * 2-D transposed convolution (NCHW, groups, strides, dilations, pads): for each input
  * channel, output channel and kernel tap, the valid input rows and columns are computed
- * once and the inner loop runs over a contiguous input row. `y` must be zero-filled.
- * Float32 tensors take the GEMM kernel: per group, `W^T X` gives every (output channel,
- * tap) row at once, then the rows are added into place (col2im).
+ * once and the inner loop runs over a contiguous input row (`y` is zero-filled first).
+ * Float32 tensors take the WASM kernel: per group, `W^T X` gives every (output channel,
+ * tap) row at once, then the rows are added into place (col2im), or, when stride =
+ * kernel, each output is written once from registers (same sums, same order).
  * @example `convTranspose2d(x, w, null, y, 1, 1, 1, 1, { inSp: [2, 2], outSp: [4, 4], kSp: [2, 2], strides: [2, 2], dil: [1, 1], pads: [0, 0, 0, 0] })`
  */
 export function convTranspose2d(
@@ -753,12 +755,10 @@ export function convTranspose2d(
   const lo = (k: number, st: number, d: number, p: number) => Math.max(0, Math.ceil((p - k * d) / st));
   const hi = (k: number, st: number, d: number, p: number, o: number, inn: number) =>
     Math.min(inn, Math.floor((o - 1 + p - k * d) / st) + 1);
-  if (
-    x instanceof Float32Array && w instanceof Float32Array && y instanceof Float32Array &&
-    cg * mg * kSize * inSize >= 4096
-  ) {
-    return convTranspose2dGemm(x, w, bias, y, n, c, m, group, s);
+  if (y instanceof Float32Array && convTransposeOnKernel(x, w, c, m, group, kSize, inSize)) {
+    return convTranspose2dKernel(x as Float32Array, w as Float32Array, bias, y as Float32Array, n, c, m, group, s);
   }
+  y.fill(0);
   const vectorRow = sw === 1;
   const pairRow = kw === 2 && sw === 2 && dw === 1 && pl === 0 && s.pads[3] === 0 && ow === 2 * iw;
   for (let bi = 0; bi < n; bi++) {
@@ -836,93 +836,55 @@ function scratchF32(slot: number, n: number): WasmBuffer {
   return b;
 }
 
-function convTranspose2dGemm(
-  x: Float32Array,
+/**
+ * Whether {@link convTranspose2d} takes the WASM kernel for these operands (float32 and big
+ * enough that the call pays; smaller ones keep the TypeScript loop and its sums' order).
+ * @example `convTransposeOnKernel(x, w, 24, 24, 1, 4, 12800)`
+ */
+export function convTransposeOnKernel(
+  x: NumArray,
+  w: NumArray,
+  c: number,
+  m: number,
+  group: number,
+  kSize: number,
+  inSize: number,
+): boolean {
+  return x instanceof Float32Array && w instanceof Float32Array &&
+    (c / group) * (m / group) * kSize * inSize >= 4096;
+}
+
+/**
+ * The kernel path of {@link convTranspose2d} with a fused activation after the bias
+ * (kernels/fused.ts: tiles when stride = kernel, else GEMM + col2im, all in WASM). The
+ * caller checks {@link convTransposeOnKernel}; `y` need not be zeroed.
+ * @example `convTranspose2dKernel(x, w, b, y, 1, 24, 24, 1, s, { kind: "relu" })`
+ */
+export function convTranspose2dKernel(
+  x: Float32Array | WasmBuffer,
   w: Float32Array,
   bias: NumArray | null,
-  y: Float32Array,
+  y: Float32Array | WasmBuffer,
   n: number,
   c: number,
   m: number,
   group: number,
   s: Spatial2d,
+  act: Activation = { kind: "none" },
 ): void {
-  const [ih, iw] = s.inSp, [oh, ow] = s.outSp, [kh, kw] = s.kSp, [sh, sw] = s.strides, [dh, dw] = s.dil;
-  const pt = s.pads[0], pl = s.pads[1];
-  const cg = c / group, mg = m / group, inSize = ih * iw, outSize = oh * ow, kSize = kh * kw, rows = mg * kSize;
-  const colScratch = scratchF32(0, rows * inSize);
-  const lo = (k: number, st: number, d: number, p: number) => Math.max(0, Math.ceil((p - k * d) / st));
-  const hi = (k: number, st: number, d: number, p: number, o: number, inn: number) =>
-    Math.min(inn, Math.floor((o - 1 + p - k * d) / st) + 1);
-  const pair = kw === 2 && sw === 2 && dw === 1 && pl === 0 && s.pads[3] === 0 && ow === 2 * iw;
-  for (let bi = 0; bi < n; bi++) {
-    for (let g = 0; g < group; g++) {
-      const xo = (bi * c + g * cg) * inSize, wo = g * cg * rows;
-      // col[(oc, tap), p] = sum_ic w[ic, (oc, tap)] * x[ic, p]: A is w transposed
-      // a view of the scratch block: in linear memory, so the kernel writes it in place
-      kGemm(
-        w.subarray(wo, wo + cg * rows),
-        x.subarray(xo, xo + cg * inSize),
-        colScratch.f32().subarray(0, rows * inSize),
-        rows,
-        inSize,
-        cg,
-        { aRowStride: 1, aColStride: rows, bRowStride: inSize },
-      );
-      const t = colScratch.f32(); // re-taken: the call may have grown the memory
-      for (let oc = 0; oc < mg; oc++) {
-        const yb = (bi * m + g * mg + oc) * outSize;
-        for (let a = 0; a < kh; a++) {
-          const r0 = lo(a, sh, dh, pt), r1 = hi(a, sh, dh, pt, oh, ih);
-          if (pair) {
-            const t0 = (oc * kSize + a * 2) * inSize;
-            addPairRows(
-              y,
-              yb + (r0 * sh + a * dh - pt) * ow,
-              sh * ow,
-              t,
-              t0 + r0 * iw,
-              t0 + inSize + r0 * iw,
-              iw,
-              r1 - r0,
-            );
-            continue;
-          }
-          for (let e = 0; e < kw; e++) {
-            const c0 = lo(e, sw, dw, pl), c1 = hi(e, sw, dw, pl, ow, iw), tb = (oc * kSize + a * kw + e) * inSize;
-            for (let i = r0; i < r1; i++) {
-              const yr = yb + (i * sh + a * dh - pt) * ow + e * dw - pl, tr = tb + i * iw;
-              for (let j = c0; j < c1; j++) y[yr + j * sw] += t[tr + j];
-            }
-          }
-        }
-        if (bias) {
-          const bv = bias[g * mg + oc];
-          if (bv !== 0) { for (let i = 0; i < outSize; i++) y[yb + i] += bv; }
-        }
-      }
-    }
-  }
-}
-
-/** y[yo + r * ys + 2j] += t[t0 + r * w + j], y[.. + 1] += t[t1 + r * w + j] for `rows` rows (a small function: JITs optimise it alone). */
-function addPairRows(
-  y: Float32Array,
-  yo: number,
-  ys: number,
-  t: Float32Array,
-  t0: number,
-  t1: number,
-  w: number,
-  rows: number,
-): void {
-  for (let r = 0; r < rows; r++) {
-    const yr = yo + r * ys, a = t0 + r * w, b = t1 + r * w;
-    for (let j = 0; j < w; j++) {
-      y[yr + 2 * j] += t[a + j];
-      y[yr + 2 * j + 1] += t[b + j];
-    }
-  }
+  const b = bias === null ? null : bias instanceof Float32Array ? bias : Float32Array.from(bias as ArrayLike<number>);
+  kConvTranspose(x, w, b, y, {
+    n,
+    c,
+    m,
+    group,
+    inSp: [s.inSp[0], s.inSp[1]],
+    outSp: [s.outSp[0], s.outSp[1]],
+    kSp: [s.kSp[0], s.kSp[1]],
+    strides: [s.strides[0], s.strides[1]],
+    dil: [s.dil[0], s.dil[1]],
+    pads: [s.pads[0], s.pads[1]],
+  }, act);
 }
 
 /**

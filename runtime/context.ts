@@ -31,6 +31,18 @@ export type LogLevel = typeof LogLevel[keyof typeof LogLevel];
 /** Receives the library's log messages. */
 export type Logger = (level: LogLevel, message: string) => void;
 
+/** The host CPU level of the emulator's kernels (`Context.hostCpu()`). */
+export interface HostCpu {
+  /** The level in use ("" when `AXR_CPU` was refused). */
+  level: string;
+  /** The highest level this CPU has. */
+  native: string;
+  /** Every level this CPU runs, lowest first. */
+  levels: string[];
+  /** Why `AXR_CPU` was refused, or null. */
+  error: string | null;
+}
+
 /**
  * The root object: lists and configures devices, connects to them, loads
  * models. Releasing it releases everything it created.
@@ -88,6 +100,25 @@ export class Context extends AxrObject {
     const r = native().listDevices(this.handleFor("listDevices"));
     if (isStatus(r)) this.fail("listDevices", r);
     return r.map((d) => new DeviceInfo(d.info, d.bytes));
+  }
+
+  /**
+   * The host CPU level the emulator's kernels run at (libaxr's `axr_ext_host_cpu`; see
+   * docs/emulator.md "CPU levels"), or undefined with a library that lacks it.
+   *
+   * @example
+   * ```ts
+   * console.log(ctx.hostCpu()?.level); // "vnni"
+   * ```
+   */
+  hostCpu(): HostCpu | undefined {
+    const text = native().hostCpu();
+    if (text === undefined) return undefined;
+    try {
+      return JSON.parse(text) as HostCpu;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The device for a selector (index and name resolved through `listDevices()`). */

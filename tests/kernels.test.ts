@@ -676,3 +676,53 @@ describe("kernels: float32 numeric ops", () => {
     }
   });
 });
+
+describe("per-engine dequantize formulation", () => {
+  test("both forms (extend_high, and 4-byte loads for JavaScriptCore) give the same bits", async () => {
+    const { kernelExports } = await import("../kernels/wasm.ts");
+    const k = kernelExports();
+    const bun = "Bun" in globalThis;
+    const q = new Int8Array(80 * 8 * 67 + 5).map((_, i) => (i * 40503) & 0xff);
+    const u = new Uint8Array(q.buffer);
+    const shape = [1, 8, 67, 80], pads: [number, number][] = [[0, 0], [0, 0], [0, 3], [0, 5]];
+    const results: Float32Array[][] = [];
+    try {
+      for (const narrow of [false, true]) {
+        k.set_dequantize_narrow_loads(narrow);
+        results.push([
+          dequantize(q, new Float32Array(q.length), 0.037, -3),
+          dequantize(u, new Float32Array(u.length), 0.5, 130, "uint8"),
+          depadDequantize(q.subarray(0, 8 * 67 * 80), shape, pads, 0.25, 7, new Float32Array(8 * 64 * 75)),
+        ]);
+      }
+    } finally {
+      k.set_dequantize_narrow_loads(bun); // the engine's choice, as kernelExports() set it
+    }
+    const [a, b] = results;
+    for (let t = 0; t < a.length; t++) {
+      assert.equal(a[t].length, b[t].length);
+      for (let i = 0; i < a[t].length; i++) {
+        if (!Object.is(a[t][i], b[t][i])) assert.fail(`result ${t} element ${i}: ${a[t][i]} vs ${b[t][i]}`);
+      }
+    }
+    // and the values are the formula's
+    for (let i = 0; i < q.length; i += 97) assert.equal(a[0][i], Math.fround((q[i] + 3) * Math.fround(0.037)));
+  });
+});
+
+describe("sigmoid where exp saturates", () => {
+  test("x <= -88.38 gives the subnormal 1 / (1 + exp(88.38)) without dividing: same bits as the division", async () => {
+    const { chain } = await import("../kernels/fused.ts");
+    const xs = [-1000, -100, -88.38, -88.3762626647949, -88.37626, -88.37, -87.5, -87.3, -50, 0, 3, -Infinity, NaN];
+    const x = new Float32Array(4 * xs.length + 3).map((_, i) => xs[i % xs.length]);
+    const e = exp(x.map((v) => -v), new Float32Array(x.length));
+    const s = sigmoid(x, new Float32Array(x.length));
+    const c = chain(x, new Float32Array(x.length), x.length, 1, [{ kind: "sigmoid" }]);
+    for (let i = 0; i < x.length; i++) {
+      const want = Math.fround(1 / Math.fround(1 + e[i]));
+      assert.ok(Object.is(s[i], want), `sigmoid(${x[i]}) = ${s[i]}, want ${want}`);
+      assert.ok(Object.is(c[i], want), `chain sigmoid(${x[i]}) = ${c[i]}, want ${want}`);
+    }
+    assert.ok(s[0] > 0 && s[0] < 1.2e-38, `saturated sigmoid is the subnormal constant, got ${s[0]}`);
+  });
+});

@@ -25,6 +25,7 @@ const eltwise = @import("ops/eltwise.zig");
 const lut = @import("ops/lut.zig");
 const pad_lut = @import("ops/pad_lut.zig");
 const layout = @import("ops/layout.zig");
+const kernels = @import("ops/kernels.zig");
 
 const Program = prog.Program;
 const Op = prog.Op;
@@ -65,6 +66,13 @@ pub const Runner = struct {
     list_mut: [][]u8,
     list_shapes: [][4]u32,
     list_per_worker: usize,
+    /// per op: false when a table op is merged into the next one (its output is never
+    /// written; the timing model still counts it)
+    exec_op: []bool,
+    /// per op: the input tensor a (merged) table op reads
+    table_src: []u32,
+    /// per op: the merged table of a table op at the end of a chain (else unused)
+    tables: [][256]u8,
 
     /// Plans and allocates all memory of the runs: the program's internal tensors share
     /// buffers whose lifetimes do not overlap (best-fit slots, freed after an op's last
@@ -80,25 +88,38 @@ pub const Runner = struct {
         for (p.input_ids) |t| external[t] = true;
         for (p.output_ids) |t| external[t] = true;
 
+        // chains of table ops: a table op whose output only the next table op reads is
+        // merged into it (one pass with the composed table)
+        const exec_op = try gpa.alloc(bool, p.ops.len);
+        errdefer gpa.free(exec_op);
+        const table_src = try gpa.alloc(u32, p.ops.len);
+        errdefer gpa.free(table_src);
+        const tables = try gpa.alloc([256]u8, p.ops.len);
+        errdefer gpa.free(tables);
+        try planTables(gpa, p, external, exec_op, table_src, tables);
+
         // liveness: the last op reading each tensor
         const last = try gpa.alloc(usize, nt);
         defer gpa.free(last);
         const slot_of = try gpa.alloc(usize, nt);
         defer gpa.free(slot_of);
+        @memset(slot_of, std.math.maxInt(usize)); // stays so for the outputs of merged ops
         for (last, 0..) |*l, t| l.* = if (external[t]) 0 else std.math.maxInt(usize);
         for (p.ops, 0..) |o, i| {
-            for (o.inputs) |t| last[t] = i;
+            if (!exec_op[i]) continue;
+            for (opInputs(o, i, table_src)) |t| last[t] = i;
             for (o.outputs) |t| if (last[t] == std.math.maxInt(usize)) {
                 last[t] = i; // written but never read
             };
         }
         for (p.ops, 0..) |o, i| for (o.outputs) |t| {
-            if (!external[t] and last[t] < i) last[t] = i;
+            if (exec_op[i] and !external[t] and last[t] < i) last[t] = i;
         };
         const Slot = struct { size: usize, free: bool };
         var slots = std.ArrayList(Slot).init(gpa);
         defer slots.deinit();
         for (p.ops, 0..) |o, i| {
+            if (!exec_op[i]) continue;
             for (o.outputs) |t| {
                 if (external[t]) continue;
                 const need = std.mem.alignForward(usize, p.tensors[t].logicalSize() / B, 64);
@@ -120,7 +141,7 @@ pub const Runner = struct {
                     slot_of[t] = slots.items.len - 1;
                 }
             }
-            for (o.inputs) |t| if (!external[t] and last[t] == i) {
+            for (opInputs(o, i, table_src)) |t| if (!external[t] and last[t] == i) {
                 slots.items[slot_of[t]].free = true;
             };
             for (o.outputs) |t| if (!external[t] and last[t] == i) {
@@ -136,7 +157,7 @@ pub const Runner = struct {
         }
         const slot_off = try gpa.alloc(usize, nt);
         errdefer gpa.free(slot_off);
-        for (slot_off, 0..) |*o, t| o.* = if (external[t]) 0 else slot_base[slot_of[t]];
+        for (slot_off, 0..) |*o, t| o.* = if (external[t] or slot_of[t] == std.math.maxInt(usize)) 0 else slot_base[slot_of[t]];
 
         const workers: u32 = @intCast(@min(B, max_workers));
         var ext_size: usize = 0;
@@ -207,7 +228,52 @@ pub const Runner = struct {
             .list_mut = lm,
             .list_shapes = ls,
             .list_per_worker = list_n,
+            .exec_op = exec_op,
+            .table_src = table_src,
+            .tables = tables,
         };
+    }
+
+    /// The inputs op `i` reads when it runs (a merged table op: the chain's first input).
+    fn opInputs(o: Op, i: usize, table_src: []const u32) []const u32 {
+        return if (o.attrs == .table) table_src[i .. i + 1] else o.inputs;
+    }
+
+    /// Marks the table ops merged into the next one (`exec_op` false) and composes the
+    /// tables of each chain into `tables` at the chain's last op.
+    fn planTables(gpa: std.mem.Allocator, p: *const Program, external: []const bool, exec_op: []bool, table_src: []u32, tables: [][256]u8) !void {
+        @memset(exec_op, true);
+        const readers = try gpa.alloc(u32, p.tensors.len);
+        defer gpa.free(readers);
+        @memset(readers, 0);
+        for (p.ops) |o| for (o.inputs) |t| {
+            readers[t] += 1;
+        };
+        // the op that writes each tensor
+        const writer = try gpa.alloc(u32, p.tensors.len);
+        defer gpa.free(writer);
+        @memset(writer, std.math.maxInt(u32));
+        for (p.ops, 0..) |o, i| for (o.outputs) |t| {
+            writer[t] = @intCast(i);
+        };
+        for (p.ops, 0..) |o, i| {
+            table_src[i] = if (o.inputs.len > 0) o.inputs[0] else 0;
+            const t = switch (o.attrs) {
+                .table => |t| t,
+                else => continue,
+            };
+            tables[i] = t.*;
+            const x = o.inputs[0];
+            const w = writer[x];
+            if (w == std.math.maxInt(u32) or external[x] or readers[x] != 1) continue;
+            if (p.ops[w].attrs != .table) continue;
+            // merge the writer (itself possibly merged) into this op
+            exec_op[w] = false;
+            table_src[i] = table_src[w];
+            var composed: [256]u8 = undefined;
+            lut.compose(&composed, &tables[w], t);
+            tables[i] = composed;
+        }
     }
 
     pub fn deinit(self: *Runner, gpa: std.mem.Allocator) void {
@@ -222,6 +288,9 @@ pub const Runner = struct {
         gpa.free(self.list_bufs);
         gpa.free(self.list_mut);
         gpa.free(self.list_shapes);
+        gpa.free(self.exec_op);
+        gpa.free(self.table_src);
+        gpa.free(self.tables);
         self.* = undefined;
     }
 
@@ -295,10 +364,9 @@ pub const Runner = struct {
             const c = cfg[k];
             var cyc: u64 = timing.run_overhead_cycles;
             for (p.ops, self.act_bytes) |o, act| {
-                const macs = o.macs / B * units;
-                const bytes = act * units + o.const_bytes;
-                const oc = timing.opCycles(macs, bytes, c.mvm_utilisation);
-                if (profile) |list| try list.append(.{ .name = o.name, .op = @tagName(o.kind), .start_cycle = cyc, .cycles = oc, .macs = macs, .core = @intCast(k) });
+                const w = timing.work(&o, B, units, act, timing.params);
+                const oc = timing.cycles(w, c.mvm_utilisation, timing.params);
+                if (profile) |list| try list.append(.{ .name = o.name, .op = @tagName(o.kind), .start_cycle = cyc, .cycles = oc, .macs = w.macs, .core = @intCast(k) });
                 cyc += oc;
             }
             const ns = timing.toNs(cyc, c.clock_mhz);
@@ -330,17 +398,19 @@ pub const Runner = struct {
         const lb = self.list_bufs[w * self.list_per_worker ..][0..self.list_per_worker];
         const lm = self.list_mut[w * self.list_per_worker ..][0..self.list_per_worker];
         const ls = self.list_shapes[w * self.list_per_worker ..][0..self.list_per_worker];
+        const k = prog.cpu.table(p.level);
         for (ua..ub) |uu| {
             const u: u32 = @intCast(uu);
-            for (p.ops) |*o| {
-                const x = self.view(w, o.inputs[0], u);
+            for (p.ops, 0..) |*o, oi| {
+                if (!self.exec_op[oi]) continue;
+                const x = self.view(w, if (o.attrs == .table) self.table_src[oi] else o.inputs[0], u);
                 const y = self.view(w, o.outputs[0], u);
                 const xd = p.tensors[o.inputs[0]];
                 switch (o.attrs) {
-                    .conv => |*c| conv.run(c, .{ .data = x.data, .shape = x.shape, .zp = xd.zero_point, .is_uint8 = xd.isUint8() }, y.data, y.shape[1], y.shape[2], xp, acc),
+                    .conv => |*c| k.conv(&.{ .p = c, .x = .{ .data = x.data, .shape = x.shape, .zp = xd.zero_point, .is_uint8 = xd.isUint8() }, .y = y.data, .oh = y.shape[1], .ow = y.shape[2], .row0 = 0, .row1 = y.shape[1], .xp = xp, .acc = acc }),
                     .binary => |*bp| {
                         const b = self.view(w, o.inputs[1], u);
-                        eltwise.binary(bp, x.data, x.shape, b.data, b.shape, y.data, y.shape);
+                        k.binary(&.{ .p = bp, .a = x.data, .as_ = x.shape, .b = b.data, .bs = b.shape, .y = y.data, .ys = y.shape });
                     },
                     .concat => |*cp| {
                         for (o.inputs, 0..) |t, i| {
@@ -348,10 +418,10 @@ pub const Runner = struct {
                             lb[i] = v.data;
                             ls[i] = v.shape;
                         }
-                        eltwise.concat(cp, lb[0..o.inputs.len], ls[0..o.inputs.len], y.data, y.shape);
+                        k.concat(&.{ .p = cp, .xs = lb[0..o.inputs.len], .shapes = ls[0..o.inputs.len], .y = y.data, .ys = y.shape });
                     },
-                    .pool => |*pp| pool.run(pp, x.data, x.shape, y.data, y.shape[1], y.shape[2]),
-                    .table => |t| lut.apply(t, x.data, y.data),
+                    .pool => |*pp| k.pool(&.{ .p = pp, .x = x.data, .xs = x.shape, .y = y.data, .oh = y.shape[1], .ow = y.shape[2] }),
+                    .table => k.table(&.{ .t = &self.tables[oi], .x = x.data, .y = y.data }),
                     .pad => |*pp| pad_lut.pad(pp, x.data, x.shape, y.data, y.shape),
                     .channel_table => |t| pad_lut.channelLut(t, x.data, y.data),
                     .resize => |s| layout.resize(s[0], s[1], x.data, x.shape, y.data),

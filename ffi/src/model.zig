@@ -81,6 +81,11 @@ pub const Model = struct {
         const prog_path = try join(arena, dir, mf.program);
         const pbytes = try readFile(gpa, prog_path, max_program_bytes, mf.program, diag);
         var pdiag = program.Diagnostic{};
+        const choice = program.cpu.current();
+        if (choice.err()) |msg| {
+            gpa.free(pbytes);
+            return diag.fail(error.InvalidArgument, "{s}", .{msg});
+        }
         const parsed = program.Program.parse(gpa, pbytes, &pdiag);
         gpa.free(pbytes);
         var prog = parsed catch |e| switch (e) {

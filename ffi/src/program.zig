@@ -14,6 +14,7 @@
 const std = @import("std");
 const rq = @import("ops/requant.zig");
 const conv = @import("ops/conv.zig");
+pub const cpu = @import("cpu.zig");
 const pool = @import("ops/pool.zig");
 const eltwise = @import("ops/eltwise.zig");
 const pad_lut = @import("ops/pad_lut.zig");
@@ -139,12 +140,21 @@ pub const Program = struct {
     /// N of the program inputs when every tensor has it and no op mixes images
     /// (then a batch can be split across cores); 1 otherwise.
     batch: u32,
+    /// The CPU level the program was packed for and runs its kernels at (cpu.zig).
+    level: cpu.Level,
 
-    /// Parses and validates `bytes` (a whole program.axp).
+    /// Parses and validates `bytes` (a whole program.axp) for the process's CPU level
+    /// (baseline when AXR_CPU was refused: the loader reports that before parsing).
     pub fn parse(gpa: std.mem.Allocator, bytes: []const u8, diag: *Diagnostic) Error!Program {
+        const c = cpu.current();
+        return parseAt(gpa, bytes, diag, if (c.err() == null) c.level else .baseline);
+    }
+
+    /// `parse` for CPU level `level` (one this CPU supports).
+    pub fn parseAt(gpa: std.mem.Allocator, bytes: []const u8, diag: *Diagnostic, level: cpu.Level) Error!Program {
         var arena = std.heap.ArenaAllocator.init(gpa);
         errdefer arena.deinit();
-        var p = Parser{ .gpa = gpa, .arena = arena.allocator(), .diag = diag };
+        var p = Parser{ .gpa = gpa, .arena = arena.allocator(), .diag = diag, .level = level };
         const r = try p.run(bytes);
         return .{
             .arena = arena,
@@ -155,6 +165,7 @@ pub const Program = struct {
             .output_descs = r.output_descs,
             .ops = r.ops,
             .batch = r.batch,
+            .level = level,
         };
     }
 
@@ -203,6 +214,7 @@ pub const Parser = struct {
     gpa: std.mem.Allocator,
     arena: std.mem.Allocator,
     diag: *Diagnostic,
+    level: cpu.Level = .baseline,
     data: []const u8 = &.{},
     tensors: []TensorDesc = &.{},
     // context of the op being parsed

@@ -26,8 +26,9 @@ const std = @import("std");
 const kernel_safety = @import("builtin").mode == .Debug;
 const rq = @import("requant.zig");
 
-/// Lanes of int16 in one dot-product step.
-pub const vl: u32 = @max(16, std.simd.suggestVectorLength(i16) orelse 16);
+/// Lanes of int16 in one dot-product step: the same at every CPU level (ops/kernels.zig),
+/// so the packed weights do not depend on it; narrower CPUs split a step.
+pub const vl: u32 = 32;
 const V16 = @Vector(vl, i16);
 const V32 = @Vector(vl, i32);
 const VH = @Vector(vl / 2, i32);
@@ -103,7 +104,8 @@ fn roundUp(v: u32, m: u32) u32 {
 
 /// Repacks the weights for the execution loops; `h`, `w` are the input's logical height
 /// and width. Allocates in `arena` (freed with the program).
-pub fn pack(arena: std.mem.Allocator, p: *ConvParams, h: u32, w: u32, x_zp: i32, x_u8: bool) !void {
+/// `vnni`: pack the tiled path for the VNNI kernels (the level's `Table.vnni`).
+pub fn pack(arena: std.mem.Allocator, p: *ConvParams, h: u32, w: u32, x_zp: i32, x_u8: bool, vnni: bool) !void {
     p.hp = h + p.pads[0] + p.pads[2];
     p.wp = w + p.pads[1] + p.pads[3];
     const cin_g = p.cin / p.group;
@@ -156,15 +158,15 @@ pub fn pack(arena: std.mem.Allocator, p: *ConvParams, h: u32, w: u32, x_zp: i32,
     }
     p.tap_off = off;
     p.wpack = wp;
-    if (p.group == 1) try packTiles(arena, p, seglen, x_zp, x_u8);
+    if (p.group == 1) try packTiles(arena, p, seglen, x_zp, x_u8, vnni);
 }
 
 /// Packs the weights of the tiled path (group 1): per block of 16 output channels and per
 /// step of the reduction, 64 bytes = 16 channels x (4 int8 weights (VNNI) or 2 int16).
-fn packTiles(arena: std.mem.Allocator, p: *ConvParams, seglen: u32, x_zp: i32, x_u8: bool) !void {
+fn packTiles(arena: std.mem.Allocator, p: *ConvParams, seglen: u32, x_zp: i32, x_u8: bool, vnni: bool) !void {
     p.tiled = true;
-    p.vnni = has_vnni;
-    const kstep: u32 = if (has_vnni) 4 else 2;
+    p.vnni = vnni;
+    const kstep: u32 = if (vnni) 4 else 2;
     p.nq = (seglen + kstep - 1) / kstep;
     p.cob = (p.cout + 15) / 16;
     p.zpu = @intCast(if (x_u8) x_zp else x_zp + 128);
@@ -185,7 +187,7 @@ fn packTiles(arena: std.mem.Allocator, p: *ConvParams, seglen: u32, x_zp: i32, x
                 wsum += wv;
                 const q = e / kstep;
                 const at = ((cb * nt + t) * p.nq + q) * 64 + lane * 4;
-                if (has_vnni) {
+                if (vnni) {
                     wq[at + e % 4] = @bitCast(wv);
                 } else {
                     std.mem.writeInt(i16, wq[at + 2 * (e % 2) ..][0..2], wv, .little);
@@ -194,7 +196,7 @@ fn packTiles(arena: std.mem.Allocator, p: *ConvParams, seglen: u32, x_zp: i32, x
         }
         // VNNI multiplies unsigned x (x + 128 for int8) so it subtracts zpu * sum(w);
         // the int16 path multiplies x - zp directly.
-        comp[co] = if (has_vnni) p.bias[co] -% @as(i32, p.zpu) *% wsum else p.bias[co];
+        comp[co] = if (vnni) p.bias[co] -% @as(i32, p.zpu) *% wsum else p.bias[co];
         m16[co] = p.mult[co];
     }
     p.wq = wq;
@@ -266,33 +268,39 @@ const has_avx512bw = is_x86 and std.Target.x86.featureSetHas(builtin.cpu.feature
 const has_avx2 = is_x86 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx2);
 extern fn @"llvm.x86.avx512.pmaddw.d.512"(a: @Vector(32, i16), b: @Vector(32, i16)) @Vector(16, i32);
 extern fn @"llvm.x86.avx2.pmadd.wd"(a: @Vector(16, i16), b: @Vector(16, i16)) @Vector(8, i32);
-const has_vnni = has_avx512bw and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512vnni);
+extern fn @"llvm.x86.sse2.pmadd.wd"(a: @Vector(8, i16), b: @Vector(8, i16)) @Vector(4, i32);
+pub const has_vnni = has_avx512bw and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512vnni);
 extern fn @"llvm.x86.avx512.vpdpbusd.512"(acc: @Vector(16, i32), a: @Vector(16, i32), b: @Vector(16, i32)) @Vector(16, i32);
 
 /// Pairwise multiply-add of int16 lanes into int32 (pmaddwd; exact: |x - zp| <= 255 and
 /// |w| <= 128, so a pair sums to at most 65280).
 inline fn madd(a: V16, b: V16) VH {
-    if (comptime vl == 32 and has_avx512bw) return @"llvm.x86.avx512.pmaddw.d.512"(a, b);
-    if (comptime vl == 16 and has_avx2) return @"llvm.x86.avx2.pmadd.wd"(a, b);
+    return madd2(a, b);
+}
+
+inline fn maddGeneric(a: V16, b: V16) VH {
     const ae: VH = @shuffle(i16, a, undefined, even_idx);
     const ao: VH = @shuffle(i16, a, undefined, odd_idx);
     const be: VH = @shuffle(i16, b, undefined, even_idx);
     const bo: VH = @shuffle(i16, b, undefined, odd_idx);
-    return ae * be + ao * bo;
+    return ae * be +% ao * bo;
 }
 
 inline fn ld(s: []const i16, i: usize) V16 {
     return s[i..][0..vl].*;
 }
 
-/// Runs a Conv (or Gemm) on `x` (n images), writing `y` ([n][OH][OW][Cout] bytes).
-/// `xp` and `acc` are scratch of at least `scratchElems(n)` / `accElems()` elements.
-pub fn run(p: *const ConvParams, x: In, y: []u8, oh_n: u32, ow_n: u32, xp: []i16, acc: []i32) void {
+/// Runs a Conv (or Gemm) on `x` (n images), writing output rows [row0, row1) of every
+/// image of `y` ([n][OH][OW][Cout] bytes). `xp` and `acc` are scratch of at least
+/// `scratchElems(n)` / `accElems()` elements. `p` must be packed for this compilation's
+/// level (`pack(.., has_vnni)`).
+pub fn run(p: *const ConvParams, x: In, y: []u8, oh_n: u32, ow_n: u32, row0: u32, row1: u32, xp: []i16, acc: []i32) void {
     @setRuntimeSafety(kernel_safety);
     if (p.tiled) {
+        std.debug.assert(p.vnni == has_vnni);
         const xq = std.mem.sliceAsBytes(xp);
         if (has_vnni) widenU8(p, x, xq) else widen(p, x, xp);
-        runTiled(p, x.shape[0], xq, y, oh_n, ow_n);
+        runTiled(p, x.shape[0], xq, y, oh_n, ow_n, row0, row1);
         return;
     }
     widen(p, x, xp);
@@ -300,7 +308,7 @@ pub fn run(p: *const ConvParams, x: In, y: []u8, oh_n: u32, ow_n: u32, xp: []i16
     const c = p.cin;
     const cout = p.cout;
     for (0..n) |ni| {
-        for (0..oh_n) |oh| {
+        for (row0..row1) |oh| {
             for (0..ow_n) |ow| {
                 const origin = ((ni * p.hp + oh * p.sh) * p.wp + ow * p.sw) * c;
                 if (p.depthwise) dwPixel(p, xp, origin, acc) else pixel(p, xp, origin, acc);
@@ -442,12 +450,16 @@ inline fn madd2(a: @Vector(32, i16), b: @Vector(32, i16)) VI {
         const r1 = @"llvm.x86.avx2.pmadd.wd"(@shuffle(i16, a, undefined, idx_hi16), @shuffle(i16, b, undefined, idx_hi16));
         return @shuffle(i32, r0, r1, idx_cat);
     }
-    const E = @Vector(16, i32);
-    const ae: E = @shuffle(i16, a, undefined, idx_even16);
-    const ao: E = @shuffle(i16, a, undefined, idx_odd16);
-    const be: E = @shuffle(i16, b, undefined, idx_even16);
-    const bo: E = @shuffle(i16, b, undefined, idx_odd16);
-    return ae * be +% ao * bo;
+    if (comptime is_x86) { // SSE2: four xmm pmaddwd
+        var r: [4]@Vector(4, i32) = undefined;
+        inline for (0..4) |k| {
+            const ak: @Vector(8, i16) = @as([32]i16, a)[k * 8 ..][0..8].*;
+            const bk: @Vector(8, i16) = @as([32]i16, b)[k * 8 ..][0..8].*;
+            r[k] = @"llvm.x86.sse2.pmadd.wd"(ak, bk);
+        }
+        return @bitCast(r);
+    }
+    return maddGeneric(a, b);
 }
 
 inline fn bcast(xq: []const u8, i: usize) VI {
@@ -455,18 +467,18 @@ inline fn bcast(xq: []const u8, i: usize) VI {
     return @splat(v);
 }
 
-fn runTiled(p: *const ConvParams, n: u32, xq: []const u8, y: []u8, oh_n: u32, ow_n: u32) void {
+fn runTiled(p: *const ConvParams, n: u32, xq: []const u8, y: []u8, oh_n: u32, ow_n: u32, row0: u32, row1: u32) void {
     @setRuntimeSafety(kernel_safety);
     const c = p.cin;
     const P = 6;
     for (0..n) |ni| {
-        for (0..oh_n) |oh| {
-            const row0 = ((ni * p.hp + oh * p.sh) * p.wp) * c * ebytes;
+        for (row0..row1) |oh| {
+            const rbase = ((ni * p.hp + oh * p.sh) * p.wp) * c * ebytes;
             const yrow = ((ni * oh_n + oh) * ow_n) * p.cout;
             var ow: usize = 0;
-            while (ow + P <= ow_n) : (ow += P) block(P, p, xq, row0 + ow * p.sw * c * ebytes, y, yrow + ow * p.cout);
+            while (ow + P <= ow_n) : (ow += P) block(P, p, xq, rbase + ow * p.sw * c * ebytes, y, yrow + ow * p.cout);
             switch (ow_n - ow) {
-                inline 1...P - 1 => |r| block(r, p, xq, row0 + ow * p.sw * c * ebytes, y, yrow + ow * p.cout),
+                inline 1...P - 1 => |r| block(r, p, xq, rbase + ow * p.sw * c * ebytes, y, yrow + ow * p.cout),
                 else => {},
             }
         }

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# CPU levels (issue 20, docs/emulator.md "CPU levels"): the one libaxr.so runs every
+# compiled model fixture (and the demo's detector when it is built) at every CPU level
+# this machine has (AXR_CPU=<level>) with byte-identical outputs; refuses a level above
+# the CPU; runs the baseline level under valgrind memcheck (clean, no illegal
+# instruction); picks baseline and avx2 by itself on older CPUs emulated by
+# qemu-x86_64 (-cpu Nehalem, -cpu Haswell); and the aarch64 build's Zig tests pass under
+# qemu-aarch64. Installs valgrind, qemu-user and the aarch64 C library (Debian packages)
+# when missing. Prints "cpu-levels: N passed, M failed" last.
+set -uo pipefail
+source "$(cd "$(dirname "$0")/.." && pwd)/env.sh" || exit 1
+cd "$AXR_ROOT"
+export AXR_EMU_STATE_DIR="${AXR_EMU_STATE_DIR:-$(mktemp -d)}"
+passed=0; failed=0
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL $*"; }
+
+need_pkg() { # command package
+  command -v "$1" >/dev/null 2>&1 && return 0
+  [ "$1" = /usr/aarch64-linux-gnu/lib/libc.so.6 ] && [ -f "$1" ] && return 0
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo -n"
+  echo "[cpu-levels] installing $2 (apt-get)"
+  $sudo apt-get install -y -q "$2" >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null 2>&1 && $sudo apt-get install -y -q "$2" >/dev/null 2>&1; }
+}
+
+axr_build_native
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/axr-runtime/cpu-levels"
+mkdir -p "$cache"
+bin="$cache/cpu_levels"
+zig cc -O1 -g -Iinclude tests/native/cpu_levels.c -Lzig-out/lib -laxr -Wl,-rpath,"$AXR_ROOT/zig-out/lib" -o "$bin" || { bad "compile tests/native/cpu_levels.c"; echo "cpu-levels: $passed passed, $((failed)) failed"; exit 1; }
+
+models=(tests/fixtures/tiny tests/fixtures/ops tests/fixtures/uint8)
+for d in build/ocr-det-640x320 build/bench/*/; do [ -f "$d/model.json" ] && models+=("${d%/}"); done
+levels=$("$bin" /dev/null 2>/dev/null | head -1 | grep -oE '"levels":\[[^]]*\]' | grep -oE '"[a-z0-9]+"' | tr -d '"' | grep -v levels)
+echo "levels of this CPU: $(echo $levels)"
+out=$(mktemp -d)
+for l in $levels; do
+  mkdir -p "$out/$l"
+  if AXR_CPU=$l "$bin" "$out/$l" "${models[@]}" >"$out/$l.log" 2>&1 && grep -q "\"cpu\":\"$l\"" "$out/$l.log"; then
+    if [ "$l" = baseline ] || diff -r "$out/baseline" "$out/$l" >/dev/null; then ok "level $l: ${#models[@]} model(s), outputs identical to baseline (and to the golden outputs)"
+    else bad "level $l: outputs differ from the baseline level"; fi
+  else bad "level $l: $(tail -3 "$out/$l.log")"; fi
+done
+
+# a level above the CPU (or an unknown name) is refused with a clear message
+top=$(echo "$levels" | tail -1)
+arch_top=$([ "$(uname -m)" = x86_64 ] && echo vbmi || echo dotprod)
+if [ "$top" != "$arch_top" ]; then want="this CPU supports only up to '$top'"; ask=$arch_top; else want="unknown level"; ask=sse9; fi
+msg=$(AXR_CPU=$ask "$bin" "$out" tests/fixtures/tiny 2>&1 >/dev/null); st=$?
+if [ "$st" -eq 3 ] && echo "$msg" | grep -q "$want"; then ok "AXR_CPU=$ask refused: $msg"; else bad "AXR_CPU=$ask: exit $st, '$msg'"; fi
+
+# the baseline level under valgrind memcheck
+need_pkg valgrind valgrind
+if command -v valgrind >/dev/null; then
+  if AXR_CPU=baseline valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite "$bin" "$out" "${models[@]:0:3}" >"$out/vg.log" 2>&1; then ok "valgrind memcheck clean at the baseline level"
+  else bad "valgrind at the baseline level: $(grep -m5 -E '==[0-9]+== [A-Z]|illegal|rror' "$out/vg.log")"; fi
+else bad "valgrind is not installed and could not be installed"; fi
+
+# older x86-64 CPUs (qemu-user's TCG: no AVX-512): the library picks the level by itself
+need_pkg qemu-x86_64 qemu-user
+if [ "$(uname -m)" = x86_64 ] && command -v qemu-x86_64 >/dev/null; then
+  for c in Nehalem:baseline Haswell:avx2; do
+    mkdir -p "$out/q-${c%%:*}"
+    if qemu-x86_64 -cpu "${c%%:*}" "$bin" "$out/q-${c%%:*}" "${models[@]:0:3}" >"$out/q.log" 2>/dev/null && grep -q "\"cpu\":\"${c##*:}\"" "$out/q.log"; then ok "qemu-x86_64 -cpu ${c%%:*}: runs at level ${c##*:}, golden outputs"
+    else bad "qemu-x86_64 -cpu ${c%%:*}: $(tail -2 "$out/q.log")"; fi
+  done
+fi
+
+# the aarch64 build: compiles, and its Zig tests pass under qemu-aarch64
+need_pkg qemu-aarch64 qemu-user
+need_pkg /usr/aarch64-linux-gnu/lib/libc.so.6 libc6-arm64-cross
+if command -v qemu-aarch64 >/dev/null && [ -f /usr/aarch64-linux-gnu/lib/libc.so.6 ]; then
+  # Two tests cannot pass under qemu-user and are the only failures allowed: the
+  # cross-process reservation test execs the aarch64 holder binary (no binfmt_misc in a
+  # container), and the configuration test expects a 30 ms settle time to be still
+  # pending after a call that qemu alone makes slower than that.
+  zig build test -Dtarget=aarch64-linux-gnu -fqemu --glibc-runtimes /usr --summary all >"$out/arm.log" 2>&1
+  st=$?
+  fails=$(grep -oE "^error: '[^']+' failed" "$out/arm.log" | sed -E "s/^error: '(.*)' failed/\1/")
+  unexpected=$(echo "$fails" | grep -vE '^$|reservation across two processes|configure: pending then ready')
+  summary=$(grep -oE '[0-9]+/[0-9]+ tests passed' "$out/arm.log" | tail -1)
+  # (a failed test returns early and leaks what it allocated: that leak is its failure)
+  if [ "$st" -eq 0 ] || { [ -z "$unexpected" ] && [ -n "$summary" ] && ! grep -qE 'panic|terminated with signal' "$out/arm.log"; }; then
+    ok "aarch64: zig build test under qemu-aarch64 (${summary:-all passed}; qemu-limited: $(echo "$fails" | grep -c .))"
+  else bad "aarch64: zig build test under qemu-aarch64: $(echo "$unexpected" | head -5) $(grep -m5 -iE '^error' "$out/arm.log")"; fi
+else bad "aarch64: qemu-aarch64 or the aarch64 C library missing"; fi
+
+rm -rf "$out"
+echo "cpu-levels: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
