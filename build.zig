@@ -172,6 +172,10 @@ pub fn build(b: *std.Build) void {
         }),
     });
 
+    // It reaches the state directory through devices.zig, which names the CPU levels.
+    victim.root_module.addOptions("cpu_options", cpu_options);
+    for (objs.items) |o| victim.root_module.addObject(o);
+
     const options = b.addOptions();
     options.addOptionPath("holder_exe", holder.getEmittedBin());
     options.addOptionPath("victim_exe", victim.getEmittedBin());
