@@ -24,6 +24,7 @@ test {
     _ = @import("program_test.zig");
     _ = @import("exec.zig");
     _ = @import("exec_test.zig");
+    _ = @import("exec_ops_test.zig");
     _ = @import("timing.zig");
     _ = @import("cpu.zig");
 }
