@@ -16,7 +16,6 @@ import {
   sigmoid,
   softmax,
   sub,
-  type WasmBuffer,
 } from "../kernels/mod.ts";
 import { assertSame, prod, randomFloats, rint, rnd } from "./helpers/kernel_data.ts";
 

@@ -10,7 +10,8 @@
  * ```
  * @module
  */
-import { convTranspose2d, erf, type NumArray } from "../numeric.ts";
+import { erf, type NumArray } from "../numeric.ts";
+import { convTranspose2d } from "../numeric_nn.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
 import { castInto } from "./elementwise.ts";
 import {

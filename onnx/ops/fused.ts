@@ -15,7 +15,8 @@
  */
 import { allocate, type WasmBuffer } from "../../kernels/arena.ts";
 import { type Activation, chain as kChain, type ChainStep } from "../../kernels/fused.ts";
-import { convTranspose2dKernel, convTransposeOnKernel, K_MIN } from "../numeric.ts";
+import { K_MIN } from "../numeric.ts";
+import { convTranspose2dKernel, convTransposeOnKernel } from "../numeric_nn.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
 import { type ConvTransposeGeometry, convTransposeGeometry } from "./extra.ts";
 import { need, type OpContext, type OpImpl } from "./types.ts";
