@@ -16,17 +16,10 @@ import {
   tensor,
   valueInfo,
 } from "../onnx/mod.ts";
+import { seededFloats } from "./helpers/kernel_data.ts";
 import { chain, convTranspose } from "../kernels/fused.ts";
 
-function rand(n: number, seed: number, scale = 2): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * 2 * scale;
-  }
-  return out;
-}
+const rand = (n: number, seed: number, scale = 2): Float32Array => seededFloats(n, seed, scale);
 
 const f32 = (shape: number[], seed: number, scale = 2) =>
   tensor("float32", shape, rand(shape.reduce((a, b) => a * b, 1), seed, scale));

@@ -36,3 +36,14 @@ export function randomFloats(n: number, scale: number): Float32Array {
   return a;
 }
 /** All 256 combinations of zero / non-zero begin and end padding on the 4 axes. */
+
+/** `n` floats in [-scale, scale) from a linear congruential generator seeded with `seed`. */
+export function seededFloats(n: number, seed: number, scale: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 32 - 0.5) * 2 * scale;
+  }
+  return out;
+}
