@@ -33,6 +33,8 @@ const OPTIONAL: [string, string][] = [
   ["emulator.ts", "emulatorBench"],
   ["emulator_cpu.ts", "emulatorCpuBench"],
   ["serve.ts", "runServe"],
+  ["timing.ts", "timingBench"],
+  ["zoo.ts", "zooBench"],
 ];
 
 interface RunOptions {

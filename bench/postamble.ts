@@ -1,7 +1,10 @@
 /**
- * Postamble bench: our ONNX graph runner vs onnxruntime-node (1 intra-op thread) on
- * the same graphs and inputs, outputs compared. Graphs: a classifier postamble
- * (Softmax over 1000 classes) and a YOLOv8-style detection head (bench/make_yolo_head.ts).
+ * Postamble bench: our ONNX graph runner vs onnxruntime-node (1 intra-op thread, all graph
+ * optimizations) on the same graphs and inputs, outputs compared (max relative difference
+ * below 1e-3). Graphs: a classifier postamble (Softmax over 1000 classes), a YOLOv8-style
+ * detection head (bench/make_yolo_head.ts), and `postamble_<model>`: the `postamble.onnx`
+ * of every compiled real model of the demo and the tests (see {@link COMPILED}), compiled
+ * once into build/bench/ (skipped when the PaddleOCR assets are not installed).
  *
  * @example
  * ```sh
@@ -15,7 +18,23 @@
  */
 import process from "node:process";
 import { encodeModel, makeModel, makeNode, OnnxGraph, type Tensor, valueInfo } from "../onnx/mod.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { makeYoloHead, yoloHeadInputs } from "./make_yolo_head.ts";
+import { type BenchModel, compiledModel } from "./models.ts";
+
+/**
+ * The compiled models whose postambles are benched (row `postamble_<name>`): the demo's
+ * text detector (640x320, examples/demo.ts), the detector as tests/compiler_ocr.test.ts
+ * compiles it (96x96) and as the emulator bench does (640x640), and the classifier
+ * (Softmax postamble). Input shapes are NCHW as compiled.
+ */
+export const COMPILED: readonly BenchModel[] = [
+  { bench: "postamble_ocr_det_640x320", file: "ch_PP-OCRv4_det_infer.onnx", shape: [1, 3, 320, 640], runs: 0 },
+  { bench: "postamble_ocr_det_640x640", file: "ch_PP-OCRv4_det_infer.onnx", shape: [1, 3, 640, 640], runs: 0 },
+  { bench: "postamble_ocr_det_96x96", file: "ch_PP-OCRv4_det_infer.onnx", shape: [1, 3, 96, 96], runs: 0 },
+  { bench: "postamble_ocr_cls_192x48", file: "ch_ppocr_mobile_v2.0_cls_infer.onnx", shape: [1, 3, 48, 192], runs: 0 },
+];
 
 /** One bench row. @example `{ bench: "softmax1000", runtime: "deno", ours_ms: 0.01, peer: "onnxruntime-node", peer_ms: 0.02, ratio: 2 }` */
 export interface Row {
@@ -123,6 +142,21 @@ export async function postambleBench(): Promise<Row[]> {
   rows.push(
     await benchOne(ort, "yolov8_head_640", encodeModel(makeYoloHead()), randomInputs(yoloHeadInputs()), runtime),
   );
+  for (const m of COMPILED) {
+    // the emulator bench compiles the 640x640 detector under its own name: reuse it
+    const modelJson = m.shape[2] === 640 && m.shape[3] === 640
+      ? await compiledModel({ bench: "emulator_det", file: m.file, shape: m.shape, runs: 0 })
+      : await compiledModel(m);
+    const post = modelJson && join(dirname(modelJson), "postamble.onnx");
+    if (!post || !existsSync(post)) {
+      console.error(`[bench] ${m.bench}: no compiled postamble (PaddleOCR assets missing?)`);
+      continue;
+    }
+    const bytes = new Uint8Array(readFileSync(post));
+    const g = OnnxGraph.fromBytes(bytes);
+    const specs = g.inputs.map((i) => ({ name: i.name, shape: (i.shape ?? []).map((d) => Number(d)) }));
+    rows.push(await benchOne(ort, m.bench, bytes, randomInputs(specs), runtime));
+  }
   return rows;
 }
 

@@ -25,6 +25,10 @@ export interface BenchRow {
   copy_gbps?: number;
   /** Free-form remark. */
   note?: string;
+  /** timing_* rows: modelled card FPS, modelled 4-core device FPS, Axelera's published FPS. */
+  modelled_fps?: number;
+  device_fps?: number;
+  published_fps?: number;
 }
 
 /**

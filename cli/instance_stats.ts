@@ -1,6 +1,6 @@
 /**
  * Reading raw statistics of a model instance's run (the JSON text of the native
- * extension `axr_ext_instance_stats`, see include/axruntime.h, e.g. saved to a
+ * extension `axr_ext_instance_stats`, see include/axruntime/axruntime.h, e.g. saved to a
  * file or written by hand in a test) into the runtime's {@link InstanceStats},
  * whatever the key style (snake_case from the library, camelCase from the API).
  *

@@ -21,6 +21,7 @@ import { join } from "node:path";
 import type { InstanceStats } from "../mod.ts";
 import { type CommandSpec, formatHelp, parseArgs } from "./args.ts";
 import { ExitCode, FileError, UsageError } from "./errors.ts";
+import { cardFps } from "./card_fps.ts";
 import { FdBuffer } from "./fd_buffer.ts";
 import { formatHistogram } from "./histogram.ts";
 import { type LatencySummary, summarizeLatencies } from "./latency.ts";
@@ -91,7 +92,9 @@ export const runModelSpec: CommandSpec = {
   axr run-model model.json --seconds 1 --trace out.trace.json   # open in https://ui.perfetto.dev
 
 Device FPS: inferences per second the modelled device sustains (its modelled time per inference,
-summed over the instances running in parallel). Host FPS: the same from the host-side time of the
+summed over the instances running in parallel). Card FPS: the same with the modelled host transfer
+of each frame's inputs and outputs over the card's link (PCIe or M.2) added, comparable with
+Axelera's published tables (docs/timing-model.md). Host FPS: the same from the host-side time of the
 run calls. System FPS: inferences completed per wall-clock second.
 
 Exit codes: 0 ok, 1 device error, 2 bad flags, 3 model not found or invalid.`,
@@ -121,6 +124,14 @@ export interface RunModelResult {
   seconds: number;
   /** Inferences per second of the modelled device; null without stats. */
   deviceFps: number | null;
+  /**
+   * Inferences per second of the modelled card(s): each device's Device FPS with the
+   * modelled host transfer of every frame's inputs and outputs over its link (PCIe or
+   * M.2, by board type) added (cli/card_fps.ts); null without stats.
+   */
+  cardFps: number | null;
+  /** Per device used: board type, transfer bytes and modelled transfer time (us) of one frame. */
+  cards: { device: string; boardType: string; transferBytes: number; transferUs: number }[];
   /** Inferences per second from host-side run time. */
   hostFps: number;
   /** Inferences per wall-clock second. */
@@ -268,12 +279,29 @@ export async function runModelMain(argv: string[]): Promise<number> {
   try {
     // Warm-up: one synchronous run per instance; its statistics give the modelled device time.
     const deviceUs: (number | null)[] = [];
+    const cards = new Map<string, { device: string; boardType: string; transferBytes: number; transferUs: number }>();
+    const warned = new Set<string>();
     for (let i = 0; i < instances.length; i++) {
-      const { inst } = instances[i];
+      const { inst, device } = instances[i];
       // deno-lint-ignore no-explicit-any
       inst.run(slots[i][0].inputs as any, slots[i][0].outputs as any);
       const st = inst.stats();
       deviceUs.push(st && st.lastDeviceUs > 0 ? st.lastDeviceUs : null);
+      if (st && typeof st.transferUs === "number" && !cards.has(device)) {
+        cards.set(device, {
+          device,
+          boardType: String(st.boardType ?? "unknown"),
+          transferBytes: Number(st.transferBytes ?? 0),
+          transferUs: st.transferUs,
+        });
+      }
+      const unknown = st?.timingUnknownOp;
+      if (typeof unknown === "string" && !warned.has(unknown)) {
+        warned.add(unknown);
+        console.error(
+          `warning: the timing model does not know op ${unknown}: it is timed as an element-wise op over its bytes`,
+        );
+      }
     }
 
     const recorder = tracePath !== undefined || deviceProfiling
@@ -361,6 +389,17 @@ export async function runModelMain(argv: string[]): Promise<number> {
     }
     const haveDevice = deviceUs.every((u) => u !== null);
     const deviceFps = haveDevice ? deviceUs.reduce((a: number, u) => a + 1e6 / (u as number), 0) : null;
+    // Card FPS: per device, its cores' Device FPS with the transfer of each frame added
+    let cardTotal: number | null = haveDevice && cards.size > 0 ? 0 : null;
+    if (cardTotal !== null) {
+      for (const card of cards.values()) {
+        const fps = instances.reduce(
+          (a, x, i) => (x.device === card.device ? a + 1e6 / (deviceUs[i] as number) : a),
+          0,
+        );
+        cardTotal += cardFps(fps, card.transferUs);
+      }
+    }
     // Host FPS: from the library's host time per run when it reports it, else from the
     // time each instance was busy with its run calls as measured here.
     const hostUs: (number | null)[] = instances.map((
@@ -384,6 +423,8 @@ export async function runModelMain(argv: string[]): Promise<number> {
       frames,
       seconds: elapsed,
       deviceFps,
+      cardFps: cardTotal,
+      cards: [...cards.values()],
       hostFps,
       systemFps,
       deviceUs,
@@ -419,6 +460,19 @@ export async function runModelMain(argv: string[]): Promise<number> {
       } us per inference per core)`
       : " (the library reports no device time)";
     o.push(`Device FPS: ${fmt(deviceFps)}${perCore}`);
+    const cardList = [...cards.values()];
+    o.push(
+      `Card FPS:   ${fmt(cardTotal)}${
+        cardList.length
+          ? ` (modelled ${
+            cardList.map((c) =>
+              `${c.boardType} card: +${fmt(c.transferUs, 2)} us host transfer of ${c.transferBytes} bytes`
+            )
+              .join("; ")
+          } per frame)`
+          : " (the library reports no transfer time)"
+      }`,
+    );
     const hostKnown = hostUs.filter((u): u is number => u !== null);
     o.push(
       `Host FPS:   ${fmt(hostFps)}${

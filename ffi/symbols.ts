@@ -1,5 +1,5 @@
 /**
- * The one symbol table of the native library (include/axruntime.h), in the
+ * The one symbol table of the native library (include/axruntime/axruntime.h), in the
  * format of `Deno.dlopen`. `ffi/deno.ts` hands it to Deno as it is;
  * `ffi/bun.ts` translates it to bun:ffi types.
  *
@@ -81,7 +81,7 @@ export const TENSOR_INFO_STRUCT: { readonly struct: readonly string[] } = {
 };
 
 /**
- * Every function of include/axruntime.h. Parameter comments give the C types.
+ * Every function of include/axruntime/axruntime.h. Parameter comments give the C types.
  *
  * Adding a C function: export it from `ffi/src` (Zig), declare it in
  * `include/axruntime/axruntime.h`, add one entry here. The typed bindings of both

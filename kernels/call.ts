@@ -144,7 +144,9 @@ export function callKernel(
   }
   let slot = 0;
   for (const p of [...ins, ...outs]) {
-    if (p.copy) p.ptr = scratchBlock(slot === GEOM_SLOT ? ++slot : slot++, p.arg.bytes);
+    if (!p.copy) continue;
+    if (slot === GEOM_SLOT) slot++;
+    p.ptr = scratchBlock(slot++, p.arg.bytes);
   }
   let geomPtr = 0;
   if (geom) {

@@ -31,6 +31,10 @@ export interface KernelExports {
   softmax_f32(src: number, dst: number, rows: number, cols: number): void;
   softmax_axis_f32(src: number, dst: number, outer: number, axis: number, inner: number): void;
   gemm_f32(a: number, b: number, c: number, params: number): void;
+  conv_transpose_f32(x: number, w: number, bias: number, y: number, col: number, params: number): void;
+  conv_transpose_scratch_f32(params: number): number;
+  chain_f32(src: number, dst: number, len: number, inner: number, count: number, prog: number, nsteps: number): void;
+  set_dequantize_narrow_loads(on: boolean): void;
 }
 
 /** Thrown when the JavaScript engine has no WebAssembly SIMD (the kernels need it). */
@@ -147,5 +151,8 @@ export function kernelExports(): KernelExports {
   if (!simdSupported()) throw new WasmSimdUnsupportedError();
   const bytes = decodeBase64(WASM_BASE64);
   exportsCache = initSync({ module: bytes }) as unknown as KernelExports;
+  // Per-engine formulation of the dequantize loops (same results): JavaScriptCore compiles
+  // extend_high with a false dependency, so Bun takes the form without it (kernels/README.md).
+  exportsCache.set_dequantize_narrow_loads("Bun" in globalThis);
   return exportsCache;
 }

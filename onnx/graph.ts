@@ -18,7 +18,8 @@ import { readFile } from "node:fs/promises";
 import { OnnxGraphError, OnnxUnsupportedError } from "./errors.ts";
 import type { Dim, ModelProto, NodeProto, ValueInfoProto } from "./model.ts";
 import { OPS } from "./ops/registry.ts";
-import type { Attrs, OpContext, OpImpl } from "./ops/types.ts";
+import type { Attrs, OpContext } from "./ops/types.ts";
+import { optimizeSteps, type Step } from "./optimize.ts";
 import { decodeModel } from "./read.ts";
 import { allocData, type DType, dtypeOf, type Tensor, type TensorData } from "./tensor.ts";
 
@@ -30,10 +31,14 @@ export interface ValueInfo {
   shape: Dim[] | null;
 }
 
-interface Step {
-  node: NodeProto;
-  op: OpImpl;
-  attrs: Attrs;
+/** Options of {@link OnnxGraph.load} and friends. @example `{ optimize: false }` */
+export interface GraphOptions {
+  /**
+   * Load-time optimization (onnx/optimize.ts: folding affine ops into Conv/ConvTranspose/
+   * Gemm weights, fused activations, element-wise chains on the kernels). Default true;
+   * false runs the nodes one by one as written.
+   */
+  optimize?: boolean;
 }
 
 const RUNNABLE: ReadonlySet<DType> = new Set<DType>([
@@ -65,7 +70,7 @@ export class OnnxGraph {
   private uses = new Map<string, number>();
   private pool = new Map<string, TensorData[]>();
 
-  private constructor(model: ModelProto) {
+  private constructor(model: ModelProto, options: GraphOptions = {}) {
     this.model = model;
     const g = model.graph;
     const def = model.opsetImports.find((o) => o.domain === "" || o.domain === "ai.onnx");
@@ -101,23 +106,44 @@ export class OnnxGraph {
     this.inputs = g.inputs.filter((v) => !this.constants.has(v.name)).map(info);
     this.outputs = g.outputs.map(info);
     this.steps = this.order(g.nodes.map((node) => this.compile(node)));
+    if (options.optimize ?? true) {
+      this.steps = optimizeSteps(this.steps, {
+        constants: this.constants,
+        outputs: new Set(this.outputs.map((o) => o.name)),
+        opset: this.opset,
+      });
+    }
     for (const s of this.steps) for (const i of s.node.inputs) if (i) this.uses.set(i, (this.uses.get(i) ?? 0) + 1);
     for (const o of this.outputs) this.uses.set(o.name, Infinity);
   }
 
   /** Reads and checks an ONNX file. @example `const g = await OnnxGraph.load("model.onnx")` */
-  static async load(path: string): Promise<OnnxGraph> {
-    return new OnnxGraph(decodeModel(new Uint8Array(await readFile(path))));
+  static async load(path: string, options?: GraphOptions): Promise<OnnxGraph> {
+    return new OnnxGraph(decodeModel(new Uint8Array(await readFile(path))), options);
   }
 
-  /** Checks an ONNX model from bytes. @example `OnnxGraph.fromBytes(bytes)` */
-  static fromBytes(bytes: Uint8Array): OnnxGraph {
-    return new OnnxGraph(decodeModel(bytes));
+  /** Checks an ONNX model from bytes. @example `OnnxGraph.fromBytes(bytes, { optimize: false })` */
+  static fromBytes(bytes: Uint8Array, options?: GraphOptions): OnnxGraph {
+    return new OnnxGraph(decodeModel(bytes), options);
   }
 
   /** Checks an already decoded model. @example `OnnxGraph.fromModel(decodeModel(bytes))` */
-  static fromModel(model: ModelProto): OnnxGraph {
-    return new OnnxGraph(model);
+  static fromModel(model: ModelProto, options?: GraphOptions): OnnxGraph {
+    return new OnnxGraph(model, options);
+  }
+
+  /**
+   * The nodes as they run after load-time optimization, in order (fused nodes have opType
+   * `ElementwiseChain`, `KernelPipeline` or the first node's, and names joined by `+`/`|`).
+   * @example `g.executionPlan().map((n) => n.opType) // ["KernelPipeline"]`
+   */
+  executionPlan(): { name: string; opType: string; inputs: string[]; outputs: string[] }[] {
+    return this.steps.map(({ node: n }) => ({
+      name: n.name,
+      opType: n.opType,
+      inputs: [...n.inputs],
+      outputs: [...n.outputs],
+    }));
   }
 
   private compile(node: NodeProto): Step {

@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-export { OnnxGraph, type ValueInfo } from "./graph.ts";
+export { type GraphOptions, OnnxGraph, type ValueInfo } from "./graph.ts";
 export { decodeModel, decodeTensorProto } from "./read.ts";
 export { encodeModel, encodeTensorProto } from "./write.ts";
 export {

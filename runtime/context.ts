@@ -108,6 +108,8 @@ export class Context extends AxrObject {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
    * console.log(ctx.hostCpu()?.level); // "vnni"
    * ```
    */

@@ -17,23 +17,14 @@ import {
 import type { OnnxGraph, Tensor } from "../onnx/mod.ts";
 import { invalidArgument } from "./errors.ts";
 import { hostTensors, loadHostGraph } from "./host_files.ts";
-import type { TensorInfo } from "./tensor_info.ts";
+import type { AnyTypedArray, TensorInfo } from "./tensor_info.ts";
 
 /**
  * One input's values as a typed array of numbers. A Float32Array is taken as it is;
  * other element types (e.g. a Uint8Array of pixels) are converted to float32 by
  * value, as a float model takes them.
  */
-export type NumericArray =
-  | Float32Array
-  | Float64Array
-  | Int8Array
-  | Uint8Array
-  | Uint8ClampedArray
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array;
+export type NumericArray = Exclude<AnyTypedArray, BigInt64Array | BigUint64Array>;
 
 /**
  * Float inputs of `infer()`: one array (single-input models), a list in model order, or

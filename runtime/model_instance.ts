@@ -14,6 +14,14 @@ import { camelCase } from "./options.ts";
 import { type InferInputs, type InferOutputs, InferPipeline } from "./infer.ts";
 import type { TensorInfo } from "./tensor_info.ts";
 
+/** The argument arrays of one runAsync call. */
+interface AsyncArgs {
+  inArgs: ArgumentArray;
+  outArgs: ArgumentArray;
+}
+
+const noop = (): void => {};
+
 /**
  * A buffer in the kernels' WASM memory (`TensorInfo.allocate()`): its bytes
  * are passed to the device without a copy.
@@ -135,6 +143,8 @@ export class ModelInstance extends AxrObject {
   readonly #outArgs: ArgumentArray;
   /** The tail of the runAsync queue (one native run at a time per instance). */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Argument arrays of runAsync calls, free for reuse. */
+  #asyncArgs: AsyncArgs[] = [];
   /** The host pipeline of infer(), made on first use. */
   #infer: InferPipeline | undefined;
   /** infer()s share one set of device buffers: one at a time. */
@@ -281,40 +291,43 @@ export class ModelInstance extends AxrObject {
    * ```
    */
   runAsync(inputs: readonly TensorArgument[], outputs: readonly TensorArgument[]): Promise<void> {
+    let args: AsyncArgs | undefined;
     try {
       this.handleFor("runAsync");
-      const inArgs = new ArgumentArray(this.#inputs.length);
-      const outArgs = new ArgumentArray(this.#outputs.length);
-      this.#fill("runAsync", "input", inputs, this.#inputs, inArgs, this.inputDmabuf);
-      this.#fill("runAsync", "output", outputs, this.#outputs, outArgs, this.outputDmabuf);
-      const keep = [
-        inputs,
-        outputs,
-        inputs.map((v) => (isWasmBuffer(v) ? v.u8() : v)),
-        outputs.map((v) => (isWasmBuffer(v) ? v.u8() : v)),
-      ];
-      this.#pending++;
-      const job = this.#queue.then(async () => {
+      // argument arrays are reused (one pair per call in flight): no allocation per call
+      args = this.#asyncArgs.pop() ??
+        { inArgs: new ArgumentArray(this.#inputs.length), outArgs: new ArgumentArray(this.#outputs.length) };
+      this.#fill("runAsync", "input", inputs, this.#inputs, args.inArgs, this.inputDmabuf);
+      this.#fill("runAsync", "output", outputs, this.#outputs, args.outArgs, this.outputDmabuf);
+    } catch (e) {
+      if (args) this.#asyncArgs.push(args);
+      return Promise.reject(e);
+    }
+    const a = args;
+    const job = async (): Promise<void> => {
+      try {
         const h = this.handleFor("runAsync"); // released while queued: fail cleanly
         enterBusy(this.node); // a release now waits for the native call to return
         let r;
         try {
-          r = await native().unsafeRunAsync(h, inArgs.bytes, inArgs.length, outArgs.bytes, outArgs.length, [
-            keep,
-            inArgs,
-            outArgs,
+          // the caller's arrays are referenced until the call returns: they stay alive
+          r = await native().unsafeRunAsync(h, a.inArgs.bytes, a.inArgs.length, a.outArgs.bytes, a.outArgs.length, [
+            inputs,
+            outputs,
           ]);
         } finally {
           leaveBusy(this.node);
         }
         if (r !== 0) throw errorFromStatus("ModelInstance.runAsync()", r);
-      });
-      const settled = job.finally(() => this.#pending--);
-      this.#queue = settled.catch(() => undefined);
-      return settled;
-    } catch (e) {
-      return Promise.reject(e);
-    }
+      } finally {
+        this.#pending--;
+        this.#asyncArgs.push(a);
+      }
+    };
+    // Idle instance: the native call starts now; else after the calls queued before it.
+    const settled = this.#pending++ === 0 ? job() : this.#queue.then(job);
+    this.#queue = settled.then(noop, noop);
+    return settled;
   }
 
   /** The number of runAsync calls not yet settled. */

@@ -31,7 +31,8 @@ export class JsonSpan {
   /**
    * @example
    * ```ts
-   * new JsonSpan(body, 10, 42);
+   * const doc = new TextEncoder().encode('{"data": [1, 2]}');
+   * new JsonSpan(doc, 9, 15, 1); // "[1, 2]", one level deep
    * ```
    */
   constructor(readonly doc: Uint8Array, readonly start: number, readonly end: number, readonly depth: number) {}
@@ -43,6 +44,31 @@ const Q = 0x22, BS = 0x5c, COMMA = 0x2c, COLON = 0x3a;
 const LBRACK = 0x5b, RBRACK = 0x5d, LBRACE = 0x7b, RBRACE = 0x7d, MINUS = 0x2d;
 
 const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/**
+ * The float32 that the decimal `m` x 10^scale rounds to (as `Math.fround(Number(text))`
+ * would give it), when certain; undefined when the approximation lies too close to a
+ * point halfway between two float32s (the caller then parses the text). `m`, summed
+ * digit by digit in doubles, and the power of ten carry a relative error below
+ * (digits + 4) x 2^-52 together; the float32 is certain when both halfway points around
+ * it are farther than that.
+ */
+function float32Of(m: number, scale: number, digits: number): number | undefined {
+  const d = scale < 0 ? m / 10 ** -scale : m * 10 ** scale;
+  if (!(d >= 1.2e-38 && d <= 3.4e38)) return undefined; // normal float32s only
+  const f = Math.fround(d);
+  f32[0] = f;
+  const bits = u32[0];
+  u32[0] = bits + 1;
+  const up = f32[0];
+  u32[0] = bits - 1;
+  const down = f32[0];
+  const tol = (digits + 4) * 2 ** -52 * d * 4;
+  return d - (f + down) / 2 > tol && (f + up) / 2 - d > tol ? f : undefined;
+}
 
 function isWs(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -80,8 +106,12 @@ class Reader {
     if (depth > MAX_JSON_DEPTH) throw new JsonError(`nesting deeper than ${MAX_JSON_DEPTH} levels at byte ${this.pos}`);
   }
 
-  /** A number token; its value. */
-  number(): number {
+  /**
+   * A number token; its value (0 with `skip`: the syntax only). With `f32`, the value is only wanted as a float32: a
+   * token of more than 15 significant digits then also avoids a string when the float32
+   * it rounds to is certain (see {@link float32Of}).
+   */
+  number(f32 = false, skip = false): number {
     const d = this.doc, s = this.pos;
     let p = s;
     const neg = d[p] === MINUS;
@@ -121,9 +151,14 @@ class Reader {
       scale += esign * e;
     }
     this.pos = p;
+    if (skip) return 0;
     if (digits <= 15 && scale >= -22 && scale <= 22) {
       const v = scale < 0 ? m / POW10[-scale] : m * POW10[scale];
       return neg ? -v : v;
+    }
+    if (f32 && digits <= 40 && scale >= -60 && scale <= 60) {
+      const f = float32Of(m, scale, digits);
+      if (f !== undefined) return neg ? -f : f;
     }
     return Number(String.fromCharCode.apply(null, d.subarray(s, p) as unknown as number[]));
   }
@@ -269,7 +304,8 @@ class Reader {
         }
       }
     }
-    if (c === Q) this.string();
+    if (c === Q) this.skipString();
+    else if (c === MINUS || isDigit(c)) this.number(false, true);
     else this.value(depth, EMPTY);
   }
 }
@@ -303,8 +339,10 @@ export function parseJson(doc: Uint8Array, end = doc.length, lazy: ReadonlySet<s
  *
  * @example
  * ```ts
+ * const doc = new TextEncoder().encode('{"data": [[1, 2], [3, 4]]}');
+ * const { data } = parseJson(doc, undefined, new Set(["data"])) as { data: JsonSpan };
  * const out = new Float32Array(4);
- * const n = fillNumbers(span, out, Number.isFinite);
+ * const n = fillNumbers(data, out, Number.isFinite); // 4; out = [1, 2, 3, 4]
  * ```
  */
 export function fillNumbers(
@@ -313,6 +351,7 @@ export function fillNumbers(
   ok: (v: number) => boolean,
 ): number {
   const r = new Reader(span.doc, span.end, span.start);
+  const f32Out = out instanceof Float32Array;
   let n = 0;
   let depth = 0;
   // iterative: the span's syntax and depth were checked when it was skipped
@@ -326,7 +365,7 @@ export function fillNumbers(
       depth--;
     } else if (c === MINUS || isDigit(c)) {
       const s = r.pos;
-      const v = r.number();
+      const v = r.number(f32Out);
       if (!ok(v)) throw new JsonError(lossy.decode(span.doc.subarray(s, r.pos)));
       if (n < out.length) out[n] = v;
       n++;

@@ -325,6 +325,10 @@ describe("runAsync()", () => {
     await Promise.all(ins.map((b, k) => inst.runAsync([b], [outs[k]]).then(() => order.push(k))));
     assert.deepEqual(order, [0, 1, 2, 3, 4, 5]);
     outs.forEach((o, k) => assert.deepEqual(o, runReference(fixture("tiny"), [ins[k]])[0]));
+    // a second wave reuses the first wave's argument arrays with other buffers
+    const outs2 = ins.map(() => new Int8Array(oInfo.size));
+    await Promise.all(ins.map((_, k) => inst.runAsync([ins[5 - k]], [outs2[k]])));
+    outs2.forEach((o, k) => assert.deepEqual(o, outs[5 - k]));
     await assert.rejects(inst.runAsync([new Int8Array(1)], [outs[0]]), axr.InvalidArgument);
     // run() while a runAsync is in flight is refused, not raced
     const p = inst.runAsync([ins[0]], [outs[0]]);

@@ -220,6 +220,41 @@ describe("axr run-model", () => {
     assert.ok(res.seconds >= 0.5, "ran at least --seconds");
   });
 
+  test("Card FPS: device FPS with the host transfer of the board type (PCIe, M.2) added", () => {
+    const env = { AXR_EMU_DEVICES: "pcie,m2" };
+    const card = (dev: string) => {
+      const r = runAxr(["run-model", tinyModel, "--seconds", "0.3", "--aipu-cores", "2", "--devices", dev, "--json"], {
+        stateDir: freshState(`card${dev}`),
+        env,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    const [pcie, m2] = [card("0"), card("1")];
+    assert.deepEqual(pcie.cards.map((c: { boardType: string }) => c.boardType), ["pcie"]);
+    assert.deepEqual(m2.cards.map((c: { boardType: string }) => c.boardType), ["m2"]);
+    assert.equal(pcie.cards[0].transferBytes, m2.cards[0].transferBytes);
+    assert.ok(pcie.cards[0].transferBytes > 0);
+    assert.ok(
+      m2.cards[0].transferUs > pcie.cards[0].transferUs && pcie.cards[0].transferUs > 0,
+      "M.2 moves bytes slower",
+    );
+    for (const r of [pcie, m2]) {
+      assert.ok(r.cardFps < r.deviceFps, "the transfer costs time");
+      const expect = 1 / (1 / r.deviceFps + r.cards[0].transferUs / 1e6);
+      assert.ok(Math.abs(r.cardFps - expect) < 1e-6 * expect);
+    }
+    const t = runAxr(["run-model", tinyModel, "--seconds", "0.2", "--aipu-cores", "1", "--devices", "1"], {
+      stateDir: freshState("cardtext"),
+      env,
+    });
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(
+      t.stdout,
+      /\nDevice FPS: [0-9.]+ .*\nCard FPS: +[0-9.]+ \(modelled m2 card: \+[0-9.]+ us host transfer of \d+ bytes per frame\)/,
+    );
+  });
+
   test("--no-double-buffer --aipu-cores 1 --show-histogram; --throttle-fps limits the rate", () => {
     const st = freshState("hist");
     const r = runAxr([

@@ -4,42 +4,24 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  add,
   allocate,
-  binary,
-  broadcastShape,
   depad,
   depadDequantize,
   depadDequantizeNchw,
   dequantize,
-  div,
-  exp,
-  mul,
   nchwToNhwc,
   nhwcToNchw,
   pad,
   quantize,
   quantizePad,
-  sigmoid,
   simdSupported,
-  softmax,
-  sub,
   WasmBuffer,
   wasmMemory,
 } from "../kernels/mod.ts";
+import { assertSame, prod, randomFloats, rint } from "./helpers/kernel_data.ts";
 
 type Pads = [number, number][];
 type QArr = Int8Array | Uint8Array;
-
-// ---- deterministic random numbers
-let seed = 0x9e3779b9;
-function rnd(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 4294967296;
-}
-const rint = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
 
 // ---- references (float32 arithmetic via Math.fround)
 function rne(v: number): number {
@@ -66,9 +48,6 @@ function shape4(s: number[]): number[] {
 }
 function pads4(p: Pads): Pads {
   return [...Array(4 - p.length).fill([0, 0]), ...p];
-}
-function prod(s: number[]): number {
-  return s.reduce((a, b) => a * b, 1);
 }
 function padded(s: number[], p: Pads): number[] {
   return s.map((d, i) => d + p[i][0] + p[i][1]);
@@ -117,28 +96,6 @@ function refNchw(src: ArrayLike<number>, s4: number[]): number[] {
   }
   return out;
 }
-function assertSame(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
-  assert.equal(got.length, want.length, `${what}: length`);
-  for (let i = 0; i < want.length; i++) {
-    if (!Object.is(got[i], want[i]) && !(got[i] === 0 && want[i] === 0)) {
-      assert.fail(`${what}: element ${i} is ${got[i]}, expected ${want[i]}`);
-    }
-  }
-}
-/** Random floats with specials and exact ties mixed in. */
-function randomFloats(n: number, scale: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const r = rnd();
-    if (r < 0.03) a[i] = NaN;
-    else if (r < 0.05) a[i] = Infinity;
-    else if (r < 0.07) a[i] = -Infinity;
-    else if (r < 0.3) a[i] = (rint(-300, 300) + 0.5) * scale;
-    else a[i] = (rnd() - 0.5) * 400 * scale;
-  }
-  return a;
-}
-/** All 256 combinations of zero / non-zero begin and end padding on the 4 axes. */
 function allPaddings(): Pads[] {
   const out: Pads[] = [];
   for (let m = 0; m < 256; m++) {
@@ -544,135 +501,5 @@ describe("kernels: argument errors", () => {
     const f32 = b.f32();
     assert.throws(() => nhwcToNchw(f32, [8], f32), { name: "RangeError", message: /overlap/ });
     for (const x of [b, b7, b3]) x.free();
-  });
-});
-
-// ---- float32 numeric kernels (ONNX runner)
-const f32bits = new Float32Array(2), i32bits = new Int32Array(f32bits.buffer);
-function ulpDiff(a: number, b: number): number {
-  f32bits[0] = a;
-  f32bits[1] = b;
-  return Math.abs(i32bits[0] - i32bits[1]);
-}
-/** Reference broadcast binary op in float32. */
-function refBinary(op: (x: number, y: number) => number, a: Float32Array, as: number[], b: Float32Array, bs: number[]) {
-  const shape = broadcastShape(as, bs), r = shape.length, n = prod(shape);
-  const out = new Float32Array(n);
-  const idx = (s: number[], coord: number[]) => {
-    let k = 0;
-    for (let i = 0; i < s.length; i++) {
-      const c = coord[r - s.length + i];
-      k = k * s[i] + (s[i] === 1 ? 0 : c);
-    }
-    return k;
-  };
-  const coord = new Array(r).fill(0);
-  for (let o = 0; o < n; o++) {
-    let t = o;
-    for (let i = r - 1; i >= 0; i--) {
-      coord[i] = t % shape[i];
-      t = Math.floor(t / shape[i]);
-    }
-    out[o] = op(a[idx(as, coord)], b[idx(bs, coord)]);
-  }
-  return out;
-}
-
-describe("kernels: float32 numeric ops", () => {
-  test("add / sub / mul / div with broadcasting equal float32 arithmetic exactly", () => {
-    const ops = [
-      [add, (x: number, y: number) => x + y],
-      [sub, (x: number, y: number) => x - y],
-      [mul, (x: number, y: number) => x * y],
-      [div, (x: number, y: number) => x / y],
-    ] as const;
-    const pairs: [number[], number[]][] = [
-      [[2, 3], [3]],
-      [[2, 1, 3], [4, 1]],
-      [[], [5]],
-      [[7], []],
-      [[1, 17], [9, 1]],
-      [[2, 3, 4, 5], [2, 3, 4, 5]],
-      [[3, 1, 1, 33], [1, 2, 5, 1]],
-      [[1, 1, 1, 1, 2, 3], [3]],
-      [[0, 3], [3]],
-    ];
-    for (let i = 0; i < 12; i++) {
-      const r = rint(1, 4), s: number[] = [], t: number[] = [];
-      for (let k = 0; k < r; k++) {
-        const d = rint(1, 9);
-        s.push(rnd() < 0.3 ? 1 : d);
-        t.push(rnd() < 0.3 ? 1 : d);
-      }
-      pairs.push([s, t.slice(rint(0, r - 1))]);
-    }
-    for (const [as, bs] of pairs) {
-      const a = randomFloats(prod(as), 1), b = randomFloats(prod(bs), 1);
-      for (const [fn, op] of ops) {
-        const want = refBinary(op, a, as, b, bs);
-        const got = fn(a, as, b, bs, new Float32Array(want.length));
-        assertSame(got, want, `${fn.name} [${as}] [${bs}]`);
-      }
-    }
-    assert.throws(() => add(new Float32Array(6), [2, 3], new Float32Array(2), [2], new Float32Array(6)), {
-      name: "RangeError",
-      message: /do not broadcast/,
-    });
-    assert.throws(() => add(new Float32Array(6), [2, 3], new Float32Array(3), [3], new Float32Array(5)), {
-      name: "RangeError",
-      message: /out must have 6 elements, got 5/,
-    });
-  });
-
-  test("binary ops run in place on a WasmBuffer of the output's shape", () => {
-    const a = allocate(4 * 40);
-    const src = randomFloats(40, 1);
-    a.f32().set(src);
-    const b = new Float32Array(8).map(() => rnd());
-    binary("mul", a, [5, 8], b, [8], a);
-    assertSame(a.f32(), refBinary((x, y) => x * y, src, [5, 8], b, [8]), "in-place mul");
-    a.free();
-  });
-
-  test("exp is within 2 ulp of float32(Math.exp) on [-87, 88.3]; NaN stays NaN", () => {
-    const n = 20011;
-    const x = new Float32Array(n).map((_, i) => -87 + (175.3 * i) / n);
-    const y = exp(x, new Float32Array(n));
-    for (let i = 0; i < n; i++) {
-      const want = Math.fround(Math.exp(x[i]));
-      if (ulpDiff(y[i], want) > 2) assert.fail(`exp(${x[i]}) = ${y[i]}, expected ${want}`);
-    }
-    const special = exp(new Float32Array([NaN, 0, -Infinity, 1, 2, NaN]), new Float32Array(6));
-    assert.ok(Number.isNaN(special[0]) && Number.isNaN(special[5]));
-    assert.equal(special[1], 1);
-    assert.ok(special[2] >= 0 && special[2] < 1e-37);
-  });
-
-  test("sigmoid and softmax match double-precision references", () => {
-    const n = 1003;
-    const x = randomFloats(n, 0.05).map((v) => (Number.isFinite(v) ? v : 3));
-    const s = sigmoid(x, new Float32Array(n));
-    for (let i = 0; i < n; i++) {
-      const want = 1 / (1 + Math.exp(-x[i]));
-      if (Math.abs(s[i] - want) > 1e-6 * Math.max(want, 1e-30) + 1e-38) {
-        assert.fail(`sigmoid(${x[i]}) = ${s[i]}, expected ${want}`);
-      }
-    }
-    for (const [rows, cols] of [[1, 1000], [7, 3], [4, 85], [1, 1]]) {
-      const v = new Float32Array(rows * cols).map(() => (rnd() - 0.5) * 20);
-      const copy = v.slice();
-      const out = softmax(v, [rows, cols], v); // in place
-      for (let r = 0; r < rows; r++) {
-        const row = Array.from(copy.subarray(r * cols, (r + 1) * cols));
-        const m = Math.max(...row);
-        const e = row.map((t) => Math.exp(t - m));
-        const sum = e.reduce((p, q) => p + q, 0);
-        for (let c = 0; c < cols; c++) {
-          const want = e[c] / sum;
-          const got = out[r * cols + c];
-          if (Math.abs(got - want) > 2e-6 * want + 1e-30) assert.fail(`softmax row ${r} col ${c}: ${got} vs ${want}`);
-        }
-      }
-    }
   });
 });

@@ -12,17 +12,10 @@ import {
   tensor,
   valueInfo,
 } from "../onnx/mod.ts";
+import { seededFloats } from "./helpers/kernel_data.ts";
 import { gemm, softmax, softmaxAxis } from "../kernels/mod.ts";
 
-function rand(n: number, seed: number, scale = 4): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * 2 * scale;
-  }
-  return out;
-}
+const rand = (n: number, seed: number, scale = 4): Float32Array => seededFloats(n, seed, scale);
 
 function run(op: string, inputs: Record<string, Tensor>, attrs: Record<string, AttrValue> = {}): Tensor {
   const names = Object.keys(inputs);

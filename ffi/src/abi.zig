@@ -1,4 +1,4 @@
-//! The extern types of include/axruntime.h, byte for byte (LP64). The comptime blocks
+//! The extern types of include/axruntime/axruntime.h, byte for byte (LP64). The comptime blocks
 //! below assert every size and offset that the header documents, so a drift between
 //! this file, the header and ffi/structs.ts fails the build.
 

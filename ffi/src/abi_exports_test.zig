@@ -1,5 +1,5 @@
 //! Checks that the built libaxr.so exports every function declared in
-//! include/axruntime.h (the `nm -D` check, done with dlopen/dlsym).
+//! include/axruntime/axruntime.h (the `nm -D` check, done with dlopen/dlsym).
 
 const std = @import("std");
 const build_options = @import("build_options");
@@ -24,7 +24,7 @@ fn headerFunctions(gpa: std.mem.Allocator, text: []const u8) !std.ArrayList([]co
     return out;
 }
 
-test "libaxr.so exports every function of include/axruntime.h" {
+test "libaxr.so exports every function of include/axruntime/axruntime.h" {
     const gpa = std.testing.allocator;
     const header = try std.fs.cwd().readFileAlloc(gpa, build_options.header_path, 1 << 20);
     defer gpa.free(header);

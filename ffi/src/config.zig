@@ -1,7 +1,8 @@
 //! Device configuration of the emulated device: per-core clock (MHz, 100..800) and MVM
 //! utilisation (percent, 1..100), DDR size. Stored per device in
-//! `<state>/<device>.conf` ("key=value" lines), written atomically (temp file, fsync,
-//! rename) under `<state>/<device>.conf.lock`, with `ready_at_ms` = now + settle time
+//! `<state>/<device>.conf` ("key=value" lines), written atomically (an O_EXCL temporary,
+//! fsync, renameat) under `<state>/<device>.conf.lock`, every file reached relative to
+//! the state directory's descriptor without following symlinks, with `ready_at_ms` = now + settle time
 //! (env AXR_EMU_SETTLE_MS, default 50): until then the device is "pending".
 
 const std = @import("std");
@@ -13,6 +14,7 @@ const properties = @import("properties.zig");
 const Error = errors.Error;
 const Diag = errors.Diag;
 const Device = devices.Device;
+const StateDir = devices.StateDir;
 
 pub const min_clock: u32 = 100;
 pub const max_clock: u32 = 800;
@@ -36,9 +38,11 @@ pub fn settleMs() i64 {
     return std.math.clamp(v, 0, 3_600_000);
 }
 
-fn confPath(buf: []u8, state_dir: []const u8, dev: *const Device, suffix: []const u8) Error![:0]const u8 {
-    return std.fmt.bufPrintZ(buf, "{s}/{s}.conf{s}", .{ state_dir, dev.name(), suffix }) catch error.InvalidConfiguration;
+fn confName(buf: []u8, dev: *const Device, suffix: []const u8) Error![:0]const u8 {
+    return std.fmt.bufPrintZ(buf, "{s}.conf{s}", .{ dev.name(), suffix }) catch error.InvalidConfiguration;
 }
+
+const nofollow_read: posix.O = .{ .ACCMODE = .RDONLY, .CLOEXEC = true, .NOFOLLOW = true, .NONBLOCK = true };
 
 /// Parses the stored file; unknown or malformed lines are ignored (defaults stay).
 pub fn parseStored(text: []const u8, dev: *const Device) Config {
@@ -78,21 +82,24 @@ fn parseSize(v: []const u8) ?u64 {
 }
 
 /// The stored configuration of `dev` (defaults when none was stored).
-pub fn load(state_dir: []const u8, dev: *const Device) Config {
-    var pbuf: [std.fs.max_path_bytes]u8 = undefined;
-    const path = confPath(&pbuf, state_dir, dev, "") catch return Config.defaults(dev);
+pub fn load(sd: *const StateDir, dev: *const Device) Config {
+    var nbuf: [128]u8 = undefined;
+    const name = confName(&nbuf, dev, "") catch return Config.defaults(dev);
     var buf: [2048]u8 = undefined;
-    const f = std.fs.cwd().openFileZ(path, .{}) catch return Config.defaults(dev);
+    const fd = posix.openatZ(sd.fd, name, nofollow_read, 0) catch return Config.defaults(dev);
+    const f = std.fs.File{ .handle = fd };
     defer f.close();
+    const st = posix.fstat(fd) catch return Config.defaults(dev);
+    if (!posix.S.ISREG(st.mode)) return Config.defaults(dev);
     const n = f.readAll(&buf) catch return Config.defaults(dev);
     return parseStored(buf[0..n], dev);
 }
 
 /// The stored file's identity (mtime + size + inode), to notice changes cheaply.
-pub fn stamp(state_dir: []const u8, dev: *const Device) u128 {
-    var pbuf: [std.fs.max_path_bytes]u8 = undefined;
-    const path = confPath(&pbuf, state_dir, dev, "") catch return 0;
-    const st = posix.fstatat(posix.AT.FDCWD, path, 0) catch return 0;
+pub fn stamp(sd: *const StateDir, dev: *const Device) u128 {
+    var nbuf: [128]u8 = undefined;
+    const name = confName(&nbuf, dev, "") catch return 0;
+    const st = posix.fstatatZ(sd.fd, name, posix.AT.SYMLINK_NOFOLLOW) catch return 0;
     const m = st.mtime(); // portable accessor: Linux names the field mtim, macOS mtimespec
     const mt: u64 = @bitCast(@as(i64, m.sec) *% 1_000_000_000 +% m.nsec);
     return (@as(u128, mt) << 64) | (@as(u128, @as(u64, @bitCast(st.size))) << 32) ^ @as(u128, st.ino);
@@ -168,41 +175,49 @@ pub fn format(cfg: *const Config, dev: *const Device, buf: []u8) []const u8 {
 
 /// Reads, updates with `props` and stores the configuration of `dev` (atomically, under
 /// the device's configuration lock). Returns the new configuration.
-pub fn configure(state_dir: []const u8, dev: *const Device, props: *const properties.Map, now_ms: i64, diag: *Diag) Error!Config {
-    var pbuf: [std.fs.max_path_bytes]u8 = undefined;
-    const lock_path = try confPath(&pbuf, state_dir, dev, ".lock");
-    const lfd = posix.openZ(lock_path, .{ .ACCMODE = .RDWR, .CREAT = true, .CLOEXEC = true }, 0o600) catch |e|
-        return diag.fail(error.RuntimeError, "cannot open '{s}': {s}", .{ lock_path, @errorName(e) });
+pub fn configure(sd: *const StateDir, dev: *const Device, props: *const properties.Map, now_ms: i64, diag: *Diag) Error!Config {
+    var lbuf: [128]u8 = undefined;
+    const lock_name = try confName(&lbuf, dev, ".lock");
+    const lfd = posix.openatZ(sd.fd, lock_name, .{ .ACCMODE = .RDWR, .CREAT = true, .CLOEXEC = true, .NOFOLLOW = true }, 0o600) catch |e|
+        return diag.fail(error.RuntimeError, "cannot open '{s}/{s}': {s}", .{ sd.path(), lock_name, @errorName(e) });
     defer posix.close(lfd);
     posix.flock(lfd, posix.LOCK.EX) catch |e|
-        return diag.fail(error.RuntimeError, "cannot lock '{s}': {s}", .{ lock_path, @errorName(e) });
+        return diag.fail(error.RuntimeError, "cannot lock '{s}/{s}': {s}", .{ sd.path(), lock_name, @errorName(e) });
 
-    var cfg = load(state_dir, dev);
+    var cfg = load(sd, dev);
     try apply(&cfg, dev, props, diag);
     cfg.ready_at_ms = now_ms + settleMs();
 
     // One temporary name per device: writers are serialized by the lock above, and the
-    // leftover of a writer killed before its rename is overwritten by the next one.
-    var tbuf: [std.fs.max_path_bytes]u8 = undefined;
-    const tmp_path = try confPath(&tbuf, state_dir, dev, ".tmp");
-    var cbuf: [std.fs.max_path_bytes]u8 = undefined;
-    const path = try confPath(&cbuf, state_dir, dev, "");
+    // leftover of a writer killed before its rename is removed by the next one.
+    var tbuf: [128]u8 = undefined;
+    const tmp_name = try confName(&tbuf, dev, ".tmp");
+    var cbuf: [128]u8 = undefined;
+    const name = try confName(&cbuf, dev, "");
     var text_buf: [2048]u8 = undefined;
     const text = format(&cfg, dev, &text_buf);
-    writeAtomic(tmp_path, path, text) catch |e|
-        return diag.fail(error.RuntimeError, "cannot write '{s}': {s}", .{ path, @errorName(e) });
+    writeAtomic(sd.fd, tmp_name, name, text) catch |e|
+        return diag.fail(error.RuntimeError, "cannot write '{s}/{s}': {s}", .{ sd.path(), name, @errorName(e) });
     return cfg;
 }
 
-fn writeAtomic(tmp_path: [:0]const u8, path: [:0]const u8, text: []const u8) !void {
-    const f = try std.fs.cwd().createFileZ(tmp_path, .{ .mode = 0o600, .truncate = true });
-    errdefer std.fs.cwd().deleteFileZ(tmp_path) catch {};
+/// Writes `text` to `name` in the directory `dir_fd` atomically: a new temporary
+/// (O_CREAT|O_EXCL|O_NOFOLLOW, 0600, after removing a leftover of the same name),
+/// fsync, renameat over `name`.
+fn writeAtomic(dir_fd: posix.fd_t, tmp_name: [:0]const u8, name: [:0]const u8, text: []const u8) !void {
+    posix.unlinkatZ(dir_fd, tmp_name, 0) catch |e| switch (e) {
+        error.FileNotFound => {},
+        else => return e,
+    };
+    const fd = try posix.openatZ(dir_fd, tmp_name, .{ .ACCMODE = .WRONLY, .CREAT = true, .EXCL = true, .NOFOLLOW = true, .CLOEXEC = true }, 0o600);
+    errdefer posix.unlinkatZ(dir_fd, tmp_name, 0) catch {};
     {
+        const f = std.fs.File{ .handle = fd };
         defer f.close();
         try f.writeAll(text);
         try f.sync();
     }
-    try posix.renameZ(tmp_path, path);
+    try posix.renameatZ(dir_fd, tmp_name, dir_fd, name);
 }
 
 // ---- tests --------------------------------------------------------------------

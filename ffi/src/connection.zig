@@ -18,8 +18,8 @@ const Context = context.Context;
 pub const Connection = struct {
     hdr: object.Header,
     device: devices.Device,
-    state_buf: [std.fs.max_path_bytes]u8 = undefined,
-    state_len: usize = 0,
+    /// The opened state directory (closed with the connection; its instances use it).
+    state: devices.StateDir = .{ .fd = -1 },
     /// Reserved sub-device indices, in order.
     subs: [devices.max_sub_devices]u32 = undefined,
     held: [devices.max_sub_devices]reservation.Held = undefined,
@@ -30,8 +30,8 @@ pub const Connection = struct {
 
     pub const kind: object.Kind = .connection;
 
-    pub fn stateDir(self: *const Connection) []const u8 {
-        return self.state_buf[0..self.state_len];
+    pub fn stateDir(self: *const Connection) *const devices.StateDir {
+        return &self.state;
     }
 
     pub fn subDevices(self: *const Connection) []const u32 {
@@ -63,10 +63,10 @@ pub const Connection = struct {
         var ok = false;
         defer if (!ok) {
             for (c.held[0..c.n_subs]) |h| h.release();
+            if (c.state.fd >= 0) c.state.close();
             gpa.destroy(c);
         };
-        const state = try devices.stateDir(&c.state_buf, diag);
-        c.state_len = state.len;
+        c.state = try devices.openStateDir(diag);
 
         var busy_buf: [512]u8 = undefined;
         var busy = std.io.fixedBufferStream(&busy_buf);
@@ -97,6 +97,7 @@ pub const Connection = struct {
         const c: *Connection = @fieldParentPtr("hdr", h);
         const ctx = Context.of(h);
         for (c.held[0..c.n_subs]) |held| held.release();
+        c.state.close();
         ctx.log(.info, "released {s}, sub-device(s) {any}", .{ c.device.name(), c.subDevices() });
         alloc.gpa().destroy(c);
     }

@@ -56,24 +56,24 @@ pub const Context = struct {
     /// axr_list_devices: a fresh array (the previous one is freed).
     pub fn listDevices(self: *Context, diag: *Diag) Error![]abi.DeviceInfo {
         const devs = try devices.fromEnv(diag);
-        var sbuf: [std.fs.max_path_bytes]u8 = undefined;
-        const state = try devices.stateDir(&sbuf, diag);
+        var state = try devices.openStateDir(diag);
+        defer state.close();
         const gpa = alloc.gpa();
         const list = try gpa.alloc(abi.DeviceInfo, devs.len);
-        for (devs.slice(), list) |*d, *info| fillInfo(info, d, state);
+        for (devs.slice(), list) |*d, *info| fillInfo(info, d, &state);
         {
             self.dev_lock.lock();
             defer self.dev_lock.unlock();
             if (self.dev_list.len > 0) gpa.free(self.dev_list);
             self.dev_list = list;
         }
-        self.log(.debug, "listed {d} device(s) (state dir {s})", .{ list.len, state });
+        self.log(.debug, "listed {d} device(s) (state dir {s})", .{ list.len, state.path() });
         return list;
     }
 };
 
 /// Fills a DeviceInfo for `d`, probing the reservation of each sub-device.
-pub fn fillInfo(info: *abi.DeviceInfo, d: *const devices.Device, state_dir: []const u8) void {
+pub fn fillInfo(info: *abi.DeviceInfo, d: *const devices.Device, state_dir: *const devices.StateDir) void {
     info.* = std.mem.zeroes(abi.DeviceInfo);
     abi.setCString(&info.name, d.name());
     info.subdevice_count = d.subs;
@@ -122,10 +122,10 @@ pub fn resolveDevice(devs: *const devices.Devices, info: ?*const abi.DeviceInfo,
 pub fn configureDevice(ctx: *Context, info: ?*const abi.DeviceInfo, props: *const properties.Map, diag: *Diag) Error!void {
     const devs = try devices.fromEnv(diag);
     const dev = try resolveDevice(&devs, info, diag);
-    var sbuf: [std.fs.max_path_bytes]u8 = undefined;
-    const state = try devices.stateDir(&sbuf, diag);
+    var state = try devices.openStateDir(diag);
+    defer state.close();
     const now = std.time.milliTimestamp();
-    const cfg = config.configure(state, &dev, props, now, diag) catch |e| {
+    const cfg = config.configure(&state, &dev, props, now, diag) catch |e| {
         ctx.log(.warning, "configure {s} failed: {s}", .{ dev.name(), diag.messageOr(e) });
         return e;
     };
@@ -137,9 +137,9 @@ pub fn configureDevice(ctx: *Context, info: ?*const abi.DeviceInfo, props: *cons
 pub fn deviceReady(info: ?*const abi.DeviceInfo, diag: *Diag) Error!void {
     const devs = try devices.fromEnv(diag);
     const dev = try resolveDevice(&devs, info, diag);
-    var sbuf: [std.fs.max_path_bytes]u8 = undefined;
-    const state = try devices.stateDir(&sbuf, diag);
-    const cfg = config.load(state, &dev);
+    var state = try devices.openStateDir(diag);
+    defer state.close();
+    const cfg = config.load(&state, &dev);
     if (cfg.ready_at_ms > std.time.milliTimestamp()) return diag.fail(error.Pending, "pending", .{});
 }
 
@@ -147,9 +147,9 @@ pub fn deviceReady(info: ?*const abi.DeviceInfo, diag: *Diag) Error!void {
 pub fn readConfiguration(ctx: *Context, info: ?*const abi.DeviceInfo, diag: *Diag) Error!*properties.Properties {
     const devs = try devices.fromEnv(diag);
     const dev = try resolveDevice(&devs, info, diag);
-    var sbuf: [std.fs.max_path_bytes]u8 = undefined;
-    const state = try devices.stateDir(&sbuf, diag);
-    const cfg = config.load(state, &dev);
+    var state = try devices.openStateDir(diag);
+    defer state.close();
+    const cfg = config.load(&state, &dev);
     const p = try properties.Properties.create(&ctx.hdr, &ctx.hdr);
     errdefer object.destroy(&p.hdr);
     const gpa = alloc.gpa();

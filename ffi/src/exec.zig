@@ -427,10 +427,9 @@ pub const Runner = struct {
             const c = cfg[k];
             var cyc: u64 = timing.run_overhead_cycles;
             for (p.ops, self.act_bytes) |o, act| {
-                const macs = o.macs / B * units;
-                const bytes = act * units + o.const_bytes;
-                const oc = timing.opCycles(macs, bytes, c.mvm_utilisation);
-                if (profile) |list| try list.append(.{ .name = o.name, .op = @tagName(o.kind), .start_cycle = cyc, .cycles = oc, .macs = macs, .core = @intCast(k) });
+                const w = timing.work(&o, B, units, act, timing.params);
+                const oc = timing.cycles(w, c.mvm_utilisation, timing.params);
+                if (profile) |list| try list.append(.{ .name = o.name, .op = @tagName(o.kind), .start_cycle = cyc, .cycles = oc, .macs = w.macs, .core = @intCast(k) });
                 cyc += oc;
             }
             const ns = timing.toNs(cyc, c.clock_mhz);

@@ -1,4 +1,4 @@
-//! The C ABI (include/axruntime.h): context, objects, errors, logger, properties and
+//! The C ABI (include/axruntime/axruntime.h): context, objects, errors, logger, properties and
 //! devices. Model and instance functions are in exports_model.zig. Every export checks
 //! its handles against the registry of live handles, turns Zig errors into axrResult +
 //! the object's last error here, at the boundary, and never lets an error escape.

@@ -1,4 +1,4 @@
-//! The C ABI of models and model instances (include/axruntime.h), with the same rules
+//! The C ABI of models and model instances (include/axruntime/axruntime.h), with the same rules
 //! as exports.zig: handles checked, errors recorded at the boundary, nothing escapes.
 
 const std = @import("std");

@@ -47,7 +47,9 @@ test "object lifetime: destroying the context destroys its children; NULL and st
 test "properties through the C ABI" {
     const ctx = x.axr_create_context().?;
     defer x.axr_destroy(ctx);
-    const p = x.axr_create_properties(ctx, " a = 1 ; b=2;;a=3").?;
+    try testing.expect(x.axr_create_properties(ctx, " a = 1 ; b=2;;a=3") == null);
+    try testing.expectEqualStrings("property 'a' is given twice", std.mem.span(x.axr_last_error_string(ctx)));
+    const p = x.axr_create_properties(ctx, " a = 3 \n b=2;;\n").?;
     try testing.expectEqualStrings("3", std.mem.span(x.axr_get_property(p, "a").?));
     try testing.expectEqualStrings("a;b", std.mem.span(x.axr_list_properties(p).?));
     x.axr_set_property(p, "c", "x");

@@ -16,6 +16,7 @@ const config = @import("config.zig");
 const model_mod = @import("model.zig");
 const program = @import("program.zig");
 const exec = @import("exec.zig");
+const timing = @import("timing.zig");
 
 const Error = errors.Error;
 const Diag = errors.Diag;
@@ -81,8 +82,8 @@ pub const Instance = struct {
     runner: exec.Runner,
     settings: Settings,
     device: devices.Device,
-    state_buf: [std.fs.max_path_bytes]u8 = undefined,
-    state_len: usize = 0,
+    /// The connection's state directory (the connection outlives its instances).
+    state: *const devices.StateDir,
     core_ids: [devices.max_sub_devices]u32 = undefined,
     n_cores: u32 = 0,
     cores: [devices.max_sub_devices]exec.CoreConfig = .{exec.CoreConfig{}} ** devices.max_sub_devices,
@@ -99,8 +100,8 @@ pub const Instance = struct {
 
     pub const kind: object.Kind = .instance;
 
-    fn stateDir(self: *const Instance) []const u8 {
-        return self.state_buf[0..self.state_len];
+    fn stateDir(self: *const Instance) *const devices.StateDir {
+        return self.state;
     }
 
     /// axr_load_model_instance
@@ -126,15 +127,13 @@ pub const Instance = struct {
             .runner = runner,
             .settings = settings,
             .device = conn.device,
+            .state = conn.stateDir(),
             .in_views = ins,
             .out_views = outs,
             .profile = std.ArrayList(exec.OpSpan).init(gpa),
             .host_spans = std.ArrayList(HostSpan).init(gpa),
             .json = std.ArrayList(u8).init(gpa),
         };
-        const sd = conn.stateDir();
-        @memcpy(inst.state_buf[0..sd.len], sd);
-        inst.state_len = sd.len;
         // cores: aipu_cores, else num_sub_devices, else all of the connection's
         // sub-devices; never more than the connection reserved.
         inst.n_cores = @min(want_cores, conn.n_subs);
@@ -147,6 +146,7 @@ pub const Instance = struct {
         conn.hdr.adopt(&inst.hdr);
         const ctx = context.Context.of(&conn.hdr);
         ctx.log(.info, "loaded model '{s}' on {s} core(s) {any} ({d} MHz core 0)", .{ model.name, conn.device.name(), inst.core_ids[0..inst.n_cores], inst.cores[0].clock_mhz });
+        if (timing.unknownOp(&box.program)) |op| ctx.log(.warning, "the timing model does not know op {s} (model '{s}'): timed as an element-wise op over its bytes", .{ op, model.name });
         ctx.log(.debug, "host CPU kernels: level '{s}' (this CPU: up to '{s}'{s})", .{ box.program.level.name(), program.cpu.current().native.name(), if (std.posix.getenv("AXR_CPU") != null) ", AXR_CPU set" else "" });
         return inst;
     }
@@ -251,6 +251,12 @@ pub const Instance = struct {
             self.runs,                                             self.last_host_ns, self.last_compute_ns, self.last.device_cycles,
             @as(f64, @floatFromInt(self.last.device_ns)) / 1000.0,
         });
+        // host transfer of one frame's inputs and outputs over the board's link (timing.zig)
+        var io: u64 = 0;
+        for (self.box.program.input_descs) |d| io += d.byteSize();
+        for (self.box.program.output_descs) |d| io += d.byteSize();
+        try w.print(",\"board_type\":\"{s}\",\"transfer_bytes\":{d},\"transfer_us\":{d:.3}", .{ devices.boardName(self.device.board), io, @as(f64, @floatFromInt(timing.transferNs(io, self.device.board))) / 1000.0 });
+        if (timing.unknownOp(&self.box.program)) |op| try w.print(",\"timing_unknown_op\":\"{s}\"", .{op});
         try w.print(",\"cpu\":\"{s}\",\"host_threads\":{d}", .{ self.box.program.level.name(), self.runner.host_threads });
         try w.writeAll(",\"sub_devices\":[");
         for (self.core_ids[0..self.n_cores], 0..) |id, i| try w.print("{s}{d}", .{ if (i > 0) "," else "", id });

@@ -1,7 +1,9 @@
-//! Properties: an ordered string map parsed from "k=v;k=v". Keys and values are trimmed
-//! of spaces and tabs; empty segments are skipped; a repeated key keeps its last value;
-//! a segment without '=' or with an empty key is an error. Keys cannot contain ';' or
-//! '='; values cannot contain ';'.
+//! Properties: an ordered string map parsed from "k=v;k=v" or "k=v\nk=v" (';' and
+//! newlines both separate entries, as vendor code writes either). Keys and values are
+//! trimmed of spaces, tabs and CR; empty segments (also trailing separators) are
+//! skipped; a segment without '=', with an empty key, or repeating a key of the same
+//! string is an error naming it. Keys cannot contain ';', '=' or a newline; values
+//! cannot contain ';' or a newline. axr_set_property replaces an existing value.
 
 const std = @import("std");
 const errors = @import("errors.zig");
@@ -40,8 +42,8 @@ pub const Map = struct {
     /// Sets `key` (validated) to `value` (validated), replacing an existing value.
     pub fn set(self: *Map, gpa: std.mem.Allocator, key: []const u8, value: []const u8, diag: *Diag) Error!void {
         try checkKey(key, diag);
-        if (std.mem.indexOfScalar(u8, value, ';') != null)
-            return diag.fail(error.InvalidArgument, "property '{s}': value must not contain ';'", .{key});
+        if (std.mem.indexOfAny(u8, value, ";\n") != null)
+            return diag.fail(error.InvalidArgument, "property '{s}': value must not contain ';' or a newline", .{clip(key)});
         const v = try gpa.dupeZ(u8, value);
         errdefer gpa.free(v);
         if (self.index(key)) |i| {
@@ -62,10 +64,13 @@ pub const Map = struct {
         gpa.free(e.value);
     }
 
-    /// Parses "k=v;k=v" into the map (merging). On error the map may hold the segments
-    /// before the bad one; callers that need all-or-nothing parse into a fresh map.
+    /// Parses "k=v;k=v" (or newline-separated) into the map (merging with what it
+    /// holds; a key given twice in `text` is an error). On error the map may hold the
+    /// segments before the bad one; callers that need all-or-nothing parse into a
+    /// fresh map.
     pub fn parse(self: *Map, gpa: std.mem.Allocator, text: []const u8, diag: *Diag) Error!void {
-        var it = std.mem.splitScalar(u8, text, ';');
+        const first_new = self.entries.items.len;
+        var it = std.mem.splitAny(u8, text, ";\n");
         while (it.next()) |seg_raw| {
             const seg = trim(seg_raw);
             if (seg.len == 0) continue;
@@ -74,6 +79,8 @@ pub const Map = struct {
             const key = trim(seg[0..eq]);
             const value = trim(seg[eq + 1 ..]);
             if (key.len == 0) return diag.fail(error.InvalidArgument, "property '{s}' has an empty key", .{clip(seg)});
+            if (self.index(key)) |i| if (i >= first_new)
+                return diag.fail(error.InvalidArgument, "property '{s}' is given twice", .{clip(key)});
             try self.set(gpa, key, value, diag);
         }
     }
@@ -101,8 +108,8 @@ pub fn clip(s: []const u8) []const u8 {
 
 fn checkKey(key: []const u8, diag: *Diag) Error!void {
     if (key.len == 0) return diag.fail(error.InvalidArgument, "property key is empty", .{});
-    for (key) |c| if (c == ';' or c == '=' or c == 0)
-        return diag.fail(error.InvalidArgument, "property key '{s}' contains ';' or '='", .{clip(key)});
+    for (key) |c| if (c == ';' or c == '=' or c == '\n' or c == 0)
+        return diag.fail(error.InvalidArgument, "property key '{s}' contains ';', '=' or a newline", .{clip(key)});
 }
 
 /// The axrProperties handle.
@@ -156,8 +163,8 @@ fn parsed(text: []const u8) !Map {
     return m;
 }
 
-test "parse: spaces, empty segments, duplicates" {
-    var m = try parsed("  a = 1 ;; b=2;a=3 ; ;c= x y ;");
+test "parse: spaces, empty segments, trailing separators" {
+    var m = try parsed("  a = 3 ;; b=2; ; ;c= x y ;");
     defer m.deinit(testing.allocator);
     try testing.expectEqualStrings("3", m.get("a").?);
     try testing.expectEqualStrings("2", m.get("b").?);
@@ -166,6 +173,32 @@ test "parse: spaces, empty segments, duplicates" {
     const keys = try m.listKeys(testing.allocator);
     defer testing.allocator.free(keys);
     try testing.expectEqualStrings("a;b;c", keys);
+}
+
+test "parse: newlines as separators, as vendor code writes them" {
+    var m = try parsed("input_dmabuf=0\nnum_sub_devices=1\r\naipu_cores = 1\ndouble_buffer=0\n\n");
+    defer m.deinit(testing.allocator);
+    const keys = try m.listKeys(testing.allocator);
+    defer testing.allocator.free(keys);
+    try testing.expectEqualStrings("input_dmabuf;num_sub_devices;aipu_cores;double_buffer", keys);
+    try testing.expectEqualStrings("1", m.get("num_sub_devices").?);
+    try testing.expectEqualStrings("1", m.get("aipu_cores").?);
+    var m2 = try parsed("a=1\n;b=2;\n");
+    defer m2.deinit(testing.allocator);
+    try testing.expectEqualStrings("2", m2.get("b").?);
+}
+
+test "parse: a key given twice is an error naming it; a later string may replace it" {
+    var m = Map{};
+    defer m.deinit(testing.allocator);
+    var d = Diag{};
+    try testing.expectError(error.InvalidArgument, m.parse(testing.allocator, "aipu_cores=1;x=2;aipu_cores = 2", &d));
+    try testing.expectEqualStrings("property 'aipu_cores' is given twice", d.message());
+    try testing.expectError(error.InvalidArgument, m.parse(testing.allocator, "k=1\nk=1", &d));
+    var m2 = try parsed("a=1");
+    defer m2.deinit(testing.allocator);
+    try m2.parse(testing.allocator, "a=2", &d);
+    try testing.expectEqualStrings("2", m2.get("a").?);
 }
 
 test "parse: empty string and empty value" {
@@ -214,6 +247,8 @@ test "set/del validate keys and values" {
     try testing.expectError(error.InvalidArgument, m.set(testing.allocator, "a;b", "1", &d));
     try testing.expectError(error.InvalidArgument, m.set(testing.allocator, "", "1", &d));
     try testing.expectError(error.InvalidArgument, m.set(testing.allocator, "a", "1;2", &d));
+    try testing.expectError(error.InvalidArgument, m.set(testing.allocator, "a", "1\n2", &d));
+    try testing.expectError(error.InvalidArgument, m.set(testing.allocator, "a\nb", "1", &d));
     try m.set(testing.allocator, "a", "1", &d);
     try m.set(testing.allocator, "a", "2", &d);
     try testing.expectEqualStrings("2", m.get("a").?);

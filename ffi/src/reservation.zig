@@ -1,5 +1,6 @@
 //! Cross-process reservation of sub-devices: one lock file per sub-device,
-//! `<state>/<device>.<sub>.lock`, locked with flock(LOCK_EX|LOCK_NB) through an fd that
+//! `<state>/<device>.<sub>.lock` (opened relative to the state directory's descriptor,
+//! never following a symlink, and required to be a regular file), locked with flock(LOCK_EX|LOCK_NB) through an fd that
 //! the holder keeps open (O_CLOEXEC, so children do not inherit it). The kernel drops
 //! the lock when the fd is closed or the process dies (also on SIGKILL). The holder
 //! writes "user:pid" into the file; a busy sub-device reports it.
@@ -8,8 +9,10 @@ const std = @import("std");
 const posix = std.posix;
 const linux = std.os.linux;
 const errors = @import("errors.zig");
+const devices = @import("devices.zig");
 
 const Error = errors.Error;
+const StateDir = devices.StateDir;
 const Diag = errors.Diag;
 
 /// A held sub-device lock.
@@ -44,8 +47,8 @@ pub fn selfHolder() Holder {
     return h;
 }
 
-fn lockPath(buf: []u8, state_dir: []const u8, device: []const u8, sub: u32) [:0]const u8 {
-    return std.fmt.bufPrintZ(buf, "{s}/{s}.{d}.lock", .{ state_dir, device, sub }) catch unreachable;
+fn lockName(buf: []u8, device: []const u8, sub: u32) [:0]const u8 {
+    return std.fmt.bufPrintZ(buf, "{s}.{d}.lock", .{ device, sub }) catch unreachable;
 }
 
 fn readHolder(fd: posix.fd_t) Holder {
@@ -64,12 +67,20 @@ pub const Attempt = union(enum) { held: Held, busy: Holder };
 
 /// Tries to lock a sub-device. A lock briefly held by a `probe` of another thread or
 /// process is retried for a few milliseconds before the sub-device counts as busy.
-pub fn tryAcquire(state_dir: []const u8, device: []const u8, sub: u32, diag: *Diag) Error!Attempt {
-    var pbuf: [std.fs.max_path_bytes]u8 = undefined;
-    if (state_dir.len + device.len + 32 > pbuf.len) return diag.fail(error.ConnectionError, "state path too long", .{});
-    const path = lockPath(&pbuf, state_dir, device, sub);
-    const fd = posix.openZ(path, .{ .ACCMODE = .RDWR, .CREAT = true, .CLOEXEC = true }, 0o600) catch |e|
-        return diag.fail(error.ConnectionError, "cannot open lock file '{s}': {s}", .{ path, @errorName(e) });
+pub fn tryAcquire(sd: *const StateDir, device: []const u8, sub: u32, diag: *Diag) Error!Attempt {
+    var nbuf: [128]u8 = undefined;
+    if (device.len + 32 > nbuf.len) return diag.fail(error.ConnectionError, "device name too long", .{});
+    const name = lockName(&nbuf, device, sub);
+    const fd = posix.openatZ(sd.fd, name, .{ .ACCMODE = .RDWR, .CREAT = true, .CLOEXEC = true, .NOFOLLOW = true }, 0o600) catch |e|
+        return diag.fail(error.ConnectionError, "cannot open lock file '{s}/{s}': {s}", .{ sd.path(), name, @errorName(e) });
+    const st = posix.fstat(fd) catch |e| {
+        posix.close(fd);
+        return diag.fail(error.ConnectionError, "cannot stat lock file '{s}/{s}': {s}", .{ sd.path(), name, @errorName(e) });
+    };
+    if (!posix.S.ISREG(st.mode)) {
+        posix.close(fd);
+        return diag.fail(error.ConnectionError, "lock file '{s}/{s}' is not a regular file: refused", .{ sd.path(), name });
+    }
     var tries: u32 = 0;
     while (true) : (tries += 1) {
         posix.flock(fd, posix.LOCK.EX | posix.LOCK.NB) catch |e| switch (e) {
@@ -84,7 +95,7 @@ pub fn tryAcquire(state_dir: []const u8, device: []const u8, sub: u32, diag: *Di
             },
             else => {
                 posix.close(fd);
-                return diag.fail(error.ConnectionError, "cannot lock '{s}': {s}", .{ path, @errorName(e) });
+                return diag.fail(error.ConnectionError, "cannot lock '{s}/{s}': {s}", .{ sd.path(), name, @errorName(e) });
             },
         };
         break;
@@ -97,11 +108,11 @@ pub fn tryAcquire(state_dir: []const u8, device: []const u8, sub: u32, diag: *Di
 
 /// Whether a sub-device is held by anyone (any process, including this one); returns
 /// the holder when it is. Does not create the lock file.
-pub fn probe(state_dir: []const u8, device: []const u8, sub: u32) ?Holder {
-    var pbuf: [std.fs.max_path_bytes]u8 = undefined;
-    if (state_dir.len + device.len + 32 > pbuf.len) return null;
-    const path = lockPath(&pbuf, state_dir, device, sub);
-    const fd = posix.openZ(path, .{ .ACCMODE = .RDONLY, .CLOEXEC = true }, 0) catch return null;
+pub fn probe(sd: *const StateDir, device: []const u8, sub: u32) ?Holder {
+    var nbuf: [128]u8 = undefined;
+    if (device.len + 32 > nbuf.len) return null;
+    const name = lockName(&nbuf, device, sub);
+    const fd = posix.openatZ(sd.fd, name, .{ .ACCMODE = .RDONLY, .CLOEXEC = true, .NOFOLLOW = true, .NONBLOCK = true }, 0) catch return null;
     defer posix.close(fd);
     posix.flock(fd, posix.LOCK.SH | posix.LOCK.NB) catch |e| switch (e) {
         error.WouldBlock => return readHolder(fd),
@@ -119,8 +130,10 @@ test "a held sub-device is busy for a second open file description, free after r
     var tmp = testing.tmpDir(.{});
     defer tmp.cleanup();
     var dbuf: [std.fs.max_path_bytes]u8 = undefined;
-    const dir = try tmp.dir.realpath(".", &dbuf);
     var d = Diag{};
+    var sdir = try devices.openStateDirAt(try tmp.dir.realpath(".", &dbuf), false, &d);
+    defer sdir.close();
+    const dir = &sdir;
     const a = try tryAcquire(dir, "metis-0:1:0", 0, &d);
     try testing.expect(a == .held);
     const holder = probe(dir, "metis-0:1:0", 0) orelse return error.TestExpectedBusy;

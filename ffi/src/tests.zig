@@ -18,11 +18,13 @@ test {
     _ = @import("instance.zig");
     _ = @import("model_test.zig");
     _ = @import("reservation_test.zig");
+    _ = @import("state_dir_test.zig");
     _ = @import("abi_exports_test.zig");
     _ = @import("program.zig");
     _ = @import("program_test.zig");
     _ = @import("exec.zig");
     _ = @import("exec_test.zig");
+    _ = @import("exec_ops_test.zig");
     _ = @import("timing.zig");
     _ = @import("cpu.zig");
 }

@@ -6,6 +6,7 @@
 //! the kernels trust their arguments. Shapes and padding travel as a pointer to 12 u32
 //! (see [`layout::Geom::read`]). Rounding semantics: see [`quant`].
 
+pub mod fused;
 pub mod layout;
 pub mod numeric;
 pub mod quant;
@@ -258,4 +259,77 @@ pub fn gemm_f32(a: usize, b: usize, c: usize, params: usize) {
 #[wasm_bindgen]
 pub fn softmax_axis_f32(src: usize, dst: usize, outer: usize, axis: usize, inner: usize) {
     unsafe { numeric::softmax_strided(src as *const f32, dst as *mut f32, outer, axis, inner) }
+}
+
+/// ConvTranspose 2-D f32 with bias (`bias` 0 for none) and activation. `params` points to
+/// u32 `[n c m group ih iw oh ow kh kw sh sw dh dw pt pl act lo_bits hi_bits]` (act: 0 none,
+/// 1 relu, 2 sigmoid, 3 clip); `col` is scratch of [`fused::ConvT::scratch_len`] floats.
+#[wasm_bindgen]
+pub fn conv_transpose_f32(x: usize, w: usize, bias: usize, y: usize, col: usize, params: usize) {
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 19) };
+    let Some(act) = fused::Act::from_code(p[16], p[17], p[18]) else {
+        return;
+    };
+    let g = fused::ConvT::read(p);
+    unsafe {
+        fused::conv_transpose(
+            x as *const f32,
+            w as *const f32,
+            bias as *const f32,
+            y as *mut f32,
+            col as *mut f32,
+            &g,
+            act,
+        )
+    }
+}
+
+/// Floats of scratch `conv_transpose_f32` needs for the 16 u32 of geometry at `params`.
+#[wasm_bindgen]
+pub fn conv_transpose_scratch_f32(params: usize) -> usize {
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 16) };
+    fused::ConvT::read(p).scratch_len()
+}
+
+/// An element-wise chain over `len` f32 in one pass (may be in place): `nsteps` steps of
+/// 4 u32 at `prog` (see [`fused::Step::read`]), per-channel operands indexed by
+/// `(i / inner) % count`.
+#[wasm_bindgen]
+pub fn chain_f32(
+    src: usize,
+    dst: usize,
+    len: usize,
+    inner: usize,
+    count: usize,
+    prog: usize,
+    nsteps: usize,
+) {
+    if nsteps > fused::MAX_STEPS || inner == 0 || count == 0 {
+        return;
+    }
+    let p = unsafe { core::slice::from_raw_parts(prog as *const u32, 4 * nsteps) };
+    let mut steps = [fused::Step::Act(fused::Act::None); fused::MAX_STEPS];
+    for (i, s) in steps.iter_mut().take(nsteps).enumerate() {
+        match fused::Step::read(&p[4 * i..4 * i + 4]) {
+            Some(v) => *s = v,
+            None => return,
+        }
+    }
+    unsafe {
+        fused::chain(
+            src as *const f32,
+            dst as *mut f32,
+            len,
+            inner,
+            count,
+            &steps[..nsteps],
+        )
+    }
+}
+
+/// Picks the dequantize loops' formulation (see [`quant::DEQUANTIZE_NARROW_LOADS`]): the
+/// TypeScript side sets `true` under JavaScriptCore (Bun). Results do not change.
+#[wasm_bindgen]
+pub fn set_dequantize_narrow_loads(on: bool) {
+    quant::DEQUANTIZE_NARROW_LOADS.store(on, core::sync::atomic::Ordering::Relaxed);
 }

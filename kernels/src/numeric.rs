@@ -51,7 +51,7 @@ pub fn exp_one(x: f32) -> f32 {
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod simd {
+pub(crate) mod simd {
     use super::*;
     use core::arch::wasm32::*;
 
@@ -84,6 +84,27 @@ mod simd {
         );
         f32x4_mul(y, i32x4_shl(n, 23))
     }
+
+    /// 4-lane sigmoid, lane for lane identical to `1 / (1 + exp_one(-x))`. Where `exp(-x)`
+    /// saturates (`x <= -EXP_HI`) the result is the constant `SIGMOID_FLOOR` (about
+    /// 4.2e-39, a subnormal): those lanes divide 1 by 1 and select the constant, because a
+    /// division with a subnormal result costs about a hundred cycles on x86 (the demo's
+    /// detector has half its outputs there).
+    #[inline(always)]
+    pub fn sigmoid4(x: v128, floor: v128) -> v128 {
+        let one = f32x4_splat(1.0);
+        let d = f32x4_add(one, exp4(f32x4_neg(x)));
+        let sat = f32x4_le(x, f32x4_splat(-EXP_HI));
+        let q = f32x4_div(one, v128_bitselect(one, d, sat));
+        v128_bitselect(floor, q, sat)
+    }
+}
+
+/// `1 / (1 + exp(-x))` for `x <= -88.3762626647949` (where exp saturates): a subnormal
+/// constant, computed with the same float32 operations as every other lane.
+#[inline(always)]
+pub fn sigmoid_floor() -> f32 {
+    1.0 / (1.0 + exp_one(EXP_HI))
 }
 
 /// Binary operation codes.
@@ -259,10 +280,10 @@ pub unsafe fn sigmoid(src: *const f32, dst: *mut f32, len: usize) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         use core::arch::wasm32::*;
-        let one = f32x4_splat(1.0);
+        let floor = f32x4_splat(sigmoid_floor());
         while i + 4 <= len {
-            let e = simd::exp4(f32x4_neg(v128_load(src.add(i) as *const v128)));
-            v128_store(dst.add(i) as *mut v128, f32x4_div(one, f32x4_add(one, e)));
+            let v = v128_load(src.add(i) as *const v128);
+            v128_store(dst.add(i) as *mut v128, simd::sigmoid4(v, floor));
             i += 4;
         }
     }

@@ -104,6 +104,8 @@ pub fn dequantize_one(q: i32, scale: f32, zp: i32) -> f32 {
     (q - zp) as f32 * scale
 }
 
+use core::sync::atomic::AtomicBool;
+
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use super::*;
@@ -158,6 +160,24 @@ mod simd {
         match t {
             QType::I8 => i8x16_narrow_i16x8(ab, cd),
             QType::U8 => u8x16_narrow_i16x8(ab, cd),
+        }
+    }
+
+    /// [`dq16`] without `extend_high`: four 4-byte loads, each widened with `extend_low`
+    /// twice. JavaScriptCore compiles `i16x8.extend_high` / `i32x4.extend_high` to
+    /// `unpckhpd`, which reads its destination and chains every iteration to the previous
+    /// one; this form avoids them (V8 runs the other form faster). Same results.
+    #[inline(always)]
+    pub unsafe fn dq16_narrow_loads(p: *const u8, d: *mut f32, scale: v128, zp: v128, t: QType) {
+        let d = d as *mut v128;
+        for i in 0..4 {
+            let q = v128_load32_zero(p.add(4 * i) as *const u32);
+            let w = match t {
+                QType::I8 => i32x4_extend_low_i16x8(i16x8_extend_low_i8x16(q)),
+                QType::U8 => i32x4_extend_low_u16x8(u16x8_extend_low_u8x16(q)),
+            };
+            let f = f32x4_mul(f32x4_convert_i32x4(i32x4_sub(w, zp)), scale);
+            v128_store(d.add(i), f);
         }
     }
 
@@ -236,6 +256,13 @@ unsafe fn quantize_run_t<const U8: bool>(
     }
 }
 
+/// Which SIMD formulation the dequantize loops use: `false` (default) widens 16 bytes with
+/// `extend_low` / `extend_high`, `true` widens four 4-byte loads with `extend_low` only. The
+/// results are identical; the speed depends on the engine's compiler (V8: the first,
+/// JavaScriptCore: the second), so the TypeScript side picks one at load
+/// ([`crate::set_dequantize_narrow_loads`]).
+pub static DEQUANTIZE_NARROW_LOADS: AtomicBool = AtomicBool::new(false);
+
 /// Dequantizes `len` bytes at `src` (int8 or uint8 per `t`) into `len` floats at `dst`.
 ///
 /// # Safety
@@ -255,14 +282,27 @@ pub unsafe fn dequantize_run(
         use core::arch::wasm32::*;
         let s = f32x4_splat(scale);
         let z = i32x4_splat(zp);
-        while i + 16 <= len {
-            simd::dq16(src.add(i), dst.add(i), s, z, t);
-            i += 16;
-        }
-        if i < len && len >= 16 {
-            let j = len - 16;
-            simd::dq16(src.add(j), dst.add(j), s, z, t);
-            return;
+        // one loop per formulation (see DequantizeForm), chosen once per call
+        if DEQUANTIZE_NARROW_LOADS.load(core::sync::atomic::Ordering::Relaxed) {
+            while i + 16 <= len {
+                simd::dq16_narrow_loads(src.add(i), dst.add(i), s, z, t);
+                i += 16;
+            }
+            if i < len && len >= 16 {
+                let j = len - 16;
+                simd::dq16_narrow_loads(src.add(j), dst.add(j), s, z, t);
+                return;
+            }
+        } else {
+            while i + 16 <= len {
+                simd::dq16(src.add(i), dst.add(i), s, z, t);
+                i += 16;
+            }
+            if i < len && len >= 16 {
+                let j = len - 16;
+                simd::dq16(src.add(j), dst.add(j), s, z, t);
+                return;
+            }
         }
     }
     while i < len {

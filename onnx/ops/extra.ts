@@ -10,18 +10,21 @@
  * ```
  * @module
  */
-import { convTranspose2d, erf, type NumArray } from "../numeric.ts";
+import { erf, type NumArray } from "../numeric.ts";
+import { convTranspose2d } from "../numeric_nn.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
 import { castInto } from "./elementwise.ts";
 import {
   attrFloat,
   attrInt,
   attrInts,
+  type Attrs,
   attrString,
   ints,
   isBig,
   need,
   normAxis,
+  type OpContext,
   type OpImpl,
   shapeError,
   unsupported,
@@ -93,6 +96,44 @@ const pad: OpImpl = {
   },
 };
 
+/** Geometry of a ConvTranspose node for input `x` and weights `w`. */
+export interface ConvTransposeGeometry {
+  n: number;
+  c: number;
+  m: number;
+  group: number;
+  inSp: number[];
+  outSp: number[];
+  kSp: number[];
+  strides: number[];
+  dil: number[];
+  /** Begin pads then end pads, one per spatial axis each. */
+  pads: number[];
+}
+
+/**
+ * The output geometry of a ConvTranspose (attributes `group`, `kernel_shape`, `strides`,
+ * `dilations`, `pads` or `auto_pad: VALID`, `output_padding`).
+ * @example `const g = convTransposeGeometry(ctx, x, w, attrs); ctx.alloc("float32", [g.n, g.m, ...g.outSp])`
+ */
+export function convTransposeGeometry(ctx: OpContext, x: Tensor, w: Tensor, a: Attrs): ConvTransposeGeometry {
+  const [n, c, ...inSp] = x.shape;
+  const group = attrInt(a, "group", 1);
+  const [wc, mg, ...kSp0] = w.shape;
+  if (wc !== c) shapeError(ctx, `weights have ${wc} input channels, input has ${c}`);
+  const r = inSp.length, kSp = attrInts(a, "kernel_shape") ?? kSp0;
+  const strides = attrInts(a, "strides") ?? new Array(r).fill(1);
+  const dil = attrInts(a, "dilations") ?? new Array(r).fill(1);
+  const pads = attrString(a, "auto_pad", "NOTSET") === "VALID"
+    ? new Array(2 * r).fill(0)
+    : (attrInts(a, "pads") ?? new Array(2 * r).fill(0));
+  const opad = attrInts(a, "output_padding") ?? new Array(r).fill(0);
+  const outSp = inSp.map((d, i) =>
+    strides[i] * (d - 1) + opad[i] + ((kSp[i] - 1) * dil[i] + 1) - pads[i] - pads[r + i]
+  );
+  return { n, c, m: mg * group, group, inSp, outSp, kSp, strides, dil, pads };
+}
+
 const convTranspose: OpImpl = {
   check(a, node) {
     if (a.output_shape) unsupported(node, "attribute output_shape");
@@ -101,24 +142,10 @@ const convTranspose: OpImpl = {
   },
   run(ctx, ins, a) {
     const x = need(ctx, ins[0], 0), w = need(ctx, ins[1], 1), b = ins[2];
-    const [n, c, ...inSp] = x.shape;
-    const group = attrInt(a, "group", 1);
-    const [wc, mg, ...kSp0] = w.shape;
-    if (wc !== c) shapeError(ctx, `weights have ${wc} input channels, input has ${c}`);
-    const r = inSp.length, kSp = attrInts(a, "kernel_shape") ?? kSp0;
-    const strides = attrInts(a, "strides") ?? new Array(r).fill(1);
-    const dil = attrInts(a, "dilations") ?? new Array(r).fill(1);
-    const pads = attrString(a, "auto_pad", "NOTSET") === "VALID"
-      ? new Array(2 * r).fill(0)
-      : (attrInts(a, "pads") ?? new Array(2 * r).fill(0));
-    const opad = attrInts(a, "output_padding") ?? new Array(r).fill(0);
-    const outSp = inSp.map((d, i) =>
-      strides[i] * (d - 1) + opad[i] + ((kSp[i] - 1) * dil[i] + 1) - pads[i] - pads[r + i]
-    );
-    const m = mg * group, cg = c / group;
+    const { n, c, m, group, inSp, outSp, kSp, strides, dil, pads } = convTransposeGeometry(ctx, x, w, a);
+    const r = inSp.length, cg = c / group, mg = m / group;
     const out = ctx.alloc(x.dtype, [n, m, ...outSp]);
     const y = out.data as NumArray, xd = x.data as NumArray, wd = w.data as NumArray;
-    y.fill(0);
     const inSize = sizeOf(inSp), outSize = sizeOf(outSp), kSize = sizeOf(kSp);
     if (r === 2 || r === 1) {
       const sp = r === 2 ? { inSp, outSp, kSp, strides, dil, pads } : {
@@ -132,6 +159,7 @@ const convTranspose: OpImpl = {
       convTranspose2d(xd, wd, b ? b.data as NumArray : null, y, n, c, m, group, sp);
       return [out];
     }
+    y.fill(0);
     // scatter offsets: for each input position and kernel offset, the output offset or -1
     const offs = new Int32Array(inSize * kSize);
     const ii = new Array<number>(r).fill(0), ki = new Array<number>(r).fill(0);

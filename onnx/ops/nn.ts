@@ -9,7 +9,8 @@
  * ```
  * @module
  */
-import { broadcastShape, broadcastTo, conv, gemm, type NumArray, pool, softmaxInner } from "../numeric.ts";
+import { broadcastShape, broadcastTo, type NumArray, softmaxInner } from "../numeric.ts";
+import { conv, gemm, pool } from "../numeric_nn.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
 import {
   attrFloat,

@@ -1,0 +1,192 @@
+/**
+ * Fused float32 kernels for the ONNX graph runner (kernels/src/fused.rs): an element-wise
+ * chain in one pass over memory, and a 2-D ConvTranspose with bias and activation (GEMM +
+ * col2im in WASM, or direct tiles when stride = kernel). Each gives the same bits as its
+ * ops run one by one (see the Rust module for the per-op semantics).
+ *
+ * @module
+ */
+import { memoryViews, scratchBlock, WasmBuffer } from "./arena.ts";
+import { type Arg, callKernel, checkCount, checkOperand } from "./call.ts";
+import { kernelExports } from "./wasm.ts";
+
+// scratch slots of their own, above those callKernel gives to operands (one per operand)
+const COL_SLOT = 100, PROG_SLOT = 101;
+const MAX_STEPS = 16;
+
+/** An activation fused after a ConvTranspose or in a chain. @example `{ kind: "clip", lo: 0, hi: 6 }` */
+export type Activation =
+  | { kind: "none" }
+  | { kind: "relu" }
+  | { kind: "sigmoid" }
+  | { kind: "clip"; lo: number; hi: number };
+
+/** The operand of a binary chain step: a scalar, one value per channel, or a tensor of the chain's size. */
+export type ChainOperand =
+  | { kind: "scalar"; value: number }
+  | { kind: "channel"; values: Float32Array | WasmBuffer }
+  | { kind: "tensor"; values: Float32Array | WasmBuffer };
+
+/** One step of a chain: `x op b` (or `b op x` with `reverse`) or an activation. @example `{ op: "add", b: { kind: "scalar", value: 1 } }` */
+export type ChainStep =
+  | { op: "add" | "sub" | "mul" | "div"; b: ChainOperand; reverse?: boolean }
+  | Activation;
+
+const f32bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0];
+
+function count(x: Float32Array | WasmBuffer): number {
+  return x instanceof WasmBuffer ? x.byteLength >>> 2 : x.length;
+}
+
+function actWords(a: Activation): [number, number, number] {
+  switch (a.kind) {
+    case "none":
+      return [0, 0, 0];
+    case "relu":
+      return [1, 0, 0];
+    case "sigmoid":
+      return [2, 0, 0];
+    case "clip":
+      return [3, f32bits(a.lo), f32bits(a.hi)];
+  }
+}
+
+/**
+ * `dst = steps(src)` element-wise in one pass (may be in place). Elements form blocks of
+ * `inner`; block `o` uses per-channel values at `o % channels` (for NCHW with channel
+ * operands: `inner` = H*W, `channels` = C).
+ *
+ * @throws {RangeError} on sizes that do not fit.
+ * @example
+ * ```ts
+ * import { chain } from "./fused.ts";
+ * const y = chain(new Float32Array([-1, 2]), new Float32Array(2), 2, 1, [
+ *   { op: "mul", b: { kind: "scalar", value: 2 } }, { kind: "relu" }]);
+ * console.log(y); // Float32Array [0, 4]
+ * ```
+ */
+export function chain<D extends Float32Array | WasmBuffer>(
+  src: Float32Array | WasmBuffer,
+  dst: D,
+  inner: number,
+  channels: number,
+  steps: readonly ChainStep[],
+): D {
+  const fn = "chain";
+  checkOperand(fn, "src", src, [Float32Array]);
+  checkOperand(fn, "dst", dst, [Float32Array]);
+  const n = count(src);
+  checkCount(fn, "dst", dst, n, 4);
+  if (steps.length > MAX_STEPS) throw new RangeError(`chain: at most ${MAX_STEPS} steps, got ${steps.length}`);
+  if (!(inner > 0 && channels > 0 && n % inner === 0)) {
+    throw new RangeError(`chain: ${n} elements do not form blocks of ${inner} (channels ${channels})`);
+  }
+  if (n === 0) return dst;
+  const ins: Arg[] = [{ name: "src", value: src, bytes: 4 * n, inPlace: true }];
+  const slot: number[] = [];
+  steps.forEach((s, i) => {
+    if (!("op" in s) || s.b.kind === "scalar") return;
+    const want = s.b.kind === "channel" ? channels : n;
+    checkOperand(fn, `steps[${i}].b`, s.b.values, [Float32Array]);
+    checkCount(fn, `steps[${i}].b`, s.b.values, want, 4);
+    slot[i] = ins.length;
+    ins.push({ name: `steps[${i}].b`, value: s.b.values, bytes: 4 * want, inPlace: true });
+  });
+  callKernel(fn, ins, [{ name: "dst", value: dst, bytes: 4 * n }], undefined, (ptrs, [d]) => {
+    const prog = scratchBlock(PROG_SLOT, 16 * steps.length);
+    const u32 = memoryViews().u32, p = prog >>> 2;
+    steps.forEach((s, i) => {
+      let w: number[];
+      if ("op" in s) {
+        const code = { add: 0, sub: 1, mul: 2, div: 3 }[s.op];
+        const c = s.reverse && (s.op === "sub" || s.op === "div") ? code + 3 : code;
+        w = s.b.kind === "scalar"
+          ? [c, 0, f32bits(s.b.value), 0]
+          : [c, s.b.kind === "channel" ? 1 : 2, ptrs[slot[i]], 0];
+      } else {
+        const [k, lo, hi] = actWords(s);
+        w = k === 0 ? [2, 0, f32bits(1), 0] : [k + 5, 0, lo, hi]; // "none" as x * 1 (exact)
+      }
+      for (let j = 0; j < 4; j++) u32[p + 4 * i + j] = w[j];
+    });
+    kernelExports().chain_f32(ptrs[0], d, n, inner, channels, prog, steps.length);
+  });
+  return dst;
+}
+
+/** Geometry of a 2-D ConvTranspose (NCHW; weights `[c, m / group, kh, kw]`). */
+export interface ConvTransposeGeometry {
+  n: number;
+  c: number;
+  m: number;
+  group: number;
+  inSp: [number, number];
+  outSp: [number, number];
+  kSp: [number, number];
+  strides: [number, number];
+  dil: [number, number];
+  /** Begin pads [top, left]. */
+  pads: [number, number];
+}
+
+/**
+ * 2-D ConvTranspose in float32 with optional bias and a fused activation: sums over input
+ * channels in order (float32 multiply, then add), then `+ bias` (skipped for a 0 bias),
+ * then the activation.
+ *
+ * @throws {RangeError} on operand sizes that do not fit the geometry.
+ * @example
+ * ```ts
+ * import { convTranspose } from "./fused.ts";
+ * const y = convTranspose(new Float32Array([1]), new Float32Array([1, 2, 3, 4]), null, new Float32Array(4),
+ *   { n: 1, c: 1, m: 1, group: 1, inSp: [1, 1], outSp: [2, 2], kSp: [2, 2], strides: [2, 2], dil: [1, 1], pads: [0, 0] },
+ *   { kind: "relu" });
+ * console.log(y); // Float32Array [1, 2, 3, 4]
+ * ```
+ */
+export function convTranspose<D extends Float32Array | WasmBuffer>(
+  x: Float32Array | WasmBuffer,
+  w: Float32Array | WasmBuffer,
+  bias: Float32Array | WasmBuffer | null,
+  y: D,
+  g: ConvTransposeGeometry,
+  act: Activation = { kind: "none" },
+): D {
+  const fn = "convTranspose";
+  const geo = [
+    g.n,
+    g.c,
+    g.m,
+    g.group,
+    ...g.inSp,
+    ...g.outSp,
+    ...g.kSp,
+    ...g.strides,
+    ...g.dil,
+    ...g.pads,
+  ];
+  if (geo.some((v) => !Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) || g.group < 1) {
+    throw new RangeError(`convTranspose: invalid geometry ${JSON.stringify(g)}`);
+  }
+  if (g.c % g.group || g.m % g.group) throw new RangeError(`convTranspose: channels not divisible by group`);
+  checkOperand(fn, "x", x, [Float32Array]);
+  checkOperand(fn, "w", w, [Float32Array]);
+  checkOperand(fn, "y", y, [Float32Array]);
+  const [ih, iw] = g.inSp, [oh, ow] = g.outSp, [kh, kw] = g.kSp;
+  checkCount(fn, "x", x, g.n * g.c * ih * iw, 4);
+  checkCount(fn, "w", w, g.c * (g.m / g.group) * kh * kw, 4);
+  checkCount(fn, "y", y, g.n * g.m * oh * ow, 4);
+  if (g.n * g.m * oh * ow === 0) return y;
+  const ins: Arg[] = [{ name: "x", value: x, bytes: 4 * count(x) }, { name: "w", value: w, bytes: 4 * count(w) }];
+  if (bias) {
+    checkOperand(fn, "bias", bias, [Float32Array]);
+    checkCount(fn, "bias", bias, g.m, 4);
+    ins.push({ name: "bias", value: bias, bytes: 4 * g.m });
+  }
+  callKernel(fn, ins, [{ name: "y", value: y, bytes: 4 * count(y) }], [...geo, ...actWords(act)], (p, [py], pp) => {
+    const k = kernelExports();
+    const col = scratchBlock(COL_SLOT, 4 * Math.max(1, k.conv_transpose_scratch_f32(pp)));
+    k.conv_transpose_f32(p[0], p[1], bias ? p[2] : 0, py, col, pp);
+  });
+  return y;
+}

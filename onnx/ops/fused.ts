@@ -1,0 +1,256 @@
+/**
+ * Ops the load-time optimizer (onnx/optimize.ts) makes from several nodes: a ConvTranspose
+ * with its activation, and element-wise chains run in one pass on the WASM kernels. Both
+ * give the bits of their nodes run one by one, and run those nodes (the fallback) when
+ * dtypes or shapes do not fit the kernel. Not in the op table: only the optimizer
+ * creates them.
+ *
+ * @example
+ * ```ts
+ * import { OnnxGraph } from "../graph.ts";
+ * const bytes = new Uint8Array(await Deno.readFile("postamble.onnx"));
+ * const g = OnnxGraph.fromBytes(bytes); // ConvTranspose+Relu runs as fusedConvTranspose
+ * ```
+ * @module
+ */
+import { allocate, type WasmBuffer } from "../../kernels/arena.ts";
+import { type Activation, chain as kChain, type ChainStep } from "../../kernels/fused.ts";
+import { K_MIN } from "../numeric.ts";
+import { convTranspose2dKernel, convTransposeOnKernel } from "../numeric_nn.ts";
+import { sizeOf, type Tensor } from "../tensor.ts";
+import { type ConvTransposeGeometry, convTransposeGeometry } from "./extra.ts";
+import { need, type OpContext, type OpImpl } from "./types.ts";
+import type { Attrs } from "./types.ts";
+import type { NodeProto } from "../model.ts";
+
+/** A node the fused ops run as they are written (the fallback). */
+export interface Member {
+  node: NodeProto;
+  op: OpImpl;
+  attrs: Attrs;
+}
+
+/** One link of a chain: an activation, or a binary op with the named other operand. */
+export type ChainOp =
+  | Activation
+  | { kind: "binary"; op: "add" | "sub" | "mul" | "div"; reverse: boolean; operand: string };
+
+/** A fused op that can also run with its first input and its output in the kernels' memory. */
+export interface KernelStage extends OpImpl {
+  /**
+   * The output shape and a kernel call when the kernel path applies to these inputs (of
+   * `ins[0]` only the shape and dtype are looked at), else undefined.
+   */
+  plan(
+    ctx: OpContext,
+    ins: (Tensor | undefined)[],
+    attrs: Attrs,
+  ): { shape: number[]; exec(src: Float32Array | WasmBuffer, dst: Float32Array | WasmBuffer): void } | undefined;
+}
+
+/** Runs `members` one by one on `values` (fallback of the fused ops); returns the last output. */
+function runMembers(ctx: OpContext, members: Member[], values: Map<string, Tensor>): Tensor {
+  let last: Tensor | undefined;
+  for (const m of members) {
+    ctx.node = m.node;
+    const ins = m.node.inputs.map((n) => (n ? values.get(n) : undefined));
+    [last] = m.op.run(ctx, ins, m.attrs);
+    values.set(m.node.outputs[0], last);
+  }
+  return last!;
+}
+
+/**
+ * ConvTranspose followed by Relu / Sigmoid / Clip as one kernel call. The fused node's
+ * inputs are the ConvTranspose's three (bias "" when absent) then the activation's
+ * others (Clip bounds).
+ * @example `fusedConvTranspose(convStep, reluStep, { kind: "relu" })`
+ */
+export function fusedConvTranspose(conv: Member, act: Member, a: Activation): KernelStage {
+  const plan = (ctx: OpContext, ins: (Tensor | undefined)[], attrs: Attrs) => {
+    const x = need(ctx, ins[0], 0), w = need(ctx, ins[1], 1), b = ins[2];
+    const g = convTransposeGeometry(ctx, x, w, attrs);
+    const kSize = sizeOf(g.kSp), inSize = sizeOf(g.inSp);
+    const ok = g.inSp.length === 2 && x.dtype === "float32" && w.dtype === "float32" &&
+      w.data instanceof Float32Array &&
+      (!b || b.data instanceof Float32Array) && g.n * g.m * sizeOf(g.outSp) >= K_MIN && g.outSp.every((d) => d > 0) &&
+      sizeOf(x.shape) > 0 && convTransposeOnKernel(FLOATS, w.data, g.c, g.m, g.group, kSize, inSize);
+    return ok ? g : undefined;
+  };
+  const exec = (
+    g: ConvTransposeGeometry,
+    ins: (Tensor | undefined)[],
+    src: Float32Array | WasmBuffer,
+    dst: Float32Array | WasmBuffer,
+  ) => {
+    const b = ins[2];
+    const sp = { inSp: g.inSp, outSp: g.outSp, kSp: g.kSp, strides: g.strides, dil: g.dil, pads: g.pads };
+    convTranspose2dKernel(
+      src,
+      ins[1]!.data as Float32Array,
+      b ? b.data as Float32Array : null,
+      dst,
+      g.n,
+      g.c,
+      g.m,
+      g.group,
+      sp,
+      a,
+    );
+  };
+  return {
+    plan(ctx, ins, attrs) {
+      const g = plan(ctx, ins, attrs);
+      return g && { shape: [g.n, g.m, ...g.outSp], exec: (src, dst) => exec(g, ins, src, dst) };
+    },
+    run(ctx, ins, attrs) {
+      const g = plan(ctx, ins, attrs);
+      if (g) {
+        const out = ctx.alloc("float32", [g.n, g.m, ...g.outSp]);
+        exec(g, ins, ins[0]!.data as Float32Array, out.data as Float32Array);
+        return [out];
+      }
+      const values = new Map<string, Tensor>();
+      conv.node.inputs.forEach((n, i) => n && ins[i] && values.set(n, ins[i]!));
+      act.node.inputs.slice(1).forEach((n, i) => n && ins[3 + i] && values.set(n, ins[3 + i]!));
+      return [runMembers(ctx, [conv, act], values)];
+    },
+  };
+}
+
+/** How an operand of a chain fits the chain's value `shape`, or undefined when it does not. */
+function operandFit(
+  t: Tensor,
+  shape: number[],
+): { kind: "scalar" | "tensor" } | { kind: "channel"; axis: number } | undefined {
+  const n = sizeOf(shape);
+  if (t.dtype !== "float32" || t.shape.length > shape.length) return undefined;
+  if (t.data.length === 1) return { kind: "scalar" };
+  const s = [...new Array(shape.length - t.shape.length).fill(1), ...t.shape];
+  if (t.data.length === n && s.every((d, i) => d === shape[i])) return { kind: "tensor" };
+  const axes = s.flatMap((d, i) => (d !== 1 ? [i] : []));
+  if (axes.length === 1 && s[axes[0]] === shape[axes[0]]) return { kind: "channel", axis: axes[0] };
+  return undefined;
+}
+
+/**
+ * An element-wise chain (Relu, Sigmoid, Clip, Add/Sub/Mul/Div with one operand from the
+ * chain) in one pass of the kernels when the value is float32 with at least K_MIN
+ * elements and every operand is a scalar, a same-shape tensor, or varies along one axis
+ * (the same axis for all); else `members` one by one. Node inputs: the chain's value, then
+ * `extra` (every other input of the members).
+ * @example `elementwiseChain(members, ops, "x", ["bias"])`
+ */
+export function elementwiseChain(members: Member[], ops: ChainOp[], value: string, extra: string[]): KernelStage {
+  const plan = (ctx: OpContext, ins: (Tensor | undefined)[]) => {
+    const x = need(ctx, ins[0], 0);
+    const byName = new Map<string, Tensor>();
+    extra.forEach((n, i) => ins[i + 1] && byName.set(n, ins[i + 1]!));
+    const steps = x.dtype === "float32" && sizeOf(x.shape) >= K_MIN ? kernelSteps(x.shape, ops, byName) : undefined;
+    return { x, byName, steps };
+  };
+  return {
+    plan(ctx, ins) {
+      const { x, steps } = plan(ctx, ins);
+      return steps && {
+        shape: x.shape,
+        exec: (src, dst) => kChain(src, dst, steps.inner, steps.channels, steps.steps),
+      };
+    },
+    run(ctx, ins) {
+      const { x, byName, steps } = plan(ctx, ins);
+      if (steps) {
+        const out = ctx.alloc("float32", x.shape);
+        kChain(x.data as Float32Array, out.data as Float32Array, steps.inner, steps.channels, steps.steps);
+        return [out];
+      }
+      const values = new Map(byName);
+      values.set(value, x);
+      return [runMembers(ctx, members, values)];
+    },
+  };
+}
+
+/**
+ * Kernel stages (fused ConvTranspose, chains) run back to back with the values in between
+ * kept in the kernels' memory (no copy out and back in); the nodes one by one when a
+ * stage's kernel does not apply. `stages[k]` reads `inputs[k]` (names of the pipeline
+ * node's inputs, by position), the first of which is the previous stage's output for k > 0.
+ * @example `pipeline([convStage, chainStage], [[0, 1, 2], [-1, 3]])`
+ */
+export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProto }[], inputs: number[][]): OpImpl {
+  const held: (WasmBuffer | undefined)[] = [undefined, undefined];
+  const buffer = (k: number, n: number): WasmBuffer => {
+    let b = held[k];
+    if (!b || b.byteLength !== 4 * n) {
+      b?.free();
+      b = held[k] = allocate(4 * n);
+    }
+    return b;
+  };
+  return {
+    run(ctx, ins) {
+      const plans: { shape: number[]; exec: (s: Float32Array | WasmBuffer, d: Float32Array | WasmBuffer) => void }[] =
+        [];
+      let shape = ins[0]?.shape;
+      for (let k = 0; k < stages.length && shape; k++) {
+        const sIns = inputs[k].map((
+          i,
+        ) => (i < 0 ? { data: FLOATS, shape: shape!, dtype: "float32" as const } : ins[i]));
+        ctx.node = stages[k].node;
+        const p = stages[k].op.plan(ctx, sIns, stages[k].attrs);
+        if (!p) break;
+        plans.push(p);
+        shape = p.shape;
+      }
+      if (plans.length === stages.length && ins[0]?.data instanceof Float32Array) {
+        let src: Float32Array | WasmBuffer = ins[0].data;
+        for (let k = 0; k < plans.length - 1; k++) {
+          const dst = buffer(k % 2, sizeOf(plans[k].shape));
+          plans[k].exec(src, dst);
+          src = dst;
+        }
+        const out = ctx.alloc("float32", plans[plans.length - 1].shape);
+        plans[plans.length - 1].exec(src, out.data as Float32Array);
+        return [out];
+      }
+      let t = ins[0];
+      for (let k = 0; k < stages.length; k++) {
+        ctx.node = stages[k].node;
+        [t] = stages[k].op.run(ctx, inputs[k].map((i) => (i < 0 ? t : ins[i])), stages[k].attrs);
+      }
+      return [t!];
+    },
+  };
+}
+
+/** An empty float32 array: the data of a value whose shape alone a plan looks at. */
+const FLOATS = new Float32Array(0);
+
+function kernelSteps(
+  shape: number[],
+  ops: ChainOp[],
+  byName: Map<string, Tensor>,
+): { steps: ChainStep[]; inner: number; channels: number } | undefined {
+  let axis = -1;
+  const steps: ChainStep[] = [];
+  for (const o of ops) {
+    if (o.kind !== "binary") {
+      steps.push(o);
+      continue;
+    }
+    const t = byName.get(o.operand);
+    if (!t) return undefined;
+    const fit = operandFit(t, shape);
+    if (!fit) return undefined;
+    const values = t.data as Float32Array;
+    if (fit.kind === "channel") {
+      if (axis >= 0 && axis !== fit.axis) return undefined;
+      axis = fit.axis;
+    }
+    const b = fit.kind === "scalar" ? { kind: "scalar" as const, value: values[0] } : { kind: fit.kind, values };
+    steps.push({ op: o.op, b, reverse: o.reverse });
+  }
+  if (axis < 0) return { steps, inner: sizeOf(shape) || 1, channels: 1 };
+  return { steps, inner: sizeOf(shape.slice(axis + 1)) || 1, channels: shape[axis] };
+}

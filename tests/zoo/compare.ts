@@ -1,0 +1,154 @@
+/**
+ * End-to-end comparisons of the model zoo: top-1, detection boxes (YOLO output or a text
+ * probability map), cosine similarity, share of exact zeros.
+ *
+ * @module
+ */
+import { type Box, findBoxes, iou } from "../../examples/demo/boxes.ts";
+
+/** A float output: data and shape. */
+export interface Out {
+  data: Float32Array;
+  shape: number[];
+}
+
+/**
+ * Index of the largest value of each row of `width` values.
+ *
+ * @example
+ * ```ts
+ * argmaxRows(new Float32Array([0, 2, 1, 5, 0, 0]), 3); // [1, 0]
+ * ```
+ */
+export function argmaxRows(x: Float32Array, width: number): number[] {
+  const out: number[] = [];
+  for (let o = 0; o + width <= x.length; o += width) {
+    let best = 0;
+    for (let i = 1; i < width; i++) if (x[o + i] > x[o + best]) best = i;
+    out.push(best);
+  }
+  return out;
+}
+
+/**
+ * Cosine similarity of two arrays (1 when both are all zero).
+ *
+ * @example
+ * ```ts
+ * cosine(new Float32Array([1, 0]), new Float32Array([1, 0])); // 1
+ * ```
+ */
+export function cosine(a: Float32Array, b: Float32Array): number {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  if (aa === 0 && bb === 0) return 1;
+  return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
+}
+
+/**
+ * Share of elements exactly 0.
+ *
+ * @example
+ * ```ts
+ * zeroShare(new Float32Array([0, 1])); // 0.5
+ * ```
+ */
+export function zeroShare(x: Float32Array): number {
+  let z = 0;
+  for (const v of x) if (v === 0) z++;
+  return x.length ? z / x.length : 0;
+}
+
+/** A detection: box in input pixels, class, score. */
+export interface Det extends Omit<Box, "score"> {
+  cls: number;
+  score: number;
+}
+
+/**
+ * Detections of a YOLOv8 output `[1, 4 + classes, anchors]` (cx, cy, w, h, class scores):
+ * score > `threshold`, per-class NMS at IoU 0.45.
+ *
+ * @example
+ * ```ts
+ * const dets = yoloBoxes(out.data, out.shape);
+ * ```
+ */
+export function yoloBoxes(x: Float32Array, shape: number[], threshold = 0.25): Det[] {
+  const [, f, a] = shape;
+  const cand: Det[] = [];
+  for (let i = 0; i < a; i++) {
+    let cls = 0, score = -Infinity;
+    for (let c = 4; c < f; c++) {
+      if (x[c * a + i] > score) {
+        score = x[c * a + i];
+        cls = c - 4;
+      }
+    }
+    if (!(score > threshold)) continue;
+    const cx = x[i], cy = x[a + i], w = x[2 * a + i], h = x[3 * a + i];
+    cand.push({ x0: cx - w / 2, y0: cy - h / 2, x1: cx + w / 2, y1: cy + h / 2, cls, score });
+  }
+  cand.sort((p, q) => q.score - p.score);
+  const keep: Det[] = [];
+  for (const d of cand) if (!keep.some((k) => k.cls === d.cls && iou(k, d) > 0.45)) keep.push(d);
+  return keep;
+}
+
+/**
+ * Text boxes of a probability map `[1, 1, H, W]` (the demo's box finder).
+ *
+ * @example
+ * ```ts
+ * const dets = mapBoxes(out.data, out.shape);
+ * ```
+ */
+export function mapBoxes(x: Float32Array, shape: number[]): Det[] {
+  const [h, w] = shape.slice(-2);
+  return findBoxes(x, h, w, { minSize: 4 }).map((b) => ({ ...b, cls: 0 }));
+}
+
+/**
+ * Why two detection lists differ, or "" when every reference box has its own match in
+ * `ours` (same class, IoU >= 0.9, score within `tol`) and there are no extra boxes.
+ *
+ * @example
+ * ```ts
+ * const why = sameBoxes(ref, ours, 2 * step);
+ * ```
+ */
+export function sameBoxes(ref: Det[], ours: Det[], tol: number): string {
+  const used = new Set<number>();
+  for (const r of ref) {
+    let best = -1, bestIou = 0;
+    ours.forEach((o, j) => {
+      if (used.has(j) || o.cls !== r.cls) return;
+      const v = iou(r, o);
+      if (v > bestIou) {
+        bestIou = v;
+        best = j;
+      }
+    });
+    if (best < 0 || bestIou < 0.9) {
+      return `reference box ${fmtBox(r)} has no match (best IoU ${
+        bestIou.toFixed(2)
+      }); ${ours.length} vs ${ref.length} boxes`;
+    }
+    if (Math.abs(ours[best].score - r.score) > tol) {
+      return `box ${fmtBox(r)}: score ${ours[best].score.toFixed(4)} vs ${r.score.toFixed(4)} (> ${
+        tol.toPrecision(3)
+      })`;
+    }
+    used.add(best);
+  }
+  if (ours.length > ref.length) return `${ours.length - ref.length} extra boxes (${ours.length} vs ${ref.length})`;
+  return "";
+}
+
+function fmtBox(b: Det): string {
+  return `[${[b.x0, b.y0, b.x1, b.y1].map((v) => Math.round(v)).join(",")}] class ${b.cls} score ${b.score.toFixed(3)}`;
+}

@@ -1,0 +1,489 @@
+/**
+ * The model zoo test (docs/zoo.md): per model, three forms (float; onnxruntime
+ * `quantize_static` QDQ; the same with the postamble excluded) prepared by prepare.py,
+ * compiled by `compileOnnx`, run by `infer()` on the emulated device and judged against
+ * onnxruntime (1 thread, ORT_DISABLE_ALL); and `infer()` timed against onnxruntime-node
+ * (1 thread, all optimizations) on the QDQ form.
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import * as ort from "onnxruntime-node";
+import * as axr from "../../mod.ts";
+import { compileOnnx } from "../../compiler/compile.ts";
+import { argmaxRows, cosine, type Det, mapBoxes, type Out, sameBoxes, yoloBoxes, zeroShare } from "./compare.ts";
+import { CACHE, fetchModel, ROOT, type ZooModel } from "./models.ts";
+import { checkOps, type PerOpSummary } from "./per_op.ts";
+
+// onnxruntime's warnings about unused initializers of the QDQ models are noise here
+ort.env.logLevel = "error";
+
+/** Calibration seeds. */
+export const CALIB_SEEDS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8];
+/** Evaluation seeds (different images from the calibration ones). */
+export const EVAL_SEEDS: readonly number[] = [101, 102];
+
+/** The three forms of a model. */
+export const FORMS = ["float", "qdq", "nopost"] as const;
+/** One of {@link FORMS}. */
+export type Form = typeof FORMS[number];
+
+/** Python packages prepare.py runs with, pinned, installed into the cache. */
+const PY_PINS = [
+  "onnxruntime==1.30.0",
+  "numpy==2.2.6",
+  "onnx==1.18.0",
+  "protobuf==7.36.2",
+  "flatbuffers==25.12.19",
+  "packaging==26.4",
+  "typing_extensions==4.16.0",
+  "ml_dtypes==0.5.4",
+];
+
+function hashOf(...parts: (string | Uint8Array)[]): string {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p);
+  return h.digest("hex").slice(0, 16);
+}
+
+function pythonPath(): string {
+  const dir = join(CACHE, `py-${hashOf(PY_PINS.join(" "))}`);
+  if (existsSync(join(dir, ".done"))) return dir;
+  console.error(`[zoo] installing ${PY_PINS.join(" ")} from PyPI into ${dir}`);
+  rmSync(dir, { recursive: true, force: true });
+  const r = spawnSync("python3", [
+    "-m",
+    "pip",
+    "install",
+    "--quiet",
+    "--root-user-action=ignore",
+    "--disable-pip-version-check",
+    "--no-deps",
+    "--only-binary",
+    ":all:",
+    "--target",
+    dir,
+    ...PY_PINS,
+  ], { stdio: ["ignore", "inherit", "inherit"] });
+  if (r.status !== 0) throw new Error(`pip install of the zoo's Python packages failed (${r.status})`);
+  writeFileSync(join(dir, ".done"), PY_PINS.join("\n"));
+  return dir;
+}
+
+function writeF32(path: string, x: Float32Array): void {
+  writeFileSync(path, new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
+}
+
+function readF32(path: string): Float32Array {
+  const b = readFileSync(path);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+/** A model's prepared forms and references in the cache. */
+export interface Prepared {
+  dir: string;
+  calib: Float32Array[];
+  eval: Float32Array[];
+  postamble: string[];
+}
+
+/**
+ * Fetches the model and makes its three forms and onnxruntime's references (prepare.py),
+ * unless the cache has them for the same model, data, script and Python packages.
+ *
+ * @example
+ * ```ts
+ * const p = prepare(ZOO[0]);
+ * ```
+ */
+export function prepare(m: ZooModel): Prepared {
+  const onnx = fetchModel(m);
+  const calib = CALIB_SEEDS.map((s) => m.sample(s, m.shape));
+  const evalX = EVAL_SEEDS.map((s) => m.sample(s, m.shape));
+  const here = join(ROOT, "tests", "zoo");
+  const key = hashOf(
+    m.source.sha256,
+    JSON.stringify(m.shape),
+    readFileSync(join(here, "prepare.py")),
+    PY_PINS.join(),
+    ...calib.map((x) => new Uint8Array(x.buffer)),
+    ...evalX.map((x) => new Uint8Array(x.buffer)),
+  );
+  const dir = join(CACHE, "prep", m.name);
+  const done = join(dir, "done.json");
+  if (existsSync(done)) {
+    const d = JSON.parse(readFileSync(done, "utf8"));
+    if (d.key === key) return { dir, calib, eval: evalX, postamble: d.postamble };
+  }
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, "data"), { recursive: true });
+  const files = (xs: Float32Array[], what: string) =>
+    xs.map((x, i) => {
+      const f = join(dir, "data", `${what}_${i}.f32`);
+      writeF32(f, x);
+      return f;
+    });
+  const spec = {
+    onnx,
+    input: m.input,
+    shape: m.shape,
+    calib: files(calib, "calib"),
+    eval: files(evalX, "eval"),
+    out: dir,
+    key,
+  };
+  writeFileSync(join(dir, "spec.json"), JSON.stringify(spec));
+  console.error(`[zoo] ${m.name}: quantize_static and onnxruntime references (prepare.py)`);
+  const r = spawnSync("python3", [join(here, "prepare.py"), join(dir, "spec.json")], {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, PYTHONPATH: pythonPath() },
+  });
+  if (r.status !== 0) throw new Error(`${m.name}: prepare.py failed (${r.status ?? r.signal})`);
+  const d = JSON.parse(readFileSync(done, "utf8"));
+  return { dir, calib, eval: evalX, postamble: d.postamble };
+}
+
+let compilerHash: string | undefined;
+function compilerSources(): string {
+  if (compilerHash) return compilerHash;
+  const parts: Uint8Array[] = [];
+  for (const d of ["compiler", "onnx"]) {
+    const walk = (p: string) => {
+      for (const f of readdirSync(p, { withFileTypes: true }).sort((a, b) => a.name < b.name ? -1 : 1)) {
+        const q = join(p, f.name);
+        if (f.isDirectory()) walk(q);
+        else if (f.name.endsWith(".ts")) parts.push(new TextEncoder().encode(q), readFileSync(q));
+      }
+    };
+    walk(join(ROOT, d));
+  }
+  return (compilerHash = hashOf(...parts));
+}
+
+/** A compiled form, or why it did not compile; with the compiler's messages. */
+export interface Compiled {
+  modelJson?: string;
+  error?: string;
+  log: string[];
+}
+
+/**
+ * Compiles one form (cached by the form's bytes and the compiler's sources).
+ *
+ * @example
+ * ```ts
+ * const c = await compileForm(ZOO[0], prepare(ZOO[0]), "qdq");
+ * ```
+ */
+export async function compileForm(m: ZooModel, p: Prepared, form: Form): Promise<Compiled> {
+  const onnx = join(p.dir, `${form}.onnx`);
+  const key = hashOf(readFileSync(onnx), compilerSources(), JSON.stringify(m.shape));
+  const dir = join(CACHE, "build", m.name, form);
+  const stamp = join(dir, "zoo-key.json");
+  if (existsSync(stamp)) {
+    const s = JSON.parse(readFileSync(stamp, "utf8"));
+    if (s.key === key) return { modelJson: s.modelJson, error: s.error, log: s.log };
+  }
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const log: string[] = [];
+  let res: Compiled;
+  try {
+    const r = await compileOnnx(onnx, dir, {
+      inputShapes: { [m.input]: m.shape },
+      calibration: p.calib.map((x) => [x]),
+      name: `${m.name}-${form}`,
+      progress: (msg) => log.push(msg),
+    });
+    res = { modelJson: r.modelJson, log };
+  } catch (e) {
+    res = { error: `compile: ${(e as Error).message}`, log };
+  }
+  writeFileSync(stamp, JSON.stringify({ key, ...res }));
+  return res;
+}
+
+function refOutputs(p: Prepared, form: Form): { names: string[]; outs: Out[][]; steps: Record<string, number | null> } {
+  const dir = join(p.dir, "ref", form);
+  const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8"));
+  const names: string[] = index.outputs;
+  const outs = p.eval.map((_, k) =>
+    names.map((n, i) => ({ data: readF32(join(dir, `out_${k}_${i}.bin`)), shape: index.shapes[n] as number[] }))
+  );
+  return { names, outs, steps: index.steps ?? {} };
+}
+
+/** Runs a compiled model with infer() on inputs; outputs by name per input. */
+function runOurs(modelJson: string, xs: Float32Array[]): Record<string, Out>[] {
+  using ctx = new axr.Context();
+  const model = ctx.loadModel(modelJson);
+  using conn = ctx.deviceConnect();
+  const inst = conn.loadModelInstance(model, { aipuCores: 1 });
+  try {
+    return xs.map((x) => {
+      const o = inst.infer(x);
+      return Object.fromEntries(
+        Object.entries(o).map((
+          [k, t],
+        ) => [k, { data: Float32Array.from(t.data as Float32Array), shape: [...t.shape] }]),
+      );
+    });
+  } finally {
+    inst.release();
+    model.release();
+  }
+}
+
+function isProb(o: Out): boolean {
+  const w = o.shape[o.shape.length - 1];
+  if (w < 2) return false;
+  for (let r = 0; r < o.data.length; r += w) {
+    let s = 0;
+    for (let i = 0; i < w; i++) {
+      if (o.data[r + i] < 0) return false;
+      s += o.data[r + i];
+    }
+    if (Math.abs(s - 1) > 1e-3) return false;
+  }
+  return true;
+}
+
+function detections(m: ZooModel, o: Out): Det[] {
+  return m.kind === "yolo" ? yoloBoxes(o.data, o.shape) : mapBoxes(o.data, o.shape);
+}
+
+/** Top-1 decisions of a model's outputs (classifier, ctc, multi's probability outputs). */
+function top1(m: ZooModel, outs: Out[]): number[] {
+  const r: number[] = [];
+  for (const o of outs) {
+    if (m.kind === "classifier") r.push(argmaxRows(o.data, o.data.length)[0]);
+    else if (m.kind === "ctc" || (m.kind === "multi" && isProb(o))) r.push(...argmaxRows(o.data, o.shape.at(-1)!));
+  }
+  return r;
+}
+
+/** The verdict on one form. */
+export interface FormResult {
+  form: Form;
+  ok: boolean;
+  /** Short figures (top-1, boxes, cosine...). */
+  summary: string;
+  /** Why it fails. */
+  problems: string[];
+  perOp?: PerOpSummary;
+  /** The criteria one by one: "accuracy" (float form), "end-to-end" and "per-op" (QDQ forms). */
+  checks: { criterion: string; ok: boolean; why: string }[];
+}
+
+function checkQdq(m: ZooModel, p: Prepared, form: Form, ours: Record<string, Out>[]): FormResult {
+  const ref = refOutputs(p, form);
+  const problems: string[] = [];
+  const figs: string[] = [];
+  let t1 = 0, t1n = 0, boxes = 0;
+  ref.outs.forEach((routs, k) => {
+    const mine: Out[] = [];
+    ref.names.forEach((name, i) => {
+      const o = ours[k][name];
+      if (!o) {
+        problems.push(`output ${name} missing (infer() gave ${Object.keys(ours[k]).join(", ")})`);
+        return;
+      }
+      if (o.data.length !== routs[i].data.length) {
+        problems.push(`output ${name}: ${o.data.length} values, onnxruntime ${routs[i].data.length}`);
+        return;
+      }
+      mine.push(o);
+      const z = zeroShare(o.data), zr = zeroShare(routs[i].data);
+      if (z > 0.5 && zr <= 0.5) {
+        problems.push(`output ${name}: ${(100 * z).toFixed(1)}% exactly 0 (onnxruntime ${(100 * zr).toFixed(1)}%)`);
+      }
+      if (m.kind === "multi" && !isProb(routs[i])) {
+        const step = ref.steps[name];
+        let md = 0;
+        for (let j = 0; j < o.data.length; j++) md = Math.max(md, Math.abs(o.data[j] - routs[i].data[j]));
+        if (step && md > 2 * step) {
+          problems.push(`output ${name}: max |diff| ${md.toPrecision(3)} > 2 steps (${(2 * step).toPrecision(3)})`);
+        }
+      }
+    });
+    if (mine.length !== routs.length) return;
+    if (m.kind === "yolo" || m.kind === "textmap") {
+      const step = ref.steps[ref.names[0]] ?? 0;
+      const a = detections(m, routs[0]), b = detections(m, mine[0]);
+      boxes += a.length;
+      const why = sameBoxes(a, b, 2 * step);
+      if (why) problems.push(`image ${k}: ${why}`);
+    } else {
+      const a = top1(m, routs), b = top1(m, mine);
+      t1n += a.length;
+      const same = a.filter((v, i) => v === b[i]).length;
+      t1 += same;
+      if (same !== a.length) problems.push(`image ${k}: top-1 differs at ${a.length - same} of ${a.length}`);
+    }
+  });
+  if (t1n) figs.push(`top-1 ${t1}/${t1n}`);
+  if (m.kind === "yolo" || m.kind === "textmap") figs.push(`${boxes} ref boxes`);
+  return {
+    form,
+    ok: problems.length === 0,
+    summary: figs.join(", "),
+    problems,
+    checks: [{ criterion: "end-to-end", ok: problems.length === 0, why: problems[0] ?? "" }],
+  };
+}
+
+function accuracy(problems: string[]): FormResult["checks"] {
+  return [{ criterion: "accuracy", ok: problems.length === 0, why: problems[0] ?? "" }];
+}
+
+function checkFloat(m: ZooModel, p: Prepared, ours: Record<string, Out>[]): FormResult {
+  const fl = refOutputs(p, "float");
+  const problems: string[] = [];
+  const score = (outs: Out[][]) => {
+    let cos = 0, n = 0, agree = 0, total = 0;
+    outs.forEach((o, k) => {
+      o.forEach((t, i) => {
+        cos += cosine(t.data, fl.outs[k][i].data);
+        n++;
+      });
+      const a = top1(m, fl.outs[k]), b = top1(m, o);
+      total += a.length;
+      agree += a.filter((v, i) => v === b[i]).length;
+    });
+    return { cos: cos / n, agree, total };
+  };
+  const mine: Out[][] = [];
+  for (const [k, o] of ours.entries()) {
+    const row: Out[] = [];
+    for (const name of fl.names) {
+      if (!o[name]) {
+        problems.push(`output ${name} missing (infer() gave ${Object.keys(o).join(", ")})`);
+        return { form: "float", ok: false, summary: "", problems, checks: accuracy(problems) };
+      }
+      if (o[name].data.length !== fl.outs[k][row.length].data.length) {
+        problems.push(
+          `output ${name}: ${o[name].data.length} values, onnxruntime ${fl.outs[k][row.length].data.length}`,
+        );
+        return { form: "float", ok: false, summary: "", problems, checks: accuracy(problems) };
+      }
+      row.push(o[name]);
+    }
+    mine.push(row);
+  }
+  const s = score(mine);
+  const ortForms = (["qdq", "nopost"] as const).map((f) => ({ f, s: score(refOutputs(p, f).outs) }));
+  const best = ortForms.reduce((a, b) => (b.s.cos > a.s.cos ? b : a));
+  const bestTop1 = Math.max(...ortForms.map((o) => o.s.agree));
+  if (s.cos < best.s.cos) {
+    problems.push(
+      `cosine to the float model ${s.cos.toFixed(5)} < onnxruntime quantize_static (${best.f}) ${
+        best.s.cos.toFixed(5)
+      }`,
+    );
+  }
+  if (s.agree < bestTop1) {
+    problems.push(`top-1 agreement with the float model ${s.agree}/${s.total} < onnxruntime's ${bestTop1}`);
+  }
+  const summary = `cos ${s.cos.toFixed(4)} vs ort ${best.s.cos.toFixed(4)}` +
+    (s.total ? `, top-1 ${s.agree}/${s.total} vs ort ${bestTop1}` : "");
+  return { form: "float", ok: problems.length === 0, summary, problems, checks: accuracy(problems) };
+}
+
+/**
+ * Compiles, runs and judges one form.
+ *
+ * @example
+ * ```ts
+ * const r = await checkForm(ZOO[0], prepare(ZOO[0]), "qdq");
+ * ```
+ */
+export async function checkForm(m: ZooModel, p: Prepared, form: Form, perOp = true): Promise<FormResult> {
+  const criteria = form === "float" ? ["accuracy"] : perOp ? ["end-to-end", "per-op"] : ["end-to-end"];
+  const failAll = (why: string): FormResult => ({
+    form,
+    ok: false,
+    summary: "",
+    problems: [why],
+    checks: criteria.map((criterion) => ({ criterion, ok: false, why })),
+  });
+  const c = await compileForm(m, p, form);
+  if (!c.modelJson) return failAll(c.error ?? "compile failed");
+  let ours: Record<string, Out>[];
+  try {
+    ours = runOurs(c.modelJson, p.eval);
+  } catch (e) {
+    return failAll(`infer(): ${(e as Error).message}`);
+  }
+  const r = form === "float" ? checkFloat(m, p, ours) : checkQdq(m, p, form, ours);
+  if (form !== "float" && perOp) {
+    const s = checkOps(c.modelJson, join(p.dir, "ref", form), { name: m.input, shape: m.shape, data: p.eval[0] });
+    r.perOp = s;
+    r.summary += `${r.summary ? ", " : ""}ops ${s.checked - s.failed.filter((f) => f.n > 0).length}/${s.ops} exact`;
+    let why = "";
+    if (s.failed.length) {
+      const f = s.failed[0];
+      why = `${s.failed.length} device ops fail; first: #${f.index} ${f.op} ${f.name}: ${f.problem}`;
+      r.problems.unshift(why);
+      r.ok = false;
+    }
+    r.checks.push({ criterion: "per-op", ok: !why, why });
+  }
+  return r;
+}
+
+/** Median ms of infer() and of onnxruntime-node (1 thread, all optimizations) on the QDQ form. */
+export interface Speed {
+  ours_ms: number;
+  peer_ms: number;
+}
+
+/**
+ * Times infer() on the compiled QDQ form against onnxruntime-node (1 thread, all graph
+ * optimizations) on the same QDQ model and input.
+ *
+ * @example
+ * ```ts
+ * const s = await timeQdq(ZOO[0], prepare(ZOO[0]));
+ * ```
+ */
+export async function timeQdq(m: ZooModel, p: Prepared, runs = 10): Promise<Speed | string> {
+  const c = await compileForm(m, p, "qdq");
+  if (!c.modelJson) return c.error ?? "compile failed";
+  const x = p.eval[0];
+  const median = (t: number[]) => [...t].sort((a, b) => a - b)[t.length >> 1];
+  const session = await ort.InferenceSession.create(join(p.dir, "qdq.onnx"), {
+    graphOptimizationLevel: "all",
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  });
+  const feeds = { [m.input]: new ort.Tensor("float32", x, m.shape) };
+  using ctx = new axr.Context();
+  const model = ctx.loadModel(c.modelJson);
+  using conn = ctx.deviceConnect();
+  const inst = conn.loadModelInstance(model, { aipuCores: 1 });
+  // interleaved, so that a burst of load on the machine hits both sides alike
+  const ours: number[] = [], peer: number[] = [];
+  try {
+    inst.infer(x);
+    await session.run(feeds);
+    for (let i = 0; i < runs; i++) {
+      let t0 = performance.now();
+      inst.infer(x);
+      ours.push(performance.now() - t0);
+      t0 = performance.now();
+      await session.run(feeds);
+      peer.push(performance.now() - t0);
+    }
+  } catch (e) {
+    return `infer(): ${(e as Error).message}`;
+  } finally {
+    inst.release();
+    model.release();
+    await session.release();
+  }
+  return { ours_ms: median(ours), peer_ms: median(peer) };
+}
