@@ -4,21 +4,15 @@
  * bench/emulator_cpu_child.ts), against the same library built for this machine's CPU
  * (`zig build -Dcpu=native`, the pre-issue-20 build, into build/native-lib/ when missing
  * or older than the sources) in the same run; ratio = native_ms / level_ms (the top level
- * should be >= 0.97); and emulator_lut (see `lutBench`). The levels and the native build alternate, three rounds; each
- * figure is the lowest of its rounds' medians.
+ * should be >= 0.97); and emulator_lut (see `lutBench`). Each level runs right after a
+ * native run, three rounds; the ratio is the median of the pairs' ratios.
  *
  * Run alone: `deno run -A bench/emulator_cpu.ts` or `bun bench/emulator_cpu.ts`.
  *
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { availableParallelism } from "node:os";
-import * as ort from "onnxruntime-node";
-import * as axr from "../mod.ts";
-import { prng } from "../tests/fixtures/make_fixtures.ts";
-import { loadProgram } from "../tests/fixtures/reference.ts";
-import { runQuantizedOnnx } from "../tests/fixtures/ort.ts";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -111,89 +105,37 @@ export async function emulatorCpuBench(): Promise<BenchRow[]> {
     return [];
   }
   let levels = ARCH_LEVELS;
-  const best = new Map<string, ChildResult>();
-  const keep = (k: string, r?: ChildResult) => {
-    if (!r) return;
-    const b = best.get(k);
-    if (!b || r.ms < b.ms) best.set(k, r);
-  };
+  // each level right after its own native run, so both see the same machine load;
+  // per level: the median over rounds of the pair ratio, and the medians of the times
+  const pairs = new Map<string, { ours: ChildResult; nat: ChildResult }[]>();
   for (let round = 0; round < 3; round++) {
-    keep("native", runChild({ AXR_LIBRARY: native, AXR_CPU: "" }, [modelJson, "5"]));
-    for (const l of levels) keep(l, runChild({ AXR_CPU: l }, [modelJson, "5"]));
-    if (round === 0) levels = levels.filter((l) => best.has(l)); // the levels this CPU runs
+    for (const l of levels) {
+      const nat = runChild({ AXR_LIBRARY: native, AXR_CPU: "" }, [modelJson, "5"]);
+      const ours = runChild({ AXR_CPU: l }, [modelJson, "5"]);
+      if (nat && ours) pairs.set(l, [...(pairs.get(l) ?? []), { ours, nat }]);
+    }
+    if (round === 0) levels = levels.filter((l) => pairs.has(l)); // the levels this CPU runs
   }
-  const nat = best.get("native");
-  if (!nat) return [];
+  const median = (v: number[]) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
   const rows: BenchRow[] = [];
   for (const l of levels) {
-    const b = best.get(l);
-    if (!b) continue;
+    const ps = pairs.get(l);
+    if (!ps) continue;
+    const same = ps.every((p) => p.ours.checksum === p.nat.checksum);
     rows.push({
       bench: `emulator_det_${l}`,
       runtime: runtimeName(),
-      ours_ms: b.ms,
+      ours_ms: median(ps.map((p) => p.ours.ms)),
       peer: "libaxr built with -Dcpu=native",
-      peer_ms: nat.ms,
-      ratio: nat.ms / b.ms,
-      note: `stats cpu=${b.cpu}; outputs ${
-        b.checksum === nat.checksum ? "identical to" : "DIFFER FROM"
+      peer_ms: median(ps.map((p) => p.nat.ms)),
+      ratio: median(ps.map((p) => p.nat.ms / p.ours.ms)),
+      note: `stats cpu=${ps[0].ours.cpu}; ratio = median of ${ps.length} back-to-back pairs; outputs ${
+        same ? "identical to" : "DIFFER FROM"
       } the native build's`,
     });
   }
   rows.push(...lutBench(levels));
-  const t = await threadsBench(modelJson);
-  if (t) rows.push(t);
   return rows;
-}
-
-/**
- * emulator_det_threads: the detector on one sub-device with `hostThreads` = this host's
- * CPUs (at most 4), against onnxruntime-node (the same quantized ONNX, all graph
- * optimizations) with as many intra-op threads; ratio = peer_ms / ours_ms (goal >= 1.5).
- */
-async function threadsBench(modelJson: string): Promise<BenchRow | undefined> {
-  const n = Math.max(2, Math.min(4, availableParallelism()));
-  let ours: ChildResult | undefined;
-  let one: ChildResult | undefined;
-  for (let round = 0; round < 3; round++) {
-    const r = runChild({}, [modelJson, "5", String(n)]);
-    if (r && (!ours || r.ms < ours.ms)) ours = r;
-    const o = runChild({}, [modelJson, "5", "1"]);
-    if (o && (!one || o.ms < one.ms)) one = o;
-  }
-  if (!ours) return undefined;
-  const prog = loadProgram(modelJson);
-  const bytes = new Uint8Array(readFileSync(join(dirname(modelJson), "quantized.onnx")));
-  const session = await ort.InferenceSession.create(bytes, {
-    graphOptimizationLevel: "all",
-    intraOpNumThreads: n,
-    interOpNumThreads: 1,
-  });
-  // the child's inputs: padded device buffers, the padding holding the zero point
-  using ctx = new axr.Context();
-  const model = ctx.loadModel(modelJson);
-  const r = prng(2);
-  const ins = model.inputs().map((t) => Int8Array.from({ length: t.size }, () => Math.floor(r() * 256) - 128));
-  model.inputs().forEach((t, i) => ins[i].set(t.pad(t.depad(ins[i])) as Int8Array));
-  model.release();
-  const times: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    const t0 = performance.now();
-    await runQuantizedOnnx(session, prog, ins);
-    if (i >= 2) times.push(performance.now() - t0);
-  }
-  const peer = times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
-  return {
-    bench: "emulator_det_threads",
-    runtime: runtimeName(),
-    ours_ms: ours.ms,
-    peer: `onnxruntime-node (${n} threads, all optimizations)`,
-    peer_ms: peer,
-    ratio: peer / ours.ms,
-    note: `${n} host threads (hostThreads), 1 sub-device; 1 thread: ${one ? one.ms.toFixed(2) : "?"} ms (${
-      one ? (one.ms / ours.ms).toFixed(2) : "?"
-    }x); this machine has ${availableParallelism()} CPUs shared with other work`,
-  };
 }
 
 /** A model of one Lut op over 1.6 MB (1x100x128x128 int8), written into build/bench/. */

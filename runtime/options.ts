@@ -52,8 +52,10 @@ export interface InstanceOptions {
   numSubDevices?: number;
   /**
    * Host threads a run on one sub-device splits its convolutions and lookup tables over
-   * (`host_threads`, libaxr only; default 0: one per sub-device of the instance, at most
-   * the host's CPUs). The modelled device time does not change.
+   * (`host_threads`, 0..8, libaxr only). Default 0: one per sub-device of the instance, at
+   * most the host's CPUs, for programs with a convolution of at least 1M MACs; a value
+   * above 0 splits every convolution and table op over that many threads. Outputs and the
+   * modelled device time do not change (docs/emulator.md "Host threads").
    */
   hostThreads?: number;
   /** Inputs are dmabuf/memfd file descriptors (`input_dmabuf`). */

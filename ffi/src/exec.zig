@@ -26,6 +26,9 @@ const lut = @import("ops/lut.zig");
 const pad_lut = @import("ops/pad_lut.zig");
 const layout = @import("ops/layout.zig");
 const kernels = @import("ops/kernels.zig");
+const host_pool = @import("host_pool.zig");
+const Pool = host_pool.Pool;
+const Part = host_pool.Part;
 
 const Program = prog.Program;
 const Op = prog.Op;
@@ -36,12 +39,27 @@ pub const RunStats = struct { device_cycles: u64, device_ns: u64 };
 
 pub const RunError = error{ BadInputCount, BadOutputCount, BadBufferSize, OutOfMemory, ThreadFailed };
 
-/// A program is split over host threads only when one of its convolutions has at least
-/// this many MACs per image (tests lower it).
-pub var min_split_macs: u64 = 1 << 20;
+/// Host threads of a run on one core (`Runner.initThreads`).
+pub const Threads = struct {
+    /// threads, 1..max_workers (1: no helper threads)
+    n: u32 = 1,
+    /// split every convolution, Add/Mul and pool (by output rows) and table op (by cache
+    /// lines), however small; else only programs with a convolution of at least
+    /// `auto_min_macs` MACs per image use the threads, a conv is split when it has that
+    /// many MACs, and the other ops only into parts of at least `auto_min_part` output
+    /// bytes (below that the hand-over costs more than the part)
+    all: bool = false,
+
+    pub const auto_min_macs: u64 = 1 << 20;
+    pub const auto_min_part: usize = 32 * 1024;
+};
 
 /// At most this many worker threads (and scratch sets) for one batch.
 pub const max_workers: u32 = 8;
+comptime {
+    // the parts of a split op use the workers' scratch
+    std.debug.assert(host_pool.max_parts <= max_workers);
+}
 
 pub const Runner = struct {
     program: *const Program,
@@ -79,6 +97,10 @@ pub const Runner = struct {
     tables: [][256]u8,
     /// threads a run on one core splits its convolutions and tables over
     host_threads: u32 = 1,
+    /// the smallest conv worth splitting (MACs per image), and the smallest part of
+    /// another op worth a thread (output bytes)
+    min_split_macs: u64 = Threads.auto_min_macs,
+    min_part: usize = Threads.auto_min_part,
     /// the helper threads (host_threads - 1), or null
     pool: ?*Pool = null,
 
@@ -87,21 +109,22 @@ pub const Runner = struct {
     /// reader), per batch unit (one image of a split batch; the whole batch otherwise),
     /// one arena per worker.
     pub fn init(gpa: std.mem.Allocator, program: *const Program) !Runner {
-        return initThreads(gpa, program, 1);
+        return initThreads(gpa, program, .{});
     }
 
     /// `init` for runs that split the convolutions and tables of a batch-1 program (or
-    /// any program run on one core) over `host_threads` threads (1..max_workers; the
-    /// helper threads start here and wait; fewer when the program is too small to gain).
-    pub fn initThreads(gpa: std.mem.Allocator, program: *const Program, host_threads: u32) !Runner {
-        var r = try initPlan(gpa, program, host_threads);
+    /// any program run on one core) over `threads.n` threads (the helper threads start
+    /// here and wait for work; see `Threads` for when a program or an op is split).
+    pub fn initThreads(gpa: std.mem.Allocator, program: *const Program, threads: Threads) !Runner {
+        var r = try initPlan(gpa, program, threads);
         errdefer r.deinit(gpa);
         if (r.host_threads > 1) r.pool = Pool.start(gpa, r.host_threads - 1) catch null;
+        if (r.pool) |pl| r.host_threads = pl.n + 1;
         if (r.pool == null) r.host_threads = 1;
         return r;
     }
 
-    fn initPlan(gpa: std.mem.Allocator, program: *const Program, host_threads_want: u32) !Runner {
+    fn initPlan(gpa: std.mem.Allocator, program: *const Program, threads: Threads) !Runner {
         const p = program;
         const B: u64 = p.batch;
         const nt = p.tensors.len;
@@ -183,11 +206,11 @@ pub const Runner = struct {
         for (slot_off, 0..) |*o, t| o.* = if (external[t] or slot_of[t] == std.math.maxInt(usize)) 0 else slot_base[slot_of[t]];
 
         // threads only pay when the program has real convolutions
-        var big = false;
+        var big = threads.all;
         for (p.ops) |o| {
-            if (o.attrs == .conv and o.macs / B >= min_split_macs) big = true;
+            if (o.attrs == .conv and o.macs / B >= Threads.auto_min_macs) big = true;
         }
-        const host_threads: u32 = if (big) @max(1, @min(host_threads_want, max_workers)) else 1;
+        const host_threads: u32 = if (big) @max(1, @min(threads.n, max_workers)) else 1;
         const workers: u32 = @intCast(@max(@min(B, max_workers), host_threads));
         var ext_size: usize = 0;
         for (p.tensors, 0..) |t, i| {
@@ -231,6 +254,9 @@ pub const Runner = struct {
         acc_n = std.mem.alignForward(usize, acc_n, 16);
         const xp = try gpa.alignedAlloc(i16, 64, xp_n * workers);
         errdefer gpa.free(xp);
+        // a part widens only the input rows it reads; its last vector loads read past them
+        // (into weights of zero), so every value there must be defined from the start
+        @memset(xp, 0);
         const acc = try gpa.alignedAlloc(i32, 64, acc_n * workers);
         errdefer gpa.free(acc);
         const lb = try gpa.alloc([]const u8, list_n * workers);
@@ -261,39 +287,41 @@ pub const Runner = struct {
             .table_src = table_src,
             .tables = tables,
             .host_threads = host_threads,
+            .min_split_macs = if (threads.all) 0 else Threads.auto_min_macs,
+            .min_part = if (threads.all) 64 else Threads.auto_min_part,
         };
     }
 
-    /// A conv's output rows split over the pool (each part with its worker's scratch).
-    fn splitConv(self: *Runner, k: *const kernels.Table, a: *const kernels.ConvArgs) void {
-        const pl = self.pool.?;
-        const parts: u32 = @min(self.pool.?.n + 1, a.oh);
-        pl.k = k;
-        pl.is_conv = true;
+    /// Runs `a` (ConvArgs, BinaryArgs or PoolArgs, all `rows` output rows of axis 1) on
+    /// the pool in parts of consecutive rows (a conv's parts with their workers' scratch),
+    /// or alone when `parts` is 1.
+    fn splitRows(self: *Runner, k: *const kernels.Table, comptime tag: std.meta.Tag(Part), a: anytype, rows: u32, parts_want: usize) void {
+        const parts: u32 = @intCast(@max(1, @min(self.pool.?.n + 1, rows, parts_want)));
+        var ps: [host_pool.max_parts]Part = undefined;
         for (0..parts) |i| {
             var b = a.*;
-            b.row0 = @intCast(@as(u64, a.oh) * i / parts);
-            b.row1 = @intCast(@as(u64, a.oh) * (i + 1) / parts);
-            b.xp = self.xp[i * self.xp_per_worker ..][0..self.xp_per_worker];
-            b.acc = self.acc[i * self.acc_per_worker ..][0..self.acc_per_worker];
-            pl.conv[i] = b;
+            b.row0 = @intCast(@as(u64, rows) * i / parts);
+            b.row1 = @intCast(@as(u64, rows) * (i + 1) / parts);
+            if (tag == .conv) {
+                b.xp = self.xp[i * self.xp_per_worker ..][0..self.xp_per_worker];
+                b.acc = self.acc[i * self.acc_per_worker ..][0..self.acc_per_worker];
+            }
+            ps[i] = @unionInit(Part, @tagName(tag), b);
         }
-        pl.dispatch(parts);
+        self.pool.?.run(k, ps[0..parts]);
     }
 
     /// A table op's bytes split over the pool (chunks of whole cache lines).
     fn splitTable(self: *Runner, k: *const kernels.Table, a: *const kernels.TableArgs) void {
-        const pl = self.pool.?;
         const n = a.x.len;
-        const parts: u32 = @intCast(@max(1, @min(pl.n + 1, n / (64 * 1024))));
-        pl.k = k;
-        pl.is_conv = false;
+        const parts: u32 = @intCast(@max(1, @min(self.pool.?.n + 1, n / self.min_part)));
+        var ps: [host_pool.max_parts]Part = undefined;
         for (0..parts) |i| {
             const lo = std.mem.alignBackward(usize, n * i / parts, 64);
             const hi = if (i + 1 == parts) n else std.mem.alignBackward(usize, n * (i + 1) / parts, 64);
-            pl.table[i] = .{ .t = a.t, .x = a.x[lo..hi], .y = a.y[lo..hi] };
+            ps[i] = .{ .table = .{ .t = a.t, .x = a.x[lo..hi], .y = a.y[lo..hi] } };
         }
-        pl.dispatch(parts);
+        self.pool.?.run(k, ps[0..parts]);
     }
 
     /// The inputs op `i` reads when it runs (a merged table op: the chain's first input).
@@ -473,12 +501,13 @@ pub const Runner = struct {
                 const xd = p.tensors[o.inputs[0]];
                 switch (o.attrs) {
                     .conv => |*c| {
-                        var a = kernels.ConvArgs{ .p = c, .x = .{ .data = x.data, .shape = x.shape, .zp = xd.zero_point, .is_uint8 = xd.isUint8() }, .y = y.data, .oh = y.shape[1], .ow = y.shape[2], .row0 = 0, .row1 = y.shape[1], .xp = xp, .acc = acc };
-                        if (split) self.splitConv(k, &a) else k.conv(&a);
+                        const a = kernels.ConvArgs{ .p = c, .x = .{ .data = x.data, .shape = x.shape, .zp = xd.zero_point, .is_uint8 = xd.isUint8() }, .y = y.data, .oh = y.shape[1], .ow = y.shape[2], .row0 = 0, .row1 = y.shape[1], .xp = xp, .acc = acc };
+                        if (split and o.macs / p.batch >= self.min_split_macs) self.splitRows(k, .conv, &a, a.oh, host_pool.max_parts) else k.conv(&a);
                     },
                     .binary => |*bp| {
                         const b = self.view(w, o.inputs[1], u);
-                        k.binary(&.{ .p = bp, .a = x.data, .as_ = x.shape, .b = b.data, .bs = b.shape, .y = y.data, .ys = y.shape });
+                        const a = kernels.BinaryArgs{ .p = bp, .a = x.data, .as_ = x.shape, .b = b.data, .bs = b.shape, .y = y.data, .ys = y.shape, .row0 = 0, .row1 = y.shape[1] };
+                        if (split) self.splitRows(k, .binary, &a, a.ys[1], y.data.len / self.min_part) else k.binary(&a);
                     },
                     .concat => |*cp| {
                         for (o.inputs, 0..) |t, i| {
@@ -488,7 +517,10 @@ pub const Runner = struct {
                         }
                         k.concat(&.{ .p = cp, .xs = lb[0..o.inputs.len], .shapes = ls[0..o.inputs.len], .y = y.data, .ys = y.shape });
                     },
-                    .pool => |*pp| k.pool(&.{ .p = pp, .x = x.data, .xs = x.shape, .y = y.data, .oh = y.shape[1], .ow = y.shape[2] }),
+                    .pool => |*pp| {
+                        const a = kernels.PoolArgs{ .p = pp, .x = x.data, .xs = x.shape, .y = y.data, .oh = y.shape[1], .ow = y.shape[2], .row0 = 0, .row1 = y.shape[1] };
+                        if (split) self.splitRows(k, .pool, &a, a.oh, y.data.len / self.min_part) else k.pool(&a);
+                    },
                     .table => {
                         const a = kernels.TableArgs{ .t = &self.tables[oi], .x = x.data, .y = y.data };
                         if (split) self.splitTable(k, &a) else k.table(&a);
@@ -509,89 +541,6 @@ pub const Runner = struct {
                     },
                 }
             }
-        }
-    }
-};
-
-/// Helper threads of a Runner: each waits for a generation, runs its part, reports.
-const Pool = struct {
-    mutex: std.Thread.Mutex = .{},
-    work: std.Thread.Condition = .{},
-    done: std.Thread.Condition = .{},
-    gen: u64 = 0,
-    pending: u32 = 0,
-    quit: bool = false,
-    /// parts of this generation (part 0 runs on the caller, 1.. on helpers 1..)
-    parts: u32 = 0,
-    n: u32 = 0,
-    threads: [max_workers]std.Thread = undefined,
-    k: *const kernels.Table = undefined,
-    is_conv: bool = true,
-    conv: [max_workers]kernels.ConvArgs = undefined,
-    table: [max_workers]kernels.TableArgs = undefined,
-
-    fn start(gpa: std.mem.Allocator, n: u32) !*Pool {
-        const pl = try gpa.create(Pool);
-        pl.* = .{};
-        errdefer gpa.destroy(pl);
-        while (pl.n < n) : (pl.n += 1) {
-            pl.threads[pl.n] = std.Thread.spawn(.{ .stack_size = 256 * 1024 }, loop, .{ pl, pl.n + 1 }) catch |e| {
-                if (pl.n == 0) return e;
-                break;
-            };
-        }
-        return pl;
-    }
-
-    fn stop(pl: *Pool, gpa: std.mem.Allocator) void {
-        pl.mutex.lock();
-        pl.quit = true;
-        pl.work.broadcast();
-        pl.mutex.unlock();
-        for (pl.threads[0..pl.n]) |t| t.join();
-        gpa.destroy(pl);
-    }
-
-    fn part(pl: *Pool, i: u32) void {
-        if (pl.is_conv) pl.k.conv(&pl.conv[i]) else pl.k.table(&pl.table[i]);
-    }
-
-    fn loop(pl: *Pool, idx: u32) void {
-        var seen: u64 = 0;
-        while (true) {
-            pl.mutex.lock();
-            while (pl.gen == seen and !pl.quit) pl.work.wait(&pl.mutex);
-            if (pl.quit) {
-                pl.mutex.unlock();
-                return;
-            }
-            seen = pl.gen;
-            const mine = idx < pl.parts;
-            pl.mutex.unlock();
-            if (!mine) continue;
-            pl.part(idx);
-            pl.mutex.lock();
-            pl.pending -= 1;
-            if (pl.pending == 0) pl.done.signal();
-            pl.mutex.unlock();
-        }
-    }
-
-    /// Runs parts 0..parts-1 (0 here) and returns when all are done.
-    fn dispatch(pl: *Pool, parts: u32) void {
-        if (parts > 1) {
-            pl.mutex.lock();
-            pl.parts = parts;
-            pl.pending = parts - 1;
-            pl.gen += 1;
-            pl.work.broadcast();
-            pl.mutex.unlock();
-        }
-        pl.part(0);
-        if (parts > 1) {
-            pl.mutex.lock();
-            while (pl.pending > 0) pl.done.wait(&pl.mutex);
-            pl.mutex.unlock();
         }
     }
 };

@@ -112,7 +112,10 @@ pub const Instance = struct {
         errdefer box.release();
         const want_cores = if (settings.aipu_cores > 0) settings.aipu_cores else if (settings.num_sub_devices > 0) settings.num_sub_devices else conn.n_subs;
         const host_cpus: u32 = @intCast(std.Thread.getCpuCount() catch 1);
-        const threads = if (settings.host_threads > 0) settings.host_threads else @min(want_cores, conn.n_subs, host_cpus);
+        const threads: exec.Threads = if (settings.host_threads > 0)
+            .{ .n = settings.host_threads, .all = true }
+        else
+            .{ .n = @max(1, @min(want_cores, conn.n_subs, host_cpus)) };
         var runner = try exec.Runner.initThreads(gpa, &box.program, threads);
         errdefer runner.deinit(gpa);
         const ins = try gpa.alloc([]const u8, box.program.inputs().len);
