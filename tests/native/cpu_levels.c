@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
     const char* threads = getenv("CPU_LEVELS_HOST_THREADS");
     axrProperties* props = NULL;
     if (threads && *threads) {
-      char kv[64];
+      char kv[64] = {0}; /* zeroed, as path below */
       snprintf(kv, sizeof kv, "host_threads=%s", threads);
       props = axr_create_properties(ctx, kv);
     }
