@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
       cases++;
       if (have == 2) break;
     }
-    printf("%s: %d case(s) %s; stats %.*s\n", argv[m], cases, bad ? "DIFFER" : "ok", 200, axr_ext_instance_stats(inst));
+    printf("%s: %d case(s) %s; stats %.*s\n", argv[m], cases, bad ? "DIFFER" : "ok", 400, axr_ext_instance_stats(inst));
     for (size_t i = 0; i < ni; i++) free(ins[i].ptr);
     for (size_t i = 0; i < no; i++) free(outs[i].ptr);
     free(ins);
