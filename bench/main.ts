@@ -33,6 +33,7 @@ const OPTIONAL: [string, string][] = [
   ["emulator.ts", "emulatorBench"],
   ["emulator_cpu.ts", "emulatorCpuBench"],
   ["emulator_threads.ts", "emulatorThreadsBench"],
+  ["emulator_conv.ts", "emulatorConvBench"],
   ["serve.ts", "runServe"],
   ["timing.ts", "timingBench"],
   ["zoo.ts", "zooBench"],
