@@ -56,7 +56,9 @@ pub const Pool = struct {
         pl.* = .{};
         errdefer gpa.destroy(pl);
         while (pl.n < n) : (pl.n += 1) {
-            pl.threads[pl.n] = std.Thread.spawn(.{ .stack_size = 256 * 1024 }, loop, .{ pl, pl.n + 1 }) catch |e| {
+            // the default stack (16 MiB reserved, touched pages only): the kernels run here
+            // as on the calling thread, and Debug builds' frames are large
+            pl.threads[pl.n] = std.Thread.spawn(.{}, loop, .{ pl, pl.n + 1 }) catch |e| {
                 if (pl.n == 0) return e;
                 break;
             };
