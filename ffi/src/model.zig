@@ -72,7 +72,7 @@ pub const Model = struct {
         defer arena_state.deinit();
         const arena = arena_state.allocator();
         const dir = std.fs.path.dirname(path) orelse ".";
-        var mdir = try ModelDir.open(dir, diag);
+        var mdir = try ModelDir.open(dir, path, diag);
         defer mdir.close();
 
         const mj = try readFile(arena, &mdir, std.fs.path.basename(path), max_json_bytes, "model.json", diag);

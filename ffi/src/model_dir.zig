@@ -26,14 +26,15 @@ pub const ModelDir = struct {
     real_len: usize = 0,
 
     /// Opens the directory `path` (the directory of model.json, as the caller named it:
-    /// a symlinked model directory is the directory it leads to).
-    pub fn open(path: []const u8, diag: *Diag) Error!ModelDir {
+    /// a symlinked model directory is the directory it leads to). Failures are reported
+    /// as "model.json: cannot open '<entry>': ..." (`entry`: the path the caller gave).
+    pub fn open(path: []const u8, entry: []const u8, diag: *Diag) Error!ModelDir {
         var d = ModelDir{ .fd = -1 };
         d.fd = posix.openat(posix.AT.FDCWD, path, .{ .ACCMODE = .RDONLY, .DIRECTORY = true, .CLOEXEC = true }, 0) catch |e|
-            return diag.fail(error.InvalidArgument, "model directory '{s}': cannot open: {s}", .{ clip(path), @errorName(e) });
+            return diag.fail(error.InvalidArgument, "model.json: cannot open '{s}': {s} (its directory '{s}')", .{ clip(entry), @errorName(e), clip(path) });
         errdefer d.close();
         const real = std.os.getFdPath(d.fd, &d.real_buf) catch |e|
-            return diag.fail(error.InvalidArgument, "model directory '{s}': cannot resolve its real path: {s}", .{ clip(path), @errorName(e) });
+            return diag.fail(error.InvalidArgument, "model.json: cannot open '{s}': cannot resolve the real path of its directory '{s}': {s}", .{ clip(entry), clip(path), @errorName(e) });
         d.real_len = real.len;
         return d;
     }
@@ -110,7 +111,10 @@ test "model directory: files inside open, symlinks out of it and non-files are r
     var pbuf: [std.fs.max_path_bytes]u8 = undefined;
     const mpath = try tmp.dir.realpath("model", &pbuf);
     var diag = Diag{};
-    var d = try ModelDir.open(mpath, &diag);
+    var d = try ModelDir.open(mpath, "model.json", &diag);
+    // a missing directory names the entry the caller gave
+    try testing.expectError(error.InvalidArgument, ModelDir.open("/nonexistent-axr-dir", "/nonexistent-axr-dir/model.json", &diag));
+    try testing.expect(std.mem.startsWith(u8, diag.message(), "model.json: cannot open '/nonexistent-axr-dir/model.json': FileNotFound"));
     defer d.close();
     try testing.expectEqualStrings(mpath, d.realPath());
     for ([_][]const u8{ "a.bin", "sub/b.bin", "link_in", "dir_in/b.bin" }) |rel| {
