@@ -6,6 +6,7 @@
 //! the kernels trust their arguments. Shapes and padding travel as a pointer to 12 u32
 //! (see [`layout::Geom::read`]). Rounding semantics: see [`quant`].
 
+pub mod convt;
 pub mod fused;
 pub mod layout;
 pub mod numeric;
