@@ -95,12 +95,8 @@ mod simd {
 ///
 /// # Safety
 /// Pointers valid for the sizes the geometry implies; `y` does not overlap the others;
-/// `g.tiles()` holds with `g.kh == KH`.
-#[cfg_attr(
-    not(all(target_arch = "wasm32", target_feature = "simd128")),
-    allow(unused_variables)
-)]
-pub unsafe fn tiles<const KH: usize>(
+/// `g.tiles()` holds.
+pub unsafe fn tiles(
     x: *const f32,
     w: *const f32,
     bias: *const f32,
@@ -109,16 +105,66 @@ pub unsafe fn tiles<const KH: usize>(
     g: &ConvT,
     act: Act,
 ) {
+    let (isz, osz) = (g.ih * g.iw, g.oh * g.ow);
+    for b in 0..g.n {
+        let (xb, yb) = (x.add(b * g.c * isz), y.add(b * g.m * osz));
+        band(xb, isz, w, bias, yb, osz, pack, g, g.ih, act);
+    }
+}
+
+/// Rows `0..rows` of one image of a tiled ConvTranspose: input planes `xs` floats apart
+/// (rows `g.iw` apart within a plane), output planes `ys` floats apart (rows `g.ow`).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn band(
+    x: *const f32,
+    xs: usize,
+    w: *const f32,
+    bias: *const f32,
+    y: *mut f32,
+    ys: usize,
+    pack: *mut f32,
+    g: &ConvT,
+    rows: usize,
+    act: Act,
+) {
+    if g.kh == 2 {
+        band_kh::<2>(x, xs, w, bias, y, ys, pack, g, rows, act)
+    } else {
+        band_kh::<1>(x, xs, w, bias, y, ys, pack, g, rows, act)
+    }
+}
+
+#[cfg_attr(
+    not(all(target_arch = "wasm32", target_feature = "simd128")),
+    allow(unused_variables)
+)]
+#[allow(clippy::too_many_arguments)]
+#[inline(never)] // one wasm function per KH: inlined into its callers, JSC (Bun) ran it about 1.5x slower
+unsafe fn band_kh<const KH: usize>(
+    x: *const f32,
+    isz: usize,
+    w: *const f32,
+    bias: *const f32,
+    y: *mut f32,
+    osz: usize,
+    pack: *mut f32,
+    g: &ConvT,
+    rows: usize,
+    act: Act,
+) {
     let cg = g.c / g.group;
     let mg = g.m / g.group;
     let ks = KH * 2;
-    let isz = g.ih * g.iw;
-    let osz = g.oh * g.ow;
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let ek = crate::fused::simd::ExpK::new();
-    for b in 0..g.n {
+    // Sigmoid runs over each finished row pair in a pass of its own: its 15 constants live
+    // across the sums slowed JSC (Bun) down by about 20% (spills in the hot loop).
+    let (act, sigmoid) = match act {
+        Act::Sigmoid => (Act::None, true),
+        a => (a, false),
+    };
+    {
         for gi in 0..g.group {
-            let xb = x.add((b * g.c + gi * cg) * isz);
+            let xb = x.add(gi * cg * isz);
             let bias_of = |oc: usize| {
                 if bias.is_null() {
                     0.0
@@ -126,7 +172,7 @@ pub unsafe fn tiles<const KH: usize>(
                     *bias.add(gi * mg + oc)
                 }
             };
-            for i in 0..g.ih {
+            for i in 0..rows {
                 #[allow(unused_mut)]
                 let mut j = 0usize;
                 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -155,11 +201,10 @@ pub unsafe fn tiles<const KH: usize>(
                         let bb = f32x4_splat(bv);
                         let fin = |t: v128| {
                             let t = if bv != 0.0 { f32x4_add(t, bb) } else { t };
-                            crate::fused::simd::act4(act, t, &ek)
+                            crate::fused::simd::act4_cheap(act, t)
                         };
                         let (v0, v1) = (fin(v0), fin(v1));
-                        let yr =
-                            y.add((b * g.m + gi * mg + oc) * osz + (i * KH + a) * g.ow + 2 * col);
+                        let yr = y.add((gi * mg + oc) * osz + (i * KH + a) * g.ow + 2 * col);
                         v128_store(yr as *mut v128, i32x4_shuffle::<0, 4, 1, 5>(v0, v1));
                         v128_store(yr.add(4) as *mut v128, i32x4_shuffle::<2, 6, 3, 7>(v0, v1));
                     };
@@ -203,7 +248,7 @@ pub unsafe fn tiles<const KH: usize>(
                 while j < g.iw {
                     for oc in 0..mg {
                         let bv = bias_of(oc);
-                        let yb = y.add((b * g.m + gi * mg + oc) * osz);
+                        let yb = y.add((gi * mg + oc) * osz);
                         for a in 0..KH {
                             for e in 0..2 {
                                 let mut s = 0.0f32;
@@ -220,7 +265,61 @@ pub unsafe fn tiles<const KH: usize>(
                     }
                     j += 1;
                 }
+                if sigmoid {
+                    for oc in 0..mg {
+                        let r = y.add((gi * mg + oc) * osz + i * KH * g.ow);
+                        crate::numeric::sigmoid(r, r, KH * g.ow);
+                    }
+                }
             }
+        }
+    }
+}
+
+/// Whether [`pair`] runs `g1` then `g2`: both tiled, the second reading the first's output.
+pub fn pairs(g1: &ConvT, g2: &ConvT) -> bool {
+    g1.tiles() && g2.tiles() && g2.n == g1.n && g2.c == g1.m && g2.ih == g1.oh && g2.iw == g1.ow
+}
+
+/// Floats of scratch [`pair`] needs: one band of the first's output (all its channels,
+/// `g1.kh` rows) and the larger of the two packed rows.
+pub fn pair_scratch_len(g1: &ConvT, g2: &ConvT) -> usize {
+    g1.m * g1.kh * g1.ow + g1.scratch_len().max(g2.scratch_len())
+}
+
+/// Two tiled ConvTransposes back to back (see [`pairs`]), streamed by input rows of the
+/// first: its `g1.kh` output rows of every channel stay in `scratch` (in the L1/L2 cache,
+/// never written out in full and read back), and the second turns them into
+/// `g1.kh * g2.kh` rows of `y`. Each output is the same float32 operations in the same
+/// order as running the two one after the other, so the bits are the same.
+///
+/// # Safety
+/// Pointers valid for the sizes the geometries imply, `scratch` for
+/// [`pair_scratch_len`] floats; `y` and `scratch` overlap nothing else; `pairs(g1, g2)`.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn pair(
+    x: *const f32,
+    w1: *const f32,
+    b1: *const f32,
+    act1: Act,
+    g1: &ConvT,
+    w2: *const f32,
+    b2: *const f32,
+    act2: Act,
+    g2: &ConvT,
+    y: *mut f32,
+    scratch: *mut f32,
+) {
+    let mid = scratch;
+    let ms = g1.kh * g1.ow;
+    let pack = scratch.add(g1.m * ms);
+    let (isz, osz) = (g1.ih * g1.iw, g2.oh * g2.ow);
+    for b in 0..g1.n {
+        for i in 0..g1.ih {
+            let xi = x.add(b * g1.c * isz + i * g1.iw);
+            band(xi, isz, w1, b1, mid, ms, pack, g1, 1, act1);
+            let yi = y.add(b * g2.m * osz + i * g1.kh * g2.kh * g2.ow);
+            band(mid, ms, w2, b2, yi, osz, pack, g2, g1.kh, act2);
         }
     }
 }

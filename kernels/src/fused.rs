@@ -90,9 +90,17 @@ pub(crate) mod simd {
     #[inline(always)]
     pub fn act4(a: Act, v: v128, k: &ExpK) -> v128 {
         match a {
-            Act::None => v,
-            Act::Relu => relu4(v),
             Act::Sigmoid => sigmoid4(v, k),
+            a => act4_cheap(a, v),
+        }
+    }
+
+    /// [`act4`] for the activations without constants (None, Relu, Clip); Sigmoid gives `v`.
+    #[inline(always)]
+    pub fn act4_cheap(a: Act, v: v128) -> v128 {
+        match a {
+            Act::None | Act::Sigmoid => v,
+            Act::Relu => relu4(v),
             Act::Clip(lo, hi) => clip4(v, lo, hi),
         }
     }
@@ -322,11 +330,7 @@ pub unsafe fn conv_transpose(
     act: Act,
 ) {
     if g.tiles() {
-        if g.kh == 2 {
-            crate::convt::tiles::<2>(x, w, bias, y, col, g, act)
-        } else {
-            crate::convt::tiles::<1>(x, w, bias, y, col, g, act)
-        }
+        crate::convt::tiles(x, w, bias, y, col, g, act);
         return;
     }
     let cg = g.c / g.group;
