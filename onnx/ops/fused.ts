@@ -221,32 +221,66 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
     }
     return b;
   };
+  // The kernel calls for the last inputs seen, reused while the first input has the same
+  // shape and dtype and every other input is the same tensor with the same data array, shape
+  // and (for one element, which plans copy as a scalar) value: weights are constants, so
+  // runs of the same shapes do not plan again.
+  type Call = { shape: number[]; exec: StagePlan["exec"] };
+  type Seen = { t: Tensor | undefined; data: unknown; shape: number[]; v: unknown };
+  const seen = (t: Tensor | undefined): Seen => ({
+    t,
+    data: t?.data,
+    shape: t ? [...t.shape] : [],
+    v: t?.data.length === 1 ? t.data[0] : undefined,
+  });
+  const sameShape = (a: readonly number[], b: readonly number[]) =>
+    a.length === b.length && a.every((d, i) => d === b[i]);
+  let last: { x: Seen; rest: Seen[]; calls: Call[] } | undefined;
+  const planned = (ctx: OpContext, ins: (Tensor | undefined)[]): Call[] | undefined => {
+    const x = ins[0]!;
+    if (
+      last && last.rest.length === ins.length - 1 && last.x.t!.dtype === x.dtype && sameShape(last.x.shape, x.shape) &&
+      last.rest.every((r, i) => {
+        const t = ins[i + 1];
+        return r.t === t && (!t || (r.data === t.data && sameShape(r.shape, t.shape) &&
+          (t.data.length !== 1 || Object.is(r.v, t.data[0]))));
+      })
+    ) {
+      return last.calls;
+    }
+    // plans look at the shape and dtype of their first input only: give them no data to keep
+    const shapeOnly = [{ ...x, data: FLOATS }, ...ins.slice(1)];
+    const plans: StagePlan[] = [];
+    let shape: number[] | undefined = x.shape;
+    for (let k = 0; k < stages.length && shape; k++) {
+      const sIns = inputs[k].map((
+        i,
+      ) => (i < 0 ? { data: FLOATS, shape: shape!, dtype: "float32" as const } : shapeOnly[i]));
+      ctx.node = stages[k].node;
+      const p = stages[k].op.plan(ctx, sIns, stages[k].attrs);
+      if (!p) return undefined;
+      plans.push(p);
+      shape = p.shape;
+    }
+    // two ConvTransposes in a row that tile run as one streamed call (no tensor in between)
+    const calls: Call[] = [];
+    for (let k = 0; k < plans.length; k++) {
+      const p = plans[k], q = plans[k + 1];
+      if (p.convT && q?.convT && convTransposePairs(p.convT.g, q.convT.g)) {
+        const [a, b] = [p.convT, q.convT];
+        calls.push({ shape: q.shape, exec: (s, d) => convTransposePair(s, a, b, d) });
+        k++;
+      } else calls.push(p);
+    }
+    last = { x: seen(shapeOnly[0]), rest: ins.slice(1).map(seen), calls };
+    return calls;
+  };
   return {
     run(ctx, ins) {
-      const plans: StagePlan[] = [];
-      let shape = ins[0]?.shape;
-      for (let k = 0; k < stages.length && shape; k++) {
-        const sIns = inputs[k].map((
-          i,
-        ) => (i < 0 ? { data: FLOATS, shape: shape!, dtype: "float32" as const } : ins[i]));
-        ctx.node = stages[k].node;
-        const p = stages[k].op.plan(ctx, sIns, stages[k].attrs);
-        if (!p) break;
-        plans.push(p);
-        shape = p.shape;
-      }
-      if (plans.length === stages.length && ins[0]?.data instanceof Float32Array) {
-        // two ConvTransposes in a row that tile run as one streamed call (no tensor in between)
-        const calls: { shape: number[]; exec: StagePlan["exec"] }[] = [];
-        for (let k = 0; k < plans.length; k++) {
-          const p = plans[k], q = plans[k + 1];
-          if (p.convT && q?.convT && convTransposePairs(p.convT.g, q.convT.g)) {
-            const [a, b] = [p.convT, q.convT];
-            calls.push({ shape: q.shape, exec: (s, d) => convTransposePair(s, a, b, d) });
-            k++;
-          } else calls.push(p);
-        }
-        let src: Float32Array | WasmBuffer = ins[0].data;
+      const x = ins[0]?.data;
+      const calls = x instanceof Float32Array ? planned(ctx, ins) : undefined;
+      if (calls) {
+        let src: Float32Array | WasmBuffer = x as Float32Array;
         for (let k = 0; k < calls.length - 1; k++) {
           const dst = buffer(k % 2, sizeOf(calls[k].shape));
           calls[k].exec(src, dst);
