@@ -57,7 +57,7 @@ export function unaryTable(g: Graph, n: Node): ((xs: Float32Array) => Float32Arr
   const acts = n.inputs.map((t, i) => (t !== "" && !g.consts.has(t) ? i : -1)).filter((i) => i >= 0);
   if (acts.length !== 1) return undefined;
   const consts = n.inputs.filter((t, i) => t !== "" && i !== acts[0]).map((t) => g.consts.get(t)!);
-  if (TABLE_ACTIVATIONS.has(n.op) || GRID_KEEPING.has(n.op)) {
+  if (TABLE_ACTIVATIONS.has(n.op) || GRID_KEEPING.has(n.op) || n.op === "PRelu") {
     if (acts[0] !== 0 || consts.some((c) => numel(c.dims) !== 1)) return undefined;
     return evalUnary(n, 0, g.consts, g.opset);
   }
@@ -72,10 +72,18 @@ export function unaryTable(g: Graph, n: Node): ((xs: Float32Array) => Float32Arr
 const DEVICE_CHANNEL_AXIS: Record<number, number> = { 2: 1, 3: 2, 4: 1 };
 
 /**
- * A per-channel table (the device's `ChannelLut`) for a binary op with a constant
- * operand that varies along the device's channel axis only (a batch norm's `Mul`/`Add`
- * that cannot fold into a Conv, or that a QDQ model rounds separately): `C` channels and
- * the float function giving, for 256 values at once, the C x 256 outputs (channel-major).
+ * Ops that are an element-wise function of one activation whose constant parameters may
+ * vary along the channel axis: a binary op with a constant operand, `PRelu` (its slope),
+ * `BatchNormalization` (inference form). @example `CHANNEL_OPS.has("PRelu")`
+ */
+export const CHANNEL_OPS: ReadonlySet<string> = new Set([...SCALAR_BINARY, "PRelu", "BatchNormalization"]);
+
+/**
+ * A per-channel table (the device's `ChannelLut`) for a node of {@link CHANNEL_OPS}
+ * whose constants vary along the device's channel axis only (a batch norm, a `Mul`/`Add`
+ * that cannot fold into a Conv or that a QDQ model rounds separately, a `PRelu` slope):
+ * `C` channels and the float function giving, for 256 values at once, the C x 256
+ * outputs (channel-major), computed by the node itself through `onnx/ops`.
  *
  * @example
  * ```ts
@@ -86,16 +94,30 @@ export function channelTable(
   g: Graph,
   n: Node,
 ): { C: number; f: (xs: Float32Array) => Float32Array } | undefined {
-  if (!SCALAR_BINARY.has(n.op) || n.inputs.length !== 2) return undefined;
-  const ci = g.consts.has(n.inputs[1]) ? 1 : g.consts.has(n.inputs[0]) ? 0 : -1;
-  if (ci < 0 || g.consts.has(n.inputs[1 - ci])) return undefined;
-  const c = g.consts.get(n.inputs[ci])!, shape = g.shapes.get(n.inputs[1 - ci]);
-  if (c.dtype !== "float32" || !shape) return undefined;
+  if (!CHANNEL_OPS.has(n.op)) return undefined;
+  const acts = n.inputs.map((t, i) => (t !== "" && !g.consts.has(t) ? i : -1)).filter((i) => i >= 0);
+  if (acts.length !== 1) return undefined;
+  const ai = acts[0];
+  const binary = SCALAR_BINARY.has(n.op);
+  if (binary ? n.inputs.length !== 2 : ai !== 0) return undefined;
+  if (n.outputs.filter((o) => o !== "").length !== 1) return undefined; // BatchNormalization training outputs
+  const shape = g.shapes.get(n.inputs[ai]);
+  if (!shape) return undefined;
   const r = shape.length, ch = DEVICE_CHANNEL_AXIS[r];
-  if (ch === undefined || c.dims.length > r) return undefined;
-  const cd = [...new Array(r - c.dims.length).fill(1), ...c.dims];
+  if (ch === undefined) return undefined;
   const C = shape[ch];
-  if (cd[ch] !== C || cd.some((d, i) => i !== ch && d !== 1)) return undefined;
+  const consts = n.inputs.filter((t, i) => i !== ai && t !== "").map((t) => g.consts.get(t)!);
+  if (consts.some((c) => c.dtype !== "float32")) return undefined;
+  if (n.op === "BatchNormalization") {
+    // the norm's channel axis is ONNX axis 1: the device's for ranks 2 and 4
+    if (ch !== 1 || consts.length !== 4 || consts.some((c) => numel(c.dims) !== C)) return undefined;
+  } else {
+    for (const c of consts) {
+      if (c.dims.length > r) return undefined;
+      const cd = [...new Array(r - c.dims.length).fill(1), ...c.dims];
+      if (cd.some((d, i) => d !== 1 && !(i === ch && d === C))) return undefined;
+    }
+  }
   const out = g.shapes.get(n.outputs[0]);
   if (!out || out.length !== r || out.some((d, i) => d !== shape[i])) return undefined;
   // the 256 values along another axis, the channels along theirs
@@ -110,7 +132,9 @@ export function channelTable(
     f: (xs) => {
       const x = new Float32Array(256 * C);
       for (let i = 0; i < 256; i++) for (let k = 0; k < C; k++) x[i * sa + k * sc] = xs[i];
-      const ins = n.inputs.map((t, i) => (i === 1 - ci ? constant(dims, x, "float32") : g.consts.get(t)));
+      const ins = n.inputs.map((t, i) =>
+        i === ai ? constant(dims, x, "float32") : t === "" ? undefined : g.consts.get(t)
+      );
       const [y] = runNode({ ...n, outputs: [n.outputs[0]] }, ins, false, g.opset);
       if (y.data.length !== 256 * C) {
         throw new CompileError(`node ${n.name} (${n.op}): not a per-channel function (${y.data.length} outputs)`);

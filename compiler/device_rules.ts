@@ -103,6 +103,15 @@ function fromModelInput(g: Graph, t: string): boolean {
     fromModelInput(g, p.inputs[0]);
 }
 
+/** Why a per-channel element-wise node (a `ChannelLut`) cannot run on the device (undefined: it can). */
+function channelReason(g: Graph, n: Node): string | undefined {
+  if (!channelTable(g, n)) return "a constant parameter varies along more than the device's channel axis";
+  const a = n.inputs.find((t) => t !== "" && !g.consts.has(t))!;
+  return fromModelInput(g, a)
+    ? "a per-channel constant on a model input: kept float in the preamble (before quantization)"
+    : undefined;
+}
+
 /** Why a node cannot run on the device (undefined: it can). @example `deviceReason(g, node)` */
 export function deviceReason(g: Graph, n: Node): string | undefined {
   const shape = (i: number) => g.shapes.get(n.inputs[i]);
@@ -146,16 +155,15 @@ export function deviceReason(g: Graph, n: Node): string | undefined {
     case "Pow": {
       if (n.inputs.some((_, i) => isC(i))) {
         if (unaryTable(g, n)) return undefined;
-        if (!channelTable(g, n)) return "the constant operand varies along more than the device's channel axis";
-        const a = n.inputs.find((t) => !g.consts.has(t))!;
-        return fromModelInput(g, a)
-          ? "a per-channel constant on a model input: kept float in the preamble (before quantization)"
-          : undefined;
+        return channelReason(g, n);
       }
       if (n.op !== "Add" && n.op !== "Mul") return `${n.op} of two activations`;
       if (shape(1)!.length > 4 || rank > 4) return "rank above 4";
       return undefined;
     }
+    case "PRelu":
+    case "BatchNormalization":
+      return unaryTable(g, n) ? undefined : channelReason(g, n);
     case "Relu":
       return undefined;
     case "Clip":

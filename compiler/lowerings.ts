@@ -12,7 +12,7 @@
  * @module
  */
 import { CompileError, type Node, numel } from "./graph.ts";
-import { channelTable, SCALAR_BINARY, TABLE_ACTIVATIONS, unaryTable } from "./activations.ts";
+import { CHANNEL_OPS, channelTable, TABLE_ACTIVATIONS, unaryTable } from "./activations.ts";
 import { DEV_AXES, deviceShape, inOnnxOrder, padOf, scalar } from "./device_rules.ts";
 import type { LowerContext } from "./lower_context.ts";
 import { resolvePads } from "./shapes.ts";
@@ -32,8 +32,8 @@ export type Lowering = (lc: LowerContext, n: Node, x: number, xs: number[]) => v
  */
 export function lowerTable(lc: LowerContext, n: Node): boolean {
   const g = lc.g;
-  const fn = TABLE_ACTIVATIONS.has(n.op) || SCALAR_BINARY.has(n.op) ? unaryTable(g, n) : undefined;
-  const ct = !fn && SCALAR_BINARY.has(n.op) ? channelTable(g, n) : undefined;
+  const fn = TABLE_ACTIVATIONS.has(n.op) || CHANNEL_OPS.has(n.op) ? unaryTable(g, n) : undefined;
+  const ct = !fn ? channelTable(g, n) : undefined;
   if (!fn && !ct) return false;
   const xa = lc.inp(n.inputs.find((i) => i !== "" && !g.consts.has(i))!);
   const q = lc.qp(n.outputs[0]);

@@ -121,6 +121,44 @@ function foldQdq(g: Graph): boolean {
   return false;
 }
 
+/** Ops that select, reorder or take the maximum of their input's values: a monotone quantization commutes with them. */
+const ORDER_KEEPING = new Set([
+  "MaxPool",
+  "GlobalMaxPool",
+  "Reshape",
+  "Flatten",
+  "Squeeze",
+  "Unsqueeze",
+  "Transpose",
+  "Slice",
+  "Concat",
+  "Relu",
+  "Clip",
+]);
+
+/**
+ * QDQ models: a float tensor read only by an op that keeps values' order (MaxPool,
+ * layout ops, Concat, Relu, Clip) whose output the model quantizes gets that grid too.
+ * Quantization is monotone, so `q(max(v)) = max(q(v))` (likewise for a selection or a
+ * clamp): rounding before the op gives the same int8 values as rounding after it, and the
+ * producer (a `PRelu` whose output onnxruntime leaves float before a MaxPool) joins the
+ * quantized region.
+ */
+function quantizeBeforeOrderKeeping(g: Graph): boolean {
+  if (!g.quant.size) return false;
+  for (const n of g.nodes) {
+    if (!ORDER_KEEPING.has(n.op) || n.outputs.filter((o) => o !== "").length !== 1) continue;
+    const q = g.quant.get(n.outputs[0]);
+    if (!q) continue;
+    const ins = n.op === "Concat" ? n.inputs : [n.inputs[0]];
+    const x = ins.find((t) => t !== "" && !g.consts.has(t) && !g.quant.has(t) && soleConsumer(g, t) === n);
+    if (!x || g.dtypes.has(x)) continue;
+    g.quant.set(x, q);
+    return true;
+  }
+  return false;
+}
+
 /** Folds Constant nodes, nodes with constant inputs, and Shape of static tensors. */
 function foldConstants(g: Graph): boolean {
   let changed = false;
@@ -322,7 +360,8 @@ function fusePatterns(g: Graph): boolean {
 export function simplify(g: Graph, inputShapes: Record<string, number[]> = {}): void {
   inferShapes(g, inputShapes);
   for (let iter = 0; iter < 10000; iter++) {
-    const changed = foldConstants(g) || foldQdq(g) || removeIdentities(g) || foldBatchNorm(g) || fusePatterns(g) ||
+    const changed = foldConstants(g) || foldQdq(g) || quantizeBeforeOrderKeeping(g) || removeIdentities(g) ||
+      foldBatchNorm(g) || fusePatterns(g) ||
       foldAffineIntoConv(g) || foldPad(g) || cancelTransposes(g);
     if (!changed) break;
   }

@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,46 +20,33 @@ import * as axr from "../mod.ts";
 import { compileOnnx } from "../compiler/compile.ts";
 import { type EmulatorEnv, useEmulatorEnv } from "./helpers/emu_env.ts";
 import { prng } from "./fixtures/make_fixtures.ts";
+import { PY_PINS, pythonPath } from "./helpers/python.ts";
 
-const ORT_VERSION = "1.22.1", ONNX_VERSION = "1.18.0", NUMPY_VERSION = "2.2.6";
 const script = fileURLToPath(new URL("./qdq/make_models.py", import.meta.url));
 
-/** Builds (once, cached by the script's hash) the float and QDQ models. */
+/** Builds (once, cached by the script's and the Python pins' hash) the float and QDQ models. */
 function models(): string {
-  const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "axr-runtime");
-  const py = join(cache, `qdq-py-ort${ORT_VERSION}-onnx${ONNX_VERSION}`);
-  if (!existsSync(join(py, ".done"))) {
-    mkdirSync(py, { recursive: true });
-    execFileSync("python3", [
-      "-m",
-      "pip",
-      "install",
-      "--quiet",
-      "--root-user-action=ignore",
-      "--disable-pip-version-check",
-      "--only-binary",
-      ":all:",
-      "--target",
-      py,
-      `onnxruntime==${ORT_VERSION}`,
-      `onnx==${ONNX_VERSION}`,
-      `numpy==${NUMPY_VERSION}`,
-    ], { stdio: ["ignore", "ignore", "inherit"] });
-    execFileSync("touch", [join(py, ".done")]);
-  }
-  const hash = createHash("sha256").update(readFileSync(script)).digest("hex").slice(0, 16);
+  const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "axr-runtime");
+  const py = pythonPath();
+  const hash = createHash("sha256").update(readFileSync(script)).update(PY_PINS.join(" ")).digest("hex").slice(0, 16);
   const dir = join(cache, `qdq-models-${hash}`);
-  if (!existsSync(join(dir, "keras.qdqu8.onnx"))) {
+  if (!existsSync(join(dir, "done"))) {
     mkdirSync(dir, { recursive: true });
     execFileSync("python3", [script, dir], {
       env: { ...process.env, PYTHONPATH: py },
       stdio: ["ignore", "ignore", "inherit"],
     });
+    writeFileSync(join(dir, "done"), "");
   }
   return dir;
 }
 
-const SHAPES: Record<string, number[]> = { mbv3: [1, 3, 32, 32], det: [1, 3, 32, 32], keras: [1, 24, 24, 3] };
+const SHAPES: Record<string, number[]> = {
+  mbv3: [1, 3, 32, 32],
+  det: [1, 3, 32, 32],
+  keras: [1, 24, 24, 3],
+  chan: [1, 3, 16, 16],
+};
 
 /** Image-like test inputs (not the calibration samples). */
 function inputs(name: string, n: number): Float32Array[] {
@@ -110,7 +97,7 @@ describe("onnxruntime quantize_static QDQ models", () => {
     return { res, log, xs, got };
   }
 
-  for (const name of ["mbv3", "det", "keras"]) {
+  for (const name of ["mbv3", "det", "keras", "chan"]) {
     for (const variant of ["qdq", "qdqu8"]) {
       test(`${name} (${variant === "qdq" ? "int8" : "uint8"} activations): infer() equals onnxruntime`, async () => {
         const { res, xs, got } = await compileAndRun(name, variant);
@@ -133,6 +120,11 @@ describe("onnxruntime quantize_static QDQ models", () => {
           // every Conv and the Gemm on the device; the two-rounding activations as tables
           assert.equal(res.offDevice.size, 0, [...res.offDevice.keys()].join(", "));
           assert.ok(p.ops.some((o) => o.op === "Lut"));
+        }
+        if (name === "chan") {
+          // BatchNormalization (rounded apart from its Conv) and PRelu: per-channel tables (chains composed)
+          assert.equal(res.offDevice.size, 0, [...res.offDevice.entries()].join("; "));
+          assert.ok(p.ops.filter((o) => o.op === "ChannelLut").length >= 2, p.ops.map((o) => o.op).join(","));
         }
         if (name === "det") {
           // the excluded box decode stays float on the host
@@ -159,6 +151,23 @@ describe("onnxruntime quantize_static QDQ models", () => {
       let d = 0;
       for (let j = 0; j < a.length; j++) d = Math.max(d, Math.abs(a[j] - b[j]));
       assert.ok(d < 0.05, `max |p - p_float| ${d}`);
+    }
+  });
+
+  test("chan float model: the BatchNormalization after a Conv folds, the others and PRelu are tables", async () => {
+    const { res, xs, got } = await compileAndRun("chan", "float");
+    assert.equal(res.offDevice.size, 0, [...res.offDevice.entries()].join("; "));
+    const ops = res.lowered.program.json.ops.map((o) => o.op);
+    assert.equal(ops.filter((o) => o === "Conv").length, 3, ops.join(","));
+    for (const [i, x] of xs.entries()) {
+      const ref = (await ortRun(join(dir, "chan.float.onnx"), x, SHAPES.chan)).logits;
+      const have = got[i].logits.data as Float32Array;
+      let d = 0, m = 0;
+      for (let j = 0; j < ref.length; j++) {
+        d = Math.max(d, Math.abs(have[j] - ref[j]));
+        m = Math.max(m, Math.abs(ref[j]));
+      }
+      assert.ok(d < 0.05 * m, `max |y - y_float| ${d} of ${m}`);
     }
   });
 

