@@ -211,9 +211,9 @@ export interface ConvTransposeStage {
  * (width 2, height 1 or 2), no dilation or padding, and the second reads the first's output.
  * @example
  * ```ts
- * import { convTransposePairs } from "./fused.ts";
- * const g = { n: 1, c: 4, m: 4, group: 1, inSp: [2, 8], outSp: [4, 16], kSp: [2, 2], strides: [2, 2],
- *   dil: [1, 1], pads: [0, 0] } as const;
+ * import { type ConvTransposeGeometry, convTransposePairs } from "./fused.ts";
+ * const g: ConvTransposeGeometry = { n: 1, c: 4, m: 4, group: 1, inSp: [2, 8], outSp: [4, 16], kSp: [2, 2],
+ *   strides: [2, 2], dil: [1, 1], pads: [0, 0] };
  * convTransposePairs(g, { ...g, m: 1, inSp: [4, 16], outSp: [8, 32] }); // true
  * ```
  */
@@ -234,9 +234,9 @@ export function convTransposePairs(first: ConvTransposeGeometry, second: ConvTra
  * @throws {RangeError} when the two do not form a pair or operand sizes do not fit.
  * @example
  * ```ts
- * import { convTransposePair } from "./fused.ts";
- * const g = { n: 1, c: 1, m: 1, group: 1, inSp: [1, 1], outSp: [2, 2], kSp: [2, 2], strides: [2, 2],
- *   dil: [1, 1], pads: [0, 0] } as const;
+ * import { type ConvTransposeGeometry, convTransposePair } from "./fused.ts";
+ * const g: ConvTransposeGeometry = { n: 1, c: 1, m: 1, group: 1, inSp: [1, 1], outSp: [2, 2], kSp: [2, 2],
+ *   strides: [2, 2], dil: [1, 1], pads: [0, 0] };
  * const y = convTransposePair(new Float32Array([1]),
  *   { w: new Float32Array([1, 2, 3, 4]), bias: null, g, act: { kind: "relu" } },
  *   { w: new Float32Array([1, 1, 1, 1]), bias: null, g: { ...g, inSp: [2, 2], outSp: [4, 4] }, act: { kind: "none" } },
