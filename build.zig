@@ -197,4 +197,24 @@ pub fn build(b: *std.Build) void {
     run_tests.setCwd(b.path("."));
     const test_step = b.step("test", "Run the Zig tests of ffi/src");
     test_step.dependOn(&run_tests.step);
+
+    // The fit of the timing model's constants (ffi/src/timing_fit.zig), run by
+    // `deno task timing --fit` as `zig build timing-fit -- NAME:PROGRAM:PCIE:M2:FIT ...`;
+    // it only reads programs, so it needs no per-level kernels.
+    const fit_cpu = b.addOptions();
+    fit_cpu.addOption(bool, "variants", false);
+    const fit = b.addExecutable(.{
+        .name = "axr-timing-fit",
+        .root_module = b.createModule(.{
+            .root_source_file = b.path("ffi/src/timing_fit.zig"),
+            .target = target,
+            .optimize = .ReleaseSafe,
+            .link_libc = true,
+        }),
+    });
+    fit.root_module.addOptions("cpu_options", fit_cpu);
+    const run_fit = b.addRunArtifact(fit);
+    if (b.args) |a| run_fit.addArgs(a);
+    run_fit.setCwd(b.path("."));
+    b.step("timing-fit", "Fit the timing model's constants on compiled networks (deno task timing --fit)").dependOn(&run_fit.step);
 }

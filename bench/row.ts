@@ -23,6 +23,10 @@ export interface BenchRow {
   gbps?: number;
   /** The same process's copy of the same bytes, in GB/s (emulator_lut). */
   copy_gbps?: number;
+  /** int8 ops (2 x multiply-accumulates) per second, in GOPS (emulator_conv). */
+  gops?: number;
+  /** The int8 peak of one core, in GOPS (emulator_conv). */
+  peak_gops?: number;
   /** Free-form remark. */
   note?: string;
   /** timing_* rows: modelled card FPS, modelled 4-core device FPS, Axelera's published FPS. */

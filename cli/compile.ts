@@ -85,6 +85,13 @@ export const compileSpec: CommandSpec = {
       valueName: "NAME",
       description: "model name in model.json (default: the directory name)",
     },
+    {
+      name: "float-tail",
+      type: "boolean",
+      default: true,
+      description: "float models: keep the ops after the last Conv/Gemm of each path float on the host " +
+        "(--no-float-tail: quantize them and run them on the device)",
+    },
     { name: "quiet", short: "q", type: "boolean", description: "no progress output" },
   ],
   epilog: `Compiles an ONNX model into a model directory for the device: a QDQ model keeps its
@@ -174,6 +181,7 @@ export async function compileMain(
       inputShapes: parsedShapes,
       calibrationMethod: args.string("calibration-method") as CalibrationMethod,
       calibrator: args.string("calibrator") as "auto" | "onnxruntime" | "typescript",
+      floatTail: args.boolean("float-tail"),
     });
     io.out(`${res.modelJson}\n`);
     return ExitCode.ok;

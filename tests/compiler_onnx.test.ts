@@ -220,6 +220,26 @@ describe("from ONNX bytes and the command line", () => {
       const prog = loadProgram(join(dir, "out", "model.json"));
       assert.equal(prog.ops.length, 12);
       assert.deepEqual(parseInputShapes(["1,3,8,8", "y=2x4"]), { "": [1, 3, 8, 8], y: [2, 4] });
+      // a float head after the last Conv (Relu, GlobalAveragePool) stays on the host by
+      // default and goes on the device with --no-float-tail
+      const h = new Graph();
+      h.inputs.push({ name: "x", shape: [1, 3, 8, 8] });
+      h.consts.set("w", constant([4, 3, 3, 3], Float32Array.from({ length: 108 }, (_, i) => ((i % 7) - 3) / 8)));
+      h.nodes.push({ op: "Conv", name: "c", inputs: ["x", "w"], outputs: ["c"], attrs: { kernel_shape: [3, 3] } });
+      h.nodes.push({ op: "Relu", name: "r", inputs: ["c"], outputs: ["r"], attrs: {} });
+      h.nodes.push({ op: "GlobalAveragePool", name: "y", inputs: ["r"], outputs: ["y"], attrs: {} });
+      h.outputs.push("y");
+      const headPath = join(dir, "head.onnx");
+      writeFileSync(headPath, encodeOnnx(h));
+      const quiet = { out: () => {}, err: () => {} };
+      assert.equal(await compileMain([headPath, "-o", join(dir, "tail"), "-q", "--samples", "2"], quiet), 0);
+      assert.equal(
+        await compileMain([headPath, "-o", join(dir, "dev"), "-q", "--samples", "2", "--no-float-tail"], quiet),
+        0,
+      );
+      const ops = (d: string) => loadProgram(join(dir, d, "model.json")).ops.map((o) => o.op);
+      assert.ok(!ops("tail").includes("GlobalAveragePool"), `default: the head is on the host (${ops("tail")})`);
+      assert.ok(ops("dev").includes("GlobalAveragePool"), `--no-float-tail: the head is on the device (${ops("dev")})`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -132,14 +132,7 @@ function main(): number {
     if (json) console.log(JSON.stringify(r));
   }
   if (args.includes("--fit")) {
-    const zig = spawnSync("zig", [
-      "run",
-      "-lc",
-      "-OReleaseSafe",
-      join(ROOT, "ffi/src/timing_fit.zig"),
-      "--",
-      ...programs,
-    ], {
+    const zig = spawnSync("zig", ["build", "timing-fit", "--", ...programs], {
       cwd: ROOT,
       stdio: ["ignore", "inherit", "inherit"],
     });

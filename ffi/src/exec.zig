@@ -358,13 +358,14 @@ pub const Runner = struct {
         const p = self.program;
         const B = p.batch;
         var best = RunStats{ .device_cycles = 0, .device_ns = 0 };
+        const l2_free = timing.l2Free(p, timing.params);
         for (0..@max(nw, 1)) |k| {
             const r = unitRange(B, @max(nw, 1), @intCast(k));
             const units: u64 = r[1] - r[0];
             const c = cfg[k];
             var cyc: u64 = timing.run_overhead_cycles;
             for (p.ops, self.act_bytes) |o, act| {
-                const w = timing.work(&o, B, units, act, timing.params);
+                const w = timing.work(&o, B, units, act, l2_free, timing.params);
                 const oc = timing.cycles(w, c.mvm_utilisation, timing.params);
                 if (profile) |list| try list.append(.{ .name = o.name, .op = @tagName(o.kind), .start_cycle = cyc, .cycles = oc, .macs = w.macs, .core = @intCast(k) });
                 cyc += oc;

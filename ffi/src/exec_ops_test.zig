@@ -336,16 +336,16 @@ test "timing: the worked example of docs/timing-model.md" {
     defer spans.deinit();
     const st = try r.run(&.{x}, &.{y}, &.{.{}}, &spans);
     try testing.expectEqual(@as(u64, 115_605_504), spans.items[0].macs);
-    // docs/timing-model.md, "Example": depth 576 -> 5 row tiles of 128, 64 outputs -> 2
-    // column tiles of 32: 3136 pixels * 640 * 64 = 128,450,560 tile MACs / 8192 = 15680
-    // cycles (compute-bound: activations 3136, weights 1168)
-    try testing.expectEqual(@as(u64, 2048 + 15680), spans.items[0].cycles);
-    try testing.expectEqual(@as(u64, 32000 + 2048 + 15680), st.device_cycles);
-    try testing.expectEqual(@as(u64, 49728 * 1000 / 800), st.device_ns);
+    // docs/timing-model.md, "Example": depth 576 -> 9 row tiles of 64, 64 outputs -> 1
+    // column tile of 64: 3136 pixels * 576 * 64 = 115,605,504 tile MACs / 11585 = 9979
+    // cycles (compute-bound: activations 784); weights 37,376 bytes / 64 = 584 to load
+    try testing.expectEqual(@as(u64, 8192 + 584 + 9979), spans.items[0].cycles);
+    try testing.expectEqual(@as(u64, 32000 + 8192 + 584 + 9979), st.device_cycles);
+    try testing.expectEqual(@as(u64, 50755 * 1000 / 800), st.device_ns);
     const half = try r.run(&.{x}, &.{y}, &.{.{ .mvm_utilisation = 50 }}, null);
-    try testing.expectEqual(@as(u64, 32000 + 2048 + 31360), half.device_cycles);
+    try testing.expectEqual(@as(u64, 32000 + 8192 + 584 + 19958), half.device_cycles);
     const slow = try r.run(&.{x}, &.{y}, &.{.{ .clock_mhz = 100 }}, null);
-    try testing.expectEqual(@as(u64, 49728 * 10), slow.device_ns);
+    try testing.expectEqual(@as(u64, 50755 * 10), slow.device_ns);
 }
 
 test "a chain of 11 Requantize ops runs as one merged table pass; results stay right" {

@@ -119,6 +119,8 @@ const ConvCase = struct {
     y_u8: bool = false,
     clamp: ?[2]i32 = null,
     gemm: bool = false,
+    /// multiplies the output scale (small: many results saturate)
+    y_scale_mul: f32 = 1,
 };
 
 fn convCase(gpa: std.mem.Allocator, c: ConvCase, seed: u64) !void {
@@ -146,7 +148,7 @@ fn convCase(gpa: std.mem.Allocator, c: ConvCase, seed: u64) !void {
     const x_zp: i32 = if (c.x_u8) 128 + rnd.intRangeAtMost(i32, -20, 20) else rnd.intRangeAtMost(i32, -20, 20);
     const y_zp: i32 = if (c.y_u8) 120 else -3;
     const x_scale: f32 = 0.05;
-    const y_scale: f32 = 0.02 * @as(f32, @floatFromInt(c.kh * c.kw * cin_g));
+    const y_scale: f32 = 0.02 * @as(f32, @floatFromInt(c.kh * c.kw * cin_g)) * c.y_scale_mul;
     var clamp_buf: [64]u8 = undefined;
     const clamp = if (c.clamp) |cl| try std.fmt.bufPrint(&clamp_buf, ",\"clamp\":[{d},{d}]", .{ cl[0], cl[1] }) else "";
     const xdt = if (c.x_u8) "uint8" else "int8";
@@ -215,6 +217,58 @@ test "Conv and Gemm: randomised shapes against an independent reference" {
         .{ .n = 2, .h = 3, .w = 2, .cin = 20, .cout = 5, .kh = 1, .kw = 1, .gemm = true, .y_u8 = true },
     };
     for (cases, 0..) |c, i| try convCase(gpa, c, i + 1);
+}
+
+test "Conv: random shapes (depthwise, 1x1 in place, odd channels, strides, dilations, padding, groups) against the reference at every level" {
+    const gpa = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(2026);
+    const rnd = prng.random();
+    for (0..60) |i| {
+        const kind = i % 4; // depthwise, 1x1 without padding, kxk group 1, grouped
+        const k = [_]u32{ 1, 2, 3, 5, 7 };
+        var c = ConvCase{ .h = rnd.intRangeAtMost(u32, 1, 12), .w = rnd.intRangeAtMost(u32, 1, 23), .cin = 1, .cout = 1, .kh = 1, .kw = 1 };
+        c.n = rnd.intRangeAtMost(u32, 1, 2);
+        c.x_u8 = rnd.boolean();
+        c.y_u8 = rnd.boolean();
+        c.y_scale_mul = if (rnd.intRangeLessThan(u32, 0, 4) == 0) 0.05 else 1;
+        if (rnd.intRangeLessThan(u32, 0, 5) == 0) c.clamp = if (c.y_u8) .{ 100, 170 } else .{ -30, 40 };
+        if (kind == 1) {
+            c.cin = if (rnd.boolean()) 4 * rnd.intRangeAtMost(u32, 1, 40) else rnd.intRangeAtMost(u32, 1, 70);
+            c.cout = rnd.intRangeAtMost(u32, 1, 70);
+            c.sh = rnd.intRangeAtMost(u32, 1, 2);
+            c.sw = rnd.intRangeAtMost(u32, 1, 2);
+        } else {
+            c.kh = k[rnd.intRangeLessThan(usize, 0, k.len)];
+            c.kw = k[rnd.intRangeLessThan(usize, 0, k.len)];
+            c.sh = rnd.intRangeAtMost(u32, 1, 3);
+            c.sw = rnd.intRangeAtMost(u32, 1, 3);
+            c.dh = rnd.intRangeAtMost(u32, 1, 2);
+            c.dw = rnd.intRangeAtMost(u32, 1, 2);
+            for (&c.pads) |*pd| pd.* = rnd.intRangeAtMost(u32, 0, 3);
+            if (rnd.intRangeLessThan(u32, 0, 4) == 0) c.pads = .{ 0, 0, 0, 0 };
+            const g = rnd.intRangeAtMost(u32, 1, 4);
+            switch (kind) {
+                0 => {
+                    c.cin = rnd.intRangeAtMost(u32, 2, 80);
+                    c.cout = c.cin;
+                    c.group = c.cin;
+                },
+                2 => {
+                    c.cin = rnd.intRangeAtMost(u32, 1, 40);
+                    c.cout = rnd.intRangeAtMost(u32, 1, 40);
+                },
+                else => {
+                    c.cin = g * rnd.intRangeAtMost(u32, 1, 9);
+                    c.cout = g * rnd.intRangeAtMost(u32, 1, 9);
+                    c.group = g;
+                },
+            }
+            // the input must hold one window
+            c.h = @max(c.h, (c.kh - 1) * c.dh + 1 -| (c.pads[0] + c.pads[2]));
+            c.w = @max(c.w, (c.kw - 1) * c.dw + 1 -| (c.pads[1] + c.pads[3]));
+        }
+        try convCase(gpa, c, 1000 + i);
+    }
 }
 
 test "Add and Mul with broadcasting, dq -> f32 -> q with ties" {

@@ -1,15 +1,16 @@
 //! The fit of the timing model's constants (docs/timing-model.md), run by
 //! `deno task timing --fit`:
 //!
-//!   zig run -lc ffi/src/timing_fit.zig -- NAME:PROGRAM.AXP:PCIE_FPS:M2_FPS:FIT ...
+//!   zig build timing-fit -- NAME:PROGRAM.AXP:PCIE_FPS:M2_FPS:FIT ...
 //!
 //! For each network (FIT 1: fitted on, 0: validation only) it evaluates the model of
 //! timing.zig (one core per frame, 4 cores per card, the card's host transfer added) and
 //! fits the constants by coordinate descent over fixed grids of values, starting at
 //! `timing.params`, minimising the sum over the fit networks of ln(modelled / published
-//! PCIe FPS)^2 (the PCIe link is fixed: PCIe Gen3 x4); then the M.2 link on the fit
-//! networks' M.2 figures. Deterministic: the
-//! same programs give the same constants. Prints the fitted `Params` and the table.
+//! PCIe FPS)^2; then the M.2 link on the fit networks' M.2 figures. Not fitted: the
+//! PCIe link (PCIe Gen3 x4), the L1 and L2 sizes and the DDR bandwidth (documented
+//! figures of the chip and card, docs/timing-model.md). Deterministic: the same programs
+//! give the same constants. Prints the fitted `Params` and the table.
 
 const std = @import("std");
 const timing = @import("timing.zig");
@@ -19,6 +20,8 @@ const Net = struct {
     name: []const u8,
     prog: program.Program,
     act: []u64,
+    /// L2 bytes a core has for spills (timing.l2Free at the fixed L2 size).
+    l2_free: u64,
     io_bytes: u64,
     pcie: f64,
     m2: f64,
@@ -29,7 +32,7 @@ const cores_per_card = 4;
 
 fn coreNs(n: *const Net, prm: timing.Params) f64 {
     var cyc: u64 = prm.run_overhead_cycles;
-    for (n.prog.ops, n.act) |o, a| cyc += timing.cycles(timing.work(&o, n.prog.batch, n.prog.batch, a, prm), 100, prm);
+    for (n.prog.ops, n.act) |o, a| cyc += timing.cycles(timing.work(&o, n.prog.batch, n.prog.batch, a, n.l2_free, prm), 100, prm);
     return @floatFromInt(timing.toNs(cyc, timing.default_clock_mhz));
 }
 
@@ -49,12 +52,14 @@ fn loss(nets: []const Net, prm: timing.Params, link: timing.Link, m2: bool) f64 
 
 const grids = struct {
     const mac = [_]u64{ 1024, 1448, 2048, 2896, 4096, 5793, 8192, 11585, 16384, 23170, 33440 };
-    const rows = [_]u64{ 1, 8, 16, 32, 64, 128, 256, 512 };
-    const cols = [_]u64{ 1, 8, 16, 32, 64, 128 };
-    const dw = [_]u64{ 16, 32, 64, 128, 256, 512, 1024, 2048, 4096 };
+    // the array is at least 32 x 32 (a 1,024-MAC pass; the chip has one MVM per core)
+    const rows = [_]u64{ 32, 64, 128, 256, 512 };
+    const cols = [_]u64{ 32, 64, 128, 256 };
+    const l2 = [_]u64{ 16, 32, 64, 128, 256, 512 };
     const bpc = [_]u64{ 8, 16, 32, 64, 128, 256, 512 };
-    const op = [_]u64{ 0, 64, 128, 256, 512, 1024, 2048, 4096, 8192 };
-    const run = [_]u64{ 0, 2000, 8000, 32000, 128000 };
+    const op = [_]u64{ 0, 64, 128, 256, 512, 1024, 2048, 3072, 4096, 6144, 8192, 12288, 16384 };
+    // at most 40 us at 800 MHz: a start, DMA setup and completion, not a second model
+    const run = [_]u64{ 0, 2000, 8000, 16000, 32000 };
     const ps = [_]u64{ 0, 50, 100, 150, 200, 250, 300, 400, 500, 600, 800 };
 };
 
@@ -87,7 +92,7 @@ pub fn main() !void {
         var io: u64 = 0;
         for (prog.input_descs) |d| io += d.byteSize();
         for (prog.output_descs) |d| io += d.byteSize();
-        try nets.append(.{ .name = name, .prog = prog, .act = act, .io_bytes = io, .pcie = pcie, .m2 = m2, .fit = fit });
+        try nets.append(.{ .name = name, .prog = prog, .act = act, .l2_free = timing.l2Free(&prog, timing.params), .io_bytes = io, .pcie = pcie, .m2 = m2, .fit = fit });
     }
     const ns = nets.items;
 
@@ -99,8 +104,8 @@ pub fn main() !void {
     while (pass < 20) : (pass += 1) {
         const before = best;
         inline for (.{
-            .{ "mac_per_cycle", &grids.mac },     .{ "mvm_rows", &grids.rows },           .{ "mvm_cols", &grids.cols },
-            .{ "dw_mac_per_cycle", &grids.dw },   .{ "bytes_per_cycle", &grids.bpc },     .{ "weight_bytes_per_cycle", &grids.bpc },
+            .{ "mac_per_cycle", &grids.mac },     .{ "mvm_rows", &grids.rows },              .{ "mvm_cols", &grids.cols },
+            .{ "bytes_per_cycle", &grids.bpc },   .{ "weight_bytes_per_cycle", &grids.bpc }, .{ "l2_bytes_per_cycle", &grids.l2 },
             .{ "op_overhead_cycles", &grids.op }, .{ "run_overhead_cycles", &grids.run },
         }) |f| {
             for (f[1]) |v| {
@@ -138,15 +143,22 @@ pub fn main() !void {
         try out.print("{s:<18} {s:>4} {d:>10.1} {d:>9.0} {d:>9.0} {d:>8.0} {d:>6.2} {d:>9.0} {d:>8.0} {d:>6.2}\n", .{ n.name, if (n.fit) "fit" else "val", core, 4e6 / core, c, n.pcie, c / n.pcie, m, n.m2, m / n.m2 });
     }
     // per-unit breakdown (cycles) of each network at the fitted constants
-    try out.print("\n{s:<18} {s:>10} {s:>10} {s:>10} {s:>10} {s:>10} {s:>6} {s:>10}\n", .{ "network", "mvm", "dwpu", "dpu", "dma", "overhead", "ops", "io_bytes" });
+    // (spill: the L2 and DDR terms; mvm..dma: the rest of each unit's ops but the setup)
+    try out.print("\n{s:<18} {s:>10} {s:>10} {s:>10} {s:>10} {s:>10} {s:>10} {s:>10} {s:>6} {s:>10}\n", .{ "network", "mvm", "dwpu", "dpu", "dma", "weights", "spill", "overhead", "ops", "io_bytes" });
     for (ns) |*n| {
         var by = [_]u64{0} ** 4;
         var ov: u64 = prm.run_overhead_cycles;
+        var load: u64 = 0;
+        var spill: u64 = 0;
         for (n.prog.ops, n.act) |o, a| {
-            const w = timing.work(&o, n.prog.batch, n.prog.batch, a, prm);
-            by[@intFromEnum(w.unit)] += timing.cycles(w, 100, prm) - prm.op_overhead_cycles;
+            const w = timing.work(&o, n.prog.batch, n.prog.batch, a, n.l2_free, prm);
+            const l = timing.cycles(.{ .unit = .dma, .const_bytes = w.const_bytes }, 100, prm) - prm.op_overhead_cycles;
+            const s = timing.cycles(.{ .unit = .dma, .spill_l2 = w.spill_l2, .spill_ddr = w.spill_ddr }, 100, prm) - prm.op_overhead_cycles;
+            by[@intFromEnum(w.unit)] += timing.cycles(w, 100, prm) - prm.op_overhead_cycles - l - s;
+            load += l;
+            spill += s;
             ov += prm.op_overhead_cycles;
         }
-        try out.print("{s:<18} {d:>10} {d:>10} {d:>10} {d:>10} {d:>10} {d:>6} {d:>10}\n", .{ n.name, by[0], by[1], by[2], by[3], ov, n.prog.ops.len, n.io_bytes });
+        try out.print("{s:<18} {d:>10} {d:>10} {d:>10} {d:>10} {d:>10} {d:>10} {d:>10} {d:>6} {d:>10}\n", .{ n.name, by[0], by[1], by[2], by[3], load, spill, ov, n.prog.ops.len, n.io_bytes });
     }
 }

@@ -16,7 +16,10 @@
 //!   (exact in wrapping int32 arithmetic because the true result fits, see the loader's
 //!   accumulator bound). Without VNNI the input is int16 `x - zp` and a step is two
 //!   int16 products per lane (`pmaddwd`).
-//! - depthwise (group == Cin == Cout): int16 `x - zp`, vectorised over channels.
+//!   Without padding (and with segments of whole quads) the VNNI path reads the input in
+//!   place and flips int8 to unsigned on the fly, so nothing is copied.
+//! - depthwise (group == Cin == Cout): with VNNI `vpdpbusd` over 4 taps per lane
+//!   (conv_dw.zig); otherwise int16 `x - zp`, vectorised over channels.
 //! - other groups: per output channel, a dot product over int16 segments (`pmaddwd`).
 //! Reading a few elements past a segment is harmless: the packed weights there are 0.
 
@@ -25,6 +28,7 @@ const std = @import("std");
 /// loader has validated every shape and index, and ReleaseSafe checks cost 3-5x here.
 const kernel_safety = @import("builtin").mode == .Debug;
 const rq = @import("requant.zig");
+const dw = @import("conv_dw.zig");
 
 /// Lanes of int16 in one dot-product step: the same at every CPU level (ops/kernels.zig),
 /// so the packed weights do not depend on it; narrower CPUs split a step.
@@ -87,9 +91,17 @@ pub const ConvParams = struct {
     mult16: []const f32 = &.{},
     /// the unsigned zero point (x_zp + 128 for int8, x_zp for uint8)
     zpu: u8 = 0,
+    /// VNNI tiled path without padding: the kernels read the input in place
+    inplace: bool = false,
+    /// depthwise on the VNNI levels (conv_dw.zig): groups of 4 taps per kernel row, bytes
+    /// of one quad row
+    dwq: bool = false,
+    ng: u32 = 0,
+    qrow: u32 = 0,
 
     /// int16 elements of the padded input scratch for `n` images (with the read-past slack).
     pub fn scratchElems(self: *const ConvParams, n: u32) usize {
+        if (self.dwq) return dw.scratchBytes(self) / 2 + 2 * vl;
         return @as(usize, n) * self.hp * self.wp * self.cin + self.seg + self.cpad + 2 * vl;
     }
     /// int32 elements of the accumulator row.
@@ -112,6 +124,7 @@ pub fn pack(arena: std.mem.Allocator, p: *ConvParams, h: u32, w: u32, x_zp: i32,
     const cout_g = p.cout / p.group;
     const taps = p.kh * p.kw;
     if (p.group == p.cin and p.group == p.cout and p.group > 1) {
+        if (vnni and p.kh <= dw.max_kh) return dw.pack(arena, p, w, x_zp, x_u8);
         p.depthwise = true;
         p.cpad = roundUp(p.cin, vl);
         p.ntaps = taps;
@@ -170,6 +183,7 @@ fn packTiles(arena: std.mem.Allocator, p: *ConvParams, seglen: u32, x_zp: i32, x
     p.nq = (seglen + kstep - 1) / kstep;
     p.cob = (p.cout + 15) / 16;
     p.zpu = @intCast(if (x_u8) x_zp else x_zp + 128);
+    p.inplace = vnni and std.mem.allEqual(u32, &p.pads, 0) and seglen % 4 == 0;
     const nt = p.ntaps;
     const wq = try arena.alloc(u8, @as(usize, p.cob) * nt * p.nq * 64);
     @memset(wq, 0);
@@ -296,11 +310,16 @@ inline fn ld(s: []const i16, i: usize) V16 {
 /// level (`pack(.., has_vnni)`).
 pub fn run(p: *const ConvParams, x: In, y: []u8, oh_n: u32, ow_n: u32, row0: u32, row1: u32, xp: []i16, acc: []i32) void {
     @setRuntimeSafety(kernel_safety);
+    if (p.dwq) return dw.run(p, x, y, oh_n, ow_n, row0, row1, std.mem.sliceAsBytes(xp));
     if (p.tiled) {
         std.debug.assert(p.vnni == has_vnni);
+        if (p.inplace) {
+            runTiled(p, x.shape[0], x.data, if (x.is_uint8) 0 else 0x80808080, y, oh_n, ow_n, row0, row1);
+            return;
+        }
         const xq = std.mem.sliceAsBytes(xp);
         if (has_vnni) widenU8(p, x, xq) else widen(p, x, xp);
-        runTiled(p, x.shape[0], xq, y, oh_n, ow_n, row0, row1);
+        runTiled(p, x.shape[0], xq, 0, y, oh_n, ow_n, row0, row1);
         return;
     }
     widen(p, x, xp);
@@ -322,18 +341,9 @@ pub fn run(p: *const ConvParams, x: In, y: []u8, oh_n: u32, ow_n: u32, row0: u32
 fn requantRow(p: *const ConvParams, acc: []const i32, out: []u8) void {
     @setRuntimeSafety(kernel_safety);
     const L = 16;
-    const zp: @Vector(L, i32) = @splat(p.y_zp);
-    const lo: @Vector(L, i32) = @splat(p.lo);
-    const hi: @Vector(L, i32) = @splat(p.hi);
     var co: usize = 0;
     while (co + L <= out.len) : (co += L) {
-        const a: @Vector(L, i32) = acc[co..][0..L].*;
-        const m: @Vector(L, f32) = p.mult[co..][0..L].*;
-        const f: @Vector(L, f32) = @floatFromInt(a);
-        const r: @Vector(L, i32) = @intFromFloat(rq.rneV(L, f * m));
-        const v = @min(@max(r + zp, lo), hi);
-        const b: @Vector(L, u8) = @truncate(@as(@Vector(L, u32), @bitCast(v)));
-        out[co..][0..L].* = b;
+        out[co..][0..L].* = rq.requant16(acc[co..][0..L].*, p.mult[co..][0..L].*, p.y_zp, p.lo, p.hi);
     }
     while (co < out.len) : (co += 1) {
         out[co] = rq.toByte(rq.requantAcc(acc[co], p.mult[co], p.y_zp, p.lo, p.hi));
@@ -462,12 +472,33 @@ inline fn madd2(a: @Vector(32, i16), b: @Vector(32, i16)) VI {
     return maddGeneric(a, b);
 }
 
-inline fn bcast(xq: []const u8, i: usize) VI {
-    const v: i32 = @bitCast(std.mem.readInt(u32, xq[i..][0..4], .little));
+/// 4 input bytes at `i` in every lane, XOR `flip` (int8 read in place: 0x80808080).
+inline fn bcast(xq: []const u8, i: usize, flip: u32) VI {
+    const v: i32 = @bitCast(std.mem.readInt(u32, xq[i..][0..4], .little) ^ flip);
     return @splat(v);
 }
 
-fn runTiled(p: *const ConvParams, n: u32, xq: []const u8, y: []u8, oh_n: u32, ow_n: u32, row0: u32, row1: u32) void {
+/// Stores the first `lanes` (< 16) bytes of `b` at `dst` (no byte past them is written:
+/// another thread may own the next pixel).
+pub inline fn storePartial(dst: []u8, b: [16]u8, lanes: usize) void {
+    @setRuntimeSafety(kernel_safety);
+    var o: usize = 0;
+    if (lanes & 8 != 0) {
+        dst[0..8].* = b[0..8].*;
+        o = 8;
+    }
+    if (lanes & 4 != 0) {
+        dst[o..][0..4].* = b[o..][0..4].*;
+        o += 4;
+    }
+    if (lanes & 2 != 0) {
+        dst[o..][0..2].* = b[o..][0..2].*;
+        o += 2;
+    }
+    if (lanes & 1 != 0) dst[o] = b[o];
+}
+
+fn runTiled(p: *const ConvParams, n: u32, xq: []const u8, flip: u32, y: []u8, oh_n: u32, ow_n: u32, row0: u32, row1: u32) void {
     @setRuntimeSafety(kernel_safety);
     const c = p.cin;
     const P = 6;
@@ -476,9 +507,9 @@ fn runTiled(p: *const ConvParams, n: u32, xq: []const u8, y: []u8, oh_n: u32, ow
             const rbase = ((ni * p.hp + oh * p.sh) * p.wp) * c * ebytes;
             const yrow = ((ni * oh_n + oh) * ow_n) * p.cout;
             var ow: usize = 0;
-            while (ow + P <= ow_n) : (ow += P) block(P, p, xq, rbase + ow * p.sw * c * ebytes, y, yrow + ow * p.cout);
+            while (ow + P <= ow_n) : (ow += P) block(P, p, xq, flip, rbase + ow * p.sw * c * ebytes, y, yrow + ow * p.cout);
             switch (ow_n - ow) {
-                inline 1...P - 1 => |r| block(r, p, xq, rbase + ow * p.sw * c * ebytes, y, yrow + ow * p.cout),
+                inline 1...P - 1 => |r| block(r, p, xq, flip, rbase + ow * p.sw * c * ebytes, y, yrow + ow * p.cout),
                 else => {},
             }
         }
@@ -486,15 +517,15 @@ fn runTiled(p: *const ConvParams, n: u32, xq: []const u8, y: []u8, oh_n: u32, ow
 }
 
 /// P consecutive output pixels of one row, all output channels.
-inline fn block(comptime P: usize, p: *const ConvParams, xq: []const u8, origin: usize, y: []u8, yoff: usize) void {
+inline fn block(comptime P: usize, p: *const ConvParams, xq: []const u8, flip: u32, origin: usize, y: []u8, yoff: usize) void {
     @setRuntimeSafety(kernel_safety);
     const pstride = @as(usize, p.sw) * p.cin * ebytes;
     var cb: usize = 0;
-    while (cb + 2 <= p.cob) : (cb += 2) tile(P, 2, p, xq, origin, pstride, cb, y, yoff);
-    if (cb < p.cob) tile(P, 1, p, xq, origin, pstride, cb, y, yoff);
+    while (cb + 2 <= p.cob) : (cb += 2) tile(P, 2, p, xq, flip, origin, pstride, cb, y, yoff);
+    if (cb < p.cob) tile(P, 1, p, xq, flip, origin, pstride, cb, y, yoff);
 }
 
-inline fn tile(comptime P: usize, comptime CB: usize, p: *const ConvParams, xq: []const u8, origin: usize, pstride: usize, cb0: usize, y: []u8, yoff: usize) void {
+inline fn tile(comptime P: usize, comptime CB: usize, p: *const ConvParams, xq: []const u8, flip: u32, origin: usize, pstride: usize, cb0: usize, y: []u8, yoff: usize) void {
     @setRuntimeSafety(kernel_safety);
     var acc: [CB][P]VI = undefined;
     inline for (0..CB) |b| {
@@ -511,25 +542,19 @@ inline fn tile(comptime P: usize, comptime CB: usize, p: *const ConvParams, xq: 
             var wv: [CB]VI = undefined;
             inline for (0..CB) |b| wv[b] = @bitCast(p.wq[wb + b * blk + q * 64 ..][0..64].*);
             inline for (0..P) |i| {
-                const xv = bcast(xq, xo + i * pstride + q * 4);
+                const xv = bcast(xq, xo + i * pstride + q * 4, flip);
                 inline for (0..CB) |b| acc[b][i] = step(acc[b][i], xv, wv[b]);
             }
         }
     }
-    const zp: VI = @splat(p.y_zp);
-    const lo: VI = @splat(p.lo);
-    const hi: VI = @splat(p.hi);
     inline for (0..CB) |b| {
         const c0 = (cb0 + b) * 16;
         const m: @Vector(16, f32) = p.mult16[c0..][0..16].*;
         const lanes = @min(16, p.cout - c0);
         inline for (0..P) |i| {
-            const f: @Vector(16, f32) = @floatFromInt(acc[b][i]);
-            const r: VI = @intFromFloat(rq.rneV(16, f * m));
-            const v = @min(@max(r + zp, lo), hi);
-            const bytes: [16]u8 = @as(@Vector(16, u8), @truncate(@as(@Vector(16, u32), @bitCast(v))));
+            const bytes: [16]u8 = rq.requant16(acc[b][i], m, p.y_zp, p.lo, p.hi);
             const dst = y[yoff + i * p.cout + c0 ..];
-            if (lanes == 16) dst[0..16].* = bytes else @memcpy(dst[0..lanes], bytes[0..lanes]);
+            if (lanes == 16) dst[0..16].* = bytes else storePartial(dst, bytes, lanes);
         }
     }
 }

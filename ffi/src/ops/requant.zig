@@ -71,6 +71,35 @@ pub inline fn requantAcc(acc: i32, m: f32, zp: i32, lo: i32, hi: i32) i32 {
     return @min(@max(v, lo), hi);
 }
 
+const builtin = @import("builtin");
+const has_avx512f = builtin.cpu.arch == .x86_64 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512f);
+extern fn @"llvm.x86.avx512.mask.cvtps2dq.512"(a: @Vector(16, f32), src: @Vector(16, i32), mask: u16, rounding: i32) @Vector(16, i32);
+extern fn @"llvm.x86.avx512.min.ps.512"(a: @Vector(16, f32), b: @Vector(16, f32), sae: i32) @Vector(16, f32);
+extern fn @"llvm.x86.avx512.max.ps.512"(a: @Vector(16, f32), b: @Vector(16, f32), sae: i32) @Vector(16, f32);
+
+/// `requantAcc` of 16 accumulators at once, as the bytes of the results.
+///
+/// With AVX-512 it clamps `float32(acc) * m` to [lo - zp, hi - zp] in float and converts
+/// with `vcvtps2dq {rn-sae}` (round half to even whatever MXCSR says): the same values,
+/// because rne is monotonic and leaves the integer bounds unchanged, so
+/// `clamp(rne(v), a, b) == rne(clamp(v, a, b))` (and `v` is never NaN: `acc` and `m` are
+/// finite). Elsewhere it is `requantAcc` lane by lane.
+pub inline fn requant16(acc: @Vector(16, i32), m: @Vector(16, f32), zp: i32, lo: i32, hi: i32) @Vector(16, u8) {
+    @setRuntimeSafety(kernel_safety);
+    const f: @Vector(16, f32) = @as(@Vector(16, f32), @floatFromInt(acc)) * m;
+    const zv: @Vector(16, i32) = @splat(zp);
+    if (comptime has_avx512f) {
+        const a: @Vector(16, f32) = @splat(@floatFromInt(lo - zp));
+        const b: @Vector(16, f32) = @splat(@floatFromInt(hi - zp));
+        const c = @"llvm.x86.avx512.min.ps.512"(@"llvm.x86.avx512.max.ps.512"(f, a, 4), b, 4);
+        const r = @"llvm.x86.avx512.mask.cvtps2dq.512"(c, @splat(0), 0xffff, 8) + zv;
+        return @truncate(@as(@Vector(16, u32), @bitCast(r)));
+    }
+    const r: @Vector(16, i32) = @intFromFloat(rneV(16, f));
+    const v = @min(@max(r + zv, @as(@Vector(16, i32), @splat(lo))), @as(@Vector(16, i32), @splat(hi)));
+    return @truncate(@as(@Vector(16, u32), @bitCast(v)));
+}
+
 /// `dq(q) = float32(q - zp) * scale`.
 pub inline fn dq(v: i32, zp: i32, scale: f32) f32 {
     @setRuntimeSafety(kernel_safety);
