@@ -62,6 +62,25 @@ export interface InstanceOptions {
   doubleBuffer?: boolean;
   /** The model was compiled with the ELF in DDR (`elf_in_ddr`, default true). */
   elfInDdr?: boolean;
+  /**
+   * The most memory the instance may take, in bytes (`memory_limit`; the emulator's
+   * own key, the vendor's library has none). Counted: the model's declared tensors,
+   * the convolutions' scratch and the parsed program (weights, tables). A model
+   * that needs more is refused by `loadModelInstance` with `IncompatibleDevice`
+   * naming the sizes, before anything large is allocated. Omitted or 0: the
+   * `AXR_EMU_MEMORY_LIMIT` environment variable (bytes, or with K, M, G, T, e.g.
+   * `8G`), else 2 GiB.
+   *
+   * @example
+   * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * using conn = ctx.deviceConnect();
+   * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+   * const inst = conn.loadModelInstance(model, { memoryLimit: 8 * 2 ** 30 }); // 8 GiB
+   * ```
+   */
+  memoryLimit?: number | bigint;
 }
 
 const deviceKeys: Record<string, string> = {
@@ -86,6 +105,7 @@ const instanceKeys: Record<string, string> = {
   hostProfiling: "host_profiling",
   doubleBuffer: "double_buffer",
   elfInDdr: "elf_in_ddr",
+  memoryLimit: "memory_limit",
 };
 
 function toProps(where: string, options: object, keys: Record<string, string>): Record<string, string> {

@@ -34,6 +34,18 @@ pub const CoreConfig = struct { clock_mhz: u32 = 800, mvm_utilisation: u32 = 100
 pub const OpSpan = struct { name: []const u8, op: []const u8, start_cycle: u64, cycles: u64, macs: u64, core: u32 };
 pub const RunStats = struct { device_cycles: u64, device_ns: u64 };
 
+/// What a Runner allocates for its tensors and scratch (`Runner.initWithin`).
+pub const Footprint = struct {
+    /// padded program inputs/outputs and the internal tensors' arenas (all workers)
+    tensors: u64 = 0,
+    /// the convolutions' int16 input and int32 accumulator scratch (all workers)
+    scratch: u64 = 0,
+
+    pub fn total(self: Footprint) u64 {
+        return self.tensors +| self.scratch;
+    }
+};
+
 pub const RunError = error{ BadInputCount, BadOutputCount, BadBufferSize, OutOfMemory, ThreadFailed };
 
 /// At most this many worker threads (and scratch sets) for one batch.
@@ -79,6 +91,14 @@ pub const Runner = struct {
     /// reader), per batch unit (one image of a split batch; the whole batch otherwise),
     /// one arena per worker.
     pub fn init(gpa: std.mem.Allocator, program: *const Program) !Runner {
+        var fp: Footprint = .{};
+        return initWithin(gpa, program, std.math.maxInt(u64), &fp);
+    }
+
+    /// `init` within a memory budget: `fp` receives the bytes the tensors and scratch
+    /// need, and when they exceed `limit` the result is error.MemoryLimit, before those
+    /// allocations are made (only the plan's small per-tensor and per-op arrays were).
+    pub fn initWithin(gpa: std.mem.Allocator, program: *const Program, limit: u64, fp: *Footprint) !Runner {
         const p = program;
         const B: u64 = p.batch;
         const nt = p.tensors.len;
@@ -164,21 +184,6 @@ pub const Runner = struct {
         for (p.tensors, 0..) |t, i| {
             if (external[i] and t.hasPadding()) ext_size += std.mem.alignForward(usize, t.logicalSize(), 64);
         }
-        const storage = try gpa.alignedAlloc(u8, 64, ext_size + arena_size * workers);
-        errdefer gpa.free(storage);
-        @memset(storage, 0);
-        const bufs = try gpa.alloc([]u8, nt);
-        errdefer gpa.free(bufs);
-        var off: usize = 0;
-        for (p.tensors, 0..) |t, i| {
-            bufs[i] = &.{};
-            if (external[i] and t.hasPadding()) {
-                bufs[i] = storage[off..][0..t.logicalSize()];
-                off += std.mem.alignForward(usize, t.logicalSize(), 64);
-            }
-        }
-        const views = try gpa.alloc([]u8, nt);
-        errdefer gpa.free(views);
         const act = try gpa.alloc(u64, p.ops.len);
         errdefer gpa.free(act);
         var xp_n: usize = 0;
@@ -200,6 +205,29 @@ pub const Runner = struct {
         }
         xp_n = std.mem.alignForward(usize, xp_n, 32);
         acc_n = std.mem.alignForward(usize, acc_n, 16);
+
+        // the budget, before the large allocations (saturating: never wraps)
+        fp.* = .{
+            .tensors = @as(u64, ext_size) +| @as(u64, arena_size) *| workers,
+            .scratch = (@as(u64, xp_n) *| 2 +| @as(u64, acc_n) *| 4) *| workers,
+        };
+        if (fp.total() > limit) return error.MemoryLimit;
+
+        const storage = try gpa.alignedAlloc(u8, 64, ext_size + arena_size * workers);
+        errdefer gpa.free(storage);
+        @memset(storage, 0);
+        const bufs = try gpa.alloc([]u8, nt);
+        errdefer gpa.free(bufs);
+        var off: usize = 0;
+        for (p.tensors, 0..) |t, i| {
+            bufs[i] = &.{};
+            if (external[i] and t.hasPadding()) {
+                bufs[i] = storage[off..][0..t.logicalSize()];
+                off += std.mem.alignForward(usize, t.logicalSize(), 64);
+            }
+        }
+        const views = try gpa.alloc([]u8, nt);
+        errdefer gpa.free(views);
         const xp = try gpa.alignedAlloc(i16, 64, xp_n * workers);
         errdefer gpa.free(xp);
         const acc = try gpa.alignedAlloc(i32, 64, acc_n * workers);
@@ -294,7 +322,8 @@ pub const Runner = struct {
         self.* = undefined;
     }
 
-    /// Bytes of memory the runner holds (tensors and scratch), for diagnostics.
+    /// Bytes of memory the runner holds (tensors and scratch), for diagnostics: what
+    /// `initWithin` budgeted (`Footprint.total`).
     pub fn memoryBytes(self: *const Runner) usize {
         return self.storage.len + self.xp.len * 2 + self.acc.len * 4;
     }
