@@ -310,8 +310,8 @@ fn convOp(parser: *Parser, res: *Op, o: std.json.ObjectMap) Error!void {
         const bound = @as(i64, @abs(p.bias[c])) + maxdx * sw;
         if (bound > std.math.maxInt(i32)) return parser.opFail("output channel {d}: worst-case accumulator {d} exceeds 2^31-1", .{ c, bound });
     }
-    const vnni = program.cpu.table(parser.level).vnni;
-    conv.pack(parser.arena, &p, x.shape[1], x.shape[2], x.zero_point, x.isUint8(), vnni) catch return error.OutOfMemory;
+    const qf = program.cpu.table(parser.level).quads;
+    conv.pack(parser.arena, &p, x.shape[1], x.shape[2], x.zero_point, x.isUint8(), qf) catch return error.OutOfMemory;
     res.macs = @as(u64, y.logicalSize()) * taps * cin_g;
     res.const_bytes = wlen + @as(u64, p.cout) * 8;
     res.attrs = .{ .conv = p };

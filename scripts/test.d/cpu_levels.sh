@@ -5,9 +5,12 @@
 # the CPU; runs the baseline level under valgrind memcheck (clean, no illegal
 # instruction), also on 3 host threads; the top level on 2 and 3 host threads gives the
 # same bytes; picks baseline and avx2 by itself on older CPUs emulated by
-# qemu-x86_64 (-cpu Nehalem, -cpu Haswell); and the aarch64 build's Zig tests pass under
-# qemu-aarch64. Installs valgrind, qemu-user and the aarch64 C library (Debian packages)
-# when missing. Prints "cpu-levels: N passed, M failed" last.
+# qemu-x86_64 (-cpu Nehalem, -cpu Haswell); the aarch64 library under qemu-aarch64 picks
+# dotprod on `-cpu max` and baseline on `-cpu cortex-a53` (refusing AXR_CPU=dotprod there),
+# with the x86-64 baseline's bytes at both levels; and the aarch64 build's Zig tests pass
+# under qemu-aarch64 (every level qemu's default CPU has). Installs valgrind, qemu-user
+# and the aarch64 C library (Debian packages) when missing. Prints "cpu-levels: N passed,
+# M failed" last.
 set -uo pipefail
 source "$(cd "$(dirname "$0")/.." && pwd)/env.sh" || exit 1
 cd "$AXR_ROOT"
@@ -79,6 +82,36 @@ if [ "$(uname -m)" = x86_64 ] && command -v qemu-x86_64 >/dev/null; then
     else bad "qemu-x86_64 -cpu ${c%%:*}: $(tail -2 "$out/q.log")"; fi
   done
 fi
+
+# the aarch64 library under qemu-aarch64: `-cpu max` (dot product) picks dotprod by itself,
+# `-cpu cortex-a53` (no dot product) picks baseline and refuses AXR_CPU=dotprod; every
+# level gives the x86-64 baseline's bytes (the detector too, at dotprod, when built)
+need_pkg qemu-aarch64 qemu-user
+need_pkg /usr/aarch64-linux-gnu/lib/libc.so.6 libc6-arm64-cross
+if command -v qemu-aarch64 >/dev/null && [ -f /usr/aarch64-linux-gnu/lib/libc.so.6 ]; then
+  arm="$cache/aarch64"
+  if zig build -Doptimize=ReleaseSafe -Dtarget=aarch64-linux-gnu -p "$arm" >"$out/arm-build.log" 2>&1 &&
+    zig cc -target aarch64-linux-gnu -O1 -Iinclude tests/native/cpu_levels.c -L"$arm/lib" -laxr -o "$arm/cpu_levels" 2>>"$out/arm-build.log"; then
+    fx=(tests/fixtures/tiny tests/fixtures/ops tests/fixtures/uint8 tests/fixtures/keras)
+    det=(); [ -f build/ocr-det-640x320/model.json ] && det=(build/ocr-det-640x320)
+    mkdir -p "$out/x86-base"
+    AXR_CPU=baseline "$bin" "$out/x86-base" "${fx[@]}" "${det[@]}" >/dev/null 2>&1
+    qa() { QEMU_LD_PREFIX=/usr/aarch64-linux-gnu LD_LIBRARY_PATH="$arm/lib" qemu-aarch64 "$@"; }
+    for c in "max::dotprod" "max:baseline:baseline" "cortex-a53::baseline"; do
+      cpu=${c%%:*}; rest=${c#*:}; force=${rest%%:*}; want=${rest#*:}
+      d="$out/arm-$cpu-$want"; mkdir -p "$d"
+      models=("${fx[@]}"); [ "$want" = dotprod ] && models+=("${det[@]}")
+      if AXR_CPU=$force qa -cpu "$cpu" "$arm/cpu_levels" "$d" "${models[@]}" >"$d.log" 2>&1 && grep -q "\"cpu\":\"$want\"" "$d.log"; then
+        bad_files=0; for f in "$d"/*; do cmp -s "$f" "$out/x86-base/$(basename "$f")" || bad_files=$((bad_files + 1)); done
+        if [ "$bad_files" -eq 0 ]; then ok "aarch64 qemu -cpu $cpu${force:+ AXR_CPU=$force}: level $want, ${#models[@]} model(s), outputs identical to x86-64 baseline"
+        else bad "aarch64 qemu -cpu $cpu level $want: $bad_files output(s) differ from x86-64 baseline"; fi
+      else bad "aarch64 qemu -cpu $cpu${force:+ AXR_CPU=$force}: $(tail -2 "$d.log")"; fi
+    done
+    msg=$(AXR_CPU=dotprod qa -cpu cortex-a53 "$arm/cpu_levels" "$out" tests/fixtures/tiny 2>&1 >/dev/null); st=$?
+    if [ "$st" -eq 3 ] && echo "$msg" | grep -q "supports only up to 'baseline'"; then ok "aarch64 qemu -cpu cortex-a53: AXR_CPU=dotprod refused: $msg"
+    else bad "aarch64 qemu -cpu cortex-a53 AXR_CPU=dotprod: exit $st, '$msg'"; fi
+  else bad "aarch64 library or cpu_levels.c build: $(tail -5 "$out/arm-build.log")"; fi
+else bad "aarch64: qemu-aarch64 or the aarch64 C library missing"; fi
 
 # the aarch64 build: compiles, and its Zig tests pass under qemu-aarch64
 need_pkg qemu-aarch64 qemu-user

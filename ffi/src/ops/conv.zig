@@ -14,8 +14,10 @@
 //!   (`vpdpbusd`) the input is stored unsigned (int8 XOR 0x80, padding = the unsigned
 //!   zero point) and `bias - zpu * sum(w)` is folded into the accumulators' start value
 //!   (exact in wrapping int32 arithmetic because the true result fits, see the loader's
-//!   accumulator bound). Without VNNI the input is int16 `x - zp` and a step is two
-//!   int16 products per lane (`pmaddwd`).
+//!   accumulator bound). With the aarch64 dot product (`sdot`, s8 x s8) the same, with
+//!   the input stored signed (uint8 XOR 0x80) and `bias - zps * sum(w)` folded (`Quads`).
+//!   Otherwise the input is int16 `x - zp` and a step is two int16 products per lane
+//!   (`pmaddwd`).
 //!   Without padding (and with segments of whole quads) the VNNI path reads the input in
 //!   place and flips int8 to unsigned on the fly, so nothing is copied.
 //! - depthwise (group == Cin == Cout): with VNNI `vpdpbusd` over 4 taps per lane
@@ -73,25 +75,27 @@ pub const ConvParams = struct {
     /// General path: [Cout][ntaps][seg]; depthwise: [kh*kw][cpad].
     wpack: []const i16 = &.{},
     cpad: u32 = 0,
-    // ---- the VNNI path (x86 AVX-512 VNNI, group 1): u8 activations x s8 weights ----
-    /// group 1: the tiled path (16 output channels x up to 6 pixels per tile); `vnni`
-    /// when it uses VNNI u8 x s8 (else int16 pairs with pmaddwd)
+    // ---- the tiled path (group 1) ----
+    /// group 1: the tiled path (16 output channels x up to 6 pixels per tile)
     tiled: bool = false,
-    vnni: bool = false,
+    /// how its steps multiply (the packing of `wq`, `comp` and the input scratch)
+    quads: Quads = .pairs,
     /// 4-byte quads per segment
     nq: u32 = 0,
     /// output channel blocks of 16
     cob: u32 = 0,
     /// [cob][ntaps][nq][16 channels][4 bytes]
     wq: []const u8 = &.{},
-    /// VNNI: bias[c] - x_zpu * sum_k w[c][k] (wrapping int32), padded to cob*16;
-    /// depthwise: the bias padded to cpad
+    /// u8s8: bias[c] - zpu * sum_k w[c][k], s8s8: bias[c] - zps * sum_k w[c][k] (wrapping
+    /// int32), pairs: the bias; padded to cob*16; depthwise: the bias padded to cpad
     comp: []const i32 = &.{},
     /// mult padded to cob*16
     mult16: []const f32 = &.{},
-    /// the unsigned zero point (x_zp + 128 for int8, x_zp for uint8)
+    /// the input's zero point as the quads' input scratch stores it (the padding byte):
+    /// u8s8 and conv_dw: unsigned zpu (x_zp + 128 for int8, x_zp for uint8); s8s8: signed
+    /// zps, as a byte (x_zp for int8, x_zp - 128 for uint8)
     zpu: u8 = 0,
-    /// VNNI tiled path without padding: the kernels read the input in place
+    /// quads tiled path without padding: the kernels read the input in place
     inplace: bool = false,
     /// depthwise on the VNNI levels (conv_dw.zig): groups of 4 taps per kernel row, bytes
     /// of one quad row
@@ -116,15 +120,15 @@ fn roundUp(v: u32, m: u32) u32 {
 
 /// Repacks the weights for the execution loops; `h`, `w` are the input's logical height
 /// and width. Allocates in `arena` (freed with the program).
-/// `vnni`: pack the tiled path for the VNNI kernels (the level's `Table.vnni`).
-pub fn pack(arena: std.mem.Allocator, p: *ConvParams, h: u32, w: u32, x_zp: i32, x_u8: bool, vnni: bool) !void {
+/// `qf`: how the level's tiled kernels multiply (its `Table.quads`).
+pub fn pack(arena: std.mem.Allocator, p: *ConvParams, h: u32, w: u32, x_zp: i32, x_u8: bool, qf: Quads) !void {
     p.hp = h + p.pads[0] + p.pads[2];
     p.wp = w + p.pads[1] + p.pads[3];
     const cin_g = p.cin / p.group;
     const cout_g = p.cout / p.group;
     const taps = p.kh * p.kw;
     if (p.group == p.cin and p.group == p.cout and p.group > 1) {
-        if (vnni and p.kh <= dw.max_kh) return dw.pack(arena, p, w, x_zp, x_u8);
+        if (qf == .u8s8 and p.kh <= dw.max_kh) return dw.pack(arena, p, w, x_zp, x_u8);
         p.depthwise = true;
         p.cpad = roundUp(p.cin, vl);
         p.ntaps = taps;
@@ -171,19 +175,26 @@ pub fn pack(arena: std.mem.Allocator, p: *ConvParams, h: u32, w: u32, x_zp: i32,
     }
     p.tap_off = off;
     p.wpack = wp;
-    if (p.group == 1) try packTiles(arena, p, seglen, x_zp, x_u8, vnni);
+    if (p.group == 1) try packTiles(arena, p, seglen, x_zp, x_u8, qf);
 }
 
 /// Packs the weights of the tiled path (group 1): per block of 16 output channels and per
-/// step of the reduction, 64 bytes = 16 channels x (4 int8 weights (VNNI) or 2 int16).
-fn packTiles(arena: std.mem.Allocator, p: *ConvParams, seglen: u32, x_zp: i32, x_u8: bool, vnni: bool) !void {
+/// step of the reduction, 64 bytes = 16 channels x (4 int8 weights (quads) or 2 int16).
+fn packTiles(arena: std.mem.Allocator, p: *ConvParams, seglen: u32, x_zp: i32, x_u8: bool, qf: Quads) !void {
     p.tiled = true;
-    p.vnni = vnni;
-    const kstep: u32 = if (vnni) 4 else 2;
+    p.quads = qf;
+    const four = qf != .pairs;
+    const kstep: u32 = if (four) 4 else 2;
     p.nq = (seglen + kstep - 1) / kstep;
     p.cob = (p.cout + 15) / 16;
-    p.zpu = @intCast(if (x_u8) x_zp else x_zp + 128);
-    p.inplace = vnni and std.mem.allEqual(u32, &p.pads, 0) and seglen % 4 == 0;
+    // the zero point in the domain the steps multiply (the padding's value there)
+    const zq: i32 = switch (qf) {
+        .pairs => 0,
+        .u8s8 => if (x_u8) x_zp else x_zp + 128,
+        .s8s8 => if (x_u8) x_zp - 128 else x_zp,
+    };
+    p.zpu = @truncate(@as(u32, @bitCast(zq)));
+    p.inplace = four and std.mem.allEqual(u32, &p.pads, 0) and seglen % 4 == 0;
     const nt = p.ntaps;
     const wq = try arena.alloc(u8, @as(usize, p.cob) * nt * p.nq * 64);
     @memset(wq, 0);
@@ -201,16 +212,16 @@ fn packTiles(arena: std.mem.Allocator, p: *ConvParams, seglen: u32, x_zp: i32, x
                 wsum += wv;
                 const q = e / kstep;
                 const at = ((cb * nt + t) * p.nq + q) * 64 + lane * 4;
-                if (vnni) {
+                if (four) {
                     wq[at + e % 4] = @bitCast(wv);
                 } else {
                     std.mem.writeInt(i16, wq[at + 2 * (e % 2) ..][0..2], wv, .little);
                 }
             }
         }
-        // VNNI multiplies unsigned x (x + 128 for int8) so it subtracts zpu * sum(w);
-        // the int16 path multiplies x - zp directly.
-        comp[co] = if (vnni) p.bias[co] -% @as(i32, p.zpu) *% wsum else p.bias[co];
+        // the quads multiply x as stored (unsigned or signed), so they subtract
+        // zq * sum(w); the int16 path multiplies x - zp directly.
+        comp[co] = p.bias[co] -% zq *% wsum;
         m16[co] = p.mult[co];
     }
     p.wq = wq;
@@ -295,6 +306,27 @@ extern fn @"llvm.x86.avx512.pmaddw.d.512"(a: @Vector(32, i16), b: @Vector(32, i1
 extern fn @"llvm.x86.avx2.pmadd.wd"(a: @Vector(16, i16), b: @Vector(16, i16)) @Vector(8, i32);
 extern fn @"llvm.x86.sse2.pmadd.wd"(a: @Vector(8, i16), b: @Vector(8, i16)) @Vector(4, i32);
 pub const has_vnni = has_avx512bw and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512vnni);
+const is_arm = builtin.cpu.arch == .aarch64;
+pub const has_dotprod = is_arm and std.Target.aarch64.featureSetHas(builtin.cpu.features, .dotprod);
+extern fn @"llvm.aarch64.neon.sdot.v4i32.v16i8"(acc: @Vector(4, i32), a: @Vector(16, i8), b: @Vector(16, i8)) @Vector(4, i32);
+
+/// How the tiled path's steps multiply (`ConvParams.quads`, `Table.quads`): the packing
+/// of the weights and of the input scratch depends on it.
+pub const Quads = enum(u8) {
+    /// int16 x - zp times int16 weights, 2 per int32 lane (pmaddwd)
+    pairs,
+    /// unsigned x (int8 XOR 0x80) times int8 weights, 4 per lane (x86 VNNI vpdpbusd)
+    u8s8,
+    /// signed x (uint8 XOR 0x80) times int8 weights, 4 per lane (aarch64 sdot)
+    s8s8,
+};
+/// This compilation's form.
+pub const quads: Quads = if (has_vnni) .u8s8 else if (has_dotprod) .s8s8 else .pairs;
+const quad_level = quads != .pairs;
+/// The XOR that turns an input byte into what the quads multiply (0x80 or 0).
+fn quadFlip(is_uint8: bool) u8 {
+    return if (is_uint8 == (quads == .u8s8)) 0 else 0x80;
+}
 extern fn @"llvm.x86.avx512.vpdpbusd.512"(acc: @Vector(16, i32), a: @Vector(16, i32), b: @Vector(16, i32)) @Vector(16, i32);
 
 /// Pairwise multiply-add of int16 lanes into int32 (pmaddwd; exact: |x - zp| <= 255 and
@@ -318,19 +350,19 @@ inline fn ld(s: []const i16, i: usize) V16 {
 /// Runs a Conv (or Gemm) on `x` (n images), writing output rows [row0, row1) of every
 /// image of `y` ([n][OH][OW][Cout] bytes). `xp` and `acc` are scratch of at least
 /// `scratchElems(n)` / `accElems()` elements. `p` must be packed for this compilation's
-/// level (`pack(.., has_vnni)`).
+/// level (`pack(.., quads)`).
 pub fn run(p: *const ConvParams, x: In, y: []u8, oh_n: u32, ow_n: u32, row0: u32, row1: u32, xp: []i16, acc: []i32) void {
     @setRuntimeSafety(kernel_safety);
     if (p.dwq) return dw.run(p, x, y, oh_n, ow_n, row0, row1, std.mem.sliceAsBytes(xp));
     if (p.tiled) {
-        std.debug.assert(p.vnni == has_vnni);
+        std.debug.assert(p.quads == quads);
         if (p.inplace) {
-            runTiled(p, x.shape[0], x.data, if (x.is_uint8) 0 else 0x80808080, y, oh_n, ow_n, row0, row1);
+            runTiled(p, x.shape[0], x.data, @as(u32, quadFlip(x.is_uint8)) * 0x01010101, y, oh_n, ow_n, row0, row1);
             return;
         }
         const xq = std.mem.sliceAsBytes(xp);
         const r = inputRows(p, row0, row1);
-        if (has_vnni) widenU8(p, x, xq, r) else widen(p, x, xp, r);
+        if (quad_level) widenQ(p, x, xq, r) else widen(p, x, xp, r);
         runTiled(p, x.shape[0], xq, 0, y, oh_n, ow_n, row0, row1);
         return;
     }
@@ -400,15 +432,16 @@ fn dwPixel(p: *const ConvParams, xp: []const i16, origin: usize, acc: []i32) voi
 
 // ---------------------------------------------------------------- VNNI path
 
-/// Writes `x` as unsigned bytes (int8 XOR 0x80) into the padded scratch `xq`; padding
-/// holds the unsigned zero point, so it contributes (zpu - zpu) * w = 0.
-fn widenU8(p: *const ConvParams, x: In, xq: []u8, r: Rows) void {
+/// Writes `x` as the quads multiply it into the padded scratch `xq`: unsigned bytes
+/// (int8 XOR 0x80) for u8s8, signed (uint8 XOR 0x80) for s8s8; padding holds the zero
+/// point in the same form, so it contributes (zq - zq) * w = 0 (`packTiles`).
+fn widenQ(p: *const ConvParams, x: In, xq: []u8, r: Rows) void {
     @setRuntimeSafety(kernel_safety);
     const n = x.shape[0];
     const h = x.shape[1];
     const w = x.shape[2];
     const c = x.shape[3];
-    const flip: u8 = if (x.is_uint8) 0 else 0x80;
+    const flip: u8 = quadFlip(x.is_uint8);
     const pt = p.pads[0];
     const pl = p.pads[1];
     const row = @as(usize, p.wp) * c;
@@ -443,15 +476,29 @@ fn widenU8(p: *const ConvParams, x: In, xq: []u8, r: Rows) void {
 }
 
 const VI = @Vector(16, i32);
-/// Bytes per element of the tiled path's padded input: u8 (VNNI) or int16 (x - zp).
-const ebytes: usize = if (has_vnni) 1 else 2;
+/// Bytes per element of the tiled path's padded input: a byte (quads) or int16 (x - zp).
+const ebytes: usize = if (quad_level) 1 else 2;
 
-/// One reduction step of the tiled path: 4 u8 x s8 products per lane (VNNI) or 2 int16
-/// products per lane (pmaddwd), added to the int32 accumulators of 16 channels.
+/// One reduction step of the tiled path: 4 byte products per lane (VNNI u8 x s8, sdot
+/// s8 x s8) or 2 int16 products per lane (pmaddwd), added to the int32 accumulators of
+/// 16 channels.
 inline fn step(acc: VI, xv: VI, wv: VI) VI {
     if (comptime has_vnni) return @"llvm.x86.avx512.vpdpbusd.512"(acc, xv, wv);
+    if (comptime has_dotprod) { // four 128-bit sdot
+        const a: [4]@Vector(4, i32) = @bitCast(acc);
+        const xs: [4]@Vector(16, i8) = @bitCast(xv);
+        const ws: [4]@Vector(16, i8) = @bitCast(wv);
+        var r: [4]@Vector(4, i32) = undefined;
+        inline for (0..4) |k| r[k] = @"llvm.aarch64.neon.sdot.v4i32.v16i8"(a[k], xs[k], ws[k]);
+        return @bitCast(r);
+    }
     return acc +% madd2(@bitCast(xv), @bitCast(wv));
 }
+
+/// A tile: 6 pixels of a row x `tile_cb` blocks of 16 channels, whose accumulators stay
+/// in registers (x86-64: 12 of 32 zmm with AVX-512; aarch64: 24 of 32 q registers).
+const tile_px: usize = 6;
+const tile_cb: usize = if (is_arm) 1 else 2;
 
 fn iota(comptime n: usize, comptime mul: i32, comptime add: i32) [n]i32 {
     var m: [n]i32 = undefined;
@@ -486,6 +533,7 @@ inline fn madd2(a: @Vector(32, i16), b: @Vector(32, i16)) VI {
 
 /// 4 input bytes at `i` in every lane, XOR `flip` (int8 read in place: 0x80808080).
 inline fn bcast(xq: []const u8, i: usize, flip: u32) VI {
+    @setRuntimeSafety(kernel_safety);
     const v: i32 = @bitCast(std.mem.readInt(u32, xq[i..][0..4], .little) ^ flip);
     return @splat(v);
 }
@@ -513,7 +561,7 @@ pub inline fn storePartial(dst: []u8, b: [16]u8, lanes: usize) void {
 fn runTiled(p: *const ConvParams, n: u32, xq: []const u8, flip: u32, y: []u8, oh_n: u32, ow_n: u32, row0: u32, row1: u32) void {
     @setRuntimeSafety(kernel_safety);
     const c = p.cin;
-    const P = 6;
+    const P = tile_px;
     for (0..n) |ni| {
         for (row0..row1) |oh| {
             const rbase = ((ni * p.hp + oh * p.sh) * p.wp) * c * ebytes;
@@ -533,7 +581,7 @@ inline fn block(comptime P: usize, p: *const ConvParams, xq: []const u8, flip: u
     @setRuntimeSafety(kernel_safety);
     const pstride = @as(usize, p.sw) * p.cin * ebytes;
     var cb: usize = 0;
-    while (cb + 2 <= p.cob) : (cb += 2) tile(P, 2, p, xq, flip, origin, pstride, cb, y, yoff);
+    while (cb + tile_cb <= p.cob) : (cb += tile_cb) tile(P, tile_cb, p, xq, flip, origin, pstride, cb, y, yoff);
     if (cb < p.cob) tile(P, 1, p, xq, flip, origin, pstride, cb, y, yoff);
 }
 

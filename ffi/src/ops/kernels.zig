@@ -66,8 +66,8 @@ pub const TableArgs = struct {
 pub const Table = extern struct {
     /// `signature` of the compilation that built the table
     sig: u64,
-    /// the conv packing this table's kernels expect (ConvParams.vnni)
-    vnni: bool,
+    /// the conv packing this table's kernels expect (ConvParams.quads)
+    quads: conv.Quads,
     conv: *const fn (*const ConvArgs) callconv(.c) void,
     binary: *const fn (*const BinaryArgs) callconv(.c) void,
     concat: *const fn (*const ConcatArgs) callconv(.c) void,
@@ -122,7 +122,7 @@ fn tableK(a: *const TableArgs) callconv(.c) void {
 pub fn make() Table {
     return .{
         .sig = signature,
-        .vnni = conv.has_vnni,
+        .quads = conv.quads,
         .conv = &convK,
         .binary = &binaryK,
         .concat = &concatK,
