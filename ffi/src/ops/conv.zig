@@ -93,6 +93,14 @@ pub const ConvParams = struct {
     zpu: u8 = 0,
     /// VNNI tiled path without padding: the kernels read the input in place
     inplace: bool = false,
+    /// tiled path whose last block has at most 8 channels (Cout % 16 in 1..8): that block
+    /// runs two pixels per vector, lanes 0..7 for one and 8..15 for the next; `wh` is its
+    /// weights twice per 64 bytes ([ntaps][nq][2][8 channels][4 bytes]); `comph`, `multh`
+    /// its start values and multipliers, twice
+    half: bool = false,
+    wh: []const u8 = &.{},
+    comph: []const i32 = &.{},
+    multh: []const f32 = &.{},
     /// depthwise on the VNNI levels (conv_dw.zig): groups of 4 taps per kernel row, bytes
     /// of one quad row
     dwq: bool = false,
@@ -216,6 +224,25 @@ fn packTiles(arena: std.mem.Allocator, p: *ConvParams, seglen: u32, x_zp: i32, x
     p.wq = wq;
     p.comp = comp;
     p.mult16 = m16;
+    const rem = p.cout % 16;
+    if (rem == 0 or rem > 8) return;
+    p.half = true;
+    const last = (p.cob - 1) * nt * p.nq * 64;
+    const wh = try arena.alloc(u8, @as(usize, nt) * p.nq * 64);
+    for (0..@as(usize, nt) * p.nq) |s| {
+        const src = wq[last + s * 64 ..][0..32];
+        @memcpy(wh[s * 64 ..][0..32], src);
+        @memcpy(wh[s * 64 + 32 ..][0..32], src);
+    }
+    const ch = try arena.alloc(i32, 16);
+    const mh = try arena.alloc(f32, 16);
+    for (0..16) |l| {
+        ch[l] = comp[(p.cob - 1) * 16 + l % 8];
+        mh[l] = m16[(p.cob - 1) * 16 + l % 8];
+    }
+    p.wh = wh;
+    p.comph = ch;
+    p.multh = mh;
 }
 
 /// A tensor as an op sees it at run time: raw bytes (logical NHWC) and how to read them.
@@ -521,16 +548,36 @@ inline fn block(comptime P: usize, p: *const ConvParams, xq: []const u8, flip: u
     @setRuntimeSafety(kernel_safety);
     const pstride = @as(usize, p.sw) * p.cin * ebytes;
     var cb: usize = 0;
-    while (cb + 2 <= p.cob) : (cb += 2) tile(P, 2, p, xq, flip, origin, pstride, cb, y, yoff);
-    if (cb < p.cob) tile(P, 1, p, xq, flip, origin, pstride, cb, y, yoff);
+    if (!p.half) {
+        while (cb + 2 <= p.cob) : (cb += 2) tile(P, 2, false, p, xq, flip, origin, pstride, cb, y, yoff);
+        if (cb < p.cob) tile(P, 1, false, p, xq, flip, origin, pstride, cb, y, yoff);
+        return;
+    }
+    const full = p.cob - 1;
+    while (full - cb >= 3) : (cb += 2) tile(P, 2, false, p, xq, flip, origin, pstride, cb, y, yoff);
+    switch (full - cb) {
+        2 => tile(P, 2, true, p, xq, flip, origin, pstride, cb, y, yoff),
+        1 => tile(P, 1, true, p, xq, flip, origin, pstride, cb, y, yoff),
+        else => tile(P, 0, true, p, xq, flip, origin, pstride, cb, y, yoff),
+    }
 }
 
-inline fn tile(comptime P: usize, comptime CB: usize, p: *const ConvParams, xq: []const u8, flip: u32, origin: usize, pstride: usize, cb0: usize, y: []u8, yoff: usize) void {
+/// Lanes 0..7 from `a`, 8..15 from `b`.
+const lo8: @Vector(16, bool) = .{ true, true, true, true, true, true, true, true, false, false, false, false, false, false, false, false };
+
+/// Blocks cb0 .. cb0+CB-1 of 16 channels of P pixels, and with HALF the last (half) block.
+fn tile(comptime P: usize, comptime CB: usize, comptime HALF: bool, p: *const ConvParams, xq: []const u8, flip: u32, origin: usize, pstride: usize, cb0: usize, y: []u8, yoff: usize) void {
     @setRuntimeSafety(kernel_safety);
+    const PH = if (HALF) (P + 1) / 2 else 0;
     var acc: [CB][P]VI = undefined;
     inline for (0..CB) |b| {
         const cv: VI = p.comp[(cb0 + b) * 16 ..][0..16].*;
         inline for (0..P) |i| acc[b][i] = cv;
+    }
+    var acch: [PH]VI = undefined;
+    if (HALF) {
+        const cv: VI = p.comph[0..16].*;
+        inline for (0..PH) |j| acch[j] = cv;
     }
     const nt = p.ntaps;
     const nq = p.nq;
@@ -541,9 +588,14 @@ inline fn tile(comptime P: usize, comptime CB: usize, p: *const ConvParams, xq: 
         for (0..nq) |q| {
             var wv: [CB]VI = undefined;
             inline for (0..CB) |b| wv[b] = @bitCast(p.wq[wb + b * blk + q * 64 ..][0..64].*);
+            var xv: [P]VI = undefined;
             inline for (0..P) |i| {
-                const xv = bcast(xq, xo + i * pstride + q * 4, flip);
-                inline for (0..CB) |b| acc[b][i] = step(acc[b][i], xv, wv[b]);
+                xv[i] = bcast(xq, xo + i * pstride + q * 4, flip);
+                inline for (0..CB) |b| acc[b][i] = step(acc[b][i], xv[i], wv[b]);
+            }
+            if (HALF) {
+                const wvh: VI = @bitCast(p.wh[(@as(usize, t) * nq + q) * 64 ..][0..64].*);
+                inline for (0..PH) |j| acch[j] = step(acch[j], @select(i32, lo8, xv[2 * j], xv[@min(2 * j + 1, P - 1)]), wvh);
             }
         }
     }
@@ -555,6 +607,16 @@ inline fn tile(comptime P: usize, comptime CB: usize, p: *const ConvParams, xq: 
             const bytes: [16]u8 = rq.requant16(acc[b][i], m, p.y_zp, p.lo, p.hi);
             const dst = y[yoff + i * p.cout + c0 ..];
             if (lanes == 16) dst[0..16].* = bytes else storePartial(dst, bytes, lanes);
+        }
+    }
+    if (HALF) {
+        const c0 = (p.cob - 1) * 16;
+        const lanes = p.cout - c0;
+        const m: @Vector(16, f32) = p.multh[0..16].*;
+        inline for (0..PH) |j| {
+            const bytes: [16]u8 = rq.requant16(acch[j], m, p.y_zp, p.lo, p.hi);
+            storePartial(y[yoff + 2 * j * p.cout + c0 ..], bytes, lanes);
+            if (2 * j + 1 < P) storePartial(y[yoff + (2 * j + 1) * p.cout + c0 ..], bytes[8..16].* ++ bytes[0..8].*, lanes);
         }
     }
 }
