@@ -76,6 +76,13 @@ export interface CommandSpec {
  *
  * @example
  * ```ts
+ * import type { CommandSpec } from "./args.ts";
+ * const spec: CommandSpec = {
+ *   name: "soak",
+ *   summary: "run a model for a while",
+ *   flags: [{ name: "seconds", type: "number", description: "how long", default: 10 }],
+ *   positionals: [{ name: "model", description: "model.json", required: true }],
+ * };
  * const a = parseArgs(spec, ["--seconds", "2", "model.json"]);
  * a.number("seconds"); // 2
  * a.positionals;       // ["model.json"]
@@ -267,6 +274,13 @@ export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
  *
  * @example
  * ```ts
+ * import type { CommandSpec } from "./args.ts";
+ * const spec: CommandSpec = {
+ *   name: "soak",
+ *   summary: "run a model for a while",
+ *   flags: [{ name: "seconds", type: "number", description: "how long", default: 10 }],
+ *   positionals: [{ name: "model", description: "model.json", required: true }],
+ * };
  * console.log(formatHelp(spec));
  * ```
  */

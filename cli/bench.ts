@@ -54,7 +54,9 @@ function runnerArgs(a: ParsedArgs): string[] {
  *
  * @example
  * ```ts
- * plotRows(parseBenchRows(text), "bench.svg");
+ * import { readFileSync } from "node:fs";
+ * import { parseBenchRows } from "./plot.ts";
+ * plotRows(parseBenchRows(readFileSync("rows.json", "utf8")), "bench.svg");
  * ```
  */
 export function plotRows(rows: BenchRow[], path: string): void {

@@ -19,6 +19,7 @@ import type { HostCpu } from "../runtime/context.ts";
  *
  * @example
  * ```ts
+ * import { formatHelp } from "./args.ts";
  * console.log(formatHelp(devicesSpec));
  * ```
  */
@@ -135,6 +136,9 @@ function boardTypeName(rt: Runtime, v: unknown): string {
  *
  * @example
  * ```ts
+ * import * as rt from "@axelera/runtime";
+ * using ctx = new rt.Context();
+ * const [dev] = ctx.listDevices();
  * const r = deviceReport(rt, 0, dev, ctx.readDeviceConfiguration(dev));
  * ```
  */
@@ -176,7 +180,11 @@ export function deviceReport(
  *
  * @example
  * ```ts
- * out(formatDevice(report));
+ * import * as rt from "@axelera/runtime";
+ * using ctx = new rt.Context();
+ * const [dev] = ctx.listDevices();
+ * const report = deviceReport(rt, 0, dev, ctx.readDeviceConfiguration(dev));
+ * console.log(formatDevice(report));
  * ```
  */
 export function formatDevice(r: DeviceReport): string {
@@ -208,6 +216,8 @@ export function formatDevice(r: DeviceReport): string {
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
  * selectDevices(ctx.listDevices(), "metis-0:1:0");
  * ```
  */

@@ -13,7 +13,7 @@
  *
  * @example
  * ```ts
- * import { ExitCode } from "./errors.ts";
+ * const code = exitCodeOf(new UsageError("unknown flag --fast"));
  * if (code === ExitCode.usage) console.error("see axr --help");
  * ```
  */

@@ -23,8 +23,14 @@ let serial = 0;
  *
  * @example
  * ```ts
- * using buf = new FdBuffer(1024);
- * buf.write(new Int8Array(1024).fill(3));
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * using conn = ctx.deviceConnect();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+ * const inst = conn.loadModelInstance(model, { inputDmabuf: true });
+ * using buf = new FdBuffer(model.inputs()[0].size);
+ * buf.write(new Int8Array(buf.byteLength).fill(3));
+ * const out = new Int8Array(model.outputs()[0].size);
  * inst.run([buf.fd], [out]);
  * ```
  */

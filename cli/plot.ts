@@ -20,6 +20,7 @@ export type { BenchRow };
  *
  * @example
  * ```ts
+ * import { readFileSync } from "node:fs";
  * const rows = parseBenchRows(readFileSync("rows.json", "utf8"));
  * ```
  */
@@ -76,6 +77,8 @@ function fmtRatio(r: number): string {
  *
  * @example
  * ```ts
+ * import { readFileSync, writeFileSync } from "node:fs";
+ * const rows = parseBenchRows(readFileSync("rows.json", "utf8"));
  * writeFileSync("bench.svg", benchRowsToSvg(rows, { title: "ours vs peers" }));
  * ```
  */

@@ -10,7 +10,8 @@
  *
  * @example
  * ```ts
- * const p = new Progress({ seconds: 10, terminal: true, write: (s) => out(s) });
+ * import process from "node:process";
+ * const p = new Progress({ seconds: 10, terminal: true, write: (s) => process.stderr.write(s) });
  * p.update(1.5, 300); // "\r  1.5/10.0 s  300 frames  200.0 fps"
  * p.finish();
  * ```

@@ -36,6 +36,7 @@ import { formatOpSummary, type OpSummaryRow, TraceRecorder } from "./trace.ts";
  *
  * @example
  * ```ts
+ * import { formatHelp } from "./args.ts";
  * console.log(formatHelp(runModelSpec));
  * ```
  */
@@ -105,6 +106,8 @@ Exit codes: 0 ok, 1 device error, 2 bad flags, 3 model not found or invalid.`,
  *
  * @example
  * ```ts
+ * import { execFileSync } from "node:child_process";
+ * const stdout = execFileSync("axr", ["run-model", "--json", "tests/fixtures/tiny/model.json"], { encoding: "utf8" });
  * const r: RunModelResult = JSON.parse(stdout);
  * r.systemFps;
  * ```

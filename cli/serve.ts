@@ -17,6 +17,7 @@ import { err } from "./output.ts";
  *
  * @example
  * ```ts
+ * import { formatHelp } from "./args.ts";
  * console.log(formatHelp(serveSpec));
  * ```
  */

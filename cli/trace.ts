@@ -47,6 +47,7 @@ export interface TraceEvent {
  *
  * @example
  * ```ts
+ * const recorder = new TraceRecorder({ model: "tiny" });
  * const file: ChromeTrace = recorder.toJSON();
  * ```
  */
@@ -83,6 +84,14 @@ export interface OpSummaryRow {
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * using conn = ctx.deviceConnect();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+ * const inst = conn.loadModelInstance(model, { deviceProfiling: true });
+ * inst.run([new Int8Array(model.inputs()[0].size)], [new Int8Array(model.outputs()[0].size)]);
+ * const stats = inst.stats();
+ * const recorder = new TraceRecorder({ model: "tiny" });
  * recorder.addRun({ device: "metis-0:1:0", instance: 0, startUs: 10, endUs: 60, stats });
  * ```
  */
@@ -108,6 +117,14 @@ const HOST_PID = 1;
  *
  * @example
  * ```ts
+ * import { writeFileSync } from "node:fs";
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * using conn = ctx.deviceConnect();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+ * const inst = conn.loadModelInstance(model, { deviceProfiling: true });
+ * inst.run([new Int8Array(model.inputs()[0].size)], [new Int8Array(model.outputs()[0].size)]);
+ * const stats = inst.stats();
  * const rec = new TraceRecorder({ model: "tiny" });
  * rec.addRun({ device: "metis-0:1:0", instance: 0, startUs: 0, endUs: 40, stats });
  * writeFileSync("out.json", JSON.stringify(rec.toJSON()));

@@ -59,6 +59,31 @@ export interface LowerResult {
 }
 
 /**
+ * A float model's ranges with the input of every Relu/Clip (its only reader) narrowed to
+ * the clamp's output range: the op before rounds onto the clamped grid (a Relu input gets
+ * zero point -128) instead of spending codes on values the clamp removes; the clamp still
+ * runs on that grid, so results only gain resolution. QDQ models keep their given grids.
+ *
+ * @example
+ * ```ts
+ * const r = clampedRanges(graph, ranges); // Add -> Relu: the Add output now ranges over [0, max]
+ * ```
+ */
+export function clampedRanges(g: Graph, ranges: Map<string, Range>): Map<string, Range> {
+  if (g.quant.size) return ranges;
+  const out = new Map(ranges);
+  for (const n of g.nodes) {
+    if (n.op !== "Relu" && n.op !== "Clip") continue;
+    const x = n.inputs[0], rx = out.get(x), ry = out.get(n.outputs[0]);
+    if (!rx || !ry || g.outputs.includes(x) || g.inputs.some((i) => i.name === x)) continue;
+    if (g.consumers(x).length !== 1) continue;
+    const lo = Math.max(rx.min, ry.min), hi = Math.min(rx.max, ry.max);
+    if (lo <= hi) out.set(x, { ...rx, min: lo, max: hi });
+  }
+  return out;
+}
+
+/**
  * Cuts the graph and lowers the core onto a device program.
  *
  * @example
@@ -67,6 +92,7 @@ export interface LowerResult {
  * ```
  */
 export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOptions = {}): LowerResult {
+  ranges = clampedRanges(g, ranges);
   const inMul = options.inputChannelMultiple ?? 4, outMul = options.outputChannelMultiple ?? 16;
   const offDevice = new Map<string, string>();
   const reason = new Map<Node, string | undefined>();

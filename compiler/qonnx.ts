@@ -8,8 +8,9 @@
  *   then Clip for a fused clamp;
  * - Add, Mul, Concat, Requantize: DequantizeLinear -> float op -> QuantizeLinear;
  * - AveragePool: DequantizeLinear -> Pad(0) -> one strided Slice per window position,
- *   summed with Add in the format's order (kh outer, kw inner) -> Div by the per-position
- *   count -> QuantizeLinear (onnxruntime's own AveragePool sums in another order);
+ *   summed with Add in the format's order (column sums first, as onnxruntime's MLAS
+ *   kernel, for stride_w <= 2 and kernels up to 32; else kh outer, kw inner) -> Div by
+ *   the per-position count -> QuantizeLinear;
  * - GlobalAveragePool: DequantizeLinear -> Reshape [N, H*W, C] -> CumSum (sequential) ->
  *   last row -> Div -> QuantizeLinear;
  * - MaxPool, Resize: the int8 op between Transposes; Relu, Clip: int8 Clip;
@@ -243,18 +244,27 @@ export function programToGraph(p: Program): Graph & { types: Record<string, DTyp
           const needH = (OH - 1) * sh + kh, needW = (OW - 1) * sw + kw;
           const padB = Math.max(0, needH - H - pt), padR = Math.max(0, needW - W - pl);
           const padded = node("Pad", [v, i64("pads", [0, pt, pl, 0, 0, padB, padR, 0])], { mode: "constant" });
+          const slice = (i: number, j: number) =>
+            node("Slice", [
+              padded,
+              i64("s", [i, j]),
+              i64("e", [i + (OH - 1) * sh + 1, j + (OW - 1) * sw + 1]),
+              i64("ax", [1, 2]),
+              i64("st", [sh, sw]),
+            ]);
+          const add = (acc: string, t: string) => (acc ? node("Add", [acc, t]) : t);
+          // the format's order: column sums first where onnxruntime's MLAS kernel does so
+          const whole = kh === H && kw === W && sh === 1 && sw === 1 && pt + pl + pb + pr === 0;
+          const colFirst = !whole && sw <= 2 && kh <= 32 && kw <= 32 && pl + W + pr <= 2045;
           sum = "";
-          for (let i = 0; i < kh; i++) {
-            for (let j = 0; j < kw; j++) {
-              const s = node("Slice", [
-                padded,
-                i64("s", [i, j]),
-                i64("e", [i + (OH - 1) * sh + 1, j + (OW - 1) * sw + 1]),
-                i64("ax", [1, 2]),
-                i64("st", [sh, sw]),
-              ]);
-              sum = sum ? node("Add", [sum, s]) : s;
+          for (let o = 0; o < (colFirst ? kw : kh); o++) {
+            if (!colFirst) {
+              for (let j = 0; j < kw; j++) sum = add(sum, slice(o, j));
+              continue;
             }
+            let col = "";
+            for (let i = 0; i < kh; i++) col = add(col, slice(i, o));
+            sum = add(sum, col);
           }
         }
         q(node("Div", [sum, cnt]), y);

@@ -9,13 +9,17 @@
  * shapes. A `manifest.json` that exists but cannot be read or parsed is an
  * error naming the file, never silently replaced by defaults.
  *
+ * Files named relative to the model directory are read through their real path,
+ * which must stay inside the directory's real path (the native loader's rule,
+ * docs/model-format.md "Files"): a symlink out of the directory is refused.
+ *
  * @module
  */
-import { readFileSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { readFileSync, realpathSync } from "node:fs";
+import { isAbsolute, join, sep } from "node:path";
 import { ResultCode } from "../ffi/native.ts";
 import { OnnxGraph } from "../onnx/mod.ts";
-import { ValueError } from "./errors.ts";
+import { InvalidArgument, invalidArgument, ValueError } from "./errors.ts";
 import type { TensorInfo } from "./tensor_info.ts";
 
 /** What the host files need of a model. */
@@ -52,12 +56,30 @@ const cache = new WeakMap<HostModel, HostTensors>();
 /** NHWC -> NCHW for 4-D shapes, others as they are. */
 const nchw = (s: readonly number[]): number[] => (s.length === 4 ? [s[0], s[3], s[1], s[2]] : [...s]);
 
+/**
+ * The real path of `rel` in the model directory `dir`; InvalidArgument when it
+ * resolves outside the directory (a symlink out of it). Errors of `realpathSync`
+ * (ENOENT...) pass through.
+ */
+function realInside(dir: string, rel: string): string {
+  const base = realpathSync(dir);
+  const real = realpathSync(join(dir, rel));
+  if (!real.startsWith(base === sep ? sep : base + sep)) {
+    throw invalidArgument(
+      "model directory",
+      `${rel}: '${rel}' resolves to '${real}', outside the model directory '${base}': refused (symbolic links must stay inside the model directory)`,
+    );
+  }
+  return real;
+}
+
 function readManifest(dir: string): ManifestKeys {
   const path = join(dir, "manifest.json");
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readFileSync(realInside(dir, "manifest.json"), "utf8");
   } catch (e) {
+    if (e instanceof InvalidArgument) throw e;
     if ((e as { code?: string }).code === "ENOENT") return {}; // a vendor directory: defaults
     throw new ValueError(
       `${path}: cannot read: ${(e as Error).message}`,
@@ -143,7 +165,9 @@ export function hostTensors(model: HostModel): HostTensors {
 
 /**
  * The pre- or postamble graph `rel` (relative to the model directory, or
- * absolute), or undefined when the model has none.
+ * absolute), or undefined when the model has none. A relative name must resolve
+ * inside the model directory (InvalidArgument otherwise); an absolute one can
+ * come only from the vendor's library, whose loader refuses none.
  *
  * @example
  * ```ts
@@ -156,6 +180,6 @@ export function hostTensors(model: HostModel): HostTensors {
  */
 export function loadHostGraph(model: { readonly directory: string }, rel: string | undefined): OnnxGraph | undefined {
   if (!rel) return undefined;
-  const path = isAbsolute(rel) ? rel : join(model.directory, rel);
+  const path = isAbsolute(rel) ? rel : realInside(model.directory, rel);
   return OnnxGraph.fromBytes(new Uint8Array(readFileSync(path)));
 }

@@ -50,6 +50,14 @@ export interface InstanceOptions {
   aipuCores?: number;
   /** Sub-devices to use (`num_sub_devices`, default 0). */
   numSubDevices?: number;
+  /**
+   * Host threads a run on one sub-device splits its convolutions and lookup tables over
+   * (`host_threads`, 0..8, libaxr only). Default 0: one per sub-device of the instance, at
+   * most the host's CPUs, for programs with a convolution of at least 1M MACs; a value
+   * above 0 splits every convolution and table op over that many threads. Outputs and the
+   * modelled device time do not change (docs/emulator.md "Host threads").
+   */
+  hostThreads?: number;
   /** Inputs are dmabuf/memfd file descriptors (`input_dmabuf`). */
   inputDmabuf?: boolean;
   /** Outputs are dmabuf/memfd file descriptors (`output_dmabuf`). */
@@ -62,6 +70,25 @@ export interface InstanceOptions {
   doubleBuffer?: boolean;
   /** The model was compiled with the ELF in DDR (`elf_in_ddr`, default true). */
   elfInDdr?: boolean;
+  /**
+   * The most memory the instance may take, in bytes (`memory_limit`; the emulator's
+   * own key, the vendor's library has none). Counted: the model's declared tensors,
+   * the convolutions' scratch and the parsed program (weights, tables). A model
+   * that needs more is refused by `loadModelInstance` with `IncompatibleDevice`
+   * naming the sizes, before anything large is allocated. Omitted or 0: the
+   * `AXR_EMU_MEMORY_LIMIT` environment variable (bytes, or with K, M, G, T, e.g.
+   * `8G`), else 2 GiB.
+   *
+   * @example
+   * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * using conn = ctx.deviceConnect();
+   * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+   * const inst = conn.loadModelInstance(model, { memoryLimit: 8 * 2 ** 30 }); // 8 GiB
+   * ```
+   */
+  memoryLimit?: number | bigint;
 }
 
 const deviceKeys: Record<string, string> = {
@@ -80,12 +107,14 @@ const deviceKeys: Record<string, string> = {
 const instanceKeys: Record<string, string> = {
   aipuCores: "aipu_cores",
   numSubDevices: "num_sub_devices",
+  hostThreads: "host_threads",
   inputDmabuf: "input_dmabuf",
   outputDmabuf: "output_dmabuf",
   deviceProfiling: "device_profiling",
   hostProfiling: "host_profiling",
   doubleBuffer: "double_buffer",
   elfInDdr: "elf_in_ddr",
+  memoryLimit: "memory_limit",
 };
 
 function toProps(where: string, options: object, keys: Record<string, string>): Record<string, string> {

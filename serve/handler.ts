@@ -80,8 +80,20 @@ function tokenOk(header: string | undefined, token: string): boolean {
  *
  * @example
  * ```ts
- * const handle = makeHandler(repo, metrics, { token: "s3cret" });
- * const res = await handle({ method: "GET", url: "/v2/health/live", headers: {}, body: new Uint8Array() });
+ * import { Context } from "@axelera/runtime";
+ * import { Metrics } from "./metrics.ts";
+ * import { Repository } from "./repository.ts";
+ * using ctx = new Context();
+ * using conn = ctx.deviceConnect();
+ * const repo = new Repository("tests/fixtures", ctx, conn, { instances: 1, maxQueue: 64, timeoutMs: 10_000 });
+ * const handle = makeHandler(repo, new Metrics(), { token: "s3cret" });
+ * const res = await handle({
+ *   method: "GET",
+ *   url: "/v2/health/live",
+ *   headers: {},
+ *   body: () => Promise.resolve(new Uint8Array()),
+ * });
+ * console.log(res.status); // 200
  * ```
  */
 export function makeHandler(

@@ -261,6 +261,8 @@ function toResponse(r: ServeResponse, closing: boolean): Response {
  *
  * @example
  * ```ts
+ * import { jsonResponse } from "./handler.ts";
+ * const handle = () => Promise.resolve(jsonResponse(200, { live: true }));
  * const l = await listen("127.0.0.1", 0, { maxBodyBytes: 64 << 20, timeoutMs: 30_000 }, handle);
  * console.log(l.port);
  * await l.close(performance.now() + 30_000);

@@ -13,6 +13,11 @@ const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * import { Repository } from "./repository.ts";
+ * using ctx = new Context();
+ * using conn = ctx.deviceConnect();
+ * const repo = new Repository("tests/fixtures", ctx, conn, { instances: 1, maxQueue: 64, timeoutMs: 10_000 });
  * const m = new Metrics();
  * m.observe("tiny", 200, 0.003);
  * console.log(m.render(repo));

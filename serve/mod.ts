@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { startServer } from "./serve/mod.ts";
+ * import { startServer } from "./mod.ts";
  * const s = await startServer({ models: "models", port: 8000 });
  * // ... GET http://127.0.0.1:8000/v2/health/ready
  * await s.close();

@@ -103,7 +103,15 @@ function fillData(
  *
  * @example
  * ```ts
- * const req = parseInferRequest(body, headers["inference-header-content-length"], sig, rawSig);
+ * import { Context, modelSignature } from "@axelera/runtime";
+ * import { rawSignature } from "./raw.ts";
+ * using ctx = new Context();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+ * const [input] = modelSignature(model).inputs;
+ * const body = new TextEncoder().encode(JSON.stringify({
+ *   inputs: [{ name: input.name, shape: input.shape, datatype: "FP32", data: new Array(192).fill(0.5) }],
+ * }));
+ * const req = parseInferRequest(body, undefined, modelSignature(model), rawSignature(model));
  * ```
  */
 export function parseInferRequest(
@@ -250,7 +258,18 @@ export function parseInferRequest(
  *
  * @example
  * ```ts
- * const { body, headerLength } = encodeInferResponse("tiny", req, outs);
+ * import { Context, modelSignature } from "@axelera/runtime";
+ * import { rawSignature } from "./raw.ts";
+ * using ctx = new Context();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+ * const [input] = modelSignature(model).inputs;
+ * const body = new TextEncoder().encode(JSON.stringify({
+ *   inputs: [{ name: input.name, shape: input.shape, datatype: "FP32", data: new Array(192).fill(0.5) }],
+ * }));
+ * const req = parseInferRequest(body, undefined, modelSignature(model), rawSignature(model));
+ * using conn = ctx.deviceConnect();
+ * const outs = await conn.loadModelInstance(model).inferAsync(req.inputs);
+ * const { body: response, headerLength } = encodeInferResponse("tiny", req, outs);
  * ```
  */
 export function encodeInferResponse(

@@ -40,6 +40,9 @@ function describe(t: TensorInfo, i: number, kind: "input" | "output"): RawTensor
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
  * const raw = rawSignature(model);
  * console.log(raw.inputs[0]); // { name, datatype: "INT8", shape: [1, 10, 10, 4], parameters: { scale, ... } }
  * ```
@@ -56,7 +59,15 @@ export function rawSignature(model: Model): RawSignature {
  *
  * @example
  * ```ts
- * const outs = await runRaw(inst, model, raw, { input_0: { data: q, shape: [1, 10, 10, 4], dtype: "int8" } });
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * using conn = ctx.deviceConnect();
+ * const model = ctx.loadModel("tests/fixtures/tiny/model.json");
+ * const inst = conn.loadModelInstance(model);
+ * const raw = rawSignature(model);
+ * const { name, shape } = raw.inputs[0]; // "input", [1, 8, 8, 4]: padded NHWC
+ * const q = new Int8Array(shape.reduce((a, b) => a * b, 1));
+ * const outs = await runRaw(inst, model, raw, { [name]: { data: q, shape, dtype: "int8" } });
  * ```
  */
 export async function runRaw(

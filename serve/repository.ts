@@ -44,7 +44,10 @@ export interface RepositoryOptions extends SchedulerOptions {
  *
  * @example
  * ```ts
- * const repo = new Repository("models", ctx, conn, { instances: 2, maxQueue: 64, timeoutMs: 10_000 });
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * using conn = ctx.deviceConnect();
+ * const repo = new Repository("tests/fixtures", ctx, conn, { instances: 2, maxQueue: 64, timeoutMs: 10_000 });
  * repo.loadAll();
  * ```
  */
@@ -59,7 +62,10 @@ export class Repository {
   /**
    * @example
    * ```ts
-   * new Repository("models", ctx, conn, { instances: 1, maxQueue: 64, timeoutMs: 10_000 });
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * using conn = ctx.deviceConnect();
+   * new Repository("tests/fixtures", ctx, conn, { instances: 1, maxQueue: 64, timeoutMs: 10_000 });
    * ```
    */
   constructor(root: string, ctx: Context, conn: Connection, opts: RepositoryOptions) {
@@ -75,7 +81,11 @@ export class Repository {
    *
    * @example
    * ```ts
-   * repo.names(); // ["resnet", "tiny"]
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * using conn = ctx.deviceConnect();
+   * const repo = new Repository("tests/fixtures", ctx, conn, { instances: 1, maxQueue: 64, timeoutMs: 10_000 });
+   * repo.names(); // ["keras", "ops", "tiny", "uint8"]
    * ```
    */
   names(): string[] {
@@ -99,6 +109,10 @@ export class Repository {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * using conn = ctx.deviceConnect();
+   * const repo = new Repository("tests/fixtures", ctx, conn, { instances: 1, maxQueue: 64, timeoutMs: 10_000 });
    * for (const [name, why] of repo.loadAll()) console.error(`${name}: ${why}`);
    * ```
    */
@@ -139,6 +153,10 @@ export class Repository {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * using conn = ctx.deviceConnect();
+   * const repo = new Repository("tests/fixtures", ctx, conn, { instances: 1, maxQueue: 64, timeoutMs: 10_000 });
    * repo.load("tiny");
    * ```
    */
@@ -180,6 +198,11 @@ export class Repository {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * using conn = ctx.deviceConnect();
+   * const repo = new Repository("tests/fixtures", ctx, conn, { instances: 1, maxQueue: 64, timeoutMs: 10_000 });
+   * repo.load("tiny");
    * await repo.unload("tiny");
    * ```
    */

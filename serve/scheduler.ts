@@ -56,8 +56,13 @@ export interface SchedulerOptions {
  *
  * @example
  * ```ts
+ * import { Context } from "@axelera/runtime";
+ * using ctx = new Context();
+ * using conn = ctx.deviceConnect();
+ * const inst = conn.loadModelInstance(ctx.loadModel("tests/fixtures/tiny/model.json"));
  * const s = new Scheduler([inst], { maxQueue: 64, timeoutMs: 10_000 });
  * const out = await s.submit((inst) => inst.inferAsync(new Float32Array(192)));
+ * console.log(Object.keys(out));
  * await s.drain();
  * ```
  */
@@ -76,7 +81,11 @@ export class Scheduler {
   /**
    * @example
    * ```ts
-   * new Scheduler(instances, { maxQueue: 64, timeoutMs: 10_000 });
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * using conn = ctx.deviceConnect();
+   * const inst = conn.loadModelInstance(ctx.loadModel("tests/fixtures/tiny/model.json"));
+   * new Scheduler([inst], { maxQueue: 64, timeoutMs: 10_000 });
    * ```
    */
   constructor(instances: ModelInstance[], opts: SchedulerOptions) {
@@ -102,6 +111,12 @@ export class Scheduler {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * using conn = ctx.deviceConnect();
+   * const inst = conn.loadModelInstance(ctx.loadModel("tests/fixtures/tiny/model.json"));
+   * const s = new Scheduler([inst], { maxQueue: 64, timeoutMs: 10_000 });
+   * const x = new Float32Array(192);
    * const t = s.admit("conn-7"); // before reading the body
    * const out = await t.submit((inst) => inst.inferAsync(x));
    * ```
@@ -177,6 +192,12 @@ export class Scheduler {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * using conn = ctx.deviceConnect();
+   * const inst = conn.loadModelInstance(ctx.loadModel("tests/fixtures/tiny/model.json"));
+   * const s = new Scheduler([inst], { maxQueue: 64, timeoutMs: 10_000 });
+   * const x = new Float32Array(192);
    * const out = await s.submit((inst) => inst.inferAsync({ input: x }));
    * ```
    */
@@ -257,6 +278,11 @@ export class Scheduler {
    *
    * @example
    * ```ts
+   * import { Context } from "@axelera/runtime";
+   * using ctx = new Context();
+   * using conn = ctx.deviceConnect();
+   * const inst = conn.loadModelInstance(ctx.loadModel("tests/fixtures/tiny/model.json"));
+   * const s = new Scheduler([inst], { maxQueue: 64, timeoutMs: 10_000 });
    * await s.drain();
    * ```
    */

@@ -26,13 +26,57 @@ const Model = model_mod.Model;
 pub const Settings = struct {
     aipu_cores: u32 = 0,
     num_sub_devices: u32 = 0,
+    /// host threads a run on one core splits its convolutions over (0: one per core of
+    /// the instance, at most the host's CPUs)
+    host_threads: u32 = 0,
     input_dmabuf: bool = false,
     output_dmabuf: bool = false,
     double_buffer: bool = false,
     device_profiling: bool = false,
     host_profiling: bool = false,
     elf_in_ddr: bool = true,
+    /// bytes; 0: AXR_EMU_MEMORY_LIMIT, else `default_memory_limit` (see `memoryLimit`)
+    memory_limit: u64 = 0,
 };
+
+/// The memory an instance may use when neither `memory_limit` nor AXR_EMU_MEMORY_LIMIT
+/// says otherwise: 2 GiB.
+pub const default_memory_limit: u64 = 2 << 30;
+
+/// A size in bytes: decimal digits, optionally followed by K, M, G or T (powers of 1024);
+/// null when malformed or above 2^64 - 1.
+pub fn parseSize(text: []const u8) ?u64 {
+    var digits = text;
+    var shift: u6 = 0;
+    if (text.len > 1) switch (std.ascii.toUpper(text[text.len - 1])) {
+        'K' => shift = 10,
+        'M' => shift = 20,
+        'G' => shift = 30,
+        'T' => shift = 40,
+        else => {},
+    };
+    if (shift != 0) digits = text[0 .. text.len - 1];
+    if (digits.len == 0) return null;
+    for (digits) |c| if (!std.ascii.isDigit(c)) return null;
+    const n = std.fmt.parseInt(u64, digits, 10) catch return null;
+    return std.math.shlExact(u64, n, shift) catch null;
+}
+
+/// Where an instance's memory limit came from (for messages).
+pub const Limit = struct { bytes: u64, source: []const u8 };
+
+/// The instance's memory limit: the `memory_limit` property when non-zero, else
+/// AXR_EMU_MEMORY_LIMIT when set (a malformed or zero value is an InvalidArgument naming
+/// it), else `default_memory_limit`.
+pub fn memoryLimit(s: Settings, diag: *Diag) Error!Limit {
+    if (s.memory_limit > 0) return .{ .bytes = s.memory_limit, .source = "the memory_limit property" };
+    if (posix.getenv("AXR_EMU_MEMORY_LIMIT")) |v| {
+        const n = parseSize(v) orelse 0;
+        if (n == 0) return diag.fail(error.InvalidArgument, "AXR_EMU_MEMORY_LIMIT={s}: expected a positive size in bytes, optionally with K, M, G or T (e.g. 4G)", .{properties.clip(v)});
+        return .{ .bytes = n, .source = "AXR_EMU_MEMORY_LIMIT" };
+    }
+    return .{ .bytes = default_memory_limit, .source = "the default (set the memory_limit property or AXR_EMU_MEMORY_LIMIT)" };
+}
 
 const bool_keys = [_][]const u8{ "input_dmabuf", "output_dmabuf", "double_buffer", "device_profiling", "host_profiling", "elf_in_ddr" };
 
@@ -47,16 +91,23 @@ pub fn parseSettings(map: ?*const properties.Map, max_subs: u32, diag: *Diag) Er
             s.aipu_cores = std.fmt.parseInt(u32, v, 10) catch std.math.maxInt(u32);
             if (s.aipu_cores > devices.max_sub_devices)
                 return diag.fail(error.InvalidArgument, "aipu_cores={s}: expected an integer 0..4", .{properties.clip(v)});
+        } else if (std.mem.eql(u8, k, "host_threads")) {
+            s.host_threads = std.fmt.parseInt(u32, v, 10) catch std.math.maxInt(u32);
+            if (s.host_threads > exec.max_workers)
+                return diag.fail(error.InvalidArgument, "host_threads={s}: expected an integer 0..{d}", .{ properties.clip(v), exec.max_workers });
         } else if (std.mem.eql(u8, k, "num_sub_devices")) {
             s.num_sub_devices = std.fmt.parseInt(u32, v, 10) catch std.math.maxInt(u32);
             if (s.num_sub_devices > max_subs)
                 return diag.fail(error.InvalidArgument, "num_sub_devices={s}: expected an integer 0..{d} (the connection's sub-devices)", .{ properties.clip(v), max_subs });
+        } else if (std.mem.eql(u8, k, "memory_limit")) {
+            s.memory_limit = parseSize(v) orelse
+                return diag.fail(error.InvalidArgument, "memory_limit={s}: expected a size in bytes, optionally with K, M, G or T (e.g. 4G; 0: AXR_EMU_MEMORY_LIMIT or the default 2G)", .{properties.clip(v)});
         } else inline for (bool_keys) |bk| {
             if (std.mem.eql(u8, k, bk)) {
                 @field(s, bk) = if (std.mem.eql(u8, v, "1")) true else if (std.mem.eql(u8, v, "0")) false else return diag.fail(error.InvalidArgument, "{s}={s}: expected 0 or 1", .{ bk, properties.clip(v) });
                 break;
             }
-        } else return diag.fail(error.InvalidArgument, "unknown model instance property '{s}' (expected aipu_cores, num_sub_devices, input_dmabuf, output_dmabuf, double_buffer, device_profiling, host_profiling, elf_in_ddr)", .{properties.clip(k)});
+        } else return diag.fail(error.InvalidArgument, "unknown model instance property '{s}' (expected aipu_cores, num_sub_devices, host_threads, input_dmabuf, output_dmabuf, double_buffer, device_profiling, host_profiling, elf_in_ddr, memory_limit)", .{properties.clip(k)});
     }
     return s;
 }
@@ -100,10 +151,23 @@ pub const Instance = struct {
     /// axr_load_model_instance
     pub fn create(conn: *Connection, model: *Model, map: ?*const properties.Map, diag: *Diag) Error!*Instance {
         const settings = try parseSettings(map, conn.n_subs, diag);
+        const limit = try memoryLimit(settings, diag);
         const gpa = alloc.gpa();
         const box = model.box.retain();
         errdefer box.release();
-        var runner = try exec.Runner.init(gpa, &box.program);
+        const want_cores = if (settings.aipu_cores > 0) settings.aipu_cores else if (settings.num_sub_devices > 0) settings.num_sub_devices else conn.n_subs;
+        const host_cpus: u32 = @intCast(std.Thread.getCpuCount() catch 1);
+        const threads: exec.Threads = if (settings.host_threads > 0)
+            .{ .n = settings.host_threads, .all = true }
+        else
+            .{ .n = @max(1, @min(want_cores, conn.n_subs, host_cpus)) };
+        // the program's own memory (weights, tables) counts against the limit too
+        const prog_bytes = box.program.bytes;
+        var fp: exec.Footprint = .{};
+        var runner = exec.Runner.initWithin(gpa, &box.program, threads, limit.bytes -| prog_bytes, &fp) catch |e| return switch (e) {
+            error.MemoryLimit => diag.fail(error.IncompatibleDevice, "model '{s}' needs {d} bytes on an instance ({d} of tensors, {d} of scratch, {d} of program: weights and tables), more than the memory limit of {d} bytes from {s}", .{ properties.clip(model.name), fp.total() +| prog_bytes, fp.tensors, fp.scratch, prog_bytes, limit.bytes, limit.source }),
+            error.OutOfMemory => error.OutOfMemory,
+        };
         errdefer runner.deinit(gpa);
         const ins = try gpa.alloc([]const u8, box.program.inputs().len);
         errdefer gpa.free(ins);
@@ -126,8 +190,7 @@ pub const Instance = struct {
         };
         // cores: aipu_cores, else num_sub_devices, else all of the connection's
         // sub-devices; never more than the connection reserved.
-        const want = if (settings.aipu_cores > 0) settings.aipu_cores else if (settings.num_sub_devices > 0) settings.num_sub_devices else conn.n_subs;
-        inst.n_cores = @min(want, conn.n_subs);
+        inst.n_cores = @min(want_cores, conn.n_subs);
         std.debug.assert(inst.n_cores >= 1);
         // round robin: each instance starts where the previous one ended
         const start = conn.next_core.fetchAdd(inst.n_cores, .monotonic) % conn.n_subs;
@@ -248,7 +311,7 @@ pub const Instance = struct {
         for (self.box.program.output_descs) |d| io += d.byteSize();
         try w.print(",\"board_type\":\"{s}\",\"transfer_bytes\":{d},\"transfer_us\":{d:.3}", .{ devices.boardName(self.device.board), io, @as(f64, @floatFromInt(timing.transferNs(io, self.device.board))) / 1000.0 });
         if (timing.unknownOp(&self.box.program)) |op| try w.print(",\"timing_unknown_op\":\"{s}\"", .{op});
-        try w.print(",\"cpu\":\"{s}\"", .{self.box.program.level.name()});
+        try w.print(",\"cpu\":\"{s}\",\"host_threads\":{d}", .{ self.box.program.level.name(), self.runner.host_threads });
         try w.writeAll(",\"sub_devices\":[");
         for (self.core_ids[0..self.n_cores], 0..) |id, i| try w.print("{s}{d}", .{ if (i > 0) "," else "", id });
         try w.writeAll("],\"clock_mhz\":[");

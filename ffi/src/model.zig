@@ -1,6 +1,8 @@
 //! Loading a compiled model directory (docs/model-format.md): model.json, manifest.json
 //! and the device program, each checked (types, relative paths without "..", sizes,
-//! manifest against program) with messages naming the file and the field.
+//! manifest against program) with messages naming the file and the field. Every file is
+//! opened through the model directory's descriptor and must resolve inside it
+//! (model_dir.zig).
 
 const std = @import("std");
 const abi = @import("abi.zig");
@@ -10,6 +12,7 @@ const object = @import("object.zig");
 const properties = @import("properties.zig");
 const context = @import("context.zig");
 const program = @import("program.zig");
+const ModelDir = @import("model_dir.zig").ModelDir;
 
 const Error = errors.Error;
 const Diag = errors.Diag;
@@ -69,17 +72,17 @@ pub const Model = struct {
         defer arena_state.deinit();
         const arena = arena_state.allocator();
         const dir = std.fs.path.dirname(path) orelse ".";
+        var mdir = try ModelDir.open(dir, path, diag);
+        defer mdir.close();
 
-        const mj = try readFile(arena, path, max_json_bytes, "model.json", diag);
+        const mj = try readFile(arena, &mdir, std.fs.path.basename(path), max_json_bytes, "model.json", diag);
         const root = try parseJson(arena, mj, "model.json", diag);
         const mf = ModelFile.from(root, diag) catch |e| return e;
 
-        const manifest_path = try join(arena, dir, mf.manifest);
-        const man_bytes = try readFile(arena, manifest_path, max_json_bytes, mf.manifest, diag);
+        const man_bytes = try readFile(arena, &mdir, mf.manifest, max_json_bytes, mf.manifest, diag);
         const man_root = try parseJson(arena, man_bytes, mf.manifest, diag);
 
-        const prog_path = try join(arena, dir, mf.program);
-        const pbytes = try readFile(gpa, prog_path, max_program_bytes, mf.program, diag);
+        const pbytes = try readFile(gpa, &mdir, mf.program, max_program_bytes, mf.program, diag);
         var pdiag = program.Diagnostic{};
         const choice = program.cpu.current();
         if (choice.err()) |msg| {
@@ -95,10 +98,9 @@ pub const Model = struct {
         var prog_owned = true;
         defer if (prog_owned) prog.deinit(gpa);
 
-        for ([_]?[]const u8{ mf.preamble, mf.postamble }) |g| if (g) |rel| {
-            const gp = try join(arena, dir, rel);
-            std.fs.cwd().access(gp, .{}) catch |e|
-                return diag.fail(error.InvalidArgument, "model.json: graph '{s}' cannot be opened: {s}", .{ clip(rel), @errorName(e) });
+        for ([_]?[]const u8{ mf.preamble, mf.postamble }, [_][]const u8{ "model.json: \"preamble_graph\"", "model.json: \"postamble_graph\"" }) |g, what| if (g) |rel| {
+            const f = try mdir.openFile(rel, what, diag);
+            f.close();
         };
 
         try checkManifest(man_root, &prog, mf, diag);
@@ -178,14 +180,13 @@ pub fn tensorInfo(d: program.TensorDesc) abi.TensorInfo {
     return t;
 }
 
-/// Reads a whole file, refusing files larger than `limit` (checked before reading).
-fn readFile(a: std.mem.Allocator, path: []const u8, limit: u64, what: []const u8, diag: *Diag) Error![]u8 {
-    const f = std.fs.cwd().openFile(path, .{}) catch |e|
-        return diag.fail(error.InvalidArgument, "{s}: cannot open '{s}': {s}", .{ clip(what), clip(path), @errorName(e) });
+/// Reads a whole file of the model directory (`ModelDir.openFile`: inside the directory,
+/// a regular file), refusing files larger than `limit` (checked before reading).
+fn readFile(a: std.mem.Allocator, mdir: *const ModelDir, rel: []const u8, limit: u64, what: []const u8, diag: *Diag) Error![]u8 {
+    const f = try mdir.openFile(rel, what, diag);
     defer f.close();
     const st = f.stat() catch |e|
         return diag.fail(error.InvalidArgument, "{s}: cannot stat: {s}", .{ clip(what), @errorName(e) });
-    if (st.kind != .file) return diag.fail(error.InvalidArgument, "{s}: '{s}' is not a regular file", .{ clip(what), clip(path) });
     if (st.size > limit) return diag.fail(error.InvalidArgument, "{s}: {d} bytes is larger than the limit of {d} bytes", .{ clip(what), st.size, limit });
     const buf = try a.alloc(u8, @intCast(st.size));
     errdefer a.free(buf);
@@ -212,10 +213,6 @@ fn checkRelPath(p: []const u8, file: []const u8, field: []const u8, diag: *Diag)
     var it = std.mem.tokenizeAny(u8, p, "/\\");
     while (it.next()) |c| if (std.mem.eql(u8, c, ".."))
         return diag.fail(error.InvalidArgument, "{s}: \"{s}\" must not contain '..' ('{s}')", .{ file, field, clip(p) });
-}
-
-fn join(arena: std.mem.Allocator, dir: []const u8, rel: []const u8) Error![]u8 {
-    return std.fs.path.join(arena, &.{ dir, rel });
 }
 
 const ModelFile = struct {

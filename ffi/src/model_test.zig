@@ -20,7 +20,7 @@ fn readAlloc(path: []const u8) ![]u8 {
 const Copy = struct {
     tmp: testing.TmpDir,
     buf: [std.fs.max_path_bytes]u8 = undefined,
-    path: [:0]const u8 = "",
+    len: usize = 0,
 
     fn init(model_json: ?[]const u8, manifest_json: ?[]const u8) !Copy {
         var c = Copy{ .tmp = testing.tmpDir(.{}) };
@@ -32,8 +32,12 @@ const Copy = struct {
         if (manifest_json) |t| try c.tmp.dir.writeFile(.{ .sub_path = "manifest.json", .data = t });
         var dbuf: [std.fs.max_path_bytes]u8 = undefined;
         const dir = try c.tmp.dir.realpath(".", &dbuf);
-        c.path = try std.fmt.bufPrintZ(&c.buf, "{s}/model.json", .{dir});
+        c.len = (try std.fmt.bufPrintZ(&c.buf, "{s}/model.json", .{dir})).len;
         return c;
+    }
+    /// The path of the copied model.json (in `buf`: taken after the copy is in place).
+    fn path(self: *const Copy) [:0]const u8 {
+        return self.buf[0..self.len :0];
     }
     fn deinit(self: *Copy) void {
         self.tmp.cleanup();
@@ -49,7 +53,7 @@ fn replaceOnce(a: std.mem.Allocator, text: []const u8, old: []const u8, new: []c
 fn expectLoadFails(ctx: *anyopaque, model_json: ?[]const u8, manifest_json: ?[]const u8, needle: []const u8) !void {
     var c = try Copy.init(model_json, manifest_json);
     defer c.deinit();
-    if (xm.axr_load_model(ctx, c.path)) |m| {
+    if (xm.axr_load_model(ctx, c.path())) |m| {
         x.axr_destroy(m);
         std.debug.print("loaded, expected failure with '{s}'\n", .{needle});
         return error.TestExpectedError;
@@ -138,7 +142,7 @@ test "corrupt model.json and manifest.json give errors naming the field, never a
         .{ "\"program\": \"program.axp\"", "\"program\": \"a/../../x.axp\"", "'..'" },
         .{ "\"program\": \"program.axp\"", "\"program\": \"manifest.json\"", "manifest.json: " },
         .{ "\"program\": \"program.axp\",", "", "missing \"program\"" },
-        .{ "\"preamble_graph\": null", "\"preamble_graph\": \"pre.onnx\"", "graph 'pre.onnx' cannot be opened" },
+        .{ "\"preamble_graph\": null", "\"preamble_graph\": \"pre.onnx\"", "\"preamble_graph\": cannot open 'pre.onnx'" },
         .{ "\"postamble_graph\": null", "\"postamble_graph\": 3", "must be a string or null" },
     };
     for (cases) |c| {
@@ -178,7 +182,7 @@ test "a corrupt program gives an error naming the program file" {
     const f = try c.tmp.dir.openFile("program.axp", .{ .mode = .read_write });
     defer f.close();
     try f.setEndPos(40);
-    try testing.expect(xm.axr_load_model(ctx, c.path) == null);
+    try testing.expect(xm.axr_load_model(ctx, c.path()) == null);
     try testing.expectEqual(abi.Result.invalid_argument, x.axr_last_error(ctx));
     try testing.expect(std.mem.startsWith(u8, std.mem.span(x.axr_last_error_string(ctx)), "program.axp: "));
 }
@@ -397,13 +401,81 @@ test "oversized and non-regular model files are refused before reading" {
         defer f.close();
         try f.setEndPos((16 << 20) + 1); // sparse
     }
-    try testing.expect(xm.axr_load_model(ctx, c.path) == null);
+    try testing.expect(xm.axr_load_model(ctx, c.path()) == null);
     try testing.expect(std.mem.indexOf(u8, std.mem.span(x.axr_last_error_string(ctx)), "larger than the limit") != null);
     var dbuf: [std.fs.max_path_bytes]u8 = undefined;
     const dir = try c.tmp.dir.realpath(".", &dbuf);
     var zb: [std.fs.max_path_bytes]u8 = undefined;
     try testing.expect(xm.axr_load_model(ctx, try std.fmt.bufPrintZ(&zb, "{s}", .{dir})) == null);
     try testing.expect(std.mem.indexOf(u8, std.mem.span(x.axr_last_error_string(ctx)), "not a regular file") != null);
+}
+
+/// Expects loading `c` to fail with INVALID_ARGUMENT and a message containing each needle.
+fn expectLoadRefused(ctx: *anyopaque, c: *const Copy, needles: []const []const u8) !void {
+    if (xm.axr_load_model(ctx, c.path())) |m| {
+        x.axr_destroy(m);
+        return error.TestExpectedError;
+    }
+    try testing.expectEqual(abi.Result.invalid_argument, x.axr_last_error(ctx));
+    const msg = std.mem.span(x.axr_last_error_string(ctx));
+    for (needles) |n| if (std.mem.indexOf(u8, msg, n) == null) {
+        std.debug.print("message '{s}' lacks '{s}'\n", .{ msg, n });
+        return error.TestUnexpectedMessage;
+    };
+}
+
+test "model files: symlinks out of the model directory are refused, inside ones followed" {
+    const ctx = x.axr_create_context().?;
+    defer x.axr_destroy(ctx);
+    // program.axp -> /etc/passwd
+    {
+        var c = try Copy.init(null, null);
+        defer c.deinit();
+        try c.tmp.dir.deleteFile("program.axp");
+        try c.tmp.dir.symLink("/etc/passwd", "program.axp", .{});
+        try expectLoadRefused(ctx, &c, &.{ "program.axp", "resolves to '/etc/passwd'", "outside the model directory" });
+    }
+    // a program inside a symlinked directory that leads out of the model directory
+    {
+        var c = try Copy.init("{\"format\": \"axr-model\", \"version\": 1, \"manifest\": \"manifest.json\", \"program\": \"lib/program.axp\"}", null);
+        defer c.deinit();
+        var out = testing.tmpDir(.{});
+        defer out.cleanup();
+        try c.tmp.dir.copyFile("program.axp", out.dir, "program.axp", .{});
+        var obuf: [std.fs.max_path_bytes]u8 = undefined;
+        try c.tmp.dir.symLink(try out.dir.realpath(".", &obuf), "lib", .{ .is_directory = true });
+        try expectLoadRefused(ctx, &c, &.{ "lib/program.axp", "outside the model directory" });
+        // the same layout with lib/ a real directory of the model loads
+        try c.tmp.dir.deleteFile("lib");
+        try c.tmp.dir.makeDir("lib");
+        try c.tmp.dir.rename("program.axp", "lib/program.axp");
+        const m = xm.axr_load_model(ctx, c.path()) orelse return testutil.ctxError(ctx);
+        x.axr_destroy(m);
+    }
+    // model.json itself and the manifest are held to the same rule
+    {
+        var c = try Copy.init(null, null);
+        defer c.deinit();
+        var out = testing.tmpDir(.{});
+        defer out.cleanup();
+        try c.tmp.dir.copyFile("manifest.json", out.dir, "manifest.json", .{});
+        try c.tmp.dir.deleteFile("manifest.json");
+        var obuf: [std.fs.max_path_bytes]u8 = undefined;
+        const target = try std.fmt.allocPrint(testing.allocator, "{s}/manifest.json", .{try out.dir.realpath(".", &obuf)});
+        defer testing.allocator.free(target);
+        try c.tmp.dir.symLink(target, "manifest.json", .{});
+        try expectLoadRefused(ctx, &c, &.{ "manifest.json", "outside the model directory" });
+    }
+    // a symlink that stays inside is followed: program.axp -> build/program.axp
+    {
+        var c = try Copy.init(null, null);
+        defer c.deinit();
+        try c.tmp.dir.makeDir("build");
+        try c.tmp.dir.rename("program.axp", "build/program.axp");
+        try c.tmp.dir.symLink("build/program.axp", "program.axp", .{});
+        const m = xm.axr_load_model(ctx, c.path()) orelse return testutil.ctxError(ctx);
+        x.axr_destroy(m);
+    }
 }
 
 const Runner = struct {

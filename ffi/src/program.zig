@@ -142,6 +142,9 @@ pub const Program = struct {
     batch: u32,
     /// The CPU level the program was packed for and runs its kernels at (cpu.zig).
     level: cpu.Level,
+    /// Bytes the parsed program holds (weights packed for the kernels, tables, tensor
+    /// and op descriptions): the capacity of its arena.
+    bytes: u64,
 
     /// Parses and validates `bytes` (a whole program.axp) for the process's CPU level
     /// (baseline when AXR_CPU was refused: the loader reports that before parsing).
@@ -166,6 +169,7 @@ pub const Program = struct {
             .ops = r.ops,
             .batch = r.batch,
             .level = level,
+            .bytes = arena.queryCapacity(),
         };
     }
 

@@ -262,7 +262,8 @@ fn convOp(parser: *Parser, res: *Op, o: std.json.ObjectMap) Error!void {
         // the padded input (int16 scratch) of one image must stay reasonable
         const hp: u64 = @as(u64, x.shape[1]) + pads[0] + pads[2];
         const wp: u64 = @as(u64, x.shape[2]) + pads[1] + pads[3];
-        if (hp * wp * p.cin * x.shape[0] * 2 > max_tensor_bytes * 2) return parser.opFail("padded input too large", .{});
+        // saturating: with large pads the product exceeds 2^64
+        if (hp *| wp *| p.cin *| x.shape[0] *| 2 > max_tensor_bytes * 2) return parser.opFail("padded input too large", .{});
     }
     try expectShape(parser, y, .{ x.shape[0], oh, ow, p.cout }, "output");
     const cin_g = p.cin / p.group;

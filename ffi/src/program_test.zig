@@ -334,3 +334,19 @@ test "huge counts: more tensors than the format allows is an error before any pe
     @memset(deep[100000..], ']');
     try expectInvalid(deep, &.{}, &.{"must be an object"});
 }
+
+test "size arithmetic never wraps: huge padding and Conv pads are refused" {
+    // four padded dimensions of 1 + 2 x 65535 would be 2.9e20 bytes, past 2^64
+    try expectInvalid(
+        \\{"tensors":[{"name":"x","shape":[1,1,1,1],"scale":0.5,"zero_point":0,"padding":[[65535,65535],[65535,65535],[65535,65535],[65535,65535]]},
+        \\ {"name":"y","shape":[1,1,1,1],"scale":0.5,"zero_point":0}],
+        \\ "inputs":[0],"outputs":[1],"ops":[{"op":"Relu","name":"r","inputs":[0],"outputs":[1]}]}
+    , "", &.{ "tensor 0 'x'", "padded shape[0] = 131071 > 65535" });
+    // a Conv whose padded int16 scratch (131071^2 x 32768 x 65535 x 2) is past 2^64
+    try expectInvalid(
+        \\{"tensors":[{"name":"x","shape":[65535,1,1,32768],"scale":0.5,"zero_point":0},
+        \\ {"name":"y","shape":[65535,3,3,1],"scale":0.5,"zero_point":0}],
+        \\ "inputs":[0],"outputs":[1],"ops":[{"op":"Conv","name":"c","inputs":[0],"outputs":[1],"kernel":[1,1],"strides":[65535,65535],
+        \\  "pads":[65535,65535,65535,65535],"weights":{"offset":0,"length":32768},"bias":{"offset":0,"length":4},"w_scale":{"offset":0,"length":4}}]}
+    , "", &.{ "op 0 'c'", "padded input too large" });
+}

@@ -15,7 +15,9 @@ test {
     _ = @import("exports.zig");
     _ = @import("exports_test.zig");
     _ = @import("model.zig");
+    _ = @import("model_dir.zig");
     _ = @import("instance.zig");
+    _ = @import("instance_limit_test.zig");
     _ = @import("model_test.zig");
     _ = @import("reservation_test.zig");
     _ = @import("state_dir_test.zig");
@@ -23,6 +25,7 @@ test {
     _ = @import("program.zig");
     _ = @import("program_test.zig");
     _ = @import("exec.zig");
+    _ = @import("host_pool.zig");
     _ = @import("exec_test.zig");
     _ = @import("exec_ops_test.zig");
     _ = @import("timing.zig");

@@ -13,7 +13,7 @@ pub const Env = struct {
     path_buf: [std.fs.max_path_bytes]u8 = undefined,
     path: []const u8 = "",
 
-    const vars = [_][:0]const u8{ "AXR_EMU_STATE_DIR", "AXR_EMU_DEVICES", "AXR_EMU_SETTLE_MS" };
+    const vars = [_][:0]const u8{ "AXR_EMU_STATE_DIR", "AXR_EMU_DEVICES", "AXR_EMU_SETTLE_MS", "AXR_EMU_MEMORY_LIMIT" };
 
     pub fn init() !Env {
         var e = Env{ .tmp = std.testing.tmpDir(.{}) };
@@ -21,6 +21,7 @@ pub const Env = struct {
         e.set("AXR_EMU_STATE_DIR", e.path);
         e.set("AXR_EMU_DEVICES", null);
         e.set("AXR_EMU_SETTLE_MS", null);
+        e.set("AXR_EMU_MEMORY_LIMIT", null);
         return e;
     }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The documentation's promises: README examples type-check, the @example blocks of every
-# published source (deno.json publish.include) type-check, every export of mod.ts has
+# published source (deno.json publish.include) and of serve/ and cli/ type-check, every export of mod.ts has
 # JSDoc (deno doc --lint), and the package publishes with no slow types (dry run).
 set -uo pipefail
 source "$(cd "$(dirname "$0")/.." && pwd)/env.sh" || exit 1
@@ -28,6 +28,8 @@ mapfile -t published < <(deno eval --quiet '
   }
   console.log([...new Set(out)].sort().join("\n"));')
 check "JSDoc examples of every published source type-check (${#published[@]} files)" deno check --doc "${published[@]}"
+# The server and the CLI are not published but keep the same promise for their examples.
+check "JSDoc examples of serve/ and cli/ type-check" deno check --doc serve/*.ts cli/*.ts
 check "deno doc --lint mod.ts" deno doc --lint mod.ts
 check "deno publish --dry-run" deno publish --dry-run --allow-dirty
 rm -f /tmp/axr-docs.$$

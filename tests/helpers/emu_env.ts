@@ -22,7 +22,8 @@ export interface EmulatorEnv {
 }
 
 /**
- * Sets AXR_EMU_DEVICES, AXR_EMU_SETTLE_MS and a fresh AXR_EMU_STATE_DIR.
+ * Sets AXR_EMU_DEVICES, AXR_EMU_SETTLE_MS and a fresh AXR_EMU_STATE_DIR, and unsets
+ * AXR_EMU_MEMORY_LIMIT.
  *
  * @example
  * ```ts
@@ -37,6 +38,7 @@ export function useEmulatorEnv(opts: { devices?: string; settleMs?: number } = {
     AXR_EMU_STATE_DIR: stateDir,
     AXR_EMU_DEVICES: opts.devices,
     AXR_EMU_SETTLE_MS: opts.settleMs === undefined ? undefined : String(opts.settleMs),
+    AXR_EMU_MEMORY_LIMIT: undefined, // the default 2 GiB, whatever the caller's shell set
   };
   const saved: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(values)) {

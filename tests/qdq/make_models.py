@@ -4,7 +4,7 @@ SE block, Relu after Conv that the quantizer removes), a detector head whose box
 is excluded from quantization (float Reshape/Concat/Split/Sigmoid), and a Keras/TF-style
 graph (NHWC input, Transposes, Cast, per-channel Sub/Mul/Add, Pad, MatMul+Add), and
 per-channel element-wise ops (BatchNormalization after a Conv and after an Add, PRelu with
-a per-channel and a scalar slope, LeakyRelu). Writes NAME.float.onnx, NAME.qdq.onnx and NAME.calib.npy (float32 samples) into argv[1].
+a per-channel and a scalar slope, LeakyRelu, AveragePool). Writes NAME.float.onnx, NAME.qdq.onnx and NAME.calib.npy (float32 samples) into argv[1].
 Deterministic (seeded)."""
 import os
 import sys
@@ -130,7 +130,8 @@ def chan():
     # per-channel element-wise ops as paddle2onnx/keras2onnx write them: BatchNormalization
     # after a Conv (quantize_static rounds between them) and after an Add, PRelu with a
     # per-channel slope (onnxruntime leaves its output float before the MaxPool), a scalar
-    # PRelu, a LeakyRelu, a Transpose + Flatten before the classifier
+    # PRelu, a LeakyRelu, an AveragePool (onnxruntime's summation order decides its exact
+    # ties), a Transpose + Flatten before the classifier
     b = Builder()
 
     def bn(x, c):
@@ -145,8 +146,9 @@ def chan():
     y = bn(b.op("Add", [x, y]), 16)
     y = b.op("PRelu", [y, b.const(np.array([0.25], np.float32), "slope")])
     y = b.op("LeakyRelu", [b.conv(y, 16, 8, k=1, pads=[0] * 4)], alpha=0.1)
+    y = b.op("AveragePool", [y], kernel_shape=[2, 2], strides=[2, 2])  # same grid: exact .5 ties
     p = b.op("Flatten", [b.op("Transpose", [y], perm=[0, 2, 3, 1])])
-    b.op("Gemm", [p, b.const(rng.standard_normal((5, 8 * 8 * 8)).astype(np.float32) * 0.05), b.const(np.zeros(5, np.float32))], transB=1)
+    b.op("Gemm", [p, b.const(rng.standard_normal((5, 8 * 4 * 4)).astype(np.float32) * 0.1), b.const(np.zeros(5, np.float32))], transB=1)
     b.nodes[-1].output[0] = "logits"
     return b.model([f32("x", [1, 3, 16, 16])], [f32("logits", [1, 5])]), [1, 3, 16, 16], []
 

@@ -16,7 +16,9 @@ Writes into "out":
                  that carry no weights (see trailing_weightless)
   ref/<form>/    per form, onnxruntime 1 thread, ORT_DISABLE_ALL, on every eval file:
                  out_<k>_<i>.bin outputs (float32), and for eval file 0 of the QDQ forms every
-                 QuantizeLinear output (q_<n>.bin, int8/uint8) described in index.json
+                 QuantizeLinear output (q_<n>.bin, int8/uint8) described in index.json; for
+                 the QDQ forms also the outputs with ORT_ENABLE_ALL (all_<k>_<i>.bin:
+                 onnxruntime's integer kernels, where its two levels may disagree)
   done.json      written last: the cache key
 """
 
@@ -122,11 +124,11 @@ class Reader(CalibrationDataReader):
         return self.items[self.k - 1]
 
 
-def session(path_or_bytes):
+def session(path_or_bytes, level=ort.GraphOptimizationLevel.ORT_DISABLE_ALL):
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    so.graph_optimization_level = level
     return ort.InferenceSession(path_or_bytes, so, providers=["CPUExecutionProvider"])
 
 
@@ -142,6 +144,12 @@ def const_value(g, name):
 
 def reference(form_path, spec, ref_dir, with_q):
     os.makedirs(ref_dir, exist_ok=True)
+    if with_q:
+        s = session(form_path, ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
+        for k, f in enumerate(spec["eval"]):
+            x = np.fromfile(f, dtype=np.float32).reshape(spec["shape"])
+            for i, y in enumerate(s.run(None, {spec["input"]: x})):
+                np.ascontiguousarray(y, dtype=np.float32).tofile(os.path.join(ref_dir, f"all_{k}_{i}.bin"))
     m = onnx.load(form_path)
     g = m.graph
     index = {"outputs": [o.name for o in g.output], "q": []}

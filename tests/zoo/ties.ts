@@ -34,6 +34,7 @@ function terms(
   y: RefTensor,
   at: number,
 ): { xs: number[]; ws: number[]; bias: number } | undefined {
+  if (op.op !== "Conv" && op.op !== "Gemm") return undefined;
   const [, H, W, C] = x.shape;
   const Cout = y.shape[3];
   const co = at % Cout;
@@ -52,7 +53,6 @@ function terms(
     }
     return out;
   }
-  if (op.op !== "Conv") return undefined;
   const [, OH, OW] = y.shape;
   const ow = Math.floor(at / Cout) % OW, oh = Math.floor(at / (Cout * OW)) % OH, n = Math.floor(at / (Cout * OW * OH));
   const [kh, kw] = op.kernel;

@@ -2,8 +2,11 @@
 //!
 //! MaxPool compares stored bytes in an order-preserving form (int8 bytes XOR 0x80), so one
 //! code path serves int8 and uint8 and the output byte is the input byte. AveragePool sums
-//! `dq(x)` in float32 in window order (kh outer, kw inner, from a 256-entry table) and
-//! divides by float32(count): count is the number of input elements in the window, or with
+//! `dq(x)` (from a 256-entry table) in float32 in onnxruntime's (MLAS) order: column sums
+//! first (each window column summed over its rows, then the column sums left to right)
+//! when `colFirst` (stride_w <= 2, kernel <= 32, padded width <= 2045, not a whole-input
+//! window), else window order (kh outer, kw inner; GlobalAveragePool too), and divides by
+//! float32(count): count is the number of input elements in the window, or with
 //! `count_include_pad` the number of window positions inside the padded extent
 //! (onnxruntime's rule; positions past the bottom/right pad of a ceil_mode window do not
 //! count).
@@ -40,7 +43,7 @@ pub const PoolParams = struct {
 const zero_table = [_]f32{0} ** 256;
 
 /// Runs the pool on `x` ([n][h][w][c] bytes), writing y ([n][oh][ow][c]).
-pub fn run(p: *const PoolParams, x: []const u8, xs: [4]u32, y: []u8, oh_n: u32, ow_n: u32) void {
+pub fn run(p: *const PoolParams, x: []const u8, xs: [4]u32, y: []u8, oh_n: u32, ow_n: u32, row0: u32, row1: u32) void {
     @setRuntimeSafety(kernel_safety);
     const n = xs[0];
     const h = xs[1];
@@ -52,7 +55,7 @@ pub fn run(p: *const PoolParams, x: []const u8, xs: [4]u32, y: []u8, oh_n: u32, 
     const pl: i64 = p.pads[1];
     const flip: u8 = if (p.x_is_uint8) 0 else 0x80;
     for (0..n) |ni| {
-        for (0..oh_n) |oh| {
+        for (row0..row1) |oh| {
             for (0..ow_n) |ow| {
                 const out = y[((ni * oh_n + oh) * ow_n + ow) * c ..][0..c];
                 const h0: i64 = @as(i64, @intCast(oh * p.sh)) - pt;
@@ -79,6 +82,15 @@ pub fn run(p: *const PoolParams, x: []const u8, xs: [4]u32, y: []u8, oh_n: u32, 
     }
 }
 
+/// Does onnxruntime's float AveragePool (MLAS) sum column sums first for this pool (its
+/// vectorized 2-D kernel)? Else it sums in window order (kh outer, kw inner).
+pub fn colFirst(p: *const PoolParams, h: u32, w: u32) bool {
+    if (p.kind != .avg) return false;
+    const whole = p.kh == h and p.kw == w and p.sh == 1 and p.sw == 1 and
+        p.pads[0] == 0 and p.pads[1] == 0 and p.pads[2] == 0 and p.pads[3] == 0;
+    return !whole and p.sw <= 2 and p.kh <= 32 and p.kw <= 32 and @as(u64, p.pads[1]) + w + p.pads[3] <= 2045;
+}
+
 fn avgPixel(p: *const PoolParams, x: []const u8, ni: usize, h: u32, w: u32, c: u32, h0: i64, w0: i64, kh: u32, kw: u32, out: []u8) void {
     @setRuntimeSafety(kernel_safety);
     // count (identical for every channel)
@@ -96,6 +108,7 @@ fn avgPixel(p: *const PoolParams, x: []const u8, ni: usize, h: u32, w: u32, c: u
         }
     }
     const fc: f32 = @floatFromInt(cnt);
+    const cols = colFirst(p, h, w);
     // the input rows/columns inside the window (others contribute nothing to the sum)
     const hs: usize = @intCast(@max(h0, 0));
     const he: usize = @intCast(@min(h0 + kh, @as(i64, h)));
@@ -111,7 +124,18 @@ fn avgPixel(p: *const PoolParams, x: []const u8, ni: usize, h: u32, w: u32, c: u
     var cc: usize = 0;
     while (cc + L <= c) : (cc += L) {
         var sum: V = @splat(0);
-        for (hs..he) |ih| for (ws..we) |iw| {
+        if (cols) {
+            for (ws..we) |iw| {
+                var col: V = @splat(0);
+                for (hs..he) |ih| {
+                    const src = x[((ni * h + ih) * w + iw) * c + cc ..][0..L];
+                    var v: [L]f32 = undefined;
+                    inline for (0..L) |l| v[l] = p.dq[src[l]];
+                    col += @as(V, v);
+                }
+                sum += col;
+            }
+        } else for (hs..he) |ih| for (ws..we) |iw| {
             const src = x[((ni * h + ih) * w + iw) * c + cc ..][0..L];
             var v: [L]f32 = undefined;
             inline for (0..L) |l| v[l] = p.dq[src[l]];
@@ -124,7 +148,13 @@ fn avgPixel(p: *const PoolParams, x: []const u8, ni: usize, h: u32, w: u32, c: u
     }
     while (cc < c) : (cc += 1) {
         var sum: f32 = 0;
-        for (hs..he) |ih| for (ws..we) |iw| {
+        if (cols) {
+            for (ws..we) |iw| {
+                var col: f32 = 0;
+                for (hs..he) |ih| col += p.dq[x[((ni * h + ih) * w + iw) * c + cc]];
+                sum += col;
+            }
+        } else for (hs..he) |ih| for (ws..we) |iw| {
             sum += p.dq[x[((ni * h + ih) * w + iw) * c + cc]];
         };
         out[cc] = rq.toByte(rq.q(sum / fc, p.y_scale, p.y_zp, p.y_range));
