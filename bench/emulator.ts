@@ -26,8 +26,16 @@ import { type BenchRow, medianMs, runtimeName } from "./row.ts";
 import { reshaped, ZOO } from "../tests/zoo/models.ts";
 import { prepare } from "../tests/zoo/zoo.ts";
 
-/** The zoo's QDQ model of the same network as a bench model, at the bench's input shape. */
-function qdqPeer(
+/**
+ * The zoo's QDQ model of the same network as a bench model, at the bench's input shape
+ * (prepared into the cache when missing): its path, input name and an evaluation input.
+ *
+ * @example
+ * ```ts
+ * const q = qdqPeer(MODELS[1]);
+ * ```
+ */
+export function qdqPeer(
   m: { bench: string; file: string; shape: number[] },
 ): { path: string; input: string; x: Float32Array } {
   const z = ZOO.find((z) => z.source.member.endsWith(`/${m.file}`));
@@ -37,8 +45,15 @@ function qdqPeer(
   return { path: join(p.dir, "qdq.onnx"), input: zm.input, x: p.eval[0] };
 }
 
-/** Median ms of an async function (the peer's session.run). */
-async function medianAsyncMs(fn: () => Promise<unknown>, runs: number): Promise<number> {
+/**
+ * Median ms of an async function (the peer's session.run) over `runs` runs after 2 warm-ups.
+ *
+ * @example
+ * ```ts
+ * const ms = await medianAsyncMs(() => session.run(feeds), 5);
+ * ```
+ */
+export async function medianAsyncMs(fn: () => Promise<unknown>, runs: number): Promise<number> {
   for (let i = 0; i < 2; i++) await fn();
   const t: number[] = [];
   for (let i = 0; i < runs; i++) {

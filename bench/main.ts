@@ -32,6 +32,7 @@ const OPTIONAL: [string, string][] = [
   ["postamble.ts", "postambleBench"],
   ["emulator.ts", "emulatorBench"],
   ["emulator_cpu.ts", "emulatorCpuBench"],
+  ["emulator_threads.ts", "emulatorThreadsBench"],
   ["emulator_conv.ts", "emulatorConvBench"],
   ["serve.ts", "runServe"],
   ["timing.ts", "timingBench"],

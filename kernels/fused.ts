@@ -153,40 +153,137 @@ export function convTranspose<D extends Float32Array | WasmBuffer>(
   act: Activation = { kind: "none" },
 ): D {
   const fn = "convTranspose";
-  const geo = [
-    g.n,
-    g.c,
-    g.m,
-    g.group,
-    ...g.inSp,
-    ...g.outSp,
-    ...g.kSp,
-    ...g.strides,
-    ...g.dil,
-    ...g.pads,
-  ];
-  if (geo.some((v) => !Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) || g.group < 1) {
-    throw new RangeError(`convTranspose: invalid geometry ${JSON.stringify(g)}`);
-  }
-  if (g.c % g.group || g.m % g.group) throw new RangeError(`convTranspose: channels not divisible by group`);
-  checkOperand(fn, "x", x, [Float32Array]);
-  checkOperand(fn, "w", w, [Float32Array]);
-  checkOperand(fn, "y", y, [Float32Array]);
-  const [ih, iw] = g.inSp, [oh, ow] = g.outSp, [kh, kw] = g.kSp;
-  checkCount(fn, "x", x, g.n * g.c * ih * iw, 4);
-  checkCount(fn, "w", w, g.c * (g.m / g.group) * kh * kw, 4);
-  checkCount(fn, "y", y, g.n * g.m * oh * ow, 4);
-  if (g.n * g.m * oh * ow === 0) return y;
+  const geo = checkConvTranspose(fn, "", x, w, bias, y, g);
+  if (g.n * g.m * g.outSp[0] * g.outSp[1] === 0) return y;
   const ins: Arg[] = [{ name: "x", value: x, bytes: 4 * count(x) }, { name: "w", value: w, bytes: 4 * count(w) }];
-  if (bias) {
-    checkOperand(fn, "bias", bias, [Float32Array]);
-    checkCount(fn, "bias", bias, g.m, 4);
-    ins.push({ name: "bias", value: bias, bytes: 4 * g.m });
-  }
+  if (bias) ins.push({ name: "bias", value: bias, bytes: 4 * g.m });
   callKernel(fn, ins, [{ name: "y", value: y, bytes: 4 * count(y) }], [...geo, ...actWords(act)], (p, [py], pp) => {
     const k = kernelExports();
     const col = scratchBlock(COL_SLOT, 4 * Math.max(1, k.conv_transpose_scratch_f32(pp)));
     k.conv_transpose_f32(p[0], p[1], bias ? p[2] : 0, py, col, pp);
+  });
+  return y;
+}
+
+/** Checks the operands of a ConvTranspose against its geometry; returns the geometry's 16 words. */
+function checkConvTranspose(
+  fn: string,
+  prefix: string,
+  x: Float32Array | WasmBuffer | null,
+  w: Float32Array | WasmBuffer,
+  bias: Float32Array | WasmBuffer | null,
+  y: Float32Array | WasmBuffer | null,
+  g: ConvTransposeGeometry,
+): number[] {
+  const geo = [g.n, g.c, g.m, g.group, ...g.inSp, ...g.outSp, ...g.kSp, ...g.strides, ...g.dil, ...g.pads];
+  if (geo.length !== 16 || geo.some((v) => !Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) || g.group < 1) {
+    throw new RangeError(`${fn}: invalid ${prefix}geometry ${JSON.stringify(g)}`);
+  }
+  if (g.c % g.group || g.m % g.group) throw new RangeError(`${fn}: ${prefix}channels not divisible by group`);
+  const [ih, iw] = g.inSp, [oh, ow] = g.outSp, [kh, kw] = g.kSp;
+  if (x) {
+    checkOperand(fn, `${prefix}x`, x, [Float32Array]);
+    checkCount(fn, `${prefix}x`, x, g.n * g.c * ih * iw, 4);
+  }
+  checkOperand(fn, `${prefix}w`, w, [Float32Array]);
+  checkCount(fn, `${prefix}w`, w, g.c * (g.m / g.group) * kh * kw, 4);
+  if (y) {
+    checkOperand(fn, `${prefix}y`, y, [Float32Array]);
+    checkCount(fn, `${prefix}y`, y, g.n * g.m * oh * ow, 4);
+  }
+  if (bias) {
+    checkOperand(fn, `${prefix}bias`, bias, [Float32Array]);
+    checkCount(fn, `${prefix}bias`, bias, g.m, 4);
+  }
+  return geo;
+}
+
+/** One ConvTranspose of {@link convTransposePair}: weights, bias (or null), geometry, activation. */
+export interface ConvTransposeStage {
+  w: Float32Array | WasmBuffer;
+  bias: Float32Array | WasmBuffer | null;
+  g: ConvTransposeGeometry;
+  act: Activation;
+}
+
+/**
+ * Whether {@link convTransposePair} runs `first` then `second`: both have stride = kernel
+ * (width 2, height 1 or 2), no dilation or padding, and the second reads the first's output.
+ * @example
+ * ```ts
+ * import { type ConvTransposeGeometry, convTransposePairs } from "./fused.ts";
+ * const g: ConvTransposeGeometry = { n: 1, c: 4, m: 4, group: 1, inSp: [2, 8], outSp: [4, 16], kSp: [2, 2],
+ *   strides: [2, 2], dil: [1, 1], pads: [0, 0] };
+ * convTransposePairs(g, { ...g, m: 1, inSp: [4, 16], outSp: [8, 32] }); // true
+ * ```
+ */
+export function convTransposePairs(first: ConvTransposeGeometry, second: ConvTransposeGeometry): boolean {
+  const tiles = (g: ConvTransposeGeometry) =>
+    g.kSp[1] === 2 && g.strides[1] === 2 && (g.kSp[0] === 1 || g.kSp[0] === 2) && g.strides[0] === g.kSp[0] &&
+    g.dil[0] === 1 && g.dil[1] === 1 && g.pads[0] === 0 && g.pads[1] === 0 &&
+    g.outSp[0] === g.inSp[0] * g.strides[0] && g.outSp[1] === g.inSp[1] * 2;
+  return tiles(first) && tiles(second) && second.n === first.n && second.c === first.m &&
+    second.inSp[0] === first.outSp[0] && second.inSp[1] === first.outSp[1];
+}
+
+/**
+ * Two ConvTransposes back to back (`y = second(first(x))`, see {@link convTransposePairs}),
+ * streamed by input rows of the first so that its output never leaves the cache: the same
+ * bits as two {@link convTranspose} calls, without the intermediate tensor.
+ *
+ * @throws {RangeError} when the two do not form a pair or operand sizes do not fit.
+ * @example
+ * ```ts
+ * import { type ConvTransposeGeometry, convTransposePair } from "./fused.ts";
+ * const g: ConvTransposeGeometry = { n: 1, c: 1, m: 1, group: 1, inSp: [1, 1], outSp: [2, 2], kSp: [2, 2],
+ *   strides: [2, 2], dil: [1, 1], pads: [0, 0] };
+ * const y = convTransposePair(new Float32Array([1]),
+ *   { w: new Float32Array([1, 2, 3, 4]), bias: null, g, act: { kind: "relu" } },
+ *   { w: new Float32Array([1, 1, 1, 1]), bias: null, g: { ...g, inSp: [2, 2], outSp: [4, 4] }, act: { kind: "none" } },
+ *   new Float32Array(16));
+ * console.log(y[0], y[15]); // 1 4
+ * ```
+ */
+export function convTransposePair<D extends Float32Array | WasmBuffer>(
+  x: Float32Array | WasmBuffer,
+  first: ConvTransposeStage,
+  second: ConvTransposeStage,
+  y: D,
+): D {
+  const fn = "convTransposePair";
+  const geo1 = checkConvTranspose(fn, "first.", x, first.w, first.bias, null, first.g);
+  const geo2 = checkConvTranspose(fn, "second.", null, second.w, second.bias, y, second.g);
+  if (!convTransposePairs(first.g, second.g)) {
+    throw new RangeError(`${fn}: the two ConvTransposes do not form a pair (see convTransposePairs)`);
+  }
+  if (count(y) === 0 || count(x) === 0) return y;
+  const ins: Arg[] = [{ name: "x", value: x, bytes: 4 * count(x) }];
+  const at: Record<string, number> = {};
+  const add = (name: string, v: Float32Array | WasmBuffer | null) => {
+    if (!v) return;
+    at[name] = ins.length;
+    ins.push({ name, value: v, bytes: 4 * count(v) });
+  };
+  add("first.w", first.w);
+  add("first.bias", first.bias);
+  add("second.w", second.w);
+  add("second.bias", second.bias);
+  const words = [...geo1, ...actWords(first.act), ...geo2, ...actWords(second.act)];
+  callKernel(fn, ins, [{ name: "y", value: y, bytes: 4 * count(y) }], words, (p, [py], pp) => {
+    const k = kernelExports();
+    const ptr = (name: string) => (name in at ? p[at[name]] : 0);
+    const s = scratchBlock(COL_SLOT, 4 * Math.max(1, k.conv_transpose_pair_scratch_f32(pp)));
+    const r = k.conv_transpose_pair_f32(
+      p[0],
+      ptr("first.w"),
+      ptr("first.bias"),
+      ptr("second.w"),
+      ptr("second.bias"),
+      py,
+      s,
+      pp,
+    );
+    if (r !== 0) throw new RangeError(`${fn}: the kernel refused the pair (code ${r})`);
   });
   return y;
 }

@@ -33,6 +33,17 @@ export interface KernelExports {
   gemm_f32(a: number, b: number, c: number, params: number): void;
   conv_transpose_f32(x: number, w: number, bias: number, y: number, col: number, params: number): void;
   conv_transpose_scratch_f32(params: number): number;
+  conv_transpose_pair_f32(
+    x: number,
+    w1: number,
+    b1: number,
+    w2: number,
+    b2: number,
+    y: number,
+    scratch: number,
+    params: number,
+  ): number;
+  conv_transpose_pair_scratch_f32(params: number): number;
   chain_f32(src: number, dst: number, len: number, inner: number, count: number, prog: number, nsteps: number): void;
   set_dequantize_narrow_loads(on: boolean): void;
 }

@@ -317,8 +317,11 @@ export function unaryF(op: number, x: NumArray, o: NumArray): void {
 
 /** Round half to even (ONNX Round, QuantizeLinear). @example `roundHalfEven(2.5) === 2` */
 export function roundHalfEven(v: number): number {
+  // Math.round rounds ties up: a tie is exactly r - v = 0.5, and the odd r then goes down
+  // (`&` keeps the parity of any integer below 2^53; no double above has a fraction). The
+  // same results as `Math.abs(v % 1) === 0.5 && r % 2 !== 0`, without the slow `%`.
   const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  return r - v === 0.5 && (r & 1) !== 0 ? r - 1 : r;
 }
 
 /** Error function (Abramowitz-Stegun 7.1.26 refined; |err| < 2e-7). @example `erf(0) === 0` */

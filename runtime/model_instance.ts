@@ -74,6 +74,8 @@ export interface InstanceStats {
   lastDeviceUs: number;
   /** The host CPU level the emulator's kernels run at ("baseline", "avx2", "avx512", "vnni", "vbmi"; aarch64: "baseline", "dotprod"); `AXR_CPU` forces a lower one. */
   cpu?: string;
+  /** Host threads a run on one sub-device splits its convolutions and lookup tables over (1: none; see the `hostThreads` option). */
+  hostThreads?: number;
   /** The instance's sub-devices (round robin over the connection's); `clockMhz[i]` belongs to `subDevices[i]`. */
   subDevices: number[];
   /** Clock of each core (MHz). */

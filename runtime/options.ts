@@ -50,6 +50,14 @@ export interface InstanceOptions {
   aipuCores?: number;
   /** Sub-devices to use (`num_sub_devices`, default 0). */
   numSubDevices?: number;
+  /**
+   * Host threads a run on one sub-device splits its convolutions and lookup tables over
+   * (`host_threads`, 0..8, libaxr only). Default 0: one per sub-device of the instance, at
+   * most the host's CPUs, for programs with a convolution of at least 1M MACs; a value
+   * above 0 splits every convolution and table op over that many threads. Outputs and the
+   * modelled device time do not change (docs/emulator.md "Host threads").
+   */
+  hostThreads?: number;
   /** Inputs are dmabuf/memfd file descriptors (`input_dmabuf`). */
   inputDmabuf?: boolean;
   /** Outputs are dmabuf/memfd file descriptors (`output_dmabuf`). */
@@ -99,6 +107,7 @@ const deviceKeys: Record<string, string> = {
 const instanceKeys: Record<string, string> = {
   aipuCores: "aipu_cores",
   numSubDevices: "num_sub_devices",
+  hostThreads: "host_threads",
   inputDmabuf: "input_dmabuf",
   outputDmabuf: "output_dmabuf",
   deviceProfiling: "device_profiling",

@@ -105,6 +105,18 @@ const CASES: [string, (w: World) => unknown, ErrorClass, RegExp][] = [
     /aipu_cores|aipuCores/,
   ],
   [
+    "loadModelInstance: hostThreads 9",
+    (w) => w.conn.loadModelInstance(w.model, { hostThreads: 9 }),
+    axr.InvalidArgument,
+    /host_threads=9: expected an integer 0\.\.8/,
+  ],
+  [
+    "loadModelInstance: hostThreads -1",
+    (w) => w.conn.loadModelInstance(w.model, { hostThreads: -1 }),
+    axr.InvalidArgument,
+    /host_threads|hostThreads/,
+  ],
+  [
     "loadModelInstance: a model of another context",
     (w) => w.conn.loadModelInstance(w.other.loadModel(TINY)),
     axr.InvalidArgument,

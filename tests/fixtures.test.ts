@@ -225,29 +225,34 @@ const why = typeof native === "string" ? native : "";
 if (why) console.warn(`fixtures.test.ts: skipping the native-library checks: ${why}`);
 
 describe("native library matches the reference bit for bit", () => {
+  // on 1, 2 and 3 host threads: an explicit hostThreads splits every convolution and
+  // lookup table of these small programs, so the split paths run on every fixture
   for (const f of fixtures) {
-    test(f, why ? { skip: why } : {}, () => {
-      const n = native as NativeRunner;
-      const prog = loadProgram(modelPath(f));
-      const run = n.load(modelPath(f));
-      const rand = prng(0x5eed + f.length);
-      for (let k = 0; k < 5; k++) {
-        const ins = randomInputs(prog, rand);
-        const want = runReference(modelPath(f), ins);
-        run(ins).forEach((o, j) => assert.deepEqual(o, want[j], `${f} run ${k} output ${j}`));
-      }
-      // and the committed golden cases
-      for (let k = 0; k < CASES; k++) {
-        const dir = join(here, "fixtures", f, "cases");
-        const ins = prog.inputs.map((_, i) =>
-          new Int8Array(new Uint8Array(readFileSync(join(dir, `in_${k}_${i}.bin`))).buffer)
-        );
-        run(ins).forEach((o, j) => {
-          const want = new Int8Array(new Uint8Array(readFileSync(join(dir, `out_${k}_${j}.bin`))).buffer);
-          assert.deepEqual(o, want, `${f} case ${k} output ${j}`);
-        });
-      }
-    });
+    for (const threads of [1, 2, 3]) {
+      test(`${f}, ${threads} host thread(s)`, why ? { skip: why } : {}, () => {
+        const n = native as NativeRunner;
+        const prog = loadProgram(modelPath(f));
+        const run = n.load(modelPath(f), threads);
+        const rand = prng(0x5eed + f.length);
+        for (let k = 0; k < 5; k++) {
+          const ins = randomInputs(prog, rand);
+          const want = runReference(modelPath(f), ins);
+          run(ins).forEach((o, j) => assert.deepEqual(o, want[j], `${f} run ${k} output ${j} (${threads} threads)`));
+        }
+        // and the committed golden cases
+        for (let k = 0; k < CASES; k++) {
+          const dir = join(here, "fixtures", f, "cases");
+          const ins = prog.inputs.map((_, i) =>
+            new Int8Array(new Uint8Array(readFileSync(join(dir, `in_${k}_${i}.bin`))).buffer)
+          );
+          run(ins).forEach((o, j) => {
+            const want = new Int8Array(new Uint8Array(readFileSync(join(dir, `out_${k}_${j}.bin`))).buffer);
+            assert.deepEqual(o, want, `${f} case ${k} output ${j}`);
+          });
+        }
+        assert.equal(n.hostThreads(), threads);
+      });
+    }
   }
   test("closes", why ? { skip: why } : {}, () => (native as NativeRunner).close());
 });

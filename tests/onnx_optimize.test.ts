@@ -128,6 +128,45 @@ describe("ConvTranspose + bias Add + activation (fused, bit-exact)", () => {
   });
 });
 
+describe("pipeline plans are reused only for the same shapes and operands", () => {
+  test("new shapes and a new non-constant operand give fresh results", () => {
+    const nodes = [
+      n("ConvTranspose", ["x", "w1"], "c1", { kernel_shape: [2, 2], strides: [2, 2] }),
+      n("Add", ["c1", "b1"], "a1"),
+      n("Relu", ["a1"], "r1"),
+      n("ConvTranspose", ["r1", "w2"], "c2", { kernel_shape: [2, 2], strides: [2, 2] }),
+      n("Sigmoid", ["c2"], "s2"),
+      n("Mul", ["s2", "k"], "y"),
+    ];
+    const bytes = encodeModel(makeModel({
+      opset: 17,
+      nodes,
+      inputs: [valueInfo("x", "float32", [1, 8, "h", "w"]), valueInfo("k", "float32", [1])],
+      outputs: [valueInfo("y", "float32", null)],
+      initializers: { w1: f32([8, 8, 2, 2], 11), b1: f32([1, 8, 1, 1], 13), w2: f32([8, 2, 2, 2], 12) },
+    }));
+    const opt = OnnxGraph.fromBytes(bytes), plain = OnnxGraph.fromBytes(bytes, { optimize: false });
+    assert.deepEqual(opt.executionPlan().map((s) => s.opType), ["KernelPipeline"]);
+    // the same k tensor for several runs (plans reused), a new shape, a new k, k changed in place
+    const k2 = tensor("float32", [1], [2]), k3 = tensor("float32", [1], [-3]);
+    const runs: [number, number, Tensor, number, number?][] = [
+      [4, 16, k2, 1],
+      [4, 16, k2, 2],
+      [6, 8, k2, 3],
+      [4, 16, k3, 4],
+      [4, 16, k3, 5, 0.5],
+      [4, 16, k3, 6],
+    ];
+    for (const [h, w, k, seed, set] of runs) {
+      if (set !== undefined) k.data[0] = set;
+      const feeds = { x: f32([1, 8, h, w], seed), k };
+      const a = opt.run(feeds).y, b = plain.run(feeds).y;
+      assert.deepEqual(a.shape, b.shape);
+      sameBits(a.data as Float32Array, b.data as Float32Array);
+    }
+  });
+});
+
 describe("folding into Conv / ConvTranspose / Gemm weights", () => {
   // |y' - y| <= (k + 2) * 2^-24 * sum |terms| with k products: checked against the
   // magnitude of the float64 sum of |w x| per output, bounded here by a scale.

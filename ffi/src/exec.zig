@@ -26,6 +26,9 @@ const lut = @import("ops/lut.zig");
 const pad_lut = @import("ops/pad_lut.zig");
 const layout = @import("ops/layout.zig");
 const kernels = @import("ops/kernels.zig");
+const host_pool = @import("host_pool.zig");
+const Pool = host_pool.Pool;
+const Part = host_pool.Part;
 
 const Program = prog.Program;
 const Op = prog.Op;
@@ -48,8 +51,27 @@ pub const Footprint = struct {
 
 pub const RunError = error{ BadInputCount, BadOutputCount, BadBufferSize, OutOfMemory, ThreadFailed };
 
+/// Host threads of a run on one core (`Runner.initThreads`).
+pub const Threads = struct {
+    /// threads, 1..max_workers (1: no helper threads)
+    n: u32 = 1,
+    /// split every convolution, Add/Mul and pool (by output rows) and table op (by cache
+    /// lines), however small; else only programs with a convolution of at least
+    /// `auto_min_macs` MACs per image use the threads, a conv is split when it has that
+    /// many MACs, and the other ops only into parts of at least `auto_min_part` output
+    /// bytes (below that the hand-over costs more than the part)
+    all: bool = false,
+
+    pub const auto_min_macs: u64 = 1 << 20;
+    pub const auto_min_part: usize = 32 * 1024;
+};
+
 /// At most this many worker threads (and scratch sets) for one batch.
 pub const max_workers: u32 = 8;
+comptime {
+    // the parts of a split op use the workers' scratch
+    std.debug.assert(host_pool.max_parts <= max_workers);
+}
 
 pub const Runner = struct {
     program: *const Program,
@@ -85,6 +107,14 @@ pub const Runner = struct {
     table_src: []u32,
     /// per op: the merged table of a table op at the end of a chain (else unused)
     tables: [][256]u8,
+    /// threads a run on one core splits its convolutions and tables over
+    host_threads: u32 = 1,
+    /// the smallest conv worth splitting (MACs per image), and the smallest part of
+    /// another op worth a thread (output bytes)
+    min_split_macs: u64 = Threads.auto_min_macs,
+    min_part: usize = Threads.auto_min_part,
+    /// the helper threads (host_threads - 1), or null
+    pool: ?*Pool = null,
 
     /// Plans and allocates all memory of the runs: the program's internal tensors share
     /// buffers whose lifetimes do not overlap (best-fit slots, freed after an op's last
@@ -92,13 +122,31 @@ pub const Runner = struct {
     /// one arena per worker.
     pub fn init(gpa: std.mem.Allocator, program: *const Program) !Runner {
         var fp: Footprint = .{};
-        return initWithin(gpa, program, std.math.maxInt(u64), &fp);
+        return initWithin(gpa, program, .{}, std.math.maxInt(u64), &fp);
     }
 
-    /// `init` within a memory budget: `fp` receives the bytes the tensors and scratch
-    /// need, and when they exceed `limit` the result is error.MemoryLimit, before those
-    /// allocations are made (only the plan's small per-tensor and per-op arrays were).
-    pub fn initWithin(gpa: std.mem.Allocator, program: *const Program, limit: u64, fp: *Footprint) !Runner {
+    /// `init` for runs that split the convolutions and tables of a batch-1 program (or
+    /// any program run on one core) over `threads.n` threads (the helper threads start
+    /// here and wait for work; see `Threads` for when a program or an op is split).
+    pub fn initThreads(gpa: std.mem.Allocator, program: *const Program, threads: Threads) !Runner {
+        var fp: Footprint = .{};
+        return initWithin(gpa, program, threads, std.math.maxInt(u64), &fp);
+    }
+
+    /// `initThreads` within a memory budget: `fp` receives the bytes the tensors and
+    /// scratch need (the scratch of every host thread included), and when they exceed
+    /// `limit` the result is error.MemoryLimit, before those allocations are made (only
+    /// the plan's small per-tensor and per-op arrays were).
+    pub fn initWithin(gpa: std.mem.Allocator, program: *const Program, threads: Threads, limit: u64, fp: *Footprint) !Runner {
+        var r = try initPlan(gpa, program, threads, limit, fp);
+        errdefer r.deinit(gpa);
+        if (r.host_threads > 1) r.pool = Pool.start(gpa, r.host_threads - 1) catch null;
+        if (r.pool) |pl| r.host_threads = pl.n + 1;
+        if (r.pool == null) r.host_threads = 1;
+        return r;
+    }
+
+    fn initPlan(gpa: std.mem.Allocator, program: *const Program, threads: Threads, limit: u64, fp: *Footprint) !Runner {
         const p = program;
         const B: u64 = p.batch;
         const nt = p.tensors.len;
@@ -179,7 +227,13 @@ pub const Runner = struct {
         errdefer gpa.free(slot_off);
         for (slot_off, 0..) |*o, t| o.* = if (external[t] or slot_of[t] == std.math.maxInt(usize)) 0 else slot_base[slot_of[t]];
 
-        const workers: u32 = @intCast(@min(B, max_workers));
+        // threads only pay when the program has real convolutions
+        var big = threads.all;
+        for (p.ops) |o| {
+            if (o.attrs == .conv and o.macs / B >= Threads.auto_min_macs) big = true;
+        }
+        const host_threads: u32 = if (big) @max(1, @min(threads.n, max_workers)) else 1;
+        const workers: u32 = @intCast(@max(@min(B, max_workers), host_threads));
         var ext_size: usize = 0;
         for (p.tensors, 0..) |t, i| {
             if (external[i] and t.hasPadding()) ext_size += std.mem.alignForward(usize, t.logicalSize(), 64);
@@ -230,6 +284,9 @@ pub const Runner = struct {
         errdefer gpa.free(views);
         const xp = try gpa.alignedAlloc(i16, 64, xp_n * workers);
         errdefer gpa.free(xp);
+        // a part widens only the input rows it reads; its last vector loads read past them
+        // (into weights of zero), so every value there must be defined from the start
+        @memset(xp, 0);
         const acc = try gpa.alignedAlloc(i32, 64, acc_n * workers);
         errdefer gpa.free(acc);
         const lb = try gpa.alloc([]const u8, list_n * workers);
@@ -259,7 +316,42 @@ pub const Runner = struct {
             .exec_op = exec_op,
             .table_src = table_src,
             .tables = tables,
+            .host_threads = host_threads,
+            .min_split_macs = if (threads.all) 0 else Threads.auto_min_macs,
+            .min_part = if (threads.all) 64 else Threads.auto_min_part,
         };
+    }
+
+    /// Runs `a` (ConvArgs, BinaryArgs or PoolArgs, all `rows` output rows of axis 1) on
+    /// the pool in parts of consecutive rows (a conv's parts with their workers' scratch),
+    /// or alone when `parts` is 1.
+    fn splitRows(self: *Runner, k: *const kernels.Table, comptime tag: std.meta.Tag(Part), a: anytype, rows: u32, parts_want: usize) void {
+        const parts: u32 = @intCast(@max(1, @min(self.pool.?.n + 1, rows, parts_want)));
+        var ps: [host_pool.max_parts]Part = undefined;
+        for (0..parts) |i| {
+            var b = a.*;
+            b.row0 = @intCast(@as(u64, rows) * i / parts);
+            b.row1 = @intCast(@as(u64, rows) * (i + 1) / parts);
+            if (tag == .conv) {
+                b.xp = self.xp[i * self.xp_per_worker ..][0..self.xp_per_worker];
+                b.acc = self.acc[i * self.acc_per_worker ..][0..self.acc_per_worker];
+            }
+            ps[i] = @unionInit(Part, @tagName(tag), b);
+        }
+        self.pool.?.run(k, ps[0..parts]);
+    }
+
+    /// A table op's bytes split over the pool (chunks of whole cache lines).
+    fn splitTable(self: *Runner, k: *const kernels.Table, a: *const kernels.TableArgs) void {
+        const n = a.x.len;
+        const parts: u32 = @intCast(@max(1, @min(self.pool.?.n + 1, n / self.min_part)));
+        var ps: [host_pool.max_parts]Part = undefined;
+        for (0..parts) |i| {
+            const lo = std.mem.alignBackward(usize, n * i / parts, 64);
+            const hi = if (i + 1 == parts) n else std.mem.alignBackward(usize, n * (i + 1) / parts, 64);
+            ps[i] = .{ .table = .{ .t = a.t, .x = a.x[lo..hi], .y = a.y[lo..hi] } };
+        }
+        self.pool.?.run(k, ps[0..parts]);
     }
 
     /// The inputs op `i` reads when it runs (a merged table op: the chain's first input).
@@ -305,6 +397,7 @@ pub const Runner = struct {
     }
 
     pub fn deinit(self: *Runner, gpa: std.mem.Allocator) void {
+        if (self.pool) |pl| pl.stop(gpa);
         gpa.free(self.storage);
         gpa.free(self.bufs);
         gpa.free(self.views);
@@ -429,6 +522,8 @@ pub const Runner = struct {
         const lm = self.list_mut[w * self.list_per_worker ..][0..self.list_per_worker];
         const ls = self.list_shapes[w * self.list_per_worker ..][0..self.list_per_worker];
         const k = prog.cpu.table(p.level);
+        // one unit on the calling thread: split the heavy ops over the pool
+        const split = self.pool != null and w == 0 and ub - ua == p.batch;
         for (ua..ub) |uu| {
             const u: u32 = @intCast(uu);
             for (p.ops, 0..) |*o, oi| {
@@ -437,10 +532,14 @@ pub const Runner = struct {
                 const y = self.view(w, o.outputs[0], u);
                 const xd = p.tensors[o.inputs[0]];
                 switch (o.attrs) {
-                    .conv => |*c| k.conv(&.{ .p = c, .x = .{ .data = x.data, .shape = x.shape, .zp = xd.zero_point, .is_uint8 = xd.isUint8() }, .y = y.data, .oh = y.shape[1], .ow = y.shape[2], .row0 = 0, .row1 = y.shape[1], .xp = xp, .acc = acc }),
+                    .conv => |*c| {
+                        const a = kernels.ConvArgs{ .p = c, .x = .{ .data = x.data, .shape = x.shape, .zp = xd.zero_point, .is_uint8 = xd.isUint8() }, .y = y.data, .oh = y.shape[1], .ow = y.shape[2], .row0 = 0, .row1 = y.shape[1], .xp = xp, .acc = acc };
+                        if (split and o.macs / p.batch >= self.min_split_macs) self.splitRows(k, .conv, &a, a.oh, host_pool.max_parts) else k.conv(&a);
+                    },
                     .binary => |*bp| {
                         const b = self.view(w, o.inputs[1], u);
-                        k.binary(&.{ .p = bp, .a = x.data, .as_ = x.shape, .b = b.data, .bs = b.shape, .y = y.data, .ys = y.shape });
+                        const a = kernels.BinaryArgs{ .p = bp, .a = x.data, .as_ = x.shape, .b = b.data, .bs = b.shape, .y = y.data, .ys = y.shape, .row0 = 0, .row1 = y.shape[1] };
+                        if (split) self.splitRows(k, .binary, &a, a.ys[1], y.data.len / self.min_part) else k.binary(&a);
                     },
                     .concat => |*cp| {
                         for (o.inputs, 0..) |t, i| {
@@ -450,8 +549,14 @@ pub const Runner = struct {
                         }
                         k.concat(&.{ .p = cp, .xs = lb[0..o.inputs.len], .shapes = ls[0..o.inputs.len], .y = y.data, .ys = y.shape });
                     },
-                    .pool => |*pp| k.pool(&.{ .p = pp, .x = x.data, .xs = x.shape, .y = y.data, .oh = y.shape[1], .ow = y.shape[2] }),
-                    .table => k.table(&.{ .t = &self.tables[oi], .x = x.data, .y = y.data }),
+                    .pool => |*pp| {
+                        const a = kernels.PoolArgs{ .p = pp, .x = x.data, .xs = x.shape, .y = y.data, .oh = y.shape[1], .ow = y.shape[2], .row0 = 0, .row1 = y.shape[1] };
+                        if (split) self.splitRows(k, .pool, &a, a.oh, y.data.len / self.min_part) else k.pool(&a);
+                    },
+                    .table => {
+                        const a = kernels.TableArgs{ .t = &self.tables[oi], .x = x.data, .y = y.data };
+                        if (split) self.splitTable(k, &a) else k.table(&a);
+                    },
                     .pad => |*pp| pad_lut.pad(pp, x.data, x.shape, y.data, y.shape),
                     .channel_table => |t| pad_lut.channelLut(t, x.data, y.data),
                     .resize => |s| layout.resize(s[0], s[1], x.data, x.shape, y.data),

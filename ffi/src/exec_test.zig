@@ -25,11 +25,12 @@ const refSat = util.refSat;
 const i8s = util.i8s;
 const dataWriter = util.dataWriter;
 
-test "committed fixtures: bit-exact against the TypeScript reference's golden outputs, at every CPU level" {
+test "committed fixtures: bit-exact against the TypeScript reference's golden outputs, at every CPU level and on 1, 2, 3 host threads" {
     const gpa = testing.allocator;
     const dirs = [_][]const u8{ "tiny", "ops", "uint8", "keras" };
     var ran: usize = 0;
-    for (cpuLevels()) |level| for (dirs) |dir| {
+    var cycles: [16]u64 = undefined;
+    for (cpuLevels()) |level| for (dirs) |dir| for ([_]u32{ 1, 2, 3 }) |threads| {
         const bytes = readFixture(gpa, dir, "program.axp") catch |e| switch (e) {
             error.FileNotFound => continue,
             else => return e,
@@ -42,8 +43,10 @@ test "committed fixtures: bit-exact against the TypeScript reference's golden ou
         };
         gpa.free(bytes);
         defer p.deinit(gpa);
-        var r = try Runner.init(gpa, &p);
+        // every conv and table split over the threads, however small
+        var r = try Runner.initThreads(gpa, &p, .{ .n = threads, .all = true });
         defer r.deinit(gpa);
+        try testing.expectEqual(threads, r.host_threads);
         var case: usize = 0;
         while (true) : (case += 1) {
             var ins = std.ArrayList([]u8).init(gpa);
@@ -80,6 +83,9 @@ test "committed fixtures: bit-exact against the TypeScript reference's golden ou
             const consts: []const []const u8 = @ptrCast(ins.items);
             const st = try r.run(consts, outs.items, &.{.{}}, &spans);
             try testing.expect(st.device_cycles > timing.run_overhead_cycles);
+            // the modelled device time does not depend on the host threads
+            if (threads == 1 and case < cycles.len) cycles[case] = st.device_cycles;
+            if (threads > 1 and case < cycles.len) try testing.expectEqual(cycles[case], st.device_cycles);
             try testing.expectEqual(p.ops.len, spans.items.len);
             for (p.outputs(), 0..) |_, j| {
                 const name = try std.fmt.allocPrint(gpa, "cases/out_{d}_{d}.bin", .{ case, j });
@@ -87,7 +93,7 @@ test "committed fixtures: bit-exact against the TypeScript reference's golden ou
                 const want = try readFixture(gpa, dir, name);
                 defer gpa.free(want);
                 testing.expectEqualSlices(u8, want, outs.items[j]) catch |e| {
-                    std.debug.print("fixture {s} case {d} output {d} differs at CPU level {s}\n", .{ dir, case, j, level.name() });
+                    std.debug.print("fixture {s} case {d} output {d} differs at CPU level {s}, {d} host thread(s)\n", .{ dir, case, j, level.name(), threads });
                     return e;
                 };
             }

@@ -33,20 +33,29 @@ pub fn cpuLevels() []const cpu.Level {
 
 pub fn runProgram(gpa: std.mem.Allocator, json: []const u8, data: []const u8, inputs: []const []const u8, cores: []const CoreConfig) ![][]u8 {
     const levels = cpuLevels();
-    const first = try runProgramAt(gpa, json, data, inputs, cores, levels[0]);
+    const first = try runProgramAt(gpa, json, data, inputs, cores, levels[0], .{});
     errdefer freeOuts(gpa, first);
     for (levels[1..]) |l| {
-        const o = try runProgramAt(gpa, json, data, inputs, cores, l);
+        const o = try runProgramAt(gpa, json, data, inputs, cores, l, .{});
         defer freeOuts(gpa, o);
         for (first, o, 0..) |a, b, i| testing.expectEqualSlices(u8, a, b) catch |e| {
             std.debug.print("output {d}: CPU level {s} differs from {s}\n", .{ i, l.name(), levels[0].name() });
             return e;
         };
     }
+    // split over 2 and 3 host threads (every conv and table, however small)
+    for ([_]u32{ 2, 3 }) |t| {
+        const o = try runProgramAt(gpa, json, data, inputs, cores, levels[levels.len - 1], .{ .n = t, .all = true });
+        defer freeOuts(gpa, o);
+        for (first, o, 0..) |a, b, i| testing.expectEqualSlices(u8, a, b) catch |e| {
+            std.debug.print("output {d}: {d} host threads differ from 1\n", .{ i, t });
+            return e;
+        };
+    }
     return first;
 }
 
-pub fn runProgramAt(gpa: std.mem.Allocator, json: []const u8, data: []const u8, inputs: []const []const u8, cores: []const CoreConfig, level: cpu.Level) ![][]u8 {
+pub fn runProgramAt(gpa: std.mem.Allocator, json: []const u8, data: []const u8, inputs: []const []const u8, cores: []const CoreConfig, level: cpu.Level, threads: exec.Threads) ![][]u8 {
     const bytes = try prog.encode(gpa, json, data);
     defer gpa.free(bytes);
     var diag = prog.Diagnostic{};
@@ -55,7 +64,7 @@ pub fn runProgramAt(gpa: std.mem.Allocator, json: []const u8, data: []const u8, 
         return e;
     };
     defer p.deinit(gpa);
-    var r = try Runner.init(gpa, &p);
+    var r = try Runner.initThreads(gpa, &p, threads);
     defer r.deinit(gpa);
     const outs = try gpa.alloc([]u8, p.outputs().len);
     for (p.outputs(), 0..) |d, i| {

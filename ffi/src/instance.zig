@@ -26,6 +26,9 @@ const Model = model_mod.Model;
 pub const Settings = struct {
     aipu_cores: u32 = 0,
     num_sub_devices: u32 = 0,
+    /// host threads a run on one core splits its convolutions over (0: one per core of
+    /// the instance, at most the host's CPUs)
+    host_threads: u32 = 0,
     input_dmabuf: bool = false,
     output_dmabuf: bool = false,
     double_buffer: bool = false,
@@ -88,6 +91,10 @@ pub fn parseSettings(map: ?*const properties.Map, max_subs: u32, diag: *Diag) Er
             s.aipu_cores = std.fmt.parseInt(u32, v, 10) catch std.math.maxInt(u32);
             if (s.aipu_cores > devices.max_sub_devices)
                 return diag.fail(error.InvalidArgument, "aipu_cores={s}: expected an integer 0..4", .{properties.clip(v)});
+        } else if (std.mem.eql(u8, k, "host_threads")) {
+            s.host_threads = std.fmt.parseInt(u32, v, 10) catch std.math.maxInt(u32);
+            if (s.host_threads > exec.max_workers)
+                return diag.fail(error.InvalidArgument, "host_threads={s}: expected an integer 0..{d}", .{ properties.clip(v), exec.max_workers });
         } else if (std.mem.eql(u8, k, "num_sub_devices")) {
             s.num_sub_devices = std.fmt.parseInt(u32, v, 10) catch std.math.maxInt(u32);
             if (s.num_sub_devices > max_subs)
@@ -100,7 +107,7 @@ pub fn parseSettings(map: ?*const properties.Map, max_subs: u32, diag: *Diag) Er
                 @field(s, bk) = if (std.mem.eql(u8, v, "1")) true else if (std.mem.eql(u8, v, "0")) false else return diag.fail(error.InvalidArgument, "{s}={s}: expected 0 or 1", .{ bk, properties.clip(v) });
                 break;
             }
-        } else return diag.fail(error.InvalidArgument, "unknown model instance property '{s}' (expected aipu_cores, num_sub_devices, input_dmabuf, output_dmabuf, double_buffer, device_profiling, host_profiling, elf_in_ddr, memory_limit)", .{properties.clip(k)});
+        } else return diag.fail(error.InvalidArgument, "unknown model instance property '{s}' (expected aipu_cores, num_sub_devices, host_threads, input_dmabuf, output_dmabuf, double_buffer, device_profiling, host_profiling, elf_in_ddr, memory_limit)", .{properties.clip(k)});
     }
     return s;
 }
@@ -148,10 +155,16 @@ pub const Instance = struct {
         const gpa = alloc.gpa();
         const box = model.box.retain();
         errdefer box.release();
+        const want_cores = if (settings.aipu_cores > 0) settings.aipu_cores else if (settings.num_sub_devices > 0) settings.num_sub_devices else conn.n_subs;
+        const host_cpus: u32 = @intCast(std.Thread.getCpuCount() catch 1);
+        const threads: exec.Threads = if (settings.host_threads > 0)
+            .{ .n = settings.host_threads, .all = true }
+        else
+            .{ .n = @max(1, @min(want_cores, conn.n_subs, host_cpus)) };
         // the program's own memory (weights, tables) counts against the limit too
         const prog_bytes = box.program.bytes;
         var fp: exec.Footprint = .{};
-        var runner = exec.Runner.initWithin(gpa, &box.program, limit.bytes -| prog_bytes, &fp) catch |e| return switch (e) {
+        var runner = exec.Runner.initWithin(gpa, &box.program, threads, limit.bytes -| prog_bytes, &fp) catch |e| return switch (e) {
             error.MemoryLimit => diag.fail(error.IncompatibleDevice, "model '{s}' needs {d} bytes on an instance ({d} of tensors, {d} of scratch, {d} of program: weights and tables), more than the memory limit of {d} bytes from {s}", .{ properties.clip(model.name), fp.total() +| prog_bytes, fp.tensors, fp.scratch, prog_bytes, limit.bytes, limit.source }),
             error.OutOfMemory => error.OutOfMemory,
         };
@@ -177,8 +190,7 @@ pub const Instance = struct {
         };
         // cores: aipu_cores, else num_sub_devices, else all of the connection's
         // sub-devices; never more than the connection reserved.
-        const want = if (settings.aipu_cores > 0) settings.aipu_cores else if (settings.num_sub_devices > 0) settings.num_sub_devices else conn.n_subs;
-        inst.n_cores = @min(want, conn.n_subs);
+        inst.n_cores = @min(want_cores, conn.n_subs);
         std.debug.assert(inst.n_cores >= 1);
         // round robin: each instance starts where the previous one ended
         const start = conn.next_core.fetchAdd(inst.n_cores, .monotonic) % conn.n_subs;
@@ -299,7 +311,7 @@ pub const Instance = struct {
         for (self.box.program.output_descs) |d| io += d.byteSize();
         try w.print(",\"board_type\":\"{s}\",\"transfer_bytes\":{d},\"transfer_us\":{d:.3}", .{ devices.boardName(self.device.board), io, @as(f64, @floatFromInt(timing.transferNs(io, self.device.board))) / 1000.0 });
         if (timing.unknownOp(&self.box.program)) |op| try w.print(",\"timing_unknown_op\":\"{s}\"", .{op});
-        try w.print(",\"cpu\":\"{s}\"", .{self.box.program.level.name()});
+        try w.print(",\"cpu\":\"{s}\",\"host_threads\":{d}", .{ self.box.program.level.name(), self.runner.host_threads });
         try w.writeAll(",\"sub_devices\":[");
         for (self.core_ids[0..self.n_cores], 0..) |id, i| try w.print("{s}{d}", .{ if (i > 0) "," else "", id });
         try w.writeAll("],\"clock_mhz\":[");

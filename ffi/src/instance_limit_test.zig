@@ -63,7 +63,7 @@ test "budget: a huge declared program is refused before its tensors are allocate
     var fp: exec.Footprint = .{};
     // testing.allocator would fail the test if the 4 GiB were allocated and leaked; the
     // budget answers first
-    try testing.expectError(error.MemoryLimit, exec.Runner.initWithin(gpa, &p, instance.default_memory_limit, &fp));
+    try testing.expectError(error.MemoryLimit, exec.Runner.initWithin(gpa, &p, .{}, instance.default_memory_limit, &fp));
     try testing.expectEqual(@as(u64, 2 * 65472 * 4096 * 4), fp.tensors);
     try testing.expect(fp.scratch >= 2 * 65472 * 4096 * 4);
     try testing.expect(fp.total() > 4_000_000_000);
@@ -78,10 +78,10 @@ test "budget: what initWithin budgets is what the runner holds" {
     defer p.deinit(gpa);
     try testing.expect(p.bytes > 0);
     var fp: exec.Footprint = .{};
-    var r = try exec.Runner.initWithin(gpa, &p, std.math.maxInt(u64), &fp);
+    var r = try exec.Runner.initWithin(gpa, &p, .{}, std.math.maxInt(u64), &fp);
     defer r.deinit(gpa);
     try testing.expectEqual(@as(u64, r.memoryBytes()), fp.total());
-    try testing.expectError(error.MemoryLimit, exec.Runner.initWithin(gpa, &p, fp.total() - 1, &fp));
+    try testing.expectError(error.MemoryLimit, exec.Runner.initWithin(gpa, &p, .{}, fp.total() - 1, &fp));
 }
 
 fn expectInstanceFails(ctx: *anyopaque, conn: *anyopaque, m: *anyopaque, props: ?[:0]const u8, code: abi.Result, needles: []const []const u8) !void {

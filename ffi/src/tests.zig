@@ -25,6 +25,7 @@ test {
     _ = @import("program.zig");
     _ = @import("program_test.zig");
     _ = @import("exec.zig");
+    _ = @import("host_pool.zig");
     _ = @import("exec_test.zig");
     _ = @import("exec_ops_test.zig");
     _ = @import("timing.zig");

@@ -41,7 +41,7 @@ impl Act {
     }
 
     #[inline(always)]
-    fn one(self, v: f32) -> f32 {
+    pub(crate) fn one(self, v: f32) -> f32 {
         match self {
             Act::None => v,
             Act::Relu => relu_one(v),
@@ -71,18 +71,14 @@ fn clip_one(v: f32, lo: f32, hi: f32) -> f32 {
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod simd {
+pub(crate) mod simd {
     use super::Act;
+    pub use crate::numeric::simd::{sigmoid4, ExpK};
     use core::arch::wasm32::*;
 
     #[inline(always)]
     pub fn relu4(v: v128) -> v128 {
         v128_and(v, f32x4_gt(v, f32x4_splat(0.0)))
-    }
-
-    #[inline(always)]
-    pub fn sigmoid4(v: v128) -> v128 {
-        crate::numeric::simd::sigmoid4(v, f32x4_splat(crate::numeric::sigmoid_floor()))
     }
 
     #[inline(always)]
@@ -92,11 +88,19 @@ mod simd {
     }
 
     #[inline(always)]
-    pub fn act4(a: Act, v: v128) -> v128 {
+    pub fn act4(a: Act, v: v128, k: &ExpK) -> v128 {
         match a {
-            Act::None => v,
+            Act::Sigmoid => sigmoid4(v, k),
+            a => act4_cheap(a, v),
+        }
+    }
+
+    /// [`act4`] for the activations without constants (None, Relu, Clip); Sigmoid gives `v`.
+    #[inline(always)]
+    pub fn act4_cheap(a: Act, v: v128) -> v128 {
+        match a {
+            Act::None | Act::Sigmoid => v,
             Act::Relu => relu4(v),
-            Act::Sigmoid => sigmoid4(v),
             Act::Clip(lo, hi) => clip4(v, lo, hi),
         }
     }
@@ -179,6 +183,8 @@ pub unsafe fn chain(
     steps: &[Step],
 ) {
     let blocks = len / inner;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let k = simd::ExpK::new();
     for o in 0..blocks {
         let ch = o % count;
         let base = o * inner;
@@ -192,7 +198,7 @@ pub unsafe fn chain(
                 let mut v = v128_load(src.add(at) as *const v128);
                 for s in steps {
                     v = match *s {
-                        Step::Act(a) => simd::act4(a, v),
+                        Step::Act(a) => simd::act4(a, v, &k),
                         Step::Binary(code, op) => {
                             let b = match op {
                                 Operand::Scalar(c) => f32x4_splat(c),
@@ -282,7 +288,7 @@ impl ConvT {
     }
 
     /// Each output gets exactly one tap: stride = kernel (width 2), no dilation or padding.
-    fn tiles(&self) -> bool {
+    pub(crate) fn tiles(&self) -> bool {
         self.kw == 2
             && self.sw == 2
             && (self.kh == 1 || self.kh == 2)
@@ -324,11 +330,7 @@ pub unsafe fn conv_transpose(
     act: Act,
 ) {
     if g.tiles() {
-        if g.kh == 2 {
-            convt_tiles::<2>(x, w, bias, y, col, g, act)
-        } else {
-            convt_tiles::<1>(x, w, bias, y, col, g, act)
-        }
+        crate::convt::tiles(x, w, bias, y, col, g, act);
         return;
     }
     let cg = g.c / g.group;
@@ -389,12 +391,13 @@ unsafe fn epilogue(y: *mut f32, len: usize, bv: f32, act: Act) {
     {
         use core::arch::wasm32::*;
         let b = f32x4_splat(bv);
+        let k = simd::ExpK::new();
         while i + 4 <= len {
             let mut v = v128_load(y.add(i) as *const v128);
             if bv != 0.0 {
                 v = f32x4_add(v, b);
             }
-            v128_store(y.add(i) as *mut v128, simd::act4(act, v));
+            v128_store(y.add(i) as *mut v128, simd::act4(act, v, &k));
             i += 4;
         }
     }
@@ -405,138 +408,6 @@ unsafe fn epilogue(y: *mut f32, len: usize, bv: f32, act: Act) {
         }
         *y.add(i) = act.one(v);
         i += 1;
-    }
-}
-
-/// The tiled ConvTranspose: stride = kernel = (KH, 2). Per input row and 8 columns, per
-/// output channel: `2 * KH` taps x 8 columns accumulate over the input channels in
-/// registers, then bias, activation, and two shuffles per tap pair interleave the columns
-/// of taps 0 and 1 into the output row.
-#[cfg_attr(
-    not(all(target_arch = "wasm32", target_feature = "simd128")),
-    allow(unused_variables)
-)]
-unsafe fn convt_tiles<const KH: usize>(
-    x: *const f32,
-    w: *const f32,
-    bias: *const f32,
-    y: *mut f32,
-    pack: *mut f32,
-    g: &ConvT,
-    act: Act,
-) {
-    let cg = g.c / g.group;
-    let mg = g.m / g.group;
-    let ks = KH * 2;
-    let isz = g.ih * g.iw;
-    let osz = g.oh * g.ow;
-    for b in 0..g.n {
-        for gi in 0..g.group {
-            let xb = x.add((b * g.c + gi * cg) * isz);
-            for i in 0..g.ih {
-                #[allow(unused_mut)]
-                let mut j = 0usize;
-                #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-                {
-                    use core::arch::wasm32::*;
-                    // pack the row's full tiles: pack[(tile * cg + ic) * 8 + q] = x[ic, i, tile * 8 + q],
-                    // so the sums below read 32 contiguous bytes per input channel (the planes
-                    // are a multiple of 4 KiB apart in the source, which aliases in the L1).
-                    // With few output channels each input is read once or twice: read it in place.
-                    let packed = mg >= 4;
-                    let tiles = if packed { g.iw / 8 } else { 0 };
-                    for ic in 0..cg {
-                        let src = xb.add(ic * isz + i * g.iw);
-                        for t in 0..tiles {
-                            let d = pack.add((t * cg + ic) * 8);
-                            v128_store(d as *mut v128, v128_load(src.add(t * 8) as *const v128));
-                            v128_store(
-                                d.add(4) as *mut v128,
-                                v128_load(src.add(t * 8 + 4) as *const v128),
-                            );
-                        }
-                    }
-                    while j + 8 <= g.iw {
-                        let (tile, step) = if packed {
-                            (pack.add((j / 8) * cg * 8) as *const f32, 8)
-                        } else {
-                            (xb.add(i * g.iw + j), isz)
-                        };
-                        for oc in 0..mg {
-                            // acc[a][e][half]
-                            let mut acc = [[[f32x4_splat(0.0); 2]; 2]; KH];
-                            let mut xp = tile;
-                            let mut wp = w.add((gi * cg * mg + oc) * ks);
-                            for _ in 0..cg {
-                                let x0 = v128_load(xp as *const v128);
-                                let x1 = v128_load(xp.add(4) as *const v128);
-                                for a in 0..KH {
-                                    for e in 0..2 {
-                                        let wv = v128_load32_splat(wp.add(a * 2 + e) as *const u32);
-                                        acc[a][e][0] = f32x4_add(acc[a][e][0], f32x4_mul(wv, x0));
-                                        acc[a][e][1] = f32x4_add(acc[a][e][1], f32x4_mul(wv, x1));
-                                    }
-                                }
-                                xp = xp.add(step);
-                                wp = wp.add(mg * ks);
-                            }
-                            let bv = if bias.is_null() {
-                                0.0
-                            } else {
-                                *bias.add(gi * mg + oc)
-                            };
-                            let bb = f32x4_splat(bv);
-                            let yb = y.add((b * g.m + gi * mg + oc) * osz);
-                            for (a, row) in acc.iter().enumerate() {
-                                let mut v = [[f32x4_splat(0.0); 2]; 2];
-                                for e in 0..2 {
-                                    for h in 0..2 {
-                                        let mut t = row[e][h];
-                                        if bv != 0.0 {
-                                            t = f32x4_add(t, bb);
-                                        }
-                                        v[e][h] = simd::act4(act, t);
-                                    }
-                                }
-                                let yr = yb.add((i * KH + a) * g.ow + 2 * j);
-                                for h in 0..2 {
-                                    let lo = i32x4_shuffle::<0, 4, 1, 5>(v[0][h], v[1][h]);
-                                    let hi = i32x4_shuffle::<2, 6, 3, 7>(v[0][h], v[1][h]);
-                                    v128_store(yr.add(8 * h) as *mut v128, lo);
-                                    v128_store(yr.add(8 * h + 4) as *mut v128, hi);
-                                }
-                            }
-                        }
-                        j += 8;
-                    }
-                }
-                // tail columns: the same sums, one column at a time
-                while j < g.iw {
-                    for oc in 0..mg {
-                        let bv = if bias.is_null() {
-                            0.0
-                        } else {
-                            *bias.add(gi * mg + oc)
-                        };
-                        let yb = y.add((b * g.m + gi * mg + oc) * osz);
-                        for a in 0..KH {
-                            for e in 0..2 {
-                                let mut s = 0.0f32;
-                                for ic in 0..cg {
-                                    s += *w.add(((gi * cg + ic) * mg + oc) * ks + a * 2 + e)
-                                        * *xb.add(ic * isz + i * g.iw + j);
-                                }
-                                if bv != 0.0 {
-                                    s += bv;
-                                }
-                                *yb.add((i * KH + a) * g.ow + 2 * j + e) = act.one(s);
-                            }
-                        }
-                    }
-                    j += 1;
-                }
-            }
-        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! the kernels trust their arguments. Shapes and padding travel as a pointer to 12 u32
 //! (see [`layout::Geom::read`]). Rounding semantics: see [`quant`].
 
+pub mod convt;
 pub mod fused;
 pub mod layout;
 pub mod numeric;
@@ -289,6 +290,64 @@ pub fn conv_transpose_f32(x: usize, w: usize, bias: usize, y: usize, col: usize,
 pub fn conv_transpose_scratch_f32(params: usize) -> usize {
     let p = unsafe { core::slice::from_raw_parts(params as *const u32, 16) };
     fused::ConvT::read(p).scratch_len()
+}
+
+/// Two ConvTransposes back to back, streamed by rows ([`convt::pair`]): `params` holds the
+/// 19 u32 of the first (as [`conv_transpose_f32`]) then the 19 of the second; `scratch`
+/// is [`conv_transpose_pair_scratch_f32`] floats. Returns 0, or 1 (nothing written) when
+/// the two do not form a pair ([`convt::pairs`]) or an activation code is unknown.
+#[wasm_bindgen]
+#[allow(clippy::too_many_arguments)]
+pub fn conv_transpose_pair_f32(
+    x: usize,
+    w1: usize,
+    b1: usize,
+    w2: usize,
+    b2: usize,
+    y: usize,
+    scratch: usize,
+    params: usize,
+) -> u32 {
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 38) };
+    let (Some(a1), Some(a2)) = (
+        fused::Act::from_code(p[16], p[17], p[18]),
+        fused::Act::from_code(p[35], p[36], p[37]),
+    ) else {
+        return 1;
+    };
+    let (g1, g2) = (fused::ConvT::read(p), fused::ConvT::read(&p[19..]));
+    if !convt::pairs(&g1, &g2) {
+        return 1;
+    }
+    unsafe {
+        convt::pair(
+            x as *const f32,
+            w1 as *const f32,
+            b1 as *const f32,
+            a1,
+            &g1,
+            w2 as *const f32,
+            b2 as *const f32,
+            a2,
+            &g2,
+            y as *mut f32,
+            scratch as *mut f32,
+        )
+    }
+    0
+}
+
+/// Floats of scratch `conv_transpose_pair_f32` needs for the 38 u32 at `params`; 0 when
+/// the two do not form a pair.
+#[wasm_bindgen]
+pub fn conv_transpose_pair_scratch_f32(params: usize) -> usize {
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 38) };
+    let (g1, g2) = (fused::ConvT::read(p), fused::ConvT::read(&p[19..]));
+    if convt::pairs(&g1, &g2) {
+        convt::pair_scratch_len(&g1, &g2)
+    } else {
+        0
+    }
 }
 
 /// An element-wise chain over `len` f32 in one pass (may be in place): `nsteps` steps of

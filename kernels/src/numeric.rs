@@ -55,33 +55,67 @@ pub(crate) mod simd {
     use super::*;
     use core::arch::wasm32::*;
 
+    /// The constants of [`exp4`] and [`sigmoid4`] as values the compiler cannot fold back
+    /// into `v128.const`: made once before a loop, they stay in locals (registers or the
+    /// engine's stack). A `v128.const` at each use costs V8 three instructions (a 64-bit
+    /// immediate, a move and an unpack), about 45 of them per sigmoid vector. The values,
+    /// and so the results, are the same.
+    #[derive(Clone, Copy)]
+    pub struct ExpK {
+        lo: v128,
+        hi: v128,
+        log2e: v128,
+        half: v128,
+        c1: v128,
+        c2: v128,
+        p: [v128; 6],
+        one: v128,
+        magic: v128,
+        bias: v128,
+        neg_hi: v128,
+        floor: v128,
+    }
+
+    impl ExpK {
+        /// The constants, opaque to the optimizer. Build outside the hot loop.
+        #[inline(always)]
+        pub fn new() -> ExpK {
+            let o = |v: f32| core::hint::black_box(f32x4_splat(v));
+            ExpK {
+                lo: o(EXP_LO),
+                hi: o(EXP_HI),
+                log2e: o(LOG2E),
+                half: o(0.5),
+                c1: o(C1),
+                c2: o(C2),
+                p: [o(P0), o(P1), o(P2), o(P3), o(P4), o(P5)],
+                one: o(1.0),
+                magic: o(12_582_912.0),
+                bias: core::hint::black_box(i32x4_splat(0x4B40_0000 - 127)),
+                neg_hi: o(-EXP_HI),
+                floor: o(sigmoid_floor()),
+            }
+        }
+    }
+
     /// 4-lane exp, lane for lane identical to [`exp_one`] (same operations, same order).
     #[inline(always)]
-    pub fn exp4(x: v128) -> v128 {
-        let x = f32x4_pmin(f32x4_pmax(x, f32x4_splat(EXP_LO)), f32x4_splat(EXP_HI));
-        let fx = f32x4_floor(f32x4_add(
-            f32x4_mul(x, f32x4_splat(LOG2E)),
-            f32x4_splat(0.5),
-        ));
-        let r = f32x4_sub(x, f32x4_mul(fx, f32x4_splat(C1)));
-        let r = f32x4_sub(r, f32x4_mul(fx, f32x4_splat(C2)));
-        let mut y = f32x4_splat(P0);
-        y = f32x4_add(f32x4_mul(y, r), f32x4_splat(P1));
-        y = f32x4_add(f32x4_mul(y, r), f32x4_splat(P2));
-        y = f32x4_add(f32x4_mul(y, r), f32x4_splat(P3));
-        y = f32x4_add(f32x4_mul(y, r), f32x4_splat(P4));
-        y = f32x4_add(f32x4_mul(y, r), f32x4_splat(P5));
-        y = f32x4_add(
-            f32x4_add(f32x4_mul(y, f32x4_mul(r, r)), r),
-            f32x4_splat(1.0),
-        );
+    pub fn exp4(x: v128, k: &ExpK) -> v128 {
+        let x = f32x4_pmin(f32x4_pmax(x, k.lo), k.hi);
+        let fx = f32x4_floor(f32x4_add(f32x4_mul(x, k.log2e), k.half));
+        let r = f32x4_sub(x, f32x4_mul(fx, k.c1));
+        let r = f32x4_sub(r, f32x4_mul(fx, k.c2));
+        let mut y = k.p[0];
+        y = f32x4_add(f32x4_mul(y, r), k.p[1]);
+        y = f32x4_add(f32x4_mul(y, r), k.p[2]);
+        y = f32x4_add(f32x4_mul(y, r), k.p[3]);
+        y = f32x4_add(f32x4_mul(y, r), k.p[4]);
+        y = f32x4_add(f32x4_mul(y, r), k.p[5]);
+        y = f32x4_add(f32x4_add(f32x4_mul(y, f32x4_mul(r, r)), r), k.one);
         // 2^fx from exponent bits: fx is an integer in [-127, 128], so the low bits of
         // fx + 1.5 * 2^23 hold it exactly; shifted into the exponent field with the bias 127.
         // NaN lanes stay NaN: pmin/pmax keep NaN and NaN * anything is NaN.
-        let n = i32x4_sub(
-            f32x4_add(fx, f32x4_splat(12_582_912.0)),
-            i32x4_splat(0x4B40_0000 - 127),
-        );
+        let n = i32x4_sub(f32x4_add(fx, k.magic), k.bias);
         f32x4_mul(y, i32x4_shl(n, 23))
     }
 
@@ -91,12 +125,11 @@ pub(crate) mod simd {
     /// division with a subnormal result costs about a hundred cycles on x86 (the demo's
     /// detector has half its outputs there).
     #[inline(always)]
-    pub fn sigmoid4(x: v128, floor: v128) -> v128 {
-        let one = f32x4_splat(1.0);
-        let d = f32x4_add(one, exp4(f32x4_neg(x)));
-        let sat = f32x4_le(x, f32x4_splat(-EXP_HI));
-        let q = f32x4_div(one, v128_bitselect(one, d, sat));
-        v128_bitselect(floor, q, sat)
+    pub fn sigmoid4(x: v128, k: &ExpK) -> v128 {
+        let d = f32x4_add(k.one, exp4(f32x4_neg(x), k));
+        let sat = f32x4_le(x, k.neg_hi);
+        let q = f32x4_div(k.one, v128_bitselect(k.one, d, sat));
+        v128_bitselect(k.floor, q, sat)
     }
 }
 
@@ -257,10 +290,11 @@ pub unsafe fn exp(src: *const f32, dst: *mut f32, len: usize) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         use core::arch::wasm32::*;
+        let k = simd::ExpK::new();
         while i + 4 <= len {
             v128_store(
                 dst.add(i) as *mut v128,
-                simd::exp4(v128_load(src.add(i) as *const v128)),
+                simd::exp4(v128_load(src.add(i) as *const v128), &k),
             );
             i += 4;
         }
@@ -280,10 +314,10 @@ pub unsafe fn sigmoid(src: *const f32, dst: *mut f32, len: usize) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         use core::arch::wasm32::*;
-        let floor = f32x4_splat(sigmoid_floor());
+        let k = simd::ExpK::new();
         while i + 4 <= len {
             let v = v128_load(src.add(i) as *const v128);
-            v128_store(dst.add(i) as *mut v128, simd::sigmoid4(v, floor));
+            v128_store(dst.add(i) as *mut v128, simd::sigmoid4(v, &k));
             i += 4;
         }
     }
@@ -298,6 +332,8 @@ pub unsafe fn sigmoid(src: *const f32, dst: *mut f32, len: usize) {
 /// # Safety
 /// Valid for `rows * cols` floats each.
 pub unsafe fn softmax(src: *const f32, dst: *mut f32, rows: usize, cols: usize) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let k = simd::ExpK::new();
     for r in 0..rows {
         let s = src.add(r * cols);
         let d = dst.add(r * cols);
@@ -317,7 +353,7 @@ pub unsafe fn softmax(src: *const f32, dst: *mut f32, rows: usize, cols: usize) 
             let mv = f32x4_splat(m);
             let mut acc = f32x4_splat(0.0);
             while i + 4 <= cols {
-                let e = simd::exp4(f32x4_sub(v128_load(s.add(i) as *const v128), mv));
+                let e = simd::exp4(f32x4_sub(v128_load(s.add(i) as *const v128), mv), &k);
                 v128_store(d.add(i) as *mut v128, e);
                 acc = f32x4_add(acc, e);
                 i += 4;
@@ -365,6 +401,8 @@ pub unsafe fn softmax_strided(
     axis: usize,
     inner: usize,
 ) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let ek = simd::ExpK::new();
     for p in 0..outer {
         let s = src.add(p * axis * inner);
         let d = dst.add(p * axis * inner);
@@ -382,8 +420,10 @@ pub unsafe fn softmax_strided(
                 }
                 let mut acc = f32x4_splat(0.0);
                 for k in 0..axis {
-                    let e =
-                        simd::exp4(f32x4_sub(v128_load(s.add(k * inner + q) as *const v128), m));
+                    let e = simd::exp4(
+                        f32x4_sub(v128_load(s.add(k * inner + q) as *const v128), m),
+                        &ek,
+                    );
                     v128_store(d.add(k * inner + q) as *mut v128, e);
                     acc = f32x4_add(acc, e);
                 }

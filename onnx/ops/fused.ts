@@ -14,7 +14,14 @@
  * @module
  */
 import { allocate, type WasmBuffer } from "../../kernels/arena.ts";
-import { type Activation, chain as kChain, type ChainStep } from "../../kernels/fused.ts";
+import {
+  type Activation,
+  chain as kChain,
+  type ChainStep,
+  convTransposePair,
+  convTransposePairs,
+  type ConvTransposeStage,
+} from "../../kernels/fused.ts";
 import { K_MIN } from "../numeric.ts";
 import { convTranspose2dKernel, convTransposeOnKernel } from "../numeric_nn.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
@@ -35,17 +42,21 @@ export type ChainOp =
   | Activation
   | { kind: "binary"; op: "add" | "sub" | "mul" | "div"; reverse: boolean; operand: string };
 
+/** How a {@link KernelStage} runs on given inputs: output shape and kernel call. */
+export interface StagePlan {
+  shape: number[];
+  exec(src: Float32Array | WasmBuffer, dst: Float32Array | WasmBuffer): void;
+  /** For a ConvTranspose: its weights, bias, geometry and activation (two in a row may run as a pair). */
+  convT?: ConvTransposeStage;
+}
+
 /** A fused op that can also run with its first input and its output in the kernels' memory. */
 export interface KernelStage extends OpImpl {
   /**
    * The output shape and a kernel call when the kernel path applies to these inputs (of
    * `ins[0]` only the shape and dtype are looked at), else undefined.
    */
-  plan(
-    ctx: OpContext,
-    ins: (Tensor | undefined)[],
-    attrs: Attrs,
-  ): { shape: number[]; exec(src: Float32Array | WasmBuffer, dst: Float32Array | WasmBuffer): void } | undefined;
+  plan(ctx: OpContext, ins: (Tensor | undefined)[], attrs: Attrs): StagePlan | undefined;
 }
 
 /** Runs `members` one by one on `values` (fallback of the fused ops); returns the last output. */
@@ -101,7 +112,29 @@ export function fusedConvTranspose(conv: Member, act: Member, a: Activation): Ke
   return {
     plan(ctx, ins, attrs) {
       const g = plan(ctx, ins, attrs);
-      return g && { shape: [g.n, g.m, ...g.outSp], exec: (src, dst) => exec(g, ins, src, dst) };
+      if (!g) return undefined;
+      const b = ins[2], w = ins[1]!.data as Float32Array;
+      return {
+        shape: [g.n, g.m, ...g.outSp],
+        exec: (src, dst) => exec(g, ins, src, dst),
+        convT: {
+          w,
+          bias: b ? b.data as Float32Array : null,
+          g: {
+            n: g.n,
+            c: g.c,
+            m: g.m,
+            group: g.group,
+            inSp: [g.inSp[0], g.inSp[1]],
+            outSp: [g.outSp[0], g.outSp[1]],
+            kSp: [g.kSp[0], g.kSp[1]],
+            strides: [g.strides[0], g.strides[1]],
+            dil: [g.dil[0], g.dil[1]],
+            pads: [g.pads[0], g.pads[1]],
+          },
+          act: a,
+        },
+      };
     },
     run(ctx, ins, attrs) {
       const g = plan(ctx, ins, attrs);
@@ -188,30 +221,73 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
     }
     return b;
   };
+  // The kernel calls for the last inputs seen, reused while the first input has the same
+  // shape and dtype and every other input is the same tensor with the same data array, shape
+  // and (for one element, which plans copy as a scalar) value: weights are constants, so
+  // runs of the same shapes do not plan again.
+  type Call = { shape: number[]; exec: StagePlan["exec"] };
+  type Seen = { t: Tensor | undefined; data: unknown; shape: number[]; v: unknown };
+  const seen = (t: Tensor | undefined): Seen => ({
+    t,
+    data: t?.data,
+    shape: t ? [...t.shape] : [],
+    v: t?.data.length === 1 ? t.data[0] : undefined,
+  });
+  const sameShape = (a: readonly number[], b: readonly number[]) =>
+    a.length === b.length && a.every((d, i) => d === b[i]);
+  let last: { x: Seen; rest: Seen[]; calls: Call[] } | undefined;
+  const planned = (ctx: OpContext, ins: (Tensor | undefined)[]): Call[] | undefined => {
+    const x = ins[0]!;
+    if (
+      last && last.rest.length === ins.length - 1 && last.x.t!.dtype === x.dtype && sameShape(last.x.shape, x.shape) &&
+      last.rest.every((r, i) => {
+        const t = ins[i + 1];
+        return r.t === t && (!t || (r.data === t.data && sameShape(r.shape, t.shape) &&
+          (t.data.length !== 1 || Object.is(r.v, t.data[0]))));
+      })
+    ) {
+      return last.calls;
+    }
+    // plans look at the shape and dtype of their first input only: give them no data to keep
+    const shapeOnly = [{ ...x, data: FLOATS }, ...ins.slice(1)];
+    const plans: StagePlan[] = [];
+    let shape: number[] | undefined = x.shape;
+    for (let k = 0; k < stages.length && shape; k++) {
+      const sIns = inputs[k].map((
+        i,
+      ) => (i < 0 ? { data: FLOATS, shape: shape!, dtype: "float32" as const } : shapeOnly[i]));
+      ctx.node = stages[k].node;
+      const p = stages[k].op.plan(ctx, sIns, stages[k].attrs);
+      if (!p) return undefined;
+      plans.push(p);
+      shape = p.shape;
+    }
+    // two ConvTransposes in a row that tile run as one streamed call (no tensor in between)
+    const calls: Call[] = [];
+    for (let k = 0; k < plans.length; k++) {
+      const p = plans[k], q = plans[k + 1];
+      if (p.convT && q?.convT && convTransposePairs(p.convT.g, q.convT.g)) {
+        const [a, b] = [p.convT, q.convT];
+        calls.push({ shape: q.shape, exec: (s, d) => convTransposePair(s, a, b, d) });
+        k++;
+      } else calls.push(p);
+    }
+    last = { x: seen(shapeOnly[0]), rest: ins.slice(1).map(seen), calls };
+    return calls;
+  };
   return {
     run(ctx, ins) {
-      const plans: { shape: number[]; exec: (s: Float32Array | WasmBuffer, d: Float32Array | WasmBuffer) => void }[] =
-        [];
-      let shape = ins[0]?.shape;
-      for (let k = 0; k < stages.length && shape; k++) {
-        const sIns = inputs[k].map((
-          i,
-        ) => (i < 0 ? { data: FLOATS, shape: shape!, dtype: "float32" as const } : ins[i]));
-        ctx.node = stages[k].node;
-        const p = stages[k].op.plan(ctx, sIns, stages[k].attrs);
-        if (!p) break;
-        plans.push(p);
-        shape = p.shape;
-      }
-      if (plans.length === stages.length && ins[0]?.data instanceof Float32Array) {
-        let src: Float32Array | WasmBuffer = ins[0].data;
-        for (let k = 0; k < plans.length - 1; k++) {
-          const dst = buffer(k % 2, sizeOf(plans[k].shape));
-          plans[k].exec(src, dst);
+      const x = ins[0]?.data;
+      const calls = x instanceof Float32Array ? planned(ctx, ins) : undefined;
+      if (calls) {
+        let src: Float32Array | WasmBuffer = x as Float32Array;
+        for (let k = 0; k < calls.length - 1; k++) {
+          const dst = buffer(k % 2, sizeOf(calls[k].shape));
+          calls[k].exec(src, dst);
           src = dst;
         }
-        const out = ctx.alloc("float32", plans[plans.length - 1].shape);
-        plans[plans.length - 1].exec(src, out.data as Float32Array);
+        const out = ctx.alloc("float32", calls[calls.length - 1].shape);
+        calls[calls.length - 1].exec(src, out.data as Float32Array);
         return [out];
       }
       let t = ins[0];

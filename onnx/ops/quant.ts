@@ -47,6 +47,12 @@ const quantize: OpImpl = {
       zd = zp ? zp.data as NumArray : null,
       o = out.data as NumArray;
     const [lo, hi] = range;
+    if (
+      xd instanceof Float32Array && sd instanceof Float32Array && (o instanceof Uint8Array || o instanceof Int8Array)
+    ) {
+      quantizeF32(xd, sd, zd, o, outer, ch, inner, lo, hi);
+      return [out];
+    }
     const f32 = x.dtype === "float32";
     for (let p = 0; p < outer; p++) {
       for (let c = 0; c < ch; c++) {
@@ -61,6 +67,35 @@ const quantize: OpImpl = {
     return [out];
   },
 };
+
+/**
+ * The float32 -> 8-bit loop of QuantizeLinear (the common case, kept monomorphic): the same
+ * operations as the generic loop, `roundHalfEven(fround(x / scale)) + zp` clamped.
+ */
+function quantizeF32(
+  xd: Float32Array,
+  sd: Float32Array,
+  zd: NumArray | null,
+  o: Uint8Array | Int8Array,
+  outer: number,
+  ch: number,
+  inner: number,
+  lo: number,
+  hi: number,
+): void {
+  for (let p = 0; p < outer; p++) {
+    for (let c = 0; c < ch; c++) {
+      const sc = sd[c], z = zd ? Number(zd[c]) : 0, base = (p * ch + c) * inner;
+      for (let i = base; i < base + inner; i++) {
+        const q = Math.fround(xd[i] / sc);
+        let r = Math.round(q);
+        if (r - q === 0.5 && (r & 1) !== 0) r -= 1; // roundHalfEven, inlined
+        const v = r + z;
+        o[i] = v < lo ? lo : v > hi ? hi : v;
+      }
+    }
+  }
+}
 
 const dequantize: OpImpl = {
   check(a, node) {

@@ -3,7 +3,8 @@
 # compiled model fixture (and the demo's detector when it is built) at every CPU level
 # this machine has (AXR_CPU=<level>) with byte-identical outputs; refuses a level above
 # the CPU; runs the baseline level under valgrind memcheck (clean, no illegal
-# instruction); picks baseline and avx2 by itself on older CPUs emulated by
+# instruction), also on 3 host threads; the top level on 2 and 3 host threads gives the
+# same bytes; picks baseline and avx2 by itself on older CPUs emulated by
 # qemu-x86_64 (-cpu Nehalem, -cpu Haswell); and the aarch64 build's Zig tests pass under
 # qemu-aarch64. Installs valgrind, qemu-user and the aarch64 C library (Debian packages)
 # when missing. Prints "cpu-levels: N passed, M failed" last.
@@ -42,8 +43,18 @@ for l in $levels; do
   else bad "level $l: $(tail -3 "$out/$l.log")"; fi
 done
 
-# a level above the CPU (or an unknown name) is refused with a clear message
+# host threads (docs/emulator.md "Host threads"): every model at the top level split over
+# 2 and 3 threads gives the baseline level's bytes
 top=$(echo "$levels" | tail -1)
+for t in 2 3; do
+  mkdir -p "$out/t$t"
+  if CPU_LEVELS_HOST_THREADS=$t "$bin" "$out/t$t" "${models[@]}" >"$out/t$t.log" 2>&1 && grep -q "\"host_threads\":$t" "$out/t$t.log"; then
+    if diff -r "$out/baseline" "$out/t$t" >/dev/null; then ok "host_threads=$t at level $top: ${#models[@]} model(s), outputs identical to 1 thread at baseline"
+    else bad "host_threads=$t: outputs differ from 1 thread"; fi
+  else bad "host_threads=$t: $(tail -3 "$out/t$t.log")"; fi
+done
+
+# a level above the CPU (or an unknown name) is refused with a clear message
 arch_top=$([ "$(uname -m)" = x86_64 ] && echo vbmi || echo dotprod)
 if [ "$top" != "$arch_top" ]; then want="this CPU supports only up to '$top'"; ask=$arch_top; else want="unknown level"; ask=sse9; fi
 msg=$(AXR_CPU=$ask "$bin" "$out" tests/fixtures/tiny 2>&1 >/dev/null); st=$?
@@ -54,6 +65,9 @@ need_pkg valgrind valgrind
 if command -v valgrind >/dev/null; then
   if AXR_CPU=baseline valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite "$bin" "$out" "${models[@]:0:3}" >"$out/vg.log" 2>&1; then ok "valgrind memcheck clean at the baseline level"
   else bad "valgrind at the baseline level: $(grep -m5 -E '==[0-9]+== [A-Z]|illegal|rror' "$out/vg.log")"; fi
+  # and with 3 host threads: the helpers started, used and joined
+  if CPU_LEVELS_HOST_THREADS=3 AXR_CPU=baseline valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite "$bin" "$out" "${models[@]:0:3}" >"$out/vg3.log" 2>&1; then ok "valgrind memcheck clean at the baseline level on 3 host threads"
+  else bad "valgrind at the baseline level, 3 host threads: $(grep -m5 -E '==[0-9]+== [A-Z]|illegal|rror' "$out/vg3.log")"; fi
 else bad "valgrind is not installed and could not be installed"; fi
 
 # older x86-64 CPUs (qemu-user's TCG: no AVX-512): the library picks the level by itself

@@ -7,7 +7,9 @@
  * A model dir holds model.json; its inputs are cases/in_<case>_<i>.bin when present
  * (and then the outputs must equal cases/out_<case>_<i>.bin), else one case of
  * pseudo-random bytes. Prints "level <name>" and one line per model; exits 1 on a
- * mismatch or an error, 3 when loading refuses the level (the message on stderr). */
+ * mismatch or an error, 3 when loading refuses the level (the message on stderr).
+ * CPU_LEVELS_HOST_THREADS=N loads the instances with host_threads=N (every convolution
+ * and table split over N threads). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +62,14 @@ int main(int argc, char** argv) {
       axr_destroy((axrObject*)ctx);
       return 3;
     }
-    axrModelInstance* inst = axr_load_model_instance(conn, model, NULL);
+    const char* threads = getenv("CPU_LEVELS_HOST_THREADS");
+    axrProperties* props = NULL;
+    if (threads && *threads) {
+      char kv[64] = {0}; /* zeroed, as path below */
+      snprintf(kv, sizeof kv, "host_threads=%s", threads);
+      props = axr_create_properties(ctx, kv);
+    }
+    axrModelInstance* inst = axr_load_model_instance(conn, model, props);
     if (!inst) {
       fprintf(stderr, "instance: %s\n", axr_last_error_string((axrObject*)conn));
       return 1;
@@ -125,7 +134,7 @@ int main(int argc, char** argv) {
       cases++;
       if (have == 2) break;
     }
-    printf("%s: %d case(s) %s; stats %.*s\n", argv[m], cases, bad ? "DIFFER" : "ok", 200, axr_ext_instance_stats(inst));
+    printf("%s: %d case(s) %s; stats %.*s\n", argv[m], cases, bad ? "DIFFER" : "ok", 400, axr_ext_instance_stats(inst));
     for (size_t i = 0; i < ni; i++) free(ins[i].ptr);
     for (size_t i = 0; i < no; i++) free(outs[i].ptr);
     free(ins);

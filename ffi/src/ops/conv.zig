@@ -226,8 +226,19 @@ pub const In = struct {
     is_uint8: bool,
 };
 
-/// Widens `x` into the zero-padded int16 scratch `xp` ([n][hp][wp][C] of x - zp).
-fn widen(p: *const ConvParams, x: In, xp: []i16) void {
+const Rows = struct { lo: usize, hi: usize };
+
+/// The padded input rows output rows [row0, row1) read.
+fn inputRows(p: *const ConvParams, row0: u32, row1: u32) Rows {
+    if (row0 >= row1) return .{ .lo = 0, .hi = 0 };
+    const lo = @as(usize, row0) * p.sh;
+    const hi = (@as(usize, row1) - 1) * p.sh + (@as(usize, p.kh) - 1) * p.dh + 1;
+    return .{ .lo = lo, .hi = @min(hi, p.hp) };
+}
+
+/// Widens `x` into the zero-padded int16 scratch `xp` ([n][hp][wp][C] of x - zp), padded
+/// rows [r.lo, r.hi) of every image (the rows the output rows being computed read).
+fn widen(p: *const ConvParams, x: In, xp: []i16, r: Rows) void {
     @setRuntimeSafety(kernel_safety);
     const n = x.shape[0];
     const h = x.shape[1];
@@ -239,7 +250,7 @@ fn widen(p: *const ConvParams, x: In, xp: []i16) void {
     const pl = p.pads[1];
     const row_elems = @as(usize, p.wp) * c;
     for (0..n) |ni| {
-        for (0..p.hp) |hi| {
+        for (r.lo..r.hi) |hi| {
             const dst_row = xp[((ni * p.hp + hi) * p.wp) * c ..][0..row_elems];
             if (hi < pt or hi >= pt + h) {
                 @memset(dst_row, 0);
@@ -262,7 +273,7 @@ fn widen(p: *const ConvParams, x: In, xp: []i16) void {
     }
     // the read-past slack stays finite: zero it
     const used = @as(usize, n) * p.hp * p.wp * c;
-    @memset(xp[used..], 0);
+    @memset(xp[used..][0..@min(xp.len - used, p.seg + p.cpad + 2 * vl)], 0);
 }
 
 const even_idx = blk: {
@@ -318,11 +329,12 @@ pub fn run(p: *const ConvParams, x: In, y: []u8, oh_n: u32, ow_n: u32, row0: u32
             return;
         }
         const xq = std.mem.sliceAsBytes(xp);
-        if (has_vnni) widenU8(p, x, xq) else widen(p, x, xp);
+        const r = inputRows(p, row0, row1);
+        if (has_vnni) widenU8(p, x, xq, r) else widen(p, x, xp, r);
         runTiled(p, x.shape[0], xq, 0, y, oh_n, ow_n, row0, row1);
         return;
     }
-    widen(p, x, xp);
+    widen(p, x, xp, inputRows(p, row0, row1));
     const n = x.shape[0];
     const c = p.cin;
     const cout = p.cout;
@@ -390,7 +402,7 @@ fn dwPixel(p: *const ConvParams, xp: []const i16, origin: usize, acc: []i32) voi
 
 /// Writes `x` as unsigned bytes (int8 XOR 0x80) into the padded scratch `xq`; padding
 /// holds the unsigned zero point, so it contributes (zpu - zpu) * w = 0.
-fn widenU8(p: *const ConvParams, x: In, xq: []u8) void {
+fn widenU8(p: *const ConvParams, x: In, xq: []u8, r: Rows) void {
     @setRuntimeSafety(kernel_safety);
     const n = x.shape[0];
     const h = x.shape[1];
@@ -401,7 +413,7 @@ fn widenU8(p: *const ConvParams, x: In, xq: []u8) void {
     const pl = p.pads[1];
     const row = @as(usize, p.wp) * c;
     for (0..n) |ni| {
-        for (0..p.hp) |hi| {
+        for (r.lo..r.hi) |hi| {
             const dst_row = xq[((ni * p.hp + hi) * p.wp) * c ..][0..row];
             if (hi < pt or hi >= pt + h) {
                 @memset(dst_row, p.zpu);

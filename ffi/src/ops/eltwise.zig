@@ -38,8 +38,9 @@ inline fn bstride(shape: [4]u32, axis: usize, full: usize) usize {
     return if (shape[axis] == 1) 0 else full;
 }
 
-/// Add or Mul: y[shape ys] from a[as_], b[bs] with broadcasting (a dimension of 1 repeats).
-pub fn binary(p: *const BinaryParams, a: []const u8, as_: [4]u32, b: []const u8, bs: [4]u32, y: []u8, ys: [4]u32) void {
+/// Add or Mul: y[shape ys] from a[as_], b[bs] with broadcasting (a dimension of 1 repeats),
+/// rows [row0, row1) of axis 1 of every image (all: 0, ys[1]).
+pub fn binary(p: *const BinaryParams, a: []const u8, as_: [4]u32, b: []const u8, bs: [4]u32, y: []u8, ys: [4]u32, row0: u32, row1: u32) void {
     @setRuntimeSafety(kernel_safety);
     // element strides of a and b (0 on broadcast axes)
     const a_st = [4]usize{
@@ -55,8 +56,8 @@ pub fn binary(p: *const BinaryParams, a: []const u8, as_: [4]u32, b: []const u8,
         bstride(bs, 3, 1),
     };
     const c = ys[3];
-    var o: usize = 0;
-    for (0..ys[0]) |n| for (0..ys[1]) |h| for (0..ys[2]) |w| {
+    for (0..ys[0]) |n| for (row0..row1) |h| for (0..ys[2]) |w| {
+        const o = ((n * ys[1] + h) * ys[2] + w) * c;
         const ab = n * a_st[0] + h * a_st[1] + w * a_st[2];
         const bb = n * b_st[0] + h * b_st[1] + w * b_st[2];
         const out = y[o..][0..c];
@@ -69,7 +70,6 @@ pub fn binary(p: *const BinaryParams, a: []const u8, as_: [4]u32, b: []const u8,
                 e.* = finish(p, va, vb);
             }
         }
-        o += c;
     };
 }
 

@@ -32,6 +32,9 @@ pub const BinaryArgs = struct {
     bs: [4]u32,
     y: []u8,
     ys: [4]u32,
+    /// rows [row0, row1) of axis 1 of every image (all rows: 0, ys[1])
+    row0: u32,
+    row1: u32,
 };
 
 pub const ConcatArgs = struct {
@@ -49,6 +52,9 @@ pub const PoolArgs = struct {
     y: []u8,
     oh: u32,
     ow: u32,
+    /// output rows [row0, row1) of every image (all rows: 0, oh)
+    row0: u32,
+    row1: u32,
 };
 
 pub const TableArgs = struct {
@@ -100,13 +106,13 @@ fn convK(a: *const ConvArgs) callconv(.c) void {
     conv.run(a.p, a.x, a.y, a.oh, a.ow, a.row0, a.row1, a.xp, a.acc);
 }
 fn binaryK(a: *const BinaryArgs) callconv(.c) void {
-    eltwise.binary(a.p, a.a, a.as_, a.b, a.bs, a.y, a.ys);
+    eltwise.binary(a.p, a.a, a.as_, a.b, a.bs, a.y, a.ys, a.row0, a.row1);
 }
 fn concatK(a: *const ConcatArgs) callconv(.c) void {
     eltwise.concat(a.p, a.xs, a.shapes, a.y, a.ys);
 }
 fn poolK(a: *const PoolArgs) callconv(.c) void {
-    pool.run(a.p, a.x, a.xs, a.y, a.oh, a.ow);
+    pool.run(a.p, a.x, a.xs, a.y, a.oh, a.ow, a.row0, a.row1);
 }
 fn tableK(a: *const TableArgs) callconv(.c) void {
     lut.apply(a.t, a.x, a.y);

@@ -43,7 +43,7 @@ pub const PoolParams = struct {
 const zero_table = [_]f32{0} ** 256;
 
 /// Runs the pool on `x` ([n][h][w][c] bytes), writing y ([n][oh][ow][c]).
-pub fn run(p: *const PoolParams, x: []const u8, xs: [4]u32, y: []u8, oh_n: u32, ow_n: u32) void {
+pub fn run(p: *const PoolParams, x: []const u8, xs: [4]u32, y: []u8, oh_n: u32, ow_n: u32, row0: u32, row1: u32) void {
     @setRuntimeSafety(kernel_safety);
     const n = xs[0];
     const h = xs[1];
@@ -55,7 +55,7 @@ pub fn run(p: *const PoolParams, x: []const u8, xs: [4]u32, y: []u8, oh_n: u32, 
     const pl: i64 = p.pads[1];
     const flip: u8 = if (p.x_is_uint8) 0 else 0x80;
     for (0..n) |ni| {
-        for (0..oh_n) |oh| {
+        for (row0..row1) |oh| {
             for (0..ow_n) |ow| {
                 const out = y[((ni * oh_n + oh) * ow_n + ow) * c ..][0..c];
                 const h0: i64 = @as(i64, @intCast(oh * p.sh)) - pt;

@@ -1,0 +1,80 @@
+// kernels/fused.ts convTransposePair: two tiled ConvTransposes streamed by rows give the
+// bits of two convTranspose calls (the intermediate tensor never written out), for both
+// kernel heights, groups, bias or none, column tails and every activation; geometries
+// that do not chain are refused.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  type Activation,
+  convTranspose,
+  type ConvTransposeGeometry,
+  convTransposePair,
+  convTransposePairs,
+} from "../kernels/fused.ts";
+import { allocate } from "../kernels/arena.ts";
+import { assertSame, randomFloats, seededFloats } from "./helpers/kernel_data.ts";
+
+function geometry(c: number, m: number, group: number, kh: number, ih: number, iw: number): ConvTransposeGeometry {
+  return {
+    n: 1,
+    c,
+    m,
+    group,
+    inSp: [ih, iw],
+    outSp: [ih * kh, iw * 2],
+    kSp: [kh, 2],
+    strides: [kh, 2],
+    dil: [1, 1],
+    pads: [0, 0],
+  };
+}
+
+const ACTS: Activation[] = [{ kind: "none" }, { kind: "relu" }, { kind: "sigmoid" }, { kind: "clip", lo: -1, hi: 2 }];
+
+describe("convTransposePair", () => {
+  // [c, m1, group1, kh1, m2, kh2, ih, iw]
+  const cases: number[][] = [
+    [24, 24, 1, 2, 1, 2, 3, 16], // the demo's head
+    [24, 24, 1, 2, 1, 2, 2, 19], // column tail
+    [4, 8, 2, 1, 6, 2, 3, 9],
+    [3, 5, 1, 2, 4, 1, 2, 8],
+    [2, 3, 1, 1, 2, 1, 1, 5],
+  ];
+  for (const [c, m1, group, kh1, m2, kh2, ih, iw] of cases) {
+    test(`c${c} m${m1}/g${group} kh${kh1} -> m${m2} kh${kh2}, ${ih}x${iw}: the bits of two calls`, () => {
+      const g1 = geometry(c, m1, group, kh1, ih, iw), g2 = geometry(m1, m2, 1, kh2, ih * kh1, iw * 2);
+      assert.ok(convTransposePairs(g1, g2));
+      const x = randomFloats(c * ih * iw, 8);
+      const w1 = seededFloats(c * (m1 / group) * kh1 * 2, 1, 1), w2 = seededFloats(m1 * m2 * kh2 * 2, 2, 1);
+      const b1 = seededFloats(m1, 3, 2), b2 = seededFloats(m2, 4, 2);
+      b1[0] = 0;
+      for (const [i, act] of ACTS.entries()) {
+        const bias1 = i % 2 ? b1 : null;
+        const mid = convTranspose(x, w1, bias1, new Float32Array(m1 * ih * kh1 * iw * 2), g1, act);
+        const want = convTranspose(mid, w2, b2, new Float32Array(m2 * ih * kh1 * kh2 * iw * 4), g2, ACTS[3 - i]);
+        const first = { w: w1, bias: bias1, g: g1, act }, second = { w: w2, bias: b2, g: g2, act: ACTS[3 - i] };
+        assertSame(convTransposePair(x, first, second, new Float32Array(want.length)), want, `${act.kind}`);
+        const y = allocate(4 * want.length); // output in the kernels' memory
+        assertSame(convTransposePair(x, first, second, y).f32(), want, `${act.kind} (WasmBuffer)`);
+        y.free();
+      }
+    });
+  }
+
+  test("geometries that do not chain are refused", () => {
+    const g1 = geometry(4, 4, 1, 2, 2, 8);
+    const w1 = new Float32Array(64), w2 = new Float32Array(16);
+    assert.equal(convTransposePairs(g1, geometry(4, 1, 1, 2, 4, 8)), false); // width mismatch
+    assert.equal(convTransposePairs(g1, { ...geometry(4, 1, 1, 2, 4, 16), pads: [1, 0] }), false);
+    assert.throws(
+      () =>
+        convTransposePair(
+          new Float32Array(64),
+          { w: w1, bias: null, g: g1, act: { kind: "none" } },
+          { w: w2, bias: null, g: geometry(4, 1, 1, 2, 4, 8), act: { kind: "none" } },
+          new Float32Array(128),
+        ),
+      RangeError,
+    );
+  });
+});
