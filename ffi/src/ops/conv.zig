@@ -352,7 +352,7 @@ pub fn run(p: *const ConvParams, x: In, y: []u8, oh_n: u32, ow_n: u32, row0: u32
     if (p.tiled) {
         std.debug.assert(p.vnni == has_vnni);
         if (p.inplace) {
-            runTiled(p, x.shape[0], x.data, if (x.is_uint8) 0 else 0x80808080, y, oh_n, ow_n, row0, row1);
+            if (x.is_uint8) runTiled(p, x.shape[0], x.data, 0, y, oh_n, ow_n, row0, row1) else runTiled(p, x.shape[0], x.data, 0x80808080, y, oh_n, ow_n, row0, row1);
             return;
         }
         const xq = std.mem.sliceAsBytes(xp);
@@ -511,9 +511,11 @@ inline fn madd2(a: @Vector(32, i16), b: @Vector(32, i16)) VI {
     return maddGeneric(a, b);
 }
 
-/// 4 input bytes at `i` in every lane, XOR `flip` (int8 read in place: 0x80808080).
-inline fn bcast(xq: []const u8, i: usize, flip: u32) VI {
-    const v: i32 = @bitCast(std.mem.readInt(u32, xq[i..][0..4], .little) ^ flip);
+/// 4 input bytes at `i` in every lane, XOR `flip` (int8 read in place: 0x80808080;
+/// comptime, so that without it the broadcast stays a single load).
+inline fn bcast(xq: []const u8, i: usize, comptime flip: u32) VI {
+    const u = std.mem.readInt(u32, xq[i..][0..4], .little);
+    const v: i32 = @bitCast(if (flip == 0) u else u ^ flip);
     return @splat(v);
 }
 
@@ -537,7 +539,7 @@ pub inline fn storePartial(dst: []u8, b: [16]u8, lanes: usize) void {
     if (lanes & 1 != 0) dst[o] = b[o];
 }
 
-fn runTiled(p: *const ConvParams, n: u32, xq: []const u8, flip: u32, y: []u8, oh_n: u32, ow_n: u32, row0: u32, row1: u32) void {
+fn runTiled(p: *const ConvParams, n: u32, xq: []const u8, comptime flip: u32, y: []u8, oh_n: u32, ow_n: u32, row0: u32, row1: u32) void {
     @setRuntimeSafety(kernel_safety);
     const c = p.cin;
     const P = 6;
@@ -556,7 +558,7 @@ fn runTiled(p: *const ConvParams, n: u32, xq: []const u8, flip: u32, y: []u8, oh
 }
 
 /// P consecutive output pixels of one row, all output channels.
-inline fn block(comptime P: usize, p: *const ConvParams, xq: []const u8, flip: u32, origin: usize, y: []u8, yoff: usize) void {
+inline fn block(comptime P: usize, p: *const ConvParams, xq: []const u8, comptime flip: u32, origin: usize, y: []u8, yoff: usize) void {
     @setRuntimeSafety(kernel_safety);
     const pstride = @as(usize, p.sw) * p.cin * ebytes;
     var cb: usize = 0;
@@ -578,7 +580,7 @@ inline fn block(comptime P: usize, p: *const ConvParams, xq: []const u8, flip: u
 const lo8: @Vector(16, bool) = .{ true, true, true, true, true, true, true, true, false, false, false, false, false, false, false, false };
 
 /// Blocks cb0 .. cb0+CB-1 of 16 channels of P pixels, and with HALF the last (half) block.
-fn tile(comptime P: usize, comptime CB: usize, comptime HALF: bool, p: *const ConvParams, xq: []const u8, flip: u32, origin: usize, pstride: usize, cb0: usize, y: []u8, yoff: usize) void {
+fn tile(comptime P: usize, comptime CB: usize, comptime HALF: bool, p: *const ConvParams, xq: []const u8, comptime flip: u32, origin: usize, pstride: usize, cb0: usize, y: []u8, yoff: usize) void {
     @setRuntimeSafety(kernel_safety);
     const PH = if (HALF) (P + 1) / 2 else 0;
     var acc: [CB][P]VI = undefined;
