@@ -97,6 +97,14 @@ pub const ConvParams = struct {
     zpu: u8 = 0,
     /// quads tiled path without padding: the kernels read the input in place
     inplace: bool = false,
+    /// tiled path whose last block has at most 8 channels (Cout % 16 in 1..8): that block
+    /// runs two pixels per vector, lanes 0..7 for one and 8..15 for the next; `wh` is its
+    /// weights twice per 64 bytes ([ntaps][nq][2][8 channels][4 bytes]); `comph`, `multh`
+    /// its start values and multipliers, twice
+    half: bool = false,
+    wh: []const u8 = &.{},
+    comph: []const i32 = &.{},
+    multh: []const f32 = &.{},
     /// depthwise on the VNNI levels (conv_dw.zig): groups of 4 taps per kernel row, bytes
     /// of one quad row
     dwq: bool = false,
@@ -227,6 +235,25 @@ fn packTiles(arena: std.mem.Allocator, p: *ConvParams, seglen: u32, x_zp: i32, x
     p.wq = wq;
     p.comp = comp;
     p.mult16 = m16;
+    const rem = p.cout % 16;
+    if (rem == 0 or rem > 8) return;
+    p.half = true;
+    const last = (p.cob - 1) * nt * p.nq * 64;
+    const wh = try arena.alloc(u8, @as(usize, nt) * p.nq * 64);
+    for (0..@as(usize, nt) * p.nq) |s| {
+        const src = wq[last + s * 64 ..][0..32];
+        @memcpy(wh[s * 64 ..][0..32], src);
+        @memcpy(wh[s * 64 + 32 ..][0..32], src);
+    }
+    const ch = try arena.alloc(i32, 16);
+    const mh = try arena.alloc(f32, 16);
+    for (0..16) |l| {
+        ch[l] = comp[(p.cob - 1) * 16 + l % 8];
+        mh[l] = m16[(p.cob - 1) * 16 + l % 8];
+    }
+    p.wh = wh;
+    p.comph = ch;
+    p.multh = mh;
 }
 
 /// A tensor as an op sees it at run time: raw bytes (logical NHWC) and how to read them.
@@ -357,7 +384,7 @@ pub fn run(p: *const ConvParams, x: In, y: []u8, oh_n: u32, ow_n: u32, row0: u32
     if (p.tiled) {
         std.debug.assert(p.quads == quads);
         if (p.inplace) {
-            runTiled(p, x.shape[0], x.data, @as(u32, quadFlip(x.is_uint8)) * 0x01010101, y, oh_n, ow_n, row0, row1);
+            if (quadFlip(x.is_uint8) == 0) runTiled(p, x.shape[0], x.data, 0, y, oh_n, ow_n, row0, row1) else runTiled(p, x.shape[0], x.data, 0x80808080, y, oh_n, ow_n, row0, row1);
             return;
         }
         const xq = std.mem.sliceAsBytes(xp);
@@ -531,10 +558,12 @@ inline fn madd2(a: @Vector(32, i16), b: @Vector(32, i16)) VI {
     return maddGeneric(a, b);
 }
 
-/// 4 input bytes at `i` in every lane, XOR `flip` (int8 read in place: 0x80808080).
-inline fn bcast(xq: []const u8, i: usize, flip: u32) VI {
+/// 4 input bytes at `i` in every lane, XOR `flip` (int8 read in place: 0x80808080;
+/// comptime, so that without it the broadcast stays a single load).
+inline fn bcast(xq: []const u8, i: usize, comptime flip: u32) VI {
     @setRuntimeSafety(kernel_safety);
-    const v: i32 = @bitCast(std.mem.readInt(u32, xq[i..][0..4], .little) ^ flip);
+    const u = std.mem.readInt(u32, xq[i..][0..4], .little);
+    const v: i32 = @bitCast(if (flip == 0) u else u ^ flip);
     return @splat(v);
 }
 
@@ -558,7 +587,7 @@ pub inline fn storePartial(dst: []u8, b: [16]u8, lanes: usize) void {
     if (lanes & 1 != 0) dst[o] = b[o];
 }
 
-fn runTiled(p: *const ConvParams, n: u32, xq: []const u8, flip: u32, y: []u8, oh_n: u32, ow_n: u32, row0: u32, row1: u32) void {
+fn runTiled(p: *const ConvParams, n: u32, xq: []const u8, comptime flip: u32, y: []u8, oh_n: u32, ow_n: u32, row0: u32, row1: u32) void {
     @setRuntimeSafety(kernel_safety);
     const c = p.cin;
     const P = tile_px;
@@ -577,20 +606,41 @@ fn runTiled(p: *const ConvParams, n: u32, xq: []const u8, flip: u32, y: []u8, oh
 }
 
 /// P consecutive output pixels of one row, all output channels.
-inline fn block(comptime P: usize, p: *const ConvParams, xq: []const u8, flip: u32, origin: usize, y: []u8, yoff: usize) void {
+inline fn block(comptime P: usize, p: *const ConvParams, xq: []const u8, comptime flip: u32, origin: usize, y: []u8, yoff: usize) void {
     @setRuntimeSafety(kernel_safety);
     const pstride = @as(usize, p.sw) * p.cin * ebytes;
     var cb: usize = 0;
-    while (cb + tile_cb <= p.cob) : (cb += tile_cb) tile(P, tile_cb, p, xq, flip, origin, pstride, cb, y, yoff);
-    if (cb < p.cob) tile(P, 1, p, xq, flip, origin, pstride, cb, y, yoff);
+    if (!p.half) {
+        while (cb + tile_cb <= p.cob) : (cb += tile_cb) tile(P, tile_cb, false, p, xq, flip, origin, pstride, cb, y, yoff);
+        if (cb < p.cob) tile(P, 1, false, p, xq, flip, origin, pstride, cb, y, yoff);
+        return;
+    }
+    // the last block is half (at most 8 channels): the full blocks before it in tiles of
+    // tile_cb, and the 0..tile_cb full blocks left with the half one
+    const full = p.cob - 1;
+    while (full - cb > tile_cb) : (cb += tile_cb) tile(P, tile_cb, false, p, xq, flip, origin, pstride, cb, y, yoff);
+    switch (full - cb) {
+        inline 0...tile_cb => |r| tile(P, r, true, p, xq, flip, origin, pstride, cb, y, yoff),
+        else => unreachable,
+    }
 }
 
-inline fn tile(comptime P: usize, comptime CB: usize, p: *const ConvParams, xq: []const u8, flip: u32, origin: usize, pstride: usize, cb0: usize, y: []u8, yoff: usize) void {
+/// Lanes 0..7 from `a`, 8..15 from `b`.
+const lo8: @Vector(16, bool) = .{ true, true, true, true, true, true, true, true, false, false, false, false, false, false, false, false };
+
+/// Blocks cb0 .. cb0+CB-1 of 16 channels of P pixels, and with HALF the last (half) block.
+fn tile(comptime P: usize, comptime CB: usize, comptime HALF: bool, p: *const ConvParams, xq: []const u8, comptime flip: u32, origin: usize, pstride: usize, cb0: usize, y: []u8, yoff: usize) void {
     @setRuntimeSafety(kernel_safety);
+    const PH = if (HALF) (P + 1) / 2 else 0;
     var acc: [CB][P]VI = undefined;
     inline for (0..CB) |b| {
         const cv: VI = p.comp[(cb0 + b) * 16 ..][0..16].*;
         inline for (0..P) |i| acc[b][i] = cv;
+    }
+    var acch: [PH]VI = undefined;
+    if (HALF) {
+        const cv: VI = p.comph[0..16].*;
+        inline for (0..PH) |j| acch[j] = cv;
     }
     const nt = p.ntaps;
     const nq = p.nq;
@@ -601,9 +651,14 @@ inline fn tile(comptime P: usize, comptime CB: usize, p: *const ConvParams, xq: 
         for (0..nq) |q| {
             var wv: [CB]VI = undefined;
             inline for (0..CB) |b| wv[b] = @bitCast(p.wq[wb + b * blk + q * 64 ..][0..64].*);
+            var xv: [P]VI = undefined;
             inline for (0..P) |i| {
-                const xv = bcast(xq, xo + i * pstride + q * 4, flip);
-                inline for (0..CB) |b| acc[b][i] = step(acc[b][i], xv, wv[b]);
+                xv[i] = bcast(xq, xo + i * pstride + q * 4, flip);
+                inline for (0..CB) |b| acc[b][i] = step(acc[b][i], xv[i], wv[b]);
+            }
+            if (HALF) {
+                const wvh: VI = @bitCast(p.wh[(@as(usize, t) * nq + q) * 64 ..][0..64].*);
+                inline for (0..PH) |j| acch[j] = step(acch[j], @select(i32, lo8, xv[2 * j], xv[@min(2 * j + 1, P - 1)]), wvh);
             }
         }
     }
@@ -615,6 +670,16 @@ inline fn tile(comptime P: usize, comptime CB: usize, p: *const ConvParams, xq: 
             const bytes: [16]u8 = rq.requant16(acc[b][i], m, p.y_zp, p.lo, p.hi);
             const dst = y[yoff + i * p.cout + c0 ..];
             if (lanes == 16) dst[0..16].* = bytes else storePartial(dst, bytes, lanes);
+        }
+    }
+    if (HALF) {
+        const c0 = (p.cob - 1) * 16;
+        const lanes = p.cout - c0;
+        const m: @Vector(16, f32) = p.multh[0..16].*;
+        inline for (0..PH) |j| {
+            const bytes: [16]u8 = rq.requant16(acch[j], m, p.y_zp, p.lo, p.hi);
+            storePartial(y[yoff + 2 * j * p.cout + c0 ..], bytes, lanes);
+            if (2 * j + 1 < P) storePartial(y[yoff + (2 * j + 1) * p.cout + c0 ..], bytes[8..16].* ++ bytes[0..8].*, lanes);
         }
     }
 }

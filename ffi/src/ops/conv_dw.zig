@@ -18,6 +18,8 @@ const rq = @import("requant.zig");
 const kernel_safety = builtin.mode == .Debug;
 
 extern fn @"llvm.x86.avx512.vpdpbusd.512"(acc: @Vector(16, i32), a: @Vector(16, i32), b: @Vector(16, i32)) @Vector(16, i32);
+extern fn @"llvm.x86.avx512.permvar.qi.512"(a: @Vector(64, i8), idx: @Vector(64, i8)) @Vector(64, i8);
+const has_vbmi = builtin.cpu.arch == .x86_64 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512vbmi);
 
 const VI = @Vector(16, i32);
 
@@ -141,7 +143,14 @@ fn buildRow(p: *const conv.ConvParams, x: conv.In, ni: usize, r: usize, ow_n: us
                 const ab = @shuffle(u8, a, b, cat32);
                 const de = @shuffle(u8, d, e, cat32);
                 const all = @shuffle(u8, ab, de, cat64);
-                dst[o..][0..64].* = @shuffle(u8, all, undefined, interleave);
+                if (comptime has_vbmi) { // one vpermb (LLVM would pick 11 unpack/insert shuffles)
+                    const idx: @Vector(64, i8) = comptime blk: {
+                        var m: [64]i8 = undefined;
+                        for (&m, interleave) |*e2, v| e2.* = @intCast(v);
+                        break :blk m;
+                    };
+                    dst[o..][0..64].* = @bitCast(@"llvm.x86.avx512.permvar.qi.512"(@bitCast(all), idx));
+                } else dst[o..][0..64].* = @shuffle(u8, all, undefined, interleave);
                 o += 64;
             }
         }
@@ -183,7 +192,7 @@ fn outRow(p: *const conv.ConvParams, ring: []const u8, nr: usize, a: usize, ow_n
     @setRuntimeSafety(kernel_safety);
     var rows: [max_kh][]const u8 = undefined;
     for (0..p.kh) |i| rows[i] = ring[((a + i * p.dh) % nr) * p.qrow ..][0..p.qrow];
-    const P = 4;
+    const P = 8;
     var ow: usize = 0;
     while (ow + P <= ow_n) : (ow += P) pixels(P, p, &rows, ow, yrow);
     switch (ow_n - ow) {
