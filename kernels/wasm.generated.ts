@@ -5,7 +5,7 @@
 // deno-fmt-ignore-file
 
 /** sha256 of the kernel sources (kernels/source_hash.sh) this module was built from. */
-export const SOURCE_SHA256 = "f602d7c5df947a973320c67668fc4d0c478d2ddca2c3c2f1d0665303b33e65ba";
+export const SOURCE_SHA256 = "175e3c40e5dab768cc5d2c0155df6984fc828fc242955417d38541620c500ca5";
 /** sha256 of the embedded .wasm bytes. */
 export const WASM_SHA256 = "0d99bc67fb6a97293a2eb8896913ed477e608ee16eae6003bd1f92d984afbbd2";
 /** `rustc --version` of the build. */
