@@ -58,7 +58,6 @@ export class RunGate {
    *
    * @example
    * ```ts
-   * import { RunGate } from "./run_gate.ts";
    * console.log(new RunGate().inline()); // false: nothing measured yet
    * ```
    */
@@ -72,7 +71,6 @@ export class RunGate {
    *
    * @example
    * ```ts
-   * import { RunGate } from "./run_gate.ts";
    * const gate = new RunGate();
    * gate.ran(3); // 3 ms: too long to run inline
    * console.log(gate.inline()); // false
@@ -93,7 +91,6 @@ export class RunGate {
    *
    * @example
    * ```ts
-   * import { RunGate } from "./run_gate.ts";
    * const gate = new RunGate();
    * gate.handedOff(0.03); // 30 us there and back: the run itself may be short
    * console.log(gate.inline()); // true: the next call tries it inline
