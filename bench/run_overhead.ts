@@ -36,6 +36,22 @@ import { runGateSettings } from "../runtime/run_gate.ts";
 import { type BenchRow, runtimeName } from "./row.ts";
 
 const runtime = runtimeName();
+
+/**
+ * The rows this module prints (bench/main.ts skips it when `--filter` matches none).
+ *
+ * @example
+ * ```ts
+ * import { benchRows } from "./run_overhead.ts";
+ * console.log(benchRows.join(", "));
+ * ```
+ */
+export const benchRows: readonly string[] = [
+  "run_overhead",
+  "run_async_overhead",
+  "run_async_handoff",
+  "run_tiny_vs_onnxruntime",
+];
 const modelPath = fileURLToPath(new URL("../tests/fixtures/tiny/model.json", import.meta.url));
 
 /** Median ms per call of `fn` over `batches` batches of `n` calls (after a warm-up). */
