@@ -460,6 +460,9 @@ pub unsafe fn softmax_strided(
 /// contiguous rows `brs` floats apart; `A` is read at `i * ars + p * acs` (so a transposed
 /// `A` needs no copy). `accumulate` false overwrites `C`. Per element the products are
 /// added in order of `p` (float32 multiply, then add), 4 rows x 8 columns at a time.
+/// Columns go in panels of [`gemm_panel`] (the panel's `k` rows of `B` stay in L1 while
+/// every row block of `A` passes over them), then the columns past the last multiple of 8
+/// row by row; the order of the additions per element is the same in every path.
 ///
 /// # Safety
 /// `a`, `b`, `c` valid for the elements addressed; `c` must not overlap `a` or `b`.
@@ -476,38 +479,69 @@ pub unsafe fn gemm(
     k: usize,
     accumulate: bool,
 ) {
-    let mut i = 0usize;
-    while i + 4 <= m {
-        gemm_rows::<4>(a, ars, acs, b, brs, c, i, n, k, accumulate);
-        i += 4;
+    #[allow(unused_mut)]
+    let mut n8 = 0usize;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        n8 = n & !7;
+        let panel = gemm_panel(k);
+        let mut j0 = 0usize;
+        while j0 < n8 {
+            let j1 = (j0 + panel).min(n8);
+            let mut i = 0usize;
+            while i + 4 <= m {
+                gemm_simd::gemm_block::<4>(a, ars, acs, b, brs, c, i, j0, j1, n, k, accumulate);
+                i += 4;
+            }
+            while i < m {
+                gemm_simd::gemm_block::<1>(a, ars, acs, b, brs, c, i, j0, j1, n, k, accumulate);
+                i += 1;
+            }
+            j0 = j1;
+        }
     }
-    while i < m {
-        gemm_rows::<1>(a, ars, acs, b, brs, c, i, n, k, accumulate);
-        i += 1;
+    if n8 < n {
+        for i in 0..m {
+            gemm_row_tail(a, ars, acs, b, brs, c, i, n8, n, k, accumulate);
+        }
     }
 }
 
-/// Rows `i0..i0 + R` of C: 8 columns at a time in SIMD registers, then the scalar tail.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-unsafe fn gemm_rows<const R: usize>(
-    a: *const f32,
-    ars: usize,
-    acs: usize,
-    b: *const f32,
-    brs: usize,
-    c: *mut f32,
-    i0: usize,
-    n: usize,
-    k: usize,
-    accumulate: bool,
-) {
-    #[allow(unused_mut)]
-    let mut j = 0usize;
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        use core::arch::wasm32::*;
-        while j + 8 <= n {
+/// Columns per panel of [`gemm`]: about 32 KiB of `B` (`k` rows), a multiple of 8 in
+/// 8..=256.
+///
+/// ```
+/// assert_eq!(axr_kernels::numeric::gemm_panel(120), 64);
+/// assert_eq!(axr_kernels::numeric::gemm_panel(100_000), 8);
+/// ```
+pub fn gemm_panel(k: usize) -> usize {
+    ((8192 / k.max(1)) & !7).clamp(8, 256)
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod gemm_simd {
+    use core::arch::wasm32::*;
+
+    /// Rows `i0..i0 + R`, columns `j0..j1` (a multiple of 8 apart) of C, 8 columns at a
+    /// time in SIMD registers.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub unsafe fn gemm_block<const R: usize>(
+        a: *const f32,
+        ars: usize,
+        acs: usize,
+        b: *const f32,
+        brs: usize,
+        c: *mut f32,
+        i0: usize,
+        j0: usize,
+        j1: usize,
+        n: usize,
+        k: usize,
+        accumulate: bool,
+    ) {
+        let mut j = j0;
+        while j < j1 {
             let mut lo = [f32x4_splat(0.0); R];
             let mut hi = [f32x4_splat(0.0); R];
             if accumulate {
@@ -516,14 +550,16 @@ unsafe fn gemm_rows<const R: usize>(
                     hi[r] = v128_load(c.add((i0 + r) * n + j + 4) as *const v128);
                 }
             }
+            let mut bp = b.add(j);
             for p in 0..k {
-                let b0 = v128_load(b.add(p * brs + j) as *const v128);
-                let b1 = v128_load(b.add(p * brs + j + 4) as *const v128);
+                let b0 = v128_load(bp as *const v128);
+                let b1 = v128_load(bp.add(4) as *const v128);
                 for r in 0..R {
-                    let av = f32x4_splat(*a.add((i0 + r) * ars + p * acs));
+                    let av = v128_load32_splat(a.add((i0 + r) * ars + p * acs) as *const u32);
                     lo[r] = f32x4_add(lo[r], f32x4_mul(av, b0));
                     hi[r] = f32x4_add(hi[r], f32x4_mul(av, b1));
                 }
+                bp = bp.add(brs);
             }
             for r in 0..R {
                 v128_store(c.add((i0 + r) * n + j) as *mut v128, lo[r]);
@@ -531,9 +567,6 @@ unsafe fn gemm_rows<const R: usize>(
             }
             j += 8;
         }
-    }
-    for r in 0..R {
-        gemm_row_tail(a, ars, acs, b, brs, c, i0 + r, j, n, k, accumulate);
     }
 }
 
