@@ -485,16 +485,29 @@ pub unsafe fn gemm(
     {
         n8 = n & !7;
         let panel = gemm_panel(k);
+        // enough rows to repay a copy of the panel: its strips of 8 columns packed one
+        // after the other, so the k rows of a strip are 32 bytes apart (cache lines and
+        // pages in order) instead of `brs` floats
+        let pack = m >= 8 && panel * k <= gemm_simd::PACK_FLOATS;
         let mut j0 = 0usize;
         while j0 < n8 {
             let j1 = (j0 + panel).min(n8);
+            let (bp, bs) = if pack {
+                (gemm_simd::pack_panel(b, brs, j0, j1, k), 8usize)
+            } else {
+                (b.add(j0), brs)
+            };
             let mut i = 0usize;
             while i + 4 <= m {
-                gemm_simd::gemm_block::<4>(a, ars, acs, b, brs, c, i, j0, j1, n, k, accumulate);
+                gemm_simd::gemm_block::<4>(
+                    a, ars, acs, bp, bs, pack, c, i, j0, j1, n, k, accumulate,
+                );
                 i += 4;
             }
             while i < m {
-                gemm_simd::gemm_block::<1>(a, ars, acs, b, brs, c, i, j0, j1, n, k, accumulate);
+                gemm_simd::gemm_block::<1>(
+                    a, ars, acs, bp, bs, pack, c, i, j0, j1, n, k, accumulate,
+                );
                 i += 1;
             }
             j0 = j1;
@@ -522,8 +535,45 @@ pub fn gemm_panel(k: usize) -> usize {
 mod gemm_simd {
     use core::arch::wasm32::*;
 
+    /// Floats of the panel buffer of [`pack_panel`] (128 KiB).
+    pub const PACK_FLOATS: usize = 32768;
+
+    #[repr(align(16))]
+    struct Pack([f32; PACK_FLOATS]);
+    static mut PACK: Pack = Pack([0.0; PACK_FLOATS]);
+
+    /// Copies columns `j0..j1` (a multiple of 8 apart) of the `k` rows of `B` into the
+    /// module's panel buffer, strip of 8 columns after strip (each `k` x 8, row-major);
+    /// returns the buffer. The module runs one kernel at a time (no threads).
+    ///
+    /// # Safety
+    /// `(j1 - j0) * k <= PACK_FLOATS`; `b` valid for the rows and columns read.
+    pub unsafe fn pack_panel(
+        b: *const f32,
+        brs: usize,
+        j0: usize,
+        j1: usize,
+        k: usize,
+    ) -> *const f32 {
+        let dst = core::ptr::addr_of_mut!(PACK) as *mut f32;
+        let mut d = dst;
+        let mut j = j0;
+        while j < j1 {
+            let mut s = b.add(j);
+            for _ in 0..k {
+                v128_store(d as *mut v128, v128_load(s as *const v128));
+                v128_store(d.add(4) as *mut v128, v128_load(s.add(4) as *const v128));
+                d = d.add(8);
+                s = s.add(brs);
+            }
+            j += 8;
+        }
+        dst
+    }
+
     /// Rows `i0..i0 + R`, columns `j0..j1` (a multiple of 8 apart) of C, 8 columns at a
-    /// time in SIMD registers.
+    /// time in SIMD registers. `b` is column `j0` of B with rows `brs` floats apart, or,
+    /// `packed`, the panel from [`pack_panel`] (rows 8 floats apart, strips `8 k` apart).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub unsafe fn gemm_block<const R: usize>(
@@ -532,6 +582,7 @@ mod gemm_simd {
         acs: usize,
         b: *const f32,
         brs: usize,
+        packed: bool,
         c: *mut f32,
         i0: usize,
         j0: usize,
@@ -550,7 +601,11 @@ mod gemm_simd {
                     hi[r] = v128_load(c.add((i0 + r) * n + j + 4) as *const v128);
                 }
             }
-            let mut bp = b.add(j);
+            let mut bp = if packed {
+                b.add((j - j0) * k)
+            } else {
+                b.add(j - j0)
+            };
             for p in 0..k {
                 let b0 = v128_load(bp as *const v128);
                 let b1 = v128_load(bp.add(4) as *const v128);
