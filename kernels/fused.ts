@@ -27,10 +27,26 @@ export type ChainOperand =
   | { kind: "channel"; values: Float32Array | WasmBuffer }
   | { kind: "tensor"; values: Float32Array | WasmBuffer };
 
-/** One step of a chain: `x op b` (or `b op x` with `reverse`) or an activation. @example `{ op: "add", b: { kind: "scalar", value: 1 } }` */
+/**
+ * A QuantizeLinear followed by the DequantizeLinear of the same scale and zero point:
+ * `float32(sat(rne(x / scale) + zeroPoint) - zeroPoint) * scale`, one float32 division,
+ * ties to even, and a NaN quantized to 0 (as the graph runner and onnxruntime store it).
+ * @example `{ kind: "qdq", scale: 0.5, zeroPoint: -128, type: "int8" }`
+ */
+export interface QdqStep {
+  kind: "qdq";
+  scale: number;
+  zeroPoint: number;
+  type: "int8" | "uint8" | "int16" | "uint16";
+}
+
+/** One step of a chain: `x op b` (or `b op x` with `reverse`), an activation or a quantize-dequantize pair. @example `{ op: "add", b: { kind: "scalar", value: 1 } }` */
 export type ChainStep =
   | { op: "add" | "sub" | "mul" | "div"; b: ChainOperand; reverse?: boolean }
-  | Activation;
+  | Activation
+  | QdqStep;
+
+const QDQ_TYPES = { int8: [0, -128, 127], uint8: [1, 0, 255], int16: [2, -32768, 32767], uint16: [3, 0, 65535] };
 
 const f32bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0];
 
@@ -81,6 +97,13 @@ export function chain<D extends Float32Array | WasmBuffer>(
   if (!(inner > 0 && channels > 0 && n % inner === 0)) {
     throw new RangeError(`chain: ${n} elements do not form blocks of ${inner} (channels ${channels})`);
   }
+  steps.forEach((s, i) => {
+    if (!("kind" in s) || s.kind !== "qdq") return;
+    const t = QDQ_TYPES[s.type];
+    if (!t || !Number.isInteger(s.zeroPoint) || s.zeroPoint < t[1] || s.zeroPoint > t[2]) {
+      throw new RangeError(`chain: steps[${i}]: zero point ${s.zeroPoint} does not fit ${s.type}`);
+    }
+  });
   if (n === 0) return dst;
   const ins: Arg[] = [{ name: "src", value: src, bytes: 4 * n, inPlace: true }];
   const slot: number[] = [];
@@ -103,6 +126,8 @@ export function chain<D extends Float32Array | WasmBuffer>(
         w = s.b.kind === "scalar"
           ? [c, 0, f32bits(s.b.value), 0]
           : [c, s.b.kind === "channel" ? 1 : 2, ptrs[slot[i]], 0];
+      } else if (s.kind === "qdq") {
+        w = [9, f32bits(s.scale), s.zeroPoint >>> 0, QDQ_TYPES[s.type][0]];
       } else {
         const [k, lo, hi] = actWords(s);
         w = k === 0 ? [2, 0, f32bits(1), 0] : [k + 5, 0, lo, hi]; // "none" as x * 1 (exact)

@@ -6,6 +6,7 @@
 //! the kernels trust their arguments. Shapes and padding travel as a pointer to 12 u32
 //! (see [`layout::Geom::read`]). Rounding semantics: see [`quant`].
 
+pub mod chain;
 pub mod convt;
 pub mod fused;
 pub mod layout;
@@ -351,7 +352,7 @@ pub fn conv_transpose_pair_scratch_f32(params: usize) -> usize {
 }
 
 /// An element-wise chain over `len` f32 in one pass (may be in place): `nsteps` steps of
-/// 4 u32 at `prog` (see [`fused::Step::read`]), per-channel operands indexed by
+/// 4 u32 at `prog` (see [`chain::Step::read`]), per-channel operands indexed by
 /// `(i / inner) % count`.
 #[wasm_bindgen]
 pub fn chain_f32(
@@ -363,19 +364,19 @@ pub fn chain_f32(
     prog: usize,
     nsteps: usize,
 ) {
-    if nsteps > fused::MAX_STEPS || inner == 0 || count == 0 {
+    if nsteps > chain::MAX_STEPS || inner == 0 || count == 0 {
         return;
     }
     let p = unsafe { core::slice::from_raw_parts(prog as *const u32, 4 * nsteps) };
-    let mut steps = [fused::Step::Act(fused::Act::None); fused::MAX_STEPS];
+    let mut steps = [chain::Step::Act(fused::Act::None); chain::MAX_STEPS];
     for (i, s) in steps.iter_mut().take(nsteps).enumerate() {
-        match fused::Step::read(&p[4 * i..4 * i + 4]) {
+        match chain::Step::read(&p[4 * i..4 * i + 4]) {
             Some(v) => *s = v,
             None => return,
         }
     }
     unsafe {
-        fused::chain(
+        chain::chain(
             src as *const f32,
             dst as *mut f32,
             len,

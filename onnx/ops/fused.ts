@@ -21,11 +21,12 @@ import {
   convTransposePair,
   convTransposePairs,
   type ConvTransposeStage,
+  type QdqStep,
 } from "../../kernels/fused.ts";
 import { K_MIN } from "../numeric.ts";
-import { convTranspose2dKernel, convTransposeOnKernel } from "../numeric_nn.ts";
+import { type ConvParams, convTranspose2dKernel, convTransposeOnKernel, kernelGeometry } from "../numeric_nn.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
-import { type ConvTransposeGeometry, convTransposeGeometry } from "./extra.ts";
+import { convTransposeGeometry } from "./extra.ts";
 import { need, type OpContext, type OpImpl } from "./types.ts";
 import type { Attrs } from "./types.ts";
 import type { NodeProto } from "../model.ts";
@@ -37,10 +38,12 @@ export interface Member {
   attrs: Attrs;
 }
 
-/** One link of a chain: an activation, or a binary op with the named other operand. */
+/** One link of a chain: an activation, a quantize-dequantize pair, or a binary op with the
+ * named other operand (varying along `axis` of the value when given, else broadcast by shape). */
 export type ChainOp =
   | Activation
-  | { kind: "binary"; op: "add" | "sub" | "mul" | "div"; reverse: boolean; operand: string };
+  | QdqStep
+  | { kind: "binary"; op: "add" | "sub" | "mul" | "div"; reverse: boolean; operand: string; axis?: number };
 
 /** How a {@link KernelStage} runs on given inputs: output shape and kernel call. */
 export interface StagePlan {
@@ -72,13 +75,14 @@ function runMembers(ctx: OpContext, members: Member[], values: Map<string, Tenso
 }
 
 /**
- * ConvTranspose followed by Relu / Sigmoid / Clip as one kernel call. The fused node's
- * inputs are the ConvTranspose's three (bias "" when absent) then the activation's
- * others (Clip bounds).
+ * A float32 2-D ConvTranspose, with the Relu / Sigmoid / Clip that follows it (`act`) or
+ * alone (`act` undefined, activation "none"), as one kernel call. The fused node's inputs
+ * are the ConvTranspose's three (bias "" when absent) then the activation's others (Clip
+ * bounds).
  * @example `fusedConvTranspose(convStep, reluStep, { kind: "relu" })`
  */
-export function fusedConvTranspose(conv: Member, act: Member, a: Activation): KernelStage {
-  const plan = (ctx: OpContext, ins: (Tensor | undefined)[], attrs: Attrs) => {
+export function fusedConvTranspose(conv: Member, act: Member | undefined, a: Activation): KernelStage {
+  const plan = (ctx: OpContext, ins: (Tensor | undefined)[], attrs: Attrs): ConvParams | undefined => {
     const x = need(ctx, ins[0], 0), w = need(ctx, ins[1], 1), b = ins[2];
     const g = convTransposeGeometry(ctx, x, w, attrs);
     const kSize = sizeOf(g.kSp), inSize = sizeOf(g.inSp);
@@ -88,52 +92,21 @@ export function fusedConvTranspose(conv: Member, act: Member, a: Activation): Ke
       sizeOf(x.shape) > 0 && convTransposeOnKernel(FLOATS, w.data, g.c, g.m, g.group, kSize, inSize);
     return ok ? g : undefined;
   };
+  const bias = (ins: (Tensor | undefined)[]) => ins[2] ? ins[2].data as Float32Array : null;
   const exec = (
-    g: ConvTransposeGeometry,
+    g: ConvParams,
     ins: (Tensor | undefined)[],
     src: Float32Array | WasmBuffer,
     dst: Float32Array | WasmBuffer,
-  ) => {
-    const b = ins[2];
-    const sp = { inSp: g.inSp, outSp: g.outSp, kSp: g.kSp, strides: g.strides, dil: g.dil, pads: g.pads };
-    convTranspose2dKernel(
-      src,
-      ins[1]!.data as Float32Array,
-      b ? b.data as Float32Array : null,
-      dst,
-      g.n,
-      g.c,
-      g.m,
-      g.group,
-      sp,
-      a,
-    );
-  };
+  ) => convTranspose2dKernel(src, ins[1]!.data as Float32Array, bias(ins), dst, g.n, g.c, g.m, g.group, g, a);
   return {
     plan(ctx, ins, attrs) {
       const g = plan(ctx, ins, attrs);
       if (!g) return undefined;
-      const b = ins[2], w = ins[1]!.data as Float32Array;
       return {
         shape: [g.n, g.m, ...g.outSp],
         exec: (src, dst) => exec(g, ins, src, dst),
-        convT: {
-          w,
-          bias: b ? b.data as Float32Array : null,
-          g: {
-            n: g.n,
-            c: g.c,
-            m: g.m,
-            group: g.group,
-            inSp: [g.inSp[0], g.inSp[1]],
-            outSp: [g.outSp[0], g.outSp[1]],
-            kSp: [g.kSp[0], g.kSp[1]],
-            strides: [g.strides[0], g.strides[1]],
-            dil: [g.dil[0], g.dil[1]],
-            pads: [g.pads[0], g.pads[1]],
-          },
-          act: a,
-        },
+        convT: { w: ins[1]!.data as Float32Array, bias: bias(ins), g: kernelGeometry(g), act: a },
       };
     },
     run(ctx, ins, attrs) {
@@ -145,6 +118,7 @@ export function fusedConvTranspose(conv: Member, act: Member, a: Activation): Ke
       }
       const values = new Map<string, Tensor>();
       conv.node.inputs.forEach((n, i) => n && ins[i] && values.set(n, ins[i]!));
+      if (!act) return [runMembers(ctx, [conv], values)];
       act.node.inputs.slice(1).forEach((n, i) => n && ins[3 + i] && values.set(n, ins[3 + i]!));
       return [runMembers(ctx, [conv, act], values)];
     },
@@ -164,6 +138,13 @@ function operandFit(
   const axes = s.flatMap((d, i) => (d !== 1 ? [i] : []));
   if (axes.length === 1 && s[axes[0]] === shape[axes[0]]) return { kind: "channel", axis: axes[0] };
   return undefined;
+}
+
+/** A float32 operand with one value per index of `axis` of `shape`, or undefined. */
+function axisFit(t: Tensor, shape: number[], axis: number): { kind: "channel"; axis: number } | undefined {
+  return t.dtype === "float32" && axis < shape.length && t.data.length === shape[axis]
+    ? { kind: "channel", axis }
+    : undefined;
 }
 
 /**
@@ -317,7 +298,7 @@ function kernelSteps(
     }
     const t = byName.get(o.operand);
     if (!t) return undefined;
-    const fit = operandFit(t, shape);
+    const fit = o.axis === undefined ? operandFit(t, shape) : axisFit(t, shape, o.axis);
     if (!fit) return undefined;
     const values = t.data as Float32Array;
     if (fit.kind === "channel") {
