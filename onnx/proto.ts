@@ -155,21 +155,7 @@ export class ProtoReader {
     }
   }
   /** Appends a repeated numeric field (packed or not) to `out`. @example `r.repeated(wire, out, () => r.int64())` */
-  repeated(wire: number, out: number[], one: () => number): void {
-    if (wire === 2) {
-      const n = this.len();
-      const stop = this.pos + n, saved = (this as { end: number }).end;
-      (this as { end: number }).end = stop;
-      try {
-        while (this.pos < stop) out.push(one());
-      } finally {
-        (this as { end: number }).end = saved;
-      }
-    } else out.push(one());
-  }
-  /** Like {@link repeated} for bigint int64 values. @example `r.repeated64(wire, out)` */
-  repeated64(wire: number, out: bigint[], unsigned = false): void {
-    const one = () => unsigned ? BigInt.asUintN(64, this.varint64()) : this.varint64();
+  repeated<T>(wire: number, out: T[], one: () => T): void {
     if (wire === 2) {
       const n = this.len();
       const stop = this.pos + n, saved = this.end;
@@ -180,6 +166,10 @@ export class ProtoReader {
         (this as { end: number }).end = saved;
       }
     } else out.push(one());
+  }
+  /** Like {@link repeated} for bigint int64 values. @example `r.repeated64(wire, out)` */
+  repeated64(wire: number, out: bigint[], unsigned = false): void {
+    this.repeated(wire, out, () => unsigned ? BigInt.asUintN(64, this.varint64()) : this.varint64());
   }
 }
 

@@ -27,34 +27,67 @@ import { allocData, dataFromBytes, DataType, dtypeOf, sizeOf, type TensorData } 
 const MAX_DEPTH = 64;
 const MAX_ELEMENTS = 2 ** 31;
 
+/**
+ * How one field of a message is read: the wire types it accepts, and a read that consumes
+ * the field into the message. A field with another wire type, or one not listed, is skipped.
+ */
+type Field<M> = readonly [wires: readonly number[], read: (r: ProtoReader, m: M, wire: number, depth: number) => void];
+/** A message's fields by field number. */
+type Fields<M> = Readonly<Record<number, Field<M>>>;
+
+const VARINT = [0], LEN = [2], VARINT_OR_PACKED = [0, 2], FIXED32_OR_PACKED = [5, 2], FIXED64_OR_PACKED = [1, 2];
+
+/** Reads every field of one message into `m` by its table; `depth` counts nested graphs. */
+function readFields<M>(r: ProtoReader, m: M, fields: Fields<M>, depth = 0): M {
+  while (r.more()) {
+    const [f, w] = r.tag();
+    const field = fields[f];
+    if (field !== undefined && field[0].includes(w)) field[1](r, m, w, depth);
+    else r.skip(w);
+  }
+  return m;
+}
+
+const OPSET_FIELDS: Fields<OpsetImport> = {
+  1: [LEN, (r, o) => o.domain = r.string()],
+  2: [VARINT, (r, o) => o.version = r.int64()],
+};
+
+const STRING_PAIR_FIELDS: Fields<[string, string]> = {
+  1: [LEN, (r, kv) => kv[0] = r.string()],
+  2: [LEN, (r, kv) => kv[1] = r.string()],
+};
+
+const MODEL_FIELDS: Fields<ModelProto> = {
+  1: [VARINT, (r, m) => m.irVersion = r.int64()],
+  2: [LEN, (r, m) => m.producerName = r.string()],
+  3: [LEN, (r, m) => m.producerVersion = r.string()],
+  4: [LEN, (r, m) => m.domain = r.string()],
+  5: [VARINT, (r, m) => m.modelVersion = r.int64()],
+  6: [LEN, (r, m) => m.docString = r.string()],
+  7: [LEN, (r, m) => m.graph = readGraph(r.sub(), 0)],
+  8: [LEN, (r, m) => m.opsetImports.push(readFields(r.sub(), { domain: "", version: 0 }, OPSET_FIELDS))],
+  14: [LEN, (r, m) => {
+    const [k, v] = readFields(r.sub(), ["", ""], STRING_PAIR_FIELDS);
+    (m.metadataProps ??= {})[k] = v;
+  }],
+  25: [LEN, (r, m, w) => {
+    m.functions = (m.functions ?? 0) + 1;
+    r.skip(w);
+  }],
+};
+
 /** Decodes an ONNX ModelProto. @example `decodeModel(bytes).graph.nodes.length` */
 export function decodeModel(bytes: Uint8Array): ModelProto {
   if (!(bytes instanceof Uint8Array)) throw new TypeError("decodeModel: expected a Uint8Array");
   if (bytes.length === 0) throw new OnnxFormatError("empty ONNX file");
-  const r = new ProtoReader(bytes);
-  const m: ModelProto = { irVersion: 0, opsetImports: [], graph: emptyGraph() };
-  let sawGraph = false;
-  while (r.more()) {
-    const [f, w] = r.tag();
-    if (f === 1 && w === 0) m.irVersion = r.int64();
-    else if (f === 2 && w === 2) m.producerName = r.string();
-    else if (f === 3 && w === 2) m.producerVersion = r.string();
-    else if (f === 4 && w === 2) m.domain = r.string();
-    else if (f === 5 && w === 0) m.modelVersion = r.int64();
-    else if (f === 6 && w === 2) m.docString = r.string();
-    else if (f === 7 && w === 2) {
-      m.graph = readGraph(r.sub(), 0);
-      sawGraph = true;
-    } else if (f === 8 && w === 2) m.opsetImports.push(readOpset(r.sub()));
-    else if (f === 14 && w === 2) {
-      const [k, v] = readStringPair(r.sub());
-      (m.metadataProps ??= {})[k] = v;
-    } else if (f === 25 && w === 2) {
-      m.functions = (m.functions ?? 0) + 1;
-      r.skip(w);
-    } else r.skip(w);
-  }
-  if (!sawGraph) throw new OnnxFormatError("ONNX model has no graph (not an ONNX file?)");
+  const none = emptyGraph();
+  const m = readFields<ModelProto>(
+    new ProtoReader(bytes),
+    { irVersion: 0, opsetImports: [], graph: none },
+    MODEL_FIELDS,
+  );
+  if (m.graph === none) throw new OnnxFormatError("ONNX model has no graph (not an ONNX file?)");
   return m;
 }
 
@@ -67,187 +100,55 @@ function emptyGraph(): GraphProto {
   return { name: "", nodes: [], initializers: [], inputs: [], outputs: [], valueInfo: [] };
 }
 
-function readOpset(r: ProtoReader): OpsetImport {
-  const o: OpsetImport = { domain: "", version: 0 };
-  while (r.more()) {
-    const [f, w] = r.tag();
-    if (f === 1 && w === 2) o.domain = r.string();
-    else if (f === 2 && w === 0) o.version = r.int64();
-    else r.skip(w);
-  }
-  return o;
-}
-
-function readStringPair(r: ProtoReader): [string, string] {
-  let k = "", v = "";
-  while (r.more()) {
-    const [f, w] = r.tag();
-    if (f === 1 && w === 2) k = r.string();
-    else if (f === 2 && w === 2) v = r.string();
-    else r.skip(w);
-  }
-  return [k, v];
-}
+const GRAPH_FIELDS: Fields<GraphProto> = {
+  1: [LEN, (r, g, _w, depth) => g.nodes.push(readFields(r.sub(), emptyNode(), NODE_FIELDS, depth))],
+  2: [LEN, (r, g) => g.name = r.string()],
+  5: [LEN, (r, g) => g.initializers.push(readTensor(r.sub()))],
+  11: [LEN, (r, g) => g.inputs.push(readValueInfo(r.sub()))],
+  12: [LEN, (r, g) => g.outputs.push(readValueInfo(r.sub()))],
+  13: [LEN, (r, g) => g.valueInfo.push(readValueInfo(r.sub()))],
+  15: [LEN, (r, g, w) => {
+    g.sparseInitializers = (g.sparseInitializers ?? 0) + 1;
+    r.skip(w);
+  }],
+};
 
 function readGraph(r: ProtoReader, depth: number): GraphProto {
   if (depth > MAX_DEPTH) throw new OnnxFormatError("subgraphs nested too deeply");
-  const g = emptyGraph();
-  while (r.more()) {
-    const [f, w] = r.tag();
-    if (w !== 2) {
-      r.skip(w);
-      continue;
-    }
-    switch (f) {
-      case 1:
-        g.nodes.push(readNode(r.sub(), depth));
-        break;
-      case 2:
-        g.name = r.string();
-        break;
-      case 5:
-        g.initializers.push(readTensor(r.sub()));
-        break;
-      case 11:
-        g.inputs.push(readValueInfo(r.sub()));
-        break;
-      case 12:
-        g.outputs.push(readValueInfo(r.sub()));
-        break;
-      case 13:
-        g.valueInfo.push(readValueInfo(r.sub()));
-        break;
-      case 15:
-        g.sparseInitializers = (g.sparseInitializers ?? 0) + 1;
-        r.skip(w);
-        break;
-      default:
-        r.skip(w);
-    }
-  }
-  return g;
+  return readFields(r, emptyGraph(), GRAPH_FIELDS, depth);
 }
 
-function readNode(r: ProtoReader, depth: number): NodeProto {
-  const n: NodeProto = { name: "", opType: "", domain: "", inputs: [], outputs: [], attributes: [] };
-  while (r.more()) {
-    const [f, w] = r.tag();
-    if (w !== 2) {
-      r.skip(w);
-      continue;
-    }
-    switch (f) {
-      case 1:
-        n.inputs.push(r.string());
-        break;
-      case 2:
-        n.outputs.push(r.string());
-        break;
-      case 3:
-        n.name = r.string();
-        break;
-      case 4:
-        n.opType = r.string();
-        break;
-      case 5:
-        n.attributes.push(readAttribute(r.sub(), depth));
-        break;
-      case 7:
-        n.domain = r.string();
-        break;
-      default:
-        r.skip(w);
-    }
-  }
-  return n;
+function emptyNode(): NodeProto {
+  return { name: "", opType: "", domain: "", inputs: [], outputs: [], attributes: [] };
 }
+
+const NODE_FIELDS: Fields<NodeProto> = {
+  1: [LEN, (r, n) => n.inputs.push(r.string())],
+  2: [LEN, (r, n) => n.outputs.push(r.string())],
+  3: [LEN, (r, n) => n.name = r.string()],
+  4: [LEN, (r, n) => n.opType = r.string()],
+  5: [LEN, (r, n, _w, depth) => n.attributes.push(readAttribute(r.sub(), depth))],
+  7: [LEN, (r, n) => n.domain = r.string()],
+};
+
+const ATTRIBUTE_FIELDS: Fields<AttributeProto> = {
+  1: [LEN, (r, a) => a.name = r.string()],
+  2: [[5], (r, a) => a.f = r.float()],
+  3: [VARINT, (r, a) => a.i = r.int64()],
+  4: [LEN, (r, a) => a.s = r.bytes()],
+  5: [LEN, (r, a) => a.t = readTensor(r.sub())],
+  6: [LEN, (r, a, _w, depth) => a.g = readGraph(r.sub(), depth + 1)],
+  7: [FIXED32_OR_PACKED, (r, a, w) => r.repeated(w, a.floats ??= [], () => r.float())],
+  8: [VARINT_OR_PACKED, (r, a, w) => r.repeated(w, a.ints ??= [], () => r.int64())],
+  9: [LEN, (r, a) => (a.strings ??= []).push(r.bytes())],
+  10: [LEN, (r, a) => (a.tensors ??= []).push(readTensor(r.sub()))],
+  11: [LEN, (r, a, _w, depth) => (a.graphs ??= []).push(readGraph(r.sub(), depth + 1))],
+  20: [VARINT, (r, a) => a.type = r.int64()],
+  21: [LEN, (r, a) => a.refAttrName = r.string()],
+};
 
 function readAttribute(r: ProtoReader, depth: number): AttributeProto {
-  const a: AttributeProto = { name: "", type: 0 };
-  while (r.more()) {
-    const [f, w] = r.tag();
-    switch (f) {
-      case 1:
-        if (w === 2) {
-          a.name = r.string();
-          continue;
-        }
-        break;
-      case 2:
-        if (w === 5) {
-          a.f = r.float();
-          continue;
-        }
-        break;
-      case 3:
-        if (w === 0) {
-          a.i = r.int64();
-          continue;
-        }
-        break;
-      case 4:
-        if (w === 2) {
-          a.s = r.bytes();
-          continue;
-        }
-        break;
-      case 5:
-        if (w === 2) {
-          a.t = readTensor(r.sub());
-          continue;
-        }
-        break;
-      case 6:
-        if (w === 2) {
-          a.g = readGraph(r.sub(), depth + 1);
-          continue;
-        }
-        break;
-      case 7:
-        if (w === 2 || w === 5) {
-          r.repeated(w, a.floats ??= [], () => r.float());
-          continue;
-        }
-        break;
-      case 8:
-        if (w === 2 || w === 0) {
-          r.repeated(w, a.ints ??= [], () => r.int64());
-          continue;
-        }
-        break;
-      case 9:
-        if (w === 2) {
-          (a.strings ??= []).push(r.bytes());
-          continue;
-        }
-        break;
-      case 10:
-        if (w === 2) {
-          (a.tensors ??= []).push(readTensor(r.sub()));
-          continue;
-        }
-        break;
-      case 11:
-        if (w === 2) {
-          (a.graphs ??= []).push(readGraph(r.sub(), depth + 1));
-          continue;
-        }
-        break;
-      case 20:
-        if (w === 0) {
-          a.type = r.int64();
-          continue;
-        }
-        break;
-      case 21:
-        if (w === 2) {
-          a.refAttrName = r.string();
-          continue;
-        }
-        break;
-    }
-    r.skip(w);
-  }
+  const a = readFields<AttributeProto>(r, { name: "", type: 0 }, ATTRIBUTE_FIELDS, depth);
   if (a.type === 0) a.type = inferAttrType(a);
   return a;
 }
@@ -266,139 +167,84 @@ function inferAttrType(a: AttributeProto): number {
   return 0;
 }
 
+/** TypeProto.Tensor (elem_type 1, shape 2) and TensorShapeProto.Dimension (dim_value 1, dim_param 2). */
+const TENSOR_TYPE_FIELDS: Fields<ValueInfoProto> = {
+  1: [VARINT, (r, v) => v.elemType = r.int64()],
+  2: [LEN, (r, v) => v.shape = readFields(r.sub(), [] as Dim[], SHAPE_FIELDS)],
+};
+const SHAPE_FIELDS: Fields<Dim[]> = {
+  1: [LEN, (r, dims) => dims.push(readFields(r.sub(), [null] as [Dim], DIM_FIELDS)[0])],
+};
+const DIM_FIELDS: Fields<[Dim]> = {
+  1: [VARINT, (r, d) => d[0] = r.int64()],
+  2: [LEN, (r, d) => d[0] = r.string()],
+};
+
+const VALUE_INFO_FIELDS: Fields<ValueInfoProto> = {
+  1: [LEN, (r, v) => v.name = r.string()],
+  2: [LEN, (r, v) => readType(r.sub(), v)],
+};
+
 function readValueInfo(r: ProtoReader): ValueInfoProto {
-  const v: ValueInfoProto = { name: "", elemType: 0, shape: null };
-  while (r.more()) {
-    const [f, w] = r.tag();
-    if (f === 1 && w === 2) v.name = r.string();
-    else if (f === 2 && w === 2) readType(r.sub(), v);
-    else r.skip(w);
-  }
-  return v;
+  return readFields<ValueInfoProto>(r, { name: "", elemType: 0, shape: null }, VALUE_INFO_FIELDS);
 }
 
+/** TypeProto: a tensor type (field 1) fills `v`; any other kind but a denotation (6) marks it non-tensor. */
 function readType(r: ProtoReader, v: ValueInfoProto): void {
   while (r.more()) {
     const [f, w] = r.tag();
-    if (f === 1 && w === 2) {
-      const t = r.sub();
-      while (t.more()) {
-        const [tf, tw] = t.tag();
-        if (tf === 1 && tw === 0) v.elemType = t.int64();
-        else if (tf === 2 && tw === 2) v.shape = readShape(t.sub());
-        else t.skip(tw);
-      }
-    } else {
-      if (w === 2 && f !== 6) v.nonTensor = true; // 6 = denotation
+    if (f === 1 && w === 2) readFields(r.sub(), v, TENSOR_TYPE_FIELDS);
+    else {
+      if (w === 2 && f !== 6) v.nonTensor = true;
       r.skip(w);
     }
   }
 }
 
-function readShape(r: ProtoReader): Dim[] {
-  const dims: Dim[] = [];
-  while (r.more()) {
-    const [f, w] = r.tag();
-    if (f === 1 && w === 2) {
-      const d = r.sub();
-      let dim: Dim = null;
-      while (d.more()) {
-        const [df, dw] = d.tag();
-        if (df === 1 && dw === 0) dim = d.int64();
-        else if (df === 2 && dw === 2) dim = d.string();
-        else d.skip(dw);
-      }
-      dims.push(dim);
-    } else r.skip(w);
-  }
-  return dims;
+/** A TensorProto as read: its fields, and the data fields that decide `data` once all are read. */
+interface TensorParts {
+  t: TensorProto;
+  raw?: Uint8Array;
+  floats: number[];
+  int32s: number[];
+  doubles: number[];
+  int64s: bigint[];
+  uint64s: bigint[];
+  strings: Uint8Array[];
+  external: boolean;
 }
 
-function readTensor(r: ProtoReader): TensorProto {
-  const t: TensorProto = { name: "", dataType: 0, dims: [], data: null };
-  let raw: Uint8Array | undefined;
-  const floats: number[] = [], int32s: number[] = [], doubles: number[] = [];
-  const int64s: bigint[] = [], uint64s: bigint[] = [], strings: Uint8Array[] = [];
-  let external = false;
-  while (r.more()) {
-    const [f, w] = r.tag();
-    switch (f) {
-      case 1:
-        if (w === 0 || w === 2) {
-          r.repeated(w, t.dims, () => r.int64());
-          continue;
-        }
-        break;
-      case 2:
-        if (w === 0) {
-          t.dataType = r.int64();
-          continue;
-        }
-        break;
-      case 4:
-        if (w === 2 || w === 5) {
-          r.repeated(w, floats, () => r.float());
-          continue;
-        }
-        break;
-      case 5:
-        if (w === 2 || w === 0) {
-          r.repeated(w, int32s, () => r.int32());
-          continue;
-        }
-        break;
-      case 6:
-        if (w === 2) {
-          strings.push(r.bytes());
-          continue;
-        }
-        break;
-      case 7:
-        if (w === 2 || w === 0) {
-          r.repeated64(w, int64s);
-          continue;
-        }
-        break;
-      case 8:
-        if (w === 2) {
-          t.name = r.string();
-          continue;
-        }
-        break;
-      case 9:
-        if (w === 2) {
-          raw = r.bytes();
-          continue;
-        }
-        break;
-      case 10:
-        if (w === 2 || w === 1) {
-          r.repeated(w, doubles, () => r.double());
-          continue;
-        }
-        break;
-      case 11:
-        if (w === 2 || w === 0) {
-          r.repeated64(w, uint64s, true);
-          continue;
-        }
-        break;
-      case 13:
-        if (w === 2) {
-          external = true;
-          r.skip(w);
-          continue;
-        }
-        break;
-      case 14:
-        if (w === 0) {
-          if (r.int64() === 1) external = true;
-          continue;
-        }
-        break;
-    }
+const TENSOR_FIELDS: Fields<TensorParts> = {
+  1: [VARINT_OR_PACKED, (r, p, w) => r.repeated(w, p.t.dims, () => r.int64())],
+  2: [VARINT, (r, p) => p.t.dataType = r.int64()],
+  4: [FIXED32_OR_PACKED, (r, p, w) => r.repeated(w, p.floats, () => r.float())],
+  5: [VARINT_OR_PACKED, (r, p, w) => r.repeated(w, p.int32s, () => r.int32())],
+  6: [LEN, (r, p) => p.strings.push(r.bytes())],
+  7: [VARINT_OR_PACKED, (r, p, w) => r.repeated64(w, p.int64s)],
+  8: [LEN, (r, p) => p.t.name = r.string()],
+  9: [LEN, (r, p) => p.raw = r.bytes()],
+  10: [FIXED64_OR_PACKED, (r, p, w) => r.repeated(w, p.doubles, () => r.double())],
+  11: [VARINT_OR_PACKED, (r, p, w) => r.repeated64(w, p.uint64s, true)],
+  13: [LEN, (r, p, w) => {
+    p.external = true;
     r.skip(w);
-  }
+  }],
+  14: [VARINT, (r, p) => {
+    if (r.int64() === 1) p.external = true;
+  }],
+};
+
+function readTensor(r: ProtoReader): TensorProto {
+  const { t, raw, floats, int32s, doubles, int64s, uint64s, strings, external } = readFields<TensorParts>(r, {
+    t: { name: "", dataType: 0, dims: [], data: null },
+    floats: [],
+    int32s: [],
+    doubles: [],
+    int64s: [],
+    uint64s: [],
+    strings: [],
+    external: false,
+  }, TENSOR_FIELDS);
   if (external) {
     throw new OnnxUnsupportedError(
       `tensor '${t.name}' uses external data, which is not supported: save the model with all tensors inside the .onnx file`,
