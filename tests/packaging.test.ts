@@ -68,6 +68,25 @@ function copyModel(dir: string): void {
   }
 }
 
+/** A new user's app directory `name` under `work`: the tiny model and app.ts, nothing else yet. */
+function newApp(name: string): string {
+  const app = join(work, name);
+  copyModel(app);
+  writeFileSync(join(app, "app.ts"), APP);
+  return app;
+}
+
+/** A new user's app that imports "@axelera/runtime" from `route` of the local server (the JSR route). */
+function jsrApp(name: string, route: string): { app: string; host: string } {
+  const app = newApp(name);
+  const host = `127.0.0.1:${server!.port}`;
+  writeFileSync(
+    join(app, "deno.json"),
+    JSON.stringify({ imports: { "@axelera/runtime": `http://${host}/${route}/mod.ts` } }),
+  );
+  return { app, host };
+}
+
 /** A static file server for `roots` (URL prefix -> directory), `.ts` as application/typescript. */
 function serve(roots: Record<string, string>): { port: number; close: () => Promise<void> } {
   const server = D!.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
@@ -142,15 +161,7 @@ describe("packages as a new user meets them", { skip: isBun || !D }, () => {
   });
 
   test("JSR route: mod.ts by http URL, clean DENO_DIR, library downloaded and verified", async () => {
-    const app = join(work, "jsr-app");
-    mkdirSync(app);
-    copyModel(app);
-    writeFileSync(join(app, "app.ts"), APP);
-    const host = `127.0.0.1:${server!.port}`;
-    writeFileSync(
-      join(app, "deno.json"),
-      JSON.stringify({ imports: { "@axelera/runtime": `http://${host}/good/mod.ts` } }),
-    );
+    const { app, host } = jsrApp("jsr-app", "good");
     const denoDir = join(work, "deno-dir-jsr");
     const perms = [`--allow-import=${host}`, `--allow-net=${host}`, "--allow-ffi", "--allow-read", "--allow-write"];
     const r = await run(D!.execPath(), ["run", ...perms, "app.ts"], app, { DENO_DIR: denoDir });
@@ -184,15 +195,7 @@ describe("packages as a new user meets them", { skip: isBun || !D }, () => {
   });
 
   test("JSR route: a library whose sha256 does not match is never loaded", async () => {
-    const app = join(work, "jsr-bad-app");
-    mkdirSync(app);
-    copyModel(app);
-    writeFileSync(join(app, "app.ts"), APP);
-    const host = `127.0.0.1:${server!.port}`;
-    writeFileSync(
-      join(app, "deno.json"),
-      JSON.stringify({ imports: { "@axelera/runtime": `http://${host}/bad/mod.ts` } }),
-    );
+    const { app, host } = jsrApp("jsr-bad-app", "bad");
     const denoDir = join(work, "deno-dir-bad");
     const r = await run(
       D!.execPath(),
@@ -210,10 +213,7 @@ describe("packages as a new user meets them", { skip: isBun || !D }, () => {
   });
 
   test("npm route: bun install of the tarballs, the same script under Bun and Deno, then bun build --compile", async () => {
-    const app = join(work, "npm-app");
-    mkdirSync(app);
-    copyModel(app);
-    writeFileSync(join(app, "app.ts"), APP);
+    const app = newApp("npm-app");
     const npm = join(dist, "npm");
     const tgz = (n: string) => `file:${join(npm, n)}`;
     writeFileSync(
