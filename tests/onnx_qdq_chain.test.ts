@@ -80,11 +80,34 @@ describe("QuantizeLinear -> DequantizeLinear as one chain step", () => {
       n("QuantizeLinear", ["g", "s2", "z2"], "q2"),
       n("DequantizeLinear", ["q2", "s2", "z2"], "y"),
     ];
-    const x = tensor("float32", [2, 5, 9, 31], grid(2 * 5 * 9 * 31, 0.02, 7));
-    const { opt, a, b } = both({ nodes, x, init });
-    sameBits(a, b);
-    assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["ElementwiseChain"]);
+    // the small one runs the steps, the large one reads the steps after the first qdq from a table
+    for (const [h, w] of [[9, 31], [40, 71]]) {
+      const x = tensor("float32", [2, 5, h, w], grid(2 * 5 * h * w, 0.02, 7));
+      const { opt, a, b } = both({ nodes, x, init });
+      sameBits(a, b);
+      assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["ElementwiseChain"]);
+    }
   });
+});
+
+test("an operand along the last axis (a chain of one-element blocks, run by periods)", () => {
+  const init = {
+    s: tensor("float32", [], [0.05]),
+    z: zpTensor("int8", 2),
+    k: f32([1, 300], 41),
+    t: f32([2, 4, 300], 42),
+  };
+  const nodes = [
+    n("QuantizeLinear", ["x", "s", "z"], "q0"),
+    n("DequantizeLinear", ["q0", "s", "z"], "d0"),
+    n("Mul", ["d0", "k"], "m"),
+    n("Add", ["m", "t"], "a"),
+    n("QuantizeLinear", ["a", "s", "z"], "q1"),
+    n("DequantizeLinear", ["q1", "s", "z"], "y"),
+  ];
+  const { opt, a, b } = both({ nodes, x: tensor("float32", [2, 4, 300], grid(2400, 0.05, 43)), init });
+  sameBits(a, b);
+  assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["ElementwiseChain"]);
 });
 
 describe("BatchNormalization in a chain", () => {
@@ -145,7 +168,8 @@ describe("a QDQ text-detector head (ConvTranspose, bias, BatchNormalization, Sig
     ];
     return { nodes, x: tensor("float32", [1, c, h, w], grid(c * h * w, 0.043, 28)), init };
   };
-  for (const [c, h, w] of [[8, 10, 20], [24, 7, 13], [3, 40, 44]]) {
+  // the larger ones give the steps after a qdq as a table (kernels/src/qdq_table.rs)
+  for (const [c, h, w] of [[8, 10, 20], [24, 7, 13], [3, 40, 44], [24, 32, 40]]) {
     for (const paired of [true, false]) {
       test(`${c} channels, ${h}x${w}${paired ? "" : " (Relu between)"}`, () => {
         const { opt, a, b } = both(head(c, h, w, paired));
@@ -157,7 +181,7 @@ describe("a QDQ text-detector head (ConvTranspose, bias, BatchNormalization, Sig
 });
 
 describe("chain kernel: several steps in one pass equal the steps one by one", () => {
-  const inner = [1, 3, 5, 1030, 2053];
+  const inner = [1, 3, 5, 1030, 2053, 4099];
   for (const len of inner) {
     test(`blocks of ${len}`, () => {
       const channels = 3, total = len * channels * 2;
@@ -172,15 +196,43 @@ describe("chain kernel: several steps in one pass equal the steps one by one", (
         { kind: "qdq", scale: 0.01, zeroPoint: 200, type: "uint8" },
         { kind: "relu" },
       ];
-      const all = chain(x, new Float32Array(total), len, channels, steps);
-      let one = x.slice();
-      for (const s of steps) one = chain(one, new Float32Array(total), len, channels, [s]);
-      sameBits(all, one);
+      // with a tensor operand, and without (the steps after the first qdq as a table when large enough)
+      for (const st of [steps, steps.filter((s) => !("op" in s) || s.b.kind !== "tensor")]) {
+        const all = chain(x, new Float32Array(total), len, channels, st);
+        let one = x.slice();
+        for (const s of st) one = chain(one, new Float32Array(total), len, channels, [s]);
+        sameBits(all, one);
+      }
       assert.throws(
         () =>
           chain(x, new Float32Array(total), len, channels, [{ kind: "qdq", scale: 1, zeroPoint: 300, type: "int8" }]),
         RangeError,
       );
+    });
+  }
+});
+
+describe("chain kernel: the steps after an 8-bit qdq as a table", () => {
+  for (const [type, zp] of [["int8", -128], ["int8", 5], ["uint8", 0], ["uint8", 131]] as const) {
+    test(`${type} zero point ${zp}: every level, its ties and its neighbours`, () => {
+      const scale = 0.0625 * 1.37, channels = 2;
+      const levels: number[] = [];
+      for (let q = -300; q < 300; q++) {
+        levels.push(q * scale, (q + 0.5) * scale, Math.fround((q + 0.5) * scale) * (1 + 2 ** -23));
+      }
+      levels.push(NaN, Infinity, -Infinity, -0);
+      const inner = levels.length, total = inner * channels;
+      const x = Float32Array.from({ length: total }, (_, i) => levels[i % inner]);
+      const steps: ChainStep[] = [
+        { kind: "qdq", scale, zeroPoint: zp, type },
+        { op: "mul", b: { kind: "channel", values: new Float32Array([1.7, -0.3]) } },
+        { kind: "sigmoid" },
+        { op: "sub", b: { kind: "scalar", value: 0.5 }, reverse: true },
+      ];
+      const all = chain(x, new Float32Array(total), inner, channels, steps);
+      let one = x.slice();
+      for (const s of steps) one = chain(one, new Float32Array(total), inner, channels, [s]);
+      sameBits(all, one);
     });
   }
 });

@@ -12,6 +12,7 @@
 //!   `float32(q - zp) * scale`; see [`qdq_one`].
 
 use crate::fused::{clip_one, Act};
+use crate::qdq_table::Table;
 
 /// Operand of a binary step of a chain.
 #[derive(Clone, Copy, Debug)]
@@ -82,6 +83,39 @@ pub fn qdq_one(x: f32, k: Qdq) -> f32 {
     (c + 0.0) * k.scale
 }
 
+/// The index of `qdq_one(x, k)` among the 256 values of an 8-bit pair: `q - zp - lo`.
+#[inline(always)]
+pub fn qdq_index(x: f32, k: Qdq) -> usize {
+    let v = x / k.scale;
+    let c = if v.is_nan() {
+        k.nan
+    } else {
+        clip_one(v.round_ties_even(), k.lo, k.hi)
+    };
+    (c - k.lo) as usize
+}
+
+/// One step on one value of channel `ch`; `t` is the element's tensor operand value's
+/// address for a tensor step (unused otherwise).
+///
+/// # Safety
+/// Per-channel operands valid at `ch`; `t` valid for a tensor step.
+#[inline(always)]
+pub unsafe fn one(s: Step, v: f32, ch: usize, t: *const f32) -> f32 {
+    match s {
+        Step::Act(a) => a.one(v),
+        Step::Qdq(q) => qdq_one(v, q),
+        Step::Binary(code, op) => {
+            let b = match op {
+                Operand::Scalar(c) => c,
+                Operand::Channel(p) => *p.add(ch),
+                Operand::Tensor(_) => *t,
+            };
+            bin_one(code, v, b)
+        }
+    }
+}
+
 /// One step of an element-wise chain.
 #[derive(Clone, Copy, Debug)]
 pub enum Step {
@@ -97,6 +131,28 @@ pub enum Step {
 pub const MAX_STEPS: usize = 16;
 
 impl Step {
+    /// Decodes `n` steps of 4 u32 at address `prog` (see [`Step::read`]); None for more
+    /// than [`MAX_STEPS`], an unknown code, or (unless `tensors`) a tensor operand.
+    pub fn read_all(prog: usize, n: usize, tensors: bool) -> Option<[Step; MAX_STEPS]> {
+        if n > MAX_STEPS {
+            return None;
+        }
+        let mut steps = [Step::Act(Act::None); MAX_STEPS];
+        if n == 0 {
+            return Some(steps);
+        }
+        let p = unsafe { core::slice::from_raw_parts(prog as *const u32, 4 * n) };
+        for (i, s) in steps.iter_mut().take(n).enumerate() {
+            *s = Step::read(&p[4 * i..4 * i + 4])?;
+            if let Step::Binary(_, Operand::Tensor(_)) = s {
+                if !tensors {
+                    return None;
+                }
+            }
+        }
+        Some(steps)
+    }
+
     /// Decodes 4 u32 `[code, kind, a, b]`: code 0..5 binary (kind 0 scalar with `a` its
     /// bits, 1 per-channel, 2 tensor, with `a` the address), 6 relu, 7 sigmoid, 8 clip
     /// (`a`, `b` the bits of lo, hi), 9 qdq (`kind` the bits of the scale, `a` the zero
@@ -151,8 +207,12 @@ pub unsafe fn chain(
     count: usize,
     steps: &[Step],
 ) {
+    if inner == 1 && count > 1 && len > count {
+        return periods(src, dst, len, count, steps);
+    }
     if steps.len() > 1 {
-        return chain_strips(src, dst, len, inner, count, steps);
+        let table = Table::new(steps, count, len);
+        return chain_strips(src, dst, len, inner, count, steps, table.as_ref());
     }
     let blocks = len / inner;
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -197,22 +257,37 @@ pub unsafe fn chain(
             let at = base + i;
             let mut v = *src.add(at);
             for s in steps {
-                v = match *s {
-                    Step::Act(a) => a.one(v),
-                    Step::Qdq(q) => qdq_one(v, q),
-                    Step::Binary(code, op) => {
-                        let b = match op {
-                            Operand::Scalar(c) => c,
-                            Operand::Channel(p) => *p.add(ch),
-                            Operand::Tensor(p) => *p.add(at),
-                        };
-                        bin_one(code, v, b)
-                    }
+                let t = match *s {
+                    Step::Binary(_, Operand::Tensor(p)) => p.add(at),
+                    _ => core::ptr::null(),
                 };
+                v = one(*s, v, ch, t);
             }
             *dst.add(at) = v;
             i += 1;
         }
+    }
+}
+
+/// [`chain`] with per-channel operands along the last axis (blocks of one element): each
+/// period of `count` elements runs as one block whose per-channel operands are tensors
+/// (the same values at the same elements), instead of `count` blocks of one element.
+unsafe fn periods(src: *const f32, dst: *mut f32, len: usize, count: usize, steps: &[Step]) {
+    let mut s2 = [Step::Act(Act::None); MAX_STEPS];
+    let mut base = 0usize;
+    while base < len {
+        let n = count.min(len - base);
+        for (k, s) in steps.iter().enumerate() {
+            s2[k] = match *s {
+                Step::Binary(c, Operand::Channel(p)) => Step::Binary(c, Operand::Tensor(p)),
+                Step::Binary(c, Operand::Tensor(p)) => {
+                    Step::Binary(c, Operand::Tensor(p.add(base)))
+                }
+                s => s,
+            };
+        }
+        chain(src.add(base), dst.add(base), n, n, 1, &s2[..steps.len()]);
+        base += n;
     }
 }
 
@@ -222,7 +297,8 @@ pub const STRIP: usize = 1024;
 
 /// [`chain`] for several steps: each strip of up to [`STRIP`] elements of a block goes
 /// through one step at a time (a tight loop per step, its constants splatted once) while
-/// it stays in the L1 cache. Same operations per element as the one-pass loop.
+/// it stays in the L1 cache, the steps from `table.at` on as one lookup. Same operations
+/// per element as the one-pass loop.
 unsafe fn chain_strips(
     src: *const f32,
     dst: *mut f32,
@@ -230,23 +306,60 @@ unsafe fn chain_strips(
     inner: usize,
     count: usize,
     steps: &[Step],
+    table: Option<&Table>,
 ) {
     for o in 0..len / inner {
         let ch = o % count;
         let mut i = 0usize;
         while i < inner {
             let at = o * inner + i;
-            let n = STRIP.min(inner - i);
-            for (k, s) in steps.iter().enumerate() {
-                let from = if k == 0 {
-                    src.add(at)
-                } else {
-                    dst.add(at) as *const f32
-                };
-                step(*s, from, dst.add(at), n, ch, at);
-            }
-            i += n;
+            strip(
+                src.add(at),
+                dst.add(at),
+                STRIP.min(inner - i),
+                ch,
+                at,
+                steps,
+                table,
+            );
+            i += STRIP.min(inner - i);
         }
+    }
+}
+
+/// The steps (the tail from `table.at` as a lookup) over `n` elements at `from` into `to`.
+#[inline(always)]
+unsafe fn strip(
+    from: *const f32,
+    to: *mut f32,
+    n: usize,
+    ch: usize,
+    at: usize,
+    steps: &[Step],
+    table: Option<&Table>,
+) {
+    let end = table.map_or(steps.len(), |t| t.at);
+    for (k, s) in steps[..end].iter().enumerate() {
+        step(*s, if k == 0 { from } else { to }, to, n, ch, at);
+    }
+    if let Some(t) = table {
+        t.apply(if end == 0 { from } else { to }, to, n, ch);
+    }
+}
+
+/// Applies `steps` in place to the `n` contiguous elements at `p`, all of channel `ch`
+/// (a row band of one output plane of [`crate::convt::pair`]), in strips of [`STRIP`], the
+/// tail from `table.at` as a lookup (see [`Table::new`]).
+/// Tensor operands have no meaning here: the caller refuses them ([`Step::read_all`]).
+///
+/// # Safety
+/// `p` valid for `n` floats; per-channel operands valid at `ch`.
+pub unsafe fn plane(steps: &[Step], table: Option<&Table>, p: *mut f32, n: usize, ch: usize) {
+    let mut i = 0usize;
+    while i < n {
+        let m = STRIP.min(n - i);
+        strip(p.add(i), p.add(i), m, ch, 0, steps, table);
+        i += m;
     }
 }
 

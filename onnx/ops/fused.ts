@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { allocate, type WasmBuffer } from "../../kernels/arena.ts";
+import { allocate, WasmBuffer } from "../../kernels/arena.ts";
 import {
   type Activation,
   chain as kChain,
@@ -51,6 +51,10 @@ export interface StagePlan {
   exec(src: Float32Array | WasmBuffer, dst: Float32Array | WasmBuffer): void;
   /** For a ConvTranspose: its weights, bias, geometry and activation (two in a row may run as a pair). */
   convT?: ConvTransposeStage;
+  /** `exec` may write over its source (an element-wise chain). */
+  inPlace?: boolean;
+  /** For an element-wise chain: its kernel steps and blocks (a pair of ConvTransposes may apply it). */
+  chain?: { steps: ChainStep[]; inner: number; channels: number };
 }
 
 /** A fused op that can also run with its first input and its output in the kernels' memory. */
@@ -169,6 +173,8 @@ export function elementwiseChain(members: Member[], ops: ChainOp[], value: strin
       return steps && {
         shape: x.shape,
         exec: (src, dst) => kChain(src, dst, steps.inner, steps.channels, steps.steps),
+        inPlace: true,
+        chain: steps,
       };
     },
     run(ctx, ins) {
@@ -193,7 +199,9 @@ export function elementwiseChain(members: Member[], ops: ChainOp[], value: strin
  * @example `pipeline([convStage, chainStage], [[0, 1, 2], [-1, 3]])`
  */
 export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProto }[], inputs: number[][]): OpImpl {
-  const held: (WasmBuffer | undefined)[] = [undefined, undefined];
+  // the value after call k, kept in the kernels' memory from run to run (a chain writes
+  // over its input instead)
+  const held: (WasmBuffer | undefined)[] = [];
   const buffer = (k: number, n: number): WasmBuffer => {
     let b = held[k];
     if (!b || b.byteLength !== 4 * n) {
@@ -206,7 +214,7 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
   // shape and dtype and every other input is the same tensor with the same data array, shape
   // and (for one element, which plans copy as a scalar) value: weights are constants, so
   // runs of the same shapes do not plan again.
-  type Call = { shape: number[]; exec: StagePlan["exec"] };
+  type Call = Pick<StagePlan, "shape" | "exec" | "inPlace">;
   type Seen = { t: Tensor | undefined; data: unknown; shape: number[]; v: unknown };
   const seen = (t: Tensor | undefined): Seen => ({
     t,
@@ -243,14 +251,17 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
       plans.push(p);
       shape = p.shape;
     }
-    // two ConvTransposes in a row that tile run as one streamed call (no tensor in between)
+    // two ConvTransposes in a row that tile, each with the chain that follows it, run as
+    // one streamed call (no tensor in between)
     const calls: Call[] = [];
     for (let k = 0; k < plans.length; k++) {
-      const p = plans[k], q = plans[k + 1];
+      const p = plans[k];
+      const c1 = p.convT && pairChain(p, plans[k + 1]), j = c1 ? k + 2 : k + 1, q = plans[j];
       if (p.convT && q?.convT && convTransposePairs(p.convT.g, q.convT.g)) {
-        const [a, b] = [p.convT, q.convT];
-        calls.push({ shape: q.shape, exec: (s, d) => convTransposePair(s, a, b, d) });
-        k++;
+        const c2 = pairChain(q, plans[j + 1]), e = c2 ? j + 1 : j;
+        const [a, b] = [{ ...p.convT, chain: c1 }, { ...q.convT, chain: c2 }];
+        calls.push({ shape: plans[e].shape, exec: (s, d) => convTransposePair(s, a, b, d) });
+        k = e;
       } else calls.push(p);
     }
     last = { x: seen(shapeOnly[0]), rest: ins.slice(1).map(seen), calls };
@@ -263,7 +274,9 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
       if (calls) {
         let src: Float32Array | WasmBuffer = x as Float32Array;
         for (let k = 0; k < calls.length - 1; k++) {
-          const dst = buffer(k % 2, sizeOf(calls[k].shape));
+          const dst: WasmBuffer = calls[k].inPlace && src instanceof WasmBuffer
+            ? src
+            : buffer(k, sizeOf(calls[k].shape));
           calls[k].exec(src, dst);
           src = dst;
         }
@@ -279,6 +292,19 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
       return [t!];
     },
   };
+}
+
+/**
+ * The steps of `next` when it is a chain that a ConvTransposes pair can apply to `conv`'s
+ * output: scalar operands, or per-channel ones along the output channels; else undefined.
+ */
+function pairChain(conv: StagePlan, next: StagePlan | undefined): ChainStep[] | undefined {
+  const c = next?.chain;
+  if (!c) return undefined;
+  const [, m, oh, ow] = conv.shape;
+  const byChannel = c.channels === m && c.inner === oh * ow;
+  const fits = c.steps.every((s) => !("op" in s) || s.b.kind === "scalar" || (s.b.kind === "channel" && byChannel));
+  return fits ? c.steps : undefined;
 }
 
 /** An empty float32 array: the data of a value whose shape alone a plan looks at. */
