@@ -112,6 +112,25 @@ export function mapBoxes(x: Float32Array, shape: number[]): Det[] {
   return findBoxes(x, h, w, { minSize: 4 }).map((b) => ({ ...b, cls: 0 }));
 }
 
+/** The index of `r`'s best unused match in `xs` (same class), with its IoU; -1 when none overlaps. */
+function bestMatch(r: Det, xs: Det[], used: Set<number>): { at: number; iou: number } {
+  let at = -1, best = 0;
+  xs.forEach((o, j) => {
+    if (used.has(j) || o.cls !== r.cls) return;
+    const v = iou(r, o);
+    if (v > best) {
+      best = v;
+      at = j;
+    }
+  });
+  return { at, iou: best };
+}
+
+/** Whether `r` has a match in `xs` (IoU >= 0.9, score within `tol`), ignoring which. */
+function hasMatch(r: Det, xs: Det[], tol: number): boolean {
+  return xs.some((o) => o.cls === r.cls && iou(r, o) >= 0.9 && Math.abs(o.score - r.score) <= tol);
+}
+
 /**
  * Why two detection lists differ, or "" when every reference box has its own match in
  * `ours` (same class, IoU >= 0.9, score within `tol`) and there are no extra boxes.
@@ -122,31 +141,61 @@ export function mapBoxes(x: Float32Array, shape: number[]): Det[] {
  * ```
  */
 export function sameBoxes(ref: Det[], ours: Det[], tol: number): string {
+  return boxesAsEither(ref, undefined, ours, tol).why;
+}
+
+/**
+ * {@link sameBoxes} where onnxruntime answers twice: `ref` (ORT_DISABLE_ALL, the
+ * reference) and `alt` (ORT_ENABLE_ALL, its integer kernels). A box on which the two agree
+ * (each has a match in the other) must be in `ours`; a box on which they disagree (a
+ * reference box with no match in `alt`, or an `alt` box with no match in `ref`) is
+ * onnxruntime's answer either way, so `ours` may have it or not; every box of `ours` must
+ * match a box of `ref` or of `alt`. `split` counts the reference boxes that `ours` gives
+ * as `alt` does (docs/zoo.md: where float ties at .5 rounding boundaries move a box).
+ *
+ * @example
+ * ```ts
+ * const { why, split } = boxesAsEither(ref, all, ours, 2 * step);
+ * ```
+ */
+export function boxesAsEither(
+  ref: Det[],
+  alt: Det[] | undefined,
+  ours: Det[],
+  tol: number,
+): { why: string; split: number } {
   const used = new Set<number>();
+  let split = 0;
   for (const r of ref) {
-    let best = -1, bestIou = 0;
-    ours.forEach((o, j) => {
-      if (used.has(j) || o.cls !== r.cls) return;
-      const v = iou(r, o);
-      if (v > bestIou) {
-        bestIou = v;
-        best = j;
-      }
-    });
-    if (best < 0 || bestIou < 0.9) {
-      return `reference box ${fmtBox(r)} has no match (best IoU ${
-        bestIou.toFixed(2)
-      }); ${ours.length} vs ${ref.length} boxes`;
+    const m = bestMatch(r, ours, used);
+    const close = m.at >= 0 && m.iou >= 0.9;
+    if (close && Math.abs(ours[m.at].score - r.score) <= tol) {
+      used.add(m.at);
+      continue;
     }
-    if (Math.abs(ours[best].score - r.score) > tol) {
-      return `box ${fmtBox(r)}: score ${ours[best].score.toFixed(4)} vs ${r.score.toFixed(4)} (> ${
-        tol.toPrecision(3)
-      })`;
+    if (alt && !hasMatch(r, alt, tol)) {
+      split++;
+      continue;
     }
-    used.add(best);
+    const why = close
+      ? `box ${fmtBox(r)}: score ${ours[m.at].score.toFixed(4)} vs ${r.score.toFixed(4)} (> ${tol.toPrecision(3)})`
+      : `reference box ${fmtBox(r)} has no match (best IoU ${m.iou.toFixed(2)}); ${ours.length} vs ${ref.length} boxes`;
+    return { why, split };
   }
-  if (ours.length > ref.length) return `${ours.length - ref.length} extra boxes (${ours.length} vs ${ref.length})`;
-  return "";
+  const usedAlt = new Set<number>();
+  for (const a of alt ?? []) {
+    const m = bestMatch(a, ours, usedAlt);
+    if (m.at >= 0 && m.iou >= 0.9 && Math.abs(ours[m.at].score - a.score) <= tol) usedAlt.add(m.at);
+    else if (hasMatch(a, ref, tol)) {
+      return {
+        why: `box ${fmtBox(a)} (onnxruntime at both levels) has no match (best IoU ${m.iou.toFixed(2)})`,
+        split,
+      };
+    }
+  }
+  const extra = ours.filter((_, j) => !used.has(j) && !usedAlt.has(j)).length;
+  if (extra) return { why: `${extra} extra boxes (${ours.length} vs ${ref.length})`, split };
+  return { why: "", split };
 }
 
 function fmtBox(b: Det): string {
