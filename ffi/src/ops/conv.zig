@@ -9,7 +9,7 @@
 //! of Cin/group values. Weights are repacked on load.
 //!
 //! - group 1 (most convs, every Gemm): the tiled path. Output tiles of up to 6 pixels of
-//!   a row x 32 channels live in registers; each step broadcasts 4 input bytes per pixel
+//!   a row x 64 channels (AVX-512; 12 pixels x 16 when Cout <= 16) live in registers; each step broadcasts 4 input bytes per pixel
 //!   and multiplies them with 64 bytes of weights (16 channels x 4). With AVX-512 VNNI
 //!   (`vpdpbusd`) the input is stored unsigned (int8 XOR 0x80, padding = the unsigned
 //!   zero point) and `bias - zpu * sum(w)` is folded into the accumulators' start value
@@ -19,7 +19,10 @@
 //!   Otherwise the input is int16 `x - zp` and a step is two int16 products per lane
 //!   (`pmaddwd`).
 //!   Without padding (and with segments of whole quads) the VNNI path reads the input in
-//!   place and flips int8 to unsigned on the fly, so nothing is copied.
+//!   place, flipping int8 to unsigned on the fly when a pixel's quads are broadcast by
+//!   one tile only (the flip costs a vector uop per broadcast); otherwise it copies the
+//!   input flipped once. The 16 accumulators of each tile are narrowed 4 at a time
+//!   (`Requant16.bytes4`). The steps are in dot.zig.
 //! - depthwise (group == Cin == Cout): with VNNI `vpdpbusd` over 4 taps per lane
 //!   (conv_dw.zig); otherwise int16 `x - zp`, vectorised over channels.
 //! - other groups: per output channel, a dot product over int16 segments (`pmaddwd`).
@@ -31,6 +34,12 @@ const std = @import("std");
 const kernel_safety = @import("builtin").mode == .Debug;
 const rq = @import("requant.zig");
 const dw = @import("conv_dw.zig");
+const dot = @import("dot.zig");
+const is_arm = dot.is_arm;
+const has_avx512bw = dot.has_avx512bw;
+pub const has_vnni = dot.has_vnni;
+pub const has_dotprod = dot.has_dotprod;
+const step = dot.step;
 
 /// Lanes of int16 in one dot-product step: the same at every CPU level (ops/kernels.zig),
 /// so the packed weights do not depend on it; narrower CPUs split a step.
@@ -314,29 +323,6 @@ fn widen(p: *const ConvParams, x: In, xp: []i16, r: Rows) void {
     @memset(xp[used..][0..@min(xp.len - used, p.seg + p.cpad + 2 * vl)], 0);
 }
 
-const even_idx = blk: {
-    var m: [vl / 2]i32 = undefined;
-    for (&m, 0..) |*e, i| e.* = @intCast(2 * i);
-    break :blk m;
-};
-const odd_idx = blk: {
-    var m: [vl / 2]i32 = undefined;
-    for (&m, 0..) |*e, i| e.* = @intCast(2 * i + 1);
-    break :blk m;
-};
-
-const builtin = @import("builtin");
-const is_x86 = builtin.cpu.arch == .x86_64;
-const has_avx512bw = is_x86 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512bw);
-const has_avx2 = is_x86 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx2);
-extern fn @"llvm.x86.avx512.pmaddw.d.512"(a: @Vector(32, i16), b: @Vector(32, i16)) @Vector(16, i32);
-extern fn @"llvm.x86.avx2.pmadd.wd"(a: @Vector(16, i16), b: @Vector(16, i16)) @Vector(8, i32);
-extern fn @"llvm.x86.sse2.pmadd.wd"(a: @Vector(8, i16), b: @Vector(8, i16)) @Vector(4, i32);
-pub const has_vnni = has_avx512bw and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512vnni);
-const is_arm = builtin.cpu.arch == .aarch64;
-pub const has_dotprod = is_arm and std.Target.aarch64.featureSetHas(builtin.cpu.features, .dotprod);
-extern fn @"llvm.aarch64.neon.sdot.v4i32.v16i8"(acc: @Vector(4, i32), a: @Vector(16, i8), b: @Vector(16, i8)) @Vector(4, i32);
-
 /// How the tiled path's steps multiply (`ConvParams.quads`, `Table.quads`): the packing
 /// of the weights and of the input scratch depends on it.
 pub const Quads = enum(u8) {
@@ -354,20 +340,10 @@ const quad_level = quads != .pairs;
 fn quadFlip(is_uint8: bool) u8 {
     return if (is_uint8 == (quads == .u8s8)) 0 else 0x80;
 }
-extern fn @"llvm.x86.avx512.vpdpbusd.512"(acc: @Vector(16, i32), a: @Vector(16, i32), b: @Vector(16, i32)) @Vector(16, i32);
-
 /// Pairwise multiply-add of int16 lanes into int32 (pmaddwd; exact: |x - zp| <= 255 and
 /// |w| <= 128, so a pair sums to at most 65280).
 inline fn madd(a: V16, b: V16) VH {
-    return madd2(a, b);
-}
-
-inline fn maddGeneric(a: V16, b: V16) VH {
-    const ae: VH = @shuffle(i16, a, undefined, even_idx);
-    const ao: VH = @shuffle(i16, a, undefined, odd_idx);
-    const be: VH = @shuffle(i16, b, undefined, even_idx);
-    const bo: VH = @shuffle(i16, b, undefined, odd_idx);
-    return ae * be +% ao * bo;
+    return dot.madd2(a, b);
 }
 
 inline fn ld(s: []const i16, i: usize) V16 {
@@ -383,9 +359,12 @@ pub fn run(p: *const ConvParams, x: In, y: []u8, oh_n: u32, ow_n: u32, row0: u32
     if (p.dwq) return dw.run(p, x, y, oh_n, ow_n, row0, row1, std.mem.sliceAsBytes(xp));
     if (p.tiled) {
         std.debug.assert(p.quads == quads);
+        // flipping a broadcast costs a vector uop on a port the dot products use (x86:
+        // vpbroadcastd from a register): with more than one tile per pixel (each
+        // broadcasting the pixel's quads again) the input is copied flipped once (widenQ)
         if (p.inplace) {
-            if (quadFlip(x.is_uint8) == 0) runTiled(p, x.shape[0], x.data, 0, y, oh_n, ow_n, row0, row1) else runTiled(p, x.shape[0], x.data, 0x80808080, y, oh_n, ow_n, row0, row1);
-            return;
+            if (quadFlip(x.is_uint8) == 0) return runTiled(p, x.shape[0], x.data, 0, y, oh_n, ow_n, row0, row1);
+            if (p.cob <= tile_cb) return runTiled(p, x.shape[0], x.data, 0x80808080, y, oh_n, ow_n, row0, row1);
         }
         const xq = std.mem.sliceAsBytes(xp);
         const r = inputRows(p, row0, row1);
@@ -506,57 +485,13 @@ const VI = @Vector(16, i32);
 /// Bytes per element of the tiled path's padded input: a byte (quads) or int16 (x - zp).
 const ebytes: usize = if (quad_level) 1 else 2;
 
-/// One reduction step of the tiled path: 4 byte products per lane (VNNI u8 x s8, sdot
-/// s8 x s8) or 2 int16 products per lane (pmaddwd), added to the int32 accumulators of
-/// 16 channels.
-inline fn step(acc: VI, xv: VI, wv: VI) VI {
-    if (comptime has_vnni) return @"llvm.x86.avx512.vpdpbusd.512"(acc, xv, wv);
-    if (comptime has_dotprod) { // four 128-bit sdot
-        const a: [4]@Vector(4, i32) = @bitCast(acc);
-        const xs: [4]@Vector(16, i8) = @bitCast(xv);
-        const ws: [4]@Vector(16, i8) = @bitCast(wv);
-        var r: [4]@Vector(4, i32) = undefined;
-        inline for (0..4) |k| r[k] = @"llvm.aarch64.neon.sdot.v4i32.v16i8"(a[k], xs[k], ws[k]);
-        return @bitCast(r);
-    }
-    return acc +% madd2(@bitCast(xv), @bitCast(wv));
-}
-
 /// A tile: 6 pixels of a row x `tile_cb` blocks of 16 channels, whose accumulators stay
-/// in registers (x86-64: 12 of 32 zmm with AVX-512; aarch64: 24 of 32 q registers).
+/// in registers (AVX-512: 24 of 32 zmm, so a block's 6 dependency chains of `vpdpbusd`
+/// are not one tile's limit; aarch64: 24 of 32 q registers; AVX2 and SSE: 2 blocks).
 const tile_px: usize = 6;
-const tile_cb: usize = if (is_arm) 1 else 2;
-
-fn iota(comptime n: usize, comptime mul: i32, comptime add: i32) [n]i32 {
-    var m: [n]i32 = undefined;
-    for (&m, 0..) |*e, i| e.* = @as(i32, @intCast(i)) * mul + add;
-    return m;
-}
-const idx_lo16 = iota(16, 1, 0);
-const idx_hi16 = iota(16, 1, 16);
-const idx_cat = [16]i32{ 0, 1, 2, 3, 4, 5, 6, 7, -1, -2, -3, -4, -5, -6, -7, -8 };
-const idx_even16 = iota(16, 2, 0);
-const idx_odd16 = iota(16, 2, 1);
-
-/// pmaddwd over 32 int16 lanes (one zmm, two ymm, or the generic form).
-inline fn madd2(a: @Vector(32, i16), b: @Vector(32, i16)) VI {
-    if (comptime has_avx512bw) return @"llvm.x86.avx512.pmaddw.d.512"(a, b);
-    if (comptime has_avx2) {
-        const r0 = @"llvm.x86.avx2.pmadd.wd"(@shuffle(i16, a, undefined, idx_lo16), @shuffle(i16, b, undefined, idx_lo16));
-        const r1 = @"llvm.x86.avx2.pmadd.wd"(@shuffle(i16, a, undefined, idx_hi16), @shuffle(i16, b, undefined, idx_hi16));
-        return @shuffle(i32, r0, r1, idx_cat);
-    }
-    if (comptime is_x86) { // SSE2: four xmm pmaddwd
-        var r: [4]@Vector(4, i32) = undefined;
-        inline for (0..4) |k| {
-            const ak: @Vector(8, i16) = @as([32]i16, a)[k * 8 ..][0..8].*;
-            const bk: @Vector(8, i16) = @as([32]i16, b)[k * 8 ..][0..8].*;
-            r[k] = @"llvm.x86.sse2.pmadd.wd"(ak, bk);
-        }
-        return @bitCast(r);
-    }
-    return maddGeneric(a, b);
-}
+const tile_cb: usize = if (is_arm) 1 else if (has_avx512bw) 4 else 2;
+/// Full blocks in a tile with the half block (its 3 more accumulators).
+const half_cb: usize = if (is_arm) 1 else 2;
 
 /// 4 input bytes at `i` in every lane, XOR `flip` (int8 read in place: 0x80808080;
 /// comptime, so that without it the broadcast stays a single load).
@@ -588,9 +523,17 @@ pub inline fn storePartial(dst: []u8, b: [16]u8, lanes: usize) void {
 }
 
 fn runTiled(p: *const ConvParams, n: u32, xq: []const u8, comptime flip: u32, y: []u8, oh_n: u32, ow_n: u32, row0: u32, row1: u32) void {
+    // one block of 16 channels: twice the pixels per tile, so that the tile still has
+    // 12 independent accumulators (AVX-512)
+    if (comptime tile_cb == 4) {
+        if (p.cob == 1 and !p.half) return runTiledP(2 * tile_px, p, n, xq, flip, y, oh_n, ow_n, row0, row1);
+    }
+    runTiledP(tile_px, p, n, xq, flip, y, oh_n, ow_n, row0, row1);
+}
+
+fn runTiledP(comptime P: usize, p: *const ConvParams, n: u32, xq: []const u8, comptime flip: u32, y: []u8, oh_n: u32, ow_n: u32, row0: u32, row1: u32) void {
     @setRuntimeSafety(kernel_safety);
     const c = p.cin;
-    const P = tile_px;
     for (0..n) |ni| {
         for (row0..row1) |oh| {
             const rbase = ((ni * p.hp + oh * p.sh) * p.wp) * c * ebytes;
@@ -612,15 +555,18 @@ inline fn block(comptime P: usize, p: *const ConvParams, xq: []const u8, comptim
     var cb: usize = 0;
     if (!p.half) {
         while (cb + tile_cb <= p.cob) : (cb += tile_cb) tile(P, tile_cb, false, p, xq, flip, origin, pstride, cb, y, yoff);
-        if (cb < p.cob) tile(P, 1, false, p, xq, flip, origin, pstride, cb, y, yoff);
+        if (comptime tile_cb > 1) switch (p.cob - cb) {
+            inline 1...tile_cb - 1 => |r| tile(P, r, false, p, xq, flip, origin, pstride, cb, y, yoff),
+            else => {},
+        };
         return;
     }
     // the last block is half (at most 8 channels): the full blocks before it in tiles of
-    // tile_cb, and the 0..tile_cb full blocks left with the half one
+    // half_cb, and the 0..half_cb full blocks left with the half one
     const full = p.cob - 1;
-    while (full - cb > tile_cb) : (cb += tile_cb) tile(P, tile_cb, false, p, xq, flip, origin, pstride, cb, y, yoff);
+    while (full - cb > half_cb) : (cb += half_cb) tile(P, half_cb, false, p, xq, flip, origin, pstride, cb, y, yoff);
     switch (full - cb) {
-        inline 0...tile_cb => |r| tile(P, r, true, p, xq, flip, origin, pstride, cb, y, yoff),
+        inline 0...half_cb => |r| tile(P, r, true, p, xq, flip, origin, pstride, cb, y, yoff),
         else => unreachable,
     }
 }
@@ -662,14 +608,30 @@ fn tile(comptime P: usize, comptime CB: usize, comptime HALF: bool, p: *const Co
             }
         }
     }
-    inline for (0..CB) |b| {
-        const c0 = (cb0 + b) * 16;
-        const m: @Vector(16, f32) = p.mult16[c0..][0..16].*;
-        const lanes = @min(16, p.cout - c0);
-        inline for (0..P) |i| {
-            const bytes: [16]u8 = rq.requant16(acc[b][i], m, p.y_zp, p.lo, p.hi);
-            const dst = y[yoff + i * p.cout + c0 ..];
-            if (lanes == 16) dst[0..16].* = bytes else storePartial(dst, bytes, lanes);
+    // the P x CB vectors pixel by pixel, narrowed 4 at a time
+    const rqc = rq.Requant16.init(p.y_zp, p.lo, p.hi);
+    const cout = p.cout;
+    var ms: [CB]@Vector(16, f32) = undefined;
+    inline for (0..CB) |b| ms[b] = p.mult16[(cb0 + b) * 16 ..][0..16].*;
+    const NV = CB * P;
+    comptime var v0: usize = 0;
+    inline while (v0 < NV) : (v0 += 4) {
+        const n = @min(4, NV - v0);
+        var a4: [4]VI = undefined;
+        var m4: [4]@Vector(16, f32) = undefined;
+        inline for (0..4) |j| {
+            const v = @min(v0 + j, NV - 1);
+            a4[j] = acc[v % CB][v / CB];
+            m4[j] = ms[v % CB];
+        }
+        const bytes: [4][16]u8 = if (n == 4) @bitCast(rqc.bytes4(a4, m4)) else undefined;
+        inline for (0..n) |j| {
+            const v = v0 + j;
+            const c0 = (cb0 + v % CB) * 16;
+            const lanes = @min(16, cout - c0);
+            const bj: [16]u8 = if (n == 4) bytes[j] else rqc.bytes(a4[j], m4[j]);
+            const dst = y[yoff + (v / CB) * cout + c0 ..];
+            if (lanes == 16) dst[0..16].* = bj else storePartial(dst, bj, lanes);
         }
     }
     if (HALF) {

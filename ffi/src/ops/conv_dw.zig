@@ -1,15 +1,17 @@
 //! Depthwise Conv (group == Cin == Cout) on the VNNI levels: `vpdpbusd` over 4 horizontal
 //! taps of one channel per int32 lane.
 //!
-//! Layout: for each padded input row the kernel reads, a "quad row" holds, per output
-//! column `ow`, per group `g` of 4 taps of a kernel row and per channel `c`, the 4
-//! unsigned bytes `x[ow*sw + (4g + k)*dw][c]`, k = 0..3 (int8 XOR 0x80; padding holds the
-//! unsigned zero point `zpu`), 64 bytes per 16 channels. The weights are packed the same
-//! way ([kh][groups][cpad][4] int8, taps past kw are 0), so one `vpdpbusd` adds 4 taps of
-//! 16 channels; `bias - zpu * sum(w)` is the accumulators' start value, as in the tiled
-//! path of conv.zig. The quad rows live in a ring of (kh-1)*dh+1 rows built on demand
-//! while output rows are computed top to bottom, so each input row is interleaved once per
-//! call (not once per kernel row).
+//! Layout: the channels run in blocks of 16, each block over the whole image before the
+//! next (so a block's quads stay in the L1 cache while the kernel rows reuse them). For
+//! each padded input row the kernel reads, a block's "quad row" holds, per output column
+//! `ow` and per group `g` of 4 taps of a kernel row, the 4 unsigned bytes
+//! `x[ow*sw + (4g + k)*dw][c]` of its 16 channels, k = 0..3 (int8 XOR 0x80; padding holds
+//! the unsigned zero point `zpu`): 64 bytes. The weights are packed the same way
+//! ([kh][groups][cpad][4] int8, taps past kw are 0), so one `vpdpbusd` adds 4 taps of 16
+//! channels; `bias - zpu * sum(w)` is the accumulators' start value, as in the tiled path
+//! of conv.zig. The quad rows live in a ring of (kh-1)*dh+1 rows built on demand while
+//! output rows are computed top to bottom, so each input row is interleaved once per block
+//! (not once per kernel row), from the block's 16 bytes of each padded pixel ("block row").
 
 const std = @import("std");
 const builtin = @import("builtin");
@@ -36,9 +38,9 @@ fn ringRows(p: *const conv.ConvParams) usize {
     return (@as(usize, p.kh) - 1) * p.dh + 1;
 }
 
-/// Bytes of the padded unsigned input row the quads are built from (with read-past slack).
+/// Bytes of a block row (16 bytes per padded column, with read-past slack).
 fn rowBytes(p: *const conv.ConvParams) usize {
-    return (@as(usize, p.wp) + 3 * @as(usize, p.dw)) * p.cin + p.cpad + 64;
+    return (@as(usize, p.wp) + 3 * @as(usize, p.dw) + 4) * 16;
 }
 
 /// Scratch bytes `run` needs (the ring and one padded row).
@@ -55,7 +57,7 @@ pub fn pack(arena: std.mem.Allocator, p: *conv.ConvParams, w: u32, x_zp: i32, x_
     p.ntaps = p.kh * p.kw;
     p.zpu = @intCast(if (x_u8) x_zp else x_zp + 128);
     const cp = p.cpad;
-    p.qrow = outWidth(p, w) * p.ng * cp * 4;
+    p.qrow = outWidth(p, w) * p.ng * 64;
     const wq = try arena.alloc(u8, @as(usize, p.kh) * p.ng * cp * 4);
     @memset(wq, 0);
     const comp = try arena.alloc(i32, cp);
@@ -101,11 +103,12 @@ const cat64: [64]i32 = blk: {
     break :blk m;
 };
 
-/// Builds the quad row of padded input row `r` of image `ni` into `dst`.
-fn buildRow(p: *const conv.ConvParams, x: conv.In, ni: usize, r: usize, ow_n: usize, dst: []u8, row: []u8) void {
+/// Builds block `cb`'s quad row of padded input row `r` of image `ni` into `dst`; `row`
+/// is scratch for the block row.
+fn buildRow(p: *const conv.ConvParams, x: conv.In, ni: usize, r: usize, cb: usize, ow_n: usize, dst: []u8, row: []u8) void {
     @setRuntimeSafety(kernel_safety);
     const h = x.shape[1];
-    const w = x.shape[2];
+    const w: usize = x.shape[2];
     const c: usize = p.cin;
     const pt = p.pads[0];
     const zpu = p.zpu;
@@ -113,54 +116,50 @@ fn buildRow(p: *const conv.ConvParams, x: conv.In, ni: usize, r: usize, ow_n: us
         @memset(dst, zpu);
         return;
     }
-    const pl = p.pads[1];
-    @memset(row[0 .. pl * c], zpu);
-    @memset(row[(pl + w) * c ..], zpu);
+    const pl: usize = p.pads[1];
+    @memset(row[0 .. pl * 16], zpu);
+    @memset(row[(pl + w) * 16 ..], zpu);
     const src = x.data[((ni * h + (r - pt)) * w) * c ..][0 .. w * c];
-    const out = row[pl * c ..][0 .. w * c];
-    if (x.is_uint8) {
-        @memcpy(out, src);
-    } else {
-        const W = 64;
-        const f: @Vector(W, u8) = @splat(0x80);
-        var e: usize = 0;
-        while (e + W <= src.len) : (e += W) out[e..][0..W].* = @as(@Vector(W, u8), src[e..][0..W].*) ^ f;
-        while (e < src.len) : (e += 1) out[e] = src[e] ^ 0x80;
+    const out = row[pl * 16 ..][0 .. w * 16];
+    const flip: @Vector(16, u8) = @splat(if (x.is_uint8) 0 else 0x80);
+    const lanes = @min(16, c - cb);
+    if (lanes == 16) {
+        for (0..w) |j| out[j * 16 ..][0..16].* = @as(@Vector(16, u8), src[j * c + cb ..][0..16].*) ^ flip;
+    } else { // the last block of a Cin that is not a multiple of 16: no read past the row
+        var v: [16]u8 = @splat(0);
+        for (0..w) |j| {
+            @memcpy(v[0..lanes], src[j * c + cb ..][0..lanes]);
+            out[j * 16 ..][0..16].* = @as(@Vector(16, u8), v) ^ flip;
+        }
     }
-    // locals: the stores into `dst` cannot change them (`p` is behind a pointer)
-    const cp: usize = p.cpad;
     const ng: usize = p.ng;
     const sw: usize = p.sw;
-    const gstep = 4 * @as(usize, p.dw) * c; // bytes between a column's tap groups
-    const tap = @as(usize, p.dw) * c;
+    const tap = @as(usize, p.dw) * 16;
     const rp = row.ptr;
     var o = dst.ptr;
-    if (tap == 16 and cp == 16) { // 16 channels, no dilation: a quad's 4 taps are 64 contiguous bytes
+    if (tap == 16) { // no dilation: a quad's 4 taps are 64 contiguous bytes
         for (0..ow_n) |ow| {
-            var s = rp + ow * sw * c;
+            var s = rp + ow * sw * 16;
             for (0..ng) |_| {
                 o[0..64].* = quad(s[0..64].*);
                 o += 64;
-                s += gstep;
+                s += 64;
             }
         }
         return;
     }
     for (0..ow_n) |ow| {
-        var s = rp + ow * sw * c;
+        var s = rp + ow * sw * 16;
         for (0..ng) |_| {
-            var cb: usize = 0;
-            while (cb < cp) : (cb += 16) {
-                const a: @Vector(16, u8) = s[cb..][0..16].*;
-                const b: @Vector(16, u8) = s[cb + tap ..][0..16].*;
-                const d: @Vector(16, u8) = s[cb + 2 * tap ..][0..16].*;
-                const e: @Vector(16, u8) = s[cb + 3 * tap ..][0..16].*;
-                const ab = @shuffle(u8, a, b, cat32);
-                const de = @shuffle(u8, d, e, cat32);
-                o[0..64].* = quad(@shuffle(u8, ab, de, cat64));
-                o += 64;
-            }
-            s += gstep;
+            const a: @Vector(16, u8) = s[0..16].*;
+            const b: @Vector(16, u8) = s[tap..][0..16].*;
+            const d: @Vector(16, u8) = s[2 * tap ..][0..16].*;
+            const e: @Vector(16, u8) = s[3 * tap ..][0..16].*;
+            const ab = @shuffle(u8, a, b, cat32);
+            const de = @shuffle(u8, d, e, cat32);
+            o[0..64].* = quad(@shuffle(u8, ab, de, cat64));
+            o += 64;
+            s += 4 * tap;
         }
     }
 }
@@ -195,18 +194,21 @@ pub fn run(p: *const conv.ConvParams, x: conv.In, y: []u8, oh_n: u32, ow_n: u32,
     const row = scratch[nr * qrow ..][0..rowBytes(p)];
     const span = (@as(usize, p.kh) - 1) * p.dh;
     for (0..x.shape[0]) |ni| {
-        var built: ?usize = null; // the last padded row built into the ring
-        for (row0..row1) |oh| {
-            const a = oh * p.sh;
-            const b = a + span;
-            var next = a;
-            if (built) |hi| {
-                if (hi + 1 >= a) next = hi + 1;
+        var cb: usize = 0;
+        while (cb < p.cpad) : (cb += 16) {
+            var built: ?usize = null; // the last padded row built into the ring
+            for (row0..row1) |oh| {
+                const a = oh * p.sh;
+                const b = a + span;
+                var next = a;
+                if (built) |hi| {
+                    if (hi + 1 >= a) next = hi + 1;
+                }
+                while (next <= b) : (next += 1) buildRow(p, x, ni, next, cb, ow_n, ring[(next % nr) * qrow ..][0..qrow], row);
+                built = b;
+                const yrow = y[((ni * oh_n + oh) * ow_n) * p.cin ..][0 .. @as(usize, ow_n) * p.cin];
+                outRow(p, ring, nr, a, cb, ow_n, yrow);
             }
-            while (next <= b) : (next += 1) buildRow(p, x, ni, next, ow_n, ring[(next % nr) * qrow ..][0..qrow], row);
-            built = b;
-            const yrow = y[((ni * oh_n + oh) * ow_n) * p.cin ..][0 .. @as(usize, ow_n) * p.cin];
-            outRow(p, ring, nr, a, ow_n, yrow);
         }
     }
 }
@@ -231,8 +233,8 @@ const Loop = struct {
 /// Output pixels per step (accumulators in registers).
 const P = 8;
 
-/// One output row from the quad rows of padded rows a, a + dh, ...
-fn outRow(p: *const conv.ConvParams, ring: []const u8, nr: usize, a: usize, ow_n: u32, yrow: []u8) void {
+/// Block `cb` of one output row from the quad rows of padded rows a, a + dh, ...
+fn outRow(p: *const conv.ConvParams, ring: []const u8, nr: usize, a: usize, cb: usize, ow_n: u32, yrow: []u8) void {
     @setRuntimeSafety(kernel_safety);
     var rows: [max_kh][*]const u8 = undefined;
     for (0..p.kh) |i| rows[i] = ring[((a + i * p.dh) % nr) * p.qrow ..].ptr;
@@ -241,37 +243,34 @@ fn outRow(p: *const conv.ConvParams, ring: []const u8, nr: usize, a: usize, ow_n
         .cp = p.cpad,
         .ng = p.ng,
         .kh = p.kh,
-        .pix = @as(usize, p.ng) * p.cpad * 4,
+        .pix = @as(usize, p.ng) * 64,
         .wq = p.wq.ptr,
         .comp = p.comp.ptr,
         .mult = p.mult16.ptr,
         .rq = rq.Requant16.init(p.y_zp, p.lo, p.hi),
     };
     // the common kernels with their taps unrolled; others with loops
-    if (l.kh == 3 and l.ng == 1) return rowOf(3, 1, l, &rows, ow_n, yrow.ptr);
-    if (l.kh == 5 and l.ng == 2) return rowOf(5, 2, l, &rows, ow_n, yrow.ptr);
-    rowOf(0, 0, l, &rows, ow_n, yrow.ptr);
+    if (l.kh == 3 and l.ng == 1) return rowOf(3, 1, l, &rows, cb, ow_n, yrow.ptr);
+    if (l.kh == 5 and l.ng == 2) return rowOf(5, 2, l, &rows, cb, ow_n, yrow.ptr);
+    rowOf(0, 0, l, &rows, cb, ow_n, yrow.ptr);
 }
 
-/// One output row, every channel block; KH, NG: the kernel rows and tap groups (0: from `l`).
-fn rowOf(comptime KH: usize, comptime NG: usize, l: Loop, rows: *const [max_kh][*]const u8, ow_n: usize, yrow: [*]u8) void {
+/// Block `cb` of one output row; KH, NG: the kernel rows and tap groups (0: from `l`).
+fn rowOf(comptime KH: usize, comptime NG: usize, l: Loop, rows: *const [max_kh][*]const u8, cb: usize, ow_n: usize, yrow: [*]u8) void {
     @setRuntimeSafety(kernel_safety);
-    var cb: usize = 0;
-    while (cb < l.cp) : (cb += 16) {
-        if (ow_n < P) {
-            switch (ow_n) {
-                inline 1...P - 1 => |k| pixels(k, KH, NG, l, rows, 0, cb, yrow),
-                else => unreachable,
-            }
-            continue;
+    if (ow_n < P) {
+        switch (ow_n) {
+            inline 1...P - 1 => |k| pixels(k, KH, NG, l, rows, 0, cb, yrow),
+            else => unreachable,
         }
-        // steps of P pixels; the last one ends at ow_n (it may redo a few pixels: same bytes)
-        var ow: usize = 0;
-        while (true) {
-            pixels(P, KH, NG, l, rows, ow, cb, yrow);
-            if (ow + P == ow_n) break;
-            ow = @min(ow + P, ow_n - P);
-        }
+        return;
+    }
+    // steps of P pixels; the last one ends at ow_n (it may redo a few pixels: same bytes)
+    var ow: usize = 0;
+    while (true) {
+        pixels(P, KH, NG, l, rows, ow, cb, yrow);
+        if (ow + P == ow_n) break;
+        ow = @min(ow + P, ow_n - P);
     }
 }
 
@@ -281,20 +280,20 @@ inline fn pixels(comptime NP: usize, comptime KH: usize, comptime NG: usize, l: 
     var acc: [NP]VI = undefined;
     const cv: VI = l.comp[cb..][0..16].*;
     inline for (0..NP) |i| acc[i] = cv;
-    const base = ow0 * l.pix + cb * 4;
-    const gstride = l.cp * 4; // bytes between tap groups, in the weights and a quad row
+    const base = ow0 * l.pix;
+    const gstride = l.cp * 4; // bytes between the weights' tap groups
     if (KH != 0) {
         inline for (0..KH) |i| {
             inline for (0..NG) |g| {
                 const wv: VI = @bitCast(l.wq[(i * NG + g) * gstride + cb * 4 ..][0..64].*);
-                taps(NP, &acc, rows[i] + base + g * gstride, l.pix, wv);
+                taps(NP, &acc, rows[i] + base + g * 64, l.pix, wv);
             }
         }
     } else {
         for (0..l.kh) |i| {
             for (0..l.ng) |g| {
                 const wv: VI = @bitCast(l.wq[(i * l.ng + g) * gstride + cb * 4 ..][0..64].*);
-                taps(NP, &acc, rows[i] + base + g * gstride, l.pix, wv);
+                taps(NP, &acc, rows[i] + base + g * 64, l.pix, wv);
             }
         }
     }

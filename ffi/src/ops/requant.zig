@@ -76,6 +76,10 @@ const has_avx512f = builtin.cpu.arch == .x86_64 and std.Target.x86.featureSetHas
 extern fn @"llvm.x86.avx512.mask.cvtps2dq.512"(a: @Vector(16, f32), src: @Vector(16, i32), mask: u16, rounding: i32) @Vector(16, i32);
 extern fn @"llvm.x86.avx512.min.ps.512"(a: @Vector(16, f32), b: @Vector(16, f32), sae: i32) @Vector(16, f32);
 extern fn @"llvm.x86.avx512.max.ps.512"(a: @Vector(16, f32), b: @Vector(16, f32), sae: i32) @Vector(16, f32);
+const has_avx512bw = has_avx512f and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512bw);
+extern fn @"llvm.x86.avx512.packssdw.512"(a: @Vector(16, i32), b: @Vector(16, i32)) @Vector(32, i16);
+extern fn @"llvm.x86.avx512.packsswb.512"(a: @Vector(32, i16), b: @Vector(32, i16)) @Vector(64, i8);
+extern fn @"llvm.x86.avx512.packuswb.512"(a: @Vector(32, i16), b: @Vector(32, i16)) @Vector(64, i8);
 
 /// `requantAcc` of 16 accumulators at once, as the bytes of the results.
 ///
@@ -97,6 +101,10 @@ pub const Requant16 = struct {
     /// lo - zp and hi - zp as float32 (the AVX-512 form clamps before converting)
     a: @Vector(16, f32),
     b: @Vector(16, f32),
+    /// `bytes4`: zp as int16, lo as a byte, and whether the range is uint8's above 127
+    zw: @Vector(32, i16),
+    lob: @Vector(64, u8),
+    wide: bool,
 
     pub inline fn init(zp: i32, lo: i32, hi: i32) Requant16 {
         return .{
@@ -105,6 +113,9 @@ pub const Requant16 = struct {
             .hi = @splat(hi),
             .a = @splat(@floatFromInt(lo - zp)),
             .b = @splat(@floatFromInt(hi - zp)),
+            .zw = @splat(@intCast(zp)),
+            .lob = @splat(@truncate(@as(u32, @bitCast(lo)))),
+            .wide = hi > 127,
         };
     }
 
@@ -120,6 +131,37 @@ pub const Requant16 = struct {
         const r: @Vector(16, i32) = @intFromFloat(rneV(16, f));
         const v = @min(@max(r + self.zv, self.lo), self.hi);
         return @truncate(@as(@Vector(16, u32), @bitCast(v)));
+    }
+
+    /// `bytes` of 4 accumulator vectors, in order (64 bytes). With AVX-512BW the 4
+    /// vectors share the narrowing: only `hi` is applied in float (so huge values do not
+    /// wrap); `vcvtps2dq {rn-sae}` gives `rne`, or 0x80000000 below -2^31; the saturating
+    /// packs to int16 (+ zp, saturating) and to 8 bits (signed, or unsigned when `hi` >
+    /// 127) and a byte max with `lo` give the same bytes as `bytes` (rne is monotonic,
+    /// and every saturation only moves values that end below `lo`).
+    pub inline fn bytes4(self: Requant16, acc: [4]@Vector(16, i32), m: [4]@Vector(16, f32)) @Vector(64, u8) {
+        @setRuntimeSafety(kernel_safety);
+        if (comptime !has_avx512bw) {
+            var out: [4][16]u8 = undefined;
+            inline for (0..4) |k| out[k] = self.bytes(acc[k], m[k]);
+            return @bitCast(out);
+        }
+        var r: [4]@Vector(16, i32) = undefined;
+        inline for (0..4) |k| {
+            const f: @Vector(16, f32) = @as(@Vector(16, f32), @floatFromInt(acc[k])) * m[k];
+            r[k] = @"llvm.x86.avx512.mask.cvtps2dq.512"(@"llvm.x86.avx512.min.ps.512"(f, self.b, 4), @splat(0), 0xffff, 8);
+        }
+        const w01 = @"llvm.x86.avx512.packssdw.512"(r[0], r[1]) +| self.zw;
+        const w23 = @"llvm.x86.avx512.packssdw.512"(r[2], r[3]) +| self.zw;
+        // per 128-bit lane l: 4 bytes of each of r0..r3; dword 4l+j -> 4j+l
+        const perm: @Vector(16, i32) = .{ 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15 };
+        if (self.wide) {
+            const b: @Vector(16, i32) = @bitCast(@"llvm.x86.avx512.packuswb.512"(w01, w23));
+            return @max(@as(@Vector(64, u8), @bitCast(@shuffle(i32, b, undefined, perm))), self.lob);
+        }
+        const b: @Vector(16, i32) = @bitCast(@"llvm.x86.avx512.packsswb.512"(w01, w23));
+        const sb: @Vector(64, i8) = @bitCast(@shuffle(i32, b, undefined, perm));
+        return @bitCast(@max(sb, @as(@Vector(64, i8), @bitCast(self.lob))));
     }
 };
 
