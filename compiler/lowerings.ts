@@ -145,7 +145,9 @@ function lowerMaxPool(lc: LowerContext, n: Node, x: number, xs: number[]): void 
   if (n.op === "MaxPool") {
     lc.emit(n, "MaxPool", [x], n.outputs[0], lc.quantOf(x), { kernel, strides, pads, dilations, ceil_mode: ceil });
   } else {
-    lc.emit(n, "AveragePool", [x], n.outputs[0], lc.qp(n.outputs[0]), {
+    // a float model's AveragePool averages on its input's grid, as onnxruntime's quantizer
+    // does: its calibrated range, the extremes of a few averages, clips unseen inputs
+    lc.emit(n, "AveragePool", [x], n.outputs[0], lc.g.quant.get(n.outputs[0]) ?? lc.quantOf(x), {
       kernel,
       strides,
       pads,
