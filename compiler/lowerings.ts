@@ -145,9 +145,7 @@ function lowerMaxPool(lc: LowerContext, n: Node, x: number, xs: number[]): void 
   if (n.op === "MaxPool") {
     lc.emit(n, "MaxPool", [x], n.outputs[0], lc.quantOf(x), { kernel, strides, pads, dilations, ceil_mode: ceil });
   } else {
-    // a float model's AveragePool averages on its input's grid, as onnxruntime's quantizer
-    // does: its calibrated range, the extremes of a few averages, clips unseen inputs
-    lc.emit(n, "AveragePool", [x], n.outputs[0], lc.g.quant.get(n.outputs[0]) ?? lc.quantOf(x), {
+    lc.emit(n, "AveragePool", [x], n.outputs[0], lc.qp(n.outputs[0]), {
       kernel,
       strides,
       pads,

@@ -444,31 +444,3 @@ describe("layout", () => {
     }
   });
 });
-
-describe("float models: grids onnxruntime's quantizer shares", () => {
-  test("an AveragePool averages on its input's grid (a calibrated range of a few averages would clip new inputs)", () => {
-    const r = prng(11);
-    const g = new Graph();
-    g.inputs.push({ name: "x", shape: [1, 3, 8, 8] });
-    g.consts.set("w", constant([4, 3, 3, 3], Float32Array.from({ length: 108 }, () => r() - 0.5), "float32"));
-    g.consts.set("w2", constant([4, 4, 1, 1], Float32Array.from({ length: 16 }, () => r() - 0.5), "float32"));
-    const node = (op: string, name: string, inputs: string[], attrs: Record<string, number | number[]> = {}) =>
-      g.nodes.push({ op, name, inputs, outputs: [name], attrs });
-    node("Conv", "c", ["x", "w"], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
-    node("AveragePool", "avg", ["c"], { kernel_shape: [4, 4], strides: [4, 4] });
-    node("Conv", "y", ["avg", "w2"], { kernel_shape: [1, 1] });
-    g.outputs.push("y");
-    const samples = Array.from({ length: 2 }, () => [Float32Array.from({ length: 192 }, () => r() * 2 - 1)]);
-    const dir = mkdtempSync(join(tmpdir(), "axr-avgpool-"));
-    try {
-      const res = compileGraph(g, dir, { calibration: samples });
-      const t = res.lowered.program.json.tensors;
-      const byName = (n: string) => t.find((x) => x.name === n)!;
-      assert.ok(res.lowered.program.json.ops.some((o) => o.op === "AveragePool"));
-      assert.equal(byName("avg").scale, byName("c").scale);
-      assert.equal(byName("avg").zero_point, byName("c").zero_point);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
