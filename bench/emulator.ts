@@ -27,6 +27,17 @@ import { reshaped, ZOO } from "../tests/zoo/models.ts";
 import { prepare } from "../tests/zoo/zoo.ts";
 
 /**
+ * The rows this module prints (bench/main.ts skips it when `--filter` matches none).
+ *
+ * @example
+ * ```ts
+ * import { benchRows } from "./emulator.ts";
+ * console.log(benchRows.join(", "));
+ * ```
+ */
+export const benchRows: readonly string[] = MODELS.map((m) => m.bench);
+
+/**
  * The zoo's QDQ model of the same network as a bench model, at the bench's input shape
  * (prepared into the cache when missing): its path, input name and an evaluation input.
  *

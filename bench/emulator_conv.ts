@@ -31,6 +31,17 @@ import { type BenchRow, runtimeName } from "./row.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
+/**
+ * The rows this module prints (bench/main.ts skips it when `--filter` matches none).
+ *
+ * @example
+ * ```ts
+ * import { benchRows } from "./emulator_conv.ts";
+ * console.log(benchRows.join(", "));
+ * ```
+ */
+export const benchRows: readonly string[] = ["emulator_conv", "emulator_conv_*"];
+
 /** The kinds of conv the rows break the total into. */
 export type ConvKind = "dw" | "1x1" | "kxk";
 

@@ -84,6 +84,17 @@ export function runChild(
 const ARCH_LEVELS = process.arch === "arm64" ? ["baseline", "dotprod"] : ["baseline", "avx2", "avx512", "vnni", "vbmi"];
 
 /**
+ * The rows this module prints (bench/main.ts skips it when `--filter` matches none).
+ *
+ * @example
+ * ```ts
+ * import { benchRows } from "./emulator_cpu.ts";
+ * console.log(benchRows.join(", "));
+ * ```
+ */
+export const benchRows: readonly string[] = [...ARCH_LEVELS.map((l) => `emulator_det_${l}`), "emulator_lut"];
+
+/**
  * The CPU-level benchmark rows.
  *
  * @example

@@ -25,6 +25,17 @@ import { ASSETS, compiledModel, MODELS } from "./models.ts";
 import { type BenchRow, medianMs, runtimeName } from "./row.ts";
 
 /**
+ * The rows this module prints (bench/main.ts skips it when `--filter` matches none).
+ *
+ * @example
+ * ```ts
+ * import { benchRows } from "./emulator_threads.ts";
+ * console.log(benchRows.join(", "));
+ * ```
+ */
+export const benchRows: readonly string[] = ["emulator_det_threads"];
+
+/**
  * The host-threads benchmark row.
  *
  * @example

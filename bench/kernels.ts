@@ -24,6 +24,23 @@ const PY_SITE = join(ROOT, ".tools", "py");
 const SCALE = 0.003919653594493866;
 const ZP = -128;
 
+/**
+ * The rows this module prints (bench/main.ts skips it when `--filter` matches none).
+ *
+ * @example
+ * ```ts
+ * import { benchRows } from "./kernels.ts";
+ * console.log(benchRows.join(", "));
+ * ```
+ */
+export const benchRows: readonly string[] = [
+  "copy_bandwidth",
+  "quantize_pad_640",
+  "quantize_pad_640_arrays",
+  "depad_dequant_yolo",
+  "depad_dequant_yolo_arrays",
+];
+
 let numpyReady: string | true | undefined;
 
 /** Makes numpy importable (installing it from PyPI into .tools/py if missing); true or why not. */

@@ -9,7 +9,9 @@
  * --json --only-this-runtime`) for the Bun rows, when `bun` is on PATH (scripts/task.sh
  * puts it there). Bench modules: bench/kernels.ts (always) and the optional modules listed in
  * OPTIONAL below, imported dynamically when their file exists; each exports a function
- * returning `BenchRow[]` (or a promise of them). To add one, create the file and add a line.
+ * returning `BenchRow[]` (or a promise of them) and `benchRows`, the names of its rows (or
+ * prefixes ending in `*`): with `--filter X`, a module none of whose rows can contain X is
+ * not run. To add one, create the file and add a line.
  *
  * @module
  */
@@ -20,9 +22,9 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { formatHelp, parseArgs } from "../cli/args.ts";
 import { ExitCode, UsageError } from "../cli/errors.ts";
-import { runKernels } from "./kernels.ts";
+import { benchRows as kernelRows, runKernels } from "./kernels.ts";
 import { benchSpec } from "./spec.ts";
-import { type BenchRow, runtimeName } from "./row.ts";
+import { type BenchRow, rowsMayMatch, runtimeName } from "./row.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -89,16 +91,20 @@ export async function benchRunnerMain(argv: string[]): Promise<number> {
   const filter = parsed.string("filter") ?? "";
   const opts = { json, filter };
   const rows: BenchRow[] = [];
-  const kernelBenches = ["copy_bandwidth", "quantize_pad_640", "depad_dequant_yolo"];
-  if (!filter || kernelBenches.some((b) => b.includes(filter) || filter.includes(b))) {
-    emit(await runKernels({ numpy }), rows, opts);
-  }
+  const skip = (file: string) => console.error(`[bench] ${file}: skipped, no row can match --filter ${filter}`);
+  if (rowsMayMatch(kernelRows, filter)) emit(await runKernels({ numpy }), rows, opts);
+  else skip("kernels.ts");
   for (const [file, fn] of OPTIONAL) {
     if (!existsSync(join(HERE, file))) continue;
     try {
       const mod = await import(`./${file}`);
       if (typeof mod[fn] !== "function") {
         console.error(`[bench] ${file} does not export ${fn}()`);
+        continue;
+      }
+      // a module declares its rows (benchRows): with --filter, one without a match is skipped
+      if (Array.isArray(mod.benchRows) && !rowsMayMatch(mod.benchRows, filter)) {
+        skip(file);
         continue;
       }
       emit(await mod[fn](), rows, opts);

@@ -40,6 +40,22 @@ export const COMPILED: readonly BenchModel[] = [
   { bench: "postamble_ocr_cls_192x48", file: "ch_ppocr_mobile_v2.0_cls_infer.onnx", shape: [1, 3, 48, 192], runs: 0 },
 ];
 
+/**
+ * The rows this module prints (bench/main.ts skips it when `--filter` matches none).
+ *
+ * @example
+ * ```ts
+ * import { benchRows } from "./postamble.ts";
+ * console.log(benchRows.join(", "));
+ * ```
+ */
+export const benchRows: readonly string[] = [
+  "classifier_softmax1000",
+  "yolov8_head_640",
+  ...COMPILED.map((m) => m.bench),
+  ...ZOO.map((m) => `postamble_zoo_${m.name}`),
+];
+
 /** One bench row. @example `{ bench: "softmax1000", runtime: "deno", ours_ms: 0.01, peer: "onnxruntime-node", peer_ms: 0.02, ratio: 2 }` */
 export interface Row {
   bench: string;

@@ -109,3 +109,29 @@ export function row(
 function round(x: number): number {
   return Number.isFinite(x) ? Number(x.toPrecision(4)) : x;
 }
+
+/**
+ * Whether a bench module whose rows are `names` can print a row that `--filter` keeps (a
+ * row is kept when its name contains the filter). A name ending in `*` is a prefix: it
+ * stands for rows that start with it, and matches a filter that lies in the prefix or
+ * begins inside it (a filter wholly in the unnamed rest cannot select it). bench/main.ts
+ * skips a module when this is false.
+ *
+ * @example
+ * ```ts
+ * import { rowsMayMatch } from "./row.ts";
+ * rowsMayMatch(["run_overhead", "run_async_overhead"], "async"); // true
+ * rowsMayMatch(["emulator_conv_*"], "conv_dw"); // true
+ * rowsMayMatch(["zoo_resnet50"], "quantize"); // false
+ * ```
+ */
+export function rowsMayMatch(names: readonly string[], filter: string): boolean {
+  if (!filter) return true;
+  return names.some((n) => {
+    if (!n.endsWith("*")) return n.includes(filter);
+    const p = n.slice(0, -1);
+    if (p.includes(filter)) return true;
+    for (let i = 0; i < p.length; i++) if (filter.startsWith(p.slice(i))) return true;
+    return false;
+  });
+}

@@ -36,6 +36,17 @@ const clientFile = fileURLToPath(new URL("./serve_client.ts", import.meta.url));
 const CLIENTS = 4;
 const SECONDS = 3;
 
+/**
+ * The rows this module prints (bench/main.ts skips it when `--filter` matches none).
+ *
+ * @example
+ * ```ts
+ * import { benchRows } from "./serve.ts";
+ * console.log(benchRows.join(", "));
+ * ```
+ */
+export const benchRows: readonly string[] = ["serve_throughput", "serve_throughput_all_cores", "serve_throughput_tiny"];
+
 /** One served model: where it is, what to send. */
 interface Case {
   bench: string;

@@ -20,7 +20,12 @@ export const benchSpec: CommandSpec = {
   positionals: [],
   flags: [
     { name: "json", type: "boolean", description: "one JSON object per line (bench/row.ts) instead of a table" },
-    { name: "filter", type: "string", valueName: "SUBSTRING", description: "only benches whose name contains it" },
+    {
+      name: "filter",
+      type: "string",
+      valueName: "SUBSTRING",
+      description: "only benches whose name contains it (modules without such a row do not run)",
+    },
     { name: "only-this-runtime", type: "boolean", description: "no child run under the other runtime" },
     { name: "numpy", type: "boolean", default: true, description: "numpy peers (--no-numpy skips them)" },
   ],

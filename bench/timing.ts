@@ -14,6 +14,17 @@ import { TIMING_NETS } from "./timing/nets.ts";
 import { type BenchRow, runtimeName } from "./row.ts";
 
 /**
+ * The rows this module prints (bench/main.ts skips it when `--filter` matches none).
+ *
+ * @example
+ * ```ts
+ * import { benchRows } from "./timing.ts";
+ * console.log(benchRows.join(", "));
+ * ```
+ */
+export const benchRows: readonly string[] = TIMING_NETS.map((n) => `timing_${n.name}`);
+
+/**
  * The timing rows.
  *
  * @example

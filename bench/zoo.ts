@@ -16,6 +16,17 @@ import { prepare, timeQdq } from "../tests/zoo/zoo.ts";
 import { type BenchRow, row } from "./row.ts";
 
 /**
+ * The rows this module prints (bench/main.ts skips it when `--filter` matches none).
+ *
+ * @example
+ * ```ts
+ * import { benchRows } from "./zoo.ts";
+ * console.log(benchRows.join(", "));
+ * ```
+ */
+export const benchRows: readonly string[] = ZOO.map((m) => `zoo_${m.name}`);
+
+/**
  * The zoo bench rows.
  *
  * @example

@@ -74,11 +74,19 @@ export function compileReport(g: Graph, ranges: Map<string, Range>, lowered: Low
     if (!r || !Number.isFinite(r.min) || !Number.isFinite(r.max)) continue;
     // clipped by more than one step: the device saturates values the float graph produces
     // (a grid starting at 0 is a Relu folded into the quantization: clipping below is its point)
-    const below = t.zero_point === -128 ? 0 : lo - r.min, above = r.max - hi;
+    const relu = t.zero_point === -128;
+    const below = relu ? 0 : lo - r.min, above = r.max - hi;
     if (below > t.scale || above > t.scale) {
+      // with a Relu folded into the grid, the values below 0 are the Relu's to remove: shown as 0
+      const seen = `[${(relu ? Math.max(r.min, 0) : r.min).toPrecision(5)}, ${r.max.toPrecision(5)}]`;
+      const grid = `[${lo.toPrecision(5)}, ${hi.toPrecision(5)}]`;
       warnings.push(
-        `warning: tensor ${t.name}: its quantization [${lo.toPrecision(5)}, ${hi.toPrecision(5)}] (${src}) clips ` +
-          `the float range [${r.min.toPrecision(5)}, ${r.max.toPrecision(5)}] seen on the calibration set`,
+        g.quant.has(t.name)
+          ? `warning: tensor ${t.name}: the QDQ model's quantization ${grid} saturates values its own float ops ` +
+            `reach on the calibration set, ${seen}${relu ? " after the Relu the grid folds in" : ""} ` +
+            `(onnxruntime saturates them the same way; the compiled model keeps the QDQ model's values)`
+          : `warning: tensor ${t.name}: its quantization ${grid} (${src}) clips the float range ${seen}` +
+            `${relu ? " (after the Relu the grid folds in)" : ""} seen on the calibration set`,
       );
     }
   }

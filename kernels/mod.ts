@@ -40,6 +40,7 @@ export {
   exp,
   gemm,
   type GemmLayout,
+  gemmStepwise,
   mul,
   sigmoid,
   softmax,

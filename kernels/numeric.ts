@@ -396,3 +396,79 @@ export function gemm<D extends Float32Array | WasmBuffer>(
   }
   return c;
 }
+
+/**
+ * Batched `c[q] = a[q] b[q]` (`batches` products of `[m, k] x [k, n]`, `c` row-major with
+ * the batches one after the other) with the graph runner's small-product semantics: per
+ * element, products in order of `k`, each product exact (f64) added to the float32 element
+ * and the sum rounded to float32 before the next one (what `c[j] += a * b[j]` computes on
+ * `Float32Array`s in JavaScript), and a product whose `a` element is 0 skipped.
+ * `offsets` holds, per batch, the element offset of its `a` and of its `b` (broadcast
+ * batches may share one). `c` must not overlap `a` or `b`.
+ *
+ * @throws {RangeError} when an operand is too small for the layout and offsets.
+ * @example
+ * ```ts
+ * import { gemmStepwise } from "./numeric.ts";
+ * const a = new Float32Array([1, 2]), b = new Float32Array([3, 4, 5, 6, 7, 8, 9, 10]);
+ * // two batches sharing a: [1, 2] x [[3, 4], [5, 6]] and [1, 2] x [[7, 8], [9, 10]]
+ * const c = gemmStepwise(a, b, new Float32Array(4), 1, 2, 2, { aRowStride: 2, aColStride: 1, bRowStride: 2 }, [0, 0, 0, 4]);
+ * console.log(c); // Float32Array [13, 16, 25, 28]
+ * ```
+ */
+export function gemmStepwise<D extends Float32Array | WasmBuffer>(
+  a: Float32Array | WasmBuffer,
+  b: Float32Array | WasmBuffer,
+  c: D,
+  m: number,
+  n: number,
+  k: number,
+  layout: GemmLayout,
+  offsets: readonly number[] | Uint32Array,
+): D {
+  const fn = "gemmStepwise";
+  checkOperand(fn, "a", a, [Float32Array]);
+  checkOperand(fn, "b", b, [Float32Array]);
+  checkOperand(fn, "c", c, [Float32Array]);
+  const { aRowStride: ars, aColStride: acs, bRowStride: brs } = layout;
+  const batches = offsets.length >>> 1;
+  for (
+    const [name, v] of [["m", m], ["n", n], ["k", k], ["aRowStride", ars], ["aColStride", acs], [
+      "bRowStride",
+      brs,
+    ]] as const
+  ) {
+    if (!Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) {
+      throw new RangeError(`${fn}: ${name} must be a u32 integer, got ${v}`);
+    }
+  }
+  if (offsets.length % 2) throw new RangeError(`${fn}: offsets must hold two numbers per batch, got ${offsets.length}`);
+  checkCount(fn, "c", c, batches * m * n, 4);
+  if (m === 0 || n === 0 || batches === 0) return c;
+  const aNeed = k === 0 ? 0 : (m - 1) * ars + (k - 1) * acs + 1, bNeed = k === 0 ? 0 : (k - 1) * brs + n;
+  if (brs < n && k > 1) throw new RangeError(`${fn}: bRowStride ${brs} is less than n ${n}`);
+  for (let q = 0; q < batches; q++) {
+    const ao = offsets[2 * q], bo = offsets[2 * q + 1];
+    if (!Number.isSafeInteger(ao) || ao < 0 || !Number.isSafeInteger(bo) || bo < 0) {
+      throw new RangeError(`${fn}: batch ${q} has offsets ${ao}, ${bo}; they must be non-negative integers`);
+    }
+    if (count(a) < ao + aNeed) {
+      throw new RangeError(`${fn}: a is too small for batch ${q} (needs ${ao + aNeed} elements)`);
+    }
+    if (count(b) < bo + bNeed) {
+      throw new RangeError(`${fn}: b is too small for batch ${q} (needs ${bo + bNeed} elements)`);
+    }
+  }
+  if (k === 0) {
+    (c instanceof WasmBuffer ? c.f32() : c).fill(0);
+    return c;
+  }
+  callKernel(
+    fn,
+    [{ name: "a", value: a, bytes: 4 * count(a) }, { name: "b", value: b, bytes: 4 * count(b) }],
+    [{ name: "c", value: c, bytes: 4 * batches * m * n }],
+    [ars, acs, brs, m, n, k, batches, ...offsets],
+    ([pa, pb], [pc], pp) => kernelExports().gemm_stepwise_f32(pa, pb, pc, pp),
+  );
+  return c;
+}

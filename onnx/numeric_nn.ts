@@ -17,6 +17,13 @@ import { type Activation, convTranspose as kConvTranspose } from "../kernels/fus
 import type { NumArray } from "./numeric.ts";
 
 /**
+ * Products `m * n * k` from which {@link gemm} runs on the WASM gemm kernel (float32
+ * multiply, then add); smaller ones run the JavaScript loop (exact product, sum rounded to
+ * the output's type at every step). @example `m * n * k >= GEMM_KERNEL_MIN`
+ */
+export const GEMM_KERNEL_MIN = 32768;
+
+/**
  * C[m,n] (+)= A[m,k] B[k,n] with element strides, so transposes need no copy.
  * `accumulate` false overwrites C. @example `gemm(a, 0, k, 1, b, 0, n, 1, c, 0, m, n, k, false)`
  */
@@ -37,7 +44,7 @@ export function gemm(
   accumulate: boolean,
 ): void {
   if (
-    bcs === 1 && k > 0 && m * n * k >= 32768 && a instanceof Float32Array && b instanceof Float32Array &&
+    bcs === 1 && k > 0 && m * n * k >= GEMM_KERNEL_MIN && a instanceof Float32Array && b instanceof Float32Array &&
     c instanceof Float32Array
   ) {
     const aEnd = ao + (m - 1) * ars + (k - 1) * acs + 1, bEnd = bo + (k - 1) * brs + n;

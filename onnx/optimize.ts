@@ -1,8 +1,10 @@
 /**
  * The runner's load-time graph optimization (`OnnxGraph` runs it unless
- * `{ optimize: false }`): three rewrites of the topologically ordered steps, each only
+ * `{ optimize: false }`): rewrites of the topologically ordered steps, each only
  * where the value in between has a single consumer and is not a graph output.
  *
+ * 0. Requantized moves (optimize_moves.ts): a QuantizeLinear -> DequantizeLinear pair after
+ *    a data-movement op that puts a value back onto the grid it came from is dropped.
  * 1. Folding: a Conv, ConvTranspose or Gemm with constant weights, followed by affine ops
  *    with constant per-output-channel operands (Add, Sub of a constant, Mul,
  *    BatchNormalization), becomes one node with new weights and bias. The per-channel
@@ -38,6 +40,7 @@ import { type ChainOp, elementwiseChain, fusedConvTranspose, type KernelStage, p
 import type { Attrs, OpImpl } from "./ops/types.ts";
 import { attrFloat, attrInt } from "./ops/types.ts";
 import type { Tensor } from "./tensor.ts";
+import { dropRequantizedMoves } from "./optimize_moves.ts";
 
 /** A compiled node: what the runner executes. */
 export interface Step {
@@ -61,7 +64,7 @@ export interface GraphView {
  * @example `steps = optimizeSteps(steps, { constants, outputs: new Set(["y"]), opset: 13 })`
  */
 export function optimizeSteps(steps: Step[], g: GraphView): Step[] {
-  return pipelines(chains(fuseActivations(fold(steps, g), g), g), g);
+  return pipelines(chains(fuseActivations(fold(dropRequantizedMoves(steps, g), g), g), g), g);
 }
 
 function consumers(steps: (Step | null)[]): Map<string, number[]> {

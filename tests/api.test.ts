@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import * as axr from "../mod.ts";
 import { type EmulatorEnv, useEmulatorEnv } from "./helpers/emu_env.ts";
 import { currentRuntime, runScript, startUntilLine } from "./helpers/runtime_child.ts";
+import { runGateSettings } from "../runtime/run_gate.ts";
 
 const tiny = fileURLToPath(new URL("./fixtures/tiny/model.json", import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -399,7 +400,11 @@ describe("lifetimes: release, Symbol.dispose, using", () => {
 
   test("releasing an instance while runAsync is in flight waits for the native call", async () => {
     const w = world();
+    const inlineMaxMs = runGateSettings.inlineMaxMs;
+    runGateSettings.inlineMaxMs = 0; // handed off, not run inline (runtime/run_gate.ts)
     const runs = Array.from({ length: 4 }, () => w.inst.runAsync(w.ins, w.outs.map((o) => new Int8Array(o.length))));
+    runGateSettings.inlineMaxMs = inlineMaxMs;
+    assert.equal(w.inst.pendingRuns, 4);
     await Promise.resolve();
     await Promise.resolve(); // the first call has left for the native side
     w.ctx.release(); // queued calls fail cleanly, the running one finishes first

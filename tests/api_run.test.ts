@@ -17,6 +17,7 @@ import { type EmulatorEnv, useEmulatorEnv } from "./helpers/emu_env.ts";
 import { runScript } from "./helpers/runtime_child.ts";
 import { nativeLibrary } from "../ffi/library.ts";
 import { decodeTensorInfo, TENSOR_INFO_BYTES } from "../ffi/structs.ts";
+import { runGateSettings } from "../runtime/run_gate.ts";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}/model.json`, import.meta.url));
 
@@ -281,9 +282,17 @@ describe("run() against the reference executor", () => {
   });
 });
 
-describe("runAsync()", () => {
-  before(() => (env = useEmulatorEnv({ settleMs: 0 })));
-  after(() => env.restore());
+describe("runAsync() handed off to another thread", () => {
+  // every call hands off (short runs would run inline: tests/run_gate.test.ts)
+  const inlineMaxMs = runGateSettings.inlineMaxMs;
+  before(() => {
+    env = useEmulatorEnv({ settleMs: 0 });
+    runGateSettings.inlineMaxMs = 0;
+  });
+  after(() => {
+    runGateSettings.inlineMaxMs = inlineMaxMs;
+    env.restore();
+  });
 
   test("four instances at once (one per sub-device), bit-equal to run()", async () => {
     using ctx = new axr.Context();

@@ -13,7 +13,8 @@ import {
   valueInfo,
 } from "../onnx/mod.ts";
 import { seededFloats } from "./helpers/kernel_data.ts";
-import { gemm, softmax, softmaxAxis } from "../kernels/mod.ts";
+import { gemm, gemmStepwise, softmax, softmaxAxis } from "../kernels/mod.ts";
+import { gemm as runnerGemm } from "../onnx/numeric_nn.ts";
 
 const rand = (n: number, seed: number, scale = 4): Float32Array => seededFloats(n, seed, scale);
 
@@ -245,5 +246,59 @@ describe("kernels: softmaxAxis and gemm", () => {
       () => gemm(a, b.subarray(1), new Float32Array(m * n), m, n, k, { aRowStride: k, aColStride: 1, bRowStride: n }),
       RangeError,
     );
+  });
+
+  test("gemm over several column panels and a column tail keeps the per-element order", () => {
+    // k = 300: panels of 24 columns; n = 150: six panels and a 6-column tail; m = 9: a 1-row block
+    const m = 9, n = 150, k = 300;
+    const a = rand(m * k, 21, 2), b = rand(k * n, 22, 2);
+    const c = gemm(a, b, new Float32Array(m * n), m, n, k, { aRowStride: k, aColStride: 1, bRowStride: n });
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s = Math.fround(s + Math.fround(a[i * k + p] * b[p * n + j]));
+        assert.equal(c[i * n + j], s, `element ${i},${j}`);
+      }
+    }
+  });
+
+  test("gemmStepwise gives the JavaScript loop's bits (exact products, float32 sums, zeros skipped), per batch", () => {
+    const m = 5, n = 21, k = 9;
+    const a = rand(2 * m * k, 31, 3), b = rand(3 * k * n, 32, 3);
+    for (let i = 0; i < a.length; i += 7) a[i] = 0;
+    // three batches: a broadcast over the last two
+    const offsets = [0, 0, m * k, k * n, m * k, 2 * k * n];
+    const c = gemmStepwise(a, b, new Float32Array(3 * m * n), m, n, k, {
+      aRowStride: k,
+      aColStride: 1,
+      bRowStride: n,
+    }, offsets);
+    for (let q = 0; q < 3; q++) {
+      const want = new Float32Array(m * n);
+      runnerGemm(a, offsets[2 * q], k, 1, b, offsets[2 * q + 1], n, 1, want, 0, m, n, k, false);
+      assert.deepEqual(c.subarray(q * m * n, (q + 1) * m * n), want, `batch ${q}`);
+      // and that loop is not the float32-multiply kernel's: the test can tell them apart
+      const f32 = gemm(a.subarray(offsets[2 * q]), b.subarray(offsets[2 * q + 1]), new Float32Array(m * n), m, n, k, {
+        aRowStride: k,
+        aColStride: 1,
+        bRowStride: n,
+      });
+      if (q === 0) assert.notDeepEqual(f32, want);
+    }
+    const layout = { aRowStride: k, aColStride: 1, bRowStride: n };
+    assert.throws(() => gemmStepwise(a, b, new Float32Array(m * n), m, n, k, layout, [0, 3 * k * n]), RangeError);
+    assert.throws(() => gemmStepwise(a, b, new Float32Array(m * n), m, n, k, layout, [0]), RangeError);
+  });
+
+  test("MatMul of two activations (attention heads) on the kernel keeps the runner's bits", () => {
+    const x = rand(8 * 40 * 15, 41, 3), y = rand(8 * 15 * 40, 42, 3);
+    const got = run("MatMul", {
+      x: { data: x, shape: [1, 8, 40, 15], dtype: "float32" },
+      y: { data: y, shape: [1, 8, 15, 40], dtype: "float32" },
+    });
+    assert.deepEqual(got.shape, [1, 8, 40, 40]);
+    const want = new Float32Array(8 * 40 * 40);
+    for (let q = 0; q < 8; q++) runnerGemm(x, q * 600, 15, 1, y, q * 600, 40, 1, want, q * 1600, 40, 40, 15, false);
+    assert.deepEqual(got.data, want);
   });
 });

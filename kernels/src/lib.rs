@@ -9,6 +9,7 @@
 pub mod convt;
 pub mod fused;
 pub mod layout;
+pub mod matmul;
 pub mod numeric;
 pub mod quant;
 pub mod transpose;
@@ -252,6 +253,29 @@ pub fn gemm_f32(a: usize, b: usize, c: usize, params: usize) {
             p[4] as usize,
             p[5] as usize,
             p[6] != 0,
+        )
+    }
+}
+
+/// Batched `C = A B` f32 with the runner's stepwise f64 sums ([`matmul::gemm_stepwise`]);
+/// the parameters (ars, acs, brs, m, n, k, batches) then 2 offsets per batch (A, B in
+/// floats) are u32 at `params`.
+#[wasm_bindgen]
+pub fn gemm_stepwise_f32(a: usize, b: usize, c: usize, params: usize) {
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 7) };
+    unsafe {
+        matmul::gemm_stepwise_batched(
+            a as *const f32,
+            p[0] as usize,
+            p[1] as usize,
+            b as *const f32,
+            p[2] as usize,
+            c as *mut f32,
+            p[3] as usize,
+            p[4] as usize,
+            p[5] as usize,
+            (params as *const u32).add(7),
+            p[6] as usize,
         )
     }
 }

@@ -460,6 +460,9 @@ pub unsafe fn softmax_strided(
 /// contiguous rows `brs` floats apart; `A` is read at `i * ars + p * acs` (so a transposed
 /// `A` needs no copy). `accumulate` false overwrites `C`. Per element the products are
 /// added in order of `p` (float32 multiply, then add), 4 rows x 8 columns at a time.
+/// Columns go in panels of [`gemm_panel`] (the panel's `k` rows of `B` stay in L1 while
+/// every row block of `A` passes over them), then the columns past the last multiple of 8
+/// row by row; the order of the additions per element is the same in every path.
 ///
 /// # Safety
 /// `a`, `b`, `c` valid for the elements addressed; `c` must not overlap `a` or `b`.
@@ -476,38 +479,120 @@ pub unsafe fn gemm(
     k: usize,
     accumulate: bool,
 ) {
-    let mut i = 0usize;
-    while i + 4 <= m {
-        gemm_rows::<4>(a, ars, acs, b, brs, c, i, n, k, accumulate);
-        i += 4;
+    #[allow(unused_mut)]
+    let mut n8 = 0usize;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        n8 = n & !7;
+        let panel = gemm_panel(k);
+        // enough rows to repay a copy of the panel: its strips of 8 columns packed one
+        // after the other, so the k rows of a strip are 32 bytes apart (cache lines and
+        // pages in order) instead of `brs` floats
+        let pack = m >= 8 && panel * k <= gemm_simd::PACK_FLOATS;
+        let mut j0 = 0usize;
+        while j0 < n8 {
+            let j1 = (j0 + panel).min(n8);
+            let (bp, bs) = if pack {
+                (gemm_simd::pack_panel(b, brs, j0, j1, k), 8usize)
+            } else {
+                (b.add(j0), brs)
+            };
+            let mut i = 0usize;
+            while i + 4 <= m {
+                gemm_simd::gemm_block::<4>(
+                    a, ars, acs, bp, bs, pack, c, i, j0, j1, n, k, accumulate,
+                );
+                i += 4;
+            }
+            while i < m {
+                gemm_simd::gemm_block::<1>(
+                    a, ars, acs, bp, bs, pack, c, i, j0, j1, n, k, accumulate,
+                );
+                i += 1;
+            }
+            j0 = j1;
+        }
     }
-    while i < m {
-        gemm_rows::<1>(a, ars, acs, b, brs, c, i, n, k, accumulate);
-        i += 1;
+    if n8 < n {
+        for i in 0..m {
+            gemm_row_tail(a, ars, acs, b, brs, c, i, n8, n, k, accumulate);
+        }
     }
 }
 
-/// Rows `i0..i0 + R` of C: 8 columns at a time in SIMD registers, then the scalar tail.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-unsafe fn gemm_rows<const R: usize>(
-    a: *const f32,
-    ars: usize,
-    acs: usize,
-    b: *const f32,
-    brs: usize,
-    c: *mut f32,
-    i0: usize,
-    n: usize,
-    k: usize,
-    accumulate: bool,
-) {
-    #[allow(unused_mut)]
-    let mut j = 0usize;
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        use core::arch::wasm32::*;
-        while j + 8 <= n {
+/// Columns per panel of [`gemm`]: about 32 KiB of `B` (`k` rows), a multiple of 8 in
+/// 8..=256.
+///
+/// ```
+/// assert_eq!(axr_kernels::numeric::gemm_panel(120), 64);
+/// assert_eq!(axr_kernels::numeric::gemm_panel(100_000), 8);
+/// ```
+pub fn gemm_panel(k: usize) -> usize {
+    ((8192 / k.max(1)) & !7).clamp(8, 256)
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod gemm_simd {
+    use core::arch::wasm32::*;
+
+    /// Floats of the panel buffer of [`pack_panel`] (128 KiB).
+    pub const PACK_FLOATS: usize = 32768;
+
+    #[repr(align(16))]
+    struct Pack([f32; PACK_FLOATS]);
+    static mut PACK: Pack = Pack([0.0; PACK_FLOATS]);
+
+    /// Copies columns `j0..j1` (a multiple of 8 apart) of the `k` rows of `B` into the
+    /// module's panel buffer, strip of 8 columns after strip (each `k` x 8, row-major);
+    /// returns the buffer. The module runs one kernel at a time (no threads).
+    ///
+    /// # Safety
+    /// `(j1 - j0) * k <= PACK_FLOATS`; `b` valid for the rows and columns read.
+    pub unsafe fn pack_panel(
+        b: *const f32,
+        brs: usize,
+        j0: usize,
+        j1: usize,
+        k: usize,
+    ) -> *const f32 {
+        let dst = core::ptr::addr_of_mut!(PACK) as *mut f32;
+        let mut d = dst;
+        let mut j = j0;
+        while j < j1 {
+            let mut s = b.add(j);
+            for _ in 0..k {
+                v128_store(d as *mut v128, v128_load(s as *const v128));
+                v128_store(d.add(4) as *mut v128, v128_load(s.add(4) as *const v128));
+                d = d.add(8);
+                s = s.add(brs);
+            }
+            j += 8;
+        }
+        dst
+    }
+
+    /// Rows `i0..i0 + R`, columns `j0..j1` (a multiple of 8 apart) of C, 8 columns at a
+    /// time in SIMD registers. `b` is column `j0` of B with rows `brs` floats apart, or,
+    /// `packed`, the panel from [`pack_panel`] (rows 8 floats apart, strips `8 k` apart).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub unsafe fn gemm_block<const R: usize>(
+        a: *const f32,
+        ars: usize,
+        acs: usize,
+        b: *const f32,
+        brs: usize,
+        packed: bool,
+        c: *mut f32,
+        i0: usize,
+        j0: usize,
+        j1: usize,
+        n: usize,
+        k: usize,
+        accumulate: bool,
+    ) {
+        let mut j = j0;
+        while j < j1 {
             let mut lo = [f32x4_splat(0.0); R];
             let mut hi = [f32x4_splat(0.0); R];
             if accumulate {
@@ -516,14 +601,20 @@ unsafe fn gemm_rows<const R: usize>(
                     hi[r] = v128_load(c.add((i0 + r) * n + j + 4) as *const v128);
                 }
             }
+            let mut bp = if packed {
+                b.add((j - j0) * k)
+            } else {
+                b.add(j - j0)
+            };
             for p in 0..k {
-                let b0 = v128_load(b.add(p * brs + j) as *const v128);
-                let b1 = v128_load(b.add(p * brs + j + 4) as *const v128);
+                let b0 = v128_load(bp as *const v128);
+                let b1 = v128_load(bp.add(4) as *const v128);
                 for r in 0..R {
-                    let av = f32x4_splat(*a.add((i0 + r) * ars + p * acs));
+                    let av = v128_load32_splat(a.add((i0 + r) * ars + p * acs) as *const u32);
                     lo[r] = f32x4_add(lo[r], f32x4_mul(av, b0));
                     hi[r] = f32x4_add(hi[r], f32x4_mul(av, b1));
                 }
+                bp = bp.add(brs);
             }
             for r in 0..R {
                 v128_store(c.add((i0 + r) * n + j) as *mut v128, lo[r]);
@@ -531,9 +622,6 @@ unsafe fn gemm_rows<const R: usize>(
             }
             j += 8;
         }
-    }
-    for r in 0..R {
-        gemm_row_tail(a, ars, acs, b, brs, c, i0 + r, j, n, k, accumulate);
     }
 }
 

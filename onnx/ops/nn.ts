@@ -10,7 +10,8 @@
  * @module
  */
 import { broadcastShape, broadcastTo, type NumArray, softmaxInner } from "../numeric.ts";
-import { conv, gemm, pool } from "../numeric_nn.ts";
+import { conv, gemm, GEMM_KERNEL_MIN, pool } from "../numeric_nn.ts";
+import { gemmStepwise } from "../../kernels/mod.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
 import {
   attrFloat,
@@ -53,6 +54,9 @@ function softmaxOp(log: boolean): OpImpl {
   };
 }
 
+/** Batched products (multiply-accumulates in all) from which MatMul calls the kernel. */
+const STEPWISE_MIN = 2048;
+
 const matmul: OpImpl = {
   run(ctx, ins) {
     const a = need(ctx, ins[0], 0), b = need(ctx, ins[1], 1);
@@ -73,6 +77,19 @@ const matmul: OpImpl = {
     broadcastTo(ai, batch, aIdx, as.slice(0, -2));
     broadcastTo(bi, batch, bIdx, bs.slice(0, -2));
     const ad = a.data as NumArray, bd = b.data as NumArray, od = out.data as NumArray;
+    if (
+      m * n * k < GEMM_KERNEL_MIN && nb * m * n * k >= STEPWISE_MIN && ad instanceof Float32Array &&
+      bd instanceof Float32Array && od instanceof Float32Array
+    ) {
+      // small products (attention heads): all batches in one kernel call, the JS loop's sums
+      const offsets = new Uint32Array(2 * nb);
+      for (let q = 0; q < nb; q++) {
+        offsets[2 * q] = ai[q] * m * k;
+        offsets[2 * q + 1] = bi[q] * k * n;
+      }
+      gemmStepwise(ad, bd, od, m, n, k, { aRowStride: k, aColStride: 1, bRowStride: n }, offsets);
+      return [out];
+    }
     for (let q = 0; q < nb; q++) gemm(ad, ai[q] * m * k, k, 1, bd, bi[q] * k * n, n, 1, od, q * m * n, m, n, k, false);
     return [out];
   },

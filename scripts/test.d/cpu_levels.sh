@@ -124,7 +124,8 @@ if command -v qemu-aarch64 >/dev/null && [ -f /usr/aarch64-linux-gnu/lib/libc.so
   # makes slower than that.
   zig build test -Dtarget=aarch64-linux-gnu -fqemu --glibc-runtimes /usr --summary all >"$out/arm.log" 2>&1
   st=$?
-  fails=$(grep -oE "^error: '[^']+' failed" "$out/arm.log" | sed -E "s/^error: '(.*)' failed/\1/")
+  # a name may hold an apostrophe (not one followed by " f"): "error: 'name' failed[: message]"
+  fails=$(sed -nE "s/^error: '(([^']|'[^ ]|' [^f])*)' failed.*/\1/p" "$out/arm.log")
   unexpected=$(echo "$fails" | grep -vE '^$|reservation across two processes|state directory swap race|configure: pending then ready')
   summary=$(grep -oE '[0-9]+/[0-9]+ tests passed' "$out/arm.log" | tail -1)
   # (a failed test returns early and leaks what it allocated: that leak is its failure)
