@@ -6,7 +6,8 @@
  * Rows (ms per run, median of batches; ratio = peer_ms / ours_ms, so a ratio
  * near 1 means the API adds little):
  * - `run_overhead`: `ModelInstance.run()` (argument checks, pointer filling,
- *   error mapping) vs the bare FFI symbol called with a prepared argument array.
+ *   error mapping) vs the bare FFI symbol called with a prepared argument array, timed in
+ *   alternating batches.
  * - `run_async_overhead`: the time of one `runAsync()` as a program sees it, awaited one
  *   at a time (ms per call; the goal is <= 0.010 ms). The tiny model's native run takes
  *   2-10 us, less than a hand-off to another thread and back, so an idle instance runs it
@@ -67,30 +68,22 @@ async function timeIt(fn: () => void | Promise<void>, n: number, batches = 7): P
   return per[Math.floor(per.length / 2)];
 }
 
-/** Same as timeIt for synchronous functions (no await between calls). */
-function timeSync(fn: () => void, n: number, batches = 7): number {
-  for (let i = 0; i < Math.min(n, 200); i++) fn();
-  const per: number[] = [];
-  for (let b = 0; b < batches; b++) {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) fn();
-    per.push((performance.now() - t0) / n);
-  }
-  per.sort((a, b) => a - b);
-  return per[Math.floor(per.length / 2)];
-}
-
-/** Medians of ms per call of `a` and `b`, timed in 15 alternating batches of 200 (after a warm-up). */
-async function alternating(a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number, number]> {
-  for (let i = 0; i < 200; i++) {
-    await a();
-    await b();
-  }
+/**
+ * Medians of ms per call of `a` and `b`, timed in 15 alternating batches of 200 calls after a
+ * warm-up (the machine is shared: both see the same load). A call that returns a promise is
+ * awaited; synchronous calls run back to back.
+ */
+async function alternating(a: () => unknown, b: () => unknown): Promise<[number, number]> {
+  const fs = [a, b];
+  for (let i = 0; i < 200; i++) for (const f of fs) await f();
   const per: [number[], number[]] = [[], []];
   for (let k = 0; k < 15; k++) {
-    for (const [j, f] of [a, b].entries()) {
+    for (const [j, f] of fs.entries()) {
       const t0 = performance.now();
-      for (let i = 0; i < 200; i++) await f();
+      for (let i = 0; i < 200; i++) {
+        const p = f();
+        if (p instanceof Promise) await p;
+      }
       per[j].push((performance.now() - t0) / 200);
     }
   }
@@ -120,9 +113,6 @@ export async function runOverhead(): Promise<BenchRow[]> {
   const [oInfo] = model.outputs();
   const input = new Int8Array(iInfo.size).map((_, i) => (i * 31) % 200 - 100);
   const output = new Int8Array(oInfo.size);
-  const n = 2000;
-
-  const ours = timeSync(() => inst.run([input], [output]), n);
 
   // The bare symbol: the same native call with an argument array filled once.
   const api = native();
@@ -132,9 +122,9 @@ export async function runOverhead(): Promise<BenchRow[]> {
   oa.setPointer(0, api.unsafeAddress(output), output.byteLength);
   const handle = inst.node.handle;
   const sym = api.lib.symbols.axr_run_model_instance;
-  const bare = timeSync(() => {
+  const [ours, bare] = await alternating(() => inst.run([input], [output]), () => {
     if (sym(handle, ia.bytes, 1, oa.bytes, 1) !== 0) throw new Error("bare run failed");
-  }, n);
+  });
   rows.push(row("run_overhead", ours, "bare-ffi-call", bare));
 
   // runAsync (inline, then handed off) vs the bare nonblocking call: alternating batches

@@ -11,7 +11,7 @@ import { type Arg, callKernel, checkCount, checkOperand } from "./call.ts";
 import { kernelExports } from "./wasm.ts";
 
 // scratch slots of their own, above those callKernel gives to operands (one per operand)
-const COL_SLOT = 100, PROG_SLOT = 101;
+const COL_SLOT = 100, PROG_SLOT = 101, PROG2_SLOT = 102;
 const MAX_STEPS = 16;
 
 /** An activation fused after a ConvTranspose or in a chain. @example `{ kind: "clip", lo: 0, hi: 6 }` */
@@ -27,10 +27,26 @@ export type ChainOperand =
   | { kind: "channel"; values: Float32Array | WasmBuffer }
   | { kind: "tensor"; values: Float32Array | WasmBuffer };
 
-/** One step of a chain: `x op b` (or `b op x` with `reverse`) or an activation. @example `{ op: "add", b: { kind: "scalar", value: 1 } }` */
+/**
+ * A QuantizeLinear followed by the DequantizeLinear of the same scale and zero point:
+ * `float32(sat(rne(x / scale) + zeroPoint) - zeroPoint) * scale`, one float32 division,
+ * ties to even, and a NaN quantized to 0 (as the graph runner and onnxruntime store it).
+ * @example `{ kind: "qdq", scale: 0.5, zeroPoint: -128, type: "int8" }`
+ */
+export interface QdqStep {
+  kind: "qdq";
+  scale: number;
+  zeroPoint: number;
+  type: "int8" | "uint8" | "int16" | "uint16";
+}
+
+/** One step of a chain: `x op b` (or `b op x` with `reverse`), an activation or a quantize-dequantize pair. @example `{ op: "add", b: { kind: "scalar", value: 1 } }` */
 export type ChainStep =
   | { op: "add" | "sub" | "mul" | "div"; b: ChainOperand; reverse?: boolean }
-  | Activation;
+  | Activation
+  | QdqStep;
+
+const QDQ_TYPES = { int8: [0, -128, 127], uint8: [1, 0, 255], int16: [2, -32768, 32767], uint16: [3, 0, 65535] };
 
 const f32bits = (v: number) => new Uint32Array(new Float32Array([v]).buffer)[0];
 
@@ -77,41 +93,72 @@ export function chain<D extends Float32Array | WasmBuffer>(
   checkOperand(fn, "dst", dst, [Float32Array]);
   const n = count(src);
   checkCount(fn, "dst", dst, n, 4);
-  if (steps.length > MAX_STEPS) throw new RangeError(`chain: at most ${MAX_STEPS} steps, got ${steps.length}`);
   if (!(inner > 0 && channels > 0 && n % inner === 0)) {
     throw new RangeError(`chain: ${n} elements do not form blocks of ${inner} (channels ${channels})`);
   }
-  if (n === 0) return dst;
   const ins: Arg[] = [{ name: "src", value: src, bytes: 4 * n, inPlace: true }];
-  const slot: number[] = [];
-  steps.forEach((s, i) => {
-    if (!("op" in s) || s.b.kind === "scalar") return;
-    const want = s.b.kind === "channel" ? channels : n;
-    checkOperand(fn, `steps[${i}].b`, s.b.values, [Float32Array]);
-    checkCount(fn, `steps[${i}].b`, s.b.values, want, 4);
-    slot[i] = ins.length;
-    ins.push({ name: `steps[${i}].b`, value: s.b.values, bytes: 4 * want, inPlace: true });
-  });
+  const at = chainArgs(fn, "", steps, channels, n, ins);
+  if (n === 0) return dst;
   callKernel(fn, ins, [{ name: "dst", value: dst, bytes: 4 * n }], undefined, (ptrs, [d]) => {
-    const prog = scratchBlock(PROG_SLOT, 16 * steps.length);
-    const u32 = memoryViews().u32, p = prog >>> 2;
-    steps.forEach((s, i) => {
-      let w: number[];
-      if ("op" in s) {
-        const code = { add: 0, sub: 1, mul: 2, div: 3 }[s.op];
-        const c = s.reverse && (s.op === "sub" || s.op === "div") ? code + 3 : code;
-        w = s.b.kind === "scalar"
-          ? [c, 0, f32bits(s.b.value), 0]
-          : [c, s.b.kind === "channel" ? 1 : 2, ptrs[slot[i]], 0];
-      } else {
-        const [k, lo, hi] = actWords(s);
-        w = k === 0 ? [2, 0, f32bits(1), 0] : [k + 5, 0, lo, hi]; // "none" as x * 1 (exact)
-      }
-      for (let j = 0; j < 4; j++) u32[p + 4 * i + j] = w[j];
-    });
+    const prog = writeProgram(PROG_SLOT, steps, ptrs, at);
     kernelExports().chain_f32(ptrs[0], d, n, inner, channels, prog, steps.length);
   });
   return dst;
+}
+
+/**
+ * Checks a chain's steps (count, zero points, operand sizes: `channels` values per channel,
+ * `n` per tensor, tensors refused when `n` is undefined) and appends their operands to
+ * `ins`; returns, per step, the index in `ins` of its operand.
+ */
+function chainArgs(
+  fn: string,
+  prefix: string,
+  steps: readonly ChainStep[],
+  channels: number,
+  n: number | undefined,
+  ins: Arg[],
+): number[] {
+  if (steps.length > MAX_STEPS) throw new RangeError(`${fn}: at most ${MAX_STEPS} steps, got ${steps.length}`);
+  const at: number[] = [];
+  steps.forEach((s, i) => {
+    const name = `${prefix}steps[${i}]`;
+    if ("kind" in s && s.kind === "qdq") {
+      const t = QDQ_TYPES[s.type];
+      if (!t || !Number.isInteger(s.zeroPoint) || s.zeroPoint < t[1] || s.zeroPoint > t[2]) {
+        throw new RangeError(`${fn}: ${name}: zero point ${s.zeroPoint} does not fit ${s.type}`);
+      }
+    }
+    if (!("op" in s) || s.b.kind === "scalar") return;
+    if (s.b.kind === "tensor" && n === undefined) throw new RangeError(`${fn}: ${name}: tensor operands are refused`);
+    const want = s.b.kind === "channel" ? channels : n!;
+    checkOperand(fn, `${name}.b`, s.b.values, [Float32Array]);
+    checkCount(fn, `${name}.b`, s.b.values, want, 4);
+    at[i] = ins.length;
+    ins.push({ name: `${name}.b`, value: s.b.values, bytes: 4 * want, inPlace: true });
+  });
+  return at;
+}
+
+/** Writes the kernel program of `steps` (4 u32 each) to scratch `slot`; `ptrs[at[i]]` is step i's operand. */
+function writeProgram(slot: number, steps: readonly ChainStep[], ptrs: number[], at: number[]): number {
+  const prog = scratchBlock(slot, 16 * Math.max(1, steps.length));
+  const u32 = memoryViews().u32, p = prog >>> 2;
+  steps.forEach((s, i) => {
+    let w: number[];
+    if ("op" in s) {
+      const code = { add: 0, sub: 1, mul: 2, div: 3 }[s.op];
+      const c = s.reverse && (s.op === "sub" || s.op === "div") ? code + 3 : code;
+      w = s.b.kind === "scalar" ? [c, 0, f32bits(s.b.value), 0] : [c, s.b.kind === "channel" ? 1 : 2, ptrs[at[i]], 0];
+    } else if (s.kind === "qdq") {
+      w = [9, f32bits(s.scale), s.zeroPoint >>> 0, QDQ_TYPES[s.type][0]];
+    } else {
+      const [k, lo, hi] = actWords(s);
+      w = k === 0 ? [2, 0, f32bits(1), 0] : [k + 5, 0, lo, hi]; // "none" as x * 1 (exact)
+    }
+    for (let j = 0; j < 4; j++) u32[p + 4 * i + j] = w[j];
+  });
+  return prog;
 }
 
 /** Geometry of a 2-D ConvTranspose (NCHW; weights `[c, m / group, kh, kw]`). */
@@ -198,12 +245,17 @@ function checkConvTranspose(
   return geo;
 }
 
-/** One ConvTranspose of {@link convTransposePair}: weights, bias (or null), geometry, activation. */
+/**
+ * One ConvTranspose of {@link convTransposePair}: weights, bias (or null), geometry,
+ * activation, and the element-wise chain applied to its output (scalar and per-output-
+ * channel operands only).
+ */
 export interface ConvTransposeStage {
   w: Float32Array | WasmBuffer;
   bias: Float32Array | WasmBuffer | null;
   g: ConvTransposeGeometry;
   act: Activation;
+  chain?: readonly ChainStep[];
 }
 
 /**
@@ -268,9 +320,16 @@ export function convTransposePair<D extends Float32Array | WasmBuffer>(
   add("first.bias", first.bias);
   add("second.w", second.w);
   add("second.bias", second.bias);
-  const words = [...geo1, ...actWords(first.act), ...geo2, ...actWords(second.act)];
+  const c1 = first.chain ?? [], c2 = second.chain ?? [];
+  const at1 = chainArgs(fn, "first.chain.", c1, first.g.m, undefined, ins);
+  const at2 = chainArgs(fn, "second.chain.", c2, second.g.m, undefined, ins);
+  const words = [...geo1, ...actWords(first.act), ...geo2, ...actWords(second.act), 0, c1.length, 0, c2.length];
   callKernel(fn, ins, [{ name: "y", value: y, bytes: 4 * count(y) }], words, (p, [py], pp) => {
     const k = kernelExports();
+    const prog1 = writeProgram(PROG_SLOT, c1, p, at1), prog2 = writeProgram(PROG2_SLOT, c2, p, at2);
+    const u32 = memoryViews().u32;
+    u32[(pp >>> 2) + 38] = prog1;
+    u32[(pp >>> 2) + 40] = prog2;
     const ptr = (name: string) => (name in at ? p[at[name]] : 0);
     const s = scratchBlock(COL_SLOT, 4 * Math.max(1, k.conv_transpose_pair_scratch_f32(pp)));
     const r = k.conv_transpose_pair_f32(

@@ -457,6 +457,10 @@ export function transpose<T>(
     o[0] = x[0];
     return;
   }
+  const j = perm.indexOf(r - 1);
+  if (j < r - 1 && outShape[j] >= 16 && outShape[r - 1] >= 16 && st[r - 1] >= 16) {
+    return transposeTiled(x, o, outShape, st, j);
+  }
   const idx = new Array<number>(r).fill(0);
   const inner = outShape[r - 1], is = st[r - 1];
   let src = 0;
@@ -469,6 +473,52 @@ export function transpose<T>(
       if (++idx[d] < outShape[d]) break;
       src -= st[d] * outShape[d];
       idx[d] = 0;
+    }
+  }
+}
+
+/**
+ * {@link transpose} when the input's last axis becomes output axis `j` (not the last) and
+ * the output's last axis is strided in the input: tiles of 32 x 32 over those two axes, so
+ * that both the strided reads and the strided writes stay within a few cache lines.
+ */
+function transposeTiled<T>(
+  x: { [i: number]: T },
+  o: { [i: number]: T },
+  outShape: readonly number[],
+  st: readonly number[],
+  j: number,
+): void {
+  const r = outShape.length, T = 32;
+  const oStr = new Array<number>(r);
+  for (let d = r - 1, s = 1; d >= 0; d--) {
+    oStr[d] = s;
+    s *= outShape[d];
+  }
+  const A = outShape[j], B = outShape[r - 1], isB = st[r - 1], oA = oStr[j];
+  const others = outShape.map((_, d) => d).filter((d) => d !== j && d !== r - 1);
+  const idx = new Array<number>(others.length).fill(0);
+  let outer = 1;
+  for (const d of others) outer *= outShape[d];
+  for (let q = 0; q < outer; q++) {
+    let xb = 0, ob = 0;
+    others.forEach((d, k) => {
+      xb += idx[k] * st[d];
+      ob += idx[k] * oStr[d];
+    });
+    for (let a0 = 0; a0 < A; a0 += T) {
+      const a1 = Math.min(A, a0 + T);
+      for (let b0 = 0; b0 < B; b0 += T) {
+        const b1 = Math.min(B, b0 + T);
+        for (let a = a0; a < a1; a++) {
+          const xa = xb + a, oa = ob + a * oA;
+          for (let b = b0; b < b1; b++) o[oa + b] = x[xa + b * isB];
+        }
+      }
+    }
+    for (let k = others.length - 1; k >= 0; k--) {
+      if (++idx[k] < outShape[others[k]]) break;
+      idx[k] = 0;
     }
   }
 }

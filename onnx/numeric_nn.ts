@@ -13,7 +13,7 @@
  * @module
  */
 import { allocate, gemm as kGemm, type WasmBuffer } from "../kernels/mod.ts";
-import { type Activation, convTranspose as kConvTranspose } from "../kernels/fused.ts";
+import { type Activation, convTranspose as kConvTranspose, type ConvTransposeGeometry } from "../kernels/fused.ts";
 import type { NumArray } from "./numeric.ts";
 
 /**
@@ -189,15 +189,8 @@ function convGroup(
   }
 }
 
-/** Spatial geometry of a 2-D transposed convolution. @example `const s: Spatial2d = { inSp: [2, 2], outSp: [4, 4], kSp: [2, 2], strides: [2, 2], dil: [1, 1], pads: [0, 0, 0, 0] }` */
-export interface Spatial2d {
-  inSp: number[];
-  outSp: number[];
-  kSp: number[];
-  strides: number[];
-  dil: number[];
-  pads: number[];
-}
+/** Spatial geometry of a 2-D transposed convolution: the spatial part of {@link ConvParams}. @example `const s: Spatial2d = { inSp: [2, 2], outSp: [4, 4], kSp: [2, 2], strides: [2, 2], dilations: [1, 1], pads: [0, 0, 0, 0] }` */
+export type Spatial2d = Pick<ConvParams, "inSp" | "outSp" | "kSp" | "strides" | "dilations" | "pads">;
 
 /**
  * 2-D transposed convolution (NCHW, groups, strides, dilations, pads): for each input
@@ -206,7 +199,7 @@ export interface Spatial2d {
  * Float32 tensors take the WASM kernel: per group, `W^T X` gives every (output channel,
  * tap) row at once, then the rows are added into place (col2im), or, when stride =
  * kernel, each output is written once from registers (same sums, same order).
- * @example `convTranspose2d(x, w, null, y, 1, 1, 1, 1, { inSp: [2, 2], outSp: [4, 4], kSp: [2, 2], strides: [2, 2], dil: [1, 1], pads: [0, 0, 0, 0] })`
+ * @example `convTranspose2d(x, w, null, y, 1, 1, 1, 1, { inSp: [2, 2], outSp: [4, 4], kSp: [2, 2], strides: [2, 2], dilations: [1, 1], pads: [0, 0, 0, 0] })`
  */
 export function convTranspose2d(
   x: NumArray,
@@ -219,7 +212,7 @@ export function convTranspose2d(
   group: number,
   s: Spatial2d,
 ): void {
-  const [ih, iw] = s.inSp, [oh, ow] = s.outSp, [kh, kw] = s.kSp, [sh, sw] = s.strides, [dh, dw] = s.dil;
+  const [ih, iw] = s.inSp, [oh, ow] = s.outSp, [kh, kw] = s.kSp, [sh, sw] = s.strides, [dh, dw] = s.dilations;
   const pt = s.pads[0], pl = s.pads[1];
   const cg = c / group, mg = m / group, inSize = ih * iw, outSize = oh * ow, kSize = kh * kw;
   // valid input ranges per kernel tap: pos = i * stride + k * dil - pad in [0, out)
@@ -344,18 +337,26 @@ export function convTranspose2dKernel(
   act: Activation = { kind: "none" },
 ): void {
   const b = bias === null ? null : bias instanceof Float32Array ? bias : Float32Array.from(bias as ArrayLike<number>);
-  kConvTranspose(x, w, b, y, {
-    n,
-    c,
-    m,
-    group,
-    inSp: [s.inSp[0], s.inSp[1]],
-    outSp: [s.outSp[0], s.outSp[1]],
-    kSp: [s.kSp[0], s.kSp[1]],
-    strides: [s.strides[0], s.strides[1]],
-    dil: [s.dil[0], s.dil[1]],
-    pads: [s.pads[0], s.pads[1]],
-  }, act);
+  kConvTranspose(x, w, b, y, kernelGeometry({ n, c, m, group, ...s }), act);
+}
+
+/**
+ * A 2-D {@link ConvParams} as the kernels' ConvTranspose geometry (begin pads only).
+ * @example `kernelGeometry({ n: 1, c: 1, m: 1, group: 1, inSp: [1, 1], outSp: [2, 2], kSp: [2, 2], strides: [2, 2], dilations: [1, 1], pads: [0, 0, 0, 0] })`
+ */
+export function kernelGeometry(p: ConvParams): ConvTransposeGeometry {
+  return {
+    n: p.n,
+    c: p.c,
+    m: p.m,
+    group: p.group,
+    inSp: [p.inSp[0], p.inSp[1]],
+    outSp: [p.outSp[0], p.outSp[1]],
+    kSp: [p.kSp[0], p.kSp[1]],
+    strides: [p.strides[0], p.strides[1]],
+    dil: [p.dilations[0], p.dilations[1]],
+    pads: [p.pads[0], p.pads[1]],
+  };
 }
 
 /**

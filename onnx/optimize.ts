@@ -17,11 +17,15 @@
  *    (the bound the tests check), as in onnxruntime, which folds the same way.
  * 2. Activation fusion: a float32 2-D ConvTranspose followed by Relu, Sigmoid or Clip
  *    (constant bounds) runs as one kernel call that applies the activation while writing
- *    the output (`fusedConvTranspose` in ops/fused.ts).
- * 3. Element-wise chains: runs of Relu, Sigmoid, Clip and Add/Sub/Mul/Div with one
- *    operand from the chain run in one pass on the kernels (`elementwiseChain`); bit-exact
- *    (same float32 operations in the same order), with the original ops as the fallback
- *    when a run's shapes or dtypes do not fit the kernel.
+ *    the output (`fusedConvTranspose` in ops/fused.ts); a ConvTranspose without one becomes
+ *    the same kernel stage (activation "none"), so that it joins a pipeline.
+ * 3. Element-wise chains: runs of Relu, Sigmoid, Clip, Add/Sub/Mul/Div with one operand
+ *    from the chain, BatchNormalization (its per-channel `x * k + off` in float32 steps)
+ *    and QuantizeLinear -> DequantizeLinear pairs with the same per-tensor constant scale
+ *    and zero point (the QDQ graphs' fake quantization) run in one pass on the kernels
+ *    (`elementwiseChain`); bit-exact (same float32 operations in the same order, a NaN
+ *    quantized to 0 as the runner stores it), with the original ops as the fallback when a
+ *    run's shapes or dtypes do not fit the kernel.
  * 4. Pipelines: fused steps of 2 and 3 that feed each other run as one step whose values
  *    in between stay in the kernels' memory (`pipeline`): no copy out and back in.
  *
@@ -34,12 +38,13 @@
  * ```
  * @module
  */
-import type { Activation } from "../kernels/fused.ts";
+import type { Activation, QdqStep } from "../kernels/fused.ts";
 import type { AttributeProto, NodeProto } from "./model.ts";
 import { type ChainOp, elementwiseChain, fusedConvTranspose, type KernelStage, pipeline } from "./ops/fused.ts";
 import type { Attrs, OpImpl } from "./ops/types.ts";
 import { attrFloat, attrInt } from "./ops/types.ts";
-import type { Tensor } from "./tensor.ts";
+import { dtypeOf, type Tensor } from "./tensor.ts";
+import { batchNormCoefficients } from "./ops/nn.ts";
 import { dropRequantizedMoves } from "./optimize_moves.ts";
 
 /** A compiled node: what the runner executes. */
@@ -236,7 +241,7 @@ function activationOf(s: Step, g: GraphView): Activation | undefined {
   return undefined;
 }
 
-/** Pass 2: ConvTranspose + activation -> one kernel call. */
+/** Pass 2: ConvTranspose (+ activation) -> one kernel call. */
 function fuseActivations(steps: Step[], g: GraphView): Step[] {
   const out: (Step | null)[] = [...steps];
   const uses = consumers(out);
@@ -244,9 +249,13 @@ function fuseActivations(steps: Step[], g: GraphView): Step[] {
     const s = out[i];
     if (!s || s.node.opType !== "ConvTranspose" || s.node.outputs.length !== 1) continue;
     const j = onlyConsumer(s.node.outputs[0], uses, g);
-    if (j < 0) continue;
-    const act = activationOf(out[j]!, g);
-    if (!act || out[j]!.node.inputs[0] !== s.node.outputs[0]) continue;
+    const act = j < 0 ? undefined : activationOf(out[j]!, g);
+    if (!act || out[j]!.node.inputs[0] !== s.node.outputs[0]) {
+      // alone: a kernel stage too, so that it joins a pipeline with the chains around it
+      const node: NodeProto = { ...s.node, inputs: [s.node.inputs[0], s.node.inputs[1], s.node.inputs[2] ?? ""] };
+      out[i] = { node, op: fusedConvTranspose(s, undefined, { kind: "none" }), attrs: s.attrs };
+      continue;
+    }
     const a = out[j]!;
     const ci = s.node.inputs;
     const inputs = [ci[0], ci[1], ci[2] ?? "", ...a.node.inputs.slice(1)];
@@ -259,22 +268,52 @@ function fuseActivations(steps: Step[], g: GraphView): Step[] {
 
 const BINARY = new Set(["Add", "Sub", "Mul", "Div"]);
 
+/** One link of a chain: its ops, the steps it takes (by index), its output and new operands. */
+interface Link {
+  ops: ChainOp[];
+  steps: number[];
+  out: string;
+  operands: string[];
+}
+
+let bnConsts = 0;
+
 /** Pass 3: runs of element-wise ops -> one chain step each. */
 function chains(steps: Step[], g: GraphView): Step[] {
   const out: (Step | null)[] = [...steps];
   const uses = consumers(out);
-  const link = (s: Step, value: string): ChainOp | undefined => {
-    const n = s.node;
+  const link = (k: number, value: string): Link | undefined => {
+    const s = out[k]!, n = s.node;
     if (n.outputs.length !== 1 || n.inputs[0] === undefined) return undefined;
+    const one = (op: ChainOp | undefined): Link | undefined =>
+      op && { ops: [op], steps: [k], out: n.outputs[0], operands: [] };
     if (BINARY.has(n.opType)) {
       if (n.inputs.length !== 2 || n.inputs[0] === n.inputs[1]) return undefined;
       const reverse = n.inputs[1] === value;
       if (!reverse && n.inputs[0] !== value) return undefined;
       const op = n.opType.toLowerCase() as "add" | "sub" | "mul" | "div";
-      return { kind: "binary", op, reverse, operand: reverse ? n.inputs[0] : n.inputs[1] };
+      return one({ kind: "binary", op, reverse, operand: reverse ? n.inputs[0] : n.inputs[1] });
     }
     if (n.inputs[0] !== value) return undefined;
-    return activationOf(s, g);
+    if (n.opType === "QuantizeLinear") {
+      const j = onlyConsumer(n.outputs[0], uses, g);
+      const q = j >= 0 ? qdqOf(s, out[j]!, g) : undefined;
+      return q && { ops: [q], steps: [k, j], out: out[j]!.node.outputs[0], operands: [] };
+    }
+    if (n.opType === "BatchNormalization") {
+      const p = [1, 2, 3, 4].map((i) => f32Const(g, n.inputs[i]));
+      const c = p[0]?.length ?? 0;
+      if (p.some((v) => !v || v.length !== c) || attrInt(s.attrs, "training_mode", 0)) return undefined;
+      const [sc, bi, mean, vr] = p as Float32Array[];
+      const { k: kc, off } = batchNormCoefficients(sc, bi, mean, vr, attrFloat(s.attrs, "epsilon", 1e-5), true, c);
+      const id = `__bn${bnConsts++}`;
+      g.constants.set(`${id}_k`, { data: Float32Array.from(kc), shape: [c], dtype: "float32" });
+      g.constants.set(`${id}_off`, { data: Float32Array.from(off), shape: [c], dtype: "float32" });
+      const mul: ChainOp = { kind: "binary", op: "mul", reverse: false, operand: `${id}_k`, axis: 1 };
+      const add: ChainOp = { kind: "binary", op: "add", reverse: false, operand: `${id}_off`, axis: 1 };
+      return { ops: [mul, add], steps: [k], out: n.outputs[0], operands: [`${id}_k`, `${id}_off`] };
+    }
+    return one(activationOf(s, g));
   };
   for (let i = 0; i < out.length; i++) {
     const s = out[i];
@@ -282,24 +321,34 @@ function chains(steps: Step[], g: GraphView): Step[] {
     const [in0, in1] = s.node.inputs;
     // the chain's value is the non-constant operand of a first binary op
     const first = BINARY.has(s.node.opType) && in1 && g.constants.has(in0) && !g.constants.has(in1) ? in1 : in0;
-    const op0 = first ? link(s, first) : undefined;
-    if (!op0) continue;
-    const members = [s], ops = [op0];
-    let last = s.node.outputs[0];
+    const l0 = first ? link(i, first) : undefined;
+    if (!l0) continue;
+    const members: Step[] = [], ops: ChainOp[] = [], linked: string[] = [];
+    const take = (l: Link) => {
+      for (const k of l.steps) members.push(out[k]!);
+      for (const k of l.steps) if (k !== i) out[k] = null;
+      ops.push(...l.ops);
+      linked.push(...l.operands);
+    };
+    take(l0);
+    let last = l0.out;
     for (;;) {
       const j = onlyConsumer(last, uses, g);
       if (j < 0) break;
-      const op = link(out[j]!, last);
-      if (!op) break;
+      const l = link(j, last);
+      if (!l || ops.length + l.ops.length > MAX_CHAIN) break;
       // a runtime operand must be computed before the chain's first step runs
-      if (op.kind === "binary" && !g.constants.has(op.operand) && !availableBefore(op.operand, i, out)) break;
-      members.push(out[j]!);
-      ops.push(op);
-      last = out[j]!.node.outputs[0];
-      out[j] = null;
+      const late = l.ops.some((op) =>
+        op.kind === "binary" && !g.constants.has(op.operand) && !availableBefore(op.operand, i, out)
+      );
+      if (late) break;
+      take(l);
+      last = l.out;
     }
     const inside = new Set([first, ...members.map((m) => m.node.outputs[0])]);
-    const operands = [...new Set(members.flatMap((m) => m.node.inputs.filter((n) => n && !inside.has(n))))];
+    const operands = [
+      ...new Set([...members.flatMap((m) => m.node.inputs.filter((n) => n && !inside.has(n))), ...linked]),
+    ];
     const node: NodeProto = {
       name: members.map((m) => m.node.name).join("+"),
       opType: members.length === 1 ? s.node.opType : "ElementwiseChain",
@@ -311,6 +360,36 @@ function chains(steps: Step[], g: GraphView): Step[] {
     out[i] = { node, op: elementwiseChain(members, ops, first, operands), attrs: {} };
   }
   return out.filter((s): s is Step => s !== null);
+}
+
+/** The steps of one kernel chain call (kernels/fused.ts). */
+const MAX_CHAIN = 16;
+
+const QDQ_TYPES = new Set(["int8", "uint8", "int16", "uint16"]);
+
+/**
+ * A QuantizeLinear `q` whose output only the DequantizeLinear `dq` reads, with the same
+ * per-tensor float32 scale and zero point (constants), as one chain op; else undefined.
+ */
+function qdqOf(q: Step, dq: Step, g: GraphView): QdqStep | undefined {
+  const [, qs, qz] = q.node.inputs, [dx, ds, dz] = dq.node.inputs;
+  if (dq.node.opType !== "DequantizeLinear" || dx !== q.node.outputs[0] || dq.node.outputs.length !== 1) {
+    return undefined;
+  }
+  const scale = f32Const(g, qs), scale2 = f32Const(g, ds);
+  if (!scale || !scale2 || scale.length !== 1 || scale2.length !== 1 || !Object.is(scale[0], scale2[0])) {
+    return undefined;
+  }
+  const zq = qz ? g.constants.get(qz) : undefined, zd = dz ? g.constants.get(dz) : undefined;
+  if (!!qz !== !!zq || !!dz !== !!zd) return undefined; // a zero point computed at run time
+  const od = attrInt(q.attrs, "output_dtype", 0);
+  const type = zq ? zq.dtype : od ? dtypeOf(od) : "uint8";
+  if (!type || !QDQ_TYPES.has(type)) return undefined;
+  const zero = (t: Tensor | undefined) => (t ? (t.data.length === 1 ? Number(t.data[0]) : NaN) : 0);
+  if (zd && zd.dtype !== type) return undefined;
+  const zp = zero(zq);
+  if (!(zp === zero(zd))) return undefined;
+  return { kind: "qdq", scale: scale[0], zeroPoint: zp, type: type as QdqStep["type"] };
 }
 
 /** Whether `name` is a graph input or made by a step before index `i`. */

@@ -12,7 +12,9 @@
 //! 10% on the demo's ConvTranspose under Deno and Bun); 2 output channels x 4 columns, 3
 //! channels, and unrolling by two input channels measured slower or equal (spills).
 
+use crate::chain::{plane, Step};
 use crate::fused::{Act, ConvT};
+use crate::qdq_table::Table;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
@@ -290,7 +292,8 @@ pub fn pair_scratch_len(g1: &ConvT, g2: &ConvT) -> usize {
 /// Two tiled ConvTransposes back to back (see [`pairs`]), streamed by input rows of the
 /// first: its `g1.kh` output rows of every channel stay in `scratch` (in the L1/L2 cache,
 /// never written out in full and read back), and the second turns them into
-/// `g1.kh * g2.kh` rows of `y`. Each output is the same float32 operations in the same
+/// `g1.kh * g2.kh` rows of `y`. Each output band then goes through its element-wise chain
+/// (`chain1`, `chain2`: per-channel operands by output channel, see [`plane`]). Each output is the same float32 operations in the same
 /// order as running the two one after the other, so the bits are the same.
 ///
 /// # Safety
@@ -302,10 +305,12 @@ pub unsafe fn pair(
     w1: *const f32,
     b1: *const f32,
     act1: Act,
+    chain1: &[Step],
     g1: &ConvT,
     w2: *const f32,
     b2: *const f32,
     act2: Act,
+    chain2: &[Step],
     g2: &ConvT,
     y: *mut f32,
     scratch: *mut f32,
@@ -314,12 +319,26 @@ pub unsafe fn pair(
     let ms = g1.kh * g1.ow;
     let pack = scratch.add(g1.m * ms);
     let (isz, osz) = (g1.ih * g1.iw, g2.oh * g2.ow);
+    let t1 = Table::new(chain1, g1.m, g1.n * g1.m * g1.oh * g1.ow);
+    let t2 = Table::new(chain2, g2.m, g2.n * g2.m * osz);
     for b in 0..g1.n {
         for i in 0..g1.ih {
             let xi = x.add(b * g1.c * isz + i * g1.iw);
             band(xi, isz, w1, b1, mid, ms, pack, g1, 1, act1);
+            for oc in 0..g1.m {
+                plane(chain1, t1.as_ref(), mid.add(oc * ms), ms, oc);
+            }
             let yi = y.add(b * g2.m * osz + i * g1.kh * g2.kh * g2.ow);
             band(mid, ms, w2, b2, yi, osz, pack, g2, g1.kh, act2);
+            for oc in 0..g2.m {
+                plane(
+                    chain2,
+                    t2.as_ref(),
+                    yi.add(oc * osz),
+                    g1.kh * g2.kh * g2.ow,
+                    oc,
+                );
+            }
         }
     }
 }

@@ -9,6 +9,8 @@
 //!   exactly these selects);
 //! - sigmoid: `1 / (1 + exp(-x))` with [`crate::numeric`]'s exp, as [`crate::numeric::sigmoid`].
 //!
+//! The element-wise chains that apply these steps in one pass are in [`crate::chain`].
+//!
 //! ConvTranspose sums `w * x` over input channels in order starting from +0 (float32
 //! multiply, then add), then adds the bias, then applies the activation: the order of
 //! [`crate::numeric::gemm`] followed by the col2im adds into a zeroed output.
@@ -52,7 +54,7 @@ impl Act {
 }
 
 #[inline(always)]
-fn relu_one(v: f32) -> f32 {
+pub(crate) fn relu_one(v: f32) -> f32 {
     if v > 0.0 {
         v
     } else {
@@ -61,7 +63,7 @@ fn relu_one(v: f32) -> f32 {
 }
 
 #[inline(always)]
-fn clip_one(v: f32, lo: f32, hi: f32) -> f32 {
+pub(crate) fn clip_one(v: f32, lo: f32, hi: f32) -> f32 {
     let v = if v < lo { lo } else { v };
     if v > hi {
         hi
@@ -102,142 +104,6 @@ pub(crate) mod simd {
             Act::None | Act::Sigmoid => v,
             Act::Relu => relu4(v),
             Act::Clip(lo, hi) => clip4(v, lo, hi),
-        }
-    }
-}
-
-/// Operand of a binary step of a chain.
-#[derive(Clone, Copy, Debug)]
-pub enum Operand {
-    /// One value for every element.
-    Scalar(f32),
-    /// One value per block of `inner` elements, block `o` using value `o % count`.
-    Channel(*const f32),
-    /// A tensor of the chain's shape.
-    Tensor(*const f32),
-}
-
-/// One step of an element-wise chain.
-#[derive(Clone, Copy, Debug)]
-pub enum Step {
-    /// `x + b`, `x - b`, `x * b`, `x / b` (code 0..3); `b - x`, `b / x` (4, 5).
-    Binary(u32, Operand),
-    /// An activation.
-    Act(Act),
-}
-
-/// Maximum number of steps of one chain.
-pub const MAX_STEPS: usize = 16;
-
-impl Step {
-    /// Decodes 4 u32 `[code, kind, a, b]`: code 0..5 binary (kind 0 scalar with `a` its
-    /// bits, 1 per-channel, 2 tensor, with `a` the address), 6 relu, 7 sigmoid, 8 clip
-    /// (`a`, `b` the bits of lo, hi).
-    pub fn read(p: &[u32]) -> Option<Step> {
-        match p[0] {
-            0..=5 => {
-                let o = match p[1] {
-                    0 => Operand::Scalar(f32::from_bits(p[2])),
-                    1 => Operand::Channel(p[2] as usize as *const f32),
-                    2 => Operand::Tensor(p[2] as usize as *const f32),
-                    _ => return None,
-                };
-                Some(Step::Binary(p[0], o))
-            }
-            6 => Some(Step::Act(Act::Relu)),
-            7 => Some(Step::Act(Act::Sigmoid)),
-            8 => Some(Step::Act(Act::Clip(
-                f32::from_bits(p[2]),
-                f32::from_bits(p[3]),
-            ))),
-            _ => None,
-        }
-    }
-}
-
-#[inline(always)]
-fn bin_one(code: u32, x: f32, b: f32) -> f32 {
-    match code {
-        0 => x + b,
-        1 => x - b,
-        2 => x * b,
-        3 => x / b,
-        4 => b - x,
-        _ => b / x,
-    }
-}
-
-/// Applies `steps` to `len` floats of `src` into `dst` (may be in place) in one pass:
-/// blocks of `inner` elements, block `o` taking per-channel values at `o % count`. The
-/// SIMD body runs 4 lanes at a time within a block, the scalar tail finishes the block.
-///
-/// # Safety
-/// `src`, `dst` and tensor operands valid for `len` floats, per-channel operands for
-/// `count`; `inner > 0`, `count > 0`, `len` a multiple of `inner`.
-pub unsafe fn chain(
-    src: *const f32,
-    dst: *mut f32,
-    len: usize,
-    inner: usize,
-    count: usize,
-    steps: &[Step],
-) {
-    let blocks = len / inner;
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let k = simd::ExpK::new();
-    for o in 0..blocks {
-        let ch = o % count;
-        let base = o * inner;
-        #[allow(unused_mut)]
-        let mut i = 0usize;
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        {
-            use core::arch::wasm32::*;
-            while i + 4 <= inner {
-                let at = base + i;
-                let mut v = v128_load(src.add(at) as *const v128);
-                for s in steps {
-                    v = match *s {
-                        Step::Act(a) => simd::act4(a, v, &k),
-                        Step::Binary(code, op) => {
-                            let b = match op {
-                                Operand::Scalar(c) => f32x4_splat(c),
-                                Operand::Channel(p) => f32x4_splat(*p.add(ch)),
-                                Operand::Tensor(p) => v128_load(p.add(at) as *const v128),
-                            };
-                            match code {
-                                0 => f32x4_add(v, b),
-                                1 => f32x4_sub(v, b),
-                                2 => f32x4_mul(v, b),
-                                3 => f32x4_div(v, b),
-                                4 => f32x4_sub(b, v),
-                                _ => f32x4_div(b, v),
-                            }
-                        }
-                    };
-                }
-                v128_store(dst.add(at) as *mut v128, v);
-                i += 4;
-            }
-        }
-        while i < inner {
-            let at = base + i;
-            let mut v = *src.add(at);
-            for s in steps {
-                v = match *s {
-                    Step::Act(a) => a.one(v),
-                    Step::Binary(code, op) => {
-                        let b = match op {
-                            Operand::Scalar(c) => c,
-                            Operand::Channel(p) => *p.add(ch),
-                            Operand::Tensor(p) => *p.add(at),
-                        };
-                        bin_one(code, v, b)
-                    }
-                };
-            }
-            *dst.add(at) = v;
-            i += 1;
         }
     }
 }
@@ -414,6 +280,7 @@ unsafe fn epilogue(y: *mut f32, len: usize, bv: f32, act: Act) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chain::{chain, Operand, Step};
 
     /// The unfused reference: GEMM + col2im in a zeroed output, then bias, then act.
     fn reference(x: &[f32], w: &[f32], bias: &[f32], g: &ConvT, act: Act) -> Vec<f32> {

@@ -6,11 +6,13 @@
 //! the kernels trust their arguments. Shapes and padding travel as a pointer to 12 u32
 //! (see [`layout::Geom::read`]). Rounding semantics: see [`quant`].
 
+pub mod chain;
 pub mod convt;
 pub mod fused;
 pub mod layout;
 pub mod matmul;
 pub mod numeric;
+pub mod qdq_table;
 pub mod quant;
 pub mod transpose;
 
@@ -317,9 +319,11 @@ pub fn conv_transpose_scratch_f32(params: usize) -> usize {
 }
 
 /// Two ConvTransposes back to back, streamed by rows ([`convt::pair`]): `params` holds the
-/// 19 u32 of the first (as [`conv_transpose_f32`]) then the 19 of the second; `scratch`
-/// is [`conv_transpose_pair_scratch_f32`] floats. Returns 0, or 1 (nothing written) when
-/// the two do not form a pair ([`convt::pairs`]) or an activation code is unknown.
+/// 19 u32 of the first (as [`conv_transpose_f32`]) then the 19 of the second, then the
+/// element-wise chain applied after each (address and number of steps, see
+/// [`chain_f32`]; no tensor operands); `scratch` is [`conv_transpose_pair_scratch_f32`]
+/// floats. Returns 0, or 1 (nothing written) when the two do not form a pair
+/// ([`convt::pairs`]), an activation code is unknown or a chain is refused.
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
 pub fn conv_transpose_pair_f32(
@@ -332,10 +336,17 @@ pub fn conv_transpose_pair_f32(
     scratch: usize,
     params: usize,
 ) -> u32 {
-    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 38) };
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 42) };
     let (Some(a1), Some(a2)) = (
         fused::Act::from_code(p[16], p[17], p[18]),
         fused::Act::from_code(p[35], p[36], p[37]),
+    ) else {
+        return 1;
+    };
+    let (n1, n2) = (p[39] as usize, p[41] as usize);
+    let (Some(c1), Some(c2)) = (
+        chain::Step::read_all(p[38] as usize, n1, false),
+        chain::Step::read_all(p[40] as usize, n2, false),
     ) else {
         return 1;
     };
@@ -349,10 +360,12 @@ pub fn conv_transpose_pair_f32(
             w1 as *const f32,
             b1 as *const f32,
             a1,
+            &c1[..n1],
             &g1,
             w2 as *const f32,
             b2 as *const f32,
             a2,
+            &c2[..n2],
             &g2,
             y as *mut f32,
             scratch as *mut f32,
@@ -375,7 +388,7 @@ pub fn conv_transpose_pair_scratch_f32(params: usize) -> usize {
 }
 
 /// An element-wise chain over `len` f32 in one pass (may be in place): `nsteps` steps of
-/// 4 u32 at `prog` (see [`fused::Step::read`]), per-channel operands indexed by
+/// 4 u32 at `prog` (see [`chain::Step::read`]), per-channel operands indexed by
 /// `(i / inner) % count`.
 #[wasm_bindgen]
 pub fn chain_f32(
@@ -387,19 +400,14 @@ pub fn chain_f32(
     prog: usize,
     nsteps: usize,
 ) {
-    if nsteps > fused::MAX_STEPS || inner == 0 || count == 0 {
+    if inner == 0 || count == 0 {
         return;
     }
-    let p = unsafe { core::slice::from_raw_parts(prog as *const u32, 4 * nsteps) };
-    let mut steps = [fused::Step::Act(fused::Act::None); fused::MAX_STEPS];
-    for (i, s) in steps.iter_mut().take(nsteps).enumerate() {
-        match fused::Step::read(&p[4 * i..4 * i + 4]) {
-            Some(v) => *s = v,
-            None => return,
-        }
-    }
+    let Some(steps) = chain::Step::read_all(prog, nsteps, true) else {
+        return;
+    };
     unsafe {
-        fused::chain(
+        chain::chain(
             src as *const f32,
             dst as *mut f32,
             len,

@@ -11,7 +11,7 @@
  * @module
  */
 import { erf, type NumArray } from "../numeric.ts";
-import { convTranspose2d } from "../numeric_nn.ts";
+import { type ConvParams, convTranspose2d } from "../numeric_nn.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
 import { castInto } from "./elementwise.ts";
 import {
@@ -96,42 +96,27 @@ const pad: OpImpl = {
   },
 };
 
-/** Geometry of a ConvTranspose node for input `x` and weights `w`. */
-export interface ConvTransposeGeometry {
-  n: number;
-  c: number;
-  m: number;
-  group: number;
-  inSp: number[];
-  outSp: number[];
-  kSp: number[];
-  strides: number[];
-  dil: number[];
-  /** Begin pads then end pads, one per spatial axis each. */
-  pads: number[];
-}
-
 /**
  * The output geometry of a ConvTranspose (attributes `group`, `kernel_shape`, `strides`,
  * `dilations`, `pads` or `auto_pad: VALID`, `output_padding`).
  * @example `const g = convTransposeGeometry(ctx, x, w, attrs); ctx.alloc("float32", [g.n, g.m, ...g.outSp])`
  */
-export function convTransposeGeometry(ctx: OpContext, x: Tensor, w: Tensor, a: Attrs): ConvTransposeGeometry {
+export function convTransposeGeometry(ctx: OpContext, x: Tensor, w: Tensor, a: Attrs): ConvParams {
   const [n, c, ...inSp] = x.shape;
   const group = attrInt(a, "group", 1);
   const [wc, mg, ...kSp0] = w.shape;
   if (wc !== c) shapeError(ctx, `weights have ${wc} input channels, input has ${c}`);
   const r = inSp.length, kSp = attrInts(a, "kernel_shape") ?? kSp0;
   const strides = attrInts(a, "strides") ?? new Array(r).fill(1);
-  const dil = attrInts(a, "dilations") ?? new Array(r).fill(1);
+  const dilations = attrInts(a, "dilations") ?? new Array(r).fill(1);
   const pads = attrString(a, "auto_pad", "NOTSET") === "VALID"
     ? new Array(2 * r).fill(0)
     : (attrInts(a, "pads") ?? new Array(2 * r).fill(0));
   const opad = attrInts(a, "output_padding") ?? new Array(r).fill(0);
   const outSp = inSp.map((d, i) =>
-    strides[i] * (d - 1) + opad[i] + ((kSp[i] - 1) * dil[i] + 1) - pads[i] - pads[r + i]
+    strides[i] * (d - 1) + opad[i] + ((kSp[i] - 1) * dilations[i] + 1) - pads[i] - pads[r + i]
   );
-  return { n, c, m: mg * group, group, inSp, outSp, kSp, strides, dil, pads };
+  return { n, c, m: mg * group, group, inSp, outSp, kSp, strides, dilations, pads };
 }
 
 const convTranspose: OpImpl = {
@@ -142,18 +127,18 @@ const convTranspose: OpImpl = {
   },
   run(ctx, ins, a) {
     const x = need(ctx, ins[0], 0), w = need(ctx, ins[1], 1), b = ins[2];
-    const { n, c, m, group, inSp, outSp, kSp, strides, dil, pads } = convTransposeGeometry(ctx, x, w, a);
+    const { n, c, m, group, inSp, outSp, kSp, strides, dilations, pads } = convTransposeGeometry(ctx, x, w, a);
     const r = inSp.length, cg = c / group, mg = m / group;
     const out = ctx.alloc(x.dtype, [n, m, ...outSp]);
     const y = out.data as NumArray, xd = x.data as NumArray, wd = w.data as NumArray;
     const inSize = sizeOf(inSp), outSize = sizeOf(outSp), kSize = sizeOf(kSp);
     if (r === 2 || r === 1) {
-      const sp = r === 2 ? { inSp, outSp, kSp, strides, dil, pads } : {
+      const sp = r === 2 ? { inSp, outSp, kSp, strides, dilations, pads } : {
         inSp: [1, inSp[0]],
         outSp: [1, outSp[0]],
         kSp: [1, kSp[0]],
         strides: [1, strides[0]],
-        dil: [1, dil[0]],
+        dilations: [1, dilations[0]],
         pads: [0, pads[0], 0, pads[1]],
       };
       convTranspose2d(xd, wd, b ? b.data as NumArray : null, y, n, c, m, group, sp);
@@ -168,7 +153,7 @@ const convTranspose: OpImpl = {
       for (let kk = 0; kk < kSize; kk++) {
         let off = 0, ok = true;
         for (let d = 0; d < r; d++) {
-          const pos = ii[d] * strides[d] + ki[d] * dil[d] - pads[d];
+          const pos = ii[d] * strides[d] + ki[d] * dilations[d] - pads[d];
           if (pos < 0 || pos >= outSp[d]) {
             ok = false;
             break;

@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { allocate, type WasmBuffer } from "../../kernels/arena.ts";
+import { allocate, WasmBuffer } from "../../kernels/arena.ts";
 import {
   type Activation,
   chain as kChain,
@@ -21,11 +21,12 @@ import {
   convTransposePair,
   convTransposePairs,
   type ConvTransposeStage,
+  type QdqStep,
 } from "../../kernels/fused.ts";
 import { K_MIN } from "../numeric.ts";
-import { convTranspose2dKernel, convTransposeOnKernel } from "../numeric_nn.ts";
+import { type ConvParams, convTranspose2dKernel, convTransposeOnKernel, kernelGeometry } from "../numeric_nn.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
-import { type ConvTransposeGeometry, convTransposeGeometry } from "./extra.ts";
+import { convTransposeGeometry } from "./extra.ts";
 import { need, type OpContext, type OpImpl } from "./types.ts";
 import type { Attrs } from "./types.ts";
 import type { NodeProto } from "../model.ts";
@@ -37,10 +38,12 @@ export interface Member {
   attrs: Attrs;
 }
 
-/** One link of a chain: an activation, or a binary op with the named other operand. */
+/** One link of a chain: an activation, a quantize-dequantize pair, or a binary op with the
+ * named other operand (varying along `axis` of the value when given, else broadcast by shape). */
 export type ChainOp =
   | Activation
-  | { kind: "binary"; op: "add" | "sub" | "mul" | "div"; reverse: boolean; operand: string };
+  | QdqStep
+  | { kind: "binary"; op: "add" | "sub" | "mul" | "div"; reverse: boolean; operand: string; axis?: number };
 
 /** How a {@link KernelStage} runs on given inputs: output shape and kernel call. */
 export interface StagePlan {
@@ -48,6 +51,10 @@ export interface StagePlan {
   exec(src: Float32Array | WasmBuffer, dst: Float32Array | WasmBuffer): void;
   /** For a ConvTranspose: its weights, bias, geometry and activation (two in a row may run as a pair). */
   convT?: ConvTransposeStage;
+  /** `exec` may write over its source (an element-wise chain). */
+  inPlace?: boolean;
+  /** For an element-wise chain: its kernel steps and blocks (a pair of ConvTransposes may apply it). */
+  chain?: { steps: ChainStep[]; inner: number; channels: number };
 }
 
 /** A fused op that can also run with its first input and its output in the kernels' memory. */
@@ -72,13 +79,14 @@ function runMembers(ctx: OpContext, members: Member[], values: Map<string, Tenso
 }
 
 /**
- * ConvTranspose followed by Relu / Sigmoid / Clip as one kernel call. The fused node's
- * inputs are the ConvTranspose's three (bias "" when absent) then the activation's
- * others (Clip bounds).
+ * A float32 2-D ConvTranspose, with the Relu / Sigmoid / Clip that follows it (`act`) or
+ * alone (`act` undefined, activation "none"), as one kernel call. The fused node's inputs
+ * are the ConvTranspose's three (bias "" when absent) then the activation's others (Clip
+ * bounds).
  * @example `fusedConvTranspose(convStep, reluStep, { kind: "relu" })`
  */
-export function fusedConvTranspose(conv: Member, act: Member, a: Activation): KernelStage {
-  const plan = (ctx: OpContext, ins: (Tensor | undefined)[], attrs: Attrs) => {
+export function fusedConvTranspose(conv: Member, act: Member | undefined, a: Activation): KernelStage {
+  const plan = (ctx: OpContext, ins: (Tensor | undefined)[], attrs: Attrs): ConvParams | undefined => {
     const x = need(ctx, ins[0], 0), w = need(ctx, ins[1], 1), b = ins[2];
     const g = convTransposeGeometry(ctx, x, w, attrs);
     const kSize = sizeOf(g.kSp), inSize = sizeOf(g.inSp);
@@ -88,52 +96,21 @@ export function fusedConvTranspose(conv: Member, act: Member, a: Activation): Ke
       sizeOf(x.shape) > 0 && convTransposeOnKernel(FLOATS, w.data, g.c, g.m, g.group, kSize, inSize);
     return ok ? g : undefined;
   };
+  const bias = (ins: (Tensor | undefined)[]) => ins[2] ? ins[2].data as Float32Array : null;
   const exec = (
-    g: ConvTransposeGeometry,
+    g: ConvParams,
     ins: (Tensor | undefined)[],
     src: Float32Array | WasmBuffer,
     dst: Float32Array | WasmBuffer,
-  ) => {
-    const b = ins[2];
-    const sp = { inSp: g.inSp, outSp: g.outSp, kSp: g.kSp, strides: g.strides, dil: g.dil, pads: g.pads };
-    convTranspose2dKernel(
-      src,
-      ins[1]!.data as Float32Array,
-      b ? b.data as Float32Array : null,
-      dst,
-      g.n,
-      g.c,
-      g.m,
-      g.group,
-      sp,
-      a,
-    );
-  };
+  ) => convTranspose2dKernel(src, ins[1]!.data as Float32Array, bias(ins), dst, g.n, g.c, g.m, g.group, g, a);
   return {
     plan(ctx, ins, attrs) {
       const g = plan(ctx, ins, attrs);
       if (!g) return undefined;
-      const b = ins[2], w = ins[1]!.data as Float32Array;
       return {
         shape: [g.n, g.m, ...g.outSp],
         exec: (src, dst) => exec(g, ins, src, dst),
-        convT: {
-          w,
-          bias: b ? b.data as Float32Array : null,
-          g: {
-            n: g.n,
-            c: g.c,
-            m: g.m,
-            group: g.group,
-            inSp: [g.inSp[0], g.inSp[1]],
-            outSp: [g.outSp[0], g.outSp[1]],
-            kSp: [g.kSp[0], g.kSp[1]],
-            strides: [g.strides[0], g.strides[1]],
-            dil: [g.dil[0], g.dil[1]],
-            pads: [g.pads[0], g.pads[1]],
-          },
-          act: a,
-        },
+        convT: { w: ins[1]!.data as Float32Array, bias: bias(ins), g: kernelGeometry(g), act: a },
       };
     },
     run(ctx, ins, attrs) {
@@ -145,6 +122,7 @@ export function fusedConvTranspose(conv: Member, act: Member, a: Activation): Ke
       }
       const values = new Map<string, Tensor>();
       conv.node.inputs.forEach((n, i) => n && ins[i] && values.set(n, ins[i]!));
+      if (!act) return [runMembers(ctx, [conv], values)];
       act.node.inputs.slice(1).forEach((n, i) => n && ins[3 + i] && values.set(n, ins[3 + i]!));
       return [runMembers(ctx, [conv, act], values)];
     },
@@ -164,6 +142,13 @@ function operandFit(
   const axes = s.flatMap((d, i) => (d !== 1 ? [i] : []));
   if (axes.length === 1 && s[axes[0]] === shape[axes[0]]) return { kind: "channel", axis: axes[0] };
   return undefined;
+}
+
+/** A float32 operand with one value per index of `axis` of `shape`, or undefined. */
+function axisFit(t: Tensor, shape: number[], axis: number): { kind: "channel"; axis: number } | undefined {
+  return t.dtype === "float32" && axis < shape.length && t.data.length === shape[axis]
+    ? { kind: "channel", axis }
+    : undefined;
 }
 
 /**
@@ -188,6 +173,8 @@ export function elementwiseChain(members: Member[], ops: ChainOp[], value: strin
       return steps && {
         shape: x.shape,
         exec: (src, dst) => kChain(src, dst, steps.inner, steps.channels, steps.steps),
+        inPlace: true,
+        chain: steps,
       };
     },
     run(ctx, ins) {
@@ -212,7 +199,9 @@ export function elementwiseChain(members: Member[], ops: ChainOp[], value: strin
  * @example `pipeline([convStage, chainStage], [[0, 1, 2], [-1, 3]])`
  */
 export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProto }[], inputs: number[][]): OpImpl {
-  const held: (WasmBuffer | undefined)[] = [undefined, undefined];
+  // the value after call k, kept in the kernels' memory from run to run (a chain writes
+  // over its input instead)
+  const held: (WasmBuffer | undefined)[] = [];
   const buffer = (k: number, n: number): WasmBuffer => {
     let b = held[k];
     if (!b || b.byteLength !== 4 * n) {
@@ -225,7 +214,7 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
   // shape and dtype and every other input is the same tensor with the same data array, shape
   // and (for one element, which plans copy as a scalar) value: weights are constants, so
   // runs of the same shapes do not plan again.
-  type Call = { shape: number[]; exec: StagePlan["exec"] };
+  type Call = Pick<StagePlan, "shape" | "exec" | "inPlace">;
   type Seen = { t: Tensor | undefined; data: unknown; shape: number[]; v: unknown };
   const seen = (t: Tensor | undefined): Seen => ({
     t,
@@ -262,14 +251,17 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
       plans.push(p);
       shape = p.shape;
     }
-    // two ConvTransposes in a row that tile run as one streamed call (no tensor in between)
+    // two ConvTransposes in a row that tile, each with the chain that follows it, run as
+    // one streamed call (no tensor in between)
     const calls: Call[] = [];
     for (let k = 0; k < plans.length; k++) {
-      const p = plans[k], q = plans[k + 1];
+      const p = plans[k];
+      const c1 = p.convT && pairChain(p, plans[k + 1]), j = c1 ? k + 2 : k + 1, q = plans[j];
       if (p.convT && q?.convT && convTransposePairs(p.convT.g, q.convT.g)) {
-        const [a, b] = [p.convT, q.convT];
-        calls.push({ shape: q.shape, exec: (s, d) => convTransposePair(s, a, b, d) });
-        k++;
+        const c2 = pairChain(q, plans[j + 1]), e = c2 ? j + 1 : j;
+        const [a, b] = [{ ...p.convT, chain: c1 }, { ...q.convT, chain: c2 }];
+        calls.push({ shape: plans[e].shape, exec: (s, d) => convTransposePair(s, a, b, d) });
+        k = e;
       } else calls.push(p);
     }
     last = { x: seen(shapeOnly[0]), rest: ins.slice(1).map(seen), calls };
@@ -282,7 +274,9 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
       if (calls) {
         let src: Float32Array | WasmBuffer = x as Float32Array;
         for (let k = 0; k < calls.length - 1; k++) {
-          const dst = buffer(k % 2, sizeOf(calls[k].shape));
+          const dst: WasmBuffer = calls[k].inPlace && src instanceof WasmBuffer
+            ? src
+            : buffer(k, sizeOf(calls[k].shape));
           calls[k].exec(src, dst);
           src = dst;
         }
@@ -298,6 +292,19 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
       return [t!];
     },
   };
+}
+
+/**
+ * The steps of `next` when it is a chain that a ConvTransposes pair can apply to `conv`'s
+ * output: scalar operands, or per-channel ones along the output channels; else undefined.
+ */
+function pairChain(conv: StagePlan, next: StagePlan | undefined): ChainStep[] | undefined {
+  const c = next?.chain;
+  if (!c) return undefined;
+  const [, m, oh, ow] = conv.shape;
+  const byChannel = c.channels === m && c.inner === oh * ow;
+  const fits = c.steps.every((s) => !("op" in s) || s.b.kind === "scalar" || (s.b.kind === "channel" && byChannel));
+  return fits ? c.steps : undefined;
 }
 
 /** An empty float32 array: the data of a value whose shape alone a plan looks at. */
@@ -317,7 +324,7 @@ function kernelSteps(
     }
     const t = byName.get(o.operand);
     if (!t) return undefined;
-    const fit = operandFit(t, shape);
+    const fit = o.axis === undefined ? operandFit(t, shape) : axisFit(t, shape, o.axis);
     if (!fit) return undefined;
     const values = t.data as Float32Array;
     if (fit.kind === "channel") {

@@ -255,17 +255,40 @@ const batchNorm: OpImpl = {
     const n = x.shape[0], c = x.shape[1] ?? 1, size = sizeOf(x.shape.slice(2));
     const xd = x.data as NumArray, od = out.data as NumArray;
     const f32 = x.dtype === "float32" ? Math.fround : (v: number) => v;
+    const { k, off } = batchNormCoefficients(sc, bi, mean, vr, eps, x.dtype === "float32", c);
     for (let b = 0; b < n; b++) {
       for (let ch = 0; ch < c; ch++) {
-        // onnxruntime's float32 steps: k = scale * (1 / sqrt(var + eps)), off = bias - mean * k, y = x * k + off
-        const k = f32(f32(1 / f32(Math.sqrt(f32(vr[ch] + eps)))) * sc[ch]), off = f32(bi[ch] - f32(mean[ch] * k));
-        const base = (b * c + ch) * size;
-        for (let i = 0; i < size; i++) od[base + i] = f32(xd[base + i] * k) + off;
+        const base = (b * c + ch) * size, kc = k[ch], oc = off[ch];
+        for (let i = 0; i < size; i++) od[base + i] = f32(xd[base + i] * kc) + oc;
       }
     }
     return [out];
   },
 };
+
+/**
+ * The per-channel `y = x * k + off` of BatchNormalization (inference), in onnxruntime's
+ * steps: `k = scale * (1 / sqrt(var + eps))`, `off = bias - mean * k`, each operation
+ * rounded to float32 when `f32` (a float32 input), for `c` channels.
+ * @example `const { k, off } = batchNormCoefficients([2], [1], [0], [1], 0, true, 1); // k [2], off [1]`
+ */
+export function batchNormCoefficients(
+  sc: ArrayLike<number>,
+  bi: ArrayLike<number>,
+  mean: ArrayLike<number>,
+  vr: ArrayLike<number>,
+  eps: number,
+  f32: boolean,
+  c: number,
+): { k: Float64Array; off: Float64Array } {
+  const r = f32 ? Math.fround : (v: number) => v;
+  const k = new Float64Array(c), off = new Float64Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    k[ch] = r(r(1 / r(Math.sqrt(r(vr[ch] + eps)))) * sc[ch]);
+    off[ch] = r(bi[ch] - r(mean[ch] * k[ch]));
+  }
+  return { k, off };
+}
 
 const RESIZE_COORD = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nearest"];
 

@@ -1,0 +1,238 @@
+// Quantize-dequantize pairs, BatchNormalization and lone ConvTransposes in the runner's
+// kernel chains and pipelines (onnx/optimize.ts, kernels/src/chain.rs): every graph is run
+// optimized and node by node (`{ optimize: false }`, the pre-change runner) and compared
+// bit for bit, on data with ties, NaN, infinities, -0 and values beyond the saturation.
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { type AttrValue, type NodeProto, type Tensor, tensor } from "../onnx/mod.ts";
+import { chain, type ChainStep } from "../kernels/fused.ts";
+import { both, f32, n, rand, sameBits } from "./helpers/optimize_cases.ts";
+
+/** `count` floats around `scale`'s quantization grid: ties, specials, saturating values. */
+function grid(count: number, scale: number, seed: number): Float32Array {
+  const r = rand(count, seed, 200);
+  const specials = [NaN, Infinity, -Infinity, -0, 0, 1e30, -1e30, 1e-30, -1e-30];
+  for (let i = 0; i < count; i++) {
+    if (i % 7 === 0) r[i] = (Math.round(r[i]) + 0.5) * scale; // x / scale lands on a tie (or next to it)
+    else if (i % 11 === 0) r[i] = specials[(i / 11) % specials.length | 0];
+    else if (i % 13 === 0) r[i] = -0.3 * scale; // rounds to -0
+  }
+  return r;
+}
+
+const ZP: [string, number | undefined][] = [
+  ["int8", -128],
+  ["int8", 3],
+  ["int8", 0],
+  ["uint8", 128],
+  ["uint8", 7],
+  ["uint8", undefined], // no zero point: uint8, 0
+  ["int16", -5],
+  ["uint16", 300],
+];
+
+function zpTensor(type: string, v: number): Tensor {
+  return tensor(type as "int8", [], [v]);
+}
+
+describe("QuantizeLinear -> DequantizeLinear as one chain step", () => {
+  for (const [type, zp] of ZP) {
+    test(`${type} zero point ${zp ?? "absent"}`, () => {
+      const scale = 0.0371;
+      const init: Record<string, Tensor> = { s: tensor("float32", [], [scale]) };
+      if (zp !== undefined) init.z = zpTensor(type, zp);
+      const qi = zp === undefined ? ["x", "s"] : ["x", "s", "z"];
+      const di = zp === undefined ? ["q", "s"] : ["q", "s", "z"];
+      const x = tensor("float32", [1, 3, 17, 23], grid(3 * 17 * 23, scale, 5));
+      const { opt, a, b } = both({ nodes: [n("QuantizeLinear", qi, "q"), n("DequantizeLinear", di, "y")], x, init });
+      sameBits(a, b);
+      assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["ElementwiseChain"]);
+    });
+  }
+
+  test("a DequantizeLinear with another scale stays two nodes", () => {
+    const init = { s: tensor("float32", [], [0.05]), s2: tensor("float32", [], [0.1]), z: zpTensor("int8", 1) };
+    const x = tensor("float32", [1, 2, 16, 16], grid(512, 0.05, 6));
+    const { opt, a, b } = both({
+      nodes: [n("QuantizeLinear", ["x", "s", "z"], "q"), n("DequantizeLinear", ["q", "s2", "z"], "y")],
+      x,
+      init,
+    });
+    sameBits(a, b);
+    assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["QuantizeLinear", "DequantizeLinear"]);
+  });
+
+  test("chains of QDQ, Add, Mul and Sigmoid, with a channel operand", () => {
+    const init = {
+      s: tensor("float32", [], [0.02]),
+      z: zpTensor("int8", -7),
+      s2: tensor("float32", [], [1 / 255]),
+      z2: zpTensor("uint8", 0),
+      bias: f32([1, 5, 1, 1], 3),
+    };
+    const nodes = [
+      n("QuantizeLinear", ["x", "s", "z"], "q0"),
+      n("DequantizeLinear", ["q0", "s", "z"], "d0"),
+      n("Add", ["d0", "bias"], "a"),
+      n("QuantizeLinear", ["a", "s", "z"], "q1"),
+      n("DequantizeLinear", ["q1", "s", "z"], "d1"),
+      n("Sigmoid", ["d1"], "g"),
+      n("QuantizeLinear", ["g", "s2", "z2"], "q2"),
+      n("DequantizeLinear", ["q2", "s2", "z2"], "y"),
+    ];
+    // the small one runs the steps, the large one reads the steps after the first qdq from a table
+    for (const [h, w] of [[9, 31], [40, 71]]) {
+      const x = tensor("float32", [2, 5, h, w], grid(2 * 5 * h * w, 0.02, 7));
+      const { opt, a, b } = both({ nodes, x, init });
+      sameBits(a, b);
+      assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["ElementwiseChain"]);
+    }
+  });
+});
+
+test("an operand along the last axis (a chain of one-element blocks, run by periods)", () => {
+  const init = {
+    s: tensor("float32", [], [0.05]),
+    z: zpTensor("int8", 2),
+    k: f32([1, 300], 41),
+    t: f32([2, 4, 300], 42),
+  };
+  const nodes = [
+    n("QuantizeLinear", ["x", "s", "z"], "q0"),
+    n("DequantizeLinear", ["q0", "s", "z"], "d0"),
+    n("Mul", ["d0", "k"], "m"),
+    n("Add", ["m", "t"], "a"),
+    n("QuantizeLinear", ["a", "s", "z"], "q1"),
+    n("DequantizeLinear", ["q1", "s", "z"], "y"),
+  ];
+  const { opt, a, b } = both({ nodes, x: tensor("float32", [2, 4, 300], grid(2400, 0.05, 43)), init });
+  sameBits(a, b);
+  assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["ElementwiseChain"]);
+});
+
+describe("BatchNormalization in a chain", () => {
+  const bn = (c: number): Record<string, Tensor> => ({
+    sc: f32([c], 11),
+    bi: f32([c], 12),
+    mean: f32([c], 13),
+    var: tensor("float32", [c], rand(c, 14, 1).map((v) => Math.abs(v) + 0.1)),
+  });
+  for (const shape of [[2, 6, 10, 13], [3, 6, 50], [40, 6]]) {
+    test(`input [${shape}] (channels on axis 1)`, () => {
+      const nodes = [
+        n("BatchNormalization", ["x", "sc", "bi", "mean", "var"], "b", { epsilon: 1e-3 }),
+        n("Relu", ["b"], "y"),
+      ];
+      const { opt, a, b } = both({ nodes, x: f32(shape, 15), init: bn(6) });
+      sameBits(a, b);
+      assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["ElementwiseChain"]);
+    });
+  }
+});
+
+describe("a QDQ text-detector head (ConvTranspose, bias, BatchNormalization, Sigmoid) as one pipeline", () => {
+  // the DB head of PP-OCR as the compiler leaves it on the host: every value quantized and dequantized
+  const head = (c: number, h: number, w: number, paired: boolean) => {
+    const init: Record<string, Tensor> = {
+      w1: f32([c, c, 2, 2], 21, 0.5),
+      b1: f32([1, c, 1, 1], 22),
+      w2: f32([c, 1, 2, 2], 23, 0.5),
+      b2: tensor("float32", [1, 1, 1, 1], [0.25]),
+      sc: f32([c], 24),
+      bi: f32([c], 25),
+      mean: f32([c], 26),
+      var: tensor("float32", [c], rand(c, 27, 1).map((v) => Math.abs(v) + 0.1)),
+      s: tensor("float32", [], [0.043]),
+      z: zpTensor("int8", -3),
+      so: tensor("float32", [], [1 / 256]),
+      zo: zpTensor("int8", -128),
+    };
+    const qdq = (v: string, out: string, s = "s", z = "z"): NodeProto[] => [
+      n("QuantizeLinear", [v, s, z], `${out}_q`),
+      n("DequantizeLinear", [`${out}_q`, s, z], out),
+    ];
+    const ct: Record<string, AttrValue> = { kernel_shape: [2, 2], strides: [2, 2] };
+    const nodes = [
+      n("ConvTranspose", ["x", "w1"], "c1", ct),
+      ...qdq("c1", "c1d"),
+      n("Add", ["c1d", "b1"], "a1"),
+      ...qdq("a1", "a1d"),
+      n("BatchNormalization", ["a1d", "sc", "bi", "mean", "var"], "bn"),
+      ...(paired ? qdq("bn", "bnd") : [n("Relu", ["bn"], "bnd")]),
+      n("ConvTranspose", ["bnd", "w2"], "c2", ct),
+      ...qdq("c2", "c2d"),
+      n("Add", ["c2d", "b2"], "a2"),
+      ...qdq("a2", "a2d"),
+      n("Sigmoid", ["a2d"], "g"),
+      ...qdq("g", "y", "so", "zo"),
+    ];
+    return { nodes, x: tensor("float32", [1, c, h, w], grid(c * h * w, 0.043, 28)), init };
+  };
+  // the larger ones give the steps after a qdq as a table (kernels/src/qdq_table.rs)
+  for (const [c, h, w] of [[8, 10, 20], [24, 7, 13], [3, 40, 44], [24, 32, 40]]) {
+    for (const paired of [true, false]) {
+      test(`${c} channels, ${h}x${w}${paired ? "" : " (Relu between)"}`, () => {
+        const { opt, a, b } = both(head(c, h, w, paired));
+        sameBits(a, b);
+        assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["KernelPipeline"]);
+      });
+    }
+  }
+});
+
+describe("chain kernel: several steps in one pass equal the steps one by one", () => {
+  const inner = [1, 3, 5, 1030, 2053, 4099];
+  for (const len of inner) {
+    test(`blocks of ${len}`, () => {
+      const channels = 3, total = len * channels * 2;
+      const x = grid(total, 0.1, 31);
+      const steps: ChainStep[] = [
+        { kind: "qdq", scale: 0.1, zeroPoint: 4, type: "int8" },
+        { op: "add", b: { kind: "channel", values: rand(channels, 32) } },
+        { op: "div", b: { kind: "tensor", values: rand(total, 33) }, reverse: true },
+        { kind: "sigmoid" },
+        { op: "mul", b: { kind: "scalar", value: -3 } },
+        { kind: "clip", lo: -1, hi: 2 },
+        { kind: "qdq", scale: 0.01, zeroPoint: 200, type: "uint8" },
+        { kind: "relu" },
+      ];
+      // with a tensor operand, and without (the steps after the first qdq as a table when large enough)
+      for (const st of [steps, steps.filter((s) => !("op" in s) || s.b.kind !== "tensor")]) {
+        const all = chain(x, new Float32Array(total), len, channels, st);
+        let one = x.slice();
+        for (const s of st) one = chain(one, new Float32Array(total), len, channels, [s]);
+        sameBits(all, one);
+      }
+      assert.throws(
+        () =>
+          chain(x, new Float32Array(total), len, channels, [{ kind: "qdq", scale: 1, zeroPoint: 300, type: "int8" }]),
+        RangeError,
+      );
+    });
+  }
+});
+
+describe("chain kernel: the steps after an 8-bit qdq as a table", () => {
+  for (const [type, zp] of [["int8", -128], ["int8", 5], ["uint8", 0], ["uint8", 131]] as const) {
+    test(`${type} zero point ${zp}: every level, its ties and its neighbours`, () => {
+      const scale = 0.0625 * 1.37, channels = 2;
+      const levels: number[] = [];
+      for (let q = -300; q < 300; q++) {
+        levels.push(q * scale, (q + 0.5) * scale, Math.fround((q + 0.5) * scale) * (1 + 2 ** -23));
+      }
+      levels.push(NaN, Infinity, -Infinity, -0);
+      const inner = levels.length, total = inner * channels;
+      const x = Float32Array.from({ length: total }, (_, i) => levels[i % inner]);
+      const steps: ChainStep[] = [
+        { kind: "qdq", scale, zeroPoint: zp, type },
+        { op: "mul", b: { kind: "channel", values: new Float32Array([1.7, -0.3]) } },
+        { kind: "sigmoid" },
+        { op: "sub", b: { kind: "scalar", value: 0.5 }, reverse: true },
+      ];
+      const all = chain(x, new Float32Array(total), inner, channels, steps);
+      let one = x.slice();
+      for (const s of steps) one = chain(one, new Float32Array(total), inner, channels, [s]);
+      sameBits(all, one);
+    });
+  }
+});
