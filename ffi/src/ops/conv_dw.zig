@@ -18,7 +18,6 @@ const rq = @import("requant.zig");
 const kernel_safety = builtin.mode == .Debug;
 
 extern fn @"llvm.x86.avx512.vpdpbusd.512"(acc: @Vector(16, i32), a: @Vector(16, i32), b: @Vector(16, i32)) @Vector(16, i32);
-extern fn @"llvm.x86.avx512.permvar.qi.512"(a: @Vector(64, i8), idx: @Vector(64, i8)) @Vector(64, i8);
 const has_vbmi = builtin.cpu.arch == .x86_64 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512vbmi);
 
 const VI = @Vector(16, i32);
@@ -107,15 +106,16 @@ fn buildRow(p: *const conv.ConvParams, x: conv.In, ni: usize, r: usize, ow_n: us
     @setRuntimeSafety(kernel_safety);
     const h = x.shape[1];
     const w = x.shape[2];
-    const c = p.cin;
+    const c: usize = p.cin;
     const pt = p.pads[0];
+    const zpu = p.zpu;
     if (r < pt or r >= pt + h) {
-        @memset(dst, p.zpu);
+        @memset(dst, zpu);
         return;
     }
     const pl = p.pads[1];
-    @memset(row[0 .. pl * c], p.zpu);
-    @memset(row[(pl + w) * c ..], p.zpu);
+    @memset(row[0 .. pl * c], zpu);
+    @memset(row[(pl + w) * c ..], zpu);
     const src = x.data[((ni * h + (r - pt)) * w) * c ..][0 .. w * c];
     const out = row[pl * c ..][0 .. w * c];
     if (x.is_uint8) {
@@ -127,34 +127,61 @@ fn buildRow(p: *const conv.ConvParams, x: conv.In, ni: usize, r: usize, ow_n: us
         while (e + W <= src.len) : (e += W) out[e..][0..W].* = @as(@Vector(W, u8), src[e..][0..W].*) ^ f;
         while (e < src.len) : (e += 1) out[e] = src[e] ^ 0x80;
     }
-    const cp = p.cpad;
+    // locals: the stores into `dst` cannot change them (`p` is behind a pointer)
+    const cp: usize = p.cpad;
+    const ng: usize = p.ng;
+    const sw: usize = p.sw;
+    const gstep = 4 * @as(usize, p.dw) * c; // bytes between a column's tap groups
     const tap = @as(usize, p.dw) * c;
-    var o: usize = 0;
-    for (0..ow_n) |ow| {
-        for (0..p.ng) |g| {
-            const col = ow * p.sw + 4 * g * p.dw;
-            var cb: usize = 0;
-            while (cb < cp) : (cb += 16) {
-                const s = row[col * c + cb ..];
-                const a: @Vector(16, u8) = s[0..16].*;
-                const b: @Vector(16, u8) = s[tap..][0..16].*;
-                const d: @Vector(16, u8) = s[2 * tap ..][0..16].*;
-                const e: @Vector(16, u8) = s[3 * tap ..][0..16].*;
-                const ab = @shuffle(u8, a, b, cat32);
-                const de = @shuffle(u8, d, e, cat32);
-                const all = @shuffle(u8, ab, de, cat64);
-                if (comptime has_vbmi) { // one vpermb (LLVM would pick 11 unpack/insert shuffles)
-                    const idx: @Vector(64, i8) = comptime blk: {
-                        var m: [64]i8 = undefined;
-                        for (&m, interleave) |*e2, v| e2.* = @intCast(v);
-                        break :blk m;
-                    };
-                    dst[o..][0..64].* = @bitCast(@"llvm.x86.avx512.permvar.qi.512"(@bitCast(all), idx));
-                } else dst[o..][0..64].* = @shuffle(u8, all, undefined, interleave);
+    const rp = row.ptr;
+    var o = dst.ptr;
+    if (tap == 16 and cp == 16) { // 16 channels, no dilation: a quad's 4 taps are 64 contiguous bytes
+        for (0..ow_n) |ow| {
+            var s = rp + ow * sw * c;
+            for (0..ng) |_| {
+                o[0..64].* = quad(s[0..64].*);
                 o += 64;
+                s += gstep;
             }
         }
+        return;
     }
+    for (0..ow_n) |ow| {
+        var s = rp + ow * sw * c;
+        for (0..ng) |_| {
+            var cb: usize = 0;
+            while (cb < cp) : (cb += 16) {
+                const a: @Vector(16, u8) = s[cb..][0..16].*;
+                const b: @Vector(16, u8) = s[cb + tap ..][0..16].*;
+                const d: @Vector(16, u8) = s[cb + 2 * tap ..][0..16].*;
+                const e: @Vector(16, u8) = s[cb + 3 * tap ..][0..16].*;
+                const ab = @shuffle(u8, a, b, cat32);
+                const de = @shuffle(u8, d, e, cat32);
+                o[0..64].* = quad(@shuffle(u8, ab, de, cat64));
+                o += 64;
+            }
+            s += gstep;
+        }
+    }
+}
+
+/// `interleave` as the vpermb index.
+const interleave_idx: @Vector(64, u8) = blk: {
+    var m: [64]u8 = undefined;
+    for (&m, interleave) |*e, v| e.* = @intCast(v);
+    break :blk m;
+};
+
+/// Taps t0..t3 of 16 channels (16 bytes each, in order) as 16 lanes of 4 taps. With VBMI
+/// one vpermb in inline assembly: LLVM turns the intrinsic with a constant index back into
+/// a generic shuffle and lowers it as 11 unpack/insert shuffles (several times slower).
+inline fn quad(all: @Vector(64, u8)) [64]u8 {
+    if (comptime has_vbmi) return asm ("vpermb %[t], %[i], %[r]"
+        : [r] "=v" (-> @Vector(64, u8)),
+        : [t] "v" (all),
+          [i] "v" (interleave_idx),
+    );
+    return @shuffle(u8, all, undefined, interleave);
 }
 
 /// Runs a depthwise conv packed by `pack` on `x`, output rows [row0, row1) of every image;
@@ -187,48 +214,104 @@ pub fn run(p: *const conv.ConvParams, x: conv.In, y: []u8, oh_n: u32, ow_n: u32,
 /// Kernel rows at most (taller kernels take the int16 path).
 pub const max_kh = 16;
 
+/// What the row loops read, as locals: the output stores cannot change them.
+const Loop = struct {
+    cin: usize,
+    cp: usize,
+    ng: usize,
+    kh: usize,
+    /// bytes per output column in a quad row
+    pix: usize,
+    wq: [*]const u8,
+    comp: [*]const i32,
+    mult: [*]const f32,
+    rq: rq.Requant16,
+};
+
+/// Output pixels per step (accumulators in registers).
+const P = 8;
+
 /// One output row from the quad rows of padded rows a, a + dh, ...
 fn outRow(p: *const conv.ConvParams, ring: []const u8, nr: usize, a: usize, ow_n: u32, yrow: []u8) void {
     @setRuntimeSafety(kernel_safety);
-    var rows: [max_kh][]const u8 = undefined;
-    for (0..p.kh) |i| rows[i] = ring[((a + i * p.dh) % nr) * p.qrow ..][0..p.qrow];
-    const P = 8;
-    var ow: usize = 0;
-    while (ow + P <= ow_n) : (ow += P) pixels(P, p, &rows, ow, yrow);
-    switch (ow_n - ow) {
-        inline 1...P - 1 => |k| pixels(k, p, &rows, ow, yrow),
-        else => {},
+    var rows: [max_kh][*]const u8 = undefined;
+    for (0..p.kh) |i| rows[i] = ring[((a + i * p.dh) % nr) * p.qrow ..].ptr;
+    const l = Loop{
+        .cin = p.cin,
+        .cp = p.cpad,
+        .ng = p.ng,
+        .kh = p.kh,
+        .pix = @as(usize, p.ng) * p.cpad * 4,
+        .wq = p.wq.ptr,
+        .comp = p.comp.ptr,
+        .mult = p.mult16.ptr,
+        .rq = rq.Requant16.init(p.y_zp, p.lo, p.hi),
+    };
+    // the common kernels with their taps unrolled; others with loops
+    if (l.kh == 3 and l.ng == 1) return rowOf(3, 1, l, &rows, ow_n, yrow.ptr);
+    if (l.kh == 5 and l.ng == 2) return rowOf(5, 2, l, &rows, ow_n, yrow.ptr);
+    rowOf(0, 0, l, &rows, ow_n, yrow.ptr);
+}
+
+/// One output row, every channel block; KH, NG: the kernel rows and tap groups (0: from `l`).
+fn rowOf(comptime KH: usize, comptime NG: usize, l: Loop, rows: *const [max_kh][*]const u8, ow_n: usize, yrow: [*]u8) void {
+    @setRuntimeSafety(kernel_safety);
+    var cb: usize = 0;
+    while (cb < l.cp) : (cb += 16) {
+        if (ow_n < P) {
+            switch (ow_n) {
+                inline 1...P - 1 => |k| pixels(k, KH, NG, l, rows, 0, cb, yrow),
+                else => unreachable,
+            }
+            continue;
+        }
+        // steps of P pixels; the last one ends at ow_n (it may redo a few pixels: same bytes)
+        var ow: usize = 0;
+        while (true) {
+            pixels(P, KH, NG, l, rows, ow, cb, yrow);
+            if (ow + P == ow_n) break;
+            ow = @min(ow + P, ow_n - P);
+        }
     }
 }
 
-/// P output pixels from column `ow0`, every channel.
-inline fn pixels(comptime P: usize, p: *const conv.ConvParams, rows: *const [max_kh][]const u8, ow0: usize, yrow: []u8) void {
+/// NP output pixels from column `ow0`, channels cb .. cb+15.
+inline fn pixels(comptime NP: usize, comptime KH: usize, comptime NG: usize, l: Loop, rows: *const [max_kh][*]const u8, ow0: usize, cb: usize, yrow: [*]u8) void {
     @setRuntimeSafety(kernel_safety);
-    const cp = p.cpad;
-    const ng = p.ng;
-    const pix = @as(usize, ng) * cp * 4; // bytes per output column in a quad row
-    var cb: usize = 0;
-    while (cb < cp) : (cb += 16) {
-        var acc: [P]VI = undefined;
-        const cv: VI = p.comp[cb..][0..16].*;
-        inline for (0..P) |i| acc[i] = cv;
-        for (0..p.kh) |i| {
-            const q = rows[i];
-            for (0..ng) |g| {
-                const wv: VI = @bitCast(p.wq[((i * ng + g) * cp + cb) * 4 ..][0..64].*);
-                const base = (ow0 * ng + g) * cp * 4 + cb * 4;
-                inline for (0..P) |k| {
-                    const xv: VI = @bitCast(q[base + k * pix ..][0..64].*);
-                    acc[k] = @"llvm.x86.avx512.vpdpbusd.512"(acc[k], xv, wv);
-                }
+    var acc: [NP]VI = undefined;
+    const cv: VI = l.comp[cb..][0..16].*;
+    inline for (0..NP) |i| acc[i] = cv;
+    const base = ow0 * l.pix + cb * 4;
+    const gstride = l.cp * 4; // bytes between tap groups, in the weights and a quad row
+    if (KH != 0) {
+        inline for (0..KH) |i| {
+            inline for (0..NG) |g| {
+                const wv: VI = @bitCast(l.wq[(i * NG + g) * gstride + cb * 4 ..][0..64].*);
+                taps(NP, &acc, rows[i] + base + g * gstride, l.pix, wv);
             }
         }
-        const m: @Vector(16, f32) = p.mult16[cb..][0..16].*;
-        const lanes = @min(16, p.cin - cb);
-        inline for (0..P) |k| {
-            const bytes: [16]u8 = rq.requant16(acc[k], m, p.y_zp, p.lo, p.hi);
-            const dst = yrow[(ow0 + k) * p.cin + cb ..];
-            if (lanes == 16) dst[0..16].* = bytes else conv.storePartial(dst, bytes, lanes);
+    } else {
+        for (0..l.kh) |i| {
+            for (0..l.ng) |g| {
+                const wv: VI = @bitCast(l.wq[(i * l.ng + g) * gstride + cb * 4 ..][0..64].*);
+                taps(NP, &acc, rows[i] + base + g * gstride, l.pix, wv);
+            }
         }
+    }
+    const m: @Vector(16, f32) = l.mult[cb..][0..16].*;
+    const lanes = @min(16, l.cin - cb);
+    inline for (0..NP) |k| {
+        const bytes = l.rq.bytes(acc[k], m);
+        const dst = yrow[(ow0 + k) * l.cin + cb ..];
+        if (lanes == 16) dst[0..16].* = bytes else conv.storePartial(dst[0..16], bytes, lanes);
+    }
+}
+
+/// One tap group (4 taps x 16 channels) of NP pixels: `q` is the first pixel's quads.
+inline fn taps(comptime NP: usize, acc: *[NP]VI, q: [*]const u8, pix: usize, wv: VI) void {
+    @setRuntimeSafety(kernel_safety);
+    inline for (0..NP) |k| {
+        const xv: VI = @bitCast(q[k * pix ..][0..64].*);
+        acc[k] = @"llvm.x86.avx512.vpdpbusd.512"(acc[k], xv, wv);
     }
 }

@@ -85,20 +85,43 @@ extern fn @"llvm.x86.avx512.max.ps.512"(a: @Vector(16, f32), b: @Vector(16, f32)
 /// `clamp(rne(v), a, b) == rne(clamp(v, a, b))` (and `v` is never NaN: `acc` and `m` are
 /// finite). Elsewhere it is `requantAcc` lane by lane.
 pub inline fn requant16(acc: @Vector(16, i32), m: @Vector(16, f32), zp: i32, lo: i32, hi: i32) @Vector(16, u8) {
-    @setRuntimeSafety(kernel_safety);
-    const f: @Vector(16, f32) = @as(@Vector(16, f32), @floatFromInt(acc)) * m;
-    const zv: @Vector(16, i32) = @splat(zp);
-    if (comptime has_avx512f) {
-        const a: @Vector(16, f32) = @splat(@floatFromInt(lo - zp));
-        const b: @Vector(16, f32) = @splat(@floatFromInt(hi - zp));
-        const c = @"llvm.x86.avx512.min.ps.512"(@"llvm.x86.avx512.max.ps.512"(f, a, 4), b, 4);
-        const r = @"llvm.x86.avx512.mask.cvtps2dq.512"(c, @splat(0), 0xffff, 8) + zv;
-        return @truncate(@as(@Vector(16, u32), @bitCast(r)));
-    }
-    const r: @Vector(16, i32) = @intFromFloat(rneV(16, f));
-    const v = @min(@max(r + zv, @as(@Vector(16, i32), @splat(lo))), @as(@Vector(16, i32), @splat(hi)));
-    return @truncate(@as(@Vector(16, u32), @bitCast(v)));
+    return Requant16.init(zp, lo, hi).bytes(acc, m);
 }
+
+/// `requant16` with its per-op constants splatted once (kernels build it before their
+/// loops, so the splats stay in registers).
+pub const Requant16 = struct {
+    zv: @Vector(16, i32),
+    lo: @Vector(16, i32),
+    hi: @Vector(16, i32),
+    /// lo - zp and hi - zp as float32 (the AVX-512 form clamps before converting)
+    a: @Vector(16, f32),
+    b: @Vector(16, f32),
+
+    pub inline fn init(zp: i32, lo: i32, hi: i32) Requant16 {
+        return .{
+            .zv = @splat(zp),
+            .lo = @splat(lo),
+            .hi = @splat(hi),
+            .a = @splat(@floatFromInt(lo - zp)),
+            .b = @splat(@floatFromInt(hi - zp)),
+        };
+    }
+
+    /// The bytes of `sat(rne(float32(acc) * m) + zp)` limited to [lo, hi], lane by lane.
+    pub inline fn bytes(self: Requant16, acc: @Vector(16, i32), m: @Vector(16, f32)) @Vector(16, u8) {
+        @setRuntimeSafety(kernel_safety);
+        const f: @Vector(16, f32) = @as(@Vector(16, f32), @floatFromInt(acc)) * m;
+        if (comptime has_avx512f) {
+            const c = @"llvm.x86.avx512.min.ps.512"(@"llvm.x86.avx512.max.ps.512"(f, self.a, 4), self.b, 4);
+            const r = @"llvm.x86.avx512.mask.cvtps2dq.512"(c, @splat(0), 0xffff, 8) + self.zv;
+            return @truncate(@as(@Vector(16, u32), @bitCast(r)));
+        }
+        const r: @Vector(16, i32) = @intFromFloat(rneV(16, f));
+        const v = @min(@max(r + self.zv, self.lo), self.hi);
+        return @truncate(@as(@Vector(16, u32), @bitCast(v)));
+    }
+};
 
 /// `dq(q) = float32(q - zp) * scale`.
 pub inline fn dq(v: i32, zp: i32, scale: f32) f32 {
