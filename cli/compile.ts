@@ -89,7 +89,8 @@ export const compileSpec: CommandSpec = {
       name: "float-tail",
       type: "boolean",
       default: true,
-      description: "float models: keep the ops after the last Conv/Gemm of each path float on the host " +
+      description: "float models: keep the ops after the last Conv/Gemm of each path float on the host, " +
+        "except the clamps and pools right after the device part " +
         "(--no-float-tail: quantize them and run them on the device)",
     },
     { name: "quiet", short: "q", type: "boolean", description: "no progress output" },

@@ -72,7 +72,7 @@ export interface CompileOptions {
   /** Channel padding multiples of device inputs (default 4) and outputs (default 16). */
   inputChannelMultiple?: number;
   outputChannelMultiple?: number;
-  /** Float models: keep the ops after the last Conv/Gemm of each path float on the host (default true). */
+  /** Float models: keep the ops after the last Conv/Gemm of each path float on the host, except the clamps and pools right after the device part (`floatTail` in device_rules.ts; default true). */
   floatTail?: boolean;
   /** Encodes a float subgraph (pre/postamble) as ONNX bytes (default: `encodeOnnx` of compiler/onnx_io.ts). */
   encodeGraph?: (g: Graph) => Uint8Array;

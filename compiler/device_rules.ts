@@ -20,14 +20,41 @@ import type { QParams } from "./quantize.ts";
 
 const HEAVY = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
 
-/** The nodes from which no Conv/Gemm/MatMul is reachable (empty when the graph has none). @example `floatTail(graph).size` */
+/** Tail ops that stay on the device when the device computes their input: clamps and pools. */
+const DEVICE_TAIL = new Set(["Relu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"]);
+
+/**
+ * A float model's head that stays float on the host: the nodes from which no
+ * Conv/Gemm/MatMul is reachable (empty when the graph has none), except the clamps and
+ * pools right after the device part (Relu, Clip, MaxPool, AveragePool, GlobalAveragePool,
+ * GlobalMaxPool, each reading only device tensors): a clamp is free in the op before it
+ * and narrows its grid, and a pool keeps its input's grid (MaxPool) or averages on it, so
+ * the device sends the pooled values instead of the features (SqueezeNet's final Relu and
+ * global pool: 1000 values instead of 13x13x1000). What stays float is what a grid would
+ * hurt: a final Sigmoid or Softmax, a box decode that puts boxes and scores side by side.
+ *
+ * @example
+ * ```ts
+ * floatTail(graph).size; // Conv -> Relu -> GlobalAveragePool -> Softmax: 1 (the Softmax)
+ * ```
+ */
 export function floatTail(g: Graph): Set<Node> {
   const feeds = new Set<Node>();
   for (let i = g.nodes.length - 1; i >= 0; i--) {
     const n = g.nodes[i];
     if (HEAVY.has(n.op) || n.outputs.some((o) => g.consumers(o).some((c) => feeds.has(c)))) feeds.add(n);
   }
-  return feeds.size ? new Set(g.nodes.filter((n) => !feeds.has(n))) : new Set();
+  if (!feeds.size) return new Set();
+  const tail = new Set(g.nodes.filter((n) => !feeds.has(n)));
+  const onDevice = (t: string) => {
+    if (t === "" || g.consts.has(t)) return true;
+    const p = g.producer(t);
+    return !!p && !tail.has(p);
+  };
+  for (const n of g.nodes) {
+    if (tail.has(n) && DEVICE_TAIL.has(n.op) && n.inputs.every(onDevice)) tail.delete(n);
+  }
+  return tail;
 }
 
 /** The device axis (NHWC) of each ONNX axis, by rank. @example `DEV_AXES[4][1] === 3` */

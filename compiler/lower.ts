@@ -33,7 +33,8 @@ export interface LowerOptions {
   /**
    * Float models: keep the ops after the last Conv/Gemm/MatMul of every path (a detector's
    * box decode, a final Sigmoid) float on the host, instead of quantizing heterogeneous
-   * values (boxes and scores) onto one grid (default true).
+   * values (boxes and scores) onto one grid, except the clamps and pools right after the
+   * device part (`floatTail`; default true).
    */
   floatTail?: boolean;
 }

@@ -15,6 +15,14 @@
  * before the next one (at most 256), so a model whose runs take between the two bounds
  * rarely holds the event loop.
  *
+ * Measured on the 2-core VM of the project (guest cpuidle `haltpoll` with
+ * `guest_halt_poll_ns=0`: an idle virtual CPU halts at once): Deno's nonblocking call of a
+ * trivial symbol took a median 8.7 us over 56 samples taken while both CPUs were busy, and
+ * 12-53 us when 12-48% of the CPU was idle; a futex ping-pong between two threads took
+ * 3-8 us throughout. In the same runs, a persistent native worker thread that reports
+ * completion through a `Deno.UnsafeCallback.threadSafe` callback took 11-13 us steadily
+ * where the nonblocking call took 22-89 us: the way to cheaper hand-offs for longer runs.
+ *
  * @module
  */
 

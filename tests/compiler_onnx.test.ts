@@ -220,14 +220,16 @@ describe("from ONNX bytes and the command line", () => {
       const prog = loadProgram(join(dir, "out", "model.json"));
       assert.equal(prog.ops.length, 12);
       assert.deepEqual(parseInputShapes(["1,3,8,8", "y=2x4"]), { "": [1, 3, 8, 8], y: [2, 4] });
-      // a float head after the last Conv (Relu, GlobalAveragePool) stays on the host by
-      // default and goes on the device with --no-float-tail
+      // a float head after the last Conv: the clamp and the global pool stay on the device
+      // (it sends 4 pooled values, not 4x6x6 features) and the final Sigmoid stays float on
+      // the host, the compile report says why; --no-float-tail puts the Sigmoid on the device
       const h = new Graph();
       h.inputs.push({ name: "x", shape: [1, 3, 8, 8] });
       h.consts.set("w", constant([4, 3, 3, 3], Float32Array.from({ length: 108 }, (_, i) => ((i % 7) - 3) / 8)));
       h.nodes.push({ op: "Conv", name: "c", inputs: ["x", "w"], outputs: ["c"], attrs: { kernel_shape: [3, 3] } });
       h.nodes.push({ op: "Relu", name: "r", inputs: ["c"], outputs: ["r"], attrs: {} });
-      h.nodes.push({ op: "GlobalAveragePool", name: "y", inputs: ["r"], outputs: ["y"], attrs: {} });
+      h.nodes.push({ op: "GlobalAveragePool", name: "p", inputs: ["r"], outputs: ["p"], attrs: {} });
+      h.nodes.push({ op: "Sigmoid", name: "s", inputs: ["p"], outputs: ["y"], attrs: {} });
       h.outputs.push("y");
       const headPath = join(dir, "head.onnx");
       writeFileSync(headPath, encodeOnnx(h));
@@ -237,9 +239,20 @@ describe("from ONNX bytes and the command line", () => {
         await compileMain([headPath, "-o", join(dir, "dev"), "-q", "--samples", "2", "--no-float-tail"], quiet),
         0,
       );
-      const ops = (d: string) => loadProgram(join(dir, d, "model.json")).ops.map((o) => o.op);
-      assert.ok(!ops("tail").includes("GlobalAveragePool"), `default: the head is on the host (${ops("tail")})`);
-      assert.ok(ops("dev").includes("GlobalAveragePool"), `--no-float-tail: the head is on the device (${ops("dev")})`);
+      const progOf = (d: string) => loadProgram(join(dir, d, "model.json"));
+      const ops = (d: string) => progOf(d).ops.map((o) => o.op);
+      assert.ok(ops("tail").includes("GlobalAveragePool"), `default: the pool is on the device (${ops("tail")})`);
+      assert.deepEqual(
+        progOf("tail").tensors[progOf("tail").outputs[0]].shape,
+        [1, 1, 1, 4],
+        "the device sends 4 values",
+      );
+      assert.ok(!ops("tail").includes("Lut"), `default: the Sigmoid is on the host (${ops("tail")})`);
+      assert.match(
+        readFileSync(join(dir, "tail", "compile_report.txt"), "utf8"),
+        /off the device: s \(Sigmoid: after the last Conv\/Gemm of its path: kept float/,
+      );
+      assert.ok(ops("dev").includes("Lut"), `--no-float-tail: the Sigmoid is on the device (${ops("dev")})`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

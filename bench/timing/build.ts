@@ -145,8 +145,8 @@ export function buildNet(net: TimingNet, say: (m: string) => void = () => {}): B
     "--name",
     net.name,
     // the whole network on the chip, as Axelera's published figures were measured (the
-    // default keeps a float model's head, e.g. a classifier's pool, on the host, and
-    // moves the pre-pool features over the link)
+    // default keeps a float model's head after its last Conv, e.g. a detector's box
+    // decode, float on the host)
     "--no-float-tail",
   ], { encoding: "utf8", maxBuffer: 64 << 20 });
   const seconds = (performance.now() - t0) / 1000;
