@@ -210,7 +210,9 @@ pub unsafe fn chain(
     if inner == 1 && count > 1 && len > count {
         return periods(src, dst, len, count, steps);
     }
-    if steps.len() > 1 {
+    // strips: several steps, or a lone qdq (1.3-1.5x faster than the one-pass loop in V8
+    // and JSC; a lone activation is faster in one pass)
+    if steps.len() > 1 || matches!(steps.first(), Some(Step::Qdq(_))) {
         let table = Table::new(steps, count, len);
         return chain_strips(src, dst, len, inner, count, steps, table.as_ref());
     }
