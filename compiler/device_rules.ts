@@ -17,6 +17,7 @@
 import { CompileError, type Const, type Graph, type Node, numel } from "./graph.ts";
 import { channelTable, TABLE_ACTIVATIONS, unaryTable } from "./activations.ts";
 import type { QParams } from "./quantize.ts";
+import { LAYOUT_OPS } from "../onnx/ops/kinds.ts";
 
 const HEAVY = new Set(["Conv", "ConvTranspose", "Gemm", "MatMul"]);
 
@@ -126,7 +127,7 @@ export function padOf(g: Graph, n: Node): { pads: number[]; mode: number; value:
 function fromModelInput(g: Graph, t: string): boolean {
   if (g.inputs.some((i) => i.name === t)) return true;
   const p = g.producer(t);
-  return !!p && ["Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze"].includes(p.op) &&
+  return !!p && LAYOUT_OPS.has(p.op) &&
     fromModelInput(g, p.inputs[0]);
 }
 

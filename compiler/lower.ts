@@ -21,6 +21,7 @@ import type { Range } from "./calibrate.ts";
 import { deviceReason, deviceShape, floatTail } from "./device_rules.ts";
 import { LowerContext } from "./lower_context.ts";
 import { LOWERINGS, lowerTable } from "./lowerings.ts";
+import { LAYOUT_OPS } from "../onnx/ops/kinds.ts";
 
 export { deviceShape };
 
@@ -109,9 +110,8 @@ export function lower(g: Graph, ranges: Map<string, Range>, options: LowerOption
   const preTensors = new Set<string>([...g.inputs.map((i) => i.name), ...g.consts.keys(), ""]);
   // a layout op on a model input whose readers all stay on the host (an NHWC -> NCHW
   // Transpose before a per-channel normalization) joins the preamble
-  const layout = new Set(["Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze"]);
   const hostOnly = (n: Node) =>
-    layout.has(n.op) && n.outputs.every((o) => {
+    LAYOUT_OPS.has(n.op) && n.outputs.every((o) => {
       const cs = g.consumers(o);
       return cs.length > 0 && !g.outputs.includes(o) && cs.every((c) => reason.get(c));
     });

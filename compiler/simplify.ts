@@ -18,6 +18,7 @@
 import { runNode } from "./evaluate.ts";
 import { CompileError, type Const, constant, type Graph, type Node, numel } from "./graph.ts";
 import { foldAffineIntoConv, foldPad, rounds } from "./fold_conv.ts";
+import { ORDER_KEEPING_OPS } from "../onnx/ops/kinds.ts";
 
 /**
  * Fixes the input shapes (symbolic dimensions replaced; the key "" names the first
@@ -121,21 +122,6 @@ function foldQdq(g: Graph): boolean {
   return false;
 }
 
-/** Ops that select, reorder or take the maximum of their input's values: a monotone quantization commutes with them. */
-const ORDER_KEEPING = new Set([
-  "MaxPool",
-  "GlobalMaxPool",
-  "Reshape",
-  "Flatten",
-  "Squeeze",
-  "Unsqueeze",
-  "Transpose",
-  "Slice",
-  "Concat",
-  "Relu",
-  "Clip",
-]);
-
 /**
  * QDQ models: a float tensor read only by an op that keeps values' order (MaxPool,
  * layout ops, Concat, Relu, Clip) whose output the model quantizes gets that grid too.
@@ -147,7 +133,7 @@ const ORDER_KEEPING = new Set([
 function quantizeBeforeOrderKeeping(g: Graph): boolean {
   if (!g.quant.size) return false;
   for (const n of g.nodes) {
-    if (!ORDER_KEEPING.has(n.op) || n.outputs.filter((o) => o !== "").length !== 1) continue;
+    if (!ORDER_KEEPING_OPS.has(n.op) || n.outputs.filter((o) => o !== "").length !== 1) continue;
     const q = g.quant.get(n.outputs[0]);
     if (!q) continue;
     const ins = n.op === "Concat" ? n.inputs : [n.inputs[0]];

@@ -22,16 +22,7 @@
  * @module
  */
 import type { GraphView, Step } from "./optimize.ts";
-
-const MOVES: ReadonlySet<string> = new Set([
-  "Reshape",
-  "Flatten",
-  "Squeeze",
-  "Unsqueeze",
-  "Transpose",
-  "Slice",
-  "Identity",
-]);
+import { VALUE_MOVE_OPS } from "./ops/kinds.ts";
 
 /** The grid of a Q/DQ node's scalar constant parameters (`scale zero-point dtype`), or undefined. */
 function gridOf(s: Step, g: GraphView): string | undefined {
@@ -65,7 +56,7 @@ export function dropRequantizedMoves(steps: Step[], g: GraphView): Step[] {
     if (op === "DequantizeLinear") {
       const key = gridOf(s, g);
       if (key) grid.set(s.node.outputs[0], key);
-    } else if (MOVES.has(op) && x && grid.has(x) && s.node.outputs.length === 1) {
+    } else if (VALUE_MOVE_OPS.has(op) && x && grid.has(x) && s.node.outputs.length === 1) {
       grid.set(s.node.outputs[0], grid.get(x)!);
     } else if (op === "QuantizeLinear" && x && grid.has(x)) {
       const qOut = s.node.outputs[0], j = consumer.get(qOut) ?? -1;
