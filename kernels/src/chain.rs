@@ -74,25 +74,24 @@ impl Qdq {
 /// ```
 #[inline(always)]
 pub fn qdq_one(x: f32, k: Qdq) -> f32 {
-    let v = x / k.scale;
-    let c = if v.is_nan() {
-        k.nan
-    } else {
-        clip_one(v.round_ties_even(), k.lo, k.hi)
-    };
-    (c + 0.0) * k.scale
+    (qdq_level(x, k) + 0.0) * k.scale
 }
 
 /// The index of `qdq_one(x, k)` among the 256 values of an 8-bit pair: `q - zp - lo`.
 #[inline(always)]
 pub fn qdq_index(x: f32, k: Qdq) -> usize {
+    (qdq_level(x, k) - k.lo) as usize
+}
+
+/// `q - zp` of one quantize: `clamp(rne(x / scale), lo, hi)`, and `k.nan` for NaN.
+#[inline(always)]
+fn qdq_level(x: f32, k: Qdq) -> f32 {
     let v = x / k.scale;
-    let c = if v.is_nan() {
+    if v.is_nan() {
         k.nan
     } else {
         clip_one(v.round_ties_even(), k.lo, k.hi)
-    };
-    (c - k.lo) as usize
+    }
 }
 
 /// One step on one value of channel `ch`; `t` is the element's tensor operand value's
