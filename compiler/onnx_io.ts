@@ -80,8 +80,16 @@ function constFromTensor(t: TensorProto): Const {
   return constant(t.dims, data, dt);
 }
 
+/** int64 values held as float64 (INT64_MAX reads back as 2^63): saturated to int64's range. */
+function int64Of(v: number): bigint {
+  if (v >= 9223372036854775807) return 9223372036854775807n;
+  if (v <= -9223372036854775808) return -9223372036854775808n;
+  return BigInt(Math.trunc(v));
+}
+
 /**
- * The typed array of a compiler constant (int64 as BigInt64Array).
+ * The typed array of a compiler constant (int64 as BigInt64Array; values held as float64
+ * saturate to int64's range, so a Slice end of INT64_MAX stays "to the end").
  *
  * @example
  * ```ts
@@ -102,7 +110,7 @@ export function constData(c: Const): TensorData {
     case "int32":
       return Int32Array.from(c.data);
     case "int64":
-      return BigInt64Array.from(c.data, (v) => BigInt(Math.trunc(v)));
+      return BigInt64Array.from(c.data, int64Of);
   }
 }
 
