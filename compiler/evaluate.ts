@@ -17,6 +17,7 @@
 import { CompileError, type Const, f32, type Node } from "./graph.ts";
 import { runHostOp } from "./host_ops.ts";
 import { outputDims } from "./shapes.ts";
+import { ortSigmoid } from "./ort_float.ts";
 
 /** Ops whose parameters moved from attributes to inputs: the opset that reads the attribute form. */
 const ATTR_FORM: Record<string, [string, number]> = {
@@ -83,6 +84,8 @@ export function runNode(n: Node, ins: (Const | undefined)[], shapeOnly = false, 
 /**
  * Evaluates an element-wise node of one activation input on many values at once (the
  * other inputs are the graph's constants): the float function behind a lookup table.
+ * Sigmoid and SiLU use onnxruntime's Sigmoid (compiler/ort_float.ts), so that a QDQ
+ * model's table gives onnxruntime's int8 values.
  *
  * @example
  * ```ts
@@ -95,6 +98,9 @@ export function evalUnary(
   consts: Map<string, Const>,
   graphOpset: number,
 ): (xs: Float32Array) => Float32Array {
+  // a table must give onnxruntime's values: its Sigmoid is not the correctly rounded one
+  if (n.op === "Sigmoid") return ortSigmoid;
+  if (n.op === "SiLU") return (xs) => Float32Array.from(ortSigmoid(xs), (s, i) => xs[i] * s);
   return (xs) => {
     const ins = n.inputs.map((t, i) => i === act ? f32([xs.length], xs) : t === "" ? undefined : consts.get(t));
     const [y] = runNode({ ...n, outputs: [n.outputs[0]] }, ins, false, graphOpset);

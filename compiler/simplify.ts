@@ -19,6 +19,7 @@ import { runNode } from "./evaluate.ts";
 import { CompileError, type Const, constant, type Graph, type Node, numel } from "./graph.ts";
 import { foldAffineIntoConv, foldPad, rounds } from "./fold_conv.ts";
 import { ORDER_KEEPING_OPS } from "../onnx/ops/kinds.ts";
+import type { QParams } from "./quantize.ts";
 
 /**
  * Fixes the input shapes (symbolic dimensions replaced; the key "" names the first
@@ -122,25 +123,43 @@ function foldQdq(g: Graph): boolean {
   return false;
 }
 
+/** The one grid of the order-keeping ops that read `x` (as their order-kept input), if they all have one. */
+function readersGrid(g: Graph, x: string): QParams | undefined {
+  const cs = g.consumers(x);
+  if (!cs.length || g.outputs.includes(x)) return undefined;
+  let q: QParams | undefined;
+  for (const c of cs) {
+    if (!ORDER_KEEPING_OPS.has(c.op) || c.outputs.filter((o) => o !== "").length !== 1) return undefined;
+    if (c.op !== "Concat" && c.inputs.indexOf(x, 1) >= 0) return undefined; // x is also a parameter
+    const cq = g.quant.get(c.outputs[0]);
+    if (!cq || (q && (cq.scale !== q.scale || cq.zeroPoint !== q.zeroPoint))) return undefined;
+    q = cq;
+  }
+  return q;
+}
+
 /**
- * QDQ models: a float tensor read only by an op that keeps values' order (MaxPool,
- * layout ops, Concat, Relu, Clip) whose output the model quantizes gets that grid too.
- * Quantization is monotone, so `q(max(v)) = max(q(v))` (likewise for a selection or a
- * clamp): rounding before the op gives the same int8 values as rounding after it, and the
- * producer (a `PRelu` whose output onnxruntime leaves float before a MaxPool) joins the
- * quantized region.
+ * QDQ models: a float tensor read only by ops that keep values' order (MaxPool, layout
+ * ops, Concat, Relu, Clip) whose outputs the model quantizes on one grid gets that grid
+ * too. Quantization is monotone, so `q(max(v)) = max(q(v))` (likewise for a selection or
+ * a clamp): rounding before the op gives the same int8 values as rounding after it, and
+ * the producer (a `PRelu` whose output onnxruntime leaves float before a MaxPool) joins
+ * the quantized region, or the model input is quantized (YOLOX's Focus: four strided
+ * Slices of the image, concatenated, then quantized) and its readers run on the device.
  */
 function quantizeBeforeOrderKeeping(g: Graph): boolean {
   if (!g.quant.size) return false;
   for (const n of g.nodes) {
     if (!ORDER_KEEPING_OPS.has(n.op) || n.outputs.filter((o) => o !== "").length !== 1) continue;
-    const q = g.quant.get(n.outputs[0]);
-    if (!q) continue;
+    if (!g.quant.get(n.outputs[0])) continue;
     const ins = n.op === "Concat" ? n.inputs : [n.inputs[0]];
-    const x = ins.find((t) => t !== "" && !g.consts.has(t) && !g.quant.has(t) && soleConsumer(g, t) === n);
-    if (!x || g.dtypes.has(x)) continue;
-    g.quant.set(x, q);
-    return true;
+    for (const x of ins) {
+      if (x === "" || g.consts.has(x) || g.quant.has(x) || g.dtypes.has(x)) continue;
+      const q = readersGrid(g, x);
+      if (!q) continue;
+      g.quant.set(x, q);
+      return true;
+    }
   }
   return false;
 }
