@@ -36,6 +36,7 @@ describe("convTransposePair", () => {
   const cases: number[][] = [
     [24, 24, 1, 2, 1, 2, 3, 16], // the demo's head
     [24, 24, 1, 2, 1, 2, 2, 19], // column tail
+    [8, 8, 2, 2, 1, 2, 2, 14], // groups: tiles of 5 and 4 columns
     [4, 8, 2, 1, 6, 2, 3, 9],
     [3, 5, 1, 2, 4, 1, 2, 8],
     [2, 3, 1, 1, 2, 1, 1, 5],
