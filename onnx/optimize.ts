@@ -27,7 +27,9 @@
  *    quantized to 0 as the runner stores it), with the original ops as the fallback when a
  *    run's shapes or dtypes do not fit the kernel.
  * 4. Pipelines: fused steps of 2 and 3 that feed each other run as one step whose values
- *    in between stay in the kernels' memory (`pipeline`): no copy out and back in.
+ *    in between stay in the kernels' memory (`pipeline`): no copy out and back in; two
+ *    ConvTransposes in a row run as one streamed pair whose constants (weights, biases,
+ *    chain operands and programs) are copied into the kernels' memory once per planned shape.
  *
  * @example
  * ```ts

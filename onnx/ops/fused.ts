@@ -18,9 +18,10 @@ import {
   type Activation,
   chain as kChain,
   type ChainStep,
-  convTransposePair,
   convTransposePairs,
   type ConvTransposeStage,
+  prepareConvTransposePair,
+  type PreparedConvTransposePair,
   type QdqStep,
 } from "../../kernels/fused.ts";
 import { K_MIN } from "../numeric.ts";
@@ -225,6 +226,9 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
   const sameShape = (a: readonly number[], b: readonly number[]) =>
     a.length === b.length && a.every((d, i) => d === b[i]);
   let last: { x: Seen; rest: Seen[]; calls: Call[] } | undefined;
+  // the ConvTranspose pairs of `last`, their constants in the kernels' memory (freed when
+  // the calls are planned again, or with the pipeline)
+  const owned = { pairs: [] as PreparedConvTransposePair[], held };
   const planned = (ctx: OpContext, ins: (Tensor | undefined)[]): Call[] | undefined => {
     const x = ins[0]!;
     if (
@@ -253,21 +257,24 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
     }
     // two ConvTransposes in a row that tile, each with the chain that follows it, run as
     // one streamed call (no tensor in between)
-    const calls: Call[] = [];
+    const calls: Call[] = [], pairs: PreparedConvTransposePair[] = [];
     for (let k = 0; k < plans.length; k++) {
       const p = plans[k];
       const c1 = p.convT && pairChain(p, plans[k + 1]), j = c1 ? k + 2 : k + 1, q = plans[j];
       if (p.convT && q?.convT && convTransposePairs(p.convT.g, q.convT.g)) {
         const c2 = pairChain(q, plans[j + 1]), e = c2 ? j + 1 : j;
-        const [a, b] = [{ ...p.convT, chain: c1 }, { ...q.convT, chain: c2 }];
-        calls.push({ shape: plans[e].shape, exec: (s, d) => convTransposePair(s, a, b, d) });
+        const pair = prepareConvTransposePair({ ...p.convT, chain: c1 }, { ...q.convT, chain: c2 });
+        pairs.push(pair);
+        calls.push({ shape: plans[e].shape, exec: (s, d) => pair.run(s, d) });
         k = e;
       } else calls.push(p);
     }
+    for (const pair of owned.pairs) pair.free();
+    owned.pairs = pairs;
     last = { x: seen(shapeOnly[0]), rest: ins.slice(1).map(seen), calls };
     return calls;
   };
-  return {
+  const impl: OpImpl = {
     run(ctx, ins) {
       const x = ins[0]?.data;
       const calls = x instanceof Float32Array ? planned(ctx, ins) : undefined;
@@ -292,7 +299,15 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
       return [t!];
     },
   };
+  RELEASE.register(impl, owned);
+  return impl;
 }
+
+/** Frees a collected pipeline's blocks in the kernels' memory (held values, prepared pairs). */
+const RELEASE = new FinalizationRegistry<{ pairs: { free(): void }[]; held: (WasmBuffer | undefined)[] }>((o) => {
+  for (const p of o.pairs) p.free();
+  for (const b of o.held) b?.free();
+});
 
 /**
  * The steps of `next` when it is a chain that a ConvTransposes pair can apply to `conv`'s
