@@ -12,8 +12,10 @@ pub mod fused;
 pub mod layout;
 pub mod matmul;
 pub mod numeric;
+pub mod permute;
 pub mod qdq_table;
 pub mod quant;
+pub mod softmax;
 pub mod transpose;
 
 use layout::Geom;
@@ -280,6 +282,24 @@ pub fn gemm_stepwise_f32(a: usize, b: usize, c: usize, params: usize) {
             p[6] as usize,
         )
     }
+}
+
+/// Permutes 4-byte elements ([`permute::permute4`]): `params` points to u32 `[rank,
+/// shape[0..rank], st[0..rank]]` (the output's shape, the input's stride per output axis).
+#[wasm_bindgen]
+pub fn permute_x32(src: usize, dst: usize, params: usize) {
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 1 + 2 * permute::MAX_RANK) };
+    let rank = p[0] as usize;
+    if rank == 0 || rank > permute::MAX_RANK {
+        return;
+    }
+    let mut shape = [0usize; permute::MAX_RANK];
+    let mut st = [0usize; permute::MAX_RANK];
+    for d in 0..rank {
+        shape[d] = p[1 + d] as usize;
+        st[d] = p[1 + rank + d] as usize;
+    }
+    unsafe { permute::permute4(src as *const u32, dst as *mut u32, rank, &shape, &st) }
 }
 
 /// Softmax over the middle axis of `outer` x `axis` x `inner` f32 (lanes over `inner`).

@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { broadcastShape, broadcastTo, type NumArray, softmaxInner } from "../numeric.ts";
+import { broadcastShape, broadcastTo, K_MIN, type NumArray, softmaxInner, softmaxOnKernel } from "../numeric.ts";
 import { conv, gemm, GEMM_KERNEL_MIN, pool } from "../numeric_nn.ts";
 import { gemmStepwise } from "../../kernels/mod.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
@@ -29,25 +29,33 @@ import {
   unsupported,
 } from "./types.ts";
 import type { NodeProto } from "../model.ts";
+import type { KernelStage } from "./fused.ts";
 
-function softmaxOp(log: boolean): OpImpl {
+/** Softmax's [outer, axis, inner] view of `x` (opset < 13: everything from `axis` on as one axis). */
+function softmaxView(ctx: OpContext, x: Tensor, a: Attrs): [number, number, number] {
+  const r = x.shape.length;
+  if (ctx.opset < 13) {
+    const ax = normAxis(ctx, attrInt(a, "axis", 1), r);
+    return [sizeOf(x.shape.slice(0, ax)), sizeOf(x.shape.slice(ax)), 1];
+  }
+  const ax = normAxis(ctx, attrInt(a, "axis", -1), r);
+  return [sizeOf(x.shape.slice(0, ax)), x.shape[ax], sizeOf(x.shape.slice(ax + 1))];
+}
+
+/** Softmax / LogSoftmax; a kernel stage (joins pipelines) where it runs on the kernels. */
+function softmaxOp(log: boolean): KernelStage {
   return {
+    plan(ctx, ins, a) {
+      const x = need(ctx, ins[0], 0);
+      if (log || x.dtype !== "float32" || sizeOf(x.shape) < K_MIN) return undefined;
+      const [outer, axis, inner] = softmaxView(ctx, x, a);
+      return { shape: [...x.shape], exec: (s, d) => softmaxOnKernel(s, d, outer, axis, inner) };
+    },
     run(ctx, ins, a) {
-      const x = need(ctx, ins[0], 0), r = x.shape.length;
+      const x = need(ctx, ins[0], 0);
       const out = ctx.alloc(x.dtype, x.shape);
       if (x.data.length === 0) return [out];
-      let outer: number, axis: number, inner: number;
-      if (ctx.opset < 13) {
-        const ax = normAxis(ctx, attrInt(a, "axis", 1), r);
-        outer = sizeOf(x.shape.slice(0, ax));
-        axis = sizeOf(x.shape.slice(ax));
-        inner = 1;
-      } else {
-        const ax = normAxis(ctx, attrInt(a, "axis", -1), r);
-        outer = sizeOf(x.shape.slice(0, ax));
-        axis = x.shape[ax];
-        inner = sizeOf(x.shape.slice(ax + 1));
-      }
+      const [outer, axis, inner] = softmaxView(ctx, x, a);
       softmaxInner(x.data as NumArray, out.data as NumArray, outer, axis, inner, log);
       return [out];
     },
