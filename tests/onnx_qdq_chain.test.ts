@@ -239,26 +239,30 @@ describe("chain kernel: the steps after an 8-bit qdq as a table", () => {
 
 describe("Softmax and Transpose as pipeline stages", () => {
   const s = 1 / 255;
-  const init = { s: tensor("float32", [], [s]), z: zpTensor("uint8", 0), w: f32([1, 16, 1, 1], 9) };
+  const init = { s: tensor("float32", [], [s]), z: zpTensor("uint8", 0) };
   const qdq = (from: string, to: string): NodeProto[] => [
     n("QuantizeLinear", [from, "s", "z"], `${to}_q`),
     n("DequantizeLinear", [`${to}_q`, "s", "z"], to),
   ];
-  test("YOLOv8's distribution head: Softmax -> QDQ -> Transpose in one pipeline, then a 1x1 Conv", () => {
-    const x = tensor("float32", [1, 300, 4, 16], grid(300 * 64, 0.05, 12));
-    const { opt, a, b } = both({
-      nodes: [
-        n("Softmax", ["x"], "p", { axis: -1 }),
-        ...qdq("p", "pq"),
-        n("Transpose", ["pq"], "t", { perm: [0, 3, 2, 1] }),
-        n("Conv", ["t", "w"], "y", { kernel_shape: [1, 1] }),
-      ],
-      x,
-      init,
+  for (const [boxes, m, bias] of [[300, 1, false], [600, 1, false], [600, 3, true]] as const) {
+    test(`YOLOv8's distribution head, ${boxes} boxes: Softmax -> QDQ -> Transpose -> 1x1 Conv (${m} out, bias ${bias})`, () => {
+      const x = tensor("float32", [1, boxes, 4, 16], grid(boxes * 64, 0.05, 12));
+      const { opt, a, b } = both({
+        nodes: [
+          n("Softmax", ["x"], "p", { axis: -1 }),
+          ...qdq("p", "pq"),
+          n("Transpose", ["pq"], "t", { perm: [0, 3, 2, 1] }),
+          n("Conv", bias ? ["t", "wm", "bm"] : ["t", "wm"], "y", { kernel_shape: [1, 1] }),
+        ],
+        x,
+        init: { ...init, wm: f32([m, 16, 1, 1], 9), bm: f32([m], 10) },
+      });
+      sameBits(a, b);
+      // a 1x1 Conv joins; its gemm runs on the kernel from m * pixels * c >= 32768 (below:
+      // the stages one by one)
+      assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["KernelPipeline"]);
     });
-    sameBits(a, b);
-    assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["KernelPipeline", "Conv"]);
-  });
+  }
   for (const [axis, perm] of [[1, [0, 2, 1]], [2, [1, 0, 2]]] as const) {
     test(`Softmax on axis ${axis} -> Transpose [${perm}] -> QDQ`, () => {
       const x = tensor("float32", [3, 40, 24], grid(3 * 40 * 24, 0.1, 13));

@@ -64,6 +64,11 @@ export interface KernelStage extends OpImpl {
    * `ins[0]` only the shape and dtype are looked at), else undefined.
    */
   plan(ctx: OpContext, ins: (Tensor | undefined)[], attrs: Attrs): StagePlan | undefined;
+  /**
+   * Whether this node may join a pipeline at all, from what is known at load time (a
+   * pipeline whose stage does not plan runs every stage one by one); absent: always.
+   */
+  joins?(attrs: Attrs, node: NodeProto, constants: ReadonlyMap<string, Tensor>): boolean;
 }
 
 /** Runs `members` one by one on `values` (fallback of the fused ops); returns the last output. */
