@@ -276,3 +276,33 @@ describe("Softmax and Transpose as pipeline stages", () => {
     });
   }
 });
+
+describe("chains with operands along two axes (LayerNorm's rows and columns)", () => {
+  test("the per-row operand runs as a tensor, refreshed on every run; bits of the nodes one by one", () => {
+    const s = 0.02,
+      init = {
+        s: tensor("float32", [], [s]),
+        z: zpTensor("int8", 3),
+        g: f32([120], 21),
+        b: f32([120], 22),
+      };
+    const nodes: NodeProto[] = [
+      n("ReduceMean", ["x"], "mu", { axes: [-1] }),
+      n("Sub", ["x", "mu"], "d"),
+      n("ReduceMax", ["d"], "r", { axes: [-1] }),
+      n("Div", ["d", "r"], "q0"),
+      n("QuantizeLinear", ["q0", "s", "z"], "q1"),
+      n("DequantizeLinear", ["q1", "s", "z"], "q2"),
+      n("Mul", ["q2", "g"], "m"),
+      n("QuantizeLinear", ["m", "s", "z"], "m1"),
+      n("DequantizeLinear", ["m1", "s", "z"], "m2"),
+      n("Add", ["m2", "b"], "y"),
+    ];
+    const x = tensor("float32", [1, 40, 120], grid(4800, s, 23));
+    const { opt, plain, a, b } = both({ nodes, x, init });
+    sameBits(a, b);
+    assert.ok(opt.executionPlan().some((p) => p.opType === "ElementwiseChain" && p.name.startsWith("Div_q0+")));
+    const x2 = tensor("float32", [1, 40, 120], grid(4800, s, 24));
+    sameBits(opt.run({ x: x2 }).y.data as Float32Array, plain.run({ x: x2 }).y.data as Float32Array);
+  });
+});

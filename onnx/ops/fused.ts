@@ -23,7 +23,7 @@ import {
   type ConvTransposeStage,
   type QdqStep,
 } from "../../kernels/fused.ts";
-import { K_MIN } from "../numeric.ts";
+import { broadcastShape, broadcastTo, K_MIN } from "../numeric.ts";
 import { type ConvParams, convTranspose2dKernel, convTransposeOnKernel, kernelGeometry } from "../numeric_nn.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
 import { convTransposeGeometry } from "./extra.ts";
@@ -177,7 +177,10 @@ export function elementwiseChain(members: Member[], ops: ChainOp[], value: strin
       const { x, steps } = plan(ctx, ins);
       return steps && {
         shape: x.shape,
-        exec: (src, dst) => kChain(src, dst, steps.inner, steps.channels, steps.steps),
+        exec: (src, dst) => {
+          steps.fill();
+          kChain(src, dst, steps.inner, steps.channels, steps.steps);
+        },
         inPlace: true,
         chain: steps,
       };
@@ -186,6 +189,7 @@ export function elementwiseChain(members: Member[], ops: ChainOp[], value: strin
       const { x, byName, steps } = plan(ctx, ins);
       if (steps) {
         const out = ctx.alloc("float32", x.shape);
+        steps.fill();
         kChain(x.data as Float32Array, out.data as Float32Array, steps.inner, steps.channels, steps.steps);
         return [out];
       }
@@ -315,13 +319,21 @@ function pairChain(conv: StagePlan, next: StagePlan | undefined): ChainStep[] | 
 /** An empty float32 array: the data of a value whose shape alone a plan looks at. */
 const FLOATS = new Float32Array(0);
 
+/**
+ * The kernel steps of a chain over a value of `shape`: operands as scalars, per-channel
+ * values (one axis for the whole chain) or tensors of the value's shape. An operand that
+ * broadcasts to the value's shape in another way (a second per-channel axis: LayerNorm's
+ * per-row statistics next to its per-column weights) becomes a tensor: a block the size of
+ * the value that `fill` writes from the operand's current data before every kernel call.
+ */
 function kernelSteps(
   shape: number[],
   ops: ChainOp[],
   byName: Map<string, Tensor>,
-): { steps: ChainStep[]; inner: number; channels: number } | undefined {
+): { steps: ChainStep[]; inner: number; channels: number; fill: () => void } | undefined {
   let axis = -1;
   const steps: ChainStep[] = [];
+  const spread: (() => void)[] = [];
   for (const o of ops) {
     if (o.kind !== "binary") {
       steps.push(o);
@@ -329,16 +341,22 @@ function kernelSteps(
     }
     const t = byName.get(o.operand);
     if (!t) return undefined;
-    const fit = o.axis === undefined ? operandFit(t, shape) : axisFit(t, shape, o.axis);
-    if (!fit) return undefined;
-    const values = t.data as Float32Array;
-    if (fit.kind === "channel") {
-      if (axis >= 0 && axis !== fit.axis) return undefined;
-      axis = fit.axis;
+    let fit = o.axis === undefined ? operandFit(t, shape) : axisFit(t, shape, o.axis);
+    if (fit?.kind === "channel" && axis >= 0 && axis !== fit.axis) fit = undefined;
+    if (!fit) {
+      const to = t.dtype === "float32" && o.axis === undefined ? broadcastShape(t.shape, shape) : null;
+      if (!to || to.length !== shape.length || to.some((d, i) => d !== shape[i])) return undefined;
+      const values = new Float32Array(sizeOf(shape)), data = t.data as Float32Array, from = [...t.shape];
+      spread.push(() => broadcastTo(values, shape, data, from));
+      steps.push({ op: o.op, b: { kind: "tensor", values }, reverse: o.reverse });
+      continue;
     }
+    const values = t.data as Float32Array;
+    if (fit.kind === "channel") axis = fit.axis;
     const b = fit.kind === "scalar" ? { kind: "scalar" as const, value: values[0] } : { kind: fit.kind, values };
     steps.push({ op: o.op, b, reverse: o.reverse });
   }
-  if (axis < 0) return { steps, inner: sizeOf(shape) || 1, channels: 1 };
-  return { steps, inner: sizeOf(shape.slice(axis + 1)) || 1, channels: shape[axis] };
+  const fill = () => spread.forEach((f) => f());
+  if (axis < 0) return { steps, inner: sizeOf(shape) || 1, channels: 1, fill };
+  return { steps, inner: sizeOf(shape.slice(axis + 1)) || 1, channels: shape[axis], fill };
 }
