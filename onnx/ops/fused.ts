@@ -65,8 +65,9 @@ export interface KernelStage extends OpImpl {
    */
   plan(ctx: OpContext, ins: (Tensor | undefined)[], attrs: Attrs): StagePlan | undefined;
   /**
-   * Whether this node may join a pipeline at all, from what is known at load time (a
-   * pipeline whose stage does not plan runs every stage one by one); absent: always.
+   * Whether this node may join a pipeline at all, from what is known at load time (when a
+   * stage does not plan, the pipeline runs the stages before it on the kernels and the
+   * others one by one); absent: always.
    */
   joins?(attrs: Attrs, node: NodeProto, constants: ReadonlyMap<string, Tensor>): boolean;
 }
@@ -202,8 +203,8 @@ export function elementwiseChain(members: Member[], ops: ChainOp[], value: strin
 
 /**
  * Kernel stages (fused ConvTranspose, chains) run back to back with the values in between
- * kept in the kernels' memory (no copy out and back in); the nodes one by one when a
- * stage's kernel does not apply. `stages[k]` reads `inputs[k]` (names of the pipeline
+ * kept in the kernels' memory (no copy out and back in); from the first stage whose kernel
+ * does not apply on, the nodes one by one. `stages[k]` reads `inputs[k]` (names of the pipeline
  * node's inputs, by position), the first of which is the previous stage's output for k > 0.
  * @example `pipeline([convStage, chainStage], [[0, 1, 2], [-1, 3]])`
  */
@@ -233,8 +234,9 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
   });
   const sameShape = (a: readonly number[], b: readonly number[]) =>
     a.length === b.length && a.every((d, i) => d === b[i]);
-  let last: { x: Seen; rest: Seen[]; calls: Call[] } | undefined;
-  const planned = (ctx: OpContext, ins: (Tensor | undefined)[]): Call[] | undefined => {
+  let last: { x: Seen; rest: Seen[]; calls: Call[]; done: number } | undefined;
+  // the kernel calls of the first `done` stages (those that plan; the rest run one by one)
+  const planned = (ctx: OpContext, ins: (Tensor | undefined)[]): { calls: Call[]; done: number } | undefined => {
     const x = ins[0]!;
     if (
       last && last.rest.length === ins.length - 1 && last.x.t!.dtype === x.dtype && sameShape(last.x.shape, x.shape) &&
@@ -244,7 +246,7 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
           (t.data.length !== 1 || Object.is(r.v, t.data[0]))));
       })
     ) {
-      return last.calls;
+      return last;
     }
     // plans look at the shape and dtype of their first input only: give them no data to keep
     const shapeOnly = [{ ...x, data: FLOATS }, ...ins.slice(1)];
@@ -256,10 +258,11 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
       ) => (i < 0 ? { data: FLOATS, shape: shape!, dtype: "float32" as const } : shapeOnly[i]));
       ctx.node = stages[k].node;
       const p = stages[k].op.plan(ctx, sIns, stages[k].attrs);
-      if (!p) return undefined;
+      if (!p) break;
       plans.push(p);
       shape = p.shape;
     }
+    if (plans.length === 0) return undefined;
     // two ConvTransposes in a row that tile, each with the chain that follows it, run as
     // one streamed call (no tensor in between)
     const calls: Call[] = [];
@@ -273,14 +276,16 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
         k = e;
       } else calls.push(p);
     }
-    last = { x: seen(shapeOnly[0]), rest: ins.slice(1).map(seen), calls };
-    return calls;
+    last = { x: seen(shapeOnly[0]), rest: ins.slice(1).map(seen), calls, done: plans.length };
+    return last;
   };
   return {
     run(ctx, ins) {
       const x = ins[0]?.data;
-      const calls = x instanceof Float32Array ? planned(ctx, ins) : undefined;
-      if (calls) {
+      const plan = x instanceof Float32Array ? planned(ctx, ins) : undefined;
+      let t = ins[0], from = 0;
+      if (plan) {
+        const calls = plan.calls;
         let src: Float32Array | WasmBuffer = x as Float32Array;
         for (let k = 0; k < calls.length - 1; k++) {
           const dst: WasmBuffer = calls[k].inPlace && src instanceof WasmBuffer
@@ -291,10 +296,10 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
         }
         const out = ctx.alloc("float32", calls[calls.length - 1].shape);
         calls[calls.length - 1].exec(src, out.data as Float32Array);
-        return [out];
+        if (plan.done === stages.length) return [out];
+        [t, from] = [out, plan.done];
       }
-      let t = ins[0];
-      for (let k = 0; k < stages.length; k++) {
+      for (let k = from; k < stages.length; k++) {
         ctx.node = stages[k].node;
         [t] = stages[k].op.run(ctx, inputs[k].map((i) => (i < 0 ? t : ins[i])), stages[k].attrs);
       }
