@@ -22,7 +22,7 @@ import { prng } from "../tests/fixtures/make_fixtures.ts";
 import { loadProgram } from "../tests/fixtures/reference.ts";
 import { runQuantizedOnnx } from "../tests/fixtures/ort.ts";
 import { ASSETS, compiledModel, MODELS } from "./models.ts";
-import { type BenchRow, medianMs, runtimeName } from "./row.ts";
+import { type BenchRow, medianMs, pairedMedianMs, runtimeName } from "./row.ts";
 import { reshaped, ZOO } from "../tests/zoo/models.ts";
 import { prepare } from "../tests/zoo/zoo.ts";
 
@@ -54,25 +54,6 @@ export function qdqPeer(
   const zm = z.shape.join() === m.shape.join() ? z : reshaped(z, `${z.name}_${m.shape.slice(2).join("x")}`, m.shape);
   const p = prepare(zm);
   return { path: join(p.dir, "qdq.onnx"), input: zm.input, x: p.eval[0] };
-}
-
-/**
- * Median ms of an async function (the peer's session.run) over `runs` runs after 2 warm-ups.
- *
- * @example
- * ```ts
- * const ms = await medianAsyncMs(() => session.run(feeds), 5);
- * ```
- */
-export async function medianAsyncMs(fn: () => Promise<unknown>, runs: number): Promise<number> {
-  for (let i = 0; i < 2; i++) await fn();
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    t.push(performance.now() - t0);
-  }
-  return t.sort((a, b) => a - b)[Math.floor(t.length / 2)];
 }
 
 /**
@@ -118,14 +99,17 @@ export async function emulatorBench(): Promise<BenchRow[]> {
     const equal = want.every((w, i) => w.length === outs[i].length && w.every((v, k) => v === outs[i][k]));
 
     const q = qdqPeer(m);
-    const infer = medianMs(() => inst.infer(q.x), { warmup: 2, minRuns: m.runs, minMs: 200 });
     const session = await ort.InferenceSession.create(q.path, {
       graphOptimizationLevel: "all",
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
     });
     const feeds = { [q.input]: new ort.Tensor("float32", q.x, m.shape) };
-    const peer = await medianAsyncMs(() => session.run(feeds), m.runs);
+    const [infer, peer] = await pairedMedianMs(() => inst.infer(q.x), () => session.run(feeds), {
+      warmup: 2,
+      minRuns: m.runs,
+      minMs: 400,
+    });
     rows.push({
       bench: m.bench,
       runtime: runtimeName(),
