@@ -47,6 +47,7 @@ export interface KernelExports {
   ): number;
   conv_transpose_pair_scratch_f32(params: number): number;
   chain_f32(src: number, dst: number, len: number, inner: number, count: number, prog: number, nsteps: number): void;
+  softmax_chain_f32(src: number, dst: number, rows: number, cols: number, prog: number, nsteps: number): void;
   set_dequantize_narrow_loads(on: boolean): void;
 }
 

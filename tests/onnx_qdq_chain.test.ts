@@ -5,7 +5,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type AttrValue, type NodeProto, type Tensor, tensor } from "../onnx/mod.ts";
-import { chain, type ChainStep } from "../kernels/fused.ts";
+import { chain, type ChainStep, softmaxChain } from "../kernels/fused.ts";
+import { softmax } from "../kernels/mod.ts";
 import { both, f32, n, rand, sameBits } from "./helpers/optimize_cases.ts";
 
 /** `count` floats around `scale`'s quantization grid: ties, specials, saturating values. */
@@ -304,5 +305,33 @@ describe("chains with operands along two axes (LayerNorm's rows and columns)", (
     assert.ok(opt.executionPlan().some((p) => p.opType === "ElementwiseChain" && p.name.startsWith("Div_q0+")));
     const x2 = tensor("float32", [1, 40, 120], grid(4800, s, 24));
     sameBits(opt.run({ x: x2 }).y.data as Float32Array, plain.run({ x: x2 }).y.data as Float32Array);
+  });
+});
+
+describe("softmaxChain: a Softmax and the chain after it in one pass", () => {
+  for (const [rows, cols] of [[300, 16], [7, 1000], [33, 6], [2, 3]] as const) {
+    test(`[${rows}, ${cols}]: the bits of softmax, then chain`, () => {
+      const x = grid(rows * cols, 0.3, 31);
+      for (
+        const steps of [
+          [{ kind: "qdq", scale: 1 / 255, zeroPoint: 0, type: "uint8" }],
+          [
+            { kind: "qdq", scale: 0.01, zeroPoint: -3, type: "int8" },
+            { op: "mul", b: { kind: "scalar", value: 1.7 } },
+            {
+              kind: "sigmoid",
+            },
+          ],
+        ] as ChainStep[][]
+      ) {
+        const sm = softmax(x, [rows, cols], new Float32Array(x.length));
+        const want = chain(sm, new Float32Array(x.length), x.length, 1, steps);
+        sameBits(softmaxChain(x, [rows, cols], steps, new Float32Array(x.length)), want);
+      }
+    });
+  }
+  test("per-channel operands are refused", () => {
+    const steps: ChainStep[] = [{ op: "add", b: { kind: "channel", values: new Float32Array(4) } }];
+    assert.throws(() => softmaxChain(new Float32Array(8), [2, 4], steps, new Float32Array(8)), /only scalars/);
   });
 });

@@ -240,6 +240,38 @@ pub fn softmax_f32(src: usize, dst: usize, rows: usize, cols: usize) {
     unsafe { numeric::softmax(src as *const f32, dst as *mut f32, rows, cols) }
 }
 
+/// Softmax along the last axis of `rows` x `cols` f32, then `nsteps` chain steps at `prog`
+/// (as [`chain_f32`]; per-channel and tensor operands refused) on each block of rows
+/// ([`softmax::softmax_then`]).
+#[wasm_bindgen]
+pub fn softmax_chain_f32(
+    src: usize,
+    dst: usize,
+    rows: usize,
+    cols: usize,
+    prog: usize,
+    nsteps: usize,
+) {
+    let Some(steps) = chain::Step::read_all(prog, nsteps, false) else {
+        return;
+    };
+    if steps[..nsteps]
+        .iter()
+        .any(|s| matches!(s, chain::Step::Binary(_, chain::Operand::Channel(_))))
+    {
+        return;
+    }
+    unsafe {
+        softmax::softmax_then(
+            src as *const f32,
+            dst as *mut f32,
+            rows,
+            cols,
+            &steps[..nsteps],
+        )
+    }
+}
+
 /// `C[m, n] (+)= A[m, k] B[k, n]` f32; the 9 parameters (ars, acs, brs, m, n, k,
 /// accumulate, 0, 0) are u32 at `params`.
 #[wasm_bindgen]

@@ -13,13 +13,18 @@
 //!   the sign of a zero `m` changes no result (`x - 0` and `x - (-0)` differ only for
 //!   `x = ±0`, where `exp` gives 1 either way), so `m` may be found in any order.
 //!
+//! [`softmax_then`] applies element-wise chain steps to each block of rows right after it
+//! (the QDQ graphs' quantize-dequantize of the probabilities), in the cache.
+//!
 //! Rows of at most [`BLOCK_COLS`] values, a multiple of 4, go four at a time: the maxima
 //! and the partial sums of four rows are transposed (4x4, XNNPACK-style shuffles) so that
 //! each row's lanes reduce with vertical operations, in the order written above.
 
+use crate::chain::{self, Step};
 use crate::numeric::exp_one;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use crate::numeric::simd;
+use crate::qdq_table::Table;
 
 /// Longest row (a multiple of 4) that takes the four-rows path of [`softmax`].
 pub const BLOCK_COLS: usize = 1024;
@@ -29,6 +34,41 @@ pub const BLOCK_COLS: usize = 1024;
 /// # Safety
 /// Valid for `rows * cols` floats each.
 pub unsafe fn softmax(src: *const f32, dst: *mut f32, rows: usize, cols: usize) {
+    softmax_then(src, dst, rows, cols, &[]);
+}
+
+/// [`softmax`], then the element-wise `steps` (scalar operands, activations, qdq: no
+/// per-channel or tensor operand) on each block of rows while it is in the L1 cache: the
+/// bits of [`softmax`] followed by [`crate::chain::chain`], one pass over memory instead
+/// of two.
+///
+/// # Safety
+/// As [`softmax`]; `steps` without per-channel or tensor operands.
+pub unsafe fn softmax_then(
+    src: *const f32,
+    dst: *mut f32,
+    rows: usize,
+    cols: usize,
+    steps: &[Step],
+) {
+    if steps.is_empty() || cols == 0 {
+        return softmax_rows(src, dst, rows, cols);
+    }
+    let table = Table::new(steps, 1, rows * cols);
+    // blocks of about one chain strip, a multiple of 4 rows
+    let block = ((chain::STRIP / cols) & !3).max(4);
+    let mut r = 0usize;
+    while r < rows {
+        let n = block.min(rows - r);
+        softmax_rows(src.add(r * cols), dst.add(r * cols), n, cols);
+        chain::plane(steps, table.as_ref(), dst.add(r * cols), n * cols, 0);
+        r += n;
+    }
+}
+
+/// [`softmax`] of `rows` rows.
+#[inline(always)]
+unsafe fn softmax_rows(src: *const f32, dst: *mut f32, rows: usize, cols: usize) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     let k = simd::ExpK::new();
     #[allow(unused_mut)]

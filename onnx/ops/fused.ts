@@ -22,6 +22,7 @@ import {
   convTransposePairs,
   type ConvTransposeStage,
   type QdqStep,
+  softmaxChain,
 } from "../../kernels/fused.ts";
 import { broadcastShape, broadcastTo, K_MIN } from "../numeric.ts";
 import { type ConvParams, convTranspose2dKernel, convTransposeOnKernel, kernelGeometry } from "../numeric_nn.ts";
@@ -53,6 +54,8 @@ export interface StagePlan {
   convT?: ConvTransposeStage;
   /** `exec` may write over its source (an element-wise chain). */
   inPlace?: boolean;
+  /** For a Softmax along the last axis: its rows (a chain after it may run in the same call). */
+  softmax?: { rows: number; cols: number };
   /** For an element-wise chain: its kernel steps and blocks (a pair of ConvTransposes may apply it). */
   chain?: { steps: ChainStep[]; inner: number; channels: number };
 }
@@ -264,12 +267,18 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
     }
     if (plans.length === 0) return undefined;
     // two ConvTransposes in a row that tile, each with the chain that follows it, run as
-    // one streamed call (no tensor in between)
+    // one streamed call (no tensor in between); so do a Softmax and its chain
     const calls: Call[] = [];
     for (let k = 0; k < plans.length; k++) {
       const p = plans[k];
       const c1 = p.convT && pairChain(p, plans[k + 1]), j = c1 ? k + 2 : k + 1, q = plans[j];
-      if (p.convT && q?.convT && convTransposePairs(p.convT.g, q.convT.g)) {
+      const after = plans[k + 1]?.chain;
+      if (p.softmax && after?.steps.every((s) => !("op" in s) || s.b.kind === "scalar")) {
+        // a Softmax and the chain after it (scalar operands): one pass (softmaxChain)
+        const { rows, cols } = p.softmax;
+        calls.push({ shape: p.shape, exec: (s, d) => softmaxChain(s, [rows, cols], after.steps, d) });
+        k++;
+      } else if (p.convT && q?.convT && convTransposePairs(p.convT.g, q.convT.g)) {
         const c2 = pairChain(q, plans[j + 1]), e = c2 ? j + 1 : j;
         const [a, b] = [{ ...p.convT, chain: c1 }, { ...q.convT, chain: c2 }];
         calls.push({ shape: plans[e].shape, exec: (s, d) => convTransposePair(s, a, b, d) });

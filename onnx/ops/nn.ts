@@ -46,11 +46,16 @@ function softmaxView(ctx: OpContext, x: Tensor, a: Attrs): [number, number, numb
 /** Softmax / LogSoftmax; a kernel stage (joins pipelines) where it runs on the kernels. */
 function softmaxOp(log: boolean): KernelStage {
   return {
+    joins: () => !log, // LogSoftmax has no kernel
     plan(ctx, ins, a) {
       const x = need(ctx, ins[0], 0);
       if (log || x.dtype !== "float32" || sizeOf(x.shape) < K_MIN) return undefined;
       const [outer, axis, inner] = softmaxView(ctx, x, a);
-      return { shape: [...x.shape], exec: (s, d) => softmaxOnKernel(s, d, outer, axis, inner) };
+      return {
+        shape: [...x.shape],
+        exec: (s, d) => softmaxOnKernel(s, d, outer, axis, inner),
+        softmax: inner === 1 ? { rows: outer, cols: axis } : undefined,
+      };
     },
     run(ctx, ins, a) {
       const x = need(ctx, ins[0], 0);
