@@ -47,4 +47,4 @@ export {
   softmaxAxis,
   sub,
 } from "./numeric.ts";
-export { permute, permuteForm } from "./permute.ts";
+export { conv1x1Permuted, permute, permuteForm } from "./permute.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { WasmBuffer } from "./arena.ts";
+import { WasmBuffer } from "./arena.ts";
 import { callKernel, checkCount, checkOperand } from "./call.ts";
 import { kernelExports } from "./wasm.ts";
 
@@ -94,6 +94,64 @@ export function permute<D extends Float32Array | WasmBuffer>(
     [{ name: "dst", value: dst, bytes: 4 * n }],
     params,
     ([s], [d], p) => kernelExports().permute_x32(s, d, p),
+  );
+  return dst;
+}
+
+/**
+ * A 1x1 convolution of a permuted input, read through the permutation (no transposed
+ * copy; kernels/src/permute.rs): `dst[o, q] = sum over ch of w[o * c + ch] * src[base(q) + ch]`
+ * for `o < m` and every pixel `q` of `pixels` (row-major: the output's order), `base(q)` the
+ * dot product of the pixel's index with `strides`. The channels of a pixel are contiguous
+ * in `src`. The sums are the gemm kernel's (from +0, float32 multiply then add, in order of
+ * the channels): the bits of the permutation followed by the 1x1 Conv on the kernels.
+ *
+ * @throws {RangeError} on sizes that do not fit.
+ * @example
+ * ```ts
+ * import { conv1x1Permuted } from "./permute.ts";
+ * // x [3 pixels, 2 channels], w [1, 2]: y[q] = 1 * x[q, 0] + 10 * x[q, 1]
+ * const y = conv1x1Permuted(new Float32Array([1, 2, 3, 4, 5, 6]), new Float32Array([1, 10]), new Float32Array(3), 1, 2, [3], [2]);
+ * console.log(y); // Float32Array [21, 43, 65]
+ * ```
+ */
+export function conv1x1Permuted<D extends Float32Array | WasmBuffer>(
+  src: Float32Array | WasmBuffer,
+  w: Float32Array,
+  dst: D,
+  m: number,
+  c: number,
+  pixels: readonly number[],
+  strides: readonly number[],
+): D {
+  const fn = "conv1x1Permuted";
+  const rank = pixels.length;
+  if (
+    rank === 0 || rank > PERMUTE_MAX_RANK || strides.length !== rank ||
+    [m, c, ...pixels, ...strides].some((d) => !Number.isSafeInteger(d) || d < 0 || d > 0xffffffff)
+  ) {
+    throw new RangeError(`${fn}: pixels [${pixels}] and strides [${strides}] must be 1 to 6 u32 each`);
+  }
+  checkOperand(fn, "src", src, [Float32Array]);
+  checkOperand(fn, "w", w, [Float32Array]);
+  checkOperand(fn, "dst", dst, [Float32Array]);
+  const n = pixels.reduce((a, b) => a * b, 1);
+  checkCount(fn, "w", w, m * c, 4);
+  checkCount(fn, "dst", dst, m * n, 4);
+  if (m * n === 0) return dst;
+  const need = pixels.reduce((a, d, i) => a + (d - 1) * strides[i], 0) + c;
+  const have = src instanceof WasmBuffer ? src.byteLength >>> 2 : src.length;
+  if (have < need) throw new RangeError(`${fn}: src must have at least ${need} elements, got ${have}`);
+  const params = new Array(3 + 2 * PERMUTE_MAX_RANK).fill(0);
+  [params[0], params[1], params[2]] = [m, c, rank];
+  pixels.forEach((d, i) => (params[3 + i] = d));
+  strides.forEach((s, i) => (params[3 + rank + i] = s));
+  callKernel(
+    fn,
+    [{ name: "src", value: src, bytes: 4 * have }, { name: "w", value: w, bytes: 4 * m * c }],
+    [{ name: "dst", value: dst, bytes: 4 * m * n }],
+    params,
+    ([s, pw], [d], p) => kernelExports().conv1x1_permuted_f32(s, pw, d, p),
   );
   return dst;
 }

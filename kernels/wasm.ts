@@ -31,6 +31,7 @@ export interface KernelExports {
   softmax_f32(src: number, dst: number, rows: number, cols: number): void;
   softmax_axis_f32(src: number, dst: number, outer: number, axis: number, inner: number): void;
   permute_x32(src: number, dst: number, params: number): void;
+  conv1x1_permuted_f32(src: number, w: number, y: number, params: number): void;
   gemm_f32(a: number, b: number, c: number, params: number): void;
   gemm_stepwise_f32(a: number, b: number, c: number, params: number): void;
   conv_transpose_f32(x: number, w: number, bias: number, y: number, col: number, params: number): void;

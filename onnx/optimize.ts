@@ -26,9 +26,11 @@
  *    (`elementwiseChain`); bit-exact (same float32 operations in the same order, a NaN
  *    quantized to 0 as the runner stores it), with the original ops as the fallback when a
  *    run's shapes or dtypes do not fit the kernel.
- * 4. Pipelines: kernel stages (the fused steps of 2 and 3, and float32 Softmax and
- *    Transpose where they run on the kernels) that feed each other run as one step whose
+ * 4. Pipelines: kernel stages (the fused steps of 2 and 3, and float32 Softmax, Transpose
+ *    and 1x1 Conv where they run on the kernels) that feed each other run as one step whose
  *    values in between stay in the kernels' memory (`pipeline`): no copy out and back in.
+ *    Within one, a Softmax and the chain after it run in one pass, and a 1x1 Conv after a
+ *    Transpose reads through the permutation (no transposed copy); same bits.
  *
  * @example
  * ```ts

@@ -259,11 +259,24 @@ describe("Softmax and Transpose as pipeline stages", () => {
         init: { ...init, wm: f32([m, 16, 1, 1], 9), bm: f32([m], 10) },
       });
       sameBits(a, b);
-      // a 1x1 Conv joins; its gemm runs on the kernel from m * pixels * c >= 32768 (below:
-      // the stages one by one)
+      // a 1x1 Conv joins; its gemm runs on the kernel from m * pixels * c >= 32768 (then it
+      // reads the Softmax's output through the Transpose; below: the Conv runs alone)
       assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["KernelPipeline"]);
     });
   }
+  test("a Transpose that leaves the channels strided, then a 1x1 Conv: the Conv after the transpose", () => {
+    const x = tensor("float32", [1, 16, 40, 60], grid(16 * 2400, 0.05, 14));
+    const { opt, a, b } = both({
+      nodes: [
+        n("Transpose", ["x"], "t", { perm: [0, 1, 3, 2] }),
+        n("Conv", ["t", "wm", "bm"], "y", { kernel_shape: [1, 1] }),
+      ],
+      x,
+      init: { wm: f32([2, 16, 1, 1], 15), bm: f32([2], 16) },
+    });
+    sameBits(a, b);
+    assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["KernelPipeline"]);
+  });
   for (const [axis, perm] of [[1, [0, 2, 1]], [2, [1, 0, 2]]] as const) {
     test(`Softmax on axis ${axis} -> Transpose [${perm}] -> QDQ`, () => {
       const x = tensor("float32", [3, 40, 24], grid(3 * 40 * 24, 0.1, 13));

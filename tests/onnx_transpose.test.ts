@@ -5,7 +5,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { transpose } from "../onnx/numeric.ts";
-import { permute } from "../kernels/mod.ts";
+import { conv1x1Permuted, gemm, permute } from "../kernels/mod.ts";
 
 function reference(x: Float32Array, shape: number[], perm: number[]): Float32Array {
   const r = shape.length, out = new Float32Array(x.length), outShape = perm.map((p) => shape[p]);
@@ -56,5 +56,40 @@ describe("transpose", () => {
     assert.deepEqual(y7, reference(x7, s7, p7));
     assert.throws(() => permute(x7, s7, p7, new Float32Array(320)), RangeError);
     assert.throws(() => permute(new Float32Array(6), [2, 3], [0, 0], new Float32Array(6)), /not a permutation/);
+  });
+
+  test("conv1x1Permuted: the bits of permute, then the gemm kernel's 1x1 Conv", () => {
+    const specials = [NaN, Infinity, -Infinity, -0, 0, 1e30, -1e30];
+    const cases: [number[], number[], number][] = [
+      [[1, 37, 4, 16], [0, 3, 2, 1], 1],
+      [[1, 9, 5, 8], [0, 3, 1, 2], 3],
+      [[1, 6, 3], [0, 2, 1], 2],
+    ];
+    for (const [shape, perm, m] of cases) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const x = Float32Array.from({ length: n }, (_, i) => (i % 29 === 3 ? specials[i % 7] : Math.sin(i) * 3));
+      const t = permute(x, shape, perm, new Float32Array(n));
+      const c = shape[perm[1]], pixels = n / c;
+      const w = Float32Array.from({ length: m * c }, (_, i) => (i % 11 === 5 ? -0 : Math.cos(i) * 2));
+      const want = gemm(w, t, new Float32Array(m * pixels), m, pixels, c, {
+        aRowStride: c,
+        aColStride: 1,
+        bRowStride: pixels,
+      });
+      const inStr = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+      const pix = perm.slice(2);
+      const got = conv1x1Permuted(
+        x,
+        w,
+        new Float32Array(m * pixels),
+        m,
+        c,
+        pix.map((p) => shape[p]),
+        pix.map((p) => inStr[p]),
+      );
+      for (let i = 0; i < want.length; i++) {
+        if (!Object.is(got[i], want[i])) assert.fail(`[${shape}] perm [${perm}] element ${i}: ${got[i]} vs ${want[i]}`);
+      }
+    }
   });
 });

@@ -334,6 +334,36 @@ pub fn permute_x32(src: usize, dst: usize, params: usize) {
     unsafe { permute::permute4(src as *const u32, dst as *mut u32, rank, &shape, &st) }
 }
 
+/// A 1x1 convolution of a permuted input ([`permute::conv1x1_permuted`]): `params` points
+/// to u32 `[m, c, rank, shape[0..rank], st[0..rank]]` (the pixel axes and their strides in
+/// `src`; a pixel's `c` channels are contiguous).
+#[wasm_bindgen]
+pub fn conv1x1_permuted_f32(src: usize, w: usize, y: usize, params: usize) {
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 3 + 2 * permute::MAX_RANK) };
+    let (m, c, rank) = (p[0] as usize, p[1] as usize, p[2] as usize);
+    if rank == 0 || rank > permute::MAX_RANK {
+        return;
+    }
+    let mut shape = [0usize; permute::MAX_RANK];
+    let mut st = [0usize; permute::MAX_RANK];
+    for d in 0..rank {
+        shape[d] = p[3 + d] as usize;
+        st[d] = p[3 + rank + d] as usize;
+    }
+    unsafe {
+        permute::conv1x1_permuted(
+            src as *const f32,
+            w as *const f32,
+            y as *mut f32,
+            m,
+            c,
+            rank,
+            &shape,
+            &st,
+        )
+    }
+}
+
 /// Softmax over the middle axis of `outer` x `axis` x `inner` f32 (lanes over `inner`).
 #[wasm_bindgen]
 pub fn softmax_axis_f32(src: usize, dst: usize, outer: usize, axis: usize, inner: usize) {

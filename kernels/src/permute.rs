@@ -11,6 +11,9 @@
 //!   shuffles, four vector stores along `k`, as XNNPACK's wasmsimd transposes) with scalar
 //!   edges, so that the strided side stays within a few cache lines;
 //! - no axis contiguous: one element at a time.
+//!
+//! [`conv1x1_permuted`] is a 1x1 convolution that reads its input through a permutation
+//! (YOLOv8's distribution head: Transpose then a 1x1 Conv) instead of after one.
 
 /// Most axes of a permutation.
 pub const MAX_RANK: usize = 6;
@@ -150,6 +153,103 @@ unsafe fn tile(
             *o.add(a * oa + b) = *x.add(a + b * xb);
         }
         a += 1;
+    }
+}
+
+/// A 1x1 convolution of a permuted tensor, read through the permutation (no transposed
+/// copy): `y[o, q] = sum over c of w[o * c_n + c] * x(q, c)` for `o < m` and every pixel
+/// `q` of `shape[..rank]` (row-major, the output's pixel order), where the channels of a
+/// pixel are contiguous: `x(q, c) = src[i0 * st[0] + .. + ik * st[k] + c]`.
+///
+/// The sum of every output is the gemm kernel's ([`crate::numeric::gemm`]): from +0, one
+/// float32 multiply then one float32 add per channel, in order of `c`, so the bits are those
+/// of the permutation followed by the 1x1 convolution. Four pixels of the last axis go
+/// together: four vector loads of their channels and a 4x4 transpose give one vector per
+/// channel; other pixels, and channel counts that are not a multiple of 4, go one by one.
+///
+/// # Safety
+/// `src` holds every element addressed, `w` `m * c_n` floats, `y` `m` times the product of
+/// `shape[..rank]`; `y` overlaps neither; `0 < rank <= MAX_RANK`.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn conv1x1_permuted(
+    src: *const f32,
+    w: *const f32,
+    y: *mut f32,
+    m: usize,
+    c_n: usize,
+    rank: usize,
+    shape: &[usize],
+    st: &[usize],
+) {
+    let pixels: usize = shape[..rank].iter().product();
+    if pixels == 0 {
+        return;
+    }
+    let (nl, sl) = (shape[rank - 1], st[rank - 1]);
+    let mut idx = [0usize; MAX_RANK];
+    let (mut base, mut q0) = (0usize, 0usize);
+    loop {
+        for o in 0..m {
+            let wo = w.add(o * c_n);
+            let yo = y.add(o * pixels + q0);
+            #[allow(unused_mut)]
+            let mut j = 0usize;
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            if c_n % 4 == 0 {
+                use core::arch::wasm32::*;
+                while j + 4 <= nl {
+                    let p = src.add(base + j * sl);
+                    let mut acc = f32x4_splat(0.0);
+                    let mut k = 0usize;
+                    while k < c_n {
+                        let r0 = v128_load(p.add(k) as *const v128);
+                        let r1 = v128_load(p.add(sl + k) as *const v128);
+                        let r2 = v128_load(p.add(2 * sl + k) as *const v128);
+                        let r3 = v128_load(p.add(3 * sl + k) as *const v128);
+                        let t0 = i32x4_shuffle::<0, 4, 1, 5>(r0, r1);
+                        let t1 = i32x4_shuffle::<2, 6, 3, 7>(r0, r1);
+                        let t2 = i32x4_shuffle::<0, 4, 1, 5>(r2, r3);
+                        let t3 = i32x4_shuffle::<2, 6, 3, 7>(r2, r3);
+                        let ch = [
+                            i32x4_shuffle::<0, 1, 4, 5>(t0, t2),
+                            i32x4_shuffle::<2, 3, 6, 7>(t0, t2),
+                            i32x4_shuffle::<0, 1, 4, 5>(t1, t3),
+                            i32x4_shuffle::<2, 3, 6, 7>(t1, t3),
+                        ];
+                        for (i, v) in ch.iter().enumerate() {
+                            acc = f32x4_add(acc, f32x4_mul(*v, f32x4_splat(*wo.add(k + i))));
+                        }
+                        k += 4;
+                    }
+                    v128_store(yo.add(j) as *mut v128, acc);
+                    j += 4;
+                }
+            }
+            while j < nl {
+                let p = src.add(base + j * sl);
+                let mut s = 0f32;
+                for k in 0..c_n {
+                    s += *wo.add(k) * *p.add(k);
+                }
+                *yo.add(j) = s;
+                j += 1;
+            }
+        }
+        q0 += nl;
+        let mut d = rank - 1;
+        loop {
+            if d == 0 {
+                return;
+            }
+            d -= 1;
+            idx[d] += 1;
+            base += st[d];
+            if idx[d] < shape[d] {
+                break;
+            }
+            base -= st[d] * shape[d];
+            idx[d] = 0;
+        }
     }
 }
 

@@ -25,6 +25,7 @@ import {
   softmaxChain,
 } from "../../kernels/fused.ts";
 import { broadcastShape, broadcastTo, K_MIN } from "../numeric.ts";
+import { conv1x1Permuted } from "../../kernels/permute.ts";
 import { type ConvParams, convTranspose2dKernel, convTransposeOnKernel, kernelGeometry } from "../numeric_nn.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
 import { convTransposeGeometry } from "./extra.ts";
@@ -54,6 +55,10 @@ export interface StagePlan {
   convT?: ConvTransposeStage;
   /** `exec` may write over its source (an element-wise chain). */
   inPlace?: boolean;
+  /** For a Transpose: the input's shape and the permutation (a 1x1 Conv after it may read through it). */
+  permute?: { shape: number[]; perm: number[] };
+  /** For a 1x1 Conv on the gemm kernel: weights `[m, c]`, and `finish` adds the bias to its output. */
+  conv1x1?: { w: Float32Array; m: number; c: number; finish(dst: Float32Array | WasmBuffer): void };
   /** For a Softmax along the last axis: its rows (a chain after it may run in the same call). */
   softmax?: { rows: number; cols: number };
   /** For an element-wise chain: its kernel steps and blocks (a pair of ConvTransposes may apply it). */
@@ -272,8 +277,17 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
     for (let k = 0; k < plans.length; k++) {
       const p = plans[k];
       const c1 = p.convT && pairChain(p, plans[k + 1]), j = c1 ? k + 2 : k + 1, q = plans[j];
-      const after = plans[k + 1]?.chain;
-      if (p.softmax && after?.steps.every((s) => !("op" in s) || s.b.kind === "scalar")) {
+      const after = plans[k + 1]?.chain, conv = plans[k + 1]?.conv1x1;
+      const read = p.permute && conv && permutedPixels(p.permute.shape, p.permute.perm);
+      if (read && conv) {
+        // a Transpose and the 1x1 Conv after it: the Conv reads through the permutation
+        const { w, m, c, finish } = conv;
+        calls.push({
+          shape: plans[k + 1].shape,
+          exec: (s, d) => finish(conv1x1Permuted(s, w, d, m, c, read.shape, read.strides)),
+        });
+        k++;
+      } else if (p.softmax && after?.steps.every((s) => !("op" in s) || s.b.kind === "scalar")) {
         // a Softmax and the chain after it (scalar operands): one pass (softmaxChain)
         const { rows, cols } = p.softmax;
         calls.push({ shape: p.shape, exec: (s, d) => softmaxChain(s, [rows, cols], after.steps, d) });
@@ -328,6 +342,29 @@ function pairChain(conv: StagePlan, next: StagePlan | undefined): ChainStep[] | 
   const byChannel = c.channels === m && c.inner === oh * ow;
   const fits = c.steps.every((s) => !("op" in s) || s.b.kind === "scalar" || (s.b.kind === "channel" && byChannel));
   return fits ? c.steps : undefined;
+}
+
+/**
+ * The pixel axes (sizes above 1) of the transpose of `shape` by `perm`, read as a 1x1
+ * Conv's input `[1, c, ...pixels]`, and their strides in the untransposed input, when the
+ * channels stay contiguous (stride 1) and at most 6 pixel axes remain; else undefined.
+ */
+function permutedPixels(
+  shape: readonly number[],
+  perm: readonly number[],
+): { shape: number[]; strides: number[] } | undefined {
+  const inStr: number[] = new Array(shape.length);
+  for (let d = shape.length - 1, s = 1; d >= 0; d--) {
+    inStr[d] = s;
+    s *= shape[d];
+  }
+  if (perm.length < 2 || shape[perm[0]] !== 1 || (shape[perm[1]] > 1 && inStr[perm[1]] !== 1)) return undefined;
+  const pix = perm.slice(2).filter((p) => shape[p] > 1);
+  if (pix.length > 6) return undefined;
+  return pix.length ? { shape: pix.map((p) => shape[p]), strides: pix.map((p) => inStr[p]) } : {
+    shape: [1],
+    strides: [0],
+  };
 }
 
 /** An empty float32 array: the data of a value whose shape alone a plan looks at. */

@@ -13,6 +13,7 @@ import { broadcastShape, broadcastTo, K_MIN, type NumArray, softmaxInner, softma
 import { conv, gemm, GEMM_KERNEL_MIN, pool } from "../numeric_nn.ts";
 import { gemm as kGemm, gemmStepwise } from "../../kernels/mod.ts";
 import { chain as kChain } from "../../kernels/fused.ts";
+import type { WasmBuffer } from "../../kernels/arena.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
 import {
   attrFloat,
@@ -217,12 +218,16 @@ const convOp: KernelStage = {
       return undefined;
     }
     const wd = w.data, bias = b ? b.data as Float32Array : undefined;
+    const finish = (dst: Float32Array | WasmBuffer) => {
+      if (bias) kChain(dst, dst, pixels, m, [{ op: "add", b: { kind: "channel", values: bias } }]);
+    };
     return {
       shape: [1, m, ...win.outSp],
       exec: (src, dst) => {
         kGemm(wd, src, dst, m, pixels, c, { aRowStride: c, aColStride: 1, bRowStride: pixels });
-        if (bias) kChain(dst, dst, pixels, m, [{ op: "add", b: { kind: "channel", values: bias } }]);
+        finish(dst);
       },
+      conv1x1: { w: wd, m, c, finish },
     };
   },
   run(ctx, ins, a) {

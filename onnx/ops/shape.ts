@@ -90,7 +90,7 @@ const transposeOp: KernelStage = {
     const perm = attrInts(a, "perm") ?? x.shape.map((_, i) => x.shape.length - 1 - i);
     if (x.dtype !== "float32" || !transposeOnKernel(x.shape, perm)) return undefined;
     const shape = [...x.shape];
-    return { shape: perm.map((p) => shape[p]), exec: (s, d) => kPermute(s, shape, perm, d) };
+    return { shape: perm.map((p) => shape[p]), exec: (s, d) => kPermute(s, shape, perm, d), permute: { shape, perm } };
   },
   run(ctx, ins, a) {
     const x = need(ctx, ins[0], 0);
