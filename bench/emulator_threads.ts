@@ -20,9 +20,9 @@ import process from "node:process";
 import * as ort from "onnxruntime-node";
 import * as axr from "../mod.ts";
 import { prng } from "../tests/fixtures/make_fixtures.ts";
-import { medianAsyncMs, qdqPeer } from "./emulator.ts";
+import { qdqPeer } from "./emulator.ts";
 import { ASSETS, compiledModel, MODELS } from "./models.ts";
-import { type BenchRow, medianMs, runtimeName } from "./row.ts";
+import { type BenchRow, medianAsyncMs, medianMs, runtimeName } from "./row.ts";
 
 /**
  * The rows this module prints (bench/main.ts skips it when `--filter` matches none).

@@ -11,7 +11,8 @@
  * OPTIONAL below, imported dynamically when their file exists; each exports a function
  * returning `BenchRow[]` (or a promise of them) and `benchRows`, the names of its rows (or
  * prefixes ending in `*`): with `--filter X`, a module none of whose rows can contain X is
- * not run. To add one, create the file and add a line.
+ * not run, and the function gets `{ filter }` to skip its own rows. To add one, create the
+ * file and add a line.
  *
  * @module
  */
@@ -107,7 +108,8 @@ export async function benchRunnerMain(argv: string[]): Promise<number> {
         skip(file);
         continue;
       }
-      emit(await mod[fn](), rows, opts);
+      // a module may also skip its own rows that the filter drops (postamble.ts does)
+      emit(await mod[fn]({ filter }), rows, opts);
     } catch (e) {
       console.error(`[bench] ${file}: ${e instanceof Error ? e.stack ?? e.message : e}`);
     }

@@ -25,6 +25,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { makeYoloHead, yoloHeadInputs } from "./make_yolo_head.ts";
 import { type BenchModel, compiledModel } from "./models.ts";
+import { pairedMedianMs } from "./row.ts";
 import { CACHE as ZOO_CACHE, ZOO } from "../tests/zoo/models.ts";
 
 /**
@@ -89,24 +90,6 @@ function randomInputs(specs: { name: string; shape: number[] }[], seed = 1): Rec
   return out;
 }
 
-/** Median time (ms) of `fn` over enough runs to fill ~`budgetMs`, after warm-up. @example `await timeIt(() => g.run(x))` */
-async function timeIt(fn: () => unknown | Promise<unknown>, budgetMs = 600): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  const once = Math.max(performance.now() - t0, 0.001);
-  const slow = once > 200; // the zoo's large QDQ postambles: a few runs
-  for (let i = 0; i < (slow ? 1 : 5); i++) await fn();
-  const n = Math.max(slow ? 3 : 10, Math.min(5000, Math.floor(budgetMs / once)));
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const a = performance.now();
-    await fn();
-    times.push(performance.now() - a);
-  }
-  times.sort((p, q) => p - q);
-  return times[Math.floor(n / 2)];
-}
-
 function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity;
   let m = 0;
@@ -141,8 +124,15 @@ async function benchOne(
       throw new Error(`${name}: output ${o.name} differs from onnxruntime-node (max relative diff ${d})`);
     }
   }
-  const oursMs = await timeIt(() => g.run(feeds));
-  const peerMs = await timeIt(() => sess.run(ortFeeds));
+  // the zoo's large QDQ postambles take hundreds of ms a call: fewer pairs
+  const slow = performance.now();
+  g.run(feeds);
+  const few = performance.now() - slow > 200;
+  const [oursMs, peerMs] = await pairedMedianMs(() => g.run(feeds), () => sess.run(ortFeeds), {
+    warmup: few ? 1 : 5,
+    minRuns: few ? 3 : 10,
+    minMs: 1200,
+  });
   await sess.release?.();
   const row: Row = {
     bench: name,
@@ -156,8 +146,18 @@ async function benchOne(
   return row;
 }
 
-/** Runs both benches under the current runtime. @example `const rows = await postambleBench()` */
-export async function postambleBench(): Promise<Row[]> {
+/**
+ * Runs the postamble rows under the current runtime; with `filter`, only the rows whose name
+ * contains it.
+ *
+ * @example
+ * ```ts
+ * import { postambleBench } from "./postamble.ts";
+ * const rows = await postambleBench({ filter: "softmax" });
+ * ```
+ */
+export async function postambleBench(opts: { filter?: string } = {}): Promise<Row[]> {
+  const wanted = (name: string) => name.includes(opts.filter ?? "");
   const runtime: Row["runtime"] = "Bun" in globalThis ? "bun" : "deno";
   const ort = await loadOrt();
   const softmax = encodeModel(makeModel({
@@ -165,19 +165,18 @@ export async function postambleBench(): Promise<Row[]> {
     inputs: [valueInfo("logits", "float32", [1, 1000])],
     outputs: [valueInfo("probs", "float32", [1, 1000])],
   }));
-  const rows = [
-    await benchOne(
-      ort,
-      "classifier_softmax1000",
-      softmax,
-      randomInputs([{ name: "logits", shape: [1, 1000] }]),
-      runtime,
-    ),
-  ];
-  rows.push(
-    await benchOne(ort, "yolov8_head_640", encodeModel(makeYoloHead()), randomInputs(yoloHeadInputs()), runtime),
-  );
+  const rows: Row[] = [];
+  if (wanted("classifier_softmax1000")) {
+    const logits = randomInputs([{ name: "logits", shape: [1, 1000] }]);
+    rows.push(await benchOne(ort, "classifier_softmax1000", softmax, logits, runtime));
+  }
+  if (wanted("yolov8_head_640")) {
+    rows.push(
+      await benchOne(ort, "yolov8_head_640", encodeModel(makeYoloHead()), randomInputs(yoloHeadInputs()), runtime),
+    );
+  }
   for (const m of COMPILED) {
+    if (!wanted(m.bench)) continue;
     // the emulator bench compiles the 640x640 detector under its own name: reuse it
     const modelJson = m.shape[2] === 640 && m.shape[3] === 640
       ? await compiledModel({ bench: "emulator_det", file: m.file, shape: m.shape, runs: 0 })
@@ -193,6 +192,7 @@ export async function postambleBench(): Promise<Row[]> {
     rows.push(await benchOne(ort, m.bench, bytes, randomInputs(specs), runtime));
   }
   for (const m of ZOO) {
+    if (!wanted(`postamble_zoo_${m.name}`)) continue;
     const post = join(ZOO_CACHE, "build", m.name, "qdq", "postamble.onnx");
     if (!existsSync(post)) {
       console.error(`[bench] postamble_zoo_${m.name}: not compiled yet (run deno task zoo)`);

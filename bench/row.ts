@@ -71,9 +71,70 @@ export function medianMs(fn: () => void, opts: { warmup?: number; minRuns?: numb
     times.push(performance.now() - t0);
     if (times.length >= 10_000) break;
   }
-  times.sort((a, b) => a - b);
-  const m = times.length >> 1;
-  return times.length % 2 ? times[m] : (times[m - 1] + times[m]) / 2;
+  return median(times);
+}
+
+/**
+ * Median ms of an async function (the peer's session.run) over `runs` runs after 2 warm-ups.
+ *
+ * @example
+ * ```ts
+ * import { medianAsyncMs } from "./row.ts";
+ * const session = { run: () => Promise.resolve(new Uint8Array(64).fill(1)) };
+ * const ms = await medianAsyncMs(() => session.run(), 5);
+ * ```
+ */
+export async function medianAsyncMs(fn: () => Promise<unknown>, runs: number): Promise<number> {
+  for (let i = 0; i < 2; i++) await fn();
+  const t: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    t.push(performance.now() - t0);
+  }
+  return median(t);
+}
+
+/**
+ * Medians (ms) of `a` and `b` timed call by call in alternation (a b, b a, a b, ...), so that
+ * a burst of load on the shared machine hits both sides alike: `warmup` calls of each, then
+ * pairs until at least `minRuns` pairs and `minMs` milliseconds (at most 5000 pairs). A call
+ * that returns a promise is awaited. Use it for every ours-vs-peer row: the ratio of two
+ * medians taken minutes apart swings with the machine's load.
+ *
+ * @example
+ * ```ts
+ * import { pairedMedianMs } from "./row.ts";
+ * const [oursMs, peerMs] = await pairedMedianMs(() => new Uint8Array(4096).fill(1), () => new Uint8Array(4096).fill(2));
+ * console.log(peerMs / oursMs);
+ * ```
+ */
+export async function pairedMedianMs(
+  a: () => unknown,
+  b: () => unknown,
+  opts: { warmup?: number; minRuns?: number; minMs?: number } = {},
+): Promise<[number, number]> {
+  const { warmup = 3, minRuns = 10, minMs = 1000 } = opts;
+  for (let i = 0; i < warmup; i++) await a(), await b();
+  const ta: number[] = [], tb: number[] = [];
+  const timed = async (f: () => unknown, into: number[]) => {
+    const t0 = performance.now();
+    await f();
+    into.push(performance.now() - t0);
+  };
+  const start = performance.now();
+  while (ta.length < minRuns || performance.now() - start < minMs) {
+    if (ta.length % 2) await timed(b, tb), await timed(a, ta);
+    else await timed(a, ta), await timed(b, tb);
+    if (ta.length >= 5000) break;
+  }
+  return [median(ta), median(tb)];
+}
+
+function median(t: number[]): number {
+  t.sort((p, q) => p - q);
+  const m = t.length >> 1;
+  return t.length % 2 ? t[m] : (t[m - 1] + t[m]) / 2;
 }
 
 /**

@@ -27,16 +27,17 @@ import { type BenchRow, row } from "./row.ts";
 export const benchRows: readonly string[] = ZOO.map((m) => `zoo_${m.name}`);
 
 /**
- * The zoo bench rows.
+ * The zoo bench rows (with `filter`, those whose name contains it).
  *
  * @example
  * ```ts
  * for (const r of await zooBench()) console.log(JSON.stringify(r));
  * ```
  */
-export async function zooBench(): Promise<BenchRow[]> {
+export async function zooBench(opts: { filter?: string } = {}): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   for (const m of ZOO) {
+    if (!`zoo_${m.name}`.includes(opts.filter ?? "")) continue;
     try {
       const s = await timeQdq(m, prepare(m), 10);
       if (typeof s === "string") {

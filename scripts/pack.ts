@@ -23,6 +23,8 @@ import { sha256Hex } from "../ffi/library_cache.ts";
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const MiB = 1024 * 1024;
 const JSR_LIMIT = 20 * MiB; // per file and per package
+/** tsc that writes the npm package's declarations (installed into .tools/typescript on first use). */
+const TYPESCRIPT_VERSION = "5.9.3";
 
 function arg(name: string): string | undefined {
   const i = Deno.args.indexOf(name);
@@ -43,6 +45,73 @@ function log(msg: string): void {
 function copy(from: string, to: string): void {
   Deno.mkdirSync(to.replace(/\/[^/]*$/, ""), { recursive: true });
   Deno.copyFileSync(from, to);
+}
+
+/**
+ * The TypeScript declarations of mod.ts into `out` (one `.d.ts` per source, relative imports
+ * ending in `.js` as npm consumers resolve them), emitted by tsc (pinned, installed on first use
+ * into .tools/typescript). The sources are type-checked with Deno's and Node's types, and the
+ * emitted files must not name either: a Bun or Deno user of the npm package has neither, or not
+ * both.
+ */
+function declarations(out: string): void {
+  const prefix = `${root}/.tools/typescript`;
+  const tsc = `${prefix}/node_modules/typescript/lib/tsc.js`;
+  let have = "";
+  try {
+    have = JSON.parse(Deno.readTextFileSync(`${prefix}/node_modules/typescript/package.json`)).version;
+  } catch { /* not installed yet */ }
+  if (have !== TYPESCRIPT_VERSION) {
+    log(`installing typescript ${TYPESCRIPT_VERSION} from npm into .tools/typescript`);
+    run("npm", [
+      "install",
+      "--silent",
+      "--no-audit",
+      "--no-fund",
+      "--no-save",
+      "--prefix",
+      prefix,
+      `typescript@${TYPESCRIPT_VERSION}`,
+    ]);
+  }
+  const tmp = Deno.makeTempDirSync({ prefix: "axr-pack-types-" });
+  try {
+    Deno.writeTextFileSync(`${tmp}/deno.d.ts`, run(Deno.execPath(), ["types"]));
+    Deno.writeTextFileSync(
+      `${tmp}/tsconfig.json`,
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2022",
+          module: "ESNext",
+          moduleResolution: "bundler",
+          lib: ["ESNext", "DOM"],
+          types: ["node"],
+          typeRoots: [`${root}/node_modules/@types`],
+          strict: true,
+          skipLibCheck: true,
+          declaration: true,
+          emitDeclarationOnly: true,
+          allowImportingTsExtensions: true,
+          rootDir: root,
+          outDir: `${tmp}/out`,
+        },
+        files: [`${root}/mod.ts`, `${tmp}/deno.d.ts`],
+      }),
+    );
+    run("bun", [tsc, "-p", `${tmp}/tsconfig.json`]);
+    for (const f of walk(`${tmp}/out`)) {
+      const text = Deno.readTextFileSync(f).replace(/(["'])(\.{1,2}\/[^"'\n]+)\.ts\1/g, "$1$2.js$1");
+      const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "");
+      const foreign = /\bDeno\.|\bNodeJS\.|\bBuffer\b|["']node:/.exec(code);
+      if (foreign) throw new Error(`${f}: the public declarations name ${foreign[0]} (a runtime's own types)`);
+      const to = `${out}/${f.slice(`${tmp}/out/`.length)}`;
+      Deno.mkdirSync(to.replace(/\/[^/]*$/, ""), { recursive: true });
+      Deno.writeTextFileSync(to, text);
+    }
+  } finally {
+    Deno.removeSync(tmp, { recursive: true });
+  }
+  log(`${out}: declarations of mod.ts`);
 }
 
 /** Files under `dir` (relative to root, or absolute), recursively. */
@@ -148,6 +217,7 @@ run("bun", [
   "--outfile",
   `${pkgDir}/bun.js`,
 ]);
+declarations(`${pkgDir}/types`);
 copy(`${root}/README.md`, `${pkgDir}/README.md`);
 copy(`${root}/LICENSE`, `${pkgDir}/LICENSE`);
 const npmName = (s: string) => s.replace(/^@/, "").replace("/", "-");
@@ -161,8 +231,9 @@ Deno.writeTextFileSync(
       description: "Runtime for Axelera Metis AI accelerators, for Deno and Bun (emulated device included)",
       type: "module",
       main: "./mod.js",
-      exports: { ".": { bun: "./bun.js", default: "./mod.js" } },
-      files: ["mod.js", "bun.js", "README.md", "LICENSE"],
+      types: "./types/mod.d.ts",
+      exports: { ".": { types: "./types/mod.d.ts", bun: "./bun.js", default: "./mod.js" } },
+      files: ["mod.js", "bun.js", "types/", "README.md", "LICENSE"],
       engines: { bun: ">=1.1" },
       optionalDependencies: Object.fromEntries(
         nativePlatforms.filter((p) => built.some((b) => b.key === p.key)).map((p) => [p.npmPackage, version]),

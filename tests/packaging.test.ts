@@ -1,7 +1,8 @@
 // What a new user does, outside the checkout: `deno task pack`; the JSR route (dist/jsr served
 // on 127.0.0.1, mod.ts imported by http URL under Deno with a clean DENO_DIR and the minimum
 // permissions); the npm route (the tarballs installed with bun into a fresh project, offline, the
-// same script under Bun and under Deno with --allow-ffi --allow-read); `bun build --compile` of
+// same script under Bun and under Deno with --allow-ffi --allow-read, type-checked by tsc and by
+// `deno check` against the package's declarations alone); `bun build --compile` of
 // that script, moved to an empty directory without node_modules. All four print the same bytes.
 // Then bad input: a download whose sha256 does not match is refused (both hashes named, nothing
 // cached), a corrupt cache entry is replaced, Node gets UnsupportedRuntimeError.
@@ -235,6 +236,38 @@ describe("packages as a new user meets them", { skip: isBun || !D }, () => {
     // (bun 1.4.5 installs an optional dependency overridden by a local tarball whatever its os/cpu
     // fields say; from a registry it honours them. Either way the library of this platform is used.)
 
+    // Types: tsc (the one pack.ts installed) checks the app against the package's declarations
+    // alone (no Deno, Node or Bun types), and a wrong use of the API is a type error, not an untyped import.
+    const tsc = join(root, ".tools", "typescript", "node_modules", "typescript", "lib", "tsc.js");
+    const typecheck = (file: string) => {
+      writeFileSync(
+        join(app, "tsconfig.json"),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true,
+            noEmit: true,
+            target: "ES2022",
+            module: "ESNext",
+            moduleResolution: "bundler",
+            lib: ["ESNext", "DOM"],
+            types: [],
+          },
+          files: [file],
+        }),
+      );
+      return run("bun", [tsc, "-p", "tsconfig.json"], app);
+    };
+    ok(await typecheck("app.ts"), "tsc over app.ts with the npm package's declarations");
+    writeFileSync(
+      join(app, "wrong.ts"),
+      `import * as axr from "@axelera/runtime";\nconst n: number = new axr.Context();\nconsole.log(n);\n`,
+    );
+    const wrong = await typecheck("wrong.ts");
+    assert.notEqual(wrong.code, 0, "tsc accepts a Context where a number is declared");
+    assert.match(wrong.stdout, /wrong\.ts\(2,7\): error TS2322: Type 'Context' is not assignable to type 'number'/);
+    rmSync(join(app, "wrong.ts"));
+    rmSync(join(app, "tsconfig.json"));
+
     const bunRun = await run("bun", ["app.ts"], app);
     outputs.bun = ok(bunRun, "bun app.ts");
     assert.match(bunRun.stderr, /library source: npm package @axelera\/runtime-linux-x64-gnu/);
@@ -243,6 +276,10 @@ describe("packages as a new user meets them", { skip: isBun || !D }, () => {
       DENO_DIR: join(work, "deno-dir-npm"),
     });
     outputs.deno = ok(denoRun, "deno run app.ts (npm route)");
+    ok(
+      await run(D!.execPath(), ["check", "app.ts"], app, { DENO_DIR: join(work, "deno-dir-npm") }),
+      "deno check app.ts (npm route: the package's declarations)",
+    );
     assert.match(denoRun.stderr, /library source: npm package @axelera\/runtime-linux-x64-gnu/);
 
     ok(await run("bun", ["build", "--compile", "app.ts", "--outfile", "app"], app), "bun build --compile");
