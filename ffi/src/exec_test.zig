@@ -221,6 +221,13 @@ test "Conv and Gemm: randomised shapes against an independent reference" {
         .{ .h = 11, .w = 13, .cin = 3, .cout = 16, .kh = 7, .kw = 7, .sh = 2, .sw = 2, .pads = .{ 3, 3, 3, 3 }, .x_u8 = true },
         .{ .h = 1, .w = 1, .cin = 100, .cout = 10, .kh = 1, .kw = 1, .gemm = true },
         .{ .n = 2, .h = 3, .w = 2, .cin = 20, .cout = 5, .kh = 1, .kw = 1, .gemm = true, .y_u8 = true },
+        // Cout % 16 == 8 (octets with VNNI): padded kxk with 8n + 1..7 pixels per row, a
+        // uint8 1x1 in place, int8 1x1 copied, an odd segment length, 3 + 2 octets
+        .{ .h = 5, .w = 19, .cin = 12, .cout = 24, .kh = 3, .kw = 3, .pads = .{ 1, 1, 1, 1 } },
+        .{ .h = 3, .w = 9, .cin = 16, .cout = 8, .kh = 1, .kw = 1, .x_u8 = true, .clamp = .{ -20, 30 } },
+        .{ .n = 2, .h = 2, .w = 17, .cin = 24, .cout = 40, .kh = 1, .kw = 1, .y_u8 = true },
+        .{ .h = 4, .w = 11, .cin = 5, .cout = 56, .kh = 3, .kw = 1, .sw = 2, .pads = .{ 1, 0, 1, 0 }, .x_u8 = true },
+        .{ .h = 1, .w = 1, .cin = 36, .cout = 360, .kh = 1, .kw = 1, .gemm = true },
     };
     for (cases, 0..) |c, i| try convCase(gpa, c, i + 1);
 }

@@ -22,7 +22,9 @@
 //!   place, flipping int8 to unsigned on the fly when a pixel's quads are broadcast by
 //!   one tile only (the flip costs a vector uop per broadcast); otherwise it copies the
 //!   input flipped once. The 16 accumulators of each tile are narrowed 4 at a time
-//!   (`Requant16.bytes4`). The steps are in dot.zig.
+//!   (`Requant16.bytes4`). The steps are in dot.zig. With VNNI a Cout of 16k + 8 runs
+//!   in octets (8 channels x 2 quads per vector, conv_oct.zig), elsewhere its last block
+//!   runs two pixels per vector (`half`).
 //! - depthwise (group == Cin == Cout): with VNNI `vpdpbusd` over 4 taps per lane
 //!   (conv_dw.zig); otherwise int16 `x - zp`, vectorised over channels.
 //! - other groups: per output channel, a dot product over int16 segments (`pmaddwd`).
@@ -34,6 +36,7 @@ const std = @import("std");
 const kernel_safety = @import("builtin").mode == .Debug;
 const rq = @import("requant.zig");
 const dw = @import("conv_dw.zig");
+const oct = @import("conv_oct.zig");
 const dot = @import("dot.zig");
 const is_arm = dot.is_arm;
 const has_avx512bw = dot.has_avx512bw;
@@ -119,6 +122,13 @@ pub const ConvParams = struct {
     dwq: bool = false,
     ng: u32 = 0,
     qrow: u32 = 0,
+    /// tiled path in octets (conv_oct.zig, Cout % 16 == 8 on VNNI; then `half` is false):
+    /// pairs of quads per segment, weights [cout/8][ntaps][nq2][64], start values
+    /// [cout/8][16]
+    oct: bool = false,
+    nq2: u32 = 0,
+    wo: []const u8 = &.{},
+    compo: []const i32 = &.{},
 
     /// int16 elements of the padded input scratch for `n` images (with the read-past slack).
     pub fn scratchElems(self: *const ConvParams, n: u32) usize {
@@ -244,6 +254,7 @@ fn packTiles(arena: std.mem.Allocator, p: *ConvParams, seglen: u32, x_zp: i32, x
     p.wq = wq;
     p.comp = comp;
     p.mult16 = m16;
+    if (oct.wanted(p, seglen, qf)) return oct.pack(arena, p, seglen);
     const rem = p.cout % 16;
     if (rem == 0 or rem > 8) return;
     p.half = true;
@@ -361,10 +372,11 @@ pub fn run(p: *const ConvParams, x: In, y: []u8, oh_n: u32, ow_n: u32, row0: u32
         std.debug.assert(p.quads == quads);
         // flipping a broadcast costs a vector uop on a port the dot products use (x86:
         // vpbroadcastd from a register): with more than one tile per pixel (each
-        // broadcasting the pixel's quads again) the input is copied flipped once (widenQ)
+        // broadcasting the pixel's quads again, or octets: conv_oct.zig) the input is
+        // copied flipped once (widenQ)
         if (p.inplace) {
             if (quadFlip(x.is_uint8) == 0) return runTiled(p, x.shape[0], x.data, 0, y, oh_n, ow_n, row0, row1);
-            if (p.cob <= tile_cb) return runTiled(p, x.shape[0], x.data, 0x80808080, y, oh_n, ow_n, row0, row1);
+            if (p.cob <= tile_cb and !p.oct) return runTiled(p, x.shape[0], x.data, 0x80808080, y, oh_n, ow_n, row0, row1);
         }
         const xq = std.mem.sliceAsBytes(xp);
         const r = inputRows(p, row0, row1);
@@ -523,6 +535,12 @@ pub inline fn storePartial(dst: []u8, b: [16]u8, lanes: usize) void {
 }
 
 fn runTiled(p: *const ConvParams, n: u32, xq: []const u8, comptime flip: u32, y: []u8, oh_n: u32, ow_n: u32, row0: u32, row1: u32) void {
+    // octets broadcast 8 bytes, never flipped (int8 in place is copied flipped instead)
+    if (p.oct) {
+        std.debug.assert(flip == 0);
+        if (comptime flip == 0 and has_vnni) return oct.run(p, n, xq, y, oh_n, ow_n, row0, row1);
+        unreachable;
+    }
     // one block of 16 channels: twice the pixels per tile, so that the tile still has
     // 12 independent accumulators (AVX-512)
     if (comptime tile_cb == 4) {
