@@ -107,6 +107,50 @@ export function chain<D extends Float32Array | WasmBuffer>(
 }
 
 /**
+ * Softmax along the last axis of `shape` (the bits of `softmax` in kernels/numeric.ts), then
+ * the chain `steps` on every value, in one pass: each block of rows goes through the steps
+ * while it is in the cache. Steps with per-channel or tensor operands are refused.
+ *
+ * @throws {RangeError} on sizes that do not fit, or a per-channel or tensor operand.
+ * @example
+ * ```ts
+ * import { softmaxChain } from "./fused.ts";
+ * const y = softmaxChain(new Float32Array([0, 0, 1, 1]), [2, 2], [
+ *   { kind: "qdq", scale: 1 / 255, zeroPoint: 0, type: "uint8" }], new Float32Array(4));
+ * console.log(y); // Float32Array(4) [0.50196..., 0.50196..., 0.50196..., 0.50196...]
+ * ```
+ */
+export function softmaxChain<D extends Float32Array | WasmBuffer>(
+  src: Float32Array | WasmBuffer,
+  shape: readonly number[],
+  steps: readonly ChainStep[],
+  dst: D,
+): D {
+  const fn = "softmaxChain";
+  checkOperand(fn, "src", src, [Float32Array]);
+  checkOperand(fn, "dst", dst, [Float32Array]);
+  if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    throw new RangeError(`${fn}: shape must be a non-empty array of non-negative integers, got [${shape}]`);
+  }
+  const n = shape.reduce((a, b) => a * b, 1), cols = shape[shape.length - 1];
+  checkCount(fn, "src", src, n, 4);
+  checkCount(fn, "dst", dst, n, 4);
+  steps.forEach((s, i) => {
+    if ("op" in s && s.b.kind !== "scalar") {
+      throw new RangeError(`${fn}: steps[${i}] has a ${s.b.kind} operand; only scalars are taken`);
+    }
+  });
+  const ins: Arg[] = [{ name: "src", value: src, bytes: 4 * n, inPlace: true }];
+  const at = chainArgs(fn, "", steps, 1, undefined, ins);
+  if (n === 0) return dst;
+  callKernel(fn, ins, [{ name: "dst", value: dst, bytes: 4 * n }], undefined, (ptrs, [d]) => {
+    const prog = writeProgram(PROG_SLOT, steps, ptrs, at);
+    kernelExports().softmax_chain_f32(ptrs[0], d, n / cols, cols, prog, steps.length);
+  });
+  return dst;
+}
+
+/**
  * Checks a chain's steps (count, zero points, operand sizes: `channels` values per channel,
  * `n` per tensor, tensors refused when `n` is undefined) and appends their operands to
  * `ins`; returns, per step, the index in `ins` of its operand.
