@@ -19,6 +19,7 @@ import { deviceShape, inOnnxOrder, sameQuant, scalar } from "./device_rules.ts";
 import type { Range } from "./calibrate.ts";
 import {
   activationParams,
+  biasScaleFloor,
   type QParams,
   quantizeBias,
   quantizeValue,
@@ -173,8 +174,7 @@ export class LowerContext {
    */
   weightsOp(n: Node, x: number, w: Float32Array, cout: number, bias: ArrayLike<number> | undefined) {
     const given = this.g.weightScales.get(n.inputs[1]);
-    const { q, scales } = given && given.length === cout ? quantizeWithScales(w, given) : quantizeWeights(w, cout);
-    const bq = quantizeBias(bias, this.b.tensors[x].scale, scales);
+    const xScale = this.b.tensors[x].scale;
     // keep the worst-case accumulator within int32 (the loader checks it)
     const limit = 2147483647 - (w.length / cout) * 255 * 128;
     if (limit <= 0) {
@@ -182,6 +182,11 @@ export class LowerContext {
         `node ${n.name} (${n.op}): ${w.length / cout} products per output overflow an int32 accumulator`,
       );
     }
+    // a float model's weight scales are ours to choose: wide enough that the bias fits
+    const { q, scales } = given && given.length === cout
+      ? quantizeWithScales(w, given)
+      : quantizeWeights(w, cout, biasScaleFloor(bias, xScale, limit));
+    const bq = quantizeBias(bias, xScale, scales);
     for (let c = 0; c < bq.length; c++) bq[c] = Math.max(-limit, Math.min(limit, bq[c]));
     return { weights: this.data(q), bias: this.data(bq), w_scale: this.data(scales) };
   }

@@ -36,7 +36,11 @@ export interface QParams {
 }
 
 /**
- * Asymmetric int8 parameters covering [lo, hi] (and 0). Scale is a float32 value.
+ * Asymmetric int8 parameters covering [lo, hi] (and 0), computed as onnxruntime's
+ * `quantize_static` does (`compute_scale_zp` of onnxruntime.quantization, MinMax): the
+ * span `hi - lo` in float32, divided by 255 in float64; the zero point rounded (half to
+ * even) from that float64 scale; the scale stored as float32. So a calibrated range gives
+ * the same grid bit for bit as quantize_static's on the same range (docs/zoo.md).
  *
  * @example
  * ```ts
@@ -44,14 +48,14 @@ export interface QParams {
  * ```
  */
 export function activationParams(lo: number, hi: number, dtype: "int8" | "uint8" = "int8"): QParams {
-  lo = Math.min(lo, 0);
-  hi = Math.max(hi, 0);
+  lo = f32(Math.min(lo, 0));
+  hi = f32(Math.max(hi, 0));
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new RangeError(`range [${lo}, ${hi}] is not finite`);
   if (hi - lo < 1e-8) return { scale: f32(1 / 255), zeroPoint: dtype === "uint8" ? 0 : -128 };
-  const scale = f32((hi - lo) / 255);
+  const scale64 = f32(hi - lo) / 255;
   const qmin = dtype === "uint8" ? 0 : -128, qmax = qmin + 255;
-  const zp = Math.min(qmax, Math.max(qmin, roundHalfEven(qmin - lo / scale)));
-  return { scale, zeroPoint: zp };
+  const zp = Math.min(qmax, Math.max(qmin, roundHalfEven(qmin - lo / scale64)));
+  return { scale: f32(scale64), zeroPoint: zp };
 }
 
 /**
@@ -82,7 +86,11 @@ export function dequantizeValue(q: number, p: QParams): number {
 
 /**
  * Per-output-channel symmetric quantization of a weight tensor whose first axis is the
- * output channel (`channels` of them). Returns int8 values and float32 scales.
+ * output channel (`channels` of them). Returns int8 values and float32 scales: scale
+ * `max |w| / 127`, q = rne(w / scale) with the division in float32, as onnxruntime's
+ * `quantize_static` quantizes weights (per_channel, symmetric int8), so that a float
+ * model's weights get the same int8 values as in its QDQ model. `minScales[c]`, when
+ * given, is a floor on channel c's scale (see {@link biasScaleFloor}).
  *
  * @example
  * ```ts
@@ -90,21 +98,47 @@ export function dequantizeValue(q: number, p: QParams): number {
  * // scales[0] = 2/127, q[1] = -127
  * ```
  */
-export function quantizeWeights(w: ArrayLike<number>, channels: number): { q: Int8Array; scales: Float32Array } {
+export function quantizeWeights(
+  w: ArrayLike<number>,
+  channels: number,
+  minScales?: ArrayLike<number>,
+): { q: Int8Array; scales: Float32Array } {
   const per = w.length / channels;
   const q = new Int8Array(w.length);
   const scales = new Float32Array(channels);
   for (let c = 0; c < channels; c++) {
     let m = 0;
     for (let k = 0; k < per; k++) m = Math.max(m, Math.abs(w[c * per + k]));
-    const s = m > 0 ? f32(m / 127) : f32(1 / 127);
+    let s = m > 0 ? f32(m / 127) : f32(1 / 127);
+    if (minScales && s < minScales[c]) s = f32(minScales[c]);
     scales[c] = s;
     for (let k = 0; k < per; k++) {
-      const v = roundHalfEven(f32(w[c * per + k]) / s);
+      const v = roundHalfEven(f32(f32(w[c * per + k]) / s));
       q[c * per + k] = Math.max(-127, Math.min(127, v));
     }
   }
   return { q, scales };
+}
+
+/**
+ * The smallest weight scale of each output channel at which its int32 bias
+ * `rne(b / (xScale * w_scale))` stays within `limit` (with onnxruntime's margin of 1.0001):
+ * a channel whose weights are nearly 0 (a dead channel, weights ~1e-13) but whose bias is
+ * not would otherwise need a bias beyond int32 and have it clamped, which silently changes
+ * the channel's output. onnxruntime's `quantize_static` widens such a channel's weight
+ * scale the same way (`_adjust_weight_scale_for_int32_bias`); here the bound is the
+ * device's (int32 less the worst-case sum of products, see {@link worstAccumulator}).
+ *
+ * @example
+ * ```ts
+ * biasScaleFloor(new Float32Array([3]), 0.01, 2 ** 30)[0]; // 3 * 1.0001 / (2^30 * 0.01)
+ * ```
+ */
+export function biasScaleFloor(b: ArrayLike<number> | undefined, xScale: number, limit: number): Float64Array {
+  const out = new Float64Array(b?.length ?? 0);
+  if (!b) return out;
+  for (let c = 0; c < out.length; c++) out[c] = (1.0001 * Math.abs(b[c])) / (limit * xScale);
+  return out;
 }
 
 /**

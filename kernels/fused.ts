@@ -6,12 +6,12 @@
  *
  * @module
  */
-import { memoryViews, scratchBlock, WasmBuffer } from "./arena.ts";
+import { allocate, memoryViews, scratchBlock, WasmBuffer } from "./arena.ts";
 import { type Arg, callKernel, checkCount, checkOperand } from "./call.ts";
 import { kernelExports } from "./wasm.ts";
 
 // scratch slots of their own, above those callKernel gives to operands (one per operand)
-const COL_SLOT = 100, PROG_SLOT = 101, PROG2_SLOT = 102;
+const COL_SLOT = 100, PROG_SLOT = 101;
 const MAX_STEPS = 16;
 
 /** An activation fused after a ConvTranspose or in a chain. @example `{ kind: "clip", lo: 0, hi: 6 }` */
@@ -107,6 +107,50 @@ export function chain<D extends Float32Array | WasmBuffer>(
 }
 
 /**
+ * Softmax along the last axis of `shape` (the bits of `softmax` in kernels/numeric.ts), then
+ * the chain `steps` on every value, in one pass: each block of rows goes through the steps
+ * while it is in the cache. Steps with per-channel or tensor operands are refused.
+ *
+ * @throws {RangeError} on sizes that do not fit, or a per-channel or tensor operand.
+ * @example
+ * ```ts
+ * import { softmaxChain } from "./fused.ts";
+ * const y = softmaxChain(new Float32Array([0, 0, 1, 1]), [2, 2], [
+ *   { kind: "qdq", scale: 1 / 255, zeroPoint: 0, type: "uint8" }], new Float32Array(4));
+ * console.log(y); // Float32Array(4) [0.50196..., 0.50196..., 0.50196..., 0.50196...]
+ * ```
+ */
+export function softmaxChain<D extends Float32Array | WasmBuffer>(
+  src: Float32Array | WasmBuffer,
+  shape: readonly number[],
+  steps: readonly ChainStep[],
+  dst: D,
+): D {
+  const fn = "softmaxChain";
+  checkOperand(fn, "src", src, [Float32Array]);
+  checkOperand(fn, "dst", dst, [Float32Array]);
+  if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    throw new RangeError(`${fn}: shape must be a non-empty array of non-negative integers, got [${shape}]`);
+  }
+  const n = shape.reduce((a, b) => a * b, 1), cols = shape[shape.length - 1];
+  checkCount(fn, "src", src, n, 4);
+  checkCount(fn, "dst", dst, n, 4);
+  steps.forEach((s, i) => {
+    if ("op" in s && s.b.kind !== "scalar") {
+      throw new RangeError(`${fn}: steps[${i}] has a ${s.b.kind} operand; only scalars are taken`);
+    }
+  });
+  const ins: Arg[] = [{ name: "src", value: src, bytes: 4 * n, inPlace: true }];
+  const at = chainArgs(fn, "", steps, 1, undefined, ins);
+  if (n === 0) return dst;
+  callKernel(fn, ins, [{ name: "dst", value: dst, bytes: 4 * n }], undefined, (ptrs, [d]) => {
+    const prog = writeProgram(PROG_SLOT, steps, ptrs, at);
+    kernelExports().softmax_chain_f32(ptrs[0], d, n / cols, cols, prog, steps.length);
+  });
+  return dst;
+}
+
+/**
  * Checks a chain's steps (count, zero points, operand sizes: `channels` values per channel,
  * `n` per tensor, tensors refused when `n` is undefined) and appends their operands to
  * `ins`; returns, per step, the index in `ins` of its operand.
@@ -142,7 +186,11 @@ function chainArgs(
 
 /** Writes the kernel program of `steps` (4 u32 each) to scratch `slot`; `ptrs[at[i]]` is step i's operand. */
 function writeProgram(slot: number, steps: readonly ChainStep[], ptrs: number[], at: number[]): number {
-  const prog = scratchBlock(slot, 16 * Math.max(1, steps.length));
+  return writeProgramAt(scratchBlock(slot, 16 * Math.max(1, steps.length)), steps, ptrs, at);
+}
+
+/** {@link writeProgram} at address `prog` (16 bytes per step); returns `prog`. */
+function writeProgramAt(prog: number, steps: readonly ChainStep[], ptrs: number[], at: number[]): number {
   const u32 = memoryViews().u32, p = prog >>> 2;
   steps.forEach((s, i) => {
     let w: number[];
@@ -303,13 +351,74 @@ export function convTransposePair<D extends Float32Array | WasmBuffer>(
   y: D,
 ): D {
   const fn = "convTransposePair";
-  const geo1 = checkConvTranspose(fn, "first.", x, first.w, first.bias, null, first.g);
-  const geo2 = checkConvTranspose(fn, "second.", null, second.w, second.bias, y, second.g);
+  checkConvTranspose(fn, "first.", x, first.w, first.bias, null, first.g);
+  checkConvTranspose(fn, "second.", null, second.w, second.bias, y, second.g);
   if (!convTransposePairs(first.g, second.g)) {
     throw new RangeError(`${fn}: the two ConvTransposes do not form a pair (see convTransposePairs)`);
   }
   if (count(y) === 0 || count(x) === 0) return y;
-  const ins: Arg[] = [{ name: "x", value: x, bytes: 4 * count(x) }];
+  const pair = prepare(fn, first, second);
+  try {
+    return pair.run(x, y);
+  } finally {
+    pair.free();
+  }
+}
+
+/**
+ * A {@link convTransposePair} made once: weights, biases, chain operands, chain programs
+ * and parameters copied into one block of the kernels' memory, so that each `run` only
+ * places `x` and `y` and calls the kernel (no per-call copies of constants, checks or
+ * program writes). The graph runner's pipelines keep one per planned shape.
+ */
+export interface PreparedConvTransposePair {
+  /** Floats `run` reads from `x`. */
+  readonly inputLength: number;
+  /** Floats `run` writes to `y`. */
+  readonly outputLength: number;
+  /**
+   * `y = second(first(x))`, the bits of {@link convTransposePair}.
+   * @throws {RangeError} when `x` or `y` do not have {@link inputLength} / {@link outputLength} floats.
+   */
+  run<D extends Float32Array | WasmBuffer>(x: Float32Array | WasmBuffer, y: D): D;
+  /** Returns the block to the allocator; a later `run` throws. Idempotent. */
+  free(): void;
+}
+
+/**
+ * Checks two ConvTransposes that form a pair (see {@link convTransposePairs}) and copies
+ * their constants into the kernels' memory once (see {@link PreparedConvTransposePair}).
+ * Later changes to the stages' arrays are not seen.
+ *
+ * @throws {RangeError} when the two do not form a pair or operand sizes do not fit.
+ * @example
+ * ```ts
+ * import { type ConvTransposeGeometry, prepareConvTransposePair } from "./fused.ts";
+ * const g: ConvTransposeGeometry = { n: 1, c: 1, m: 1, group: 1, inSp: [1, 1], outSp: [2, 2], kSp: [2, 2],
+ *   strides: [2, 2], dil: [1, 1], pads: [0, 0] };
+ * const pair = prepareConvTransposePair(
+ *   { w: new Float32Array([1, 2, 3, 4]), bias: null, g, act: { kind: "relu" } },
+ *   { w: new Float32Array([1, 1, 1, 1]), bias: null, g: { ...g, inSp: [2, 2], outSp: [4, 4] }, act: { kind: "none" } },
+ * );
+ * const y = pair.run(new Float32Array([1]), new Float32Array(pair.outputLength));
+ * pair.free();
+ * console.log(y[0], y[15]); // 1 4
+ * ```
+ */
+export function prepareConvTransposePair(
+  first: ConvTransposeStage,
+  second: ConvTransposeStage,
+): PreparedConvTransposePair {
+  return prepare("prepareConvTransposePair", first, second);
+}
+
+function prepare(fn: string, first: ConvTransposeStage, second: ConvTransposeStage): PreparedConvTransposePair {
+  const geo1 = checkConvTranspose(fn, "first.", null, first.w, first.bias, null, first.g);
+  const geo2 = checkConvTranspose(fn, "second.", null, second.w, second.bias, null, second.g);
+  if (!convTransposePairs(first.g, second.g)) {
+    throw new RangeError(`${fn}: the two ConvTransposes do not form a pair (see convTransposePairs)`);
+  }
+  const ins: Arg[] = [];
   const at: Record<string, number> = {};
   const add = (name: string, v: Float32Array | WasmBuffer | null) => {
     if (!v) return;
@@ -323,26 +432,60 @@ export function convTransposePair<D extends Float32Array | WasmBuffer>(
   const c1 = first.chain ?? [], c2 = second.chain ?? [];
   const at1 = chainArgs(fn, "first.chain.", c1, first.g.m, undefined, ins);
   const at2 = chainArgs(fn, "second.chain.", c2, second.g.m, undefined, ins);
-  const words = [...geo1, ...actWords(first.act), ...geo2, ...actWords(second.act), 0, c1.length, 0, c2.length];
-  callKernel(fn, ins, [{ name: "y", value: y, bytes: 4 * count(y) }], words, (p, [py], pp) => {
-    const k = kernelExports();
-    const prog1 = writeProgram(PROG_SLOT, c1, p, at1), prog2 = writeProgram(PROG2_SLOT, c2, p, at2);
-    const u32 = memoryViews().u32;
-    u32[(pp >>> 2) + 38] = prog1;
-    u32[(pp >>> 2) + 40] = prog2;
-    const ptr = (name: string) => (name in at ? p[at[name]] : 0);
-    const s = scratchBlock(COL_SLOT, 4 * Math.max(1, k.conv_transpose_pair_scratch_f32(pp)));
-    const r = k.conv_transpose_pair_f32(
-      p[0],
-      ptr("first.w"),
-      ptr("first.bias"),
-      ptr("second.w"),
-      ptr("second.bias"),
-      py,
-      s,
-      pp,
-    );
-    if (r !== 0) throw new RangeError(`${fn}: the kernel refused the pair (code ${r})`);
-  });
-  return y;
+  // one block: the operands (16-byte aligned), the two chain programs, the 42 parameters
+  const offsets: number[] = [];
+  let size = 0;
+  for (const a of ins) {
+    offsets.push(size);
+    size += (a.bytes + 15) & ~15;
+  }
+  const prog1 = size, prog2 = (size += 16 * Math.max(1, c1.length));
+  const params = (size += 16 * Math.max(1, c2.length));
+  const block = allocate(size + 4 * 42);
+  const base = block.byteOffset, ptrs = offsets.map((o) => base + o);
+  const f32 = memoryViews().f32;
+  ins.forEach((a, i) =>
+    f32.set(a.value instanceof WasmBuffer ? a.value.f32() : a.value as Float32Array, ptrs[i] >>> 2)
+  );
+  writeProgramAt(base + prog1, c1, ptrs, at1);
+  writeProgramAt(base + prog2, c2, ptrs, at2);
+  const words = [
+    ...geo1,
+    ...actWords(first.act),
+    ...geo2,
+    ...actWords(second.act),
+    base + prog1,
+    c1.length,
+    base + prog2,
+    c2.length,
+  ];
+  const u32 = memoryViews().u32;
+  words.forEach((w, i) => u32[((base + params) >>> 2) + i] = w);
+  const pp = base + params;
+  const scratch = 4 * Math.max(1, kernelExports().conv_transpose_pair_scratch_f32(pp));
+  const ptr = (name: string) => (name in at ? ptrs[at[name]] : 0);
+  const [w1, b1, w2, b2] = [ptr("first.w"), ptr("first.bias"), ptr("second.w"), ptr("second.bias")];
+  const { g: g1 } = first, { g: g2 } = second;
+  const inputLength = g1.n * g1.c * g1.inSp[0] * g1.inSp[1];
+  const outputLength = g2.n * g2.m * g2.outSp[0] * g2.outSp[1];
+  return {
+    inputLength,
+    outputLength,
+    run<D extends Float32Array | WasmBuffer>(x: Float32Array | WasmBuffer, y: D): D {
+      if (block.freed) throw new Error(`${fn}: run() after free()`);
+      checkOperand(fn, "x", x, [Float32Array]);
+      checkCount(fn, "x", x, inputLength, 4);
+      checkOperand(fn, "y", y, [Float32Array]);
+      checkCount(fn, "y", y, outputLength, 4);
+      if (inputLength === 0 || outputLength === 0) return y;
+      const io = (name: string, value: Float32Array | WasmBuffer, n: number): Arg => ({ name, value, bytes: 4 * n });
+      callKernel(fn, [io("x", x, inputLength)], [io("y", y, outputLength)], undefined, ([px], [py]) => {
+        const s = scratchBlock(COL_SLOT, scratch);
+        const r = kernelExports().conv_transpose_pair_f32(px, w1, b1, w2, b2, py, s, pp);
+        if (r !== 0) throw new RangeError(`${fn}: the kernel refused the pair (code ${r})`);
+      });
+      return y;
+    },
+    free: () => block.free(),
+  };
 }

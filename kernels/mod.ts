@@ -1,9 +1,9 @@
 /**
  * WASM SIMD kernels of @axelera/runtime: quantize, dequantize, pad, depad, fused
  * quantize+pad and depad+dequantize (NHWC or NCHW out), NHWC <-> NCHW transposes, float32
- * element-wise ops with broadcasting, exp, sigmoid and softmax (for the ONNX runner), and the
- * arena ({@link WasmBuffer}, {@link allocate}) that lets a tensor live in the module's
- * memory so that kernels and device share it without copies.
+ * element-wise ops with broadcasting, exp, sigmoid, softmax and any transpose (for the ONNX
+ * runner), and the arena ({@link WasmBuffer}, {@link allocate}) that lets a tensor live in
+ * the module's memory so that kernels and device share it without copies.
  *
  * @example
  * ```ts
@@ -47,3 +47,4 @@ export {
   softmaxAxis,
   sub,
 } from "./numeric.ts";
+export { conv1x1Permuted, permute, permuteForm } from "./permute.ts";

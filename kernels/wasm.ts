@@ -30,6 +30,8 @@ export interface KernelExports {
   sigmoid_f32(src: number, dst: number, len: number): void;
   softmax_f32(src: number, dst: number, rows: number, cols: number): void;
   softmax_axis_f32(src: number, dst: number, outer: number, axis: number, inner: number): void;
+  permute_x32(src: number, dst: number, params: number): void;
+  conv1x1_permuted_f32(src: number, w: number, y: number, params: number): void;
   gemm_f32(a: number, b: number, c: number, params: number): void;
   gemm_stepwise_f32(a: number, b: number, c: number, params: number): void;
   conv_transpose_f32(x: number, w: number, bias: number, y: number, col: number, params: number): void;
@@ -46,6 +48,7 @@ export interface KernelExports {
   ): number;
   conv_transpose_pair_scratch_f32(params: number): number;
   chain_f32(src: number, dst: number, len: number, inner: number, count: number, prog: number, nsteps: number): void;
+  softmax_chain_f32(src: number, dst: number, rows: number, cols: number, prog: number, nsteps: number): void;
   set_dequantize_narrow_loads(on: boolean): void;
 }
 

@@ -27,7 +27,14 @@ import {
 import { dataTypeCode, type DType, type Tensor } from "./tensor.ts";
 
 /** An attribute value: number (int when integral unless wrapped with {@link float}), number[], string, Tensor. @example `{ axis: 1, alpha: float(0.1) }` */
-export type AttrValue = number | number[] | string | Tensor | { float: number } | { floats: number[] };
+export type AttrValue =
+  | number
+  | number[]
+  | string
+  | Tensor
+  | { float: number }
+  | { floats: number[] }
+  | { strings: string[] };
 
 /** Marks a number as a FLOAT attribute. @example `float(1)` */
 export function float(v: number): { float: number } {
@@ -52,6 +59,9 @@ export function attribute(name: string, v: AttrValue): AttributeProto {
   if (Array.isArray(v)) return { name, type: AttributeType.INTS, ints: v };
   if ("float" in v) return { name, type: AttributeType.FLOAT, f: v.float };
   if ("floats" in v) return { name, type: AttributeType.FLOATS, floats: v.floats };
+  if ("strings" in v) {
+    return { name, type: AttributeType.STRINGS, strings: v.strings.map((x) => new TextEncoder().encode(x)) };
+  }
   return { name, type: AttributeType.TENSOR, t: tensorProto("", v) };
 }
 

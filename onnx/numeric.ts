@@ -2,7 +2,7 @@
  * The numeric kernels of the graph runner: tight loops over typed arrays with no
  * allocation per element. Every op family calls into here. Float32 tensors above a small
  * size run on the WASM kernels (kernels/mod.ts): Add/Sub/Mul/Div with broadcasting, Exp
- * (+inf restored above 88.3), Sigmoid, Softmax on any axis; other dtypes and small tensors
+ * (+inf restored above 88.3), Sigmoid, Softmax on any axis, Transpose; other dtypes and small tensors
  * stay in TypeScript (a kernel call copies operands that are not in WASM memory). GEMM,
  * Conv, ConvTranspose and pooling are in numeric_nn.ts.
  *
@@ -17,10 +17,13 @@
 import {
   binary as kBinary,
   exp as kExp,
+  permute as kPermute,
+  permuteForm,
   sigmoid as kSigmoid,
   softmax as kSoftmax,
   softmaxAxis as kSoftmaxAxis,
 } from "../kernels/mod.ts";
+import type { WasmBuffer } from "../kernels/arena.ts";
 import type { TensorData } from "./tensor.ts";
 
 const K_BINARY = ["add", "sub", "mul", "div"] as const;
@@ -362,14 +365,30 @@ export function clampF(x: NumArray, o: NumArray, lo: number, hi: number): void {
 }
 
 /**
+ * The kernel form of {@link softmaxInner} (float32, not log, at least K_MIN elements, `x`
+ * not `o`): the last-axis kernel when `inner` is 1, else the strided one.
+ * @example `softmaxOnKernel(x, y, 1, 1000, 1)`
+ */
+export function softmaxOnKernel(
+  x: Float32Array | WasmBuffer,
+  o: Float32Array | WasmBuffer,
+  outer: number,
+  axis: number,
+  inner: number,
+): void {
+  if (inner === 1) kSoftmax(x, [outer, axis], o);
+  else kSoftmaxAxis(x, [outer, axis, inner], 1, o);
+}
+
+/**
  * Softmax (or log-softmax) over the middle axis of a [outer, axis, inner] view.
  * @example `softmaxInner(x, y, 1, 1000, 1, false)`
  */
 export function softmaxInner(x: NumArray, o: NumArray, outer: number, axis: number, inner: number, log: boolean): void {
   if (
-    inner === 1 && !log && outer * axis >= K_MIN && x instanceof Float32Array && o instanceof Float32Array && x !== o
+    !log && outer * axis * inner >= K_MIN && x instanceof Float32Array && o instanceof Float32Array && x !== o
   ) {
-    kSoftmax(x, [outer, axis], o);
+    softmaxOnKernel(x, o, outer, axis, inner);
     return;
   }
   if (inner === 1) {
@@ -395,10 +414,6 @@ export function softmaxInner(x: NumArray, o: NumArray, outer: number, axis: numb
         for (let k = 0; k < axis; k++) o[b + k] *= inv;
       }
     }
-    return;
-  }
-  if (!log && outer * axis * inner >= K_MIN && x instanceof Float32Array && o instanceof Float32Array && x !== o) {
-    kSoftmaxAxis(x, [outer, axis, inner], 1, o);
     return;
   }
   // inner > 1: contiguous rows of length `inner`, in column blocks that stay in cache
@@ -436,6 +451,18 @@ export function softmaxInner(x: NumArray, o: NumArray, outer: number, axis: numb
   }
 }
 
+/**
+ * Whether a float32 {@link transpose} of `shape` by `perm` runs on the WASM kernel: a valid
+ * permutation of at least K_MIN elements that the kernel takes (at most 6 axes after
+ * merging). @example `transposeOnKernel([1, 21504, 4, 16], [0, 3, 2, 1]) // true`
+ */
+export function transposeOnKernel(shape: readonly number[], perm: readonly number[]): boolean {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n >= K_MIN && perm.length === shape.length && new Set(perm).size === perm.length &&
+    perm.every((p) => Number.isInteger(p) && p >= 0 && p < shape.length) && permuteForm(shape, perm).shape.length <= 6;
+}
+
 /** Generic transpose: out = permute(x, perm). @example `transpose(x, [2,3], [1,0], y)` */
 export function transpose<T>(
   x: { [i: number]: T; length: number },
@@ -444,6 +471,10 @@ export function transpose<T>(
   o: { [i: number]: T },
 ): void {
   const r = shape.length;
+  if (x instanceof Float32Array && o instanceof Float32Array && x !== o && transposeOnKernel(shape, perm)) {
+    kPermute(x, shape, perm, o);
+    return;
+  }
   const inStr = new Array<number>(r);
   let s = 1;
   for (let i = r - 1; i >= 0; i--) {

@@ -26,8 +26,13 @@
  *    (`elementwiseChain`); bit-exact (same float32 operations in the same order, a NaN
  *    quantized to 0 as the runner stores it), with the original ops as the fallback when a
  *    run's shapes or dtypes do not fit the kernel.
- * 4. Pipelines: fused steps of 2 and 3 that feed each other run as one step whose values
- *    in between stay in the kernels' memory (`pipeline`): no copy out and back in.
+ * 4. Pipelines: kernel stages (the fused steps of 2 and 3, and float32 Softmax, Transpose
+ *    and 1x1 Conv where they run on the kernels) that feed each other run as one step whose
+ *    values in between stay in the kernels' memory (`pipeline`): no copy out and back in.
+ *    Within one, a Softmax and the chain after it run in one pass, a 1x1 Conv after a
+ *    Transpose reads through the permutation (no transposed copy), and two ConvTransposes
+ *    in a row run as one streamed pair whose constants (weights, biases, chain operands and
+ *    programs) are copied into the kernels' memory once per planned shape; same bits.
  *
  * @example
  * ```ts
@@ -398,7 +403,11 @@ function availableBefore(name: string, i: number, steps: (Step | null)[]): boole
   return true;
 }
 
-const isStage = (s: Step): boolean => "plan" in s.op;
+/** A kernel stage that may join a pipeline (see {@link KernelStage.joins}). */
+function isStage(s: Step, g: GraphView): boolean {
+  const op = s.op as Partial<KernelStage>;
+  return !!op.plan && (op.joins?.(s.attrs, s.node, g.constants) ?? true);
+}
 
 /** Pass 4: kernel stages feeding each other -> one pipeline step. */
 function pipelines(steps: Step[], g: GraphView): Step[] {
@@ -406,14 +415,14 @@ function pipelines(steps: Step[], g: GraphView): Step[] {
   const uses = consumers(out);
   for (let i = 0; i < out.length; i++) {
     const s = out[i];
-    if (!s || !isStage(s)) continue;
+    if (!s || !isStage(s, g)) continue;
     const members = [s];
     let last = s.node.outputs[0];
     for (;;) {
       const j = onlyConsumer(last, uses, g);
       if (j < 0) break;
       const c = out[j]!;
-      if (!isStage(c) || c.node.inputs[0] !== last || c.node.inputs.slice(1).includes(last)) break;
+      if (!isStage(c, g) || c.node.inputs[0] !== last || c.node.inputs.slice(1).includes(last)) break;
       if (c.node.inputs.slice(1).some((n) => n && !g.constants.has(n) && !availableBefore(n, i, out))) break;
       members.push(c);
       last = c.node.outputs[0];

@@ -14,6 +14,7 @@ import { runNode } from "../compiler/evaluate.ts";
 import { loadCalibration, RangeCollector } from "../compiler/calibrate.ts";
 import {
   activationParams,
+  biasScaleFloor,
   lookupTable,
   quantizeBias,
   quantizeValue,
@@ -111,6 +112,26 @@ describe("quantization math", () => {
     assert.equal(quantizeValue(-1, p), -128);
     assert.deepEqual(activationParams(0, 6), { scale: Math.fround(6 / 255), zeroPoint: -128 });
     assert.equal(activationParams(2, 5).zeroPoint, -128, "range widened to include 0");
+    // onnxruntime's quantize_static (compute_scale_zp, onnxruntime 1.30) takes the span in
+    // float32: on this range it gives scale 0.0432945191860199 (float32), zero point -93,
+    // where the span in float64 would round to the float32 below (0.0432945154607296)
+    assert.deepEqual(activationParams(-1.535464882850647, 9.504636764526367), {
+      scale: Math.fround(0.0432945191860199),
+      zeroPoint: -93,
+    });
+  });
+
+  test("a dead channel with a bias widens its weight scale instead of clamping the bias", () => {
+    const w = new Float32Array([1e-13, -2e-13, 0.5, 0.25]), b = new Float32Array([0.5, 0.1]);
+    const xScale = 0.01, limit = 2147483647 - 2 * 255 * 128;
+    const { q, scales } = quantizeWeights(w, 2, biasScaleFloor(b, xScale, limit));
+    assert.equal(scales[1], Math.fround(0.5 / 127), "a live channel keeps max |w| / 127");
+    const bias = quantizeBias(b, xScale, scales);
+    assert.ok(Math.abs(bias[0]) <= limit, `${bias[0]}`);
+    assert.ok(Math.abs(bias[0] * Math.fround(xScale * scales[0]) - 0.5) < 1e-6, "the bias survives");
+    assert.deepEqual([...q.slice(0, 2)], [0, 0]);
+    // without the floor the bias would not fit
+    assert.ok(Math.abs(quantizeBias(b, xScale, quantizeWeights(w, 2).scales)[0]) > limit);
   });
 
   test("per-channel symmetric weights, int32 bias with the float32 product scale", () => {

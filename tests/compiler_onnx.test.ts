@@ -18,6 +18,7 @@ import { loadProgram, runReference } from "./fixtures/reference.ts";
 import { prng, randomInputs } from "./fixtures/make_fixtures.ts";
 import { quantizedSession, runQuantizedOnnx } from "./fixtures/ort.ts";
 import { openNative } from "./fixtures/native.ts";
+import { OnnxGraph } from "../onnx/mod.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -537,6 +538,56 @@ describe("postamble ops beyond the compiler's own float executor", () => {
       assert.deepEqual(Array.from(out.best.data as BigInt64Array, Number), [3]);
       assert.deepEqual(Array.from(out.top.data as Float32Array), [0.9, 0.7].map(Math.fround));
       assert.deepEqual(Array.from(out.topi.data as BigInt64Array, Number), [3, 1]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a CRNN's LSTM stays on the host, with the reason, and the host part runs as onnxruntime runs it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "axr-host-"));
+    try {
+      const r = prng(5);
+      const g = new Graph();
+      g.opset = 13;
+      g.inputs.push({ name: "x", shape: [1, 2, 4, 6] });
+      const rnd = (shape: number[]) =>
+        constant(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => r() - 0.5), "float32");
+      g.consts.set("w", rnd([3, 2, 1, 1]));
+      g.consts.set("shape", constant([3], new Float64Array([1, 12, 6]), "int64"));
+      g.consts.set("W", rnd([1, 20, 12]));
+      g.consts.set("R", rnd([1, 20, 5]));
+      const node = (
+        op: string,
+        outs: string[],
+        inputs: string[],
+        attrs: Record<string, number | number[] | string> = {},
+      ) => g.nodes.push({ op, name: outs.find((o) => o) ?? op, inputs, outputs: outs, attrs });
+      node("Conv", ["c"], ["x", "w"], { kernel_shape: [1, 1] });
+      node("Reshape", ["rs"], ["c", "shape"]);
+      node("Transpose", ["seq"], ["rs"], { perm: [2, 0, 1] }); // [6 steps, batch 1, 12]
+      node("LSTM", ["Y", "Y_h"], ["seq", "W", "R"], { hidden_size: 5, direction: "reverse" });
+      g.outputs.push("Y", "Y_h");
+      const res = compileGraph(g, join(dir, "m"), { randomSamples: 3, floatTail: false });
+      assert.match(res.offDevice.get("Y") ?? "", /LSTM.*no device implementation/);
+      const post = res.lowered.postamble!;
+      assert.ok(post.nodes.some((n) => n.op === "LSTM"), post.nodes.map((n) => n.op).join());
+      const bytes = new Uint8Array(readFileSync(join(dir, "m", "postamble.onnx")));
+      const feeds = Object.fromEntries(res.lowered.outputs.map((o) => {
+        const n = o.shape.reduce((a, b) => a * b, 1);
+        return [o.name, { data: Float32Array.from({ length: n }, () => r() * 4 - 2), shape: o.shape }];
+      }));
+      const ours = OnnxGraph.fromBytes(bytes).run(
+        Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, { ...v, dtype: "float32" as const }])),
+      );
+      const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: "disabled" });
+      const theirs = await session.run(
+        Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor("float32", v.data, v.shape)])),
+      );
+      for (const o of ["Y", "Y_h"]) {
+        const a = ours[o].data as Float32Array, b = theirs[o].data as Float32Array;
+        assert.equal(a.length, b.length);
+        for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 2e-6, `${o}[${i}]: ${a[i]} vs ${b[i]}`);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

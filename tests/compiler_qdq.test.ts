@@ -18,6 +18,8 @@ import process from "node:process";
 import * as ort from "onnxruntime-node";
 import * as axr from "../mod.ts";
 import { compileOnnx } from "../compiler/compile.ts";
+import { decodeOnnx } from "../compiler/onnx_io.ts";
+import { simplify } from "../compiler/simplify.ts";
 import { type EmulatorEnv, useEmulatorEnv } from "./helpers/emu_env.ts";
 import { prng } from "./fixtures/make_fixtures.ts";
 import { PY_PINS, pythonPath } from "./helpers/python.ts";
@@ -135,6 +137,53 @@ describe("onnxruntime quantize_static QDQ models", () => {
       });
     }
   }
+
+  test("float models get quantize_static's grids and weight scales from the same calibration data", async () => {
+    // quantize_static (MinMax) and a float compile with the same samples choose the same
+    // scale and zero point, bit for bit, for every tensor both quantize (compiler/quantize.ts
+    // activationParams), and the same per-channel weight scales; deliberate differences:
+    // an AveragePool output takes its own range (onnxruntime: its input's grid), a PRelu
+    // (a table here, float in onnxruntime) its own, affines folded into a Conv
+    for (const name of ["mbv3", "det", "keras", "chan"]) {
+      const { res } = await compileAndRun(name, "float");
+      const q = decodeOnnx(readFileSync(join(dir, `${name}.qdq.onnx`)));
+      simplify(q, {});
+      const fl = decodeOnnx(readFileSync(join(dir, `${name}.float.onnx`)));
+      // grids that are ours to choose: an AveragePool's output and a PRelu's (onnxruntime
+      // leaves PRelu float), and what layout ops and MaxPool pass on from them
+      const pooled = new Set<string>();
+      for (const n of fl.nodes) {
+        const passOn = ["Transpose", "Reshape", "Flatten", "MaxPool"].includes(n.op) && pooled.has(n.inputs[0]);
+        if (n.op === "AveragePool" || n.op === "PRelu" || passOn) n.outputs.forEach((o) => pooled.add(o));
+      }
+      const p = res.lowered.program;
+      let same = 0;
+      const differ: string[] = [];
+      for (const t of p.json.tensors) {
+        const given = q.quant.get(t.name);
+        if (!given || pooled.has(t.name)) continue;
+        if (given.scale === t.scale && given.zeroPoint === t.zero_point) same++;
+        else differ.push(`${t.name}: ${t.scale}/${t.zero_point}, quantize_static ${given.scale}/${given.zeroPoint}`);
+      }
+      assert.deepEqual(differ, [], name);
+      assert.ok(same >= 4, `${name}: ${same} tensors compared`);
+      // weight scales, op by op (a Conv that quantize_static left float has none); keras
+      // and chan fold their per-channel affines and batch norms into the Conv weights (one
+      // rounding less than quantize_static, which quantizes them apart), so theirs differ
+      if (name === "keras" || name === "chan") continue;
+      let convs = 0;
+      for (const o of p.json.ops.filter((o) => o.w_scale)) {
+        const node = q.nodes.find((nd) => nd.name === o.name);
+        const theirs = node && q.weightScales.get(node.inputs[1]);
+        if (!theirs) continue;
+        const r = o.w_scale as { offset: number; length: number };
+        const mine = new Float32Array(p.data.slice(r.offset, r.offset + r.length).buffer);
+        assert.deepEqual(Array.from(mine), Array.from(theirs), `${name}: weight scales of ${o.name}`);
+        convs++;
+      }
+      assert.ok(convs >= 2, `${name}: ${convs} weighted ops compared`);
+    }
+  });
 
   test("keras float model: Casts removed, Pad and affines folded into the Conv, Transpose pair cancelled", async () => {
     const { res, log, xs, got } = await compileAndRun("keras", "float");

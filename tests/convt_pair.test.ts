@@ -1,7 +1,8 @@
-// kernels/fused.ts convTransposePair: two tiled ConvTransposes streamed by rows give the
-// bits of two convTranspose calls (the intermediate tensor never written out), for both
-// kernel heights, groups, bias or none, column tails and every activation; geometries
-// that do not chain are refused.
+// kernels/fused.ts convTransposePair and prepareConvTransposePair: two tiled ConvTransposes
+// streamed by rows give the bits of two convTranspose calls (the intermediate tensor never
+// written out), for both kernel heights, groups, bias or none, column tails and every
+// activation; a prepared pair keeps its own copy of the constants; geometries that do not
+// chain are refused.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -10,6 +11,7 @@ import {
   type ConvTransposeGeometry,
   convTransposePair,
   convTransposePairs,
+  prepareConvTransposePair,
 } from "../kernels/fused.ts";
 import { allocate } from "../kernels/arena.ts";
 import { assertSame, randomFloats, seededFloats } from "./helpers/kernel_data.ts";
@@ -36,6 +38,7 @@ describe("convTransposePair", () => {
   const cases: number[][] = [
     [24, 24, 1, 2, 1, 2, 3, 16], // the demo's head
     [24, 24, 1, 2, 1, 2, 2, 19], // column tail
+    [8, 8, 2, 2, 1, 2, 2, 14], // groups: tiles of 5 and 4 columns
     [4, 8, 2, 1, 6, 2, 3, 9],
     [3, 5, 1, 2, 4, 1, 2, 8],
     [2, 3, 1, 1, 2, 1, 1, 5],
@@ -57,9 +60,39 @@ describe("convTransposePair", () => {
         const y = allocate(4 * want.length); // output in the kernels' memory
         assertSame(convTransposePair(x, first, second, y).f32(), want, `${act.kind} (WasmBuffer)`);
         y.free();
+        const prepared = prepareConvTransposePair(first, second);
+        assertSame(prepared.run(x, new Float32Array(want.length)), want, `${act.kind} (prepared)`);
+        assertSame(prepared.run(x, new Float32Array(want.length)), want, `${act.kind} (prepared, again)`);
+        prepared.free();
       }
     });
   }
+
+  test("a prepared pair keeps its own copy of the constants, checks sizes and refuses use after free()", () => {
+    const g1 = geometry(24, 24, 1, 2, 2, 16), g2 = geometry(24, 1, 1, 2, 4, 32);
+    const x = randomFloats(24 * 2 * 16, 9), w1 = seededFloats(24 * 24 * 4, 5, 1), w2 = seededFloats(24 * 4, 6, 1);
+    const b1 = seededFloats(24, 7, 2), scale = seededFloats(24, 8, 1);
+    const first = {
+      w: w1,
+      bias: b1,
+      g: g1,
+      act: { kind: "relu" } as Activation,
+      chain: [{ op: "mul" as const, b: { kind: "channel" as const, values: scale } }],
+    };
+    const second = { w: w2, bias: null, g: g2, act: { kind: "sigmoid" } as Activation };
+    const want = convTransposePair(x, first, second, new Float32Array(16 * 2 * 16));
+    const prepared = prepareConvTransposePair(first, second);
+    assert.equal(prepared.inputLength, x.length);
+    assert.equal(prepared.outputLength, want.length);
+    w1.fill(0); // changed after prepare: not seen
+    scale.fill(0);
+    assertSame(prepared.run(x, new Float32Array(want.length)), want, "own copy");
+    assert.throws(() => prepared.run(x.subarray(1), new Float32Array(want.length)), RangeError);
+    assert.throws(() => prepared.run(x, new Float32Array(want.length + 1)), RangeError);
+    prepared.free();
+    prepared.free(); // idempotent
+    assert.throws(() => prepared.run(x, new Float32Array(want.length)), /after free/);
+  });
 
   test("geometries that do not chain are refused", () => {
     const g1 = geometry(4, 4, 1, 2, 2, 8);
@@ -73,6 +106,14 @@ describe("convTransposePair", () => {
           { w: w1, bias: null, g: g1, act: { kind: "none" } },
           { w: w2, bias: null, g: geometry(4, 1, 1, 2, 4, 8), act: { kind: "none" } },
           new Float32Array(128),
+        ),
+      RangeError,
+    );
+    assert.throws(
+      () =>
+        prepareConvTransposePair(
+          { w: w1, bias: null, g: g1, act: { kind: "none" } },
+          { w: w2, bias: null, g: geometry(4, 1, 1, 2, 4, 8), act: { kind: "none" } },
         ),
       RangeError,
     );

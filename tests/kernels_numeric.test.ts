@@ -147,6 +147,45 @@ describe("kernels: float32 numeric ops", () => {
       }
     }
   });
+
+  test("softmax gives the bits of its definition (kernels/src/softmax.rs), four rows at a time or one", () => {
+    // the definition in float32: m the row's max, e = exp(x - m) (the exp kernel), four
+    // partial sums over the full vectors in order, (a0 + a1) + (a2 + a3), the tail one by
+    // one, then e / sum; a NaN in a row makes it NaN
+    const ref = (x: Float32Array, cols: number): Float32Array => {
+      const y = new Float32Array(x.length);
+      for (let r = 0; r < x.length / cols; r++) {
+        const row = x.subarray(r * cols, (r + 1) * cols);
+        if (row.some((v) => Number.isNaN(v))) {
+          y.fill(NaN, r * cols, (r + 1) * cols);
+          continue;
+        }
+        let m = -Infinity;
+        for (const v of row) m = Math.max(m, v);
+        const e = exp(row.map((v) => v - m), new Float32Array(cols));
+        const acc = [0, 0, 0, 0], full = cols - (cols % 4);
+        for (let i = 0; i < full; i++) acc[i % 4] = Math.fround(acc[i % 4] + e[i]);
+        let sum = Math.fround(Math.fround(acc[0] + acc[1]) + Math.fround(acc[2] + acc[3]));
+        for (let i = full; i < cols; i++) sum = Math.fround(sum + e[i]);
+        for (let i = 0; i < cols; i++) y[r * cols + i] = e[i] / sum;
+      }
+      return y;
+    };
+    const specials = [NaN, Infinity, -Infinity, -0, 0, 1e30, -1e30, 88.5, -100];
+    for (const [rows, cols] of [[9, 4], [13, 16], [6, 20], [5, 64], [7, 1024], [5, 1028], [9, 6], [6, 3], [3, 1]]) {
+      const x = new Float32Array(rows * cols).map((_, i) =>
+        rnd() < 0.01 ? specials[i % specials.length] : (rnd() - 0.5) * (i % 3 ? 20 : 400)
+      );
+      x.fill(-Infinity, 0, cols); // a row of -inf: NaN throughout
+      const want = ref(x, cols);
+      const got = softmax(x, [rows, cols], new Float32Array(x.length));
+      const inPlace = softmax(x, [rows, cols], x);
+      for (let i = 0; i < x.length; i++) {
+        if (!Object.is(got[i], want[i])) assert.fail(`[${rows}, ${cols}] element ${i}: ${got[i]} vs ${want[i]}`);
+        if (!Object.is(inPlace[i], want[i])) assert.fail(`in place [${rows}, ${cols}] element ${i}: ${inPlace[i]}`);
+      }
+    }
+  });
 });
 
 describe("per-engine dequantize formulation", () => {

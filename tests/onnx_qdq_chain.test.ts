@@ -5,7 +5,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type AttrValue, type NodeProto, type Tensor, tensor } from "../onnx/mod.ts";
-import { chain, type ChainStep } from "../kernels/fused.ts";
+import { chain, type ChainStep, softmaxChain } from "../kernels/fused.ts";
+import { softmax } from "../kernels/mod.ts";
 import { both, f32, n, rand, sameBits } from "./helpers/optimize_cases.ts";
 
 /** `count` floats around `scale`'s quantization grid: ties, specials, saturating values. */
@@ -235,4 +236,115 @@ describe("chain kernel: the steps after an 8-bit qdq as a table", () => {
       sameBits(all, one);
     });
   }
+});
+
+describe("Softmax and Transpose as pipeline stages", () => {
+  const s = 1 / 255;
+  const init = { s: tensor("float32", [], [s]), z: zpTensor("uint8", 0) };
+  const qdq = (from: string, to: string): NodeProto[] => [
+    n("QuantizeLinear", [from, "s", "z"], `${to}_q`),
+    n("DequantizeLinear", [`${to}_q`, "s", "z"], to),
+  ];
+  for (const [boxes, m, bias] of [[300, 1, false], [600, 1, false], [600, 3, true]] as const) {
+    test(`YOLOv8's distribution head, ${boxes} boxes: Softmax -> QDQ -> Transpose -> 1x1 Conv (${m} out, bias ${bias})`, () => {
+      const x = tensor("float32", [1, boxes, 4, 16], grid(boxes * 64, 0.05, 12));
+      const { opt, a, b } = both({
+        nodes: [
+          n("Softmax", ["x"], "p", { axis: -1 }),
+          ...qdq("p", "pq"),
+          n("Transpose", ["pq"], "t", { perm: [0, 3, 2, 1] }),
+          n("Conv", bias ? ["t", "wm", "bm"] : ["t", "wm"], "y", { kernel_shape: [1, 1] }),
+        ],
+        x,
+        init: { ...init, wm: f32([m, 16, 1, 1], 9), bm: f32([m], 10) },
+      });
+      sameBits(a, b);
+      // a 1x1 Conv joins; its gemm runs on the kernel from m * pixels * c >= 32768 (then it
+      // reads the Softmax's output through the Transpose; below: the Conv runs alone)
+      assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["KernelPipeline"]);
+    });
+  }
+  test("a Transpose that leaves the channels strided, then a 1x1 Conv: the Conv after the transpose", () => {
+    const x = tensor("float32", [1, 16, 40, 60], grid(16 * 2400, 0.05, 14));
+    const { opt, a, b } = both({
+      nodes: [
+        n("Transpose", ["x"], "t", { perm: [0, 1, 3, 2] }),
+        n("Conv", ["t", "wm", "bm"], "y", { kernel_shape: [1, 1] }),
+      ],
+      x,
+      init: { wm: f32([2, 16, 1, 1], 15), bm: f32([2], 16) },
+    });
+    sameBits(a, b);
+    assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["KernelPipeline"]);
+  });
+  for (const [axis, perm] of [[1, [0, 2, 1]], [2, [1, 0, 2]]] as const) {
+    test(`Softmax on axis ${axis} -> Transpose [${perm}] -> QDQ`, () => {
+      const x = tensor("float32", [3, 40, 24], grid(3 * 40 * 24, 0.1, 13));
+      const { opt, a, b } = both({
+        nodes: [n("Softmax", ["x"], "p", { axis }), n("Transpose", ["p"], "t", { perm: [...perm] }), ...qdq("t", "y")],
+        x,
+        init,
+      });
+      sameBits(a, b);
+      assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["KernelPipeline"]);
+    });
+  }
+});
+
+describe("chains with operands along two axes (LayerNorm's rows and columns)", () => {
+  test("the per-row operand runs as a tensor, refreshed on every run; bits of the nodes one by one", () => {
+    const s = 0.02,
+      init = {
+        s: tensor("float32", [], [s]),
+        z: zpTensor("int8", 3),
+        g: f32([120], 21),
+        b: f32([120], 22),
+      };
+    const nodes: NodeProto[] = [
+      n("ReduceMean", ["x"], "mu", { axes: [-1] }),
+      n("Sub", ["x", "mu"], "d"),
+      n("ReduceMax", ["d"], "r", { axes: [-1] }),
+      n("Div", ["d", "r"], "q0"),
+      n("QuantizeLinear", ["q0", "s", "z"], "q1"),
+      n("DequantizeLinear", ["q1", "s", "z"], "q2"),
+      n("Mul", ["q2", "g"], "m"),
+      n("QuantizeLinear", ["m", "s", "z"], "m1"),
+      n("DequantizeLinear", ["m1", "s", "z"], "m2"),
+      n("Add", ["m2", "b"], "y"),
+    ];
+    const x = tensor("float32", [1, 40, 120], grid(4800, s, 23));
+    const { opt, plain, a, b } = both({ nodes, x, init });
+    sameBits(a, b);
+    assert.ok(opt.executionPlan().some((p) => p.opType === "ElementwiseChain" && p.name.startsWith("Div_q0+")));
+    const x2 = tensor("float32", [1, 40, 120], grid(4800, s, 24));
+    sameBits(opt.run({ x: x2 }).y.data as Float32Array, plain.run({ x: x2 }).y.data as Float32Array);
+  });
+});
+
+describe("softmaxChain: a Softmax and the chain after it in one pass", () => {
+  for (const [rows, cols] of [[300, 16], [7, 1000], [33, 6], [2, 3]] as const) {
+    test(`[${rows}, ${cols}]: the bits of softmax, then chain`, () => {
+      const x = grid(rows * cols, 0.3, 31);
+      for (
+        const steps of [
+          [{ kind: "qdq", scale: 1 / 255, zeroPoint: 0, type: "uint8" }],
+          [
+            { kind: "qdq", scale: 0.01, zeroPoint: -3, type: "int8" },
+            { op: "mul", b: { kind: "scalar", value: 1.7 } },
+            {
+              kind: "sigmoid",
+            },
+          ],
+        ] as ChainStep[][]
+      ) {
+        const sm = softmax(x, [rows, cols], new Float32Array(x.length));
+        const want = chain(sm, new Float32Array(x.length), x.length, 1, steps);
+        sameBits(softmaxChain(x, [rows, cols], steps, new Float32Array(x.length)), want);
+      }
+    });
+  }
+  test("per-channel operands are refused", () => {
+    const steps: ChainStep[] = [{ op: "add", b: { kind: "channel", values: new Float32Array(4) } }];
+    assert.throws(() => softmaxChain(new Float32Array(8), [2, 4], steps, new Float32Array(8)), /only scalars/);
+  });
 });

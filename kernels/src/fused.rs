@@ -170,7 +170,7 @@ impl ConvT {
     /// Floats of scratch [`conv_transpose`] needs (one packed input row on the tiled path).
     pub fn scratch_len(&self) -> usize {
         if self.tiles() {
-            (self.c / self.group.max(1)) * (self.iw / 8) * 8
+            (self.c / self.group.max(1)) * self.iw
         } else {
             (self.m / self.group.max(1)) * self.kh * self.kw * self.ih * self.iw
         }
@@ -179,7 +179,7 @@ impl ConvT {
 
 /// ConvTranspose with bias (`bias` may be null) and activation. When stride equals the
 /// kernel (width 2, height 1 or 2) every output is one tap and the kernel writes outputs
-/// directly (8 input columns x all taps in registers, interleaved by shuffles; `col` holds
+/// directly (register tiles of input columns x taps, see [`crate::convt`]; `col` holds
 /// one packed input row); otherwise
 /// per group a GEMM `W^T X` into `col` ([`ConvT::scratch_len`] floats), then col2im adds
 /// into the zeroed output, bias and activation.

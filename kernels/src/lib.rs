@@ -12,8 +12,10 @@ pub mod fused;
 pub mod layout;
 pub mod matmul;
 pub mod numeric;
+pub mod permute;
 pub mod qdq_table;
 pub mod quant;
+pub mod softmax;
 pub mod transpose;
 
 use layout::Geom;
@@ -238,6 +240,38 @@ pub fn softmax_f32(src: usize, dst: usize, rows: usize, cols: usize) {
     unsafe { numeric::softmax(src as *const f32, dst as *mut f32, rows, cols) }
 }
 
+/// Softmax along the last axis of `rows` x `cols` f32, then `nsteps` chain steps at `prog`
+/// (as [`chain_f32`]; per-channel and tensor operands refused) on each block of rows
+/// ([`softmax::softmax_then`]).
+#[wasm_bindgen]
+pub fn softmax_chain_f32(
+    src: usize,
+    dst: usize,
+    rows: usize,
+    cols: usize,
+    prog: usize,
+    nsteps: usize,
+) {
+    let Some(steps) = chain::Step::read_all(prog, nsteps, false) else {
+        return;
+    };
+    if steps[..nsteps]
+        .iter()
+        .any(|s| matches!(s, chain::Step::Binary(_, chain::Operand::Channel(_))))
+    {
+        return;
+    }
+    unsafe {
+        softmax::softmax_then(
+            src as *const f32,
+            dst as *mut f32,
+            rows,
+            cols,
+            &steps[..nsteps],
+        )
+    }
+}
+
 /// `C[m, n] (+)= A[m, k] B[k, n]` f32; the 9 parameters (ars, acs, brs, m, n, k,
 /// accumulate, 0, 0) are u32 at `params`.
 #[wasm_bindgen]
@@ -278,6 +312,54 @@ pub fn gemm_stepwise_f32(a: usize, b: usize, c: usize, params: usize) {
             p[5] as usize,
             (params as *const u32).add(7),
             p[6] as usize,
+        )
+    }
+}
+
+/// Permutes 4-byte elements ([`permute::permute4`]): `params` points to u32 `[rank,
+/// shape[0..rank], st[0..rank]]` (the output's shape, the input's stride per output axis).
+#[wasm_bindgen]
+pub fn permute_x32(src: usize, dst: usize, params: usize) {
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 1 + 2 * permute::MAX_RANK) };
+    let rank = p[0] as usize;
+    if rank == 0 || rank > permute::MAX_RANK {
+        return;
+    }
+    let mut shape = [0usize; permute::MAX_RANK];
+    let mut st = [0usize; permute::MAX_RANK];
+    for d in 0..rank {
+        shape[d] = p[1 + d] as usize;
+        st[d] = p[1 + rank + d] as usize;
+    }
+    unsafe { permute::permute4(src as *const u32, dst as *mut u32, rank, &shape, &st) }
+}
+
+/// A 1x1 convolution of a permuted input ([`permute::conv1x1_permuted`]): `params` points
+/// to u32 `[m, c, rank, shape[0..rank], st[0..rank]]` (the pixel axes and their strides in
+/// `src`; a pixel's `c` channels are contiguous).
+#[wasm_bindgen]
+pub fn conv1x1_permuted_f32(src: usize, w: usize, y: usize, params: usize) {
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 3 + 2 * permute::MAX_RANK) };
+    let (m, c, rank) = (p[0] as usize, p[1] as usize, p[2] as usize);
+    if rank == 0 || rank > permute::MAX_RANK {
+        return;
+    }
+    let mut shape = [0usize; permute::MAX_RANK];
+    let mut st = [0usize; permute::MAX_RANK];
+    for d in 0..rank {
+        shape[d] = p[3 + d] as usize;
+        st[d] = p[3 + rank + d] as usize;
+    }
+    unsafe {
+        permute::conv1x1_permuted(
+            src as *const f32,
+            w as *const f32,
+            y as *mut f32,
+            m,
+            c,
+            rank,
+            &shape,
+            &st,
         )
     }
 }

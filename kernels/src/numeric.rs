@@ -1,6 +1,6 @@
 //! Float32 numeric kernels for the ONNX graph runner: element-wise add / sub / mul / div
 //! with broadcasting (exact IEEE float32, as onnxruntime computes them), exp, sigmoid, and
-//! softmax along the last axis.
+//! softmax (kernels/src/softmax.rs).
 //!
 //! `exp` is Cephes' `expf` algorithm (range reduction by ln 2 split in two constants, a
 //! degree-5 polynomial, scaling by 2^n built from exponent bits): within 2 ulp of the
@@ -327,134 +327,7 @@ pub unsafe fn sigmoid(src: *const f32, dst: *mut f32, len: usize) {
     }
 }
 
-/// Softmax along the last axis: `rows` rows of `cols` floats (may be in place).
-///
-/// # Safety
-/// Valid for `rows * cols` floats each.
-pub unsafe fn softmax(src: *const f32, dst: *mut f32, rows: usize, cols: usize) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let k = simd::ExpK::new();
-    for r in 0..rows {
-        let s = src.add(r * cols);
-        let d = dst.add(r * cols);
-        let mut m = f32::NEG_INFINITY;
-        for i in 0..cols {
-            let v = *s.add(i);
-            if v > m || v.is_nan() {
-                m = v;
-            }
-        }
-        #[allow(unused_assignments)]
-        let mut sum = 0f32;
-        let mut i = 0usize;
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        {
-            use core::arch::wasm32::*;
-            let mv = f32x4_splat(m);
-            let mut acc = f32x4_splat(0.0);
-            while i + 4 <= cols {
-                let e = simd::exp4(f32x4_sub(v128_load(s.add(i) as *const v128), mv), &k);
-                v128_store(d.add(i) as *mut v128, e);
-                acc = f32x4_add(acc, e);
-                i += 4;
-            }
-            sum = f32x4_extract_lane::<0>(acc)
-                + f32x4_extract_lane::<1>(acc)
-                + (f32x4_extract_lane::<2>(acc) + f32x4_extract_lane::<3>(acc));
-        }
-        while i < cols {
-            let e = exp_one(*s.add(i) - m);
-            *d.add(i) = e;
-            sum += e;
-            i += 1;
-        }
-        let mut i = 0usize;
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        {
-            use core::arch::wasm32::*;
-            let sv = f32x4_splat(sum);
-            while i + 4 <= cols {
-                v128_store(
-                    d.add(i) as *mut v128,
-                    f32x4_div(v128_load(d.add(i) as *const v128), sv),
-                );
-                i += 4;
-            }
-        }
-        while i < cols {
-            *d.add(i) /= sum;
-            i += 1;
-        }
-    }
-}
-
-/// Softmax along a middle axis: `outer` blocks of `axis` rows of `inner` contiguous floats;
-/// each column `(p, q)` is normalised over the `axis` rows (may be in place). Lanes run over
-/// `inner`, so no transpose is needed. Per column the same operations as [`softmax`].
-///
-/// # Safety
-/// Valid for `outer * axis * inner` floats each.
-pub unsafe fn softmax_strided(
-    src: *const f32,
-    dst: *mut f32,
-    outer: usize,
-    axis: usize,
-    inner: usize,
-) {
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let ek = simd::ExpK::new();
-    for p in 0..outer {
-        let s = src.add(p * axis * inner);
-        let d = dst.add(p * axis * inner);
-        let mut q = 0usize;
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        {
-            use core::arch::wasm32::*;
-            while q + 4 <= inner {
-                let mut m = f32x4_splat(f32::NEG_INFINITY);
-                for k in 0..axis {
-                    let v = v128_load(s.add(k * inner + q) as *const v128);
-                    // v > m or v is NaN -> v (NaN propagates as in the scalar path)
-                    let take = v128_or(f32x4_gt(v, m), f32x4_ne(v, v));
-                    m = v128_bitselect(v, m, take);
-                }
-                let mut acc = f32x4_splat(0.0);
-                for k in 0..axis {
-                    let e = simd::exp4(
-                        f32x4_sub(v128_load(s.add(k * inner + q) as *const v128), m),
-                        &ek,
-                    );
-                    v128_store(d.add(k * inner + q) as *mut v128, e);
-                    acc = f32x4_add(acc, e);
-                }
-                for k in 0..axis {
-                    let o = d.add(k * inner + q) as *mut v128;
-                    v128_store(o, f32x4_div(v128_load(o), acc));
-                }
-                q += 4;
-            }
-        }
-        while q < inner {
-            let mut m = f32::NEG_INFINITY;
-            for k in 0..axis {
-                let v = *s.add(k * inner + q);
-                if v > m || v.is_nan() {
-                    m = v;
-                }
-            }
-            let mut sum = 0f32;
-            for k in 0..axis {
-                let e = exp_one(*s.add(k * inner + q) - m);
-                *d.add(k * inner + q) = e;
-                sum += e;
-            }
-            for k in 0..axis {
-                *d.add(k * inner + q) /= sum;
-            }
-            q += 1;
-        }
-    }
-}
+pub use crate::softmax::{softmax, softmax_strided};
 
 /// `C[m, n] (+)= A[m, k] B[k, n]` in float32. `C` is row-major and contiguous; `B` has
 /// contiguous rows `brs` floats apart; `A` is read at `i * ars + p * acs` (so a transposed

@@ -18,12 +18,15 @@ import {
   type Activation,
   chain as kChain,
   type ChainStep,
-  convTransposePair,
   convTransposePairs,
   type ConvTransposeStage,
+  prepareConvTransposePair,
+  type PreparedConvTransposePair,
   type QdqStep,
+  softmaxChain,
 } from "../../kernels/fused.ts";
-import { K_MIN } from "../numeric.ts";
+import { broadcastShape, broadcastTo, K_MIN } from "../numeric.ts";
+import { conv1x1Permuted } from "../../kernels/permute.ts";
 import { type ConvParams, convTranspose2dKernel, convTransposeOnKernel, kernelGeometry } from "../numeric_nn.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
 import { convTransposeGeometry } from "./extra.ts";
@@ -53,6 +56,12 @@ export interface StagePlan {
   convT?: ConvTransposeStage;
   /** `exec` may write over its source (an element-wise chain). */
   inPlace?: boolean;
+  /** For a Transpose: the input's shape and the permutation (a 1x1 Conv after it may read through it). */
+  permute?: { shape: number[]; perm: number[] };
+  /** For a 1x1 Conv on the gemm kernel: weights `[m, c]`, and `finish` adds the bias to its output. */
+  conv1x1?: { w: Float32Array; m: number; c: number; finish(dst: Float32Array | WasmBuffer): void };
+  /** For a Softmax along the last axis: its rows (a chain after it may run in the same call). */
+  softmax?: { rows: number; cols: number };
   /** For an element-wise chain: its kernel steps and blocks (a pair of ConvTransposes may apply it). */
   chain?: { steps: ChainStep[]; inner: number; channels: number };
 }
@@ -64,6 +73,12 @@ export interface KernelStage extends OpImpl {
    * `ins[0]` only the shape and dtype are looked at), else undefined.
    */
   plan(ctx: OpContext, ins: (Tensor | undefined)[], attrs: Attrs): StagePlan | undefined;
+  /**
+   * Whether this node may join a pipeline at all, from what is known at load time (when a
+   * stage does not plan, the pipeline runs the stages before it on the kernels and the
+   * others one by one); absent: always.
+   */
+  joins?(attrs: Attrs, node: NodeProto, constants: ReadonlyMap<string, Tensor>): boolean;
 }
 
 /** Runs `members` one by one on `values` (fallback of the fused ops); returns the last output. */
@@ -172,7 +187,10 @@ export function elementwiseChain(members: Member[], ops: ChainOp[], value: strin
       const { x, steps } = plan(ctx, ins);
       return steps && {
         shape: x.shape,
-        exec: (src, dst) => kChain(src, dst, steps.inner, steps.channels, steps.steps),
+        exec: (src, dst) => {
+          steps.fill();
+          kChain(src, dst, steps.inner, steps.channels, steps.steps);
+        },
         inPlace: true,
         chain: steps,
       };
@@ -181,6 +199,7 @@ export function elementwiseChain(members: Member[], ops: ChainOp[], value: strin
       const { x, byName, steps } = plan(ctx, ins);
       if (steps) {
         const out = ctx.alloc("float32", x.shape);
+        steps.fill();
         kChain(x.data as Float32Array, out.data as Float32Array, steps.inner, steps.channels, steps.steps);
         return [out];
       }
@@ -193,8 +212,8 @@ export function elementwiseChain(members: Member[], ops: ChainOp[], value: strin
 
 /**
  * Kernel stages (fused ConvTranspose, chains) run back to back with the values in between
- * kept in the kernels' memory (no copy out and back in); the nodes one by one when a
- * stage's kernel does not apply. `stages[k]` reads `inputs[k]` (names of the pipeline
+ * kept in the kernels' memory (no copy out and back in); from the first stage whose kernel
+ * does not apply on, the nodes one by one. `stages[k]` reads `inputs[k]` (names of the pipeline
  * node's inputs, by position), the first of which is the previous stage's output for k > 0.
  * @example `pipeline([convStage, chainStage], [[0, 1, 2], [-1, 3]])`
  */
@@ -224,8 +243,12 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
   });
   const sameShape = (a: readonly number[], b: readonly number[]) =>
     a.length === b.length && a.every((d, i) => d === b[i]);
-  let last: { x: Seen; rest: Seen[]; calls: Call[] } | undefined;
-  const planned = (ctx: OpContext, ins: (Tensor | undefined)[]): Call[] | undefined => {
+  // the kernel calls of the first `done` stages (those that plan; the rest run one by one)
+  let last: { x: Seen; rest: Seen[]; calls: Call[]; done: number } | undefined;
+  // the ConvTranspose pairs of `last`, their constants in the kernels' memory (freed when
+  // the calls are planned again, or with the pipeline)
+  const owned = { pairs: [] as PreparedConvTransposePair[], held };
+  const planned = (ctx: OpContext, ins: (Tensor | undefined)[]): { calls: Call[]; done: number } | undefined => {
     const x = ins[0]!;
     if (
       last && last.rest.length === ins.length - 1 && last.x.t!.dtype === x.dtype && sameShape(last.x.shape, x.shape) &&
@@ -235,7 +258,7 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
           (t.data.length !== 1 || Object.is(r.v, t.data[0]))));
       })
     ) {
-      return last.calls;
+      return last;
     }
     // plans look at the shape and dtype of their first input only: give them no data to keep
     const shapeOnly = [{ ...x, data: FLOATS }, ...ins.slice(1)];
@@ -247,31 +270,52 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
       ) => (i < 0 ? { data: FLOATS, shape: shape!, dtype: "float32" as const } : shapeOnly[i]));
       ctx.node = stages[k].node;
       const p = stages[k].op.plan(ctx, sIns, stages[k].attrs);
-      if (!p) return undefined;
+      if (!p) break;
       plans.push(p);
       shape = p.shape;
     }
+    if (plans.length === 0) return undefined;
     // two ConvTransposes in a row that tile, each with the chain that follows it, run as
-    // one streamed call (no tensor in between)
-    const calls: Call[] = [];
+    // one streamed call (no tensor in between); so do a Softmax and its chain
+    const calls: Call[] = [], pairs: PreparedConvTransposePair[] = [];
     for (let k = 0; k < plans.length; k++) {
       const p = plans[k];
       const c1 = p.convT && pairChain(p, plans[k + 1]), j = c1 ? k + 2 : k + 1, q = plans[j];
-      if (p.convT && q?.convT && convTransposePairs(p.convT.g, q.convT.g)) {
+      const after = plans[k + 1]?.chain, conv = plans[k + 1]?.conv1x1;
+      const read = p.permute && conv && permutedPixels(p.permute.shape, p.permute.perm);
+      if (read && conv) {
+        // a Transpose and the 1x1 Conv after it: the Conv reads through the permutation
+        const { w, m, c, finish } = conv;
+        calls.push({
+          shape: plans[k + 1].shape,
+          exec: (s, d) => finish(conv1x1Permuted(s, w, d, m, c, read.shape, read.strides)),
+        });
+        k++;
+      } else if (p.softmax && after?.steps.every((s) => !("op" in s) || s.b.kind === "scalar")) {
+        // a Softmax and the chain after it (scalar operands): one pass (softmaxChain)
+        const { rows, cols } = p.softmax;
+        calls.push({ shape: p.shape, exec: (s, d) => softmaxChain(s, [rows, cols], after.steps, d) });
+        k++;
+      } else if (p.convT && q?.convT && convTransposePairs(p.convT.g, q.convT.g)) {
         const c2 = pairChain(q, plans[j + 1]), e = c2 ? j + 1 : j;
-        const [a, b] = [{ ...p.convT, chain: c1 }, { ...q.convT, chain: c2 }];
-        calls.push({ shape: plans[e].shape, exec: (s, d) => convTransposePair(s, a, b, d) });
+        const pair = prepareConvTransposePair({ ...p.convT, chain: c1 }, { ...q.convT, chain: c2 });
+        pairs.push(pair);
+        calls.push({ shape: plans[e].shape, exec: (s, d) => pair.run(s, d) });
         k = e;
       } else calls.push(p);
     }
-    last = { x: seen(shapeOnly[0]), rest: ins.slice(1).map(seen), calls };
-    return calls;
+    for (const pair of owned.pairs) pair.free();
+    owned.pairs = pairs;
+    last = { x: seen(shapeOnly[0]), rest: ins.slice(1).map(seen), calls, done: plans.length };
+    return last;
   };
-  return {
+  const impl: OpImpl = {
     run(ctx, ins) {
       const x = ins[0]?.data;
-      const calls = x instanceof Float32Array ? planned(ctx, ins) : undefined;
-      if (calls) {
+      const plan = x instanceof Float32Array ? planned(ctx, ins) : undefined;
+      let t = ins[0], from = 0;
+      if (plan) {
+        const calls = plan.calls;
         let src: Float32Array | WasmBuffer = x as Float32Array;
         for (let k = 0; k < calls.length - 1; k++) {
           const dst: WasmBuffer = calls[k].inPlace && src instanceof WasmBuffer
@@ -282,17 +326,25 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
         }
         const out = ctx.alloc("float32", calls[calls.length - 1].shape);
         calls[calls.length - 1].exec(src, out.data as Float32Array);
-        return [out];
+        if (plan.done === stages.length) return [out];
+        [t, from] = [out, plan.done];
       }
-      let t = ins[0];
-      for (let k = 0; k < stages.length; k++) {
+      for (let k = from; k < stages.length; k++) {
         ctx.node = stages[k].node;
         [t] = stages[k].op.run(ctx, inputs[k].map((i) => (i < 0 ? t : ins[i])), stages[k].attrs);
       }
       return [t!];
     },
   };
+  RELEASE.register(impl, owned);
+  return impl;
 }
+
+/** Frees a collected pipeline's blocks in the kernels' memory (held values, prepared pairs). */
+const RELEASE = new FinalizationRegistry<{ pairs: { free(): void }[]; held: (WasmBuffer | undefined)[] }>((o) => {
+  for (const p of o.pairs) p.free();
+  for (const b of o.held) b?.free();
+});
 
 /**
  * The steps of `next` when it is a chain that a ConvTransposes pair can apply to `conv`'s
@@ -307,16 +359,47 @@ function pairChain(conv: StagePlan, next: StagePlan | undefined): ChainStep[] | 
   return fits ? c.steps : undefined;
 }
 
+/**
+ * The pixel axes (sizes above 1) of the transpose of `shape` by `perm`, read as a 1x1
+ * Conv's input `[1, c, ...pixels]`, and their strides in the untransposed input, when the
+ * channels stay contiguous (stride 1) and at most 6 pixel axes remain; else undefined.
+ */
+function permutedPixels(
+  shape: readonly number[],
+  perm: readonly number[],
+): { shape: number[]; strides: number[] } | undefined {
+  const inStr: number[] = new Array(shape.length);
+  for (let d = shape.length - 1, s = 1; d >= 0; d--) {
+    inStr[d] = s;
+    s *= shape[d];
+  }
+  if (perm.length < 2 || shape[perm[0]] !== 1 || (shape[perm[1]] > 1 && inStr[perm[1]] !== 1)) return undefined;
+  const pix = perm.slice(2).filter((p) => shape[p] > 1);
+  if (pix.length > 6) return undefined;
+  return pix.length ? { shape: pix.map((p) => shape[p]), strides: pix.map((p) => inStr[p]) } : {
+    shape: [1],
+    strides: [0],
+  };
+}
+
 /** An empty float32 array: the data of a value whose shape alone a plan looks at. */
 const FLOATS = new Float32Array(0);
 
+/**
+ * The kernel steps of a chain over a value of `shape`: operands as scalars, per-channel
+ * values (one axis for the whole chain) or tensors of the value's shape. An operand that
+ * broadcasts to the value's shape in another way (a second per-channel axis: LayerNorm's
+ * per-row statistics next to its per-column weights) becomes a tensor: a block the size of
+ * the value that `fill` writes from the operand's current data before every kernel call.
+ */
 function kernelSteps(
   shape: number[],
   ops: ChainOp[],
   byName: Map<string, Tensor>,
-): { steps: ChainStep[]; inner: number; channels: number } | undefined {
+): { steps: ChainStep[]; inner: number; channels: number; fill: () => void } | undefined {
   let axis = -1;
   const steps: ChainStep[] = [];
+  const spread: (() => void)[] = [];
   for (const o of ops) {
     if (o.kind !== "binary") {
       steps.push(o);
@@ -324,16 +407,22 @@ function kernelSteps(
     }
     const t = byName.get(o.operand);
     if (!t) return undefined;
-    const fit = o.axis === undefined ? operandFit(t, shape) : axisFit(t, shape, o.axis);
-    if (!fit) return undefined;
-    const values = t.data as Float32Array;
-    if (fit.kind === "channel") {
-      if (axis >= 0 && axis !== fit.axis) return undefined;
-      axis = fit.axis;
+    let fit = o.axis === undefined ? operandFit(t, shape) : axisFit(t, shape, o.axis);
+    if (fit?.kind === "channel" && axis >= 0 && axis !== fit.axis) fit = undefined;
+    if (!fit) {
+      const to = t.dtype === "float32" && o.axis === undefined ? broadcastShape(t.shape, shape) : null;
+      if (!to || to.length !== shape.length || to.some((d, i) => d !== shape[i])) return undefined;
+      const values = new Float32Array(sizeOf(shape)), data = t.data as Float32Array, from = [...t.shape];
+      spread.push(() => broadcastTo(values, shape, data, from));
+      steps.push({ op: o.op, b: { kind: "tensor", values }, reverse: o.reverse });
+      continue;
     }
+    const values = t.data as Float32Array;
+    if (fit.kind === "channel") axis = fit.axis;
     const b = fit.kind === "scalar" ? { kind: "scalar" as const, value: values[0] } : { kind: fit.kind, values };
     steps.push({ op: o.op, b, reverse: o.reverse });
   }
-  if (axis < 0) return { steps, inner: sizeOf(shape) || 1, channels: 1 };
-  return { steps, inner: sizeOf(shape.slice(axis + 1)) || 1, channels: shape[axis] };
+  const fill = () => spread.forEach((f) => f());
+  if (axis < 0) return { steps, inner: sizeOf(shape) || 1, channels: 1, fill };
+  return { steps, inner: sizeOf(shape.slice(axis + 1)) || 1, channels: shape[axis], fill };
 }

@@ -9,9 +9,11 @@
  * ```
  * @module
  */
-import { broadcastShape, broadcastTo, type NumArray, softmaxInner } from "../numeric.ts";
+import { broadcastShape, broadcastTo, K_MIN, type NumArray, softmaxInner, softmaxOnKernel } from "../numeric.ts";
 import { conv, gemm, GEMM_KERNEL_MIN, pool } from "../numeric_nn.ts";
-import { gemmStepwise } from "../../kernels/mod.ts";
+import { gemm as kGemm, gemmStepwise } from "../../kernels/mod.ts";
+import { chain as kChain } from "../../kernels/fused.ts";
+import type { WasmBuffer } from "../../kernels/arena.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
 import {
   attrFloat,
@@ -29,25 +31,38 @@ import {
   unsupported,
 } from "./types.ts";
 import type { NodeProto } from "../model.ts";
+import type { KernelStage } from "./fused.ts";
 
-function softmaxOp(log: boolean): OpImpl {
+/** Softmax's [outer, axis, inner] view of `x` (opset < 13: everything from `axis` on as one axis). */
+function softmaxView(ctx: OpContext, x: Tensor, a: Attrs): [number, number, number] {
+  const r = x.shape.length;
+  if (ctx.opset < 13) {
+    const ax = normAxis(ctx, attrInt(a, "axis", 1), r);
+    return [sizeOf(x.shape.slice(0, ax)), sizeOf(x.shape.slice(ax)), 1];
+  }
+  const ax = normAxis(ctx, attrInt(a, "axis", -1), r);
+  return [sizeOf(x.shape.slice(0, ax)), x.shape[ax], sizeOf(x.shape.slice(ax + 1))];
+}
+
+/** Softmax / LogSoftmax; a kernel stage (joins pipelines) where it runs on the kernels. */
+function softmaxOp(log: boolean): KernelStage {
   return {
+    joins: () => !log, // LogSoftmax has no kernel
+    plan(ctx, ins, a) {
+      const x = need(ctx, ins[0], 0);
+      if (log || x.dtype !== "float32" || sizeOf(x.shape) < K_MIN) return undefined;
+      const [outer, axis, inner] = softmaxView(ctx, x, a);
+      return {
+        shape: [...x.shape],
+        exec: (s, d) => softmaxOnKernel(s, d, outer, axis, inner),
+        softmax: inner === 1 ? { rows: outer, cols: axis } : undefined,
+      };
+    },
     run(ctx, ins, a) {
-      const x = need(ctx, ins[0], 0), r = x.shape.length;
+      const x = need(ctx, ins[0], 0);
       const out = ctx.alloc(x.dtype, x.shape);
       if (x.data.length === 0) return [out];
-      let outer: number, axis: number, inner: number;
-      if (ctx.opset < 13) {
-        const ax = normAxis(ctx, attrInt(a, "axis", 1), r);
-        outer = sizeOf(x.shape.slice(0, ax));
-        axis = sizeOf(x.shape.slice(ax));
-        inner = 1;
-      } else {
-        const ax = normAxis(ctx, attrInt(a, "axis", -1), r);
-        outer = sizeOf(x.shape.slice(0, ax));
-        axis = x.shape[ax];
-        inner = sizeOf(x.shape.slice(ax + 1));
-      }
+      const [outer, axis, inner] = softmaxView(ctx, x, a);
       softmaxInner(x.data as NumArray, out.data as NumArray, outer, axis, inner, log);
       return [out];
     },
@@ -168,7 +183,53 @@ function windowOf(ctx: OpContext, a: Attrs, inSp: number[], kSp: number[], ceil:
   return { kSp, strides, pads, dilations, outSp };
 }
 
-const convOp: OpImpl = {
+/**
+ * Conv; a kernel stage (joins pipelines) where it is one gemm on the kernels: batch 1, one
+ * group, a 1x1 window, strides 1, no padding, float32, and a product big enough for the
+ * kernel in {@link conv} (`m * pixels * c >= GEMM_KERNEL_MIN`). The bias is then added as
+ * {@link conv} adds it (one float32 add per element, after the sum) by the chain kernel.
+ */
+const convOp: KernelStage = {
+  joins(a, node, constants) {
+    const w = constants.get(node.inputs[1]), b = node.inputs[2];
+    const ones = (v: number[] | undefined, one: number) => !v || v.every((d) => d === one);
+    return !!w && w.shape.slice(2).every((d) => d === 1) && (!b || constants.has(b)) &&
+      attrInt(a, "group", 1) === 1 && ones(attrInts(a, "strides"), 1) && ones(attrInts(a, "pads"), 0) &&
+      ones(attrInts(a, "kernel_shape"), 1) && ["NOTSET", "VALID"].includes(attrString(a, "auto_pad", "NOTSET"));
+  },
+  plan(ctx, ins, a) {
+    const x = need(ctx, ins[0], 0), w = need(ctx, ins[1], 1), b = ins[2];
+    const [n, c, ...inSp] = x.shape;
+    const [m, cg, ...kSp0] = w.shape;
+    const kSp = attrInts(a, "kernel_shape") ?? kSp0;
+    if (
+      x.dtype !== "float32" || !(w.data instanceof Float32Array) || (b && !(b.data instanceof Float32Array)) ||
+      n !== 1 || attrInt(a, "group", 1) !== 1 || cg !== c || kSp.length !== inSp.length || kSp.some((d) => d !== 1) ||
+      kSp0.some((d) => d !== 1) || (b && b.data.length !== m)
+    ) {
+      return undefined;
+    }
+    const win = windowOf(ctx, a, inSp, kSp, false);
+    const pixels = sizeOf(inSp);
+    if (
+      win.strides.some((d) => d !== 1) || win.pads.some((d) => d !== 0) || sizeOf(win.outSp) !== pixels ||
+      c === 0 || m * pixels * c < GEMM_KERNEL_MIN
+    ) {
+      return undefined;
+    }
+    const wd = w.data, bias = b ? b.data as Float32Array : undefined;
+    const finish = (dst: Float32Array | WasmBuffer) => {
+      if (bias) kChain(dst, dst, pixels, m, [{ op: "add", b: { kind: "channel", values: bias } }]);
+    };
+    return {
+      shape: [1, m, ...win.outSp],
+      exec: (src, dst) => {
+        kGemm(wd, src, dst, m, pixels, c, { aRowStride: c, aColStride: 1, bRowStride: pixels });
+        finish(dst);
+      },
+      conv1x1: { w: wd, m, c, finish },
+    };
+  },
   run(ctx, ins, a) {
     const x = need(ctx, ins[0], 0), w = need(ctx, ins[1], 1), b = ins[2];
     const [n, c, ...inSp] = x.shape;

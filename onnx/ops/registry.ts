@@ -13,6 +13,7 @@ import { extraOps } from "./extra.ts";
 import { nnOps } from "./nn.ts";
 import { quantOps } from "./quant.ts";
 import { reduceOps } from "./reduce.ts";
+import { rnnOps } from "./rnn.ts";
 import { shapeOps } from "./shape.ts";
 import type { OpImpl } from "./types.ts";
 
@@ -24,6 +25,7 @@ export const OPS: Record<string, OpImpl> = {
   ...reduceOps,
   ...quantOps,
   ...extraOps,
+  ...rnnOps,
 };
 
 /** Sorted names of the supported ops. @example `supportedOps()` */

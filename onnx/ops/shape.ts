@@ -9,7 +9,9 @@
  * ```
  * @module
  */
-import { broadcastShape, broadcastTo, transpose } from "../numeric.ts";
+import { broadcastShape, broadcastTo, transpose, transposeOnKernel } from "../numeric.ts";
+import { permute as kPermute } from "../../kernels/mod.ts";
+import type { KernelStage } from "./fused.ts";
 import { allocData, dtypeOf, sizeOf, type Tensor } from "../tensor.ts";
 import { attrInt, attrInts, fresh, ints, need, normAxis, type OpImpl, shapeError, unsupported, view } from "./types.ts";
 import type { TensorProto } from "../model.ts";
@@ -81,7 +83,15 @@ const unsqueeze: OpImpl = {
   },
 };
 
-const transposeOp: OpImpl = {
+/** Transpose; a kernel stage (joins pipelines) where it runs on the kernels. */
+const transposeOp: KernelStage = {
+  plan(ctx, ins, a) {
+    const x = need(ctx, ins[0], 0);
+    const perm = attrInts(a, "perm") ?? x.shape.map((_, i) => x.shape.length - 1 - i);
+    if (x.dtype !== "float32" || !transposeOnKernel(x.shape, perm)) return undefined;
+    const shape = [...x.shape];
+    return { shape: perm.map((p) => shape[p]), exec: (s, d) => kPermute(s, shape, perm, d), permute: { shape, perm } };
+  },
   run(ctx, ins, a) {
     const x = need(ctx, ins[0], 0);
     const perm = attrInts(a, "perm") ?? x.shape.map((_, i) => x.shape.length - 1 - i);

@@ -1,6 +1,7 @@
 /**
  * End-to-end comparisons of the model zoo: top-1, detection boxes (YOLO output or a text
- * probability map), cosine similarity, share of exact zeros.
+ * probability map), cosine similarity, share of exact zeros, and the paired comparison of
+ * per-image scores that judges the float form against quantize_static.
  *
  * @module
  */
@@ -200,4 +201,50 @@ export function boxesAsEither(
 
 function fmtBox(b: Det): string {
   return `[${[b.x0, b.y0, b.x1, b.y1].map((v) => Math.round(v)).join(",")}] class ${b.cls} score ${b.score.toFixed(3)}`;
+}
+
+/** A paired comparison of ours against a reference, item by item (see {@link pairedComparison}). */
+export interface Paired {
+  /** Number of items (images, or top-1 decisions). */
+  n: number;
+  /** Mean of ours - reference (positive: ours is better). */
+  mean: number;
+  /** Standard error of that mean (sample standard deviation of the differences / sqrt(n)). */
+  se: number;
+  /** Items where ours scores higher / lower. */
+  wins: number;
+  losses: number;
+  /** Ours is worse beyond the noise: mean < -2 se (with se 0: any mean below 0). */
+  worse: boolean;
+}
+
+/**
+ * Compares two scores per item (higher is better: a cosine, or 1/0 for a right/wrong
+ * top-1), paired by item. Ours is `worse` when the mean of the differences is below
+ * -2 standard errors of that mean: a tie within the image-to-image spread of the
+ * differences passes, a difference that the items show consistently fails (a constant
+ * deficit, however small, has no spread and fails). For 0/1 scores this is McNemar's test
+ * (normal form): worse when (only-reference-right - only-ours-right) > ~2 sqrt(their sum).
+ *
+ * @example
+ * ```ts
+ * pairedComparison([0.9, 0.8, 0.95], [0.91, 0.79, 0.95]).worse; // false: a tie
+ * pairedComparison([0.9, 0.8, 0.7], [0.91, 0.81, 0.71]).worse;  // true: behind on every item
+ * ```
+ */
+export function pairedComparison(ours: readonly number[], ref: readonly number[]): Paired {
+  if (ours.length !== ref.length) throw new RangeError(`${ours.length} scores against ${ref.length}`);
+  const n = ours.length;
+  const d = ours.map((v, i) => v - ref[i]);
+  const mean = n ? d.reduce((a, b) => a + b, 0) / n : 0;
+  const sd = n > 1 ? Math.sqrt(d.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1)) : 0;
+  const se = n ? sd / Math.sqrt(n) : 0;
+  return {
+    n,
+    mean,
+    se,
+    wins: d.filter((x) => x > 0).length,
+    losses: d.filter((x) => x < 0).length,
+    worse: mean < -2 * se,
+  };
 }

@@ -5,7 +5,7 @@ onnxruntime's reference results, written into a cache directory.
 
 SPEC.json (written by tests/zoo/main.ts):
   { "onnx": model path, "input": name, "shape": [..], "calib": [f32 files], "eval": [f32 files],
-    "out": directory }
+    "accuracy": [f32 files], "out": directory }
 
 Writes into "out":
   float.onnx     the model with its input shape fixed (nothing else changed)
@@ -18,7 +18,9 @@ Writes into "out":
                  out_<k>_<i>.bin outputs (float32), and for eval file 0 of the QDQ forms every
                  QuantizeLinear output (q_<n>.bin, int8/uint8) described in index.json; for
                  the QDQ forms also the outputs with ORT_ENABLE_ALL (all_<k>_<i>.bin:
-                 onnxruntime's integer kernels, where its two levels may disagree)
+                 onnxruntime's integer kernels, where its two levels may disagree); and on
+                 every accuracy file, ORT_DISABLE_ALL, acc_<k>_<i>.bin (the float form's
+                 accuracy check: ours and quantize_static's, each against the float model)
   done.json      written last: the cache key
 """
 
@@ -215,6 +217,10 @@ def reference(form_path, spec, ref_dir, with_q):
             for e, r in zip(index["q"], res[len(index["outputs"]):]):
                 np.ascontiguousarray(r).tofile(os.path.join(ref_dir, e["file"]))
                 e["shape"] = list(r.shape)
+    for k, f in enumerate(spec.get("accuracy", [])):
+        x = np.fromfile(f, dtype=np.float32).reshape(spec["shape"])
+        for i, y in enumerate(s.run(index["outputs"], {spec["input"]: x})):
+            np.ascontiguousarray(y, dtype=np.float32).tofile(os.path.join(ref_dir, f"acc_{k}_{i}.bin"))
     with open(os.path.join(ref_dir, "index.json"), "w") as fh:
         json.dump(index, fh)
 
