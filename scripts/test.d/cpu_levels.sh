@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CPU levels (issue 20, docs/emulator.md "CPU levels"): the one libaxr.so runs every
-# compiled model fixture (and the demo's detector when it is built) at every CPU level
+# compiled model fixture and the demo's detector (compiled first when missing) at every CPU level
 # this machine has (AXR_CPU=<level>) with byte-identical outputs; refuses a level above
 # the CPU; runs the baseline level under valgrind memcheck (clean, no illegal
 # instruction), also on 3 host threads; the top level on 2 and 3 host threads gives the
@@ -33,6 +33,13 @@ mkdir -p "$cache"
 bin="$cache/cpu_levels"
 zig cc -O1 -g -Iinclude tests/native/cpu_levels.c -Lzig-out/lib -laxr -Wl,-rpath,"$AXR_ROOT/zig-out/lib" -o "$bin" || { bad "compile tests/native/cpu_levels.c"; echo "cpu-levels: $passed passed, $((failed)) failed"; exit 1; }
 
+# a real network too (depthwise and 1x1 convs at widths 160-320, where the fixtures are
+# small): the demo's detector, compiled now when missing (the demo reuses it)
+if [ ! -f build/ocr-det-640x320/model.json ]; then
+  demo_png=$(mktemp --suffix .png)
+  deno run -A examples/demo.ts --runs 1 --out "$demo_png" >/dev/null 2>&1 || echo "[cpu-levels] could not compile the demo's detector: levels checked on the fixtures only"
+  rm -f "$demo_png"
+fi
 models=(tests/fixtures/tiny tests/fixtures/ops tests/fixtures/uint8)
 for d in build/ocr-det-640x320 build/bench/*/; do [ -f "$d/model.json" ] && models+=("${d%/}"); done
 levels=$("$bin" /dev/null 2>/dev/null | head -1 | grep -oE '"levels":\[[^]]*\]' | grep -oE '"[a-z0-9]+"' | tr -d '"' | grep -v levels)
