@@ -284,6 +284,33 @@ test "Conv: random shapes (depthwise, 1x1 in place, odd channels, strides, dilat
     }
 }
 
+test "Conv: wide depthwise shapes (several column strips on the VNNI levels, with padding at both ends and the rows split over 2-3 host threads) against the reference at every level" {
+    const gpa = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(2027);
+    const rnd = prng.random();
+    const k = [_]u32{ 1, 2, 3, 4, 5, 7 };
+    for (0..24) |i| {
+        var c = ConvCase{ .h = rnd.intRangeAtMost(u32, 2, 7), .w = rnd.intRangeAtMost(u32, 90, 400), .cin = 1, .cout = 1, .kh = 1, .kw = 1 };
+        c.n = rnd.intRangeAtMost(u32, 1, 2);
+        c.kh = k[rnd.intRangeLessThan(usize, 0, k.len)];
+        c.kw = k[rnd.intRangeLessThan(usize, 0, k.len)];
+        c.sh = rnd.intRangeAtMost(u32, 1, 3);
+        c.sw = rnd.intRangeAtMost(u32, 1, 3);
+        c.dh = rnd.intRangeAtMost(u32, 1, 2);
+        c.dw = rnd.intRangeAtMost(u32, 1, 2);
+        for (&c.pads) |*pd| pd.* = rnd.intRangeAtMost(u32, 0, 3);
+        c.cin = if (i % 2 == 0) 16 * rnd.intRangeAtMost(u32, 1, 3) else rnd.intRangeAtMost(u32, 2, 40);
+        c.cout = c.cin;
+        c.group = c.cin;
+        c.x_u8 = rnd.boolean();
+        c.y_u8 = rnd.boolean();
+        c.y_scale_mul = if (i % 3 == 0) 0.05 else 1;
+        if (i % 5 == 0) c.clamp = if (c.y_u8) .{ 100, 170 } else .{ -30, 40 };
+        c.h = @max(c.h, (c.kh - 1) * c.dh + 1 -| (c.pads[0] + c.pads[2]));
+        try convCase(gpa, c, 3000 + i);
+    }
+}
+
 test "Add and Mul with broadcasting, dq -> f32 -> q with ties" {
     const gpa = testing.allocator;
     // a [1,2,2,2] scale 0.5 zp 0; b [1,1,1,2] scale 0.25 zp 2; y scale 1 zp -1

@@ -2,7 +2,8 @@
 //! taps of one channel per int32 lane.
 //!
 //! Layout: the channels run in blocks of 16, each block over the whole image before the
-//! next (so a block's quads stay in the L1 cache while the kernel rows reuse them). For
+//! next, in column strips of the output (each strip over all rows), so that a block's
+//! quads stay in the L1 cache while the kernel rows reuse them (`ring_target`). For
 //! each padded input row the kernel reads, a block's "quad row" holds, per output column
 //! `ow` and per group `g` of 4 taps of a kernel row, the 4 unsigned bytes
 //! `x[ow*sw + (4g + k)*dw][c]` of its 16 channels, k = 0..3 (int8 XOR 0x80; padding holds
@@ -11,7 +12,9 @@
 //! channels; `bias - zpu * sum(w)` is the accumulators' start value, as in the tiled path
 //! of conv.zig. The quad rows live in a ring of (kh-1)*dh+1 rows built on demand while
 //! output rows are computed top to bottom, so each input row is interleaved once per block
-//! (not once per kernel row), from the block's 16 bytes of each padded pixel ("block row").
+//! and strip (not once per kernel row), from the block's 16 bytes of each padded pixel of
+//! the strip ("block row"). Whole blocks of the common kernels (3x3, 5x5) are unrolled,
+//! and narrowed 4 pixels at a time (`Requant16.bytes4`).
 
 const std = @import("std");
 const builtin = @import("builtin");
@@ -38,10 +41,24 @@ fn ringRows(p: *const conv.ConvParams) usize {
     return (@as(usize, p.kh) - 1) * p.dh + 1;
 }
 
-/// Bytes of a block row (16 bytes per padded column, with read-past slack).
-fn rowBytes(p: *const conv.ConvParams) usize {
-    return (@as(usize, p.wp) + 3 * @as(usize, p.dw) + 4) * 16;
+/// Output columns of a strip (`p.qrow` holds one strip's quads).
+fn stripCols(p: *const conv.ConvParams) usize {
+    return p.qrow / (@as(usize, p.ng) * 64);
 }
+
+/// Padded columns a strip of `n` output columns reads (from its first one's `ow * sw`).
+fn stripSpan(p: *const conv.ConvParams, n: usize) usize {
+    return (n - 1) * p.sw + 4 * @as(usize, p.ng) * p.dw;
+}
+
+/// Bytes of a block row (16 bytes per padded column of a strip).
+fn rowBytes(p: *const conv.ConvParams) usize {
+    return stripSpan(p, stripCols(p)) * 16;
+}
+
+/// Bytes of a strip's ring: its quad rows should stay in the L1 cache with the block row
+/// and the output (width 320 x 3 rows x 64 bytes did not).
+const ring_target = 26 * 1024;
 
 /// Scratch bytes `run` needs (the ring and one padded row).
 pub fn scratchBytes(p: *const conv.ConvParams) usize {
@@ -57,7 +74,12 @@ pub fn pack(arena: std.mem.Allocator, p: *conv.ConvParams, w: u32, x_zp: i32, x_
     p.ntaps = p.kh * p.kw;
     p.zpu = @intCast(if (x_u8) x_zp else x_zp + 128);
     const cp = p.cpad;
-    p.qrow = outWidth(p, w) * p.ng * 64;
+    // strips of at most `most` columns, as even as whole steps of P pixels make them
+    const pix = @as(u32, p.ng) * 64;
+    const ow = outWidth(p, w);
+    const most = @max(P, ring_target / (@as(u32, @intCast(ringRows(p))) * pix));
+    const strips = (ow + most - 1) / most;
+    p.qrow = @min(ow, roundUp((ow + strips - 1) / strips, P)) * pix;
     const wq = try arena.alloc(u8, @as(usize, p.kh) * p.ng * cp * 4);
     @memset(wq, 0);
     const comp = try arena.alloc(i32, cp);
@@ -103,9 +125,10 @@ const cat64: [64]i32 = blk: {
     break :blk m;
 };
 
-/// Builds block `cb`'s quad row of padded input row `r` of image `ni` into `dst`; `row`
-/// is scratch for the block row.
-fn buildRow(p: *const conv.ConvParams, x: conv.In, ni: usize, r: usize, cb: usize, ow_n: usize, dst: []u8, row: []u8) void {
+/// Builds block `cb`'s quad row of padded input row `r` of image `ni` into `dst`, for
+/// the `ow_n` output columns of a strip from padded column `c0`; `row` is scratch for the
+/// block row (from `c0`).
+fn buildRow(p: *const conv.ConvParams, x: conv.In, ni: usize, r: usize, cb: usize, c0: usize, ow_n: usize, dst: []u8, row: []u8) void {
     @setRuntimeSafety(kernel_safety);
     const h = x.shape[1];
     const w: usize = x.shape[2];
@@ -117,17 +140,27 @@ fn buildRow(p: *const conv.ConvParams, x: conv.In, ni: usize, r: usize, cb: usiz
         return;
     }
     const pl: usize = p.pads[1];
-    @memset(row[0 .. pl * 16], zpu);
-    @memset(row[(pl + w) * 16 ..], zpu);
-    const src = x.data[((ni * h + (r - pt)) * w) * c ..][0 .. w * c];
-    const out = row[pl * 16 ..][0 .. w * 16];
+    // padded columns [c0, c1) of which [s0, s1) are the input's (s0 >= s1: none)
+    const c1 = c0 + stripSpan(p, ow_n);
+    std.debug.assert(c1 * 16 - c0 * 16 <= row.len);
+    const s0 = @min(@max(c0, pl), c1);
+    const s1 = @max(@min(c1, pl + w), s0);
+    @memset(row[0 .. (s0 - c0) * 16], zpu);
+    @memset(row[(s1 - c0) * 16 .. (c1 - c0) * 16], zpu);
+    const src = if (s1 == s0) x.data[0..0] else x.data[((ni * h + (r - pt)) * w + (s0 - pl)) * c ..][0 .. (s1 - s0) * c];
+    const out = row[(s0 - c0) * 16 ..][0 .. (s1 - s0) * 16];
     const flip: @Vector(16, u8) = @splat(if (x.is_uint8) 0 else 0x80);
     const lanes = @min(16, c - cb);
-    if (lanes == 16) {
-        for (0..w) |j| out[j * 16 ..][0..16].* = @as(@Vector(16, u8), src[j * c + cb ..][0..16].*) ^ flip;
+    if (c == 16) { // the block row is the row: 64 bytes at a time
+        const f64v: @Vector(64, u8) = @splat(if (x.is_uint8) 0 else 0x80);
+        var e: usize = 0;
+        while (e + 64 <= out.len) : (e += 64) out[e..][0..64].* = @as(@Vector(64, u8), src[e..][0..64].*) ^ f64v;
+        while (e < out.len) : (e += 16) out[e..][0..16].* = @as(@Vector(16, u8), src[e..][0..16].*) ^ flip;
+    } else if (lanes == 16) {
+        for (0..s1 - s0) |j| out[j * 16 ..][0..16].* = @as(@Vector(16, u8), src[j * c + cb ..][0..16].*) ^ flip;
     } else { // the last block of a Cin that is not a multiple of 16: no read past the row
         var v: [16]u8 = @splat(0);
-        for (0..w) |j| {
+        for (0..s1 - s0) |j| {
             @memcpy(v[0..lanes], src[j * c + cb ..][0..lanes]);
             out[j * 16 ..][0..16].* = @as(@Vector(16, u8), v) ^ flip;
         }
@@ -138,6 +171,18 @@ fn buildRow(p: *const conv.ConvParams, x: conv.In, ni: usize, r: usize, cb: usiz
     const rp = row.ptr;
     var o = dst.ptr;
     if (tap == 16) { // no dilation: a quad's 4 taps are 64 contiguous bytes
+        const step = sw * 16;
+        if (ng == 1) {
+            for (0..ow_n) |ow| o[ow * 64 ..][0..64].* = quad(rp[ow * step ..][0..64].*);
+            return;
+        }
+        if (ng == 2) {
+            for (0..ow_n) |ow| {
+                o[ow * 128 ..][0..64].* = quad(rp[ow * step ..][0..64].*);
+                o[ow * 128 + 64 ..][0..64].* = quad(rp[ow * step + 64 ..][0..64].*);
+            }
+            return;
+        }
         for (0..ow_n) |ow| {
             var s = rp + ow * sw * 16;
             for (0..ng) |_| {
@@ -193,21 +238,29 @@ pub fn run(p: *const conv.ConvParams, x: conv.In, y: []u8, oh_n: u32, ow_n: u32,
     const ring = scratch[0 .. nr * qrow];
     const row = scratch[nr * qrow ..][0..rowBytes(p)];
     const span = (@as(usize, p.kh) - 1) * p.dh;
+    const cols = stripCols(p);
+    std.debug.assert(cols > 0 and scratch.len >= scratchBytes(p));
     for (0..x.shape[0]) |ni| {
         var cb: usize = 0;
         while (cb < p.cpad) : (cb += 16) {
-            var built: ?usize = null; // the last padded row built into the ring
-            for (row0..row1) |oh| {
-                const a = oh * p.sh;
-                const b = a + span;
-                var next = a;
-                if (built) |hi| {
-                    if (hi + 1 >= a) next = hi + 1;
+            // column strips of the output, each over all rows
+            var ow0: usize = 0;
+            while (ow0 < ow_n) : (ow0 += cols) {
+                const n = @min(cols, ow_n - ow0);
+                const c0 = ow0 * p.sw;
+                var built: ?usize = null; // the last padded row built into the ring
+                for (row0..row1) |oh| {
+                    const a = oh * p.sh;
+                    const b = a + span;
+                    var next = a;
+                    if (built) |hi| {
+                        if (hi + 1 >= a) next = hi + 1;
+                    }
+                    while (next <= b) : (next += 1) buildRow(p, x, ni, next, cb, c0, n, ring[(next % nr) * qrow ..][0..qrow], row);
+                    built = b;
+                    const yrow = y[((ni * oh_n + oh) * ow_n + ow0) * p.cin ..][0 .. n * p.cin];
+                    outRow(p, ring, nr, a, cb, @intCast(n), yrow);
                 }
-                while (next <= b) : (next += 1) buildRow(p, x, ni, next, cb, ow_n, ring[(next % nr) * qrow ..][0..qrow], row);
-                built = b;
-                const yrow = y[((ni * oh_n + oh) * ow_n) * p.cin ..][0 .. @as(usize, ow_n) * p.cin];
-                outRow(p, ring, nr, a, cb, ow_n, yrow);
             }
         }
     }
@@ -249,18 +302,22 @@ fn outRow(p: *const conv.ConvParams, ring: []const u8, nr: usize, a: usize, cb: 
         .mult = p.mult16.ptr,
         .rq = rq.Requant16.init(p.y_zp, p.lo, p.hi),
     };
-    // the common kernels with their taps unrolled; others with loops
-    if (l.kh == 3 and l.ng == 1) return rowOf(3, 1, l, &rows, cb, ow_n, yrow.ptr);
-    if (l.kh == 5 and l.ng == 2) return rowOf(5, 2, l, &rows, cb, ow_n, yrow.ptr);
-    rowOf(0, 0, l, &rows, cb, ow_n, yrow.ptr);
+    // the common kernels with their taps unrolled, for whole blocks of 16 channels;
+    // others with loops
+    if (cb + 16 <= l.cin) {
+        if (l.kh == 3 and l.ng == 1) return rowOf(3, 1, true, l, &rows, cb, ow_n, yrow.ptr);
+        if (l.kh == 5 and l.ng == 2) return rowOf(5, 2, true, l, &rows, cb, ow_n, yrow.ptr);
+    }
+    rowOf(0, 0, false, l, &rows, cb, ow_n, yrow.ptr);
 }
 
-/// Block `cb` of one output row; KH, NG: the kernel rows and tap groups (0: from `l`).
-fn rowOf(comptime KH: usize, comptime NG: usize, l: Loop, rows: *const [max_kh][*]const u8, cb: usize, ow_n: usize, yrow: [*]u8) void {
+/// Block `cb` of one output row; KH, NG: the kernel rows and tap groups (0: from `l`);
+/// FULL: the block has 16 channels.
+fn rowOf(comptime KH: usize, comptime NG: usize, comptime FULL: bool, l: Loop, rows: *const [max_kh][*]const u8, cb: usize, ow_n: usize, yrow: [*]u8) void {
     @setRuntimeSafety(kernel_safety);
     if (ow_n < P) {
         switch (ow_n) {
-            inline 1...P - 1 => |k| pixels(k, KH, NG, l, rows, 0, cb, yrow),
+            inline 1...P - 1 => |k| pixels(k, KH, NG, FULL, l, rows, 0, cb, yrow),
             else => unreachable,
         }
         return;
@@ -268,14 +325,14 @@ fn rowOf(comptime KH: usize, comptime NG: usize, l: Loop, rows: *const [max_kh][
     // steps of P pixels; the last one ends at ow_n (it may redo a few pixels: same bytes)
     var ow: usize = 0;
     while (true) {
-        pixels(P, KH, NG, l, rows, ow, cb, yrow);
+        pixels(P, KH, NG, FULL, l, rows, ow, cb, yrow);
         if (ow + P == ow_n) break;
         ow = @min(ow + P, ow_n - P);
     }
 }
 
 /// NP output pixels from column `ow0`, channels cb .. cb+15.
-inline fn pixels(comptime NP: usize, comptime KH: usize, comptime NG: usize, l: Loop, rows: *const [max_kh][*]const u8, ow0: usize, cb: usize, yrow: [*]u8) void {
+inline fn pixels(comptime NP: usize, comptime KH: usize, comptime NG: usize, comptime FULL: bool, l: Loop, rows: *const [max_kh][*]const u8, ow0: usize, cb: usize, yrow: [*]u8) void {
     @setRuntimeSafety(kernel_safety);
     var acc: [NP]VI = undefined;
     const cv: VI = l.comp[cb..][0..16].*;
@@ -298,11 +355,20 @@ inline fn pixels(comptime NP: usize, comptime KH: usize, comptime NG: usize, l: 
         }
     }
     const m: @Vector(16, f32) = l.mult[cb..][0..16].*;
-    const lanes = @min(16, l.cin - cb);
-    inline for (0..NP) |k| {
-        const bytes = l.rq.bytes(acc[k], m);
-        const dst = yrow[(ow0 + k) * l.cin + cb ..];
-        if (lanes == 16) dst[0..16].* = bytes else conv.storePartial(dst[0..16], bytes, lanes);
+    const lanes = if (FULL) 16 else @min(16, l.cin - cb);
+    std.debug.assert(lanes == @min(16, l.cin - cb));
+    // narrowed 4 pixels at a time (Requant16.bytes4 shares the packing)
+    comptime var k0: usize = 0;
+    inline while (k0 < NP) : (k0 += 4) {
+        const n = @min(4, NP - k0);
+        var a4: [4]VI = undefined;
+        inline for (0..4) |j| a4[j] = acc[@min(k0 + j, NP - 1)];
+        const b4: [4][16]u8 = if (n == 4) @bitCast(l.rq.bytes4(a4, .{ m, m, m, m })) else undefined;
+        inline for (0..n) |j| {
+            const bytes: [16]u8 = if (n == 4) b4[j] else l.rq.bytes(a4[j], m);
+            const dst = yrow[(ow0 + k0 + j) * l.cin + cb ..];
+            if (lanes == 16) dst[0..16].* = bytes else conv.storePartial(dst[0..16], bytes, lanes);
+        }
     }
 }
 
