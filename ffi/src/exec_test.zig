@@ -127,6 +127,9 @@ const ConvCase = struct {
     gemm: bool = false,
     /// multiplies the output scale (small: many results saturate)
     y_scale_mul: f32 = 1,
+    /// biases at the loader's accumulator bound and multipliers just below 1 (the float
+    /// products near +-2^31 that `Requant16.bytes4Packs` relies on not overflowing)
+    edge: bool = false,
 };
 
 fn convCase(gpa: std.mem.Allocator, c: ConvCase, seed: u64) !void {
@@ -149,12 +152,23 @@ fn convCase(gpa: std.mem.Allocator, c: ConvCase, seed: u64) !void {
         b.* = rnd.intRangeAtMost(i32, -5000, 5000);
         s.* = 0.001 + rnd.float(f32) * 0.01;
     }
-    dataWriter(data).i32s(boff, bias);
-    dataWriter(data).f32s(soff, ws);
     const x_zp: i32 = if (c.x_u8) 128 + rnd.intRangeAtMost(i32, -20, 20) else rnd.intRangeAtMost(i32, -20, 20);
     const y_zp: i32 = if (c.y_u8) 120 else -3;
     const x_scale: f32 = 0.05;
     const y_scale: f32 = 0.02 * @as(f32, @floatFromInt(c.kh * c.kw * cin_g)) * c.y_scale_mul;
+    if (c.edge) for (bias, ws, 0..) |*b, *s, co| {
+        // |bias| + max|x - x_zp| * sum|w| = 2^31 - 1 (the loader's bound, exactly)
+        const maxdx: i64 = if (c.x_u8) @max(x_zp, 255 - x_zp) else @max(x_zp + 128, 127 - x_zp);
+        var sw: i64 = 0;
+        for (data[co * c.kh * c.kw * cin_g ..][0 .. c.kh * c.kw * cin_g]) |wv| sw += @as(i64, @intCast(@abs(@as(i8, @bitCast(wv)))));
+        const mag = std.math.maxInt(i32) - maxdx * sw;
+        b.* = @intCast(if (co % 2 == 0) mag else -mag);
+        // the largest multiplier below 1 on every other channel pair, 0.5 elsewhere
+        s.* = y_scale / x_scale * (if (co % 4 < 2) @as(f32, 1) else 0.5);
+        while ((x_scale * s.*) / y_scale >= 1) s.* = std.math.nextAfter(f32, s.*, 0);
+    };
+    dataWriter(data).i32s(boff, bias);
+    dataWriter(data).f32s(soff, ws);
     var clamp_buf: [64]u8 = undefined;
     const clamp = if (c.clamp) |cl| try std.fmt.bufPrint(&clamp_buf, ",\"clamp\":[{d},{d}]", .{ cl[0], cl[1] }) else "";
     const xdt = if (c.x_u8) "uint8" else "int8";
@@ -228,6 +242,14 @@ test "Conv and Gemm: randomised shapes against an independent reference" {
         .{ .n = 2, .h = 2, .w = 17, .cin = 24, .cout = 40, .kh = 1, .kw = 1, .y_u8 = true },
         .{ .h = 4, .w = 11, .cin = 5, .cout = 56, .kh = 3, .kw = 1, .sw = 2, .pads = .{ 1, 0, 1, 0 }, .x_u8 = true },
         .{ .h = 1, .w = 1, .cin = 36, .cout = 360, .kh = 1, .kw = 1, .gemm = true },
+        // accumulators near +-2^31 times multipliers just below 1: 1x1 in place (int8 and
+        // uint8 in and out), padded kxk, depthwise, a clamp (the float clamp kept)
+        .{ .h = 3, .w = 13, .cin = 16, .cout = 32, .kh = 1, .kw = 1, .edge = true },
+        .{ .h = 3, .w = 13, .cin = 48, .cout = 12, .kh = 1, .kw = 1, .x_u8 = true, .y_u8 = true, .edge = true },
+        .{ .h = 4, .w = 9, .cin = 8, .cout = 24, .kh = 3, .kw = 3, .pads = .{ 1, 1, 1, 1 }, .edge = true },
+        .{ .h = 5, .w = 40, .cin = 32, .cout = 32, .kh = 3, .kw = 3, .pads = .{ 1, 1, 1, 1 }, .group = 32, .edge = true },
+        .{ .h = 5, .w = 30, .cin = 16, .cout = 16, .kh = 5, .kw = 5, .pads = .{ 2, 2, 2, 2 }, .group = 16, .y_u8 = true, .edge = true },
+        .{ .h = 3, .w = 13, .cin = 16, .cout = 16, .kh = 1, .kw = 1, .clamp = .{ -30, 40 }, .edge = true },
     };
     for (cases, 0..) |c, i| try convCase(gpa, c, i + 1);
 }

@@ -117,6 +117,9 @@ pub const ConvParams = struct {
     wh: []const u8 = &.{},
     comph: []const i32 = &.{},
     multh: []const f32 = &.{},
+    /// `rq.packsSuffice` (every multiplier below 1, no clamp): the kernels narrow with
+    /// `Requant16.bytes4Packs(true, ..)`
+    packs: bool = false,
     /// depthwise on the VNNI levels (conv_dw.zig): groups of 4 taps per kernel row, bytes
     /// of one quad row
     dwq: bool = false,
@@ -151,6 +154,7 @@ fn roundUp(v: u32, m: u32) u32 {
 pub fn pack(arena: std.mem.Allocator, p: *ConvParams, h: u32, w: u32, x_zp: i32, x_u8: bool, qf: Quads) !void {
     p.hp = h + p.pads[0] + p.pads[2];
     p.wp = w + p.pads[1] + p.pads[3];
+    p.packs = rq.packsSuffice(p.mult, p.lo, p.hi);
     const cin_g = p.cin / p.group;
     const cout_g = p.cout / p.group;
     const taps = p.kh * p.kw;
@@ -627,6 +631,23 @@ fn tile(comptime P: usize, comptime CB: usize, comptime HALF: bool, p: *const Co
         }
     }
     // the P x CB vectors pixel by pixel, narrowed 4 at a time
+    if (p.packs) narrowTile(P, CB, true, p, &acc, cb0, y, yoff) else narrowTile(P, CB, false, p, &acc, cb0, y, yoff);
+    if (HALF) {
+        const c0 = (p.cob - 1) * 16;
+        const lanes = p.cout - c0;
+        const m: @Vector(16, f32) = p.multh[0..16].*;
+        inline for (0..PH) |j| {
+            const bytes: [16]u8 = rq.requant16(acch[j], m, p.y_zp, p.lo, p.hi);
+            storePartial(y[yoff + 2 * j * p.cout + c0 ..], bytes, lanes);
+            if (2 * j + 1 < P) storePartial(y[yoff + (2 * j + 1) * p.cout + c0 ..], bytes[8..16].* ++ bytes[0..8].*, lanes);
+        }
+    }
+}
+
+/// The P x CB accumulator vectors of a tile, pixel by pixel, narrowed 4 at a time
+/// (`Requant16.bytes4Packs(PACKS, ..)`).
+inline fn narrowTile(comptime P: usize, comptime CB: usize, comptime PACKS: bool, p: *const ConvParams, acc: *const [CB][P]VI, cb0: usize, y: []u8, yoff: usize) void {
+    @setRuntimeSafety(kernel_safety);
     const rqc = rq.Requant16.init(p.y_zp, p.lo, p.hi);
     const cout = p.cout;
     var ms: [CB]@Vector(16, f32) = undefined;
@@ -642,7 +663,7 @@ fn tile(comptime P: usize, comptime CB: usize, comptime HALF: bool, p: *const Co
             a4[j] = acc[v % CB][v / CB];
             m4[j] = ms[v % CB];
         }
-        const bytes: [4][16]u8 = if (n == 4) @bitCast(rqc.bytes4(a4, m4)) else undefined;
+        const bytes: [4][16]u8 = if (n == 4) @bitCast(rqc.bytes4Packs(PACKS, a4, m4)) else undefined;
         inline for (0..n) |j| {
             const v = v0 + j;
             const c0 = (cb0 + v % CB) * 16;
@@ -650,16 +671,6 @@ fn tile(comptime P: usize, comptime CB: usize, comptime HALF: bool, p: *const Co
             const bj: [16]u8 = if (n == 4) bytes[j] else rqc.bytes(a4[j], m4[j]);
             const dst = y[yoff + (v / CB) * cout + c0 ..];
             if (lanes == 16) dst[0..16].* = bj else storePartial(dst, bj, lanes);
-        }
-    }
-    if (HALF) {
-        const c0 = (p.cob - 1) * 16;
-        const lanes = p.cout - c0;
-        const m: @Vector(16, f32) = p.multh[0..16].*;
-        inline for (0..PH) |j| {
-            const bytes: [16]u8 = rq.requant16(acch[j], m, p.y_zp, p.lo, p.hi);
-            storePartial(y[yoff + 2 * j * p.cout + c0 ..], bytes, lanes);
-            if (2 * j + 1 < P) storePartial(y[yoff + (2 * j + 1) * p.cout + c0 ..], bytes[8..16].* ++ bytes[0..8].*, lanes);
         }
     }
 }

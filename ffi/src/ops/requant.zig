@@ -140,6 +140,23 @@ pub const Requant16 = struct {
     /// 127) and a byte max with `lo` give the same bytes as `bytes` (rne is monotonic,
     /// and every saturation only moves values that end below `lo`).
     pub inline fn bytes4(self: Requant16, acc: [4]@Vector(16, i32), m: [4]@Vector(16, f32)) @Vector(64, u8) {
+        return self.bytes4Packs(false, acc, m);
+    }
+
+    /// `bytes4`; with PACKS (only when `packsSuffice` holds for the op) without the float
+    /// clamp and the byte max: the saturating packs give [lo, hi] by themselves.
+    ///
+    /// Why that is exact: every multiplier is below 1 and `acc` is an int32, so
+    /// `float32(acc) <= 2^31` and `float32(acc) * m` rounds to at most `2^31 - 128`: if
+    /// `float32(acc) < 2^31` it is at most `2^31 - 128` (the float32 below 2^31) and the
+    /// product, smaller than it, cannot round above it; if it is `2^31`, the product
+    /// `2^31 * m <= 2^31 * (1 - 2^-24) = 2^31 - 128` is exact. So `vcvtps2dq` never
+    /// overflows to 0x80000000 from above and returns `rne(f)`; below -2^31 it returns
+    /// 0x80000000, as `bytes4` already relies on. Then `packssdw` saturates to
+    /// [-32768, 32767], the saturating `+ zp` (|zp| <= 255) keeps every value beyond the
+    /// 8-bit range beyond it, and the 8-bit pack saturates at exactly lo and hi, because
+    /// [lo, hi] is the pack's own range ([-128, 127] signed, [0, 255] unsigned).
+    pub inline fn bytes4Packs(self: Requant16, comptime PACKS: bool, acc: [4]@Vector(16, i32), m: [4]@Vector(16, f32)) @Vector(64, u8) {
         @setRuntimeSafety(kernel_safety);
         if (comptime !has_avx512bw) {
             var out: [4][16]u8 = undefined;
@@ -149,7 +166,8 @@ pub const Requant16 = struct {
         var r: [4]@Vector(16, i32) = undefined;
         inline for (0..4) |k| {
             const f: @Vector(16, f32) = @as(@Vector(16, f32), @floatFromInt(acc[k])) * m[k];
-            r[k] = @"llvm.x86.avx512.mask.cvtps2dq.512"(@"llvm.x86.avx512.min.ps.512"(f, self.b, 4), @splat(0), 0xffff, 8);
+            const c = if (PACKS) f else @"llvm.x86.avx512.min.ps.512"(f, self.b, 4);
+            r[k] = @"llvm.x86.avx512.mask.cvtps2dq.512"(c, @splat(0), 0xffff, 8);
         }
         const w01 = @"llvm.x86.avx512.packssdw.512"(r[0], r[1]) +| self.zw;
         const w23 = @"llvm.x86.avx512.packssdw.512"(r[2], r[3]) +| self.zw;
@@ -157,13 +175,22 @@ pub const Requant16 = struct {
         const perm: @Vector(16, i32) = .{ 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15 };
         if (self.wide) {
             const b: @Vector(16, i32) = @bitCast(@"llvm.x86.avx512.packuswb.512"(w01, w23));
-            return @max(@as(@Vector(64, u8), @bitCast(@shuffle(i32, b, undefined, perm))), self.lob);
+            const ub: @Vector(64, u8) = @bitCast(@shuffle(i32, b, undefined, perm));
+            return if (PACKS) ub else @max(ub, self.lob);
         }
         const b: @Vector(16, i32) = @bitCast(@"llvm.x86.avx512.packsswb.512"(w01, w23));
         const sb: @Vector(64, i8) = @bitCast(@shuffle(i32, b, undefined, perm));
-        return @bitCast(@max(sb, @as(@Vector(64, i8), @bitCast(self.lob))));
+        return if (PACKS) @bitCast(sb) else @bitCast(@max(sb, @as(@Vector(64, i8), @bitCast(self.lob))));
     }
 };
+
+/// Whether `Requant16.bytes4Packs(true, ..)` is exact for an op: every multiplier is below
+/// 1 and [lo, hi] is the whole int8 or uint8 range (no clamp).
+pub fn packsSuffice(mult: []const f32, lo: i32, hi: i32) bool {
+    if (!((lo == -128 and hi == 127) or (lo == 0 and hi == 255))) return false;
+    for (mult) |m| if (!(m < 1)) return false;
+    return true;
+}
 
 /// `dq(q) = float32(q - zp) * scale`.
 pub inline fn dq(v: i32, zp: i32, scale: f32) f32 {
