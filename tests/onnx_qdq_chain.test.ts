@@ -9,6 +9,7 @@ import { chain, type ChainStep, softmaxChain, softmaxChainConv1x1 } from "../ker
 import { gemm, permute, softmax } from "../kernels/mod.ts";
 import { both, f32, n, rand, sameBits } from "./helpers/optimize_cases.ts";
 import { allocate } from "../kernels/arena.ts";
+import { quantOps } from "../onnx/ops/quant.ts";
 
 /** `count` floats around `scale`'s quantization grid: ties, specials, saturating values. */
 function grid(count: number, scale: number, seed: number): Float32Array {
@@ -410,4 +411,67 @@ describe("softmaxChain: a Softmax and the chain after it in one pass", () => {
     const steps: ChainStep[] = [{ op: "add", b: { kind: "channel", values: new Float32Array(4) } }];
     assert.throws(() => softmaxChain(new Float32Array(8), [2, 4], steps, new Float32Array(8)), /only scalars/);
   });
+});
+
+describe("chains that read their own input again (Swish: x * sigmoid(x))", () => {
+  const init = {
+    s: tensor("float32", [], [0.031]),
+    z: zpTensor("int8", -3),
+    sg: tensor("float32", [], [1 / 255]),
+    zg: zpTensor("uint8", 0),
+    c: tensor("float32", [], [1.702]),
+  };
+  const qdq = (from: string, to: string, s = "s", z = "z") => [
+    n("QuantizeLinear", [from, s, z], `${to}_q`),
+    n("DequantizeLinear", [`${to}_q`, s, z], to),
+  ];
+  // PaddleOCR's recognizer: Mul by a constant, QDQ, Sigmoid, QDQ, then the input times that
+  const swish = (v: string, reversed: boolean) => [
+    n("Mul", [v, "c"], "m"),
+    ...qdq("m", "md"),
+    n("Sigmoid", ["md"], "g"),
+    ...qdq("g", "gd", "sg", "zg"),
+    n("Mul", reversed ? ["gd", v] : [v, "gd"], "sw"),
+    ...qdq("sw", "y"),
+  ];
+  /** Runs `f` counting the QuantizeLinear nodes run one by one (the chains' fallback). */
+  const counting = (f: () => void): number => {
+    const q = quantOps.QuantizeLinear, run = q.run;
+    let calls = 0;
+    q.run = (...args) => (calls++, run(...args));
+    try {
+      f();
+    } finally {
+      q.run = run;
+    }
+    return calls;
+  };
+  for (const reversed of [false, true]) {
+    for (const shape of [[1, 40, 240], [2, 7, 37]]) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      test(`alone, input [${shape}]${reversed ? ", operands swapped" : ""}`, () => {
+        const c = { nodes: swish("x", reversed), x: tensor("float32", shape, grid(size, 0.031, 42)), init };
+        let r: ReturnType<typeof both> | undefined;
+        assert.equal(counting(() => r = both(c)), 3); // the node-by-node graph's three
+        sameBits(r!.a, r!.b);
+        assert.deepEqual(r!.opt.executionPlan().map((p) => p.opType), ["ElementwiseChain"]);
+      });
+      test(
+        `after an Add in one pipeline (its input in the kernels' memory), input [${shape}]${
+          reversed ? ", operands swapped" : ""
+        }`,
+        () => {
+          const nodes = [n("Add", ["x", "bias"], "a"), ...qdq("a", "ad"), ...swish("ad", reversed)];
+          const bias = f32([shape[2]], 41);
+          const c = { nodes, x: tensor("float32", shape, grid(size, 0.031, 43)), init: { ...init, bias } };
+          let r: ReturnType<typeof both> | undefined;
+          assert.equal(counting(() => r = both(c)), 4);
+          sameBits(r!.a, r!.b);
+          assert.deepEqual(r!.opt.executionPlan().map((p) => p.opType), ["KernelPipeline"]);
+          const x2 = tensor("float32", shape, grid(size, 0.031, 44));
+          sameBits(r!.opt.run({ x: x2 }).y.data as Float32Array, r!.plain.run({ x: x2 }).y.data as Float32Array);
+        },
+      );
+    }
+  }
 });

@@ -180,7 +180,9 @@ export function elementwiseChain(members: Member[], ops: ChainOp[], value: strin
     const x = need(ctx, ins[0], 0);
     const byName = new Map<string, Tensor>();
     extra.forEach((n, i) => ins[i + 1] && byName.set(n, ins[i + 1]!));
-    const steps = x.dtype === "float32" && sizeOf(x.shape) >= K_MIN ? kernelSteps(x.shape, ops, byName) : undefined;
+    const steps = x.dtype === "float32" && sizeOf(x.shape) >= K_MIN
+      ? kernelSteps(x.shape, ops, byName, value)
+      : undefined;
     return { x, byName, steps };
   };
   return {
@@ -189,10 +191,11 @@ export function elementwiseChain(members: Member[], ops: ChainOp[], value: strin
       return steps && {
         shape: x.shape,
         exec: (src, dst) => {
-          steps.fill();
+          steps.fill(src);
           kChain(src, dst, steps.inner, steps.channels, steps.steps);
         },
-        inPlace: true,
+        // a chain that reads its own input again (x * sigmoid(x)) must not write over it
+        inPlace: !steps.readsInput,
         chain: steps,
       };
     },
@@ -200,7 +203,7 @@ export function elementwiseChain(members: Member[], ops: ChainOp[], value: strin
       const { x, byName, steps } = plan(ctx, ins);
       if (steps) {
         const out = ctx.alloc("float32", x.shape);
-        steps.fill();
+        steps.fill(x.data as Float32Array);
         kChain(x.data as Float32Array, out.data as Float32Array, steps.inner, steps.channels, steps.steps);
         return [out];
       }
@@ -442,7 +445,8 @@ const FLOATS = new Float32Array(0);
 
 /**
  * The kernel steps of a chain over a value of `shape`: operands as scalars, per-channel
- * values (one axis for the whole chain) or tensors of the value's shape. An operand that
+ * values (one axis for the whole chain) or tensors of the value's shape (the chain's own
+ * input `value` among them: `fill` points those steps at each call's source). An operand that
  * broadcasts to the value's shape in another way (a second per-channel axis: LayerNorm's
  * per-row statistics next to its per-column weights) becomes a tensor: a block the size of
  * the value that `fill` writes from the operand's current data before every kernel call.
@@ -451,13 +455,29 @@ function kernelSteps(
   shape: number[],
   ops: ChainOp[],
   byName: Map<string, Tensor>,
-): { steps: ChainStep[]; inner: number; channels: number; fill: () => void } | undefined {
+  value: string,
+): {
+  steps: ChainStep[];
+  inner: number;
+  channels: number;
+  fill: (src: Float32Array | WasmBuffer) => void;
+  readsInput: boolean;
+} | undefined {
   let axis = -1;
   const steps: ChainStep[] = [];
   const spread: (() => void)[] = [];
+  // the chain's own input as an operand (Swish: x * sigmoid(x)): a tensor step whose values
+  // are the input of each call, which `fill` sets
+  const selves: { kind: "tensor"; values: Float32Array | WasmBuffer }[] = [];
   for (const o of ops) {
     if (o.kind !== "binary") {
       steps.push(o);
+      continue;
+    }
+    if (o.operand === value && o.axis === undefined) {
+      const b = { kind: "tensor" as const, values: FLOATS as Float32Array | WasmBuffer };
+      selves.push(b);
+      steps.push({ op: o.op, b, reverse: o.reverse });
       continue;
     }
     const t = byName.get(o.operand);
@@ -477,7 +497,11 @@ function kernelSteps(
     const b = fit.kind === "scalar" ? { kind: "scalar" as const, value: values[0] } : { kind: fit.kind, values };
     steps.push({ op: o.op, b, reverse: o.reverse });
   }
-  const fill = () => spread.forEach((f) => f());
-  if (axis < 0) return { steps, inner: sizeOf(shape) || 1, channels: 1, fill };
-  return { steps, inner: sizeOf(shape.slice(axis + 1)) || 1, channels: shape[axis], fill };
+  const fill = (src: Float32Array | WasmBuffer) => {
+    for (const b of selves) b.values = src;
+    spread.forEach((f) => f());
+  };
+  const readsInput = selves.length > 0;
+  if (axis < 0) return { steps, inner: sizeOf(shape) || 1, channels: 1, fill, readsInput };
+  return { steps, inner: sizeOf(shape.slice(axis + 1)) || 1, channels: shape[axis], fill, readsInput };
 }
