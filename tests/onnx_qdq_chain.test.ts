@@ -238,6 +238,29 @@ describe("chain kernel: the steps after an 8-bit qdq as a table", () => {
       sameBits(all, one);
     });
   }
+  test("a kept table is used only for the same constants (operand values, not addresses)", () => {
+    const channels = 3, inner = 2000, total = channels * inner;
+    const x = grid(total, 0.05, 41);
+    const q = { kind: "qdq", scale: 0.05, zeroPoint: 3, type: "int8" } as const;
+    // the per-channel operands go through the same scratch block on every call: a table kept
+    // by address would answer the second call with the first call's results
+    const variants: ChainStep[][] = [[1, 2, 3], [1, 2, 4], [-1, 2, 3]].map((v) => [
+      q,
+      { op: "mul", b: { kind: "channel", values: new Float32Array(v) } },
+      { kind: "sigmoid" },
+    ]);
+    variants.push([q, { op: "mul", b: { kind: "scalar", value: 2 } }, { kind: "relu" }]);
+    variants.push([q, { op: "mul", b: { kind: "scalar", value: 2 } }, { kind: "sigmoid" }]);
+    variants.push([{ ...q, scale: 0.06 }, { op: "mul", b: { kind: "scalar", value: 2 } }, { kind: "sigmoid" }]);
+    for (const round of [0, 1]) {
+      for (const steps of round ? [...variants].reverse() : variants) {
+        const all = chain(x, new Float32Array(total), inner, channels, steps);
+        let one = x.slice();
+        for (const s of steps) one = chain(one, new Float32Array(total), inner, channels, [s]);
+        sameBits(all, one);
+      }
+    }
+  });
 });
 
 describe("softmaxChainConv1x1: Softmax, chain, Transpose and 1x1 Conv in one call", () => {
