@@ -51,6 +51,16 @@ export interface KernelExports {
   conv_transpose_pair_scratch_f32(params: number): number;
   chain_f32(src: number, dst: number, len: number, inner: number, count: number, prog: number, nsteps: number): void;
   softmax_chain_f32(src: number, dst: number, rows: number, cols: number, prog: number, nsteps: number): void;
+  softmax_chain_conv1x1_f32(
+    src: number,
+    rows: number,
+    cols: number,
+    prog: number,
+    nsteps: number,
+    w: number,
+    y: number,
+    params: number,
+  ): void;
   set_dequantize_narrow_loads(on: boolean): void;
 }
 

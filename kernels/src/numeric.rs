@@ -71,7 +71,6 @@ pub(crate) mod simd {
         p: [v128; 6],
         one: v128,
         magic: v128,
-        bias: v128,
         neg_hi: v128,
         floor: v128,
     }
@@ -90,8 +89,8 @@ pub(crate) mod simd {
                 c2: o(C2),
                 p: [o(P0), o(P1), o(P2), o(P3), o(P4), o(P5)],
                 one: o(1.0),
-                magic: o(12_582_912.0),
-                bias: core::hint::black_box(i32x4_splat(0x4B40_0000 - 127)),
+                // 1.5 * 2^23 + 127: see exp4_clamped
+                magic: o(12_583_039.0),
                 neg_hi: o(-EXP_HI),
                 floor: o(sigmoid_floor()),
             }
@@ -101,7 +100,19 @@ pub(crate) mod simd {
     /// 4-lane exp, lane for lane identical to [`exp_one`] (same operations, same order).
     #[inline(always)]
     pub fn exp4(x: v128, k: &ExpK) -> v128 {
-        let x = f32x4_pmin(f32x4_pmax(x, k.lo), k.hi);
+        exp4_clamped(f32x4_pmin(f32x4_pmax(x, k.lo), k.hi), k)
+    }
+
+    /// [`exp4`] of lanes that are at most `EXP_HI` or NaN (a softmax's `x - max`): the
+    /// clamp to `EXP_HI` (`pmin`, which keeps a NaN) would leave every such lane as it is.
+    #[inline(always)]
+    pub fn exp4_below_hi(x: v128, k: &ExpK) -> v128 {
+        exp4_clamped(f32x4_pmax(x, k.lo), k)
+    }
+
+    /// The body of [`exp4`] after the clamp of `x` to `[EXP_LO, EXP_HI]`.
+    #[inline(always)]
+    fn exp4_clamped(x: v128, k: &ExpK) -> v128 {
         let fx = f32x4_floor(f32x4_add(f32x4_mul(x, k.log2e), k.half));
         let r = f32x4_sub(x, f32x4_mul(fx, k.c1));
         let r = f32x4_sub(r, f32x4_mul(fx, k.c2));
@@ -112,11 +123,12 @@ pub(crate) mod simd {
         y = f32x4_add(f32x4_mul(y, r), k.p[4]);
         y = f32x4_add(f32x4_mul(y, r), k.p[5]);
         y = f32x4_add(f32x4_add(f32x4_mul(y, f32x4_mul(r, r)), r), k.one);
-        // 2^fx from exponent bits: fx is an integer in [-127, 128], so the low bits of
-        // fx + 1.5 * 2^23 hold it exactly; shifted into the exponent field with the bias 127.
+        // 2^fx from exponent bits, as `exp_one`'s `(fx + 127) << 23`: fx is a small integer
+        // (|fx| <= 128 after the clamp), so `fx + (1.5 * 2^23 + 127)` is exact and its bits are `0x4B40_0000 +
+        // fx + 127`; shifted left by 23 only the low 9 bits remain, and those of 0x4B40_0000
+        // are 0: the bits of `(fx + 127) << 23`, with one integer operation fewer.
         // NaN lanes stay NaN: pmin/pmax keep NaN and NaN * anything is NaN.
-        let n = i32x4_sub(f32x4_add(fx, k.magic), k.bias);
-        f32x4_mul(y, i32x4_shl(n, 23))
+        f32x4_mul(y, i32x4_shl(f32x4_add(fx, k.magic), 23))
     }
 
     /// 4-lane sigmoid, lane for lane identical to `1 / (1 + exp_one(-x))`. Where `exp(-x)`

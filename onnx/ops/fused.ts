@@ -24,9 +24,10 @@ import {
   type PreparedConvTransposePair,
   type QdqStep,
   softmaxChain,
+  softmaxChainConv1x1,
 } from "../../kernels/fused.ts";
 import { broadcastShape, broadcastTo, K_MIN } from "../numeric.ts";
-import { conv1x1Permuted } from "../../kernels/permute.ts";
+import { conv1x1Permuted, PERMUTE_MAX_RANK } from "../../kernels/permute.ts";
 import { type ConvParams, convTranspose2dKernel, convTransposeOnKernel, kernelGeometry } from "../numeric_nn.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
 import { convTransposeGeometry } from "./extra.ts";
@@ -286,7 +287,13 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
       const c1 = p.convT && pairChain(p, plans[k + 1]), j = c1 ? k + 2 : k + 1, q = plans[j];
       const after = plans[k + 1]?.chain, conv = plans[k + 1]?.conv1x1;
       const read = p.permute && conv && permutedPixels(p.permute.shape, p.permute.perm);
-      if (read && conv) {
+      const dfl = p.softmax && softmaxConv(plans, k);
+      if (dfl) {
+        // a Softmax, its chain, a Transpose and the 1x1 Conv over the Softmax's axis: one
+        // call, the probabilities never written out
+        calls.push({ shape: plans[dfl.end].shape, exec: dfl.exec });
+        k = dfl.end;
+      } else if (read && conv) {
         // a Transpose and the 1x1 Conv after it: the Conv reads through the permutation
         const { w, m, c, finish } = conv;
         calls.push({
@@ -360,6 +367,54 @@ function pairChain(conv: StagePlan, next: StagePlan | undefined): ChainStep[] | 
   const byChannel = c.channels === m && c.inner === oh * ow;
   const fits = c.steps.every((s) => !("op" in s) || s.b.kind === "scalar" || (s.b.kind === "channel" && byChannel));
   return fits ? c.steps : undefined;
+}
+
+/**
+ * When `plans[k]` is a last-axis Softmax followed by a chain of scalar steps (or none), a
+ * Transpose that makes the Softmax's axis the channels and a 1x1 Conv on the kernel: the
+ * call that runs the four ({@link softmaxChainConv1x1}, then the Conv's bias) and the index
+ * of the last plan it covers; else undefined.
+ */
+function softmaxConv(plans: StagePlan[], k: number): { exec: StagePlan["exec"]; end: number } | undefined {
+  const sm = plans[k].softmax!;
+  let j = k + 1;
+  const c = plans[j]?.chain;
+  const steps = c && c.steps.every((s) => !("op" in s) || s.b.kind === "scalar") ? c.steps : undefined;
+  if (steps) j++;
+  const t = plans[j]?.permute, conv = plans[j + 1]?.conv1x1;
+  if (!t || !conv || conv.c !== sm.cols) return undefined;
+  const order = rowOrder(t.shape, t.perm, sm.cols);
+  if (!order || order.sizes.reduce((a, b) => a * b, 1) !== sm.rows) return undefined;
+  const { w, m, finish } = conv;
+  return {
+    exec: (s, d) => finish(softmaxChainConv1x1(s, [sm.rows, sm.cols], steps ?? [], w, m, order, d)),
+    end: j + 1,
+  };
+}
+
+/**
+ * The rows of a tensor of `shape` (rows of `cols` values along its last axis) as the pixels
+ * of its transpose by `perm` read as a 1x1 Conv's input `[1, cols, ...pixels]`: the pixel
+ * axes in the input's order and the output stride of each; undefined when the last axis does
+ * not become the channels.
+ */
+function rowOrder(
+  shape: readonly number[],
+  perm: readonly number[],
+  cols: number,
+): { sizes: number[]; outStrides: number[] } | undefined {
+  const last = shape.length - 1;
+  if (shape[last] !== cols || perm[1] !== last || shape[perm[0]] !== 1) return undefined;
+  const pix = perm.slice(2).filter((a) => shape[a] > 1);
+  if (pix.length === 0) return { sizes: [1], outStrides: [0] };
+  const out = new Map<number, number>();
+  for (let i = pix.length - 1, s = 1; i >= 0; i--) {
+    out.set(pix[i], s);
+    s *= shape[pix[i]];
+  }
+  const inOrder = [...pix].sort((a, b) => a - b);
+  if (inOrder.length > PERMUTE_MAX_RANK) return undefined;
+  return { sizes: inOrder.map((a) => shape[a]), outStrides: inOrder.map((a) => out.get(a)!) };
 }
 
 /**
