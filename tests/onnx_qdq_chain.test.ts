@@ -6,7 +6,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type AttrValue, type NodeProto, type Tensor, tensor } from "../onnx/mod.ts";
 import { chain, type ChainStep, softmaxChain, softmaxChainConv1x1 } from "../kernels/fused.ts";
-import { gemm, permute, softmax } from "../kernels/mod.ts";
+import { gemm, PackedMatrix, permute, softmax } from "../kernels/mod.ts";
 import { both, f32, n, rand, sameBits } from "./helpers/optimize_cases.ts";
 import { allocate } from "../kernels/arena.ts";
 import { quantOps } from "../onnx/ops/quant.ts";
@@ -497,4 +497,66 @@ describe("chains that read their own input again (Swish: x * sigmoid(x))", () =>
       );
     }
   }
+});
+
+describe("MatMul by a constant matrix as a pipeline stage (B packed once in the kernels' memory)", () => {
+  /** Runs `f` counting the matrices packed. */
+  const packing = (f: () => void): number => {
+    const pack = PackedMatrix.pack;
+    let calls = 0;
+    PackedMatrix.pack = (...args) => (calls++, pack(...args));
+    try {
+      f();
+    } finally {
+      PackedMatrix.pack = pack;
+    }
+    return calls;
+  };
+  const qdq = (from: string, to: string) => [
+    n("QuantizeLinear", [from, "s", "z"], `${to}_q`),
+    n("DequantizeLinear", [`${to}_q`, "s", "z"], to),
+  ];
+  // PaddleOCR's recognizer: MatMul, QDQ, bias, QDQ; a 1-row tail of columns (333 = 41 * 8 + 5)
+  for (
+    const [shape, k, cols, transposed] of [
+      [[1, 40, 120], 120, 333, false],
+      [[2, 3, 40, 24], 24, 40, false],
+      [[1, 120, 40], 120, 96, true],
+    ] as const
+  ) {
+    test(`[${shape}]${transposed ? " transposed" : ""} x [${k}, ${cols}]: bits of the nodes one by one`, () => {
+      const init = {
+        s: tensor("float32", [], [0.0437]),
+        z: zpTensor("int8", 5),
+        w: f32([k, cols], 61, 0.3),
+        bias: f32([cols], 62),
+      };
+      const a = transposed ? [n("Transpose", ["x"], "xt", { perm: [0, 2, 1] })] : [];
+      const nodes = [
+        ...a,
+        n("MatMul", [transposed ? "xt" : "x", "w"], "mm"),
+        ...qdq("mm", "mmd"),
+        n("Add", ["mmd", "bias"], "ab"),
+        ...qdq("ab", "y"),
+      ];
+      const size = shape.reduce((p: number, q: number) => p * q, 1);
+      let r: ReturnType<typeof both> | undefined;
+      assert.equal(packing(() => r = both({ nodes, x: tensor("float32", [...shape], rand(size, 63)), init })), 1);
+      sameBits(r!.a, r!.b);
+      assert.deepEqual(r!.opt.executionPlan().map((p) => p.opType), ["KernelPipeline"]);
+      const x2 = tensor("float32", [...shape], rand(size, 64));
+      const again = packing(() =>
+        sameBits(r!.opt.run({ x: x2 }).y.data as Float32Array, r!.plain.run({ x: x2 }).y.data as Float32Array)
+      );
+      assert.equal(again, 0); // packed once, kept
+    });
+  }
+
+  test("a product below the gemm kernel's size stays the runner's loop (same bits, nothing packed)", () => {
+    const init = { s: tensor("float32", [], [0.05]), z: zpTensor("int8", 0), w: f32([16, 20], 65) };
+    const nodes = [n("MatMul", ["x", "w"], "mm"), ...qdq("mm", "y")];
+    let r: ReturnType<typeof both> | undefined;
+    assert.equal(packing(() => r = both({ nodes, x: f32([1, 40, 16], 66), init })), 0);
+    sameBits(r!.a, r!.b);
+  });
 });

@@ -348,6 +348,43 @@ pub fn gemm_f32(a: usize, b: usize, c: usize, params: usize) {
     }
 }
 
+/// `C[m, n] (+)= A[m, k] B[k, n]` f32 with `B` packed by [`gemm_pack_b_f32`]
+/// ([`numeric::gemm_packed`]); the 7 parameters (ars, acs, 0, m, n, k, accumulate) are u32
+/// at `params`.
+#[wasm_bindgen]
+pub fn gemm_packed_f32(a: usize, bp: usize, c: usize, params: usize) {
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 7) };
+    unsafe {
+        numeric::gemm_packed(
+            a as *const f32,
+            p[0] as usize,
+            p[1] as usize,
+            bp as *const f32,
+            c as *mut f32,
+            p[3] as usize,
+            p[4] as usize,
+            p[5] as usize,
+            p[6] != 0,
+        )
+    }
+}
+
+/// Packs `B` (`k` rows of `n`, rows `brs` floats apart) for [`gemm_packed_f32`] into `dst`
+/// (`k * n` floats, [`numeric::gemm_pack_b`]); the parameters (brs, k, n) are u32 at `params`.
+#[wasm_bindgen]
+pub fn gemm_pack_b_f32(b: usize, dst: usize, params: usize) {
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 3) };
+    unsafe {
+        numeric::gemm_pack_b(
+            b as *const f32,
+            p[0] as usize,
+            p[1] as usize,
+            p[2] as usize,
+            dst as *mut f32,
+        )
+    }
+}
+
 /// Batched `C = A B` f32 with the runner's stepwise f64 sums ([`matmul::gemm_stepwise`]);
 /// the parameters (ars, acs, brs, m, n, k, batches) then 2 offsets per batch (A, B in
 /// floats) are u32 at `params`.

@@ -364,11 +364,94 @@ pub unsafe fn gemm(
     k: usize,
     accumulate: bool,
 ) {
-    #[allow(unused_mut)]
-    let mut n8 = 0usize;
+    gemm_from(a, ars, acs, BSource::Rows(b, brs), c, m, n, k, accumulate)
+}
+
+/// [`gemm`] with `B` as [`gemm_pack_b`] laid it out (a constant packed once): the same
+/// products and sums in the same order, so the same bits; no panel is copied per call.
+///
+/// # Safety
+/// As [`gemm`]; `bp` holds `k * n` floats from [`gemm_pack_b`] for these `k` and `n`.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn gemm_packed(
+    a: *const f32,
+    ars: usize,
+    acs: usize,
+    bp: *const f32,
+    c: *mut f32,
+    m: usize,
+    n: usize,
+    k: usize,
+    accumulate: bool,
+) {
+    gemm_from(a, ars, acs, BSource::Packed(bp), c, m, n, k, accumulate)
+}
+
+/// Lays out `B` (`k` rows of `n` columns, rows `brs` floats apart) for [`gemm_packed`] in
+/// `dst` (`k * n` floats): the strips of 8 columns one after the other, each `k` x 8
+/// row-major (what [`gemm`] copies per panel), then the last `n % 8` columns as one
+/// `k` x `(n % 8)` row-major block.
+///
+/// ```
+/// use axr_kernels::numeric::gemm_pack_b;
+/// let b: Vec<f32> = (0..2 * 9).map(|v| v as f32).collect(); // 2 x 9
+/// let mut p = vec![0f32; 18];
+/// unsafe { gemm_pack_b(b.as_ptr(), 9, 2, 9, p.as_mut_ptr()) };
+/// assert_eq!(&p[..10], &[0., 1., 2., 3., 4., 5., 6., 7., 9., 10.]);
+/// assert_eq!(&p[16..], &[8., 17.]);
+/// ```
+///
+/// # Safety
+/// `b` valid for the elements addressed, `dst` for `k * n` floats, not overlapping.
+pub unsafe fn gemm_pack_b(b: *const f32, brs: usize, k: usize, n: usize, dst: *mut f32) {
+    let n8 = n & !7;
+    let mut d = dst;
+    let mut j = 0usize;
+    while j < n8 {
+        for p in 0..k {
+            core::ptr::copy_nonoverlapping(b.add(p * brs + j), d, 8);
+            d = d.add(8);
+        }
+        j += 8;
+    }
+    let t = n - n8;
+    for p in 0..k {
+        core::ptr::copy_nonoverlapping(b.add(p * brs + n8), d.add(p * t), t);
+    }
+}
+
+/// Where [`gemm_from`] reads `B`.
+#[derive(Clone, Copy)]
+enum BSource {
+    /// Rows `brs` floats apart.
+    Rows(*const f32, usize),
+    /// [`gemm_pack_b`]'s layout.
+    Packed(*const f32),
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_from(
+    a: *const f32,
+    ars: usize,
+    acs: usize,
+    src: BSource,
+    c: *mut f32,
+    m: usize,
+    n: usize,
+    k: usize,
+    accumulate: bool,
+) {
+    // columns in strips of 8: all of them but the last n % 8 when B is packed or the
+    // SIMD body runs, else none (row by row)
+    let n8 = match src {
+        BSource::Packed(_) => n & !7,
+        BSource::Rows(..) if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) => {
+            n & !7
+        }
+        BSource::Rows(..) => 0,
+    };
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        n8 = n & !7;
         let panel = gemm_panel(k);
         // enough rows to repay a copy of the panel: its strips of 8 columns packed one
         // after the other, so the k rows of a strip are 32 bytes apart (cache lines and
@@ -377,30 +460,51 @@ pub unsafe fn gemm(
         let mut j0 = 0usize;
         while j0 < n8 {
             let j1 = (j0 + panel).min(n8);
-            let (bp, bs) = if pack {
-                (gemm_simd::pack_panel(b, brs, j0, j1, k), 8usize)
-            } else {
-                (b.add(j0), brs)
+            let (bp, bs, packed) = match src {
+                BSource::Packed(p) => (p.add(j0 * k), 8usize, true),
+                BSource::Rows(b, brs) if pack => {
+                    (gemm_simd::pack_panel(b, brs, j0, j1, k), 8usize, true)
+                }
+                BSource::Rows(b, brs) => (b.add(j0), brs, false),
             };
             let mut i = 0usize;
             while i + 4 <= m {
                 gemm_simd::gemm_block::<4>(
-                    a, ars, acs, bp, bs, pack, c, i, j0, j1, n, k, accumulate,
+                    a, ars, acs, bp, bs, packed, c, i, j0, j1, n, k, accumulate,
                 );
                 i += 4;
             }
             while i < m {
                 gemm_simd::gemm_block::<1>(
-                    a, ars, acs, bp, bs, pack, c, i, j0, j1, n, k, accumulate,
+                    a, ars, acs, bp, bs, packed, c, i, j0, j1, n, k, accumulate,
                 );
                 i += 1;
             }
             j0 = j1;
         }
     }
-    if n8 < n {
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    if let BSource::Packed(bp) = src {
+        // the strips of a packed B without SIMD: element (p, j) at (j - j % 8) k + 8 p + j % 8
         for i in 0..m {
-            gemm_row_tail(a, ars, acs, b, brs, c, i, n8, n, k, accumulate);
+            for j in 0..n8 {
+                let mut s = if accumulate { *c.add(i * n + j) } else { 0.0 };
+                for p in 0..k {
+                    s += *a.add(i * ars + p * acs) * *bp.add((j & !7) * k + 8 * p + (j & 7));
+                }
+                *c.add(i * n + j) = s;
+            }
+        }
+    }
+    if n8 < n {
+        // the last columns: B's rows, or the packed tail block (row p of its n - n8 columns
+        // at n8 k + p (n - n8))
+        let (b, brs, col0) = match src {
+            BSource::Rows(b, brs) => (b, brs, 0),
+            BSource::Packed(p) => (p.add(n8 * k), n - n8, n8),
+        };
+        for i in 0..m {
+            gemm_row_tail(a, ars, acs, b, brs, col0, c, i, n8, n, k, accumulate);
         }
     }
 }
@@ -510,7 +614,8 @@ mod gemm_simd {
     }
 }
 
-/// Scalar `C[i, j0..n]`, products added in order of `p` (the SIMD body's order).
+/// Scalar `C[i, j0..n]`, products added in order of `p` (the SIMD body's order); column
+/// `j` of B is column `j - col0` of `b` (rows `brs` floats apart).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn gemm_row_tail(
@@ -519,6 +624,7 @@ unsafe fn gemm_row_tail(
     acs: usize,
     b: *const f32,
     brs: usize,
+    col0: usize,
     c: *mut f32,
     i: usize,
     j0: usize,
@@ -529,7 +635,7 @@ unsafe fn gemm_row_tail(
     for j in j0..n {
         let mut s = if accumulate { *c.add(i * n + j) } else { 0.0 };
         for p in 0..k {
-            s += *a.add(i * ars + p * acs) * *b.add(p * brs + j);
+            s += *a.add(i * ars + p * acs) * *b.add(p * brs + j - col0);
         }
         *c.add(i * n + j) = s;
     }
