@@ -8,10 +8,14 @@
  */
 import { allocate, memoryViews, scratchBlock, WasmBuffer } from "./arena.ts";
 import { type Arg, callKernel, checkCount, checkOperand } from "./call.ts";
+import { PERMUTE_MAX_RANK } from "./permute.ts";
 import { kernelExports } from "./wasm.ts";
 
 // scratch slots of their own, above those callKernel gives to operands (one per operand)
-const COL_SLOT = 100, PROG_SLOT = 101;
+const COL_SLOT = 100, PROG_SLOT = 101, CHUNK_SLOT = 102;
+// rows of a source outside the kernels' memory are copied in by chunks of about this many
+// bytes (they stay in the cache until the kernel reads them)
+const CHUNK_BYTES = 128 * 1024;
 const MAX_STEPS = 16;
 
 /** An activation fused after a ConvTranspose or in a chain. @example `{ kind: "clip", lo: 0, hi: 6 }` */
@@ -146,6 +150,90 @@ export function softmaxChain<D extends Float32Array | WasmBuffer>(
   callKernel(fn, ins, [{ name: "dst", value: dst, bytes: 4 * n }], undefined, (ptrs, [d]) => {
     const prog = writeProgram(PROG_SLOT, steps, ptrs, at);
     kernelExports().softmax_chain_f32(ptrs[0], d, n / cols, cols, prog, steps.length);
+  });
+  return dst;
+}
+
+/** Where the rows of {@link softmaxChainConv1x1} go: the axes of the row index (row-major, last fastest) and the output element stride of each. @example `{ sizes: [300, 4], outStrides: [1, 300] }` */
+export interface RowOrder {
+  sizes: readonly number[];
+  outStrides: readonly number[];
+}
+
+/**
+ * {@link softmaxChain} over `[rows, cols]`, then a 1x1 convolution with weights `w` (`[m,
+ * cols]`) of every row as the channels of one pixel: `dst[o * rows + at(r)] = sum over c of
+ * w[o * cols + c] * p[r, c]` (from +0, float32 multiply then add, in order of `c`), where
+ * `at(r)` decomposes `r` over `order.sizes` and weighs the indices by `order.outStrides`. The
+ * bits of softmaxChain, then a Transpose that makes the last axis the channels, then the
+ * 1x1 Conv on the gemm kernel; the probabilities are never written out. A source outside
+ * the kernels' memory is copied in by chunks of rows.
+ *
+ * @throws {RangeError} on sizes that do not fit, an order that leaves the output, or a per-channel or tensor operand.
+ * @example
+ * ```ts
+ * import { softmaxChainConv1x1 } from "./fused.ts";
+ * // 2 pixels of 4 channels, one output channel: the expectation of each distribution
+ * const y = softmaxChainConv1x1(new Float32Array([0, 0, 0, 0, 0, 9, 0, 0]), [2, 4], [],
+ *   new Float32Array([0, 1, 2, 3]), 1, { sizes: [2], outStrides: [1] }, new Float32Array(2));
+ * console.log(y); // Float32Array(2) [1.5, 0.99...]
+ * ```
+ */
+export function softmaxChainConv1x1<D extends Float32Array | WasmBuffer>(
+  src: Float32Array | WasmBuffer,
+  shape: readonly [number, number],
+  steps: readonly ChainStep[],
+  w: Float32Array,
+  m: number,
+  order: RowOrder,
+  dst: D,
+): D {
+  const fn = "softmaxChainConv1x1";
+  checkOperand(fn, "src", src, [Float32Array]);
+  checkOperand(fn, "w", w, [Float32Array]);
+  checkOperand(fn, "dst", dst, [Float32Array]);
+  const [rows, cols] = shape;
+  const { sizes, outStrides } = order;
+  const u32 = (d: number) => Number.isSafeInteger(d) && d >= 0 && d <= 0xffffffff;
+  if (
+    ![rows, cols, m].every(u32) || sizes.length === 0 || sizes.length > PERMUTE_MAX_RANK ||
+    outStrides.length !== sizes.length || ![...sizes, ...outStrides].every(u32) ||
+    sizes.reduce((a, b) => a * b, 1) !== rows
+  ) {
+    throw new RangeError(`${fn}: shape [${shape}], sizes [${sizes}] and strides [${outStrides}] do not fit`);
+  }
+  if (rows > 0 && sizes.reduce((a, d, i) => a + (d - 1) * outStrides[i], 0) >= rows) {
+    throw new RangeError(`${fn}: the order [${sizes}] / [${outStrides}] leaves the ${rows} outputs of a channel`);
+  }
+  checkCount(fn, "src", src, rows * cols, 4);
+  checkCount(fn, "w", w, m * cols, 4);
+  checkCount(fn, "dst", dst, m * rows, 4);
+  steps.forEach((s, i) => {
+    if ("op" in s && s.b.kind !== "scalar") {
+      throw new RangeError(`${fn}: steps[${i}] has a ${s.b.kind} operand; only scalars are taken`);
+    }
+  });
+  const at = chainArgs(fn, "", steps, 1, undefined, []);
+  if (rows * cols * m === 0) return dst;
+  const buffer = kernelExports().memory.buffer;
+  const inMemory = src instanceof WasmBuffer || src.buffer === buffer;
+  // rows per call: all when the source is in the kernels' memory, else chunks (a multiple of 4)
+  const step = inMemory ? rows : Math.max(4, Math.floor(CHUNK_BYTES / (4 * cols)) & ~3);
+  const chunk = inMemory ? 0 : scratchBlock(CHUNK_SLOT, 4 * Math.min(step, rows) * cols);
+  const ins: Arg[] = [{ name: "w", value: w, bytes: 4 * m * cols }];
+  if (inMemory) ins.push({ name: "src", value: src, bytes: 4 * rows * cols });
+  const params = [m, rows, 0, sizes.length, ...sizes, ...outStrides];
+  callKernel(fn, ins, [{ name: "dst", value: dst, bytes: 4 * m * rows }], params, ([pw, ps], [d], pp) => {
+    const prog = writeProgram(PROG_SLOT, steps, [], at);
+    const k = kernelExports();
+    if (inMemory) return k.softmax_chain_conv1x1_f32(ps, rows, cols, prog, steps.length, pw, d, pp);
+    const from = src as Float32Array;
+    for (let r = 0; r < rows; r += step) {
+      const n = Math.min(step, rows - r), v = memoryViews();
+      v.f32.set(from.subarray(r * cols, (r + n) * cols), chunk >>> 2);
+      v.u32[(pp >>> 2) + 2] = r;
+      k.softmax_chain_conv1x1_f32(chunk, n, cols, prog, steps.length, pw, d, pp);
+    }
   });
   return dst;
 }

@@ -42,6 +42,7 @@ export {
   type GemmLayout,
   gemmStepwise,
   mul,
+  PackedMatrix,
   sigmoid,
   softmax,
   softmaxAxis,

@@ -316,6 +316,75 @@ export function softmaxAxis<D extends Float32Array | WasmBuffer>(
 }
 
 /**
+ * A constant `b` of {@link gemm} (`k` rows of `n` columns) laid out once in the kernels'
+ * memory the way gemm copies it per call (strips of 8 columns, each `k` x 8, then the last
+ * `n % 8` columns), so that products with it copy and pack nothing: the same products
+ * and sums in the same order, so the same bits as gemm with the matrix itself. Free it
+ * with `free()`.
+ *
+ * @example
+ * ```ts
+ * import { gemm, PackedMatrix } from "./numeric.ts";
+ * const b = PackedMatrix.pack(new Float32Array([3, 4, 5, 6]), 2, 2);
+ * const c = gemm(new Float32Array([1, 2]), b, new Float32Array(2), 1, 2, 2,
+ *   { aRowStride: 2, aColStride: 1, bRowStride: 2 });
+ * console.log(c); // Float32Array [13, 16]
+ * b.free();
+ * ```
+ */
+export class PackedMatrix {
+  private constructor(
+    /** The packed floats (`k * n`). */
+    readonly buffer: WasmBuffer,
+    /** Rows. */
+    readonly k: number,
+    /** Columns. */
+    readonly n: number,
+  ) {}
+
+  /**
+   * Packs `b` (`k` rows of `n` columns, rows `bRowStride` floats apart) into a new block
+   * of the kernels' memory.
+   *
+   * @throws {RangeError} when `b` is too small for the layout.
+   * @example `const p = PackedMatrix.pack(weights, 120, 6625)`
+   */
+  static pack(b: Float32Array | WasmBuffer, k: number, n: number, bRowStride = n): PackedMatrix {
+    const fn = "PackedMatrix.pack";
+    checkOperand(fn, "b", b, [Float32Array]);
+    for (const [name, v] of [["k", k], ["n", n], ["bRowStride", bRowStride]] as const) {
+      if (!Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) {
+        throw new RangeError(`${fn}: ${name} must be a u32 integer, got ${v}`);
+      }
+    }
+    if (bRowStride < n && k > 1) throw new RangeError(`${fn}: bRowStride ${bRowStride} is less than n ${n}`);
+    const need = k === 0 || n === 0 ? 0 : (k - 1) * bRowStride + n;
+    if (count(b) < need) throw new RangeError(`${fn}: b must have at least ${need} elements, got ${count(b)}`);
+    const out = allocate(4 * k * n);
+    if (need > 0) {
+      callKernel(
+        fn,
+        [{ name: "b", value: b, bytes: 4 * count(b) }],
+        [{ name: "packed", value: out, bytes: 4 * k * n }],
+        [bRowStride, k, n],
+        ([pb], [pd], pp) => kernelExports().gemm_pack_b_f32(pb, pd, pp),
+      );
+    }
+    return new PackedMatrix(out, k, n);
+  }
+
+  /** Whether {@link PackedMatrix.free} was called. @example `p.freed` */
+  get freed(): boolean {
+    return this.buffer.freed;
+  }
+
+  /** Releases the block. @example `p.free()` */
+  free(): void {
+    if (!this.buffer.freed) this.buffer.free();
+  }
+}
+
+/**
  * Layout of the `a` and `b` operands of {@link gemm}: element strides.
  *
  * @example
@@ -349,7 +418,7 @@ export interface GemmLayout {
  */
 export function gemm<D extends Float32Array | WasmBuffer>(
   a: Float32Array | WasmBuffer,
-  b: Float32Array | WasmBuffer,
+  b: Float32Array | WasmBuffer | PackedMatrix,
   c: D,
   m: number,
   n: number,
@@ -359,7 +428,13 @@ export function gemm<D extends Float32Array | WasmBuffer>(
 ): D {
   const fn = "gemm";
   checkOperand(fn, "a", a, [Float32Array]);
-  checkOperand(fn, "b", b, [Float32Array]);
+  const packed = b instanceof PackedMatrix ? b : undefined;
+  if (packed) {
+    if (packed.freed) throw new TypeError("gemm: b is a PackedMatrix that was freed");
+    if (packed.k !== k || packed.n !== n) {
+      throw new RangeError(`gemm: b is a packed ${packed.k} x ${packed.n} matrix, the product needs ${k} x ${n}`);
+    }
+  } else checkOperand(fn, "b", b, [Float32Array]);
   checkOperand(fn, "c", c, [Float32Array]);
   const { aRowStride: ars, aColStride: acs, bRowStride: brs } = layout;
   for (
@@ -376,8 +451,11 @@ export function gemm<D extends Float32Array | WasmBuffer>(
   if (m === 0 || n === 0) return c;
   const aNeed = k === 0 ? 0 : (m - 1) * ars + (k - 1) * acs + 1, bNeed = k === 0 ? 0 : (k - 1) * brs + n;
   if (count(a) < aNeed) throw new RangeError(`gemm: a must have at least ${aNeed} elements, got ${count(a)}`);
-  if (count(b) < bNeed) throw new RangeError(`gemm: b must have at least ${bNeed} elements, got ${count(b)}`);
-  if (brs < n && k > 1) throw new RangeError(`gemm: bRowStride ${brs} is less than n ${n}`);
+  const bOp = packed ? packed.buffer : b as Float32Array | WasmBuffer;
+  if (!packed && count(bOp) < bNeed) {
+    throw new RangeError(`gemm: b must have at least ${bNeed} elements, got ${count(bOp)}`);
+  }
+  if (!packed && brs < n && k > 1) throw new RangeError(`gemm: bRowStride ${brs} is less than n ${n}`);
   const inMemory = c instanceof WasmBuffer || (c as Float32Array).buffer === kernelExports().memory.buffer;
   // an accumulating C outside linear memory is staged in a block of it (it is read too)
   const staged = accumulate && !inMemory ? allocate(4 * m * n) : undefined;
@@ -385,10 +463,11 @@ export function gemm<D extends Float32Array | WasmBuffer>(
     if (staged) staged.f32().set(c as Float32Array);
     callKernel(
       fn,
-      [{ name: "a", value: a, bytes: 4 * count(a) }, { name: "b", value: b, bytes: 4 * count(b) }],
+      [{ name: "a", value: a, bytes: 4 * count(a) }, { name: "b", value: bOp, bytes: 4 * count(bOp) }],
       [{ name: "c", value: staged ?? c, bytes: 4 * m * n }],
-      [ars, acs, brs, m, n, k, accumulate ? 1 : 0],
-      ([pa, pb], [pc], pp) => kernelExports().gemm_f32(pa, pb, pc, pp),
+      [ars, acs, packed ? 0 : brs, m, n, k, accumulate ? 1 : 0],
+      ([pa, pb], [pc], pp) =>
+        packed ? kernelExports().gemm_packed_f32(pa, pb, pc, pp) : kernelExports().gemm_f32(pa, pb, pc, pp),
     );
     if (staged) (c as Float32Array).set(staged.f32());
   } finally {

@@ -33,6 +33,8 @@ export interface KernelExports {
   permute_x32(src: number, dst: number, params: number): void;
   conv1x1_permuted_f32(src: number, w: number, y: number, params: number): void;
   gemm_f32(a: number, b: number, c: number, params: number): void;
+  gemm_packed_f32(a: number, bp: number, c: number, params: number): void;
+  gemm_pack_b_f32(b: number, dst: number, params: number): void;
   gemm_stepwise_f32(a: number, b: number, c: number, params: number): void;
   conv_transpose_f32(x: number, w: number, bias: number, y: number, col: number, params: number): void;
   conv_transpose_scratch_f32(params: number): number;
@@ -49,6 +51,16 @@ export interface KernelExports {
   conv_transpose_pair_scratch_f32(params: number): number;
   chain_f32(src: number, dst: number, len: number, inner: number, count: number, prog: number, nsteps: number): void;
   softmax_chain_f32(src: number, dst: number, rows: number, cols: number, prog: number, nsteps: number): void;
+  softmax_chain_conv1x1_f32(
+    src: number,
+    rows: number,
+    cols: number,
+    prog: number,
+    nsteps: number,
+    w: number,
+    y: number,
+    params: number,
+  ): void;
   set_dequantize_narrow_loads(on: boolean): void;
 }
 

@@ -120,6 +120,23 @@ describe("kernels: float32 numeric ops", () => {
     assert.ok(special[2] >= 0 && special[2] < 1e-37);
   });
 
+  test("exp's SIMD lanes give the bits of its scalar tail (the one definition, kernels/src/numeric.rs)", () => {
+    // a length-1 call runs the scalar exp_one; a long one the 4-lane body (2^n from the
+    // exponent bits of fx + 1.5 * 2^23 + 127): the same bits for every input, clamp edges,
+    // the smallest 2^n and specials included
+    const edges = [88.37626266479492, -88.37626266479492, 88.3762, -88.3762, 87.3, -87.3, -0, 0, 1e-45, -1e-45];
+    const x = new Float32Array(4003).map((_, i) =>
+      i < edges.length * 4 ? edges[i >> 2] + (i % 4) * 1e-5 : (rnd() - 0.5) * (i % 2 ? 200 : 20)
+    );
+    x.set([NaN, Infinity, -Infinity, 1e30, -1e30, 127 * Math.LN2, -127 * Math.LN2, -87.33654475], 100);
+    const all = exp(x, new Float32Array(x.length));
+    const one = new Float32Array(1);
+    for (let i = 0; i < x.length; i++) {
+      const want = exp(x.subarray(i, i + 1), one)[0];
+      if (!Object.is(all[i], want)) assert.fail(`exp(${x[i]}): lanes ${all[i]}, scalar ${want}`);
+    }
+  });
+
   test("sigmoid and softmax match double-precision references", () => {
     const n = 1003;
     const x = randomFloats(n, 0.05).map((v) => (Number.isFinite(v) ? v : 3));

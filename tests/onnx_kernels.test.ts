@@ -13,7 +13,7 @@ import {
   valueInfo,
 } from "../onnx/mod.ts";
 import { seededFloats } from "./helpers/kernel_data.ts";
-import { gemm, gemmStepwise, softmax, softmaxAxis } from "../kernels/mod.ts";
+import { gemm, gemmStepwise, PackedMatrix, softmax, softmaxAxis } from "../kernels/mod.ts";
 import { gemm as runnerGemm } from "../onnx/numeric_nn.ts";
 
 const rand = (n: number, seed: number, scale = 4): Float32Array => seededFloats(n, seed, scale);
@@ -260,6 +260,32 @@ describe("kernels: softmaxAxis and gemm", () => {
         assert.equal(c[i * n + j], s, `element ${i},${j}`);
       }
     }
+  });
+
+  test("gemm with a PackedMatrix gives the bits of gemm with the matrix itself", () => {
+    // 1-row and 4-row blocks, strips of 8, a column tail (or none), k from 1 up, B rows strided
+    for (const [m, n, k] of [[1, 8, 1], [5, 19, 7], [9, 150, 300], [40, 33, 120], [3, 5, 4], [6, 16, 2]]) {
+      const brs = n + 3, a = rand(m * k, 51 + m, 2), b = rand(k * brs, 52 + n, 2), c0 = rand(m * n, 53, 2);
+      const layout = { aRowStride: k, aColStride: 1, bRowStride: brs };
+      const p = PackedMatrix.pack(b, k, n, brs);
+      for (const accumulate of [false, true]) {
+        const want = gemm(a, b, c0.slice(), m, n, k, layout, accumulate);
+        assert.deepEqual(gemm(a, p, c0.slice(), m, n, k, layout, accumulate), want, `${m}x${n}x${k} ${accumulate}`);
+      }
+      // transposed A, read through strides
+      const at = new Float32Array(m * k);
+      for (let i = 0; i < m; i++) for (let q = 0; q < k; q++) at[q * m + i] = a[i * k + q];
+      const tl = { aRowStride: 1, aColStride: m, bRowStride: 0 };
+      assert.deepEqual(
+        gemm(at, p, new Float32Array(m * n), m, n, k, tl),
+        gemm(a, b, new Float32Array(m * n), m, n, k, layout),
+      );
+      assert.throws(() => gemm(a, p, new Float32Array(m * (n + 1)), m, n + 1, k, layout), RangeError);
+      p.free();
+      assert.ok(p.freed);
+      assert.throws(() => gemm(a, p, new Float32Array(m * n), m, n, k, layout), TypeError);
+    }
+    assert.throws(() => PackedMatrix.pack(new Float32Array(10), 2, 8), RangeError);
   });
 
   test("gemmStepwise gives the JavaScript loop's bits (exact products, float32 sums, zeros skipped), per batch", () => {

@@ -5,9 +5,11 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type AttrValue, type NodeProto, type Tensor, tensor } from "../onnx/mod.ts";
-import { chain, type ChainStep, softmaxChain } from "../kernels/fused.ts";
-import { softmax } from "../kernels/mod.ts";
+import { chain, type ChainStep, softmaxChain, softmaxChainConv1x1 } from "../kernels/fused.ts";
+import { gemm, PackedMatrix, permute, softmax } from "../kernels/mod.ts";
 import { both, f32, n, rand, sameBits } from "./helpers/optimize_cases.ts";
+import { allocate } from "../kernels/arena.ts";
+import { quantOps } from "../onnx/ops/quant.ts";
 
 /** `count` floats around `scale`'s quantization grid: ties, specials, saturating values. */
 function grid(count: number, scale: number, seed: number): Float32Array {
@@ -236,6 +238,91 @@ describe("chain kernel: the steps after an 8-bit qdq as a table", () => {
       sameBits(all, one);
     });
   }
+  test("a kept table is used only for the same constants (operand values, not addresses)", () => {
+    const channels = 3, inner = 2000, total = channels * inner;
+    const x = grid(total, 0.05, 41);
+    const q = { kind: "qdq", scale: 0.05, zeroPoint: 3, type: "int8" } as const;
+    // the per-channel operands go through the same scratch block on every call: a table kept
+    // by address would answer the second call with the first call's results
+    const variants: ChainStep[][] = [[1, 2, 3], [1, 2, 4], [-1, 2, 3]].map((v) => [
+      q,
+      { op: "mul", b: { kind: "channel", values: new Float32Array(v) } },
+      { kind: "sigmoid" },
+    ]);
+    variants.push([q, { op: "mul", b: { kind: "scalar", value: 2 } }, { kind: "relu" }]);
+    variants.push([q, { op: "mul", b: { kind: "scalar", value: 2 } }, { kind: "sigmoid" }]);
+    variants.push([{ ...q, scale: 0.06 }, { op: "mul", b: { kind: "scalar", value: 2 } }, { kind: "sigmoid" }]);
+    for (const round of [0, 1]) {
+      for (const steps of round ? [...variants].reverse() : variants) {
+        const all = chain(x, new Float32Array(total), inner, channels, steps);
+        let one = x.slice();
+        for (const s of steps) one = chain(one, new Float32Array(total), inner, channels, [s]);
+        sameBits(all, one);
+      }
+    }
+  });
+});
+
+describe("softmaxChainConv1x1: Softmax, chain, Transpose and 1x1 Conv in one call", () => {
+  // [outer, mid, cols] with perm [0, 2, 1]... read as [1, cols, ...pixels]: the rows of the
+  // softmax are the pixels, in the transposed order
+  const cases: [number[], number[], number, ChainStep[]][] = [
+    [[1, 301, 4, 16], [0, 3, 2, 1], 1, [{ kind: "qdq", scale: 1 / 255, zeroPoint: 0, type: "uint8" }]],
+    [[1, 9, 5, 8], [0, 3, 1, 2], 3, [
+      { kind: "qdq", scale: 0.01, zeroPoint: -3, type: "int8" },
+      { op: "mul", b: { kind: "scalar", value: 1.7 } },
+    ]],
+    [[1, 7, 6], [0, 2, 1], 2, []],
+    [[1, 5, 3, 68], [0, 3, 1, 2], 2, [{ kind: "sigmoid" }]], // longer than the transposed path takes
+    [[1, 11, 6], [0, 2, 1], 1, [{ kind: "qdq", scale: 1 / 255, zeroPoint: 0, type: "uint8" }]], // cols not a multiple of 4
+    [[1, 2100, 4, 16], [0, 3, 2, 1], 1, [{ kind: "qdq", scale: 1 / 255, zeroPoint: 0, type: "uint8" }]], // several chunks
+  ];
+  for (const [shape, perm, m, steps] of cases) {
+    test(`[${shape}] perm [${perm}], ${m} out, ${steps.length} steps: the bits of softmaxChain, permute, gemm`, () => {
+      const nEl = shape.reduce((a, b) => a * b, 1), cols = shape[shape.length - 1], rows = nEl / cols;
+      const x = grid(nEl, 0.3, 41);
+      for (let i = 0; i < nEl; i += 97) x[i] = [NaN, Infinity, -Infinity, 1e30, -1e30][(i / 97) % 5 | 0];
+      const p = softmaxChain(x, [rows, cols], steps, new Float32Array(nEl));
+      const t = permute(p, shape, perm, new Float32Array(nEl));
+      const w = Float32Array.from({ length: m * cols }, (_, i) => (i % 11 === 5 ? -0 : Math.cos(i) * 2));
+      const want = gemm(w, t, new Float32Array(m * rows), m, rows, cols, {
+        aRowStride: cols,
+        aColStride: 1,
+        bRowStride: rows,
+      });
+      // the pixel axes in the input's order and their strides in the output
+      const pix = perm.slice(2), outSt = new Map<number, number>();
+      for (let i = pix.length - 1, st = 1; i >= 0; i--) {
+        outSt.set(pix[i], st);
+        st *= shape[pix[i]];
+      }
+      const axes = [...pix].sort((a, b) => a - b);
+      const order = { sizes: axes.map((a) => shape[a]), outStrides: axes.map((a) => outSt.get(a)!) };
+      const got = softmaxChainConv1x1(x, [rows, cols], steps, w, m, order, new Float32Array(m * rows));
+      sameBits(got, want);
+      // the source already in the kernels' memory: one call, the same bits
+      const inMem = allocate(4 * nEl);
+      inMem.f32().set(x);
+      sameBits(softmaxChainConv1x1(inMem, [rows, cols], steps, w, m, order, new Float32Array(m * rows)), want);
+      inMem.free();
+    });
+  }
+  test("orders that leave the output, and per-channel operands, are refused", () => {
+    const x = new Float32Array(32), w = new Float32Array(8);
+    assert.throws(
+      () => softmaxChainConv1x1(x, [4, 8], [], w, 1, { sizes: [4], outStrides: [2] }, new Float32Array(4)),
+      /leaves/,
+    );
+    assert.throws(
+      () => softmaxChainConv1x1(x, [4, 8], [], w, 1, { sizes: [2, 3], outStrides: [1, 2] }, new Float32Array(4)),
+      /do not fit/,
+    );
+    const steps: ChainStep[] = [{ op: "add", b: { kind: "channel", values: new Float32Array(4) } }];
+    assert.throws(
+      () => softmaxChainConv1x1(x, [4, 8], steps, w, 1, { sizes: [4], outStrides: [1] }, new Float32Array(4)),
+      /only scalars/,
+    );
+  });
 });
 
 describe("Softmax and Transpose as pipeline stages", () => {
@@ -346,5 +433,130 @@ describe("softmaxChain: a Softmax and the chain after it in one pass", () => {
   test("per-channel operands are refused", () => {
     const steps: ChainStep[] = [{ op: "add", b: { kind: "channel", values: new Float32Array(4) } }];
     assert.throws(() => softmaxChain(new Float32Array(8), [2, 4], steps, new Float32Array(8)), /only scalars/);
+  });
+});
+
+describe("chains that read their own input again (Swish: x * sigmoid(x))", () => {
+  const init = {
+    s: tensor("float32", [], [0.031]),
+    z: zpTensor("int8", -3),
+    sg: tensor("float32", [], [1 / 255]),
+    zg: zpTensor("uint8", 0),
+    c: tensor("float32", [], [1.702]),
+  };
+  const qdq = (from: string, to: string, s = "s", z = "z") => [
+    n("QuantizeLinear", [from, s, z], `${to}_q`),
+    n("DequantizeLinear", [`${to}_q`, s, z], to),
+  ];
+  // PaddleOCR's recognizer: Mul by a constant, QDQ, Sigmoid, QDQ, then the input times that
+  const swish = (v: string, reversed: boolean) => [
+    n("Mul", [v, "c"], "m"),
+    ...qdq("m", "md"),
+    n("Sigmoid", ["md"], "g"),
+    ...qdq("g", "gd", "sg", "zg"),
+    n("Mul", reversed ? ["gd", v] : [v, "gd"], "sw"),
+    ...qdq("sw", "y"),
+  ];
+  /** Runs `f` counting the QuantizeLinear nodes run one by one (the chains' fallback). */
+  const counting = (f: () => void): number => {
+    const q = quantOps.QuantizeLinear, run = q.run;
+    let calls = 0;
+    q.run = (...args) => (calls++, run(...args));
+    try {
+      f();
+    } finally {
+      q.run = run;
+    }
+    return calls;
+  };
+  for (const reversed of [false, true]) {
+    for (const shape of [[1, 40, 240], [2, 7, 37]]) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      test(`alone, input [${shape}]${reversed ? ", operands swapped" : ""}`, () => {
+        const c = { nodes: swish("x", reversed), x: tensor("float32", shape, grid(size, 0.031, 42)), init };
+        let r: ReturnType<typeof both> | undefined;
+        assert.equal(counting(() => r = both(c)), 3); // the node-by-node graph's three
+        sameBits(r!.a, r!.b);
+        assert.deepEqual(r!.opt.executionPlan().map((p) => p.opType), ["ElementwiseChain"]);
+      });
+      test(
+        `after an Add in one pipeline (its input in the kernels' memory), input [${shape}]${
+          reversed ? ", operands swapped" : ""
+        }`,
+        () => {
+          const nodes = [n("Add", ["x", "bias"], "a"), ...qdq("a", "ad"), ...swish("ad", reversed)];
+          const bias = f32([shape[2]], 41);
+          const c = { nodes, x: tensor("float32", shape, grid(size, 0.031, 43)), init: { ...init, bias } };
+          let r: ReturnType<typeof both> | undefined;
+          assert.equal(counting(() => r = both(c)), 4);
+          sameBits(r!.a, r!.b);
+          assert.deepEqual(r!.opt.executionPlan().map((p) => p.opType), ["KernelPipeline"]);
+          const x2 = tensor("float32", shape, grid(size, 0.031, 44));
+          sameBits(r!.opt.run({ x: x2 }).y.data as Float32Array, r!.plain.run({ x: x2 }).y.data as Float32Array);
+        },
+      );
+    }
+  }
+});
+
+describe("MatMul by a constant matrix as a pipeline stage (B packed once in the kernels' memory)", () => {
+  /** Runs `f` counting the matrices packed. */
+  const packing = (f: () => void): number => {
+    const pack = PackedMatrix.pack;
+    let calls = 0;
+    PackedMatrix.pack = (...args) => (calls++, pack(...args));
+    try {
+      f();
+    } finally {
+      PackedMatrix.pack = pack;
+    }
+    return calls;
+  };
+  const qdq = (from: string, to: string) => [
+    n("QuantizeLinear", [from, "s", "z"], `${to}_q`),
+    n("DequantizeLinear", [`${to}_q`, "s", "z"], to),
+  ];
+  // PaddleOCR's recognizer: MatMul, QDQ, bias, QDQ; a 1-row tail of columns (333 = 41 * 8 + 5)
+  for (
+    const [shape, k, cols, transposed] of [
+      [[1, 40, 120], 120, 333, false],
+      [[2, 3, 40, 24], 24, 40, false],
+      [[1, 120, 40], 120, 96, true],
+    ] as const
+  ) {
+    test(`[${shape}]${transposed ? " transposed" : ""} x [${k}, ${cols}]: bits of the nodes one by one`, () => {
+      const init = {
+        s: tensor("float32", [], [0.0437]),
+        z: zpTensor("int8", 5),
+        w: f32([k, cols], 61, 0.3),
+        bias: f32([cols], 62),
+      };
+      const a = transposed ? [n("Transpose", ["x"], "xt", { perm: [0, 2, 1] })] : [];
+      const nodes = [
+        ...a,
+        n("MatMul", [transposed ? "xt" : "x", "w"], "mm"),
+        ...qdq("mm", "mmd"),
+        n("Add", ["mmd", "bias"], "ab"),
+        ...qdq("ab", "y"),
+      ];
+      const size = shape.reduce((p: number, q: number) => p * q, 1);
+      let r: ReturnType<typeof both> | undefined;
+      assert.equal(packing(() => r = both({ nodes, x: tensor("float32", [...shape], rand(size, 63)), init })), 1);
+      sameBits(r!.a, r!.b);
+      assert.deepEqual(r!.opt.executionPlan().map((p) => p.opType), ["KernelPipeline"]);
+      const x2 = tensor("float32", [...shape], rand(size, 64));
+      const again = packing(() =>
+        sameBits(r!.opt.run({ x: x2 }).y.data as Float32Array, r!.plain.run({ x: x2 }).y.data as Float32Array)
+      );
+      assert.equal(again, 0); // packed once, kept
+    });
+  }
+
+  test("a product below the gemm kernel's size stays the runner's loop (same bits, nothing packed)", () => {
+    const init = { s: tensor("float32", [], [0.05]), z: zpTensor("int8", 0), w: f32([16, 20], 65) };
+    const nodes = [n("MatMul", ["x", "w"], "mm"), ...qdq("mm", "y")];
+    let r: ReturnType<typeof both> | undefined;
+    assert.equal(packing(() => r = both({ nodes, x: f32([1, 40, 16], 66), init })), 0);
+    sameBits(r!.a, r!.b);
   });
 });

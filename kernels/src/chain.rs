@@ -487,7 +487,7 @@ unsafe fn map(
 use crate::fused::simd as fsimd;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-mod simd {
+pub(crate) mod simd {
     use super::{Act, Qdq};
     use crate::fused::simd::{act4, ExpK};
     use core::arch::wasm32::*;
@@ -523,6 +523,22 @@ mod simd {
             4 => f32x4_sub(b, v),
             _ => f32x4_div(b, v),
         }
+    }
+
+    /// Chain steps with scalar operands (activations, qdq, binary with a scalar) on 4
+    /// lanes: lane for lane [`super::one`] of each step in order (a tensor or per-channel
+    /// operand leaves the value as it is: callers pass scalar steps only).
+    #[inline(always)]
+    pub fn scalar_steps4(mut v: v128, steps: &[super::Step], k: &ExpK) -> v128 {
+        for s in steps {
+            v = match *s {
+                super::Step::Act(a) => act4(a, v, k),
+                super::Step::Qdq(q) => qdq4(v, q),
+                super::Step::Binary(code, super::Operand::Scalar(c)) => bin(code, v, c),
+                super::Step::Binary(..) => v,
+            };
+        }
+        v
     }
 
     /// [`super::qdq_one`] on 4 lanes: `nearest` rounds ties to even, `pmax`/`pmin` keep a

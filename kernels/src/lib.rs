@@ -272,6 +272,61 @@ pub fn softmax_chain_f32(
     }
 }
 
+/// Softmax along the last axis of `rows` x `cols` f32, `nsteps` chain steps at `prog` (as
+/// [`softmax_chain_f32`]), then a 1x1 convolution of each row as a pixel's channels
+/// ([`softmax::softmax_then_conv1x1`]): `params` points to u32 `[m, pixels, r0, rank,
+/// sizes[0..rank], out_st[0..rank]]` (the rows `r0..r0 + rows` of `pixels`, the axes of the
+/// row index and the output stride of each).
+#[wasm_bindgen]
+pub fn softmax_chain_conv1x1_f32(
+    src: usize,
+    rows: usize,
+    cols: usize,
+    prog: usize,
+    nsteps: usize,
+    w: usize,
+    y: usize,
+    params: usize,
+) {
+    let Some(steps) = chain::Step::read_all(prog, nsteps, false) else {
+        return;
+    };
+    if steps[..nsteps]
+        .iter()
+        .any(|s| matches!(s, chain::Step::Binary(_, chain::Operand::Channel(_))))
+    {
+        return;
+    }
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 4 + 2 * permute::MAX_RANK) };
+    let (m, pixels, r0, rank) = (p[0] as usize, p[1] as usize, p[2] as usize, p[3] as usize);
+    if rank == 0 || rank > permute::MAX_RANK {
+        return;
+    }
+    let mut order = softmax::RowOrder {
+        rank,
+        sizes: [1; permute::MAX_RANK],
+        out_st: [0; permute::MAX_RANK],
+    };
+    for d in 0..rank {
+        order.sizes[d] = (p[4 + d] as usize).max(1);
+        order.out_st[d] = p[4 + rank + d] as usize;
+    }
+    unsafe {
+        softmax::softmax_then_conv1x1(
+            src as *const f32,
+            rows,
+            cols,
+            &steps[..nsteps],
+            w as *const f32,
+            m,
+            y as *mut f32,
+            pixels,
+            &order,
+            r0,
+        )
+    }
+}
+
 /// `C[m, n] (+)= A[m, k] B[k, n]` f32; the 9 parameters (ars, acs, brs, m, n, k,
 /// accumulate, 0, 0) are u32 at `params`.
 #[wasm_bindgen]
@@ -289,6 +344,43 @@ pub fn gemm_f32(a: usize, b: usize, c: usize, params: usize) {
             p[4] as usize,
             p[5] as usize,
             p[6] != 0,
+        )
+    }
+}
+
+/// `C[m, n] (+)= A[m, k] B[k, n]` f32 with `B` packed by [`gemm_pack_b_f32`]
+/// ([`numeric::gemm_packed`]); the 7 parameters (ars, acs, 0, m, n, k, accumulate) are u32
+/// at `params`.
+#[wasm_bindgen]
+pub fn gemm_packed_f32(a: usize, bp: usize, c: usize, params: usize) {
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 7) };
+    unsafe {
+        numeric::gemm_packed(
+            a as *const f32,
+            p[0] as usize,
+            p[1] as usize,
+            bp as *const f32,
+            c as *mut f32,
+            p[3] as usize,
+            p[4] as usize,
+            p[5] as usize,
+            p[6] != 0,
+        )
+    }
+}
+
+/// Packs `B` (`k` rows of `n`, rows `brs` floats apart) for [`gemm_packed_f32`] into `dst`
+/// (`k * n` floats, [`numeric::gemm_pack_b`]); the parameters (brs, k, n) are u32 at `params`.
+#[wasm_bindgen]
+pub fn gemm_pack_b_f32(b: usize, dst: usize, params: usize) {
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 3) };
+    unsafe {
+        numeric::gemm_pack_b(
+            b as *const f32,
+            p[0] as usize,
+            p[1] as usize,
+            p[2] as usize,
+            dst as *mut f32,
         )
     }
 }

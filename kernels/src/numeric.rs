@@ -71,7 +71,6 @@ pub(crate) mod simd {
         p: [v128; 6],
         one: v128,
         magic: v128,
-        bias: v128,
         neg_hi: v128,
         floor: v128,
     }
@@ -90,8 +89,8 @@ pub(crate) mod simd {
                 c2: o(C2),
                 p: [o(P0), o(P1), o(P2), o(P3), o(P4), o(P5)],
                 one: o(1.0),
-                magic: o(12_582_912.0),
-                bias: core::hint::black_box(i32x4_splat(0x4B40_0000 - 127)),
+                // 1.5 * 2^23 + 127: see exp4_clamped
+                magic: o(12_583_039.0),
                 neg_hi: o(-EXP_HI),
                 floor: o(sigmoid_floor()),
             }
@@ -101,7 +100,19 @@ pub(crate) mod simd {
     /// 4-lane exp, lane for lane identical to [`exp_one`] (same operations, same order).
     #[inline(always)]
     pub fn exp4(x: v128, k: &ExpK) -> v128 {
-        let x = f32x4_pmin(f32x4_pmax(x, k.lo), k.hi);
+        exp4_clamped(f32x4_pmin(f32x4_pmax(x, k.lo), k.hi), k)
+    }
+
+    /// [`exp4`] of lanes that are at most `EXP_HI` or NaN (a softmax's `x - max`): the
+    /// clamp to `EXP_HI` (`pmin`, which keeps a NaN) would leave every such lane as it is.
+    #[inline(always)]
+    pub fn exp4_below_hi(x: v128, k: &ExpK) -> v128 {
+        exp4_clamped(f32x4_pmax(x, k.lo), k)
+    }
+
+    /// The body of [`exp4`] after the clamp of `x` to `[EXP_LO, EXP_HI]`.
+    #[inline(always)]
+    fn exp4_clamped(x: v128, k: &ExpK) -> v128 {
         let fx = f32x4_floor(f32x4_add(f32x4_mul(x, k.log2e), k.half));
         let r = f32x4_sub(x, f32x4_mul(fx, k.c1));
         let r = f32x4_sub(r, f32x4_mul(fx, k.c2));
@@ -112,11 +123,12 @@ pub(crate) mod simd {
         y = f32x4_add(f32x4_mul(y, r), k.p[4]);
         y = f32x4_add(f32x4_mul(y, r), k.p[5]);
         y = f32x4_add(f32x4_add(f32x4_mul(y, f32x4_mul(r, r)), r), k.one);
-        // 2^fx from exponent bits: fx is an integer in [-127, 128], so the low bits of
-        // fx + 1.5 * 2^23 hold it exactly; shifted into the exponent field with the bias 127.
+        // 2^fx from exponent bits, as `exp_one`'s `(fx + 127) << 23`: fx is a small integer
+        // (|fx| <= 128 after the clamp), so `fx + (1.5 * 2^23 + 127)` is exact and its bits are `0x4B40_0000 +
+        // fx + 127`; shifted left by 23 only the low 9 bits remain, and those of 0x4B40_0000
+        // are 0: the bits of `(fx + 127) << 23`, with one integer operation fewer.
         // NaN lanes stay NaN: pmin/pmax keep NaN and NaN * anything is NaN.
-        let n = i32x4_sub(f32x4_add(fx, k.magic), k.bias);
-        f32x4_mul(y, i32x4_shl(n, 23))
+        f32x4_mul(y, i32x4_shl(f32x4_add(fx, k.magic), 23))
     }
 
     /// 4-lane sigmoid, lane for lane identical to `1 / (1 + exp_one(-x))`. Where `exp(-x)`
@@ -352,11 +364,94 @@ pub unsafe fn gemm(
     k: usize,
     accumulate: bool,
 ) {
-    #[allow(unused_mut)]
-    let mut n8 = 0usize;
+    gemm_from(a, ars, acs, BSource::Rows(b, brs), c, m, n, k, accumulate)
+}
+
+/// [`gemm`] with `B` as [`gemm_pack_b`] laid it out (a constant packed once): the same
+/// products and sums in the same order, so the same bits; no panel is copied per call.
+///
+/// # Safety
+/// As [`gemm`]; `bp` holds `k * n` floats from [`gemm_pack_b`] for these `k` and `n`.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn gemm_packed(
+    a: *const f32,
+    ars: usize,
+    acs: usize,
+    bp: *const f32,
+    c: *mut f32,
+    m: usize,
+    n: usize,
+    k: usize,
+    accumulate: bool,
+) {
+    gemm_from(a, ars, acs, BSource::Packed(bp), c, m, n, k, accumulate)
+}
+
+/// Lays out `B` (`k` rows of `n` columns, rows `brs` floats apart) for [`gemm_packed`] in
+/// `dst` (`k * n` floats): the strips of 8 columns one after the other, each `k` x 8
+/// row-major (what [`gemm`] copies per panel), then the last `n % 8` columns as one
+/// `k` x `(n % 8)` row-major block.
+///
+/// ```
+/// use axr_kernels::numeric::gemm_pack_b;
+/// let b: Vec<f32> = (0..2 * 9).map(|v| v as f32).collect(); // 2 x 9
+/// let mut p = vec![0f32; 18];
+/// unsafe { gemm_pack_b(b.as_ptr(), 9, 2, 9, p.as_mut_ptr()) };
+/// assert_eq!(&p[..10], &[0., 1., 2., 3., 4., 5., 6., 7., 9., 10.]);
+/// assert_eq!(&p[16..], &[8., 17.]);
+/// ```
+///
+/// # Safety
+/// `b` valid for the elements addressed, `dst` for `k * n` floats, not overlapping.
+pub unsafe fn gemm_pack_b(b: *const f32, brs: usize, k: usize, n: usize, dst: *mut f32) {
+    let n8 = n & !7;
+    let mut d = dst;
+    let mut j = 0usize;
+    while j < n8 {
+        for p in 0..k {
+            core::ptr::copy_nonoverlapping(b.add(p * brs + j), d, 8);
+            d = d.add(8);
+        }
+        j += 8;
+    }
+    let t = n - n8;
+    for p in 0..k {
+        core::ptr::copy_nonoverlapping(b.add(p * brs + n8), d.add(p * t), t);
+    }
+}
+
+/// Where [`gemm_from`] reads `B`.
+#[derive(Clone, Copy)]
+enum BSource {
+    /// Rows `brs` floats apart.
+    Rows(*const f32, usize),
+    /// [`gemm_pack_b`]'s layout.
+    Packed(*const f32),
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_from(
+    a: *const f32,
+    ars: usize,
+    acs: usize,
+    src: BSource,
+    c: *mut f32,
+    m: usize,
+    n: usize,
+    k: usize,
+    accumulate: bool,
+) {
+    // columns in strips of 8: all of them but the last n % 8 when B is packed or the
+    // SIMD body runs, else none (row by row)
+    let n8 = match src {
+        BSource::Packed(_) => n & !7,
+        BSource::Rows(..) if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) => {
+            n & !7
+        }
+        BSource::Rows(..) => 0,
+    };
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        n8 = n & !7;
         let panel = gemm_panel(k);
         // enough rows to repay a copy of the panel: its strips of 8 columns packed one
         // after the other, so the k rows of a strip are 32 bytes apart (cache lines and
@@ -365,30 +460,51 @@ pub unsafe fn gemm(
         let mut j0 = 0usize;
         while j0 < n8 {
             let j1 = (j0 + panel).min(n8);
-            let (bp, bs) = if pack {
-                (gemm_simd::pack_panel(b, brs, j0, j1, k), 8usize)
-            } else {
-                (b.add(j0), brs)
+            let (bp, bs, packed) = match src {
+                BSource::Packed(p) => (p.add(j0 * k), 8usize, true),
+                BSource::Rows(b, brs) if pack => {
+                    (gemm_simd::pack_panel(b, brs, j0, j1, k), 8usize, true)
+                }
+                BSource::Rows(b, brs) => (b.add(j0), brs, false),
             };
             let mut i = 0usize;
             while i + 4 <= m {
                 gemm_simd::gemm_block::<4>(
-                    a, ars, acs, bp, bs, pack, c, i, j0, j1, n, k, accumulate,
+                    a, ars, acs, bp, bs, packed, c, i, j0, j1, n, k, accumulate,
                 );
                 i += 4;
             }
             while i < m {
                 gemm_simd::gemm_block::<1>(
-                    a, ars, acs, bp, bs, pack, c, i, j0, j1, n, k, accumulate,
+                    a, ars, acs, bp, bs, packed, c, i, j0, j1, n, k, accumulate,
                 );
                 i += 1;
             }
             j0 = j1;
         }
     }
-    if n8 < n {
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    if let BSource::Packed(bp) = src {
+        // the strips of a packed B without SIMD: element (p, j) at (j - j % 8) k + 8 p + j % 8
         for i in 0..m {
-            gemm_row_tail(a, ars, acs, b, brs, c, i, n8, n, k, accumulate);
+            for j in 0..n8 {
+                let mut s = if accumulate { *c.add(i * n + j) } else { 0.0 };
+                for p in 0..k {
+                    s += *a.add(i * ars + p * acs) * *bp.add((j & !7) * k + 8 * p + (j & 7));
+                }
+                *c.add(i * n + j) = s;
+            }
+        }
+    }
+    if n8 < n {
+        // the last columns: B's rows, or the packed tail block (row p of its n - n8 columns
+        // at n8 k + p (n - n8))
+        let (b, brs, col0) = match src {
+            BSource::Rows(b, brs) => (b, brs, 0),
+            BSource::Packed(p) => (p.add(n8 * k), n - n8, n8),
+        };
+        for i in 0..m {
+            gemm_row_tail(a, ars, acs, b, brs, col0, c, i, n8, n, k, accumulate);
         }
     }
 }
@@ -498,7 +614,8 @@ mod gemm_simd {
     }
 }
 
-/// Scalar `C[i, j0..n]`, products added in order of `p` (the SIMD body's order).
+/// Scalar `C[i, j0..n]`, products added in order of `p` (the SIMD body's order); column
+/// `j` of B is column `j - col0` of `b` (rows `brs` floats apart).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn gemm_row_tail(
@@ -507,6 +624,7 @@ unsafe fn gemm_row_tail(
     acs: usize,
     b: *const f32,
     brs: usize,
+    col0: usize,
     c: *mut f32,
     i: usize,
     j0: usize,
@@ -517,7 +635,7 @@ unsafe fn gemm_row_tail(
     for j in j0..n {
         let mut s = if accumulate { *c.add(i * n + j) } else { 0.0 };
         for p in 0..k {
-            s += *a.add(i * ars + p * acs) * *b.add(p * brs + j);
+            s += *a.add(i * ars + p * acs) * *b.add(p * brs + j - col0);
         }
         *c.add(i * n + j) = s;
     }

@@ -145,3 +145,60 @@ fn gemm_matches_naive() {
         }
     }
 }
+
+#[test]
+fn gemm_packed_gives_the_bits_of_gemm() {
+    for &(m, n, k) in &[
+        (1usize, 8usize, 3usize),
+        (5, 19, 7),
+        (9, 35, 1),
+        (3, 5, 4),
+        (4, 16, 0),
+    ] {
+        let brs = n + 3;
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i as f32) * 0.731).sin() * 3.1)
+            .collect();
+        let b: Vec<f32> = (0..k * brs)
+            .map(|i| ((i as f32) * 1.37).cos() * 0.37)
+            .collect();
+        let mut packed = vec![0f32; k * n];
+        unsafe { gemm_pack_b(b.as_ptr(), brs, k, n, packed.as_mut_ptr()) };
+        for accumulate in [false, true] {
+            let mut want = vec![0.25f32; m * n];
+            let mut got = want.clone();
+            unsafe {
+                gemm(
+                    a.as_ptr(),
+                    k,
+                    1,
+                    b.as_ptr(),
+                    brs,
+                    want.as_mut_ptr(),
+                    m,
+                    n,
+                    k,
+                    accumulate,
+                );
+                gemm_packed(
+                    a.as_ptr(),
+                    k,
+                    1,
+                    packed.as_ptr(),
+                    got.as_mut_ptr(),
+                    m,
+                    n,
+                    k,
+                    accumulate,
+                );
+            }
+            for (x, y) in got.iter().zip(&want) {
+                assert_eq!(
+                    x.to_bits(),
+                    y.to_bits(),
+                    "m {m} n {n} k {k} accumulate {accumulate}"
+                );
+            }
+        }
+    }
+}

@@ -4,7 +4,8 @@
 //! Semantics, per line of `cols` values `x` (the one definition; every path gives these
 //! bits):
 //! - `m` = the largest `x`; `e[i] = exp(x[i] - m)` ([`crate::numeric::exp_one`], lane for
-//!   lane the same as the SIMD `exp4`); `y[i] = e[i] / sum` (one float32 division).
+//!   lane the same as the SIMD `exp4`, here `exp4_below_hi`: `x - m` is at most 0 or NaN);
+//!   `y[i] = e[i] / sum` (one float32 division).
 //! - `sum` of a last-axis line: with `v = cols / 4` full vectors, four partial sums
 //!   `acc[j] = (((0 + e[j]) + e[4 + j]) + ...) + e[4 (v - 1) + j]` (in float32, in that
 //!   order), then `(acc[0] + acc[1]) + (acc[2] + acc[3])`, then the `cols % 4` last values
@@ -66,6 +67,143 @@ pub unsafe fn softmax_then(
     }
 }
 
+/// Where the rows of [`softmax_then_conv1x1`] go: row `r` (of the whole tensor) is the
+/// pixel whose index, decomposed over `sizes[..rank]` (row-major, last fastest), gives the
+/// output element `sum idx[j] * out_st[j]` of each output channel.
+#[derive(Clone, Copy, Debug)]
+pub struct RowOrder {
+    /// Axes of the row index (at most [`crate::permute::MAX_RANK`]).
+    pub rank: usize,
+    /// Their sizes (row-major over the rows).
+    pub sizes: [usize; crate::permute::MAX_RANK],
+    /// The output element stride of each axis.
+    pub out_st: [usize; crate::permute::MAX_RANK],
+}
+
+/// The output element of each row of a [`RowOrder`] in turn, from a first row on (an
+/// odometer over the axes: no division per row).
+struct Rows<'a> {
+    order: &'a RowOrder,
+    idx: [usize; crate::permute::MAX_RANK],
+    at: usize,
+}
+
+impl<'a> Rows<'a> {
+    /// Positioned at row `r`.
+    fn new(order: &'a RowOrder, r: usize) -> Rows<'a> {
+        let mut idx = [0usize; crate::permute::MAX_RANK];
+        let (mut r, mut at) = (r, 0usize);
+        for j in (0..order.rank).rev() {
+            idx[j] = r % order.sizes[j];
+            at += idx[j] * order.out_st[j];
+            r /= order.sizes[j];
+        }
+        Rows { order, idx, at }
+    }
+
+    /// The output element of the current row; moves to the next row.
+    #[inline(always)]
+    fn next(&mut self) -> usize {
+        let here = self.at;
+        let o = self.order;
+        let mut j = o.rank;
+        while j > 0 {
+            j -= 1;
+            self.idx[j] += 1;
+            self.at += o.out_st[j];
+            if self.idx[j] < o.sizes[j] {
+                break;
+            }
+            self.at -= o.out_st[j] * o.sizes[j];
+            self.idx[j] = 0;
+        }
+        here
+    }
+}
+
+/// Longest row of the transposed four-rows path of [`softmax_then_conv1x1`].
+pub const CONV_T_COLS: usize = 64;
+
+/// [`softmax_then`] of `rows` rows of `cols` values (rows `r0..r0 + rows` of a tensor of
+/// `pixels` rows), then a 1x1 convolution over each row as the channels of a pixel:
+/// `y[o * pixels + order(r)] = sum over c of w[o * cols + c] * p[r, c]` for `o < m`, the sum
+/// from +0 with one float32 multiply then one float32 add per channel in order of `c` (the
+/// bits of [`crate::permute::conv1x1_permuted`] over the permuted output of
+/// [`softmax_then`]). YOLOv8's distribution head: the probabilities are never written out;
+/// each block of rows goes through softmax, steps and the dot products while in the cache.
+///
+/// # Safety
+/// `src` valid for `rows * cols` floats, `w` for `m * cols`, `y` for `m * pixels`;
+/// `order` maps rows `r0..r0 + rows` below `pixels`; `steps` as for [`softmax_then`].
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn softmax_then_conv1x1(
+    src: *const f32,
+    rows: usize,
+    cols: usize,
+    steps: &[Step],
+    w: *const f32,
+    m: usize,
+    y: *mut f32,
+    pixels: usize,
+    order: &RowOrder,
+    r0: usize,
+) {
+    if rows == 0 || cols == 0 || m == 0 {
+        return;
+    }
+    let mut rows_at = Rows::new(order, r0);
+    #[allow(unused_mut)]
+    let mut r = 0usize;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if cols % 4 == 0 && cols <= CONV_T_COLS {
+        use core::arch::wasm32::*;
+        let k = simd::ExpK::new();
+        let mut buf = [f32x4_splat(0.0); 2 * CONV_T_COLS];
+        let groups = rows / 4;
+        let b = buf.as_mut_ptr();
+        match steps {
+            [Step::Qdq(q)] => {
+                let f = |v| chain::simd::qdq4(v, *q);
+                v::groups_conv(src, groups, cols, f, &k, w, m, y, pixels, &mut rows_at, b)
+            }
+            _ => {
+                let f = |v| chain::simd::scalar_steps4(v, steps, &k);
+                v::groups_conv(src, groups, cols, f, &k, w, m, y, pixels, &mut rows_at, b)
+            }
+        }
+        r = groups * 4;
+    }
+    if r == rows {
+        return;
+    }
+    let (src, rows) = (src.add(r * cols), rows - r);
+    let table = Table::new(steps, 1, rows * cols);
+    let block = ((chain::STRIP / cols) & !3).max(4).min(rows);
+    let mut buf = vec![0f32; block * cols];
+    let p = buf.as_mut_ptr();
+    let mut r = 0usize;
+    while r < rows {
+        let n = block.min(rows - r);
+        softmax_rows(src.add(r * cols), p, n, cols);
+        if !steps.is_empty() {
+            chain::plane(steps, table.as_ref(), p, n * cols, 0);
+        }
+        for i in 0..n {
+            let q = rows_at.next();
+            let row = p.add(i * cols);
+            for o in 0..m {
+                let wo = w.add(o * cols);
+                let mut s = 0f32;
+                for c in 0..cols {
+                    s += *wo.add(c) * *row.add(c);
+                }
+                *y.add(o * pixels + q) = s;
+            }
+        }
+        r += n;
+    }
+}
+
 /// [`softmax`] of `rows` rows.
 #[inline(always)]
 unsafe fn softmax_rows(src: *const f32, dst: *mut f32, rows: usize, cols: usize) {
@@ -116,7 +254,7 @@ unsafe fn softmax_rows(src: *const f32, dst: *mut f32, rows: usize, cols: usize)
             let mv = f32x4_splat(m);
             let mut acc = f32x4_splat(0.0);
             while i + 4 <= cols {
-                let e = simd::exp4(f32x4_sub(v128_load(s.add(i) as *const v128), mv), &k);
+                let e = simd::exp4_below_hi(f32x4_sub(v128_load(s.add(i) as *const v128), mv), &k);
                 v128_store(d.add(i) as *mut v128, e);
                 acc = f32x4_add(acc, e);
                 i += 4;
@@ -164,8 +302,134 @@ fn max_one(m: f32, v: f32) -> f32 {
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod v {
-    use crate::numeric::simd::{exp4, ExpK};
+    use crate::numeric::simd::{exp4_below_hi, ExpK};
     use core::arch::wasm32::*;
+
+    /// Loads four rows of `cols` floats (a multiple of 4) at `s`, `cols` apart, into `buf`
+    /// transposed (4x4 shuffles): `buf[c]` holds channel `c` of the four rows. Returns the
+    /// rows' maxima (four running maxima, one per lane of the loaded vectors: the maximum of
+    /// a line may be found in any order, see the module).
+    #[inline(always)]
+    unsafe fn load4(s: *const f32, cols: usize, buf: *mut v128) -> v128 {
+        let mut mx = [f32x4_splat(f32::NEG_INFINITY); 4];
+        let mut c = 0usize;
+        while c < cols {
+            let t = tr4(
+                v128_load(s.add(c) as *const v128),
+                v128_load(s.add(cols + c) as *const v128),
+                v128_load(s.add(2 * cols + c) as *const v128),
+                v128_load(s.add(3 * cols + c) as *const v128),
+            );
+            for (j, tj) in t.iter().enumerate() {
+                *buf.add(c + j) = *tj;
+                mx[j] = f32x4_pmax(mx[j], *tj);
+            }
+            c += 4;
+        }
+        f32x4_pmax(f32x4_pmax(mx[0], mx[1]), f32x4_pmax(mx[2], mx[3]))
+    }
+
+    /// `buf[c] = exp(buf[c] - mx)` in place; returns the sums in the order of
+    /// [`super::softmax`]: lane partial sums over channels `j, j + 4, ..` from +0, then
+    /// `(acc0 + acc1) + (acc2 + acc3)`.
+    #[inline(always)]
+    unsafe fn exp_sum(buf: *mut v128, cols: usize, mx: v128, k: &ExpK) -> v128 {
+        let mut acc = [f32x4_splat(0.0); 4];
+        let mut c = 0usize;
+        while c < cols {
+            for (j, a) in acc.iter_mut().enumerate() {
+                let e = exp4_below_hi(f32x4_sub(*buf.add(c + j), mx), k);
+                *buf.add(c + j) = e;
+                *a = f32x4_add(*a, e);
+            }
+            c += 4;
+        }
+        f32x4_add(f32x4_add(acc[0], acc[1]), f32x4_add(acc[2], acc[3]))
+    }
+
+    /// `groups` groups of four rows of `cols` floats (a multiple of 4, at most
+    /// [`super::CONV_T_COLS`]) from `s` through [`super::softmax_then_conv1x1`]: softmax,
+    /// the steps `f`, then for each output channel `o` the dot product with `w[o * cols..]`,
+    /// stored at `y[o * pixels + rows.next()]` row after row. The values of a group are
+    /// transposed as they are loaded, so that each vector holds one channel of the four rows:
+    /// the maxima, the sums, the divisions, the steps and the dot products (from +0, one
+    /// multiply then one add per channel in order) are vertical. Software-pipelined: the
+    /// exponentials of the next group are computed in the loop that divides the current one,
+    /// so that the divider and the other units work at the same time. `buf` holds
+    /// `2 * CONV_T_COLS` vectors.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub unsafe fn groups_conv(
+        s: *const f32,
+        groups: usize,
+        cols: usize,
+        f: impl Fn(v128) -> v128,
+        k: &ExpK,
+        w: *const f32,
+        m: usize,
+        y: *mut f32,
+        pixels: usize,
+        rows: &mut super::Rows,
+        buf: *mut v128,
+    ) {
+        if groups == 0 || m == 0 {
+            return;
+        }
+        let (mut cur, mut nxt) = (buf, buf.add(super::CONV_T_COLS));
+        let mx = load4(s, cols, cur);
+        let mut sum = exp_sum(cur, cols, mx, k);
+        for g in 0..groups {
+            let more = g + 1 < groups;
+            let mut d = f32x4_splat(0.0);
+            let mut acc = [f32x4_splat(0.0); 4];
+            if more {
+                let mxn = load4(s.add((g + 1) * 4 * cols), cols, nxt);
+                let mut c = 0usize;
+                while c < cols {
+                    for (j, a) in acc.iter_mut().enumerate() {
+                        let e = exp4_below_hi(f32x4_sub(*nxt.add(c + j), mxn), k);
+                        *nxt.add(c + j) = e;
+                        *a = f32x4_add(*a, e);
+                        let p = f(f32x4_div(*cur.add(c + j), sum));
+                        *cur.add(c + j) = p;
+                        d = f32x4_add(
+                            d,
+                            f32x4_mul(p, v128_load32_splat(w.add(c + j) as *const u32)),
+                        );
+                    }
+                    c += 4;
+                }
+            } else {
+                for c in 0..cols {
+                    let p = f(f32x4_div(*cur.add(c), sum));
+                    *cur.add(c) = p;
+                    d = f32x4_add(d, f32x4_mul(p, v128_load32_splat(w.add(c) as *const u32)));
+                }
+            }
+            let at = [rows.next(), rows.next(), rows.next(), rows.next()];
+            for o in 0..m {
+                if o > 0 {
+                    let wo = w.add(o * cols);
+                    d = f32x4_splat(0.0);
+                    for c in 0..cols {
+                        d = f32x4_add(
+                            d,
+                            f32x4_mul(*cur.add(c), v128_load32_splat(wo.add(c) as *const u32)),
+                        );
+                    }
+                }
+                let yo = y.add(o * pixels);
+                *yo.add(at[0]) = f32x4_extract_lane::<0>(d);
+                *yo.add(at[1]) = f32x4_extract_lane::<1>(d);
+                *yo.add(at[2]) = f32x4_extract_lane::<2>(d);
+                *yo.add(at[3]) = f32x4_extract_lane::<3>(d);
+            }
+            if more {
+                sum = f32x4_add(f32x4_add(acc[0], acc[1]), f32x4_add(acc[2], acc[3]));
+                core::mem::swap(&mut cur, &mut nxt);
+            }
+        }
+    }
 
     /// 4x4 transpose: lane `r` of output `j` is lane `j` of input `r`.
     #[inline(always)]
@@ -212,7 +476,7 @@ mod v {
             let mut a = f32x4_splat(0.0);
             let mut i = 0;
             while i < cols {
-                let e = exp4(
+                let e = exp4_below_hi(
                     f32x4_sub(v128_load(s.add(at(r, i)) as *const v128), ms[r]),
                     k,
                 );
@@ -275,7 +539,7 @@ pub unsafe fn softmax_strided(
                 }
                 let mut acc = f32x4_splat(0.0);
                 for k in 0..axis {
-                    let e = simd::exp4(
+                    let e = simd::exp4_below_hi(
                         f32x4_sub(v128_load(s.add(k * inner + q) as *const v128), m),
                         &ek,
                     );
@@ -304,6 +568,75 @@ pub unsafe fn softmax_strided(
                 *d.add(k * inner + q) /= sum;
             }
             q += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::Qdq;
+
+    #[test]
+    fn softmax_then_conv1x1_is_softmax_then_the_dot_products() {
+        // [1, 5, 3, cols] -> pixels (3, 5) in the output's order: row r = (a, b) goes to b * 3 + a
+        for cols in [4usize, 6, 16] {
+            let rows = 15;
+            let x: Vec<f32> = (0..rows * cols)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.13)
+                .collect();
+            let w: Vec<f32> = (0..2 * cols).map(|i| (i as f32 * 0.7).cos()).collect();
+            let steps = [Step::Qdq(Qdq::new(1.0 / 255.0, 0, 1).unwrap())];
+            let mut p = vec![0f32; rows * cols];
+            unsafe { softmax_then(x.as_ptr(), p.as_mut_ptr(), rows, cols, &steps) };
+            let order = RowOrder {
+                rank: 2,
+                sizes: [5, 3, 1, 1, 1, 1],
+                out_st: [1, 5, 0, 0, 0, 0],
+            };
+            let mut y = vec![0f32; 2 * rows];
+            // two calls (rows 0..6, 6..15), as a chunked source runs
+            unsafe {
+                softmax_then_conv1x1(
+                    x.as_ptr(),
+                    6,
+                    cols,
+                    &steps,
+                    w.as_ptr(),
+                    2,
+                    y.as_mut_ptr(),
+                    rows,
+                    &order,
+                    0,
+                );
+                let x6 = x.as_ptr().add(6 * cols);
+                softmax_then_conv1x1(
+                    x6,
+                    9,
+                    cols,
+                    &steps,
+                    w.as_ptr(),
+                    2,
+                    y.as_mut_ptr(),
+                    rows,
+                    &order,
+                    6,
+                );
+            }
+            for r in 0..rows {
+                let q = (r % 3) * 5 + r / 3;
+                for o in 0..2 {
+                    let mut s = 0f32;
+                    for c in 0..cols {
+                        s += w[o * cols + c] * p[r * cols + c];
+                    }
+                    assert_eq!(
+                        y[o * rows + q].to_bits(),
+                        s.to_bits(),
+                        "cols {cols} row {r} out {o}"
+                    );
+                }
+            }
         }
     }
 }

@@ -24,9 +24,10 @@ import {
   type PreparedConvTransposePair,
   type QdqStep,
   softmaxChain,
+  softmaxChainConv1x1,
 } from "../../kernels/fused.ts";
 import { broadcastShape, broadcastTo, K_MIN } from "../numeric.ts";
-import { conv1x1Permuted } from "../../kernels/permute.ts";
+import { conv1x1Permuted, PERMUTE_MAX_RANK } from "../../kernels/permute.ts";
 import { type ConvParams, convTranspose2dKernel, convTransposeOnKernel, kernelGeometry } from "../numeric_nn.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
 import { convTransposeGeometry } from "./extra.ts";
@@ -179,7 +180,9 @@ export function elementwiseChain(members: Member[], ops: ChainOp[], value: strin
     const x = need(ctx, ins[0], 0);
     const byName = new Map<string, Tensor>();
     extra.forEach((n, i) => ins[i + 1] && byName.set(n, ins[i + 1]!));
-    const steps = x.dtype === "float32" && sizeOf(x.shape) >= K_MIN ? kernelSteps(x.shape, ops, byName) : undefined;
+    const steps = x.dtype === "float32" && sizeOf(x.shape) >= K_MIN
+      ? kernelSteps(x.shape, ops, byName, value)
+      : undefined;
     return { x, byName, steps };
   };
   return {
@@ -188,10 +191,11 @@ export function elementwiseChain(members: Member[], ops: ChainOp[], value: strin
       return steps && {
         shape: x.shape,
         exec: (src, dst) => {
-          steps.fill();
+          steps.fill(src);
           kChain(src, dst, steps.inner, steps.channels, steps.steps);
         },
-        inPlace: true,
+        // a chain that reads its own input again (x * sigmoid(x)) must not write over it
+        inPlace: !steps.readsInput,
         chain: steps,
       };
     },
@@ -199,7 +203,7 @@ export function elementwiseChain(members: Member[], ops: ChainOp[], value: strin
       const { x, byName, steps } = plan(ctx, ins);
       if (steps) {
         const out = ctx.alloc("float32", x.shape);
-        steps.fill();
+        steps.fill(x.data as Float32Array);
         kChain(x.data as Float32Array, out.data as Float32Array, steps.inner, steps.channels, steps.steps);
         return [out];
       }
@@ -283,7 +287,13 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
       const c1 = p.convT && pairChain(p, plans[k + 1]), j = c1 ? k + 2 : k + 1, q = plans[j];
       const after = plans[k + 1]?.chain, conv = plans[k + 1]?.conv1x1;
       const read = p.permute && conv && permutedPixels(p.permute.shape, p.permute.perm);
-      if (read && conv) {
+      const dfl = p.softmax && softmaxConv(plans, k);
+      if (dfl) {
+        // a Softmax, its chain, a Transpose and the 1x1 Conv over the Softmax's axis: one
+        // call, the probabilities never written out
+        calls.push({ shape: plans[dfl.end].shape, exec: dfl.exec });
+        k = dfl.end;
+      } else if (read && conv) {
         // a Transpose and the 1x1 Conv after it: the Conv reads through the permutation
         const { w, m, c, finish } = conv;
         calls.push({
@@ -360,6 +370,54 @@ function pairChain(conv: StagePlan, next: StagePlan | undefined): ChainStep[] | 
 }
 
 /**
+ * When `plans[k]` is a last-axis Softmax followed by a chain of scalar steps (or none), a
+ * Transpose that makes the Softmax's axis the channels and a 1x1 Conv on the kernel: the
+ * call that runs the four ({@link softmaxChainConv1x1}, then the Conv's bias) and the index
+ * of the last plan it covers; else undefined.
+ */
+function softmaxConv(plans: StagePlan[], k: number): { exec: StagePlan["exec"]; end: number } | undefined {
+  const sm = plans[k].softmax!;
+  let j = k + 1;
+  const c = plans[j]?.chain;
+  const steps = c && c.steps.every((s) => !("op" in s) || s.b.kind === "scalar") ? c.steps : undefined;
+  if (steps) j++;
+  const t = plans[j]?.permute, conv = plans[j + 1]?.conv1x1;
+  if (!t || !conv || conv.c !== sm.cols) return undefined;
+  const order = rowOrder(t.shape, t.perm, sm.cols);
+  if (!order || order.sizes.reduce((a, b) => a * b, 1) !== sm.rows) return undefined;
+  const { w, m, finish } = conv;
+  return {
+    exec: (s, d) => finish(softmaxChainConv1x1(s, [sm.rows, sm.cols], steps ?? [], w, m, order, d)),
+    end: j + 1,
+  };
+}
+
+/**
+ * The rows of a tensor of `shape` (rows of `cols` values along its last axis) as the pixels
+ * of its transpose by `perm` read as a 1x1 Conv's input `[1, cols, ...pixels]`: the pixel
+ * axes in the input's order and the output stride of each; undefined when the last axis does
+ * not become the channels.
+ */
+function rowOrder(
+  shape: readonly number[],
+  perm: readonly number[],
+  cols: number,
+): { sizes: number[]; outStrides: number[] } | undefined {
+  const last = shape.length - 1;
+  if (shape[last] !== cols || perm[1] !== last || shape[perm[0]] !== 1) return undefined;
+  const pix = perm.slice(2).filter((a) => shape[a] > 1);
+  if (pix.length === 0) return { sizes: [1], outStrides: [0] };
+  const out = new Map<number, number>();
+  for (let i = pix.length - 1, s = 1; i >= 0; i--) {
+    out.set(pix[i], s);
+    s *= shape[pix[i]];
+  }
+  const inOrder = [...pix].sort((a, b) => a - b);
+  if (inOrder.length > PERMUTE_MAX_RANK) return undefined;
+  return { sizes: inOrder.map((a) => shape[a]), outStrides: inOrder.map((a) => out.get(a)!) };
+}
+
+/**
  * The pixel axes (sizes above 1) of the transpose of `shape` by `perm`, read as a 1x1
  * Conv's input `[1, c, ...pixels]`, and their strides in the untransposed input, when the
  * channels stay contiguous (stride 1) and at most 6 pixel axes remain; else undefined.
@@ -387,7 +445,8 @@ const FLOATS = new Float32Array(0);
 
 /**
  * The kernel steps of a chain over a value of `shape`: operands as scalars, per-channel
- * values (one axis for the whole chain) or tensors of the value's shape. An operand that
+ * values (one axis for the whole chain) or tensors of the value's shape (the chain's own
+ * input `value` among them: `fill` points those steps at each call's source). An operand that
  * broadcasts to the value's shape in another way (a second per-channel axis: LayerNorm's
  * per-row statistics next to its per-column weights) becomes a tensor: a block the size of
  * the value that `fill` writes from the operand's current data before every kernel call.
@@ -396,13 +455,29 @@ function kernelSteps(
   shape: number[],
   ops: ChainOp[],
   byName: Map<string, Tensor>,
-): { steps: ChainStep[]; inner: number; channels: number; fill: () => void } | undefined {
+  value: string,
+): {
+  steps: ChainStep[];
+  inner: number;
+  channels: number;
+  fill: (src: Float32Array | WasmBuffer) => void;
+  readsInput: boolean;
+} | undefined {
   let axis = -1;
   const steps: ChainStep[] = [];
   const spread: (() => void)[] = [];
+  // the chain's own input as an operand (Swish: x * sigmoid(x)): a tensor step whose values
+  // are the input of each call, which `fill` sets
+  const selves: { kind: "tensor"; values: Float32Array | WasmBuffer }[] = [];
   for (const o of ops) {
     if (o.kind !== "binary") {
       steps.push(o);
+      continue;
+    }
+    if (o.operand === value && o.axis === undefined) {
+      const b = { kind: "tensor" as const, values: FLOATS as Float32Array | WasmBuffer };
+      selves.push(b);
+      steps.push({ op: o.op, b, reverse: o.reverse });
       continue;
     }
     const t = byName.get(o.operand);
@@ -422,7 +497,11 @@ function kernelSteps(
     const b = fit.kind === "scalar" ? { kind: "scalar" as const, value: values[0] } : { kind: fit.kind, values };
     steps.push({ op: o.op, b, reverse: o.reverse });
   }
-  const fill = () => spread.forEach((f) => f());
-  if (axis < 0) return { steps, inner: sizeOf(shape) || 1, channels: 1, fill };
-  return { steps, inner: sizeOf(shape.slice(axis + 1)) || 1, channels: shape[axis], fill };
+  const fill = (src: Float32Array | WasmBuffer) => {
+    for (const b of selves) b.values = src;
+    spread.forEach((f) => f());
+  };
+  const readsInput = selves.length > 0;
+  if (axis < 0) return { steps, inner: sizeOf(shape) || 1, channels: 1, fill, readsInput };
+  return { steps, inner: sizeOf(shape.slice(axis + 1)) || 1, channels: shape[axis], fill, readsInput };
 }

@@ -11,7 +11,7 @@
  */
 import { broadcastShape, broadcastTo, K_MIN, type NumArray, softmaxInner, softmaxOnKernel } from "../numeric.ts";
 import { conv, gemm, GEMM_KERNEL_MIN, pool } from "../numeric_nn.ts";
-import { gemm as kGemm, gemmStepwise } from "../../kernels/mod.ts";
+import { gemm as kGemm, gemmStepwise, PackedMatrix } from "../../kernels/mod.ts";
 import { chain as kChain } from "../../kernels/fused.ts";
 import type { WasmBuffer } from "../../kernels/arena.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
@@ -32,6 +32,25 @@ import {
 } from "./types.ts";
 import type { NodeProto } from "../model.ts";
 import type { KernelStage } from "./fused.ts";
+
+const packedConstants = new WeakMap<Float32Array, PackedMatrix>();
+const releasePacked = new FinalizationRegistry<PackedMatrix>((p) => p.free());
+
+/**
+ * The constant matrix `data` (`k` rows of `n`) packed for the gemm kernel in the kernels'
+ * memory, made once and kept while `data` lives (a graph's weights: products with them then
+ * copy and pack nothing on each run; same bits).
+ * @example `kGemm(x, packedConstant(w, k, n), y, m, n, k, layout)`
+ */
+export function packedConstant(data: Float32Array, k: number, n: number): PackedMatrix {
+  let p = packedConstants.get(data);
+  if (!p || p.freed || p.k !== k || p.n !== n) {
+    p = PackedMatrix.pack(data, k, n);
+    packedConstants.set(data, p);
+    releasePacked.register(data, p);
+  }
+  return p;
+}
 
 /** Softmax's [outer, axis, inner] view of `x` (opset < 13: everything from `axis` on as one axis). */
 function softmaxView(ctx: OpContext, x: Tensor, a: Attrs): [number, number, number] {
@@ -72,7 +91,32 @@ function softmaxOp(log: boolean): KernelStage {
 /** Batched products (multiply-accumulates in all) from which MatMul calls the kernel. */
 const STEPWISE_MIN = 2048;
 
-const matmul: OpImpl = {
+/**
+ * MatMul; a kernel stage (joins pipelines) where `B` is a constant float32 matrix: then
+ * every batch of `A` (float32, rank >= 2) is a block of rows of one gemm on the kernels,
+ * with `B` packed once in the kernels' memory ({@link packedConstant}), when each batch's
+ * product is big enough that {@link gemm} takes the kernel too (so the sums are the same).
+ */
+const matmul: KernelStage = {
+  joins(_a, node, constants) {
+    const b = constants.get(node.inputs[1]);
+    return !!b && b.dtype === "float32" && b.shape.length === 2;
+  },
+  plan(ctx, ins) {
+    const a = need(ctx, ins[0], 0), b = need(ctx, ins[1], 1);
+    if (a.dtype !== "float32" || !(b.data instanceof Float32Array) || b.shape.length !== 2 || a.shape.length < 2) {
+      return undefined;
+    }
+    const m = a.shape[a.shape.length - 2], k = a.shape[a.shape.length - 1], [k2, n] = b.shape;
+    if (k2 !== k || k === 0 || m * n * k < GEMM_KERNEL_MIN) return undefined;
+    const rows = sizeOf(a.shape.slice(0, -1)), bd = packedConstant(b.data, k, n);
+    return {
+      shape: [...a.shape.slice(0, -1), n],
+      exec: (src, dst) => {
+        kGemm(src, bd, dst, rows, n, k, { aRowStride: k, aColStride: 1, bRowStride: n });
+      },
+    };
+  },
   run(ctx, ins) {
     const a = need(ctx, ins[0], 0), b = need(ctx, ins[1], 1);
     const as = a.shape.length === 1 ? [1, a.shape[0]] : a.shape, bs = b.shape.length === 1 ? [b.shape[0], 1] : b.shape;
