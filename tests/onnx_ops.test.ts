@@ -246,6 +246,17 @@ describe("onnx ops: shape", () => {
       [3, 1, 6, 4],
     );
     close(run("Slice", { x }, { starts: [0], ends: [1], axes: [0] }, { opset: 9 })[0], [1, 3], [1, 2, 3]);
+    // runs along the last axis with step 1 are block copies: bits kept (-0), int64 too
+    const z = run("Slice", {
+      x: f32([2, 4], [-0, 1, -0, 3, 4, -0, 6, 7]),
+      s: i64([1], [1]),
+      e: i64([1], [4]),
+      a: i64([1], [1]),
+    })[0];
+    assert.deepEqual(Array.from(z.data as Float32Array), [1, -0, 3, -0, 6, 7]);
+    const l =
+      run("Slice", { x: i64([2, 3], [1, 2, 3, 4, 5, 6]), s: i64([1], [0]), e: i64([1], [2]), a: i64([1], [1]) })[0];
+    assert.deepEqual(toNumbers(l), [1, 2, 4, 5]);
     close(run("Gather", { x, i: i64([2], [2, -3]) }, { axis: 1 })[0], [2, 2], [3, 1, 6, 4]);
     close(run("Gather", { x, i: i64([], [1]) })[0], [3], [4, 5, 6]);
     const sh = run("Shape", { x })[0];

@@ -231,7 +231,9 @@ const slice: OpImpl = {
     const inner = r ? shape[r - 1] : 1, is = r ? sp[r - 1] * strides[r - 1] : 1;
     let off = base;
     for (let q = 0; q < n; q += inner) {
-      for (let k = 0; k < inner; k++) dst[q + k] = src[off + k * is];
+      // a contiguous run (step 1 along the last axis) is one block copy
+      if (is === 1) copyRange(dst, q, src, off, inner);
+      else for (let k = 0; k < inner; k++) dst[q + k] = src[off + k * is];
       for (let d = r - 2; d >= 0; d--) {
         off += sp[d] * strides[d];
         if (++idx[d] < shape[d]) break;
