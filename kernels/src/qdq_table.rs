@@ -21,11 +21,15 @@ pub struct Table {
     data: Rc<Vec<f32>>,
 }
 
-/// Tables kept ([`Table::new`]): the key ([`key`]) and the entries.
+/// Tables kept ([`Table::new`]).
 const KEPT: usize = 8;
 
+/// A kept table: its key ([`key`]) and its entries.
+type Kept = (Vec<u32>, Rc<Vec<f32>>);
+
 thread_local! {
-    static KEPT_TABLES: RefCell<(usize, Vec<(Vec<u32>, Rc<Vec<f32>>)>)> = const { RefCell::new((0, Vec::new())) };
+    /// The next slot to replace, and the kept tables.
+    static KEPT_TABLES: RefCell<(usize, Vec<Kept>)> = const { RefCell::new((0, Vec::new())) };
 }
 
 /// Everything a table is built from, as words: the channels, the qdq, and each step after
