@@ -41,6 +41,7 @@ export {
   gemm,
   type GemmLayout,
   gemmStepwise,
+  im2col,
   mul,
   PackedMatrix,
   sigmoid,

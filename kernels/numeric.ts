@@ -385,6 +385,60 @@ export class PackedMatrix {
 }
 
 /**
+ * The patches (im2col) of a convolution for {@link gemm}: `col[(ic * kSize + kk) * wd + j]`
+ * is `x[ic * inSize + off]` for `off = offs[(o0 + j) * kSize + kk]`, or +0 where `off` is
+ * negative (padding), for `ic < channels`, `kk < kSize`, `j < wd`. The values are copied as
+ * they are. `offs` holds, per output position and kernel tap, the input offset or -1.
+ *
+ * @throws {RangeError} when an operand is too small or an offset is out of range.
+ * @example
+ * ```ts
+ * import { im2col } from "./numeric.ts";
+ * // one channel of 3 values, a kernel of 2 taps, padding 1 on the left: 3 outputs
+ * const col = im2col(new Float32Array([1, 2, 3]), 3, 1, new Int32Array([-1, 0, 0, 1, 1, 2]), 2, 0, 3,
+ *   new Float32Array(6));
+ * console.log(col); // Float32Array [0, 1, 2, 1, 2, 3]
+ * ```
+ */
+export function im2col<D extends Float32Array | WasmBuffer>(
+  x: Float32Array | WasmBuffer,
+  inSize: number,
+  channels: number,
+  offs: Int32Array,
+  kSize: number,
+  o0: number,
+  wd: number,
+  col: D,
+): D {
+  const fn = "im2col";
+  checkOperand(fn, "x", x, [Float32Array]);
+  checkOperand(fn, "col", col, [Float32Array]);
+  for (const [name, v] of [["inSize", inSize], ["channels", channels], ["kSize", kSize], ["o0", o0], ["wd", wd]]) {
+    if (!Number.isSafeInteger(v) || (v as number) < 0 || (v as number) > 0xffffffff) {
+      throw new RangeError(`${fn}: ${name} must be a u32 integer, got ${v}`);
+    }
+  }
+  if (count(x) < channels * inSize) throw new RangeError(`${fn}: x must have at least ${channels * inSize} elements`);
+  if (count(col) < channels * kSize * wd) {
+    throw new RangeError(`${fn}: col must have at least ${channels * kSize * wd} elements`);
+  }
+  const taps = offs.subarray(o0 * kSize, (o0 + wd) * kSize);
+  if (taps.length !== wd * kSize) throw new RangeError(`${fn}: offs must have at least ${(o0 + wd) * kSize} values`);
+  for (const off of taps) {
+    if (off >= inSize) throw new RangeError(`${fn}: offset ${off} is past the ${inSize} values of a channel`);
+  }
+  const ob = new Uint8Array(offs.buffer, offs.byteOffset, offs.byteLength);
+  callKernel(
+    fn,
+    [{ name: "x", value: x, bytes: 4 * count(x) }, { name: "offs", value: ob, bytes: ob.byteLength }],
+    [{ name: "col", value: col, bytes: 4 * count(col) }],
+    [inSize, channels, kSize, o0, wd],
+    ([px, po], [pc], pp) => kernelExports().im2col_f32(px, po, pc, pp),
+  );
+  return col;
+}
+
+/**
  * Layout of the `a` and `b` operands of {@link gemm}: element strides.
  *
  * @example

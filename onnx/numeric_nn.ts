@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { allocate, gemm as kGemm, type WasmBuffer } from "../kernels/mod.ts";
+import { allocate, gemm as kGemm, im2col as kIm2col, type WasmBuffer } from "../kernels/mod.ts";
 import { type Activation, convTranspose as kConvTranspose, type ConvTransposeGeometry } from "../kernels/fused.ts";
 import type { NumArray } from "./numeric.ts";
 
@@ -360,8 +360,9 @@ export function kernelGeometry(p: ConvParams): ConvTransposeGeometry {
 }
 
 /**
- * Convolution of one group as GEMM on the kernels: im2col of a block of output positions
- * into the kernels' memory (`offs[o * kSize + kk]` is the input offset or -1 for padding),
+ * Convolution of one group as GEMM on the kernels: the group's input copied into the
+ * kernels' memory, im2col of a block of output positions there (kernels `im2col`;
+ * `offs[o * kSize + kk]` is the input offset or -1 for padding),
  * `W[mg, cg * kSize] x col`, then the block's rows are copied into `y`.
  */
 function convGroupGemm(
@@ -380,21 +381,13 @@ function convGroupGemm(
 ): void {
   const kRows = cg * kSize;
   const N = Math.min(outSize, Math.max(8, Math.floor((1 << 20) / kRows) & ~7));
-  const colB = scratchF32(1, kRows * N), outB = scratchF32(2, mg * N);
+  const colB = scratchF32(1, kRows * N), outB = scratchF32(2, mg * N), xB = scratchF32(3, cg * inSize);
+  xB.f32().set(x.subarray(xo, xo + cg * inSize)); // the group's input, in the kernels' memory once
   const a = w.subarray(wo, wo + mg * kRows);
   for (let o0 = 0; o0 < outSize; o0 += N) {
     const wd = Math.min(N, outSize - o0);
+    kIm2col(xB, inSize, cg, offs, kSize, o0, wd, colB);
     const col = colB.f32();
-    for (let ic = 0; ic < cg; ic++) {
-      const xb = xo + ic * inSize;
-      for (let kk = 0; kk < kSize; kk++) {
-        const cr = (ic * kSize + kk) * wd;
-        for (let j = 0; j < wd; j++) {
-          const off = offs[(o0 + j) * kSize + kk];
-          col[cr + j] = off >= 0 ? x[xb + off] : 0;
-        }
-      }
-    }
     kGemm(a, col.subarray(0, kRows * wd), outB.f32().subarray(0, mg * wd), mg, wd, kRows, {
       aRowStride: kRows,
       aColStride: 1,

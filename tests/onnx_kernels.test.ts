@@ -13,7 +13,7 @@ import {
   valueInfo,
 } from "../onnx/mod.ts";
 import { seededFloats } from "./helpers/kernel_data.ts";
-import { gemm, gemmStepwise, PackedMatrix, softmax, softmaxAxis } from "../kernels/mod.ts";
+import { gemm, gemmStepwise, im2col, PackedMatrix, softmax, softmaxAxis } from "../kernels/mod.ts";
 import { gemm as runnerGemm } from "../onnx/numeric_nn.ts";
 
 const rand = (n: number, seed: number, scale = 4): Float32Array => seededFloats(n, seed, scale);
@@ -214,7 +214,59 @@ test("Conv 3x3 (pads, strides, dilations, groups) through im2col + GEMM matches 
     }, { group: t.g, kernel_shape: t.k, strides: t.s, dilations: t.d, pads: t.p });
     assert.deepEqual(y.shape, [1, t.m, oh, ow]);
     close(y.data as Float32Array, ref, 1e-5);
+    // and bit for bit the gemm kernel's sums over the patches (padding taps as +0 values,
+    // float32 multiply then add in order of channel and tap, from +0), then the bias
+    const want = new Float32Array(t.m * oh * ow);
+    for (let oc = 0; oc < t.m; oc++) {
+      const g = Math.floor(oc / mg);
+      for (let i = 0; i < oh; i++) {
+        for (let j = 0; j < ow; j++) {
+          let s = 0;
+          for (let ic = 0; ic < cg; ic++) {
+            for (let a = 0; a < kh; a++) {
+              for (let e = 0; e < kw; e++) {
+                const y = i * t.s[0] - t.p[0] + a * t.d[0], z = j * t.s[1] - t.p[1] + e * t.d[1];
+                const xv = y < 0 || y >= t.h || z < 0 || z >= t.w ? 0 : x[((g * cg + ic) * t.h + y) * t.w + z];
+                s = Math.fround(s + Math.fround(xv * w[((oc * cg + ic) * kh + a) * kw + e]));
+              }
+            }
+          }
+          want[(oc * oh + i) * ow + j] = Math.fround(s + bias[oc]);
+        }
+      }
+    }
+    assert.deepEqual(y.data, want);
   }
+});
+
+test("im2col copies every tap's input value (+0 in the padding) and refuses offsets out of range", () => {
+  const inSize = 37, channels = 5, kSize = 4, outSize = 23;
+  const x = rand(channels * inSize, 81, 3);
+  x[3] = -0;
+  x[7] = NaN;
+  const offs = new Int32Array(outSize * kSize).map((_, i) => (i % 7 === 3 ? -1 : (i * 13) % inSize));
+  for (const [o0, wd] of [[0, outSize], [8, 9]]) {
+    const col = im2col(x, inSize, channels, offs, kSize, o0, wd, new Float32Array(channels * kSize * wd).fill(5));
+    for (let ic = 0; ic < channels; ic++) {
+      for (let kk = 0; kk < kSize; kk++) {
+        for (let j = 0; j < wd; j++) {
+          const off = offs[(o0 + j) * kSize + kk], v = col[(ic * kSize + kk) * wd + j];
+          assert.ok(Object.is(v, off >= 0 ? x[ic * inSize + off] : 0), `channel ${ic} tap ${kk} column ${j}`);
+        }
+      }
+    }
+  }
+  const bad = offs.slice();
+  bad[5] = inSize;
+  assert.throws(
+    () => im2col(x, inSize, channels, bad, kSize, 0, outSize, new Float32Array(channels * kSize * outSize)),
+    RangeError,
+  );
+  assert.throws(
+    () => im2col(x, inSize, channels, offs, kSize, 20, 4, new Float32Array(channels * kSize * 4)),
+    RangeError,
+  );
+  assert.throws(() => im2col(x, inSize, channels, offs, kSize, 0, outSize, new Float32Array(3)), RangeError);
 });
 
 describe("kernels: softmaxAxis and gemm", () => {

@@ -332,7 +332,8 @@ describe("Softmax and Transpose as pipeline stages", () => {
     n("QuantizeLinear", [from, "s", "z"], `${to}_q`),
     n("DequantizeLinear", [`${to}_q`, "s", "z"], to),
   ];
-  for (const [boxes, m, bias] of [[300, 1, false], [600, 1, false], [600, 3, true]] as const) {
+  // 24 out: the Conv runs after a transposed copy (it reads through the permutation up to 4)
+  for (const [boxes, m, bias] of [[300, 1, false], [600, 1, false], [600, 3, true], [600, 24, true]] as const) {
     test(`YOLOv8's distribution head, ${boxes} boxes: Softmax -> QDQ -> Transpose -> 1x1 Conv (${m} out, bias ${bias})`, () => {
       const x = tensor("float32", [1, boxes, 4, 16], grid(boxes * 64, 0.05, 12));
       const { opt, a, b } = both({
@@ -351,6 +352,20 @@ describe("Softmax and Transpose as pipeline stages", () => {
       assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["KernelPipeline"]);
     });
   }
+  test("a Transpose, then a 1x1 Conv with 480 outputs (PaddleOCR's recognizer): the Conv after a transposed copy", () => {
+    const x = tensor("float32", [1, 1, 40, 120], grid(4800, 0.05, 17));
+    const { opt, a, b } = both({
+      nodes: [
+        n("Transpose", ["x"], "t", { perm: [0, 3, 1, 2] }),
+        n("Conv", ["t", "wm", "bm"], "c", { kernel_shape: [1, 1] }),
+        ...qdq("c", "y"),
+      ],
+      x,
+      init: { ...init, wm: f32([480, 120, 1, 1], 18, 0.2), bm: f32([480], 19) },
+    });
+    sameBits(a, b);
+    assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["KernelPipeline"]);
+  });
   test("a Transpose that leaves the channels strided, then a 1x1 Conv: the Conv after the transpose", () => {
     const x = tensor("float32", [1, 16, 40, 60], grid(16 * 2400, 0.05, 14));
     const { opt, a, b } = both({
@@ -559,4 +574,48 @@ describe("MatMul by a constant matrix as a pipeline stage (B packed once in the 
     assert.equal(packing(() => r = both({ nodes, x: f32([1, 40, 16], 66), init })), 0);
     sameBits(r!.a, r!.b);
   });
+});
+
+describe("view ops (Reshape, Flatten, Squeeze, Unsqueeze) as pipeline stages", () => {
+  const init = {
+    s: tensor("float32", [], [0.0291]),
+    z: zpTensor("int8", -4),
+    so: tensor("float32", [], [1 / 255]),
+    zo: zpTensor("int8", -128),
+    rows: tensor("int64", [2], [-1, 45]),
+    flat: tensor("int64", [3], [1, 6, 90]),
+    ax0: tensor("int64", [1], [0]),
+  };
+  const qdq = (from: string, to: string, s = "s", z = "z") => [
+    n("QuantizeLinear", [from, s, z], `${to}_q`),
+    n("DequantizeLinear", [`${to}_q`, s, z], to),
+  ];
+  // PaddleOCR's recognizer head: chain, Reshape, Softmax + QDQ, Reshape, QDQ
+  const cases: [string, NodeProto[]][] = [
+    ["between stages", [
+      ...qdq("x", "a"),
+      n("Reshape", ["a", "rows"], "r"),
+      n("Softmax", ["r"], "sm", { axis: -1 }),
+      ...qdq("sm", "smd", "so", "zo"),
+      n("Reshape", ["smd", "flat"], "f"),
+      ...qdq("f", "y"),
+    ]],
+    ["first and last", [
+      n("Unsqueeze", ["x", "ax0"], "u"),
+      ...qdq("u", "a"),
+      n("Squeeze", ["a", "ax0"], "sq"),
+      n("Flatten", ["sq"], "y", { axis: 1 }),
+    ]],
+  ];
+  for (const [name, nodes] of cases) {
+    test(`${name}: one pipeline, the bits of the nodes one by one`, () => {
+      const x = tensor("float32", [1, 6, 90], grid(540, 0.0291, 71));
+      const { opt, plain, a, b } = both({ nodes, x, init });
+      sameBits(a, b);
+      assert.deepEqual(opt.executionPlan().map((p) => p.opType), ["KernelPipeline"]);
+      assert.deepEqual(opt.run({ x }).y.shape, plain.run({ x }).y.shape);
+      const x2 = tensor("float32", [1, 6, 90], grid(540, 0.0291, 72));
+      sameBits(opt.run({ x: x2 }).y.data as Float32Array, plain.run({ x: x2 }).y.data as Float32Array);
+    });
+  }
 });

@@ -12,6 +12,7 @@ pub mod fused;
 pub mod layout;
 pub mod matmul;
 pub mod numeric;
+pub mod patches;
 pub mod permute;
 pub mod qdq_table;
 pub mod quant;
@@ -404,6 +405,25 @@ pub fn gemm_stepwise_f32(a: usize, b: usize, c: usize, params: usize) {
             p[5] as usize,
             (params as *const u32).add(7),
             p[6] as usize,
+        )
+    }
+}
+
+/// Patches of a convolution ([`patches::im2col`]); the parameters (in_size, cg, k_size,
+/// o0, wd) are u32 at `params`, `offs` holds i32.
+#[wasm_bindgen]
+pub fn im2col_f32(x: usize, offs: usize, col: usize, params: usize) {
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 5) };
+    unsafe {
+        patches::im2col(
+            x as *const f32,
+            p[0] as usize,
+            p[1] as usize,
+            offs as *const i32,
+            p[2] as usize,
+            p[3] as usize,
+            p[4] as usize,
+            col as *mut f32,
         )
     }
 }

@@ -286,7 +286,10 @@ export function pipeline(stages: { op: KernelStage; attrs: Attrs; node: NodeProt
       const p = plans[k];
       const c1 = p.convT && pairChain(p, plans[k + 1]), j = c1 ? k + 2 : k + 1, q = plans[j];
       const after = plans[k + 1]?.chain, conv = plans[k + 1]?.conv1x1;
-      const read = p.permute && conv && permutedPixels(p.permute.shape, p.permute.perm);
+      // a Conv with few outputs reads through the permutation (one in YOLOv8's distribution
+      // head); with more, each would transpose its input again: a transposed copy and the
+      // gemm are faster (same bits)
+      const read = p.permute && conv && conv.m <= 4 && permutedPixels(p.permute.shape, p.permute.perm);
       const dfl = p.softmax && softmaxConv(plans, k);
       if (dfl) {
         // a Softmax, its chain, a Transpose and the 1x1 Conv over the Softmax's axis: one

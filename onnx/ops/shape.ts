@@ -10,7 +10,7 @@
  * @module
  */
 import { broadcastShape, broadcastTo, transpose, transposeOnKernel } from "../numeric.ts";
-import { permute as kPermute } from "../../kernels/mod.ts";
+import { permute as kPermute, WasmBuffer } from "../../kernels/mod.ts";
 import type { KernelStage } from "./fused.ts";
 import { allocData, dtypeOf, sizeOf, type Tensor } from "../tensor.ts";
 import { attrInt, attrInts, fresh, ints, need, normAxis, type OpImpl, shapeError, unsupported, view } from "./types.ts";
@@ -82,6 +82,36 @@ const unsqueeze: OpImpl = {
     return [view(x, shape)];
   },
 };
+
+/**
+ * A view op (the same data under another shape: Reshape, Flatten, Squeeze, Unsqueeze) as a
+ * kernel stage: within a pipeline, the value stays in the kernels' memory between the stages
+ * around it instead of being copied out and back in. The shape is the op's own; the data is
+ * moved only where the pipeline starts or ends at it (a copy of the same floats).
+ */
+function viewStage(op: OpImpl): KernelStage {
+  return {
+    ...op,
+    // the shape inputs (Reshape's shape, Squeeze's and Unsqueeze's axes) are constants
+    joins: (_a, node, constants) => node.inputs.slice(1).every((n) => !n || constants.has(n)),
+    plan(ctx, ins, a) {
+      const x = need(ctx, ins[0], 0);
+      if (x.dtype !== "float32") return undefined;
+      // the op looks at the data's length only: a stand-in of the right length
+      const stand = { length: sizeOf(x.shape) } as unknown as Float32Array;
+      const [y] = op.run(ctx, [{ ...x, data: stand }, ...ins.slice(1)], a);
+      return {
+        shape: [...y.shape],
+        inPlace: true,
+        exec: (src, dst) => {
+          if (src !== dst) {
+            (dst instanceof WasmBuffer ? dst.f32() : dst).set(src instanceof WasmBuffer ? src.f32() : src);
+          }
+        },
+      };
+    },
+  };
+}
 
 /** Transpose; a kernel stage (joins pipelines) where it runs on the kernels. */
 const transposeOp: KernelStage = {
@@ -343,10 +373,10 @@ const tile: OpImpl = {
 
 /** Shape op table. @example `shapeOps.Concat` */
 export const shapeOps: Record<string, OpImpl> = {
-  Reshape: reshape,
-  Flatten: flatten,
-  Squeeze: squeeze,
-  Unsqueeze: unsqueeze,
+  Reshape: viewStage(reshape),
+  Flatten: viewStage(flatten),
+  Squeeze: viewStage(squeeze),
+  Unsqueeze: viewStage(unsqueeze),
   Transpose: transposeOp,
   Concat: concat,
   Split: split,
