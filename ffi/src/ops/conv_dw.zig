@@ -3,7 +3,10 @@
 //!
 //! Layout: the channels run in blocks of 16, each block over the whole image before the
 //! next, in column strips of the output (each strip over all rows), so that a block's
-//! quads stay in the L1 cache while the kernel rows reuse them (`ring_target`). For
+//! quads stay in the L1 cache while the kernel rows reuse them (`ring_target`). When the
+//! input and output are larger than an L2 cache holds (`streams`), the image goes in
+//! bands of output rows instead, each band block by block, and the first pass over a
+//! band prefetches the input and output rows 2 output rows ahead. For
 //! each padded input row the kernel reads, a block's "quad row" holds, per output column
 //! `ow` and per group `g` of 4 taps of a kernel row, the 4 unsigned bytes
 //! `x[ow*sw + (4g + k)*dw][c]` of its 16 channels, k = 0..3 (int8 XOR 0x80; padding holds
@@ -127,8 +130,9 @@ const cat64: [64]i32 = blk: {
 
 /// Builds block `cb`'s quad row of padded input row `r` of image `ni` into `dst`, for
 /// the `ow_n` output columns of a strip from padded column `c0`; `row` is scratch for the
-/// block row (from `c0`).
-fn buildRow(p: *const conv.ConvParams, x: conv.In, ni: usize, r: usize, cb: usize, c0: usize, ow_n: usize, dst: []u8, row: []u8) void {
+/// block row (from `c0`). Not inlined: inlined into `run`'s loops, LLVM has recomputed
+/// the ring slot (a division) in the quad loop.
+noinline fn buildRow(p: *const conv.ConvParams, x: conv.In, ni: usize, r: usize, cb: usize, c0: usize, ow_n: usize, dst: []u8, row: []u8) void {
     @setRuntimeSafety(kernel_safety);
     const h = x.shape[1];
     const w: usize = x.shape[2];
@@ -240,30 +244,91 @@ pub fn run(p: *const conv.ConvParams, x: conv.In, y: []u8, oh_n: u32, ow_n: u32,
     const span = (@as(usize, p.kh) - 1) * p.dh;
     const cols = stripCols(p);
     std.debug.assert(cols > 0 and scratch.len >= scratchBytes(p));
+    const big = streams(p, x, oh_n, ow_n);
+    const band = if (big) bandRows(p, x.shape[2]) else std.math.maxInt(u32);
     for (0..x.shape[0]) |ni| {
-        var cb: usize = 0;
-        while (cb < p.cpad) : (cb += 16) {
-            // column strips of the output, each over all rows
-            var ow0: usize = 0;
-            while (ow0 < ow_n) : (ow0 += cols) {
-                const n = @min(cols, ow_n - ow0);
-                const c0 = ow0 * p.sw;
-                var built: ?usize = null; // the last padded row built into the ring
-                for (row0..row1) |oh| {
-                    const a = oh * p.sh;
-                    const b = a + span;
-                    var next = a;
-                    if (built) |hi| {
-                        if (hi + 1 >= a) next = hi + 1;
+        // bands of output rows, each block by block (the input rows of a band stay in
+        // the L2 cache while its blocks read them)
+        var band0: usize = row0;
+        while (band0 < row1) : (band0 += band) {
+            const band1 = @min(band0 + band, row1);
+            var cb: usize = 0;
+            while (cb < p.cpad) : (cb += 16) {
+                // column strips of the output, each over the band's rows
+                var ow0: usize = 0;
+                while (ow0 < ow_n) : (ow0 += cols) {
+                    const n = @min(cols, ow_n - ow0);
+                    const c0 = ow0 * p.sw;
+                    var built: ?usize = null; // the last padded row built into the ring
+                    for (band0..band1) |oh| {
+                        const a = oh * p.sh;
+                        const b = a + span;
+                        var next = a;
+                        if (built) |hi| {
+                            if (hi + 1 >= a) next = hi + 1;
+                        }
+                        while (next <= b) : (next += 1) buildRow(p, x, ni, next, cb, c0, n, ring[(next % nr) * qrow ..][0..qrow], row);
+                        built = b;
+                        const yrow = y[((ni * oh_n + oh) * ow_n + ow0) * p.cin ..][0 .. n * p.cin];
+                        // the first pass over a band (block 0, strip 0) asks for whole
+                        // rows ahead: the input rows of output row oh + ahead and that
+                        // output row (the other blocks and strips then find them in L2)
+                        if (big and cb == 0 and ow0 == 0 and oh + ahead < band1) prefetchRows(p, x, ni, oh + ahead, y[((ni * oh_n + oh + ahead) * ow_n) * p.cin ..][0 .. ow_n * p.cin]);
+                        outRow(p, ring, nr, a, cb, @intCast(n), yrow);
                     }
-                    while (next <= b) : (next += 1) buildRow(p, x, ni, next, cb, c0, n, ring[(next % nr) * qrow ..][0..qrow], row);
-                    built = b;
-                    const yrow = y[((ni * oh_n + oh) * ow_n + ow0) * p.cin ..][0 .. n * p.cin];
-                    outRow(p, ring, nr, a, cb, @intCast(n), yrow);
                 }
             }
         }
     }
+}
+
+/// Input and output bytes above which `run` goes in bands and prefetches (they cannot
+/// all stay in an L2 cache of 2 MB; below it both only cost time in measurements). The
+/// tests lower it (and `band_target`) so that their small shapes take both paths and
+/// several bands.
+const stream_bytes = if (builtin.is_test) 32 * 1024 else 3 << 20;
+
+/// Whether `run` on `x` goes in bands and prefetches (`stream_bytes`).
+fn streams(p: *const conv.ConvParams, x: conv.In, oh_n: u32, ow_n: u32) bool {
+    const out = @as(usize, x.shape[0]) * oh_n * ow_n * p.cin;
+    return x.data.len + out >= stream_bytes;
+}
+
+/// Output rows ahead of the one being computed that `run`'s first pass over a band
+/// prefetches.
+const ahead = 2;
+
+/// Prefetches into the L2 cache the input rows output row `oh` of image `ni` reads
+/// first (the `p.sh` rows below its predecessor's window; all of its window for
+/// `oh < 1`) and, for writing, that output row `yrow`. Only a hint: no value changes.
+fn prefetchRows(p: *const conv.ConvParams, x: conv.In, ni: usize, oh: usize, yrow: []u8) void {
+    @setRuntimeSafety(kernel_safety);
+    const h: usize = x.shape[1];
+    const row_bytes = @as(usize, x.shape[2]) * p.cin;
+    const pt: usize = p.pads[0];
+    const last = oh * p.sh + (@as(usize, p.kh) - 1) * p.dh; // padded rows [first, last]
+    const first = if (oh == 0) 0 else last + 1 - @min(last + 1, p.sh);
+    for (first..last + 1) |r| {
+        if (r < pt or r >= pt + h) continue;
+        const src = x.data[(ni * h + r - pt) * row_bytes ..][0..row_bytes];
+        var e: usize = 0;
+        while (e < src.len) : (e += 64) @prefetch(src.ptr + e, .{ .locality = 2 });
+    }
+    var e: usize = 0;
+    while (e < yrow.len) : (e += 64) @prefetch(yrow.ptr + e, .{ .rw = .write, .locality = 2 });
+}
+
+/// Input bytes a band of output rows should read at most (`bandRows`).
+const band_target = if (builtin.is_test) 4 * 1024 else 192 * 1024;
+
+/// Output rows per band of `run` for input width `w`: with one block, all of them (no
+/// block reads the input again); otherwise as many as read at most `band_target` bytes of
+/// the input (`p.sh` rows each), at least 4 (each band builds the `(kh - 1) * dh` rows
+/// before its first output row's window again).
+fn bandRows(p: *const conv.ConvParams, w: u32) usize {
+    if (p.cpad <= 16) return std.math.maxInt(u32);
+    const row_bytes = @as(usize, p.sh) * w * p.cin;
+    return @max(4, band_target / row_bytes);
 }
 
 /// Kernel rows at most (taller kernels take the int16 path).
