@@ -501,19 +501,24 @@ pub unsafe fn pair(
         for i in 0..g1.ih {
             let xi = x.add(b * g1.c * isz + i * g1.iw);
             band(xi, isz, w1, b1, mid, ms, pack, g1, 1, act1);
-            for oc in 0..g1.m {
-                plane(chain1, t1.as_ref(), mid.add(oc * ms), ms, oc);
+            // (an empty chain has no table: nothing to do, not even the calls)
+            if !chain1.is_empty() {
+                for oc in 0..g1.m {
+                    plane(chain1, t1.as_ref(), mid.add(oc * ms), ms, oc);
+                }
             }
             let yi = y.add(b * g2.m * osz + i * g1.kh * g2.kh * g2.ow);
             band(mid, ms, w2, b2, yi, osz, pack, g2, g1.kh, act2);
-            for oc in 0..g2.m {
-                plane(
-                    chain2,
-                    t2.as_ref(),
-                    yi.add(oc * osz),
-                    g1.kh * g2.kh * g2.ow,
-                    oc,
-                );
+            if !chain2.is_empty() {
+                for oc in 0..g2.m {
+                    plane(
+                        chain2,
+                        t2.as_ref(),
+                        yi.add(oc * osz),
+                        g1.kh * g2.kh * g2.ow,
+                        oc,
+                    );
+                }
             }
         }
     }
