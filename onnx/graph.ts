@@ -55,6 +55,14 @@ const RUNNABLE: ReadonlySet<DType> = new Set<DType>([
   "bool",
 ]);
 
+/** The typed array class of each dtype's data (what `allocData` makes), for the feed checks. */
+const ARRAY_TYPES = new Map<DType, unknown>();
+function arrayType(d: DType): unknown {
+  let c = ARRAY_TYPES.get(d);
+  if (c === undefined) ARRAY_TYPES.set(d, c = allocData(d, 0).constructor);
+  return c;
+}
+
 /** A loaded, checked ONNX graph ready to run. @example `const g = OnnxGraph.fromBytes(bytes)` */
 export class OnnxGraph {
   /** The decoded model. */
@@ -68,6 +76,12 @@ export class OnnxGraph {
   private steps: Step[];
   private constants = new Map<string, Tensor>();
   private uses = new Map<string, number>();
+  /**
+   * Per step, from the counts of uses (a fixed order of steps gives fixed last uses): which
+   * of its outputs nothing reads (released at once), and the inputs whose last use it is, in
+   * the order the count of each reaches 0 (constants and graph outputs never).
+   */
+  private releases: { deadOut: boolean[]; lastUse: string[] }[] = [];
   private pool = new Map<string, TensorData[]>();
 
   private constructor(model: ModelProto, options: GraphOptions = {}) {
@@ -115,6 +129,18 @@ export class OnnxGraph {
     }
     for (const s of this.steps) for (const i of s.node.inputs) if (i) this.uses.set(i, (this.uses.get(i) ?? 0) + 1);
     for (const o of this.outputs) this.uses.set(o.name, Infinity);
+    const remaining = new Map(this.uses);
+    this.releases = this.steps.map((s) => {
+      const deadOut = s.node.outputs.map((name) => !!name && !remaining.get(name));
+      const lastUse: string[] = [];
+      for (const name of s.node.inputs) {
+        if (!name) continue;
+        const r = (remaining.get(name) ?? 0) - 1;
+        remaining.set(name, r);
+        if (r === 0 && !this.constants.has(name)) lastUse.push(name);
+      }
+      return { deadOut, lastUse };
+    });
   }
 
   /** Reads and checks an ONNX file. @example `const g = await OnnxGraph.load("model.onnx")` */
@@ -224,14 +250,16 @@ export class OnnxGraph {
    * @example `g.run({ x: tensor("float32", [1, 4], [1, 2, 3, 4]) }).y`
    */
   run(feeds: Record<string, Tensor>): Record<string, Tensor> {
-    const values = new Map<string, Tensor>(this.constants);
+    // produced values and feeds; constants are looked up in this.constants (not copied per run)
+    const values = new Map<string, Tensor>();
+    const constants = this.constants;
     for (const inp of this.inputs) {
       const t = feeds[inp.name];
       if (!t) throw new OnnxGraphError(`missing input '${inp.name}'`);
       if (inp.dtype && t.dtype !== inp.dtype) {
         throw new OnnxGraphError(`input '${inp.name}' must be ${inp.dtype}, got ${t.dtype}`);
       }
-      if (!RUNNABLE.has(t.dtype) || !t.data || t.data.constructor !== allocData(t.dtype, 0).constructor) {
+      if (!RUNNABLE.has(t.dtype) || !t.data || t.data.constructor !== arrayType(t.dtype)) {
         throw new OnnxGraphError(
           `input '${inp.name}': data must be a ${allocData(t.dtype, 0).constructor.name} for dtype ${t.dtype}`,
         );
@@ -257,7 +285,6 @@ export class OnnxGraph {
     }
     const owned = new Set<TensorData>();
     const live = new Map<TensorData, number>();
-    const remaining = new Map(this.uses);
     const pool = this.pool;
     const alloc = (dtype: DType, shape: number[]): Tensor => {
       let n = 1;
@@ -289,28 +316,27 @@ export class OnnxGraph {
       values.delete(name);
     };
     const ctx: OpContext = { node: this.steps[0]?.node, opset: this.opset, alloc };
-    for (const s of this.steps) {
+    const steps = this.steps, releases = this.releases;
+    for (let k = 0; k < steps.length; k++) {
+      const s = steps[k], { deadOut, lastUse } = releases[k];
       ctx.node = s.node;
-      const ins = s.node.inputs.map((n) => (n ? values.get(n) : undefined));
+      const ins = s.node.inputs.map((n) => (n ? values.get(n) ?? constants.get(n) : undefined));
       const outs = s.op.run(ctx, ins, s.attrs);
-      s.node.outputs.forEach((name, i) => {
-        if (!name) return;
+      const names = s.node.outputs;
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i];
+        if (!name) continue;
         const t = outs[i];
         if (!t) throw new OnnxGraphError(`${s.node.opType} node '${s.node.name}' produced no output ${i}`);
         values.set(name, t);
         live.set(t.data, (live.get(t.data) ?? 0) + 1);
-        if (!remaining.get(name)) release(name);
-      });
-      for (const name of s.node.inputs) {
-        if (!name) continue;
-        const r = (remaining.get(name) ?? 0) - 1;
-        remaining.set(name, r);
-        if (r === 0 && !this.constants.has(name)) release(name);
+        if (deadOut[i]) release(name);
       }
+      for (const name of lastUse) release(name);
     }
     const result: Record<string, Tensor> = {};
     for (const o of this.outputs) {
-      const t = values.get(o.name);
+      const t = values.get(o.name) ?? constants.get(o.name);
       if (!t) throw new OnnxGraphError(`graph output '${o.name}' was not computed`);
       if (owned.has(t.data)) {
         owned.delete(t.data);

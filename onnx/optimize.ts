@@ -33,6 +33,9 @@
  *    Transpose reads through the permutation (no transposed copy), and two ConvTransposes
  *    in a row run as one streamed pair whose constants (weights, biases, chain operands and
  *    programs) are copied into the kernels' memory once per planned shape; same bits.
+ * 5. Concats (optimize_concat.ts): a Concat whose inputs come from chains, or whose output
+ *    a chain reads, writes each input's range of its output from that input's chain, with
+ *    the chain after it applied in the same kernel call (`concatChain`); same bits.
  *
  * @example
  * ```ts
@@ -51,6 +54,7 @@ import { attrFloat, attrInt } from "./ops/types.ts";
 import { dtypeOf, type Tensor } from "./tensor.ts";
 import { batchNormCoefficients } from "./ops/nn.ts";
 import { dropRequantizedMoves } from "./optimize_moves.ts";
+import { fuseConcats } from "./optimize_concat.ts";
 
 /** A compiled node: what the runner executes. */
 export interface Step {
@@ -74,7 +78,7 @@ export interface GraphView {
  * @example `steps = optimizeSteps(steps, { constants, outputs: new Set(["y"]), opset: 13 })`
  */
 export function optimizeSteps(steps: Step[], g: GraphView): Step[] {
-  return pipelines(chains(fuseActivations(fold(dropRequantizedMoves(steps, g), g), g), g), g);
+  return fuseConcats(pipelines(chains(fuseActivations(fold(dropRequantizedMoves(steps, g), g), g), g), g), g);
 }
 
 function consumers(steps: (Step | null)[]): Map<string, number[]> {

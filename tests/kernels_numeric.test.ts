@@ -241,7 +241,29 @@ describe("per-engine dequantize formulation", () => {
 describe("sigmoid where exp saturates", () => {
   test("x <= -88.38 gives the subnormal 1 / (1 + exp(88.38)) without dividing: same bits as the division", async () => {
     const { chain } = await import("../kernels/fused.ts");
-    const xs = [-1000, -100, -88.38, -88.3762626647949, -88.37626, -88.37, -87.5, -87.3, -50, 0, 3, -Infinity, NaN];
+    // (the float32 neighbours of -88.3762626647949 too: sigmoid's exp skips the clamp to 88.376,
+    // which only lanes below -88.376 would reach, and those give the constant)
+    const lo = Math.fround(-88.3762626647949), up = new Float32Array([lo]);
+    new Uint32Array(up.buffer)[0] -= 1; // one ulp towards 0
+    const down = new Float32Array([lo]);
+    new Uint32Array(down.buffer)[0] += 1; // one ulp away from 0
+    const xs = [
+      -1000,
+      -100,
+      -88.38,
+      -88.3762626647949,
+      up[0],
+      down[0],
+      -88.37626,
+      -88.37,
+      -87.5,
+      -87.3,
+      -50,
+      0,
+      3,
+      100,
+    ];
+    xs.push(-Infinity, Infinity, NaN, -0);
     const x = new Float32Array(4 * xs.length + 3).map((_, i) => xs[i % xs.length]);
     const e = exp(x.map((v) => -v), new Float32Array(x.length));
     const s = sigmoid(x, new Float32Array(x.length));

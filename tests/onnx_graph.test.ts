@@ -69,6 +69,40 @@ describe("onnx graph runner", () => {
     assert.notEqual(y1.data, y2.data);
   });
 
+  test("buffers are released after their last use, planned at load: dead outputs, repeated and shared inputs", () => {
+    // d is nothing's input (released at once); a is read twice by one node and by a later one;
+    // y is a graph output read by a later node; r shares a's data (Reshape); w is an output
+    const m = makeModel({
+      nodes: [
+        makeNode("Add", ["x", "x"], ["a"]),
+        makeNode("Neg", ["a"], ["d"]),
+        makeNode("Mul", ["a", "a"], ["y"]),
+        makeNode("Reshape", ["a", "s"], ["r"]),
+        makeNode("Sub", ["y", "r"], ["b"]),
+        makeNode("Add", ["b", "y"], ["z"]),
+      ],
+      inputs: [valueInfo("x", "float32", [4])],
+      outputs: [valueInfo("y", "float32", [4]), valueInfo("z", "float32", [4]), valueInfo("w", "float32", [2])],
+      initializers: { s: tensor("int64", [1], [4]), w: tensor("float32", [2], [7, 8]) },
+    });
+    const want = (x: number[]) => {
+      const a = x.map((v) => 2 * v), y = a.map((v) => v * v);
+      return { y, z: y.map((v, i) => v - a[i] + v) };
+    };
+    for (const optimize of [true, false]) {
+      const g = OnnxGraph.fromModel(m, { optimize });
+      const first = g.run({ x: tensor("float32", [4], [1, 2, 3, 4]) });
+      for (const x of [[5, 6, 7, 8], [-1, 0.5, 2, 9]]) {
+        const out = g.run({ x: tensor("float32", [4], x) });
+        assert.deepEqual(toNumbers(out.y), want(x).y);
+        assert.deepEqual(toNumbers(out.z), want(x).z);
+        assert.deepEqual(toNumbers(out.w), [7, 8]);
+      }
+      assert.deepEqual(toNumbers(first.y), want([1, 2, 3, 4]).y, "outputs of an earlier run untouched");
+      assert.deepEqual(toNumbers(first.z), want([1, 2, 3, 4]).z);
+    }
+  });
+
   test("cycles are errors at load", () => {
     const m = makeModel({
       nodes: [

@@ -138,7 +138,10 @@ pub(crate) mod simd {
     /// detector has half its outputs there).
     #[inline(always)]
     pub fn sigmoid4(x: v128, k: &ExpK) -> v128 {
-        let d = f32x4_add(k.one, exp4(f32x4_neg(x), k));
+        // exp4 without its clamp to EXP_HI: a lane with -x above EXP_HI has x below -EXP_HI,
+        // whose result is the selected constant, whatever `d` is (`pmin` kept a NaN as NaN,
+        // and so does the unclamped polynomial)
+        let d = f32x4_add(k.one, exp4_below_hi(f32x4_neg(x), k));
         let sat = f32x4_le(x, k.neg_hi);
         let q = f32x4_div(k.one, v128_bitselect(k.one, d, sat));
         v128_bitselect(k.floor, q, sat)

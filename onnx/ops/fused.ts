@@ -82,8 +82,11 @@ export interface KernelStage extends OpImpl {
   joins?(attrs: Attrs, node: NodeProto, constants: ReadonlyMap<string, Tensor>): boolean;
 }
 
-/** Runs `members` one by one on `values` (fallback of the fused ops); returns the last output. */
-function runMembers(ctx: OpContext, members: Member[], values: Map<string, Tensor>): Tensor {
+/**
+ * Runs `members` one by one on `values` (fallback of the fused ops); returns the last output.
+ * @example `const y = runMembers(ctx, [reluStep, sigmoidStep], new Map([["x", x]]))`
+ */
+export function runMembers(ctx: OpContext, members: Member[], values: Map<string, Tensor>): Tensor {
   let last: Tensor | undefined;
   for (const m of members) {
     ctx.node = m.node;
@@ -160,6 +163,22 @@ function operandFit(
   return undefined;
 }
 
+/**
+ * `ops` without every quantize-dequantize pair that directly follows one with the same
+ * scale, zero point and type: its input is already on that grid (`v = f32((q - zp) * s)`
+ * for an integer `q` in the type's range, NaN stored as the zero point's level), so `v / s`
+ * is within `|q - zp| * 2^-23` of `q - zp` and rounds back to it, and the pair gives `v`
+ * again, bit for bit (the argument of onnx/optimize_moves.ts).
+ * @example `dropRepeatedQdq([qdq, qdq]).length // 1`
+ */
+export function dropRepeatedQdq(ops: ChainOp[]): ChainOp[] {
+  return ops.filter((o, i) => {
+    const p = ops[i - 1];
+    return !(o.kind === "qdq" && p?.kind === "qdq" && Object.is(p.scale, o.scale) && p.zeroPoint === o.zeroPoint &&
+      p.type === o.type);
+  });
+}
+
 /** A float32 operand with one value per index of `axis` of `shape`, or undefined. */
 function axisFit(t: Tensor, shape: number[], axis: number): { kind: "channel"; axis: number } | undefined {
   return t.dtype === "float32" && axis < shape.length && t.data.length === shape[axis]
@@ -176,6 +195,23 @@ function axisFit(t: Tensor, shape: number[], axis: number): { kind: "channel"; a
  * @example `elementwiseChain(members, ops, "x", ["bias"])`
  */
 export function elementwiseChain(members: Member[], ops: ChainOp[], value: string, extra: string[]): KernelStage {
+  const stage = chainStage(members, ops, value, extra);
+  CHAINS.set(stage, { members, ops, value });
+  return stage;
+}
+
+/** What {@link elementwiseChain} made an op from (for onnx/optimize_concat.ts). */
+const CHAINS = new WeakMap<OpImpl, { members: Member[]; ops: ChainOp[]; value: string }>();
+
+/**
+ * The members, ops and chain value of an op made by {@link elementwiseChain}, else undefined.
+ * @example `chainOf(step.op)?.ops.length`
+ */
+export function chainOf(op: OpImpl): { members: Member[]; ops: ChainOp[]; value: string } | undefined {
+  return CHAINS.get(op);
+}
+
+function chainStage(members: Member[], ops: ChainOp[], value: string, extra: string[]): KernelStage {
   const plan = (ctx: OpContext, ins: (Tensor | undefined)[]) => {
     const x = need(ctx, ins[0], 0);
     const byName = new Map<string, Tensor>();
