@@ -343,6 +343,7 @@ unsafe fn band_kh<const KH: usize>(
 }
 
 /// Columns per register tile of [`row_wx`] (then tiles of 4, then single columns).
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 const NR_WX: usize = 5;
 
 /// One input row of a tiled ConvTranspose with KH = 2 and an even number (>= 4) of output

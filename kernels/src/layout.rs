@@ -42,14 +42,18 @@ impl Geom {
     /// The padded shape.
     pub fn padded(&self) -> [usize; 4] {
         let mut d = [0; 4];
-        for i in 0..4 {
-            d[i] = self.shape[i] + self.pad[2 * i] + self.pad[2 * i + 1];
+        for (i, di) in d.iter_mut().enumerate() {
+            *di = self.shape[i] + self.pad[2 * i] + self.pad[2 * i + 1];
         }
         d
     }
     /// Number of elements of the unpadded tensor.
     pub fn len(&self) -> usize {
         self.shape.iter().product()
+    }
+    /// Whether the unpadded tensor has no element.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
     /// Number of elements of the padded tensor.
     pub fn padded_len(&self) -> usize {

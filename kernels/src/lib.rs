@@ -279,6 +279,7 @@ pub fn softmax_chain_f32(
 /// sizes[0..rank], out_st[0..rank]]` (the rows `r0..r0 + rows` of `pixels`, the axes of the
 /// row index and the output stride of each).
 #[wasm_bindgen]
+#[allow(clippy::too_many_arguments)]
 pub fn softmax_chain_conv1x1_f32(
     src: usize,
     rows: usize,

@@ -12,16 +12,28 @@
 /// Maximum rank of a broadcast binary operation.
 pub const MAX_RANK: usize = 6;
 
+// Cephes' decimal literals, kept as published: each rounds to the f32 the algorithm uses
+// (clippy's excessive_precision would shorten the digits, not change the values).
+#[allow(clippy::excessive_precision)]
 const EXP_HI: f32 = 88.376_262_664_794_9;
+#[allow(clippy::excessive_precision)]
 const EXP_LO: f32 = -88.376_262_664_794_9;
-const LOG2E: f32 = 1.442_695_040_888_963_4;
+const LOG2E: f32 = core::f32::consts::LOG2_E;
+#[allow(clippy::excessive_precision)]
 const C1: f32 = 0.693_359_375;
+#[allow(clippy::excessive_precision)]
 const C2: f32 = -2.121_944_4e-4;
+#[allow(clippy::excessive_precision)]
 const P0: f32 = 1.987_569_150_0e-4;
+#[allow(clippy::excessive_precision)]
 const P1: f32 = 1.398_199_950_7e-3;
+#[allow(clippy::excessive_precision)]
 const P2: f32 = 8.333_451_907_3e-3;
+#[allow(clippy::excessive_precision)]
 const P3: f32 = 4.166_579_589_4e-2;
+#[allow(clippy::excessive_precision)]
 const P4: f32 = 1.666_666_545_9e-1;
+#[allow(clippy::excessive_precision)]
 const P5: f32 = 5.000_000_120_1e-1;
 
 /// Scalar exp with the same algorithm (and results) as the SIMD body.
@@ -269,7 +281,7 @@ pub unsafe fn binary(
         *out = op.apply(*a, *b);
         return;
     }
-    if shape.iter().any(|&d| d == 0) {
+    if shape.contains(&0) {
         return;
     }
     let inner = shape[rank - 1];
@@ -531,6 +543,7 @@ mod gemm_simd {
     pub const PACK_FLOATS: usize = 32768;
 
     #[repr(align(16))]
+    #[allow(dead_code)] // read and written through a raw pointer only
     struct Pack([f32; PACK_FLOATS]);
     static mut PACK: Pack = Pack([0.0; PACK_FLOATS]);
 

@@ -149,8 +149,9 @@ function run(name: keyof typeof KINDS): OpImpl {
           : { data: new Float64Array(shape.reduce((s, v) => s * v, 1)), shape, dtype: "float64" };
       const y = make(0, layout ? [N, S, nd, H] : [S, nd, N, H]);
       const yh = make(1, layout ? [N, nd, H] : [nd, N, H]);
-      const yc = make(2, layout ? [N, nd, H] : [nd, N, H]);
-      const Y = y.data as NumArray, YH = yh.data as NumArray, YC = yc.data as NumArray;
+      // Y_c: LSTM's cell state (GRU and RNN have no third output)
+      const yc = name === "LSTM" ? make(2, layout ? [N, nd, H] : [nd, N, H]) : undefined;
+      const Y = y.data as NumArray, YH = yh.data as NumArray, YC = yc?.data as NumArray | undefined;
       Y.fill(0);
       const F = x.dtype === "float64" ? Float64Array : Float32Array;
       const X = x.data as NumArray;
@@ -242,11 +243,11 @@ function run(name: keyof typeof KINDS): OpImpl {
         for (let n = 0; n < N; n++) {
           for (let k = 0; k < H; k++) {
             YH[stateAt(d, n) + k] = hPrev[n * H + k];
-            YC[stateAt(d, n) + k] = cPrev[n * H + k];
+            if (YC) YC[stateAt(d, n) + k] = cPrev[n * H + k];
           }
         }
       }
-      return name === "LSTM" ? [y, yh, yc] : [y, yh];
+      return yc ? [y, yh, yc] : [y, yh];
     },
   };
 }

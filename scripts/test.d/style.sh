@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The style gates: every source formatted as its tool formats it, and lint-clean.
 #   deno fmt --check (config in deno.json), deno lint, cargo fmt --check (kernels/),
-#   zig fmt --check (ffi/src, build.zig).
+#   zig fmt --check (ffi/src, build.zig), cargo clippy (kernels/, for wasm32 + simd128 as
+#   built: clippy's error-level lints fail the gate, its warnings are printed, not counted,
+#   so that a newer stable clippy's new warnings cannot turn CI red).
 # Prints "style: N passed, N failed" last; exits non-zero when a gate fails.
 set -uo pipefail
 source "$(cd "$(dirname "$0")/.." && pwd)/env.sh" || exit 1
@@ -16,6 +18,11 @@ check() { # name command...
 check "deno fmt --check" deno fmt --check
 check "deno lint" deno lint
 check "cargo fmt --check (kernels)" bash -c 'cd kernels && cargo fmt --check'
+check "cargo clippy (kernels, wasm32 + simd128)" bash -c 'cd kernels &&
+  rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown ||
+  rustup target add wasm32-unknown-unknown >&2
+  RUSTFLAGS="-C target-feature=+simd128" CARGO_TARGET_DIR=target/clippy \
+    cargo clippy --quiet --target wasm32-unknown-unknown'
 check "zig fmt --check (ffi/src, build.zig)" zig fmt --check ffi/src build.zig
 rm -f "$out"
 echo "style: $passed passed, $failed failed"
