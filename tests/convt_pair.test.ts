@@ -8,28 +8,12 @@ import assert from "node:assert/strict";
 import {
   type Activation,
   convTranspose,
-  type ConvTransposeGeometry,
   convTransposePair,
   convTransposePairs,
   prepareConvTransposePair,
 } from "../kernels/fused.ts";
 import { allocate } from "../kernels/arena.ts";
-import { assertSame, randomFloats, seededFloats } from "./helpers/kernel_data.ts";
-
-function geometry(c: number, m: number, group: number, kh: number, ih: number, iw: number): ConvTransposeGeometry {
-  return {
-    n: 1,
-    c,
-    m,
-    group,
-    inSp: [ih, iw],
-    outSp: [ih * kh, iw * 2],
-    kSp: [kh, 2],
-    strides: [kh, 2],
-    dil: [1, 1],
-    pads: [0, 0],
-  };
-}
+import { assertSame, geometry, randomFloats, seededFloats } from "./helpers/kernel_data.ts";
 
 const ACTS: Activation[] = [{ kind: "none" }, { kind: "relu" }, { kind: "sigmoid" }, { kind: "clip", lo: -1, hi: 2 }];
 

@@ -10,24 +10,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type Activation, convTranspose, type ConvTransposeGeometry, convTransposePair } from "../kernels/fused.ts";
 import { sigmoid } from "../kernels/numeric.ts";
-import { randomFloats, seededFloats } from "./helpers/kernel_data.ts";
+import { geometry, randomFloats, seededFloats } from "./helpers/kernel_data.ts";
 
 const f = Math.fround;
-
-function geometry(c: number, m: number, group: number, kh: number, ih: number, iw: number): ConvTransposeGeometry {
-  return {
-    n: 1,
-    c,
-    m,
-    group,
-    inSp: [ih, iw],
-    outSp: [ih * kh, iw * 2],
-    kSp: [kh, 2],
-    strides: [kh, 2],
-    dil: [1, 1],
-    pads: [0, 0],
-  };
-}
 
 /** The reference: float32 sums in input channel order, bias, activation (none / relu / clip). */
 function reference(

@@ -1,6 +1,7 @@
 // Deterministic random data and exact comparison for the kernel tests
-// (tests/kernels.test.ts, tests/kernels_numeric.test.ts).
+// (tests/kernels.test.ts, tests/kernels_numeric.test.ts, tests/convt_*.test.ts).
 import assert from "node:assert/strict";
+import type { ConvTransposeGeometry } from "../../kernels/fused.ts";
 
 // ---- deterministic random numbers
 let seed = 0x9e3779b9;
@@ -46,4 +47,27 @@ export function seededFloats(n: number, seed: number, scale: number): Float32Arr
     out[i] = (s / 2 ** 32 - 0.5) * 2 * scale;
   }
   return out;
+}
+
+/** The geometry of a tiled 2-D ConvTranspose (stride = kernel = (kh, 2)), batch 1, no padding. */
+export function geometry(
+  c: number,
+  m: number,
+  group: number,
+  kh: number,
+  ih: number,
+  iw: number,
+): ConvTransposeGeometry {
+  return {
+    n: 1,
+    c,
+    m,
+    group,
+    inSp: [ih, iw],
+    outSp: [ih * kh, iw * 2],
+    kSp: [kh, 2],
+    strides: [kh, 2],
+    dil: [1, 1],
+    pads: [0, 0],
+  };
 }
