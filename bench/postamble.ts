@@ -142,7 +142,10 @@ async function benchOne(
     peer_ms: peerMs,
     ratio: peerMs / oursMs,
   };
-  if (qdq) row.note = `QDQ graph; max relative difference to onnxruntime-node ${worst.toPrecision(2)}`;
+  const notes = qdq ? [`QDQ graph; max relative difference to onnxruntime-node ${worst.toPrecision(2)}`] : [];
+  // fused nodes that ran node by node (same bits, slower): where a kernel path did not apply
+  if (g.fallbacks.size) notes.push(`node by node: ${[...g.fallbacks.keys()].join(", ")}`);
+  if (notes.length) row.note = notes.join("; ");
   return row;
 }
 

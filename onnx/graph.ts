@@ -73,6 +73,14 @@ export class OnnxGraph {
   readonly outputs: ValueInfo[];
   /** Default-domain opset version. */
   readonly opset: number;
+  /**
+   * The fused nodes of the load-time optimizer (named by the nodes they replace, joined by
+   * `+`) that ran their nodes one by one instead of on the kernels, with the number of times,
+   * since the graph was loaded: empty when every fused node took its kernel path. The
+   * results are the same bits either way; this tells where the time goes.
+   * @example `g.fallbacks // Map(1) { "relu+sig" => 3 }: three runs of Relu, Sigmoid one by one`
+   */
+  readonly fallbacks: Map<string, number> = new Map();
   private steps: Step[];
   private constants = new Map<string, Tensor>();
   private uses = new Map<string, number>();
@@ -315,7 +323,13 @@ export class OnnxGraph {
       }
       values.delete(name);
     };
-    const ctx: OpContext = { node: this.steps[0]?.node, opset: this.opset, alloc };
+    const fallbacks = this.fallbacks;
+    const ctx: OpContext = {
+      node: this.steps[0]?.node,
+      opset: this.opset,
+      alloc,
+      fellBack: () => fallbacks.set(ctx.node.name, (fallbacks.get(ctx.node.name) ?? 0) + 1),
+    };
     const steps = this.steps, releases = this.releases;
     for (let k = 0; k < steps.length; k++) {
       const s = steps[k], { deadOut, lastUse } = releases[k];

@@ -288,3 +288,33 @@ describe("fused kernels' argument checks", () => {
     );
   });
 });
+
+describe("OnnxGraph.fallbacks", () => {
+  test("counts the runs in which a fused node ran its nodes one by one, by fused node", () => {
+    for (const dtype of ["float32", "float64"] as const) {
+      const bytes = encodeModel(makeModel({
+        opset: 17,
+        nodes: [n("Relu", ["x"], "r"), n("Sigmoid", ["r"], "y")],
+        inputs: [valueInfo("x", dtype, [1, "n"])],
+        outputs: [valueInfo("y", dtype, null)],
+        initializers: {},
+      }));
+      const g = OnnxGraph.fromBytes(bytes), plain = OnnxGraph.fromBytes(bytes, { optimize: false });
+      assert.deepEqual(g.executionPlan().map((s) => s.name), ["Relu_r+Sigmoid_y"]);
+      const feed = (len: number) => {
+        const d = rand(len, len);
+        return { x: tensor(dtype, [1, len], dtype === "float32" ? d : Float64Array.from(d)) };
+      };
+      // a large float32 input takes the kernel; a float64 one, or a few elements, do not
+      const big = feed(4096);
+      assert.deepEqual(g.run(big).y.data, plain.run(big).y.data);
+      const once = dtype === "float32" ? 0 : 1;
+      assert.deepEqual([...g.fallbacks], once ? [["Relu_r+Sigmoid_y", 1]] : []);
+      const small = feed(3);
+      assert.deepEqual(g.run(small).y.data, plain.run(small).y.data);
+      g.run(small);
+      assert.deepEqual([...g.fallbacks], [["Relu_r+Sigmoid_y", once + 2]]);
+      assert.equal(plain.fallbacks.size, 0, "a graph run as written has no fused node");
+    }
+  });
+});

@@ -87,6 +87,7 @@ export interface KernelStage extends OpImpl {
  * @example `const y = runMembers(ctx, [reluStep, sigmoidStep], new Map([["x", x]]))`
  */
 export function runMembers(ctx: OpContext, members: Member[], values: Map<string, Tensor>): Tensor {
+  ctx.fellBack?.();
   let last: Tensor | undefined;
   for (const m of members) {
     ctx.node = m.node;

@@ -21,6 +21,12 @@ export interface OpContext {
   opset: number;
   /** An output tensor, possibly a reused buffer with stale contents: the op must write every element. */
   alloc(dtype: DType, shape: number[]): Tensor;
+  /**
+   * Called by a fused op (onnx/ops/fused.ts) each time it runs the nodes it replaced one by
+   * one instead of on its kernel (dtypes or shapes the kernel does not take): the runner
+   * counts these per fused node ({@link OnnxGraph.fallbacks}). Optional.
+   */
+  fellBack?(): void;
 }
 
 /** An op: optional load-time check (throw {@link OnnxUnsupportedAttributeError} for unsupported attributes), and run. @example `const op: OpImpl = { run: (ctx, ins, a) => [] }` */
