@@ -341,7 +341,12 @@ describe("kernels: softmaxAxis and gemm", () => {
   });
 
   test("gemmStepwise gives the JavaScript loop's bits (exact products, float32 sums, zeros skipped), per batch", () => {
-    const m = 5, n = 21, k = 9;
+    // n below 8, a multiple of 8, and the last n % 8 columns done as the 8 ending at n
+    for (const n of [3, 8, 15, 21]) gemmStepwiseCase(n);
+  });
+
+  function gemmStepwiseCase(n: number): void {
+    const m = 5, k = 9;
     const a = rand(2 * m * k, 31, 3), b = rand(3 * k * n, 32, 3);
     for (let i = 0; i < a.length; i += 7) a[i] = 0;
     // three batches: a broadcast over the last two
@@ -354,19 +359,19 @@ describe("kernels: softmaxAxis and gemm", () => {
     for (let q = 0; q < 3; q++) {
       const want = new Float32Array(m * n);
       runnerGemm(a, offsets[2 * q], k, 1, b, offsets[2 * q + 1], n, 1, want, 0, m, n, k, false);
-      assert.deepEqual(c.subarray(q * m * n, (q + 1) * m * n), want, `batch ${q}`);
+      assert.deepEqual(c.subarray(q * m * n, (q + 1) * m * n), want, `n ${n}, batch ${q}`);
       // and that loop is not the float32-multiply kernel's: the test can tell them apart
       const f32 = gemm(a.subarray(offsets[2 * q]), b.subarray(offsets[2 * q + 1]), new Float32Array(m * n), m, n, k, {
         aRowStride: k,
         aColStride: 1,
         bRowStride: n,
       });
-      if (q === 0) assert.notDeepEqual(f32, want);
+      if (q === 0) assert.notDeepEqual(f32, want, `n ${n}`);
     }
     const layout = { aRowStride: k, aColStride: 1, bRowStride: n };
     assert.throws(() => gemmStepwise(a, b, new Float32Array(m * n), m, n, k, layout, [0, 3 * k * n]), RangeError);
     assert.throws(() => gemmStepwise(a, b, new Float32Array(m * n), m, n, k, layout, [0]), RangeError);
-  });
+  }
 
   test("MatMul of two activations (attention heads) on the kernel keeps the runner's bits", () => {
     const x = rand(8 * 40 * 15, 41, 3), y = rand(8 * 15 * 40, 42, 3);

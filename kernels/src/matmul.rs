@@ -28,9 +28,17 @@ pub unsafe fn gemm_stepwise(
         #[allow(unused_mut)]
         let mut j = 0usize;
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        while j + 8 <= n {
-            simd::block8(a.add(i * ars), acs, b.add(j), brs, crow.add(j), k);
-            j += 8;
+        {
+            while j + 8 <= n {
+                simd::block8(a.add(i * ars), acs, b.add(j), brs, crow.add(j), k);
+                j += 8;
+            }
+            // the last n % 8 columns as the 8 ending at n: every element is computed on its
+            // own, so the columns done twice get the same bits twice
+            if j < n && n >= 8 {
+                simd::block8(a.add(i * ars), acs, b.add(n - 8), brs, crow.add(n - 8), k);
+                j = n;
+            }
         }
         while j < n {
             let mut s = 0f32;
