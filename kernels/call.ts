@@ -56,6 +56,38 @@ export function checkOperand(
 }
 
 /**
+ * Whether `v` is an integer in [0, 2^32 - 1], what a kernel's u32 parameter holds.
+ *
+ * @example
+ * ```ts
+ * import { isU32 } from "./call.ts";
+ * console.log(isU32(7), isU32(-1), isU32(2 ** 32), isU32(0.5)); // true false false false
+ * ```
+ */
+export function isU32(v: number): boolean {
+  return Number.isSafeInteger(v) && v >= 0 && v <= 0xffffffff;
+}
+
+/**
+ * Checks that every value of `values` is an integer in [0, 2^32 - 1] (what a kernel's u32
+ * parameter holds), naming the first that is not.
+ *
+ * @throws {RangeError} `${fn}: ${name} must be a u32 integer, got ${v}`.
+ * @example
+ * ```ts
+ * import { checkU32s } from "./call.ts";
+ * checkU32s("gemm", { m: 4, n: 8, k: 16 });
+ * ```
+ */
+export function checkU32s(fn: string, values: Record<string, number>): void {
+  for (const [name, v] of Object.entries(values)) {
+    if (!isU32(v)) {
+      throw new RangeError(`${fn}: ${name} must be a u32 integer, got ${v}`);
+    }
+  }
+}
+
+/**
  * Checks an operand's size: a typed array must have `count` elements, a WasmBuffer
  * `count * elementSize` bytes.
  *

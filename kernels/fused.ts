@@ -7,7 +7,7 @@
  * @module
  */
 import { allocate, memoryViews, scratchBlock, WasmBuffer } from "./arena.ts";
-import { type Arg, callKernel, checkCount, checkOperand } from "./call.ts";
+import { type Arg, callKernel, checkCount, checkOperand, isU32 } from "./call.ts";
 import { PERMUTE_MAX_RANK } from "./permute.ts";
 import { kernelExports } from "./wasm.ts";
 
@@ -194,10 +194,9 @@ export function softmaxChainConv1x1<D extends Float32Array | WasmBuffer>(
   checkOperand(fn, "dst", dst, [Float32Array]);
   const [rows, cols] = shape;
   const { sizes, outStrides } = order;
-  const u32 = (d: number) => Number.isSafeInteger(d) && d >= 0 && d <= 0xffffffff;
   if (
-    ![rows, cols, m].every(u32) || sizes.length === 0 || sizes.length > PERMUTE_MAX_RANK ||
-    outStrides.length !== sizes.length || ![...sizes, ...outStrides].every(u32) ||
+    ![rows, cols, m].every(isU32) || sizes.length === 0 || sizes.length > PERMUTE_MAX_RANK ||
+    outStrides.length !== sizes.length || ![...sizes, ...outStrides].every(isU32) ||
     sizes.reduce((a, b) => a * b, 1) !== rows
   ) {
     throw new RangeError(`${fn}: shape [${shape}], sizes [${sizes}] and strides [${outStrides}] do not fit`);
@@ -359,7 +358,7 @@ function checkConvTranspose(
   g: ConvTransposeGeometry,
 ): number[] {
   const geo = [g.n, g.c, g.m, g.group, ...g.inSp, ...g.outSp, ...g.kSp, ...g.strides, ...g.dil, ...g.pads];
-  if (geo.length !== 16 || geo.some((v) => !Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) || g.group < 1) {
+  if (geo.length !== 16 || !geo.every(isU32) || g.group < 1) {
     throw new RangeError(`${fn}: invalid ${prefix}geometry ${JSON.stringify(g)}`);
   }
   if (g.c % g.group || g.m % g.group) throw new RangeError(`${fn}: ${prefix}channels not divisible by group`);

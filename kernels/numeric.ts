@@ -11,7 +11,7 @@
  * @module
  */
 import { allocate, WasmBuffer } from "./arena.ts";
-import { callKernel, checkCount, checkOperand } from "./call.ts";
+import { callKernel, checkCount, checkOperand, checkU32s } from "./call.ts";
 import { kernelExports } from "./wasm.ts";
 
 /** Element-wise binary operations. */
@@ -352,11 +352,7 @@ export class PackedMatrix {
   static pack(b: Float32Array | WasmBuffer, k: number, n: number, bRowStride = n): PackedMatrix {
     const fn = "PackedMatrix.pack";
     checkOperand(fn, "b", b, [Float32Array]);
-    for (const [name, v] of [["k", k], ["n", n], ["bRowStride", bRowStride]] as const) {
-      if (!Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) {
-        throw new RangeError(`${fn}: ${name} must be a u32 integer, got ${v}`);
-      }
-    }
+    checkU32s(fn, { k, n, bRowStride });
     if (bRowStride < n && k > 1) throw new RangeError(`${fn}: bRowStride ${bRowStride} is less than n ${n}`);
     const need = k === 0 || n === 0 ? 0 : (k - 1) * bRowStride + n;
     if (count(b) < need) throw new RangeError(`${fn}: b must have at least ${need} elements, got ${count(b)}`);
@@ -413,11 +409,7 @@ export function im2col<D extends Float32Array | WasmBuffer>(
   const fn = "im2col";
   checkOperand(fn, "x", x, [Float32Array]);
   checkOperand(fn, "col", col, [Float32Array]);
-  for (const [name, v] of [["inSize", inSize], ["channels", channels], ["kSize", kSize], ["o0", o0], ["wd", wd]]) {
-    if (!Number.isSafeInteger(v) || (v as number) < 0 || (v as number) > 0xffffffff) {
-      throw new RangeError(`${fn}: ${name} must be a u32 integer, got ${v}`);
-    }
-  }
+  checkU32s(fn, { inSize, channels, kSize, o0, wd });
   if (count(x) < channels * inSize) throw new RangeError(`${fn}: x must have at least ${channels * inSize} elements`);
   if (count(col) < channels * kSize * wd) {
     throw new RangeError(`${fn}: col must have at least ${channels * kSize * wd} elements`);
@@ -491,16 +483,7 @@ export function gemm<D extends Float32Array | WasmBuffer>(
   } else checkOperand(fn, "b", b, [Float32Array]);
   checkOperand(fn, "c", c, [Float32Array]);
   const { aRowStride: ars, aColStride: acs, bRowStride: brs } = layout;
-  for (
-    const [name, v] of [["m", m], ["n", n], ["k", k], ["aRowStride", ars], ["aColStride", acs], [
-      "bRowStride",
-      brs,
-    ]] as const
-  ) {
-    if (!Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) {
-      throw new RangeError(`gemm: ${name} must be a u32 integer, got ${v}`);
-    }
-  }
+  checkU32s(fn, { m, n, k, aRowStride: ars, aColStride: acs, bRowStride: brs });
   checkCount(fn, "c", c, m * n, 4);
   if (m === 0 || n === 0) return c;
   const aNeed = k === 0 ? 0 : (m - 1) * ars + (k - 1) * acs + 1, bNeed = k === 0 ? 0 : (k - 1) * brs + n;
@@ -565,16 +548,7 @@ export function gemmStepwise<D extends Float32Array | WasmBuffer>(
   checkOperand(fn, "c", c, [Float32Array]);
   const { aRowStride: ars, aColStride: acs, bRowStride: brs } = layout;
   const batches = offsets.length >>> 1;
-  for (
-    const [name, v] of [["m", m], ["n", n], ["k", k], ["aRowStride", ars], ["aColStride", acs], [
-      "bRowStride",
-      brs,
-    ]] as const
-  ) {
-    if (!Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) {
-      throw new RangeError(`${fn}: ${name} must be a u32 integer, got ${v}`);
-    }
-  }
+  checkU32s(fn, { m, n, k, aRowStride: ars, aColStride: acs, bRowStride: brs });
   if (offsets.length % 2) throw new RangeError(`${fn}: offsets must hold two numbers per batch, got ${offsets.length}`);
   checkCount(fn, "c", c, batches * m * n, 4);
   if (m === 0 || n === 0 || batches === 0) return c;

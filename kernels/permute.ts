@@ -6,7 +6,7 @@
  * @module
  */
 import { WasmBuffer } from "./arena.ts";
-import { callKernel, checkCount, checkOperand } from "./call.ts";
+import { callKernel, checkCount, checkOperand, isU32 } from "./call.ts";
 import { kernelExports } from "./wasm.ts";
 
 /** Most axes {@link permute} takes after dropping axes of size 1 and merging neighbours. */
@@ -128,7 +128,7 @@ export function conv1x1Permuted<D extends Float32Array | WasmBuffer>(
   const rank = pixels.length;
   if (
     rank === 0 || rank > PERMUTE_MAX_RANK || strides.length !== rank ||
-    [m, c, ...pixels, ...strides].some((d) => !Number.isSafeInteger(d) || d < 0 || d > 0xffffffff)
+    ![m, c, ...pixels, ...strides].every(isU32)
   ) {
     throw new RangeError(`${fn}: pixels [${pixels}] and strides [${strides}] must be 1 to 6 u32 each`);
   }

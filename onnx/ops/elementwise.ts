@@ -127,6 +127,7 @@ function variadic(op: number, mean = false): OpImpl {
   };
 }
 
+/** A broadcast binary op with a bool output: the comparisons, and And/Or/Xor over bool inputs. */
 function compare(f: (x: number | bigint, y: number | bigint) => boolean): OpImpl {
   return {
     run(ctx, ins) {
@@ -139,26 +140,6 @@ function compare(f: (x: number | bigint, y: number | bigint) => boolean): OpImpl
         a.data as NumArray,
         a.shape,
         b.data as NumArray,
-        b.shape,
-        (x, y) => (f(x, y) ? 1 : 0),
-      );
-      return [out];
-    },
-  };
-}
-
-function logic(f: (x: number, y: number) => boolean): OpImpl {
-  return {
-    run(ctx, ins) {
-      const a = need(ctx, ins[0], 0), b = need(ctx, ins[1], 1);
-      const shape = outShapeOf(ctx, a, b);
-      const out = ctx.alloc("bool", shape);
-      binaryAny(
-        out.data as Uint8Array,
-        shape,
-        a.data as Uint8Array,
-        a.shape,
-        b.data as Uint8Array,
         b.shape,
         (x, y) => (f(x, y) ? 1 : 0),
       );
@@ -351,9 +332,9 @@ export const elementwiseOps: Record<string, OpImpl> = {
   Less: compare((x, y) => x < y),
   GreaterOrEqual: compare((x, y) => x >= y),
   LessOrEqual: compare((x, y) => x <= y),
-  And: logic((x, y) => !!x && !!y),
-  Or: logic((x, y) => !!x || !!y),
-  Xor: logic((x, y) => !!x !== !!y),
+  And: compare((x, y) => !!x && !!y),
+  Or: compare((x, y) => !!x || !!y),
+  Xor: compare((x, y) => !!x !== !!y),
   Not: not,
   Neg: unary(UnOp.Neg, negInt, negBig),
   Abs: unary(UnOp.Abs, absInt, absBig),
