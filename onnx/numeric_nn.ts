@@ -78,18 +78,26 @@ export function gemm(
   }
 }
 
-/** Parameters of an N-D (N = 1, 2 or 3 via 2-D/3-D loops) convolution in NCHW layout. @example `const p: ConvParams = {...}` */
-export interface ConvParams {
-  n: number;
-  c: number;
-  m: number;
-  group: number;
-  inSp: number[];
+/**
+ * The sliding window of a convolution or pooling over the spatial axes (any rank): the
+ * output's spatial sizes, the window's, and per axis its stride, dilation and the pads
+ * (begins, then ends). @example `const w: Window = { outSp: [2], kSp: [3], strides: [1], pads: [0, 0], dilations: [1] }`
+ */
+export interface Window {
   outSp: number[];
   kSp: number[];
   strides: number[];
   pads: number[];
   dilations: number[];
+}
+
+/** Parameters of an N-D (N = 1, 2 or 3 via 2-D/3-D loops) convolution in NCHW layout. @example `const p: ConvParams = {...}` */
+export interface ConvParams extends Window {
+  n: number;
+  c: number;
+  m: number;
+  group: number;
+  inSp: number[];
 }
 
 /**
@@ -399,14 +407,9 @@ function convGroupGemm(
 }
 
 /** Max/Average pooling parameters (NCHW, any spatial rank). @example `const p: PoolParams = {...}` */
-export interface PoolParams {
+export interface PoolParams extends Window {
   nc: number;
   inSp: number[];
-  outSp: number[];
-  kSp: number[];
-  strides: number[];
-  pads: number[];
-  dilations: number[];
   countIncludePad: boolean;
 }
 

@@ -10,7 +10,7 @@
  * @module
  */
 import { broadcastShape, broadcastTo, K_MIN, type NumArray, softmaxInner, softmaxOnKernel } from "../numeric.ts";
-import { conv, gemm, GEMM_KERNEL_MIN, pool } from "../numeric_nn.ts";
+import { conv, gemm, GEMM_KERNEL_MIN, pool, type Window } from "../numeric_nn.ts";
 import { gemm as kGemm, gemmStepwise, PackedMatrix } from "../../kernels/mod.ts";
 import { chain as kChain } from "../../kernels/fused.ts";
 import type { WasmBuffer } from "../../kernels/arena.ts";
@@ -190,14 +190,6 @@ const gemmOp: OpImpl = {
   },
 };
 
-interface Window {
-  kSp: number[];
-  strides: number[];
-  pads: number[];
-  dilations: number[];
-  outSp: number[];
-}
-
 function windowOf(ctx: OpContext, a: Attrs, inSp: number[], kSp: number[], ceil: boolean): Window {
   const r = inSp.length;
   const strides = attrInts(a, "strides") ?? new Array(r).fill(1);
@@ -289,11 +281,7 @@ const convOp: KernelStage = {
       m,
       group,
       inSp,
-      outSp: win.outSp,
-      kSp,
-      strides: win.strides,
-      pads: win.pads,
-      dilations: win.dilations,
+      ...win,
     });
     return [out];
   },
@@ -314,11 +302,7 @@ function poolOp(max: boolean): OpImpl {
       pool(x.data as NumArray, out.data as NumArray, {
         nc: n * c,
         inSp,
-        outSp: win.outSp,
-        kSp,
-        strides: win.strides,
-        pads: win.pads,
-        dilations: win.dilations,
+        ...win,
         countIncludePad: attrInt(a, "count_include_pad", 0) === 1,
       }, max);
       return [out];
