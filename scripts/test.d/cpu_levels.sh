@@ -28,7 +28,9 @@ need_pkg() { # command package
 }
 
 axr_build_native
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/axr-runtime/cpu-levels"
+# the test program and the aarch64 library are built into this checkout (zig-out is
+# ignored by git): a cache shared by several checkouts had them overwrite each other's
+cache="$AXR_ROOT/zig-out/cpu-levels"
 mkdir -p "$cache"
 bin="$cache/cpu_levels"
 # for the baseline x86-64 (the program itself runs under valgrind, which has no AVX-512:
