@@ -276,6 +276,12 @@ describe("softmaxChainConv1x1: Softmax, chain, Transpose and 1x1 Conv in one cal
     [[1, 5, 3, 68], [0, 3, 1, 2], 2, [{ kind: "sigmoid" }]], // longer than the transposed path takes
     [[1, 11, 6], [0, 2, 1], 1, [{ kind: "qdq", scale: 1 / 255, zeroPoint: 0, type: "uint8" }]], // cols not a multiple of 4
     [[1, 2100, 4, 16], [0, 3, 2, 1], 1, [{ kind: "qdq", scale: 1 / 255, zeroPoint: 0, type: "uint8" }]], // several chunks
+    // YOLOv8n's head (int8, zero point -128): groups whose four sums are positive (no NaN)
+    // quantize without the clamps and the NaN select, the others with them
+    [[1, 1001, 4, 16], [0, 3, 2, 1], 1, [{ kind: "qdq", scale: 0.003921568859368563, zeroPoint: -128, type: "int8" }]],
+    // 1 / scale above the highest level: probabilities near 1 clamp, the full quantize throughout
+    [[1, 301, 4, 16], [0, 3, 2, 1], 1, [{ kind: "qdq", scale: 1 / 300, zeroPoint: 0, type: "uint8" }]],
+    [[1, 301, 4, 16], [0, 3, 2, 1], 2, [{ kind: "qdq", scale: 1 / 127, zeroPoint: 0, type: "int8" }]],
   ];
   for (const [shape, perm, m, steps] of cases) {
     test(`[${shape}] perm [${perm}], ${m} out, ${steps.length} steps: the bits of softmaxChain, permute, gemm`, () => {

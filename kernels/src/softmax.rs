@@ -164,11 +164,56 @@ pub unsafe fn softmax_then_conv1x1(
         match steps {
             [Step::Qdq(q)] => {
                 let f = |v| chain::simd::qdq4(v, *q);
-                v::groups_conv(src, groups, cols, f, &k, w, m, y, pixels, &mut rows_at, b)
+                if probs_unclamped(q) {
+                    let s = f32x4_splat(q.scale);
+                    let g = |v| f32x4_mul(f32x4_nearest(f32x4_div(v, s)), s);
+                    v::groups_conv(
+                        src,
+                        groups,
+                        cols,
+                        f,
+                        g,
+                        &k,
+                        w,
+                        m,
+                        y,
+                        pixels,
+                        &mut rows_at,
+                        b,
+                    )
+                } else {
+                    v::groups_conv(
+                        src,
+                        groups,
+                        cols,
+                        f,
+                        f,
+                        &k,
+                        w,
+                        m,
+                        y,
+                        pixels,
+                        &mut rows_at,
+                        b,
+                    )
+                }
             }
             _ => {
                 let f = |v| chain::simd::scalar_steps4(v, steps, &k);
-                v::groups_conv(src, groups, cols, f, &k, w, m, y, pixels, &mut rows_at, b)
+                v::groups_conv(
+                    src,
+                    groups,
+                    cols,
+                    f,
+                    f,
+                    &k,
+                    w,
+                    m,
+                    y,
+                    pixels,
+                    &mut rows_at,
+                    b,
+                )
             }
         }
         r = groups * 4;
@@ -202,6 +247,18 @@ pub unsafe fn softmax_then_conv1x1(
         }
         r += n;
     }
+}
+
+/// Whether the quantize-dequantize `q` of every probability `p` in `[+0, 1]` is
+/// `rne(p / scale) * scale`, the same bits as [`chain::qdq_one`]: with a positive finite
+/// scale, `p / scale` is +0 or positive (no -0 for its `+ 0`, no NaN for its select) and at
+/// most `1 / scale` (division rounds monotonically), so when `lo <= 0` and `1 / scale <= hi`
+/// neither clamp changes the level. A softmax line without NaN has every `p` there: each
+/// `e` is in `[+0, 1]` and at most the sum (a sum of non-negative values), which is positive.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn probs_unclamped(q: &chain::Qdq) -> bool {
+    q.scale > 0.0 && q.scale.is_finite() && q.lo <= 0.0 && 1.0 / q.scale <= q.hi
 }
 
 /// [`softmax`] of `rows` rows.
@@ -349,7 +406,9 @@ mod v {
 
     /// `groups` groups of four rows of `cols` floats (a multiple of 4, at most
     /// [`super::CONV_T_COLS`]) from `s` through [`super::softmax_then_conv1x1`]: softmax,
-    /// the steps `f`, then for each output channel `o` the dot product with `w[o * cols..]`,
+    /// the steps `f` (or `g`, which gives the same bits for every probability of a line
+    /// whose sum is positive, that is without NaN: used for the groups whose four sums are),
+    /// then for each output channel `o` the dot product with `w[o * cols..]`,
     /// stored at `y[o * pixels + rows.next()]` row after row. The values of a group are
     /// transposed as they are loaded, so that each vector holds one channel of the four rows:
     /// the maxima, the sums, the divisions, the steps and the dot products (from +0, one
@@ -364,6 +423,7 @@ mod v {
         groups: usize,
         cols: usize,
         f: impl Fn(v128) -> v128,
+        g: impl Fn(v128) -> v128,
         k: &ExpK,
         w: *const f32,
         m: usize,
@@ -378,33 +438,48 @@ mod v {
         let (mut cur, mut nxt) = (buf, buf.add(super::CONV_T_COLS));
         let mx = load4(s, cols, cur);
         let mut sum = exp_sum(cur, cols, mx, k);
-        for g in 0..groups {
-            let more = g + 1 < groups;
-            let mut d = f32x4_splat(0.0);
-            let mut acc = [f32x4_splat(0.0); 4];
-            if more {
-                let mxn = load4(s.add((g + 1) * 4 * cols), cols, nxt);
-                let mut c = 0usize;
-                while c < cols {
-                    for (j, a) in acc.iter_mut().enumerate() {
-                        let e = exp4_below_hi(f32x4_sub(*nxt.add(c + j), mxn), k);
-                        *nxt.add(c + j) = e;
-                        *a = f32x4_add(*a, e);
-                        let p = f(f32x4_div(*cur.add(c + j), sum));
-                        *cur.add(c + j) = p;
-                        d = f32x4_add(
-                            d,
-                            f32x4_mul(p, v128_load32_splat(w.add(c + j) as *const u32)),
-                        );
+        let zero = f32x4_splat(0.0);
+        for i in 0..groups {
+            let more = i + 1 < groups;
+            let mut d = zero;
+            let mut acc = [zero; 4];
+            // the next group's exponentials and sums, with the current group's divisions,
+            // steps `h` and first dot product
+            macro_rules! body {
+                ($h:expr) => {
+                    if more {
+                        let mxn = load4(s.add((i + 1) * 4 * cols), cols, nxt);
+                        let mut c = 0usize;
+                        while c < cols {
+                            for (j, a) in acc.iter_mut().enumerate() {
+                                let e = exp4_below_hi(f32x4_sub(*nxt.add(c + j), mxn), k);
+                                *nxt.add(c + j) = e;
+                                *a = f32x4_add(*a, e);
+                                let p = $h(f32x4_div(*cur.add(c + j), sum));
+                                *cur.add(c + j) = p;
+                                d = f32x4_add(
+                                    d,
+                                    f32x4_mul(p, v128_load32_splat(w.add(c + j) as *const u32)),
+                                );
+                            }
+                            c += 4;
+                        }
+                    } else {
+                        for c in 0..cols {
+                            let p = $h(f32x4_div(*cur.add(c), sum));
+                            *cur.add(c) = p;
+                            d = f32x4_add(
+                                d,
+                                f32x4_mul(p, v128_load32_splat(w.add(c) as *const u32)),
+                            );
+                        }
                     }
-                    c += 4;
-                }
+                };
+            }
+            if i32x4_all_true(f32x4_gt(sum, zero)) {
+                body!(g)
             } else {
-                for c in 0..cols {
-                    let p = f(f32x4_div(*cur.add(c), sum));
-                    *cur.add(c) = p;
-                    d = f32x4_add(d, f32x4_mul(p, v128_load32_splat(w.add(c) as *const u32)));
-                }
+                body!(f)
             }
             let at = [rows.next(), rows.next(), rows.next(), rows.next()];
             for o in 0..m {
