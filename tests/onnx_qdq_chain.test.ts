@@ -282,6 +282,10 @@ describe("softmaxChainConv1x1: Softmax, chain, Transpose and 1x1 Conv in one cal
     // 1 / scale above the highest level: probabilities near 1 clamp, the full quantize throughout
     [[1, 301, 4, 16], [0, 3, 2, 1], 1, [{ kind: "qdq", scale: 1 / 300, zeroPoint: 0, type: "uint8" }]],
     [[1, 301, 4, 16], [0, 3, 2, 1], 2, [{ kind: "qdq", scale: 1 / 127, zeroPoint: 0, type: "int8" }]],
+    // the rows' last axis a multiple of 4 (a group's four outputs at one stride, carries
+    // every second group) and a single axis
+    [[1, 3, 8, 16], [0, 3, 1, 2], 1, [{ kind: "qdq", scale: 1 / 255, zeroPoint: 0, type: "uint8" }]],
+    [[1, 64, 8], [0, 2, 1], 2, [{ kind: "qdq", scale: 1 / 255, zeroPoint: 0, type: "uint8" }]],
   ];
   for (const [shape, perm, m, steps] of cases) {
     test(`[${shape}] perm [${perm}], ${m} out, ${steps.length} steps: the bits of softmaxChain, permute, gemm`, () => {

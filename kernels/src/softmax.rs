@@ -105,19 +105,48 @@ impl<'a> Rows<'a> {
     #[inline(always)]
     fn next(&mut self) -> usize {
         let here = self.at;
+        self.advance(1);
+        here
+    }
+
+    /// Whether the next rows go four at a time along the last axis (`next4`): its size is a
+    /// multiple of 4 and the current row's index on it too.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn by_fours(&self) -> bool {
+        let l = self.order.rank - 1;
+        self.order.sizes[l].is_multiple_of(4) && self.idx[l].is_multiple_of(4)
+    }
+
+    /// With [`Rows::by_fours`]: the output elements of the next four rows, `[at, at + st,
+    /// at + 2 st, at + 3 st]` for the last axis' stride `st`; moves past them (one carry
+    /// at most, as four calls of [`Rows::next`] would make).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn next4(&mut self) -> [usize; 4] {
+        let (here, st) = (self.at, self.order.out_st[self.order.rank - 1]);
+        self.advance(4);
+        [here, here + st, here + 2 * st, here + 3 * st]
+    }
+
+    /// Moves `n` rows on along the last axis (`n` = 1, or 4 with [`Rows::by_fours`]: the
+    /// index stays at most its size), carrying into the axes before it.
+    #[inline(always)]
+    fn advance(&mut self, n: usize) {
         let o = self.order;
         let mut j = o.rank;
+        let mut n = n;
         while j > 0 {
             j -= 1;
-            self.idx[j] += 1;
-            self.at += o.out_st[j];
+            self.idx[j] += n;
+            self.at += n * o.out_st[j];
             if self.idx[j] < o.sizes[j] {
                 break;
             }
             self.at -= o.out_st[j] * o.sizes[j];
             self.idx[j] = 0;
+            n = 1;
         }
-        here
     }
 }
 
@@ -426,6 +455,8 @@ mod v {
         let mx = load4(s, cols, cur);
         let mut sum = exp_sum(cur, cols, mx, k);
         let zero = f32x4_splat(0.0);
+        // a group's rows differ only in the last axis' index: no odometer step per row
+        let fours = rows.by_fours();
         for i in 0..groups {
             let more = i + 1 < groups;
             let mut d = zero;
@@ -472,7 +503,11 @@ mod v {
             } else {
                 body!(f)
             }
-            let at = [rows.next(), rows.next(), rows.next(), rows.next()];
+            let at = if fours {
+                rows.next4()
+            } else {
+                [rows.next(), rows.next(), rows.next(), rows.next()]
+            };
             for o in 0..m {
                 if o > 0 {
                     let wo = w.add(o * cols);
