@@ -286,6 +286,12 @@ describe("softmaxChainConv1x1: Softmax, chain, Transpose and 1x1 Conv in one cal
     // every second group) and a single axis
     [[1, 3, 8, 16], [0, 3, 1, 2], 1, [{ kind: "qdq", scale: 1 / 255, zeroPoint: 0, type: "uint8" }]],
     [[1, 64, 8], [0, 2, 1], 2, [{ kind: "qdq", scale: 1 / 255, zeroPoint: 0, type: "uint8" }]],
+    // blocks of four groups (rows [anchors, 4], anchors a multiple of 4: one vector store per
+    // side); with 12 channels the source's chunks end inside a block (682 groups: two after
+    // the last complete block, and the next chunk starts unaligned)
+    [[1, 1000, 4, 16], [0, 3, 2, 1], 1, [{ kind: "qdq", scale: 0.003921568859368563, zeroPoint: -128, type: "int8" }]],
+    [[1, 2100, 4, 12], [0, 3, 2, 1], 1, [{ kind: "qdq", scale: 1 / 255, zeroPoint: 0, type: "uint8" }]],
+    [[1, 8, 4, 16], [0, 3, 2, 1], 1, []],
   ];
   for (const [shape, perm, m, steps] of cases) {
     test(`[${shape}] perm [${perm}], ${m} out, ${steps.length} steps: the bits of softmaxChain, permute, gemm`, () => {

@@ -118,6 +118,23 @@ impl<'a> Rows<'a> {
         self.order.sizes[l].is_multiple_of(4) && self.idx[l].is_multiple_of(4)
     }
 
+    /// Whether four groups of four rows at a time cover four consecutive outputs of each
+    /// index of the last axis: it has size 4, the axis before it (its size a multiple of 4)
+    /// has output stride 1, and the current row starts such a block (YOLOv8's `[anchors, 4]`
+    /// rows, whose output is `[4, anchors]`).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn blocks4(&self) -> bool {
+        let o = self.order;
+        let l = o.rank - 1;
+        o.rank >= 2
+            && o.sizes[l] == 4
+            && self.idx[l] == 0
+            && o.out_st[l - 1] == 1
+            && o.sizes[l - 1].is_multiple_of(4)
+            && self.idx[l - 1].is_multiple_of(4)
+    }
+
     /// With [`Rows::by_fours`]: the output elements of the next four rows, `[at, at + st,
     /// at + 2 st, at + 3 st]` for the last axis' stride `st`; moves past them (one carry
     /// at most, as four calls of [`Rows::next`] would make).
@@ -129,12 +146,28 @@ impl<'a> Rows<'a> {
         [here, here + st, here + 2 * st, here + 3 * st]
     }
 
+    /// With [`Rows::blocks4`]: the output element of the next row, then moves 16 rows on
+    /// (4 along the axis before the last, one carry at most).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn next16(&mut self) -> usize {
+        let here = self.at;
+        self.advance_at(self.order.rank - 1, 4);
+        here
+    }
+
     /// Moves `n` rows on along the last axis (`n` = 1, or 4 with [`Rows::by_fours`]: the
     /// index stays at most its size), carrying into the axes before it.
     #[inline(always)]
     fn advance(&mut self, n: usize) {
+        self.advance_at(self.order.rank, n)
+    }
+
+    /// Moves `n` steps on along axis `j - 1` (`n` keeps its index at most its size).
+    #[inline(always)]
+    fn advance_at(&mut self, j: usize, n: usize) {
         let o = self.order;
-        let mut j = o.rank;
+        let mut j = j;
         let mut n = n;
         while j > 0 {
             j -= 1;
@@ -457,6 +490,18 @@ mod v {
         let zero = f32x4_splat(0.0);
         // a group's rows differ only in the last axis' index: no odometer step per row
         let fours = rows.by_fours();
+        // one output channel and rows in blocks (`Rows::blocks4`): the complete blocks of
+        // four groups store their results transposed, one vector per index of the last axis
+        // (four consecutive outputs), with one odometer step per block; the groups after the
+        // last complete block go as the others
+        let full = if m == 1 && rows.blocks4() {
+            groups & !3
+        } else {
+            0
+        };
+        let st = rows.order.out_st[rows.order.rank - 1];
+        let mut pend = [zero; 4];
+        let mut base = 0usize;
         for i in 0..groups {
             let more = i + 1 < groups;
             let mut d = zero;
@@ -503,27 +548,41 @@ mod v {
             } else {
                 body!(f)
             }
-            let at = if fours {
-                rows.next4()
-            } else {
-                [rows.next(), rows.next(), rows.next(), rows.next()]
-            };
-            for o in 0..m {
-                if o > 0 {
-                    let wo = w.add(o * cols);
-                    d = f32x4_splat(0.0);
-                    for c in 0..cols {
-                        d = f32x4_add(
-                            d,
-                            f32x4_mul(*cur.add(c), v128_load32_splat(wo.add(c) as *const u32)),
-                        );
+            if i < full {
+                let g = i & 3;
+                if g == 0 {
+                    base = rows.next16();
+                }
+                pend[g] = d;
+                if g == 3 {
+                    let t = tr4(pend[0], pend[1], pend[2], pend[3]);
+                    for (j, tj) in t.iter().enumerate() {
+                        v128_store(y.add(base + j * st) as *mut v128, *tj);
                     }
                 }
-                let yo = y.add(o * pixels);
-                *yo.add(at[0]) = f32x4_extract_lane::<0>(d);
-                *yo.add(at[1]) = f32x4_extract_lane::<1>(d);
-                *yo.add(at[2]) = f32x4_extract_lane::<2>(d);
-                *yo.add(at[3]) = f32x4_extract_lane::<3>(d);
+            } else {
+                let at = if fours {
+                    rows.next4()
+                } else {
+                    [rows.next(), rows.next(), rows.next(), rows.next()]
+                };
+                for o in 0..m {
+                    if o > 0 {
+                        let wo = w.add(o * cols);
+                        d = f32x4_splat(0.0);
+                        for c in 0..cols {
+                            d = f32x4_add(
+                                d,
+                                f32x4_mul(*cur.add(c), v128_load32_splat(wo.add(c) as *const u32)),
+                            );
+                        }
+                    }
+                    let yo = y.add(o * pixels);
+                    *yo.add(at[0]) = f32x4_extract_lane::<0>(d);
+                    *yo.add(at[1]) = f32x4_extract_lane::<1>(d);
+                    *yo.add(at[2]) = f32x4_extract_lane::<2>(d);
+                    *yo.add(at[3]) = f32x4_extract_lane::<3>(d);
+                }
             }
             if more {
                 sum = f32x4_add(f32x4_add(acc[0], acc[1]), f32x4_add(acc[2], acc[3]));
