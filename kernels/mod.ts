@@ -39,6 +39,7 @@ export {
   div,
   exp,
   gemm,
+  gemmDot,
   type GemmLayout,
   gemmStepwise,
   im2col,

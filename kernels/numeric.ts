@@ -514,6 +514,69 @@ export function gemm<D extends Float32Array | WasmBuffer>(
 }
 
 /**
+ * `c[m, n] = a[m, k] b[k, n]` (or `+=` with `accumulate`) with the graph runner's dot-product
+ * semantics (its Gemm with `transB`): per element, the products (each exact in f64) added in
+ * f64 in order of `k`, none skipped, and the sum rounded to float32 once (added to `c` in f64
+ * first with `accumulate`): what `s += a * b` then `c += s` compute on `Float32Array`s in
+ * JavaScript. `b` is given by columns: element `(p, j)` at `j * bColStride + p` (a `[n, k]`
+ * matrix used transposed). `a` is addressed by strides; `c` is row-major and must not
+ * overlap `a` or `b`.
+ *
+ * @throws {RangeError} when an operand is too small for the layout.
+ * @example
+ * ```ts
+ * import { gemmDot } from "./numeric.ts";
+ * // [1, 2] x [[3, 4], [5, 6]], b given as its columns [3, 5] and [4, 6]
+ * const c = gemmDot(new Float32Array([1, 2]), new Float32Array([3, 5, 4, 6]), new Float32Array(2), 1, 2, 2, {
+ *   aRowStride: 2,
+ *   aColStride: 1,
+ *   bColStride: 2,
+ * });
+ * console.log(c); // Float32Array [13, 16]
+ * ```
+ */
+export function gemmDot<D extends Float32Array | WasmBuffer>(
+  a: Float32Array | WasmBuffer,
+  b: Float32Array | WasmBuffer,
+  c: D,
+  m: number,
+  n: number,
+  k: number,
+  layout: { aRowStride: number; aColStride: number; bColStride: number },
+  accumulate = false,
+): D {
+  const fn = "gemmDot";
+  checkOperand(fn, "a", a, [Float32Array]);
+  checkOperand(fn, "b", b, [Float32Array]);
+  checkOperand(fn, "c", c, [Float32Array]);
+  const { aRowStride: ars, aColStride: acs, bColStride: bcs } = layout;
+  checkU32s(fn, { m, n, k, aRowStride: ars, aColStride: acs, bColStride: bcs });
+  checkCount(fn, "c", c, m * n, 4);
+  if (m === 0 || n === 0) return c;
+  const aNeed = k === 0 ? 0 : (m - 1) * ars + (k - 1) * acs + 1, bNeed = k === 0 ? 0 : (n - 1) * bcs + k;
+  if (count(a) < aNeed) throw new RangeError(`${fn}: a must have at least ${aNeed} elements, got ${count(a)}`);
+  if (count(b) < bNeed) throw new RangeError(`${fn}: b must have at least ${bNeed} elements, got ${count(b)}`);
+  if (bcs < k && n > 1) throw new RangeError(`${fn}: bColStride ${bcs} is less than k ${k}`);
+  const inMemory = c instanceof WasmBuffer || (c as Float32Array).buffer === kernelExports().memory.buffer;
+  // an accumulating C outside linear memory is staged in a block of it (it is read too)
+  const staged = accumulate && !inMemory ? allocate(4 * m * n) : undefined;
+  try {
+    if (staged) staged.f32().set(c as Float32Array);
+    callKernel(
+      fn,
+      [{ name: "a", value: a, bytes: 4 * count(a) }, { name: "b", value: b, bytes: 4 * count(b) }],
+      [{ name: "c", value: staged ?? c, bytes: 4 * m * n }],
+      [ars, acs, bcs, m, n, k, accumulate ? 1 : 0],
+      ([pa, pb], [pc], pp) => kernelExports().gemm_dot_f32(pa, pb, pc, pp),
+    );
+    if (staged) (c as Float32Array).set(staged.f32());
+  } finally {
+    staged?.free();
+  }
+  return c;
+}
+
+/**
  * Batched `c[q] = a[q] b[q]` (`batches` products of `[m, k] x [k, n]`, `c` row-major with
  * the batches one after the other) with the graph runner's small-product semantics: per
  * element, products in order of `k`, each product exact (f64) added to the float32 element

@@ -36,6 +36,7 @@ export interface KernelExports {
   gemm_packed_f32(a: number, bp: number, c: number, params: number): void;
   gemm_pack_b_f32(b: number, dst: number, params: number): void;
   gemm_stepwise_f32(a: number, b: number, c: number, params: number): void;
+  gemm_dot_f32(a: number, b: number, c: number, params: number): void;
   im2col_f32(x: number, offs: number, col: number, params: number): void;
   conv_transpose_f32(x: number, w: number, bias: number, y: number, col: number, params: number): void;
   conv_transpose_scratch_f32(params: number): number;

@@ -329,6 +329,7 @@ export class OnnxGraph {
       opset: this.opset,
       alloc,
       fellBack: () => fallbacks.set(ctx.node.name, (fallbacks.get(ctx.node.name) ?? 0) + 1),
+      isConstant: (name) => constants.has(name),
     };
     const steps = this.steps, releases = this.releases;
     for (let k = 0; k < steps.length; k++) {

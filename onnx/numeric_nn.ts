@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { allocate, gemm as kGemm, im2col as kIm2col, type WasmBuffer } from "../kernels/mod.ts";
+import { allocate, gemm as kGemm, gemmDot as kGemmDot, im2col as kIm2col, type WasmBuffer } from "../kernels/mod.ts";
 import { type Activation, convTranspose as kConvTranspose, type ConvTransposeGeometry } from "../kernels/fused.ts";
 import type { NumArray } from "./numeric.ts";
 
@@ -22,6 +22,14 @@ import type { NumArray } from "./numeric.ts";
  * the output's type at every step). @example `m * n * k >= GEMM_KERNEL_MIN`
  */
 export const GEMM_KERNEL_MIN = 32768;
+
+/**
+ * Products `m * n * k` from which {@link gemm} with B read by columns (`bRowStride` 1, the
+ * Gemm of a `transB` weight) runs its dot products on the WASM kernel (`gemmDot`: the same
+ * f64 sums in the same order, same bits) instead of the JavaScript loop.
+ * @example `m * n * k >= GEMM_DOT_KERNEL_MIN`
+ */
+export const GEMM_DOT_KERNEL_MIN = 4096;
 
 /**
  * C[m,n] (+)= A[m,k] B[k,n] with element strides, so transposes need no copy.
@@ -67,6 +75,17 @@ export function gemm(
         for (let j = 0; j < n; j++) c[crow + j] += av * b[brow + j];
       }
     }
+  } else if (
+    brs === 1 && k > 0 && m * n * k >= GEMM_DOT_KERNEL_MIN && a instanceof Float32Array &&
+    b instanceof Float32Array && c instanceof Float32Array
+  ) {
+    // the loop below on the kernel: f64 sums in order of p, C += f32 of each
+    const aEnd = ao + (m - 1) * ars + (k - 1) * acs + 1, bEnd = bo + (n - 1) * bcs + k;
+    kGemmDot(a.subarray(ao, aEnd), b.subarray(bo, bEnd), c.subarray(co, co + m * n), m, n, k, {
+      aRowStride: ars,
+      aColStride: acs,
+      bColStride: bcs,
+    }, true);
   } else {
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import {
   type AttrValue,
   encodeModel,
+  float,
   makeModel,
   makeNode,
   OnnxGraph,
@@ -13,8 +14,8 @@ import {
   valueInfo,
 } from "../onnx/mod.ts";
 import { seededFloats } from "./helpers/kernel_data.ts";
-import { gemm, gemmStepwise, im2col, PackedMatrix, softmax, softmaxAxis } from "../kernels/mod.ts";
-import { gemm as runnerGemm } from "../onnx/numeric_nn.ts";
+import { gemm, gemmDot, gemmStepwise, im2col, PackedMatrix, softmax, softmaxAxis } from "../kernels/mod.ts";
+import { gemm as runnerGemm, GEMM_DOT_KERNEL_MIN } from "../onnx/numeric_nn.ts";
 
 const rand = (n: number, seed: number, scale = 4): Float32Array => seededFloats(n, seed, scale);
 
@@ -372,6 +373,98 @@ describe("kernels: softmaxAxis and gemm", () => {
     assert.throws(() => gemmStepwise(a, b, new Float32Array(m * n), m, n, k, layout, [0, 3 * k * n]), RangeError);
     assert.throws(() => gemmStepwise(a, b, new Float32Array(m * n), m, n, k, layout, [0]), RangeError);
   }
+
+  /**
+   * The runner's Gemm with `transB` as it was before the dot kernel: per element an f64 sum
+   * of exact products in order of p, rounded once (`c += s` on a zeroed Float32Array); then
+   * alpha and beta * C as gemmOp applies them.
+   */
+  function gemmTransBLoop(
+    a: Float32Array,
+    b: Float32Array,
+    bias: Float32Array | undefined,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    alpha = 1,
+    beta = 1,
+  ): Float32Array {
+    const c = new Float32Array(m * n);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += (transA ? a[p * m + i] : a[i * k + p]) * b[j * k + p];
+        c[i * n + j] += s;
+      }
+    }
+    if (alpha !== 1) { for (let i = 0; i < c.length; i++) c[i] *= alpha; }
+    if (bias) { for (let i = 0; i < c.length; i++) c[i] += beta * bias[i % n]; }
+    return c;
+  }
+
+  test("gemmDot gives the runner's dot-product loop's bits (f64 sums in order of p), with tails and accumulate", () => {
+    for (const [m, n, k] of [[2, 11, 7], [1, 4, 4], [3, 9, 13], [1, 1, 1], [2, 5, 0]]) {
+      const a = rand(m * k, 51 + m, 3e3), b = rand(n * (k + 3), 52 + n, 0.37);
+      for (let i = 0; i < a.length; i += 5) a[i] = i % 10 ? 0 : -0;
+      for (const accumulate of [false, true]) {
+        const want = Float32Array.from({ length: m * n }, (_, i) => i * 0.1 - 0.3);
+        const got = want.slice();
+        // below GEMM_DOT_KERNEL_MIN: the JavaScript loop
+        assert.ok(m * n * k < GEMM_DOT_KERNEL_MIN);
+        runnerGemm(a, 0, k, 1, b, 0, 1, k + 3, want, 0, m, n, k, accumulate);
+        gemmDot(a, b, got, m, n, k, { aRowStride: k, aColStride: 1, bColStride: k + 3 }, accumulate);
+        assert.deepEqual(got, want, `${m}x${n}x${k} accumulate ${accumulate}`);
+      }
+    }
+    assert.throws(() =>
+      gemmDot(rand(6, 1), rand(5, 2), new Float32Array(2), 1, 2, 3, {
+        aRowStride: 3,
+        aColStride: 1,
+        bColStride: 3,
+      }), RangeError);
+  });
+
+  test("Gemm with transB (a Linear layer) on the dot kernel keeps the runner's bits, constant or not", () => {
+    // 1 x 403 x 1030 (the unrolled LSTM steps of a CRNN: one row at a time), and a
+    // transposed A with tails in n and k; constant B (kept in the kernels' memory) or an input
+    for (const [m, n, k, transA] of [[1, 403, 1030, false], [3, 37, 131, true]] as const) {
+      assert.ok(m * n * k >= GEMM_DOT_KERNEL_MIN);
+      const a = rand(m * k, 61 + n, 2), b = rand(n * k, 62 + n, 0.05), bias = rand(n, 63, 1);
+      for (const [alpha, beta] of [[1, 1], [0.5, -2]]) {
+        const want = gemmTransBLoop(a, b, bias, m, n, k, transA, alpha, beta);
+        const attrs = { transA: transA ? 1 : 0, transB: 1, alpha: float(alpha), beta: float(beta) };
+        const aShape = transA ? [k, m] : [m, k];
+        for (const constant of [true, false]) {
+          const inputs = [valueInfo("a", "float32", aShape)];
+          if (!constant) inputs.push(valueInfo("w", "float32", [n, k]));
+          const g = OnnxGraph.fromBytes(encodeModel(makeModel({
+            nodes: [makeNode("Gemm", ["a", "w", "bias"], ["y"], attrs, "fc")],
+            inputs,
+            outputs: [valueInfo("y", "float32", null)],
+            initializers: {
+              bias: tensor("float32", [n], bias),
+              ...(constant ? { w: tensor("float32", [n, k], b) } : {}),
+            },
+          })));
+          const feeds: Record<string, Tensor> = { a: tensor("float32", aShape, a) };
+          if (!constant) feeds.w = tensor("float32", [n, k], b);
+          for (let run = 0; run < 2; run++) {
+            assert.deepEqual(g.run(feeds).y.data, want, `${m}x${n}x${k} constant ${constant} run ${run}`);
+          }
+        }
+      }
+      // and those bits are not the float32 kernel's (the test tells the two apart)
+      const bt = new Float32Array(k * n);
+      for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) bt[p * n + j] = b[j * k + p];
+      const f32 = gemm(a, bt, new Float32Array(m * n), m, n, k, {
+        aRowStride: transA ? 1 : k,
+        aColStride: transA ? m : 1,
+        bRowStride: n,
+      });
+      assert.notDeepEqual(f32, gemmTransBLoop(a, b, undefined, m, n, k, transA));
+    }
+  });
 
   test("MatMul of two activations (attention heads) on the kernel keeps the runner's bits", () => {
     const x = rand(8 * 40 * 15, 41, 3), y = rand(8 * 15 * 40, 42, 3);

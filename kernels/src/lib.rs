@@ -410,6 +410,28 @@ pub fn gemm_stepwise_f32(a: usize, b: usize, c: usize, params: usize) {
     }
 }
 
+/// `C (+)= A B` f32 with the runner's f64 dot products, `B` by columns
+/// ([`matmul::gemm_dot`]); the parameters (ars, acs, bcs, m, n, k, accumulate) are u32 at
+/// `params`.
+#[wasm_bindgen]
+pub fn gemm_dot_f32(a: usize, b: usize, c: usize, params: usize) {
+    let p = unsafe { core::slice::from_raw_parts(params as *const u32, 7) };
+    unsafe {
+        matmul::gemm_dot(
+            a as *const f32,
+            p[0] as usize,
+            p[1] as usize,
+            b as *const f32,
+            p[2] as usize,
+            c as *mut f32,
+            p[3] as usize,
+            p[4] as usize,
+            p[5] as usize,
+            p[6] != 0,
+        )
+    }
+}
+
 /// Patches of a convolution ([`patches::im2col`]); the parameters (in_size, cg, k_size,
 /// o0, wd) are u32 at `params`, `offs` holds i32.
 #[wasm_bindgen]

@@ -10,8 +10,8 @@
  * @module
  */
 import { broadcastShape, broadcastTo, K_MIN, type NumArray, softmaxInner, softmaxOnKernel } from "../numeric.ts";
-import { conv, gemm, GEMM_KERNEL_MIN, pool, type Window } from "../numeric_nn.ts";
-import { gemm as kGemm, gemmStepwise, PackedMatrix } from "../../kernels/mod.ts";
+import { conv, gemm, GEMM_DOT_KERNEL_MIN, GEMM_KERNEL_MIN, pool, type Window } from "../numeric_nn.ts";
+import { allocate, gemm as kGemm, gemmDot as kGemmDot, gemmStepwise, PackedMatrix } from "../../kernels/mod.ts";
 import { chain as kChain } from "../../kernels/fused.ts";
 import type { WasmBuffer } from "../../kernels/arena.ts";
 import { sizeOf, type Tensor } from "../tensor.ts";
@@ -50,6 +50,25 @@ export function packedConstant(data: Float32Array, k: number, n: number): Packed
     releasePacked.register(data, p);
   }
   return p;
+}
+
+const residentConstants = new WeakMap<Float32Array, WasmBuffer>();
+const releaseResident = new FinalizationRegistry<WasmBuffer>((b) => b.free());
+
+/**
+ * A copy of the constant `data` in the kernels' memory, made once and kept while `data`
+ * lives (kernel calls on it then copy nothing in on each run).
+ * @example `kGemmDot(x, residentConstant(w), y, m, n, k, layout)`
+ */
+function residentConstant(data: Float32Array): WasmBuffer {
+  let r = residentConstants.get(data);
+  if (!r || r.freed) {
+    r = allocate(4 * data.length);
+    r.f32().set(data);
+    residentConstants.set(data, r);
+    releaseResident.register(data, r);
+  }
+  return r;
 }
 
 /** Softmax's [outer, axis, inner] view of `x` (opset < 13: everything from `axis` on as one axis). */
@@ -164,22 +183,35 @@ const gemmOp: OpImpl = {
     if (k !== k2) shapeError(ctx, `shapes [${a.shape}] and [${b.shape}] do not multiply`);
     const out = ctx.alloc(a.dtype, [m, n]);
     const od = out.data as NumArray;
-    gemm(
-      a.data as NumArray,
-      0,
-      ta ? 1 : k,
-      ta ? m : 1,
-      b.data as NumArray,
-      0,
-      tb ? 1 : n,
-      tb ? k : 1,
-      od,
-      0,
-      m,
-      n,
-      k,
-      false,
-    );
+    if (
+      tb && m * n * k >= GEMM_DOT_KERNEL_MIN && a.data instanceof Float32Array && b.data instanceof Float32Array &&
+      od instanceof Float32Array && ctx.isConstant?.(ctx.node.inputs[1])
+    ) {
+      // a constant B^T (a PyTorch Linear's weight) stays in the kernels' memory across runs;
+      // the products are gemm()'s for it (f64 dot products, same bits)
+      kGemmDot(a.data, residentConstant(b.data), od, m, n, k, {
+        aRowStride: ta ? 1 : k,
+        aColStride: ta ? m : 1,
+        bColStride: k,
+      });
+    } else {
+      gemm(
+        a.data as NumArray,
+        0,
+        ta ? 1 : k,
+        ta ? m : 1,
+        b.data as NumArray,
+        0,
+        tb ? 1 : n,
+        tb ? k : 1,
+        od,
+        0,
+        m,
+        n,
+        k,
+        false,
+      );
+    }
     if (alpha !== 1) { for (let i = 0; i < od.length; i++) od[i] *= alpha; }
     if (c && beta !== 0) {
       const cb = new Float64Array(m * n);

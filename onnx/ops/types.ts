@@ -27,6 +27,12 @@ export interface OpContext {
    * counts these per fused node ({@link OnnxGraph.fallbacks}). Optional.
    */
   fellBack?(): void;
+  /**
+   * Whether the value `name` is one of the graph's constants (an initializer or a folded
+   * Constant: its data never changes between runs), so that an op may keep a copy of it
+   * (in the kernels' memory) across runs. Optional: absent, nothing is taken as constant.
+   */
+  isConstant?(name: string): boolean;
 }
 
 /** An op: optional load-time check (throw {@link OnnxUnsupportedAttributeError} for unsupported attributes), and run. @example `const op: OpImpl = { run: (ctx, ins, a) => [] }` */
