@@ -136,6 +136,46 @@ describe("recurrent ops against onnxruntime-node", () => {
     assert.deepEqual(Array.from(b.Y_h.data as Float32Array), Array.from(a.Y_h.data as Float32Array));
   });
 
+  /** An LSTM graph whose W and R are initializers (`constant`) or graph inputs. */
+  function lstmGraph(h: number, i: number, constant: boolean, W: Tensor, R: Tensor): OnnxGraph {
+    return OnnxGraph.fromModel(makeModel({
+      nodes: [makeNode("LSTM", ["X", "W", "R"], ["Y", "Y_h"], { hidden_size: h, direction: "bidirectional" })],
+      inputs: [
+        valueInfo("X", "float32", [S, 1, i]),
+        ...(constant ? [] : [valueInfo("W", "float32", W.shape), valueInfo("R", "float32", R.shape)]),
+      ],
+      outputs: [valueInfo("Y", "float32", null), valueInfo("Y_h", "float32", null)],
+      initializers: constant ? { W, R } : {},
+      opset: 14,
+    }));
+  }
+
+  test("weights that are not constants are read afresh on every run (the same array, new values)", () => {
+    const W = rand([2, 4 * H, I], 2, 0.6), R = rand([2, 4 * H, H], 3, 0.6), x = rand([S, 1, I], 1, 1.5);
+    const g = lstmGraph(H, I, false, W, R);
+    const first = g.run({ X: x, W, R }).Y.data;
+    // new values in the same arrays: a transposition kept from the first run would be stale
+    (W.data as Float32Array).set(rand(W.shape, 12, 0.6).data as Float32Array);
+    (R.data as Float32Array).set(rand(R.shape, 13, 0.6).data as Float32Array);
+    const second = g.run({ X: x, W, R }).Y.data;
+    const fresh = lstmGraph(H, I, true, W, R).run({ X: x }).Y.data;
+    assert.deepEqual(second, fresh);
+    assert.notDeepEqual(second, first);
+  });
+
+  test("large constant weights, packed once on the kernel, give the unpacked products' bits", () => {
+    // hidden 96, input 160: X W^T and every H R^T are big enough for the gemm kernel
+    const h = 96, i = 160;
+    const W = rand([2, 4 * h, i], 22, 0.2), R = rand([2, 4 * h, h], 23, 0.2), x = rand([S, 1, i], 21, 1.5);
+    const packed = lstmGraph(h, i, true, W, R), plain = lstmGraph(h, i, false, W, R);
+    const want = plain.run({ X: x, W, R });
+    for (let run = 0; run < 2; run++) {
+      const got = packed.run({ X: x });
+      assert.deepEqual(got.Y.data, want.Y.data, `run ${run}`);
+      assert.deepEqual(got.Y_h.data, want.Y_h.data, `run ${run}`);
+    }
+  });
+
   test("refused at load: an activation with parameters, input_forget", () => {
     const load = (attrs: Record<string, AttrValue>) =>
       OnnxGraph.fromModel(makeModel({

@@ -25,7 +25,9 @@
  * @module
  */
 import { type NumArray, unaryF, UnOp } from "../numeric.ts";
-import { gemm } from "../numeric_nn.ts";
+import { gemm, GEMM_KERNEL_MIN } from "../numeric_nn.ts";
+import { gemm as kGemm } from "../../kernels/mod.ts";
+import { packedConstant } from "./nn.ts";
 import type { Tensor } from "../tensor.ts";
 import {
   attrInt,
@@ -100,17 +102,49 @@ function transposed(w: NumArray, off: number, rows: number, cols: number): Float
   return t;
 }
 
-/** Transposed weights per direction, computed once per weight array (weights are constants). */
+/** Transposed weights per direction of the graph's constant weight arrays, computed once. */
 const TRANSPOSED = new WeakMap<object, (Float32Array | Float64Array)[]>();
 
-function weightsT(w: Tensor, dirs: number): (Float32Array | Float64Array)[] {
-  let t = TRANSPOSED.get(w.data as object);
+/**
+ * `w` transposed per direction; kept across runs only when `w` is a graph constant (a
+ * weight computed by the graph, or fed, may hold other values in the same array next run).
+ */
+function weightsT(w: Tensor, dirs: number, constant: boolean): (Float32Array | Float64Array)[] {
+  let t = constant ? TRANSPOSED.get(w.data as object) : undefined;
   if (!t) {
     const [, rows, cols] = w.shape;
     t = Array.from({ length: dirs }, (_, d) => transposed(w.data as NumArray, d * rows * cols, rows, cols));
-    TRANSPOSED.set(w.data as object, t);
+    if (constant) TRANSPOSED.set(w.data as object, t);
   }
   return t;
+}
+
+/**
+ * `c[m, n] = a[m, k] bT[k, n]` as {@link gemm} computes it; a constant float32 `bT` big
+ * enough for the kernel is packed in the kernels' memory once ({@link packedConstant}: the
+ * same products in the same order, so the same bits, and no copy of it per call).
+ */
+function product(
+  a: NumArray,
+  bT: Float32Array | Float64Array,
+  c: NumArray,
+  m: number,
+  n: number,
+  k: number,
+  constant: boolean,
+): void {
+  if (
+    constant && k > 0 && m * n * k >= GEMM_KERNEL_MIN && a instanceof Float32Array && bT instanceof Float32Array &&
+    c instanceof Float32Array
+  ) {
+    kGemm(a.subarray(0, m * k), packedConstant(bT, k, n), c.subarray(0, m * n), m, n, k, {
+      aRowStride: k,
+      aColStride: 1,
+      bRowStride: n,
+    });
+    return;
+  }
+  gemm(a, 0, k, 1, bT, 0, n, 1, c, 0, m, n, k, false);
 }
 
 function run(name: keyof typeof KINDS): OpImpl {
@@ -157,14 +191,16 @@ function run(name: keyof typeof KINDS): OpImpl {
       const X = x.data as NumArray;
       // state index (direction d, batch n) in initial_h / Y_h under the layout
       const stateAt = (d: number, n: number) => (layout ? (n * nd + d) * H : (d * N + n) * H);
-      const wT = weightsT(w, nd), rT = weightsT(r, nd);
+      const constW = ctx.isConstant?.(ctx.node.inputs[1]) ?? false;
+      const constR = ctx.isConstant?.(ctx.node.inputs[2]) ?? false;
+      const wT = weightsT(w, nd, constW), rT = weightsT(r, nd, constR);
       // per-step scratch
       const hr = new F(N * G * H), gate = new F(H), act = new F(H), rh = new F(H), g1 = new F(H), g2 = new F(H);
       for (let d = 0; d < nd; d++) {
         const [f, g, h] = acts[d];
         // X W^T + (Wb + Rb) for all time steps: rows in X's order
         const xw = new F(S * N * G * H);
-        gemm(X, 0, I, 1, wT[d], 0, G * H, 1, xw, 0, S * N, G * H, I, false);
+        product(X, wT[d], xw, S * N, G * H, I, constW);
         const bias = new F(G * H), rbh = new F(H);
         if (b) {
           const bd = b.data as NumArray, o = d * b.shape[1];
@@ -187,7 +223,7 @@ function run(name: keyof typeof KINDS): OpImpl {
         const P = p?.data as NumArray | undefined, po = d * 3 * H;
         for (let t = 0; t < S; t++) {
           // H_{t-1} R^T for every batch entry (GRU without linear_before_reset: its h block is unused)
-          gemm(hPrev, 0, H, 1, rT[d], 0, G * H, 1, hr, 0, N, G * H, H, false);
+          product(hPrev, rT[d], hr, N, G * H, H, constR);
           for (let n = 0; n < N; n++) {
             if (t >= lens[n]) continue;
             const tt = dirs[d] === "forward" ? t : lens[n] - 1 - t;
