@@ -52,7 +52,9 @@ export async function calibrateWithOnnxRuntime(
   const m = decodeModel(modelBytes);
   const produced = new Set(m.graph.nodes.flatMap((n) => n.outputs));
   const wanted = new Set<string>();
-  for (const n of g.nodes) for (const o of n.outputs) if (o && produced.has(o)) wanted.add(o);
+  // the float tensors: an int64/bool one (TopK's indices, a mask) has no range, and declared
+  // as a float output onnxruntime refuses the model
+  for (const n of g.nodes) for (const o of n.outputs) if (o && produced.has(o) && !g.dtypes.has(o)) wanted.add(o);
   const existing = new Set(m.graph.outputs.map((o) => o.name));
   for (const name of wanted) if (!existing.has(name)) m.graph.outputs.push({ name, elemType: 1, shape: null });
   let session;

@@ -5,8 +5,8 @@
  * parameters, Identity/Dropout removed,
  * BatchNormalization folded into the preceding Conv (or into a 1x1 depthwise Conv),
  * activation patterns fused (x * clip(x + 3, 0, 6) / 6 -> HardSwish, x * HardSigmoid(x)
- * -> HardSwish, x * Sigmoid(x) -> SiLU), MatMul + Add(bias) -> Gemm, Div by a constant
- * -> Mul by its reciprocal.
+ * -> HardSwish, x * Sigmoid(x) -> SiLU), MatMul + Add(bias) -> Gemm, a float Div by a
+ * constant -> Mul by its reciprocal.
  *
  * @example
  * ```ts
@@ -287,8 +287,11 @@ function cancelTransposes(g: Graph): boolean {
 /** Activation patterns -> single nodes. */
 function fusePatterns(g: Graph): boolean {
   for (const n of g.nodes) {
-    // Div by constant -> Mul by reciprocal
-    if (n.op === "Div" && g.consts.has(n.inputs[1]) && !g.consts.has(n.inputs[0]) && !rounds(g, n.outputs[0])) {
+    // Div by constant -> Mul by reciprocal (float division only: an integer Div truncates)
+    if (
+      n.op === "Div" && g.consts.has(n.inputs[1]) && !g.consts.has(n.inputs[0]) && !rounds(g, n.outputs[0]) &&
+      !g.dtypes.has(n.inputs[0]) && g.consts.get(n.inputs[1])!.dtype === "float32"
+    ) {
       const c = g.consts.get(n.inputs[1])!;
       const name = g.fresh(`${n.name}_recip`);
       g.consts.set(name, constant(c.dims, Float32Array.from(c.data, (v) => 1 / v), "float32"));

@@ -18,7 +18,7 @@ import { loadProgram, runReference } from "./fixtures/reference.ts";
 import { prng, randomInputs } from "./fixtures/make_fixtures.ts";
 import { quantizedSession, runQuantizedOnnx } from "./fixtures/ort.ts";
 import { openNative } from "./fixtures/native.ts";
-import { OnnxGraph } from "../onnx/mod.ts";
+import { encodeModel, makeModel, makeNode, OnnxGraph, tensor, valueInfo } from "../onnx/mod.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -538,6 +538,53 @@ describe("postamble ops beyond the compiler's own float executor", () => {
       assert.deepEqual(Array.from(out.best.data as BigInt64Array, Number), [3]);
       assert.deepEqual(Array.from(out.top.data as Float32Array), [0.9, 0.7].map(Math.fround));
       assert.deepEqual(Array.from(out.topi.data as BigInt64Array, Number), [3, 1]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("TopK indices divided by an integer (a YOLO one-to-one head: index // classes) stay an integer Div; onnxruntime calibrates the model", async () => {
+    // before: onnxruntime refused the calibration model (TopK's int64 indices declared as
+    // float outputs) and the Div by the int64 constant became a Mul by 1/3 (every index 0)
+    const dir = mkdtempSync(join(tmpdir(), "axr-host-"));
+    try {
+      const r = prng(6);
+      const w = Float32Array.from({ length: 6 * 3 }, () => r() - 0.5);
+      const bytes = encodeModel(makeModel({
+        nodes: [
+          makeNode("Conv", ["x", "w"], ["c"], { kernel_shape: [1, 1] }),
+          makeNode("GlobalAveragePool", ["c"], ["p"]),
+          makeNode("Flatten", ["p"], ["f"], { axis: 1 }),
+          makeNode("TopK", ["f", "k"], ["top", "topi"], { axis: 1 }),
+          makeNode("Div", ["topi", "three"], ["q"]),
+          makeNode("Mod", ["topi", "three"], ["m"]),
+        ],
+        inputs: [valueInfo("x", "float32", [1, 3, 4, 4])],
+        outputs: [valueInfo("top", "float32", null), valueInfo("q", "int64", null), valueInfo("m", "int64", null)],
+        initializers: {
+          w: tensor("float32", [6, 3, 1, 1], w),
+          k: tensor("int64", [1], new BigInt64Array([4n])),
+          three: tensor("int64", [], new BigInt64Array([3n])),
+        },
+        opset: 13,
+      }));
+      const x = Float32Array.from({ length: 48 }, () => r() * 2 - 1);
+      const res = await compileOnnx(bytes, join(dir, "m"), {
+        calibration: [[x], [x.map((v) => -v)]],
+        calibrator: "onnxruntime",
+        floatTail: false,
+      });
+      const post = new Uint8Array(readFileSync(join(dir, "m", "postamble.onnx")));
+      assert.ok(res.lowered.postamble?.nodes.some((n) => n.op === "Div"), "the integer Div is kept");
+      const v = new Float32Array([0.1, 0.7, -0.2, 0.9, 0.3, 0.8]);
+      const ours = OnnxGraph.fromBytes(post).run({ f: { data: v, shape: [1, 6], dtype: "float32" } });
+      const session = await ort.InferenceSession.create(post, { graphOptimizationLevel: "disabled" });
+      const theirs = await session.run({ f: new ort.Tensor("float32", v, [1, 6]) });
+      // top-4 indices 3, 5, 1, 4: // 3 and % 3
+      for (const [name, want] of [["q", [1, 1, 0, 1]], ["m", [0, 2, 1, 1]]] as const) {
+        assert.deepEqual(Array.from(ours[name].data as BigInt64Array, Number), want, `ours ${name}`);
+        assert.deepEqual(Array.from(theirs[name].data as BigInt64Array, Number), want, `onnxruntime ${name}`);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
