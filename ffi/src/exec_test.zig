@@ -333,6 +333,28 @@ test "Conv: wide depthwise shapes (several column strips on the VNNI levels, wit
     }
 }
 
+test "Conv: depthwise 3x3 with 16 channels (the VNNI levels store 4 output pixels at once) against the reference at every level" {
+    const gpa = testing.allocator;
+    // widths below, at and past the 8-pixel step (the last step redoing pixels), strides 1
+    // and 2, no padding or padding at both ends, int8/uint8, a clamp, outputs at the
+    // accumulator bound (`edge`), and the rows split over 2-3 host threads
+    const ws = [_]u32{ 1, 3, 4, 7, 8, 9, 13, 16, 21, 37, 160 };
+    for (ws, 0..) |w, i| {
+        var c = ConvCase{ .h = 3 + @as(u32, @intCast(i % 4)), .w = w, .cin = 16, .cout = 16, .kh = 3, .kw = 3, .group = 16 };
+        c.sh = 1 + @as(u32, @intCast(i % 2));
+        c.sw = 1 + @as(u32, @intCast((i / 2) % 2));
+        c.pads = if (i % 3 == 0) .{ 0, 0, 0, 0 } else .{ 1, 1, 1, 1 };
+        c.w = @max(c.w, 3 -| (c.pads[1] + c.pads[3]));
+        c.n = 1 + @as(u32, @intCast(i % 2));
+        c.x_u8 = i % 2 == 1;
+        c.y_u8 = i % 4 >= 2;
+        c.y_scale_mul = if (i % 3 == 1) 0.05 else 1;
+        if (i % 5 == 4) c.clamp = if (c.y_u8) .{ 100, 170 } else .{ -30, 40 };
+        c.edge = i % 5 == 2;
+        try convCase(gpa, c, 4000 + i);
+    }
+}
+
 test "Add and Mul with broadcasting, dq -> f32 -> q with ties" {
     const gpa = testing.allocator;
     // a [1,2,2,2] scale 0.5 zp 0; b [1,1,1,2] scale 0.25 zp 2; y scale 1 zp -1

@@ -371,19 +371,21 @@ fn outRow(p: *const conv.ConvParams, ring: []const u8, nr: usize, a: usize, cb: 
     // others with loops
     // (and narrowed without the float clamp when the packs suffice: `p.packs`)
     if (cb + 16 <= l.cin) {
-        if (l.kh == 3 and l.ng == 1) return if (p.packs) rowOf(3, 1, true, true, l, &rows, cb, ow_n, yrow.ptr) else rowOf(3, 1, true, false, l, &rows, cb, ow_n, yrow.ptr);
-        if (l.kh == 5 and l.ng == 2) return if (p.packs) rowOf(5, 2, true, true, l, &rows, cb, ow_n, yrow.ptr) else rowOf(5, 2, true, false, l, &rows, cb, ow_n, yrow.ptr);
+        if (l.kh == 3 and l.ng == 1 and l.cin == 16) return if (p.packs) rowOf(3, 1, true, true, true, l, &rows, cb, ow_n, yrow.ptr) else rowOf(3, 1, true, false, true, l, &rows, cb, ow_n, yrow.ptr);
+        if (l.kh == 3 and l.ng == 1) return if (p.packs) rowOf(3, 1, true, true, false, l, &rows, cb, ow_n, yrow.ptr) else rowOf(3, 1, true, false, false, l, &rows, cb, ow_n, yrow.ptr);
+        if (l.kh == 5 and l.ng == 2) return if (p.packs) rowOf(5, 2, true, true, false, l, &rows, cb, ow_n, yrow.ptr) else rowOf(5, 2, true, false, false, l, &rows, cb, ow_n, yrow.ptr);
     }
-    rowOf(0, 0, false, false, l, &rows, cb, ow_n, yrow.ptr);
+    rowOf(0, 0, false, false, false, l, &rows, cb, ow_n, yrow.ptr);
 }
 
 /// Block `cb` of one output row; KH, NG: the kernel rows and tap groups (0: from `l`);
-/// FULL: the block has 16 channels; PACKS: narrowed with `Requant16.bytes4Packs(true, ..)`.
-fn rowOf(comptime KH: usize, comptime NG: usize, comptime FULL: bool, comptime PACKS: bool, l: Loop, rows: *const [max_kh][*]const u8, cb: usize, ow_n: usize, yrow: [*]u8) void {
+/// FULL: the block has 16 channels; PACKS: narrowed with `Requant16.bytes4Packs(true, ..)`;
+/// C16: Cin is 16 (an output row's bytes are the block's, 4 pixels per 64-byte store).
+fn rowOf(comptime KH: usize, comptime NG: usize, comptime FULL: bool, comptime PACKS: bool, comptime C16: bool, l: Loop, rows: *const [max_kh][*]const u8, cb: usize, ow_n: usize, yrow: [*]u8) void {
     @setRuntimeSafety(kernel_safety);
     if (ow_n < P) {
         switch (ow_n) {
-            inline 1...P - 1 => |k| pixels(k, KH, NG, FULL, PACKS, l, rows, 0, cb, yrow),
+            inline 1...P - 1 => |k| pixels(k, KH, NG, FULL, PACKS, C16, l, rows, 0, cb, yrow),
             else => unreachable,
         }
         return;
@@ -391,14 +393,14 @@ fn rowOf(comptime KH: usize, comptime NG: usize, comptime FULL: bool, comptime P
     // steps of P pixels; the last one ends at ow_n (it may redo a few pixels: same bytes)
     var ow: usize = 0;
     while (true) {
-        pixels(P, KH, NG, FULL, PACKS, l, rows, ow, cb, yrow);
+        pixels(P, KH, NG, FULL, PACKS, C16, l, rows, ow, cb, yrow);
         if (ow + P == ow_n) break;
         ow = @min(ow + P, ow_n - P);
     }
 }
 
 /// NP output pixels from column `ow0`, channels cb .. cb+15.
-inline fn pixels(comptime NP: usize, comptime KH: usize, comptime NG: usize, comptime FULL: bool, comptime PACKS: bool, l: Loop, rows: *const [max_kh][*]const u8, ow0: usize, cb: usize, yrow: [*]u8) void {
+inline fn pixels(comptime NP: usize, comptime KH: usize, comptime NG: usize, comptime FULL: bool, comptime PACKS: bool, comptime C16: bool, l: Loop, rows: *const [max_kh][*]const u8, ow0: usize, cb: usize, yrow: [*]u8) void {
     @setRuntimeSafety(kernel_safety);
     var acc: [NP]VI = undefined;
     const cv: VI = l.comp[cb..][0..16].*;
@@ -430,7 +432,11 @@ inline fn pixels(comptime NP: usize, comptime KH: usize, comptime NG: usize, com
         var a4: [4]VI = undefined;
         inline for (0..4) |j| a4[j] = acc[@min(k0 + j, NP - 1)];
         const b4: [4][16]u8 = if (n == 4) @bitCast(l.rq.bytes4Packs(PACKS, a4, .{ m, m, m, m })) else undefined;
-        inline for (0..n) |j| {
+        // C16 (Cin 16): the 4 pixels' bytes are contiguous, one 64-byte store (instead of a
+        // 16-byte store and three extracts to memory)
+        if (C16 and n == 4) {
+            yrow[(ow0 + k0) * 16 ..][0..64].* = @bitCast(b4);
+        } else inline for (0..n) |j| {
             const bytes: [16]u8 = if (n == 4) b4[j] else l.rq.bytes(a4[j], m);
             const dst = yrow[(ow0 + k0 + j) * l.cin + cb ..];
             if (lanes == 16) dst[0..16].* = bytes else conv.storePartial(dst[0..16], bytes, lanes);
