@@ -64,6 +64,7 @@ export interface KernelExports {
     params: number,
   ): void;
   set_dequantize_narrow_loads(on: boolean): void;
+  set_softmax_sums_apart(on: boolean): void;
 }
 
 /** Thrown when the JavaScript engine has no WebAssembly SIMD (the kernels need it). */
@@ -183,5 +184,8 @@ export function kernelExports(): KernelExports {
   // Per-engine formulation of the dequantize loops (same results): JavaScriptCore compiles
   // extend_high with a false dependency, so Bun takes the form without it (kernels/README.md).
   exportsCache.set_dequantize_narrow_loads("Bun" in globalThis);
+  // and where the DFL kernel (softmax then a 1x1 conv) adds up its exponentials: JavaScriptCore
+  // reloads fewer of exp's constants with the sums in a pass of their own, V8 does not gain
+  exportsCache.set_softmax_sums_apart("Bun" in globalThis);
   return exportsCache;
 }

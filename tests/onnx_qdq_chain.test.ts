@@ -9,6 +9,7 @@ import { chain, type ChainStep, softmaxChain, softmaxChainConv1x1 } from "../ker
 import { gemm, PackedMatrix, permute, softmax } from "../kernels/mod.ts";
 import { both, f32, n, rand, sameBits } from "./helpers/optimize_cases.ts";
 import { allocate } from "../kernels/arena.ts";
+import { kernelExports } from "../kernels/wasm.ts";
 import { quantOps } from "../onnx/ops/quant.ts";
 
 /** `count` floats around `scale`'s quantization grid: ties, specials, saturating values. */
@@ -314,13 +315,23 @@ describe("softmaxChainConv1x1: Softmax, chain, Transpose and 1x1 Conv in one cal
       }
       const axes = [...pix].sort((a, b) => a - b);
       const order = { sizes: axes.map((a) => shape[a]), outStrides: axes.map((a) => outSt.get(a)!) };
-      const got = softmaxChainConv1x1(x, [rows, cols], steps, w, m, order, new Float32Array(m * rows));
-      sameBits(got, want);
-      // the source already in the kernels' memory: one call, the same bits
-      const inMem = allocate(4 * nEl);
-      inMem.f32().set(x);
-      sameBits(softmaxChainConv1x1(inMem, [rows, cols], steps, w, m, order, new Float32Array(m * rows)), want);
-      inMem.free();
+      // both places of the exponentials' sums (kernels/src/softmax.rs SUMS_APART: chosen per
+      // engine at load, JavaScriptCore's in a pass of their own) give the same bits
+      const k = kernelExports();
+      try {
+        for (const apart of [false, true]) {
+          k.set_softmax_sums_apart(apart);
+          const got = softmaxChainConv1x1(x, [rows, cols], steps, w, m, order, new Float32Array(m * rows));
+          sameBits(got, want);
+          // the source already in the kernels' memory: one call, the same bits
+          const inMem = allocate(4 * nEl);
+          inMem.f32().set(x);
+          sameBits(softmaxChainConv1x1(inMem, [rows, cols], steps, w, m, order, new Float32Array(m * rows)), want);
+          inMem.free();
+        }
+      } finally {
+        k.set_softmax_sums_apart("Bun" in globalThis); // the engine's choice, as kernelExports() set it
+      }
     });
   }
   test("orders that leave the output, and per-channel operands, are refused", () => {

@@ -635,6 +635,14 @@ pub fn chain_f32(
     }
 }
 
+/// Picks where softmax_then_conv1x1 adds up its exponentials (see
+/// [`softmax::SUMS_APART`]): the TypeScript side sets `true` under JavaScriptCore (Bun).
+/// Results do not change.
+#[wasm_bindgen]
+pub fn set_softmax_sums_apart(on: bool) {
+    softmax::SUMS_APART.store(on, core::sync::atomic::Ordering::Relaxed);
+}
+
 /// Picks the dequantize loops' formulation (see [`quant::DEQUANTIZE_NARROW_LOADS`]): the
 /// TypeScript side sets `true` under JavaScriptCore (Bun). Results do not change.
 #[wasm_bindgen]
