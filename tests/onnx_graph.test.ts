@@ -186,6 +186,29 @@ describe("onnx graph runner", () => {
     );
   });
 
+  test("mixed input types of one-type ops are errors naming the node (Pow's exponent may differ)", () => {
+    const feeds = { i: tensor("int64", [2], [6n, 9n]), f: tensor("float32", [2], [0.5, 3]) };
+    for (const op of ["Mul", "Div", "Add", "Equal", "Less"]) {
+      const m = makeModel({
+        nodes: [makeNode(op, ["i", "f"], ["y"], {}, `mixed_${op}`)],
+        inputs: [valueInfo("i", "int64", [2]), valueInfo("f", "float32", [2])],
+        outputs: [valueInfo("y", op === "Equal" || op === "Less" ? "bool" : "int64", [2])],
+      });
+      assert.throws(
+        () => OnnxGraph.fromModel(m).run(feeds),
+        (e: Error) =>
+          e instanceof OnnxGraphError && e.message.includes(`mixed_${op}`) && /int64 and float32/.test(e.message),
+        op,
+      );
+    }
+    const pow = makeModel({
+      nodes: [makeNode("Pow", ["f", "i"], ["y"], {}, "pow")],
+      inputs: [valueInfo("i", "int64", [2]), valueInfo("f", "float32", [2])],
+      outputs: [valueInfo("y", "float32", [2])],
+    });
+    assert.deepEqual([...OnnxGraph.fromModel(pow).run(feeds).y.data as Float32Array], [0.5 ** 6, 3 ** 9]);
+  });
+
   test("opset-dependent forms in one graph (Unsqueeze/ReduceSum axes as inputs at opset 13)", () => {
     const m = makeModel({
       opset: 13,

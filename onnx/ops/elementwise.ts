@@ -67,6 +67,11 @@ function arith(op: number): OpImpl {
   return {
     run(ctx, ins) {
       const a = need(ctx, ins[0], 0), b = need(ctx, ins[1], 1);
+      // one type T for both inputs (Pow alone has an exponent type of its own): a model
+      // that mixes them is invalid, and onnxruntime refuses it
+      if (op !== BinOp.Pow && a.dtype !== b.dtype) {
+        shapeError(ctx, `inputs of types ${a.dtype} and ${b.dtype}: both must be of one type`);
+      }
       const shape = outShapeOf(ctx, a, b);
       const out = ctx.alloc(a.dtype, shape);
       if (isBig(a.dtype)) {
@@ -132,6 +137,7 @@ function compare(f: (x: number | bigint, y: number | bigint) => boolean): OpImpl
   return {
     run(ctx, ins) {
       const a = need(ctx, ins[0], 0), b = need(ctx, ins[1], 1);
+      if (a.dtype !== b.dtype) shapeError(ctx, `inputs of types ${a.dtype} and ${b.dtype}: both must be of one type`);
       const shape = outShapeOf(ctx, a, b);
       const out = ctx.alloc("bool", shape);
       binaryAny(
