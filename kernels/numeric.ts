@@ -493,18 +493,43 @@ export function gemm<D extends Float32Array | WasmBuffer>(
     throw new RangeError(`gemm: b must have at least ${bNeed} elements, got ${count(bOp)}`);
   }
   if (!packed && brs < n && k > 1) throw new RangeError(`gemm: bRowStride ${brs} is less than n ${n}`);
+  return callProduct(
+    fn,
+    a,
+    bOp,
+    c,
+    m * n,
+    accumulate,
+    [ars, acs, packed ? 0 : brs, m, n, k, accumulate ? 1 : 0],
+    packed ? kernelExports().gemm_packed_f32 : kernelExports().gemm_f32,
+  );
+}
+
+/**
+ * Calls a product kernel `kernel(a, b, c, params)` on `c` of `cCount` floats: an
+ * accumulating `c` outside the kernels' memory is staged in a block of it (the kernel reads
+ * it too) and copied back. Returns `c`.
+ */
+function callProduct<D extends Float32Array | WasmBuffer>(
+  fn: string,
+  a: Float32Array | WasmBuffer,
+  b: Float32Array | WasmBuffer,
+  c: D,
+  cCount: number,
+  accumulate: boolean,
+  params: number[],
+  kernel: (a: number, b: number, c: number, params: number) => void,
+): D {
   const inMemory = c instanceof WasmBuffer || (c as Float32Array).buffer === kernelExports().memory.buffer;
-  // an accumulating C outside linear memory is staged in a block of it (it is read too)
-  const staged = accumulate && !inMemory ? allocate(4 * m * n) : undefined;
+  const staged = accumulate && !inMemory ? allocate(4 * cCount) : undefined;
   try {
     if (staged) staged.f32().set(c as Float32Array);
     callKernel(
       fn,
-      [{ name: "a", value: a, bytes: 4 * count(a) }, { name: "b", value: bOp, bytes: 4 * count(bOp) }],
-      [{ name: "c", value: staged ?? c, bytes: 4 * m * n }],
-      [ars, acs, packed ? 0 : brs, m, n, k, accumulate ? 1 : 0],
-      ([pa, pb], [pc], pp) =>
-        packed ? kernelExports().gemm_packed_f32(pa, pb, pc, pp) : kernelExports().gemm_f32(pa, pb, pc, pp),
+      [{ name: "a", value: a, bytes: 4 * count(a) }, { name: "b", value: b, bytes: 4 * count(b) }],
+      [{ name: "c", value: staged ?? c, bytes: 4 * cCount }],
+      params,
+      ([pa, pb], [pc], pp) => kernel(pa, pb, pc, pp),
     );
     if (staged) (c as Float32Array).set(staged.f32());
   } finally {
@@ -557,23 +582,16 @@ export function gemmDot<D extends Float32Array | WasmBuffer>(
   if (count(a) < aNeed) throw new RangeError(`${fn}: a must have at least ${aNeed} elements, got ${count(a)}`);
   if (count(b) < bNeed) throw new RangeError(`${fn}: b must have at least ${bNeed} elements, got ${count(b)}`);
   if (bcs < k && n > 1) throw new RangeError(`${fn}: bColStride ${bcs} is less than k ${k}`);
-  const inMemory = c instanceof WasmBuffer || (c as Float32Array).buffer === kernelExports().memory.buffer;
-  // an accumulating C outside linear memory is staged in a block of it (it is read too)
-  const staged = accumulate && !inMemory ? allocate(4 * m * n) : undefined;
-  try {
-    if (staged) staged.f32().set(c as Float32Array);
-    callKernel(
-      fn,
-      [{ name: "a", value: a, bytes: 4 * count(a) }, { name: "b", value: b, bytes: 4 * count(b) }],
-      [{ name: "c", value: staged ?? c, bytes: 4 * m * n }],
-      [ars, acs, bcs, m, n, k, accumulate ? 1 : 0],
-      ([pa, pb], [pc], pp) => kernelExports().gemm_dot_f32(pa, pb, pc, pp),
-    );
-    if (staged) (c as Float32Array).set(staged.f32());
-  } finally {
-    staged?.free();
-  }
-  return c;
+  return callProduct(
+    fn,
+    a,
+    b,
+    c,
+    m * n,
+    accumulate,
+    [ars, acs, bcs, m, n, k, accumulate ? 1 : 0],
+    kernelExports().gemm_dot_f32,
+  );
 }
 
 /**
