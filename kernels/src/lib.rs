@@ -17,6 +17,7 @@ pub mod permute;
 pub mod qdq_table;
 pub mod quant;
 pub mod softmax;
+pub mod softmax_conv;
 pub mod transpose;
 
 use layout::Geom;
@@ -275,7 +276,7 @@ pub fn softmax_chain_f32(
 
 /// Softmax along the last axis of `rows` x `cols` f32, `nsteps` chain steps at `prog` (as
 /// [`softmax_chain_f32`]), then a 1x1 convolution of each row as a pixel's channels
-/// ([`softmax::softmax_then_conv1x1`]): `params` points to u32 `[m, pixels, r0, rank,
+/// ([`softmax_conv::softmax_then_conv1x1`]): `params` points to u32 `[m, pixels, r0, rank,
 /// sizes[0..rank], out_st[0..rank]]` (the rows `r0..r0 + rows` of `pixels`, the axes of the
 /// row index and the output stride of each).
 #[wasm_bindgen]
@@ -304,7 +305,7 @@ pub fn softmax_chain_conv1x1_f32(
     if rank == 0 || rank > permute::MAX_RANK {
         return;
     }
-    let mut order = softmax::RowOrder {
+    let mut order = softmax_conv::RowOrder {
         rank,
         sizes: [1; permute::MAX_RANK],
         out_st: [0; permute::MAX_RANK],
@@ -314,7 +315,7 @@ pub fn softmax_chain_conv1x1_f32(
         order.out_st[d] = p[4 + rank + d] as usize;
     }
     unsafe {
-        softmax::softmax_then_conv1x1(
+        softmax_conv::softmax_then_conv1x1(
             src as *const f32,
             rows,
             cols,
@@ -636,11 +637,11 @@ pub fn chain_f32(
 }
 
 /// Picks where softmax_then_conv1x1 adds up its exponentials (see
-/// [`softmax::SUMS_APART`]): the TypeScript side sets `true` under JavaScriptCore (Bun).
+/// [`softmax_conv::SUMS_APART`]): the TypeScript side sets `true` under JavaScriptCore (Bun).
 /// Results do not change.
 #[wasm_bindgen]
 pub fn set_softmax_sums_apart(on: bool) {
-    softmax::SUMS_APART.store(on, core::sync::atomic::Ordering::Relaxed);
+    softmax_conv::SUMS_APART.store(on, core::sync::atomic::Ordering::Relaxed);
 }
 
 /// Picks the dequantize loops' formulation (see [`quant::DEQUANTIZE_NARROW_LOADS`]): the
